@@ -1,0 +1,10 @@
+/*  zf_common.h - the common library: limits, logging, clocks, time. */
+#ifndef ZF_COMMON_H_INCLUDED
+#define ZF_COMMON_H_INCLUDED
+
+#include "zf_limits.h"
+#include "zf_log.h"
+#include "zf_clock.h"
+#include "zf_time.h"
+
+#endif
