@@ -15,7 +15,7 @@ build: deps
 	@cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
-	@$(BUILD)/tools/zflow/zflow demo
+	@$(BUILD)/bin/zflow demo
 
 # The test build: clang with ASan + UBSan and libFuzzer targets, warnings as errors.
 test-build: deps

@@ -1,0 +1,176 @@
+/*  zf_client.c - lazy-pirate request/reply with failover over a list of endpoints. */
+#include "zf_client.h"
+#include "zf_common.h"
+
+#include <assert.h>
+
+struct _zf_client_t {
+    char *endpoints[ZF_CLIENT_MAX_ENDPOINTS]; //  request endpoints, in the order given
+    int count;                  //  endpoints in use
+    int current;                //  index of the endpoint tried first
+    zsock_t *socket;            //  DEALER to endpoints[current], or NULL
+    char error[256];            //  why the last call failed
+};
+
+//  Splits the list and checks each entry looks like tcp://host:port or ipc://.
+static int
+s_parse_endpoints (zf_client_t *self, const char *list)
+{
+    char *copy = strdup (list);
+    char *save = NULL;
+    for (char *item = strtok_r (copy, ",", &save); item; item = strtok_r (NULL, ",", &save)) {
+        while (*item == ' ')
+            item++;
+        if (self->count == ZF_CLIENT_MAX_ENDPOINTS
+            || (strncmp (item, "tcp://", 6) != 0 && strncmp (item, "ipc://", 6) != 0)
+            || strlen (item) > 256) {
+            free (copy);
+            return -1;
+        }
+        self->endpoints[self->count++] = strdup (item);
+    }
+    free (copy);
+    return self->count > 0 ? 0 : -1;
+}
+
+zf_client_t *
+zf_client_new (const char *endpoints)
+{
+    if (!endpoints)
+        return NULL;
+    zf_client_t *self = calloc (1, sizeof *self);
+    if (self && s_parse_endpoints (self, endpoints) != 0)
+        zf_client_destroy (&self);
+    return self;
+}
+
+void
+zf_client_destroy (zf_client_t **self_p)
+{
+    assert (self_p);
+    zf_client_t *self = *self_p;
+    if (!self)
+        return;
+    zsock_destroy (&self->socket);
+    for (int i = 0; i < self->count; i++)
+        free (self->endpoints[i]);
+    free (self);
+    *self_p = NULL;
+}
+
+//  Opens a fresh DEALER to the current endpoint.
+static int
+s_connect (zf_client_t *self)
+{
+    zsock_destroy (&self->socket);
+    self->socket = zsock_new (ZMQ_DEALER);
+    if (!self->socket)
+        return -1;
+    zsock_set_linger (self->socket, 0);
+    zsock_set_rcvtimeo (self->socket, -1);
+    if (zsock_connect (self->socket, "%s", self->endpoints[self->current]) != 0) {
+        snprintf (self->error, sizeof self->error, "cannot connect to %s",
+                  self->endpoints[self->current]);
+        zsock_destroy (&self->socket);
+        return -1;
+    }
+    return 0;
+}
+
+zframe_t *
+zf_client_call (zf_client_t *self, const void *body, size_t size, int timeout_ms)
+{
+    assert (self);
+    int64_t deadline = zclock_mono () + timeout_ms;
+    //  Each endpoint gets an equal share of the time, at least once round.
+    int share = timeout_ms / self->count;
+    if (share < 1)
+        share = 1;
+    for (int tried = 0; tried < self->count; tried++) {
+        if (!self->socket && s_connect (self) != 0)
+            goto next;
+        zmsg_t *request = zmsg_new ();
+        zmsg_addmem (request, NULL, 0);
+        zmsg_addmem (request, body, size);
+        if (zmsg_send (&request, self->socket) != 0) {
+            zmsg_destroy (&request);
+            goto next;
+        }
+        int64_t until = zclock_mono () + share;
+        if (tried == self->count - 1 || until > deadline)
+            until = deadline;
+        while (1) {
+            int64_t wait = until - zclock_mono ();
+            if (wait <= 0)
+                break;
+            zmq_pollitem_t item = {zsock_resolve (self->socket), 0, ZMQ_POLLIN, 0};
+            int rc = zmq_poll (&item, 1, (long) wait);
+            if (rc < 0 && errno == EINTR)
+                continue;
+            if (rc <= 0)
+                break;
+            zmsg_t *reply = zmsg_recv (self->socket);
+            if (!reply)
+                break;
+            zframe_t *empty = zmsg_pop (reply);
+            zframe_t *frame = zmsg_pop (reply);
+            int good = empty && zframe_size (empty) == 0 && frame && zmsg_size (reply) == 0;
+            zframe_destroy (&empty);
+            zmsg_destroy (&reply);
+            if (good)
+                return frame;
+            zframe_destroy (&frame);
+            //  A malformed reply: keep waiting for a proper one until the deadline.
+        }
+        snprintf (self->error, sizeof self->error, "no answer from %s within %d ms",
+                  self->endpoints[self->current], timeout_ms);
+    next:
+        zsock_destroy (&self->socket);
+        self->current = (self->current + 1) % self->count;
+        if (zclock_mono () >= deadline)
+            break;
+    }
+    if (self->count > 1)
+        snprintf (self->error, sizeof self->error, "no registry answered within %d ms (tried %d endpoints)",
+                  timeout_ms, self->count);
+    return NULL;
+}
+
+const char *
+zf_client_endpoint (zf_client_t *self)
+{
+    assert (self);
+    return self->endpoints[self->current];
+}
+
+const char *
+zf_client_error (zf_client_t *self)
+{
+    assert (self);
+    return self->error;
+}
+
+int
+zf_client_endpoint_count (zf_client_t *self)
+{
+    assert (self);
+    return self->count;
+}
+
+int
+zf_client_events_endpoint (zf_client_t *self, int i, char *buf, size_t size)
+{
+    assert (self);
+    if (i < 0 || i >= self->count)
+        return -1;
+    const char *endpoint = self->endpoints[i];
+    const char *colon = strrchr (endpoint, ':');
+    if (strncmp (endpoint, "tcp://", 6) != 0 || !colon || colon < endpoint + 6)
+        return -1;
+    char *end;
+    long port = strtol (colon + 1, &end, 10);
+    if (*end || port <= 0 || port >= 65535)
+        return -1;
+    snprintf (buf, size, "%.*s:%ld", (int) (colon - endpoint), endpoint, port + 1);
+    return 0;
+}

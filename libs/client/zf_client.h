@@ -1,0 +1,45 @@
+/*  zf_client.h - request and reply with a registry, failing over between a pair.
+
+    The registry answers on a ROUTER; a client sends `[""][body]` from a DEALER
+    and waits for `[""][body]`. Endpoints come as a comma-separated list (the
+    Binary Star pair of ZFLOW_REGISTRY): a request that gets no answer within
+    its share of the timeout is sent to the next endpoint on a fresh socket
+    (the lazy-pirate rule: a socket that timed out is closed, so a late reply
+    can never be mistaken for the answer to a later request).
+
+    The registry publishes its events on the port after its request port;
+    zf_client_events_endpoint derives that endpoint.
+*/
+#ifndef ZF_CLIENT_H_INCLUDED
+#define ZF_CLIENT_H_INCLUDED
+
+#include <czmq.h>
+
+typedef struct _zf_client_t zf_client_t;
+
+#define ZF_CLIENT_MAX_ENDPOINTS 4
+
+//  endpoints: "tcp://a:5570" or "tcp://a:5570,tcp://b:5572". NULL if malformed.
+zf_client_t *zf_client_new (const char *endpoints);
+
+void zf_client_destroy (zf_client_t **self_p);
+
+//  Sends one request body and waits up to timeout_ms in all for its reply
+//  body, trying each endpoint in turn from the one that last answered.
+//  Returns the reply body frame (the caller destroys it), or NULL on timeout
+//  with zf_client_error telling why.
+zframe_t *zf_client_call (zf_client_t *self, const void *body, size_t size, int timeout_ms);
+
+//  The endpoint that answered last (or the first one).
+const char *zf_client_endpoint (zf_client_t *self);
+
+//  Why the last call failed.
+const char *zf_client_error (zf_client_t *self);
+
+//  Number of endpoints.
+int zf_client_endpoint_count (zf_client_t *self);
+
+//  The events endpoint of endpoint i: same host, port + 1. Returns 0 or -1.
+int zf_client_events_endpoint (zf_client_t *self, int i, char *buf, size_t size);
+
+#endif
