@@ -1,0 +1,10 @@
+/*  fuzz_reg_request.c - registry requests of every type: each input is one body. */
+#include "fuzz_support.h"
+
+//  Decodes one input; whatever decodes must encode and decode again.
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+    zf_fuzz_check (zf_fuzz_request, data, size);
+    return 0;
+}
