@@ -14,6 +14,19 @@
 #include <stdint.h>
 #include "zf_time.h"
 
+//  Lists and mappings nest at most this deep in a flow file (the format needs
+//  four levels: the flow, tasks, a task, its after list); deeper input is
+//  refused as soon as it is read.
+#define ZF_FLOW_MAX_DEPTH 16
+
+//  What the calendar functions return when no business date exists in the
+//  range they search. It sorts before every real date, so a dependency that
+//  reaches back past the calendar's first date reads as "before the first run".
+#define ZF_FLOW_NO_DATE INT32_MIN
+
+//  The calendar covers 1970-01-01 (0) to 9999-12-31, the dates zf_date_parse reads.
+#define ZF_FLOW_LAST_DATE 2932896
+
 typedef enum {
     ZF_TASK_RUN = 0,            //  run: a shell command
     ZF_TASK_SERVICE = 1,        //  service: a worker's named handler
@@ -43,7 +56,7 @@ typedef struct {
     int64_t retry_delay_ms;     //  wait before each retry
     bool speculative;           //  stragglers may get a second copy
     uint32_t line;              //  where the task starts in the file (1-based)
-    uint32_t col;
+    uint32_t col;               //  and its column (1-based)
 } zf_flow_task_t;
 
 typedef struct {
@@ -59,6 +72,11 @@ typedef struct {
     char *dir;                  //  folder of path: the working folder of run: commands
     char *text;                 //  the source text, nul-terminated
     size_t text_size;           //  bytes of text, without the nul
+    int64_t default_timeout_ms; //  defaults: timeout, or the built-in 0 (none)
+    uint32_t default_retries;   //  defaults: retries, or the built-in 0
+    int64_t default_retry_delay_ms; //  defaults: retry_delay, or the built-in 10s
+    uint32_t *index;            //  hash of task ids: slot -> task index + 1, 0 = free
+    uint32_t index_mask;        //  slots in index, minus one (a power of two)
 } zf_flow_t;
 
 //  Collected errors of one parse, each "file:line:col: message".
@@ -77,18 +95,28 @@ zf_flow_t *zf_flow_parse (const char *text, size_t size, const char *path,
 //  Reads the file and parses it; a read error is reported as "path: reason".
 zf_flow_t *zf_flow_load (const char *path, zf_flow_errors_t *errors);
 
+//  Frees the flow and everything it owns; NULLs the pointer. Idempotent.
 void zf_flow_destroy (zf_flow_t **self_p);
 
 //  Index of the task with this id, or -1.
 int32_t zf_flow_task_index (const zf_flow_t *self, const char *id);
 
-//  True if date is a business date of the flow's calendar.
+//  True if date is a business date of the flow's calendar: a business weekday
+//  that is not a holiday, from 1970-01-01 to ZF_FLOW_LAST_DATE.
 bool zf_flow_is_business_date (const zf_flow_t *self, zf_date_t date);
 
-//  The business date N (>= 1) business dates after / before date.
+//  The first business date after date, or ZF_FLOW_NO_DATE if there is none up
+//  to ZF_FLOW_LAST_DATE. The search always ends: a parsed flow has at least
+//  one business weekday and each holiday removes one date, so a business date
+//  lies within 7 x (holiday_count + 1) days, and the search looks no further.
 zf_date_t zf_flow_next_business_date (const zf_flow_t *self, zf_date_t date);
+
+//  The business date n business dates before date (date itself when n is 0),
+//  or ZF_FLOW_NO_DATE if the walk back passes 1970-01-01. Bounded like the
+//  search above: at most 7 x (n + holiday_count + 1) days are looked at.
 zf_date_t zf_flow_prev_business_date (const zf_flow_t *self, zf_date_t date, uint32_t n);
 
+//  Frees the messages and resets the counts, so errors can be used again.
 void zf_flow_errors_clear (zf_flow_errors_t *errors);
 
 #endif

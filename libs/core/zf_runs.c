@@ -1,0 +1,296 @@
+/*  zf_runs.c - runs: finding them, opening them, and the cross-date rules.
+
+    A dependency x@-N of task t, on the run of date D, names task x of the run
+    on the N-th business date before D (by the calendar of D's version). It is
+    met when that date lies before the run's horizon (the earliest date the
+    flow had a run for when D was opened, D included) - so the very first run
+    never waits for history it does not have - and otherwise when x of that
+    run has succeeded or been skipped. An unmet one is a waiter: on the
+    earlier run if it is open (filed under x, so x's completion touches only
+    its own waiters), or in the flow's pending list until that run opens.
+*/
+#include "core_internal.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  Returns the flow of that name, or NULL.
+zf_flowent_t *
+zf_core_flow (zf_engine_t *self, const char *name)
+{
+    if (!name) return NULL;
+    uint32_t id = zf_intern_find (self->flow_names, name);
+    return id ? self->flows[id - 1] : NULL;
+}
+
+//  Index in flow->by_date of the first run with a date >= date.
+static size_t
+s_date_slot (zf_flowent_t *flow, zf_date_t date)
+{
+    size_t low = 0, high = flow->run_count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        if (flow->by_date[middle].date < date)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return low;
+}
+
+//  Returns the run of flow on date, or the latest run for ZF_DATE_NONE.
+zf_run_t *
+zf_core_run (zf_engine_t *self, zf_flowent_t *flow, zf_date_t date)
+{
+    if (!flow || flow->run_count == 0) return NULL;
+    if (date == ZF_DATE_NONE) return self->runs[flow->by_date[flow->run_count - 1].run];
+    size_t slot = s_date_slot (flow, date);
+    if (slot < flow->run_count && flow->by_date[slot].date == date)
+        return self->runs[flow->by_date[slot].run];
+    return NULL;
+}
+
+//  Finds flow, run and task by name, recording an error if one is missing.
+int
+zf_core_find (zf_engine_t *self, const char *flow, zf_date_t date, const char *task,
+              zf_flowent_t **flow_out, zf_run_t **run_out, int32_t *task_out)
+{
+    zf_flowent_t *entry = zf_core_flow (self, flow);
+    if (!entry)
+        return zf_core_fail (self, ZF_E_UNKNOWN_FLOW, "unknown flow %s", flow ? flow : "(none)");
+    zf_run_t *run = zf_core_run (self, entry, date);
+    if (!run) {
+        if (date == ZF_DATE_NONE)
+            return zf_core_fail (self, ZF_E_UNKNOWN_RUN, "flow %s has no runs", flow);
+        char text[ZF_DATE_TEXT];
+        return zf_core_fail (self, ZF_E_UNKNOWN_RUN, "flow %s has no run on %s", flow,
+                             zf_date_format (date, text, sizeof (text)));
+    }
+    if (flow_out) *flow_out = entry;
+    if (run_out) *run_out = run;
+    if (task_out) {
+        int32_t index = task ? zf_flow_task_index (run->ver->def, task) : -1;
+        if (index < 0)
+            return zf_core_fail (self, ZF_E_UNKNOWN_TASK, "flow %s version %u has no task %s", flow,
+                                 run->ver->number, task ? task : "(none)");
+        *task_out = index;
+    }
+    return 0;
+}
+
+//  Returns the shards of task t of run.
+zf_shard_t *
+zf_core_shards (zf_run_t *run, uint32_t t, uint32_t *count_out)
+{
+    const uint32_t *offset = run->ver->offset;
+    *count_out = offset[t + 1] - offset[t];
+    return run->shards + offset[t];
+}
+
+//  True if task t of run names its shards by index in events.
+bool
+zf_core_sharded (zf_run_t *run, uint32_t t)
+{
+    return run->ver->offset[t + 1] - run->ver->offset[t] > 1;
+}
+
+//  Checks a shard argument against task t.
+int
+zf_core_shard_arg (zf_engine_t *self, zf_run_t *run, uint32_t t, int32_t shard, int32_t *shard_out)
+{
+    uint32_t count = run->ver->offset[t + 1] - run->ver->offset[t];
+    if (shard == ZF_SHARD_ALL || (count == 1 && shard == 0)) {
+        *shard_out = ZF_SHARD_ALL;
+        return 0;
+    }
+    if (shard < 0 || (uint32_t)shard >= count)
+        return zf_core_fail (self, ZF_E_UNKNOWN_TASK, "task %s has no shard %d (it has %u)",
+                             run->ver->def->tasks[t].id, (int)shard, count);
+    *shard_out = count == 1 ? ZF_SHARD_ALL : shard;
+    return 0;
+}
+
+//  The instant date begins in the zone of def.
+int64_t
+zf_core_begins (const zf_flow_t *def, zf_date_t date)
+{
+    return zf_tz_instant (def->timezone, date, 0);
+}
+
+//  The instant of task t's not_before on the run's date, converted once per
+//  distinct time of day and run (zone conversions take a process-wide lock).
+int64_t
+zf_core_not_before (zf_run_t *run, uint32_t t)
+{
+    int32_t slot = run->ver->nb_slot[t];
+    if (slot < 0) return 0;
+    if (run->nb_instants[slot] == 0)
+        run->nb_instants[slot] =
+            zf_tz_instant (run->ver->def->timezone, run->date, run->ver->nb_minutes[slot]);
+    return run->nb_instants[slot];
+}
+
+//  Frees a run.
+void
+zf_core_run_free (zf_run_t *run)
+{
+    if (!run) return;
+    uint64_t total = run->ver->shard_total;
+    for (uint64_t i = 0; i < total; i++)
+        free (run->shards[i].detail);
+    free (run->tasks);
+    free (run->shards);
+    free (run->waiter_head);
+    free (run->waiters);
+    free (run->nb_instants);
+    free (run);
+}
+
+//  Creates a run with every task waiting and the counters to match.
+zf_run_t *
+zf_core_run_new (zf_engine_t *self, zf_flowent_t *flow, zf_version_t *ver, zf_date_t date)
+{
+    zf_run_t *run = calloc (1, sizeof (zf_run_t));
+    if (!run) return NULL;
+    uint32_t n = ver->def->task_count;
+    run->flow = flow;
+    run->ver = ver;
+    run->date = date;
+    run->tasks = calloc (n ? n : 1, sizeof (zf_tinst_t));
+    run->shards = calloc (ver->shard_total ? ver->shard_total : 1, sizeof (zf_shard_t));
+    run->nb_instants = calloc (ver->nb_count + 1, sizeof (int64_t));
+    if (!run->tasks || !run->shards || !run->nb_instants) {
+        free (run->tasks);
+        free (run->shards);
+        free (run->nb_instants);
+        free (run);
+        return NULL;
+    }
+    for (uint32_t t = 0; t < n; t++) {
+        zf_tinst_t *ti = &run->tasks[t];
+        ti->counts[ZF_TS_WAITING] = ver->offset[t + 1] - ver->offset[t];
+        ti->unmet = ver->indegree[t];
+        ti->summary = ZF_TS_WAITING;
+    }
+    run->tsum[ZF_TS_WAITING] = n;
+    run->ssum[ZF_TS_WAITING] = ver->shard_total;
+    //  The horizon: the earliest date this flow has a run for, this one included.
+    run->horizon = flow->run_count && flow->by_date[0].date < date ? flow->by_date[0].date : date;
+    return run;
+}
+
+//  Files a waiter on task x of an open run.
+static int
+s_add_waiter (zf_run_t *earlier, uint32_t x, uint32_t run, uint32_t task)
+{
+    if (!earlier->waiter_head) {
+        earlier->waiter_head = calloc (earlier->ver->def->task_count + 1, sizeof (uint32_t));
+        if (!earlier->waiter_head) return -1;
+    }
+    if (zf_core_grow ((void **)&earlier->waiters, &earlier->waiter_capacity, sizeof (zf_waiter_t),
+                      earlier->waiter_count + 1))
+        return -1;
+    zf_waiter_t *waiter = &earlier->waiters[earlier->waiter_count++];
+    waiter->run = run;
+    waiter->task = task;
+    waiter->next = earlier->waiter_head[x];
+    earlier->waiter_head[x] = (uint32_t)earlier->waiter_count;
+    return 0;
+}
+
+//  Resolves a dependency on task id of an open earlier run: true if it is
+//  met already, false if a waiter was filed. -1 if out of memory.
+static int
+s_wait_on (zf_run_t *earlier, const char *id, uint32_t run, uint32_t task)
+{
+    int32_t x = zf_flow_task_index (earlier->ver->def, id);
+    //  A version of the earlier date without that task has nothing to wait for.
+    if (x < 0 || zf_core_done (earlier->tasks[x].summary)) return 1;
+    return s_add_waiter (earlier, (uint32_t)x, run, task) ? -1 : 0;
+}
+
+//  Wires up a new run's earlier-date dependencies, and hands it the waiters
+//  that later runs filed for its date before it was open.
+int
+zf_core_cross_open (zf_engine_t *self, zf_run_t *run)
+{
+    zf_flowent_t *flow = run->flow;
+    zf_version_t *ver = run->ver;
+    //  Later runs waiting for this date: move them onto this run. An entry
+    //  that cannot move (out of memory) stays pending, so none is lost.
+    size_t kept = 0;
+    int rc = 0;
+    for (size_t i = 0; i < flow->pending_count; i++) {
+        zf_pending_t pending = flow->pending[i];
+        int met = 0;
+        if (pending.date == run->date && rc == 0)
+            met = s_wait_on (run, pending.dep, pending.run, pending.task);
+        if (pending.date != run->date || rc || met < 0) {
+            rc = met < 0 ? -1 : rc;
+            flow->pending[kept++] = pending;
+            continue;
+        }
+        if (met) {
+            zf_run_t *later = self->runs[pending.run];
+            later->tasks[pending.task].cross_unmet--;
+            zf_core_refresh (self, later, pending.task);
+        }
+    }
+    flow->pending_count = kept;
+    if (rc) return rc;
+    //  This run's own dependencies on earlier dates.
+    for (uint32_t t = 0; t < ver->def->task_count; t++) {
+        for (uint32_t i = ver->cross_start[t]; i < ver->cross_start[t + 1]; i++) {
+            const zf_flow_dep_t *dep = &ver->cross[i];
+            zf_date_t date = zf_flow_prev_business_date (ver->def, run->date, dep->offset);
+            if (date == ZF_FLOW_NO_DATE || date < run->horizon) continue;
+            const char *id = ver->def->tasks[dep->task].id;
+            zf_run_t *earlier = zf_core_run (self, flow, date);
+            int met = 1;
+            if (earlier)
+                met = s_wait_on (earlier, id, run->id, t);
+            else {
+                if (zf_core_grow ((void **)&flow->pending, &flow->pending_capacity,
+                                  sizeof (zf_pending_t), flow->pending_count + 1))
+                    return -1;
+                zf_pending_t *pending = &flow->pending[flow->pending_count++];
+                pending->date = date;
+                pending->run = run->id;
+                pending->task = t;
+                pending->dep = id;
+                met = 0;
+            }
+            if (met < 0) return -1;
+            if (!met) run->tasks[t].cross_unmet++;
+        }
+        zf_core_refresh (self, run, t);
+    }
+    return 0;
+}
+
+//  Task t of run is done: touch its same-date successors and the later runs'
+//  tasks waiting for it, nothing else.
+void
+zf_core_task_done (zf_engine_t *self, zf_run_t *run, uint32_t t)
+{
+    zf_version_t *ver = run->ver;
+    for (uint32_t i = ver->succ_start[t]; i < ver->succ_start[t + 1]; i++) {
+        uint32_t s = ver->succ[i];
+        assert (run->tasks[s].unmet > 0);
+        run->tasks[s].unmet--;
+        zf_core_refresh (self, run, s);
+    }
+    if (!run->waiter_head || !run->waiter_head[t]) return;
+    uint32_t next = run->waiter_head[t];
+    run->waiter_head[t] = 0;
+    while (next) {
+        zf_waiter_t *waiter = &run->waiters[next - 1];
+        next = waiter->next;
+        zf_run_t *later = self->runs[waiter->run];
+        assert (later->tasks[waiter->task].cross_unmet > 0);
+        later->tasks[waiter->task].cross_unmet--;
+        zf_core_refresh (self, later, waiter->task);
+    }
+}
