@@ -1,0 +1,748 @@
+/*  broker.c - the broker's clients, orders and results. */
+#include "broker_internal.h"
+#include "zf_limits.h"
+#include "zf_log.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+zf_broker_config_defaults (zf_broker_config_t *cfg)
+{
+    assert (cfg);
+    cfg->heartbeat_ms = 1000;
+    cfg->liveness = 3;
+    cfg->prefetch = 64;
+    cfg->straggler_factor = ZF_STRAGGLER_FACTOR;
+    cfg->straggler_min_ms = ZF_STRAGGLER_MIN_MS;
+    cfg->locality_wait_ms = 1000;
+    cfg->backlog = ZF_MAX_SHARDS;
+}
+
+//  zhashx destructor for clients.
+static void
+s_client_free (void **item_p)
+{
+    zf_broker_client_t *client = (zf_broker_client_t *)*item_p;
+    if (client) {
+        free (client->name);
+        free (client->hex);
+        free (client);
+        *item_p = NULL;
+    }
+}
+
+zf_broker_t *
+zf_broker_new (const zf_broker_config_t *cfg, zf_clock_t *clock, const zf_broker_ops_t *ops,
+               void *arg)
+{
+    assert (cfg && clock && ops);
+    if (cfg->heartbeat_ms <= 0 || cfg->liveness == 0 || cfg->straggler_factor <= 0 ||
+        cfg->locality_wait_ms < 0 || cfg->straggler_min_ms < 0)
+        return NULL;
+    zf_broker_t *self = calloc (1, sizeof (zf_broker_t));
+    if (!self) return NULL;
+    self->cfg = *cfg;
+    self->clock = clock;
+    self->ops = *ops;
+    self->arg = arg;
+    self->services = zf_disp_services_new ();
+    self->workers = zf_disp_workers_new ();
+    self->results = zf_disp_results_new ();
+    self->clients = zhashx_new ();
+    self->client_ids = zhashx_new ();
+    if (!self->services || !self->workers || !self->results || !self->clients ||
+        !self->client_ids) {
+        zf_broker_destroy (&self);
+        return NULL;
+    }
+    zhashx_set_destructor (self->clients, s_client_free);
+    zf_fence_init (&self->fence);
+    return self;
+}
+
+//  Frees an order and its subtasks; it must be out of every list and queue.
+static void
+s_order_free (zf_disp_order_t *order)
+{
+    zf_straggler_destroy (&order->straggler);
+    free (order->spread);
+    free (order->subs);
+    free (order);
+}
+
+void
+zf_broker_destroy (zf_broker_t **self_p)
+{
+    assert (self_p);
+    zf_broker_t *self = *self_p;
+    if (!self) return;
+    //  Queues and worker lists link into the orders' subtasks; they are
+    //  simply dropped with them.
+    zf_disp_order_t *order = self->orders;
+    while (order) {
+        zf_disp_order_t *next = order->next;
+        s_order_free (order);
+        order = next;
+    }
+    zf_disp_workers_destroy (&self->workers);
+    zf_disp_services_destroy (&self->services);
+    zf_disp_results_destroy (&self->results);
+    zhashx_destroy (&self->client_ids);
+    zhashx_destroy (&self->clients);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+zf_broker_set_pool (zf_broker_t *self, const char *service, uint32_t limit)
+{
+    assert (self && service);
+    if (zf_disp_services_set_pool (self->services, service, limit) != 0) return -1;
+    zf_broker_pump_service (self, zf_disp_services_find (self->services, service));
+    return 0;
+}
+
+int64_t
+zf_broker_now_us (zf_broker_t *self)
+{
+    return zf_clock_mono_us (self->clock);
+}
+
+void
+zf_broker_event (zf_broker_t *self, int kind, zf_disp_worker_t *worker, zf_disp_service_t *service,
+                 zf_disp_sub_t *sub, const char *detail)
+{
+    if (!self->ops.event) return;
+    zf_dispevent_t event = {
+        .seq = ++self->event_seq,
+        .time = zf_clock_now (self->clock),
+        .kind = (uint8_t)kind,
+        .worker = worker ? zf_disp_worker_name (worker) : NULL,
+        .service = service ? zf_disp_service_name (service) : NULL,
+        .date = ZF_DATE_NONE,
+        .shard = ZF_SHARD_ALL,
+        .detail = detail,
+    };
+    if (sub) {
+        event.flow = sub->key.flow;
+        event.date = sub->key.date;
+        event.task = sub->key.task;
+        event.shard = sub->key.shard;
+        event.attempt = sub->key.attempt;
+    }
+    self->ops.event (self->arg, &event);
+}
+
+//  ---------------------------------------------------------------------------
+//  Clients
+
+//  Writes the identity in hex into a new string.
+static char *
+s_hex (const void *identity, size_t size)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *hex = malloc (2 * size + 1);
+    if (hex) {
+        const uint8_t *byte = identity;
+        for (size_t i = 0; i < size; i++) {
+            hex[2 * i] = digits[byte[i] >> 4];
+            hex[2 * i + 1] = digits[byte[i] & 15];
+        }
+        hex[2 * size] = 0;
+    }
+    return hex;
+}
+
+//  Points a client at a new identity.
+static int
+s_client_bind (zf_broker_t *self, zf_broker_client_t *client, const void *identity, size_t size,
+               char *hex)
+{
+    if (client->hex && zhashx_lookup (self->client_ids, client->hex) == client)
+        zhashx_delete (self->client_ids, client->hex);
+    free (client->hex);
+    client->hex = hex;
+    memcpy (client->identity, identity, size);
+    client->identity_size = size;
+    zhashx_update (self->client_ids, hex, client);
+    return 0;
+}
+
+//  Makes a client; NULL if out of memory or too many clients.
+static zf_broker_client_t *
+s_client_new (zf_broker_t *self, const char *name, bool named, const void *identity, size_t size)
+{
+    if (zhashx_size (self->clients) >= ZF_DISP_MAX_CLIENTS) return NULL;
+    zf_broker_client_t *client = calloc (1, sizeof (zf_broker_client_t));
+    char *hex = s_hex (identity, size);
+    if (!client || !hex || !(client->name = strdup (name))) {
+        free (client);
+        free (hex);
+        return NULL;
+    }
+    client->named = named;
+    if (zhashx_insert (self->clients, client->name, client) != 0) {
+        free (client->name);
+        free (client);
+        free (hex);
+        return NULL;
+    }
+    s_client_bind (self, client, identity, size, hex);
+    return client;
+}
+
+//  The client at this identity; an anonymous one is made for a peer that
+//  sends orders without a HELLO. NULL if none can be made.
+static zf_broker_client_t *
+s_client_at (zf_broker_t *self, const void *identity, size_t size)
+{
+    if (size == 0 || size > ZF_DISP_MAX_IDENTITY) return NULL;
+    char *hex = s_hex (identity, size);
+    if (!hex) return NULL;
+    zf_broker_client_t *client = (zf_broker_client_t *)zhashx_lookup (self->client_ids, hex);
+    if (!client) {
+        char *name = malloc (strlen (hex) + 2);
+        if (name) {
+            name[0] = '@';
+            strcpy (name + 1, hex);
+            client = s_client_new (self, name, false, identity, size);
+            free (name);
+        }
+    }
+    free (hex);
+    return client;
+}
+
+//  Drops a reference; an anonymous client with nothing left is forgotten.
+static void
+s_client_unref (zf_broker_t *self, zf_broker_client_t *client)
+{
+    assert (client->refs > 0);
+    if (--client->refs == 0 && !client->named) {
+        if (zhashx_lookup (self->client_ids, client->hex) == client)
+            zhashx_delete (self->client_ids, client->hex);
+        zhashx_delete (self->clients, client->name);
+    }
+}
+
+//  Sends orders refused.
+static void
+s_refuse (zf_broker_t *self, const void *identity, size_t size, const char *service, int code,
+          const char *text, const zf_task_key_t *keys, size_t count)
+{
+    self->stats.refused++;
+    zf_log_warn ("orders refused code=%s service=%s reason=\"%s\"", zf_refuse_code_name (code),
+                 service, text);
+    if (!self->ops.refused) return;
+    zf_refused_t refused = {
+        .code = (uint8_t)code,
+        .epoch = self->fence.newest,
+        .text = text,
+        .keys = keys,
+        .key_count = count > ZF_MAX_BATCH ? ZF_MAX_BATCH : count,
+    };
+    self->ops.refused (self->arg, identity, size, service, &refused);
+}
+
+//  ---------------------------------------------------------------------------
+//  Orders
+
+//  Bytes to copy a string with its nul (none for NULL).
+static size_t
+s_size (const char *text)
+{
+    return text ? strlen (text) + 1 : 0;
+}
+
+//  Copies a string to the cursor; NULL stays NULL.
+static char *
+s_place (char **cursor, const char *text)
+{
+    if (!text) return NULL;
+    size_t size = strlen (text) + 1;
+    char *place = *cursor;
+    memcpy (place, text, size);
+    *cursor += size;
+    return place;
+}
+
+//  Makes an order with one subtask per plan, with its strings copied into
+//  the same allocation. NULL if out of memory.
+static zf_disp_order_t *
+s_order_new (zf_broker_t *self, zf_broker_client_t *client, zf_disp_service_t *service,
+             uint64_t epoch, const zf_order_t *spec, const zf_shard_plan_t *plans, size_t count)
+{
+    size_t keys = spec->shard_keys ? spec->shard_count : 0;
+    size_t bytes = sizeof (zf_disp_order_t) + (keys + spec->env_count) * sizeof (char *);
+    bytes += s_size (spec->flow) + s_size (spec->task) + s_size (spec->command) +
+             s_size (spec->rollback) + s_size (spec->cwd);
+    for (size_t i = 0; i < keys; i++)
+        bytes += s_size (spec->shard_keys[i]);
+    for (size_t i = 0; i < spec->env_count; i++)
+        bytes += s_size (spec->env[i]);
+    zf_disp_order_t *order = calloc (1, bytes);
+    if (!order) return NULL;
+    order->subs = calloc (count, sizeof (zf_disp_sub_t));
+    if (spec->speculative && spec->shard_count > 1)
+        order->straggler = zf_straggler_new ((uint32_t)count);
+    if (!order->subs || (spec->speculative && spec->shard_count > 1 && !order->straggler)) {
+        s_order_free (order);
+        return NULL;
+    }
+    //  Pointer arrays first: the struct's size keeps them aligned.
+    char **pointers = (char **)(order + 1);
+    order->shard_keys = keys ? pointers : NULL;
+    order->env = spec->env_count ? pointers + keys : NULL;
+    char *cursor = (char *)(pointers + keys + spec->env_count);
+    order->flow = s_place (&cursor, spec->flow);
+    order->task = s_place (&cursor, spec->task);
+    order->command = s_place (&cursor, spec->command);
+    order->rollback = s_place (&cursor, spec->rollback);
+    order->cwd = s_place (&cursor, spec->cwd);
+    for (size_t i = 0; i < keys; i++)
+        order->shard_keys[i] = s_place (&cursor, spec->shard_keys[i]);
+    for (size_t i = 0; i < spec->env_count; i++)
+        order->env[i] = s_place (&cursor, spec->env[i]);
+    order->env_count = spec->env_count;
+    order->client = client;
+    order->service = service;
+    order->epoch = epoch;
+    order->date = spec->date;
+    order->version = spec->version;
+    order->shard_count = spec->shard_count;
+    order->timeout_ms = spec->timeout_ms;
+    order->speculative = spec->speculative && spec->shard_count > 1;
+    order->wait_until_us = spec->wait_ms > 0 ? zf_broker_now_us (self) + spec->wait_ms * 1000 : 0;
+    order->sub_count = (uint32_t)count;
+    order->attempt = spec->attempt ? spec->attempt : 1;
+    for (size_t i = 0; i < count; i++) {
+        zf_disp_sub_t *sub = &order->subs[i];
+        sub->order = order;
+        sub->key.flow = order->flow;
+        sub->key.date = order->date;
+        sub->key.task = order->task;
+        sub->key.shard = plans[i].shard;
+        sub->key.attempt = plans[i].attempt;
+        sub->rollback_first = plans[i].rollback;
+        if (order->shard_keys && plans[i].shard >= 0)
+            sub->shard_key = order->shard_keys[plans[i].shard];
+        for (int c = 0; c < ZF_DISP_COPIES; c++)
+            sub->copy[c].sub = sub;
+        if (plans[i].attempt > order->attempt) order->attempt = plans[i].attempt;
+    }
+    return order;
+}
+
+//  Takes one order of a DISPATCH.
+static void
+s_take_order (zf_broker_t *self, zf_broker_client_t *client, zf_disp_service_t *service,
+              uint64_t epoch, const zf_order_t *spec)
+{
+    const char *name = zf_disp_service_name (service);
+    zf_task_key_t whole = {spec->flow, spec->date, spec->task, ZF_SHARD_ALL,
+                           spec->attempt ? spec->attempt : 1};
+    zf_shard_plan_t *plans = NULL;
+    size_t count = 0;
+    char reason[160];
+    if (zf_shards_expand (spec, &plans, &count, reason, sizeof reason) != 0) {
+        s_refuse (self, client->identity, client->identity_size, name, ZF_REFUSE_BAD_REQUEST,
+                  reason, &whole, 1);
+        return;
+    }
+    //  A shard already in flight is not started twice, and one whose result
+    //  is held gets that result again: the client re-sent what it had not
+    //  heard back about.
+    size_t fresh = 0;
+    for (size_t i = 0; i < count; i++) {
+        zf_task_key_t key = {spec->flow, spec->date, spec->task, plans[i].shard, plans[i].attempt};
+        if (zf_disp_results_inflight (self->results, &key)) continue;
+        zf_disp_held_t *held = zf_disp_results_find (self->results, &key);
+        if (held) {
+            if (self->ops.result)
+                self->ops.result (self->arg, client->identity, client->identity_size,
+                                  zf_disp_held_service (held), zf_disp_held_result (held),
+                                  zf_disp_held_final (held));
+            continue;
+        }
+        plans[fresh++] = plans[i];
+    }
+    if (fresh == 0) {
+        free (plans);
+        return;
+    }
+    size_t load =
+        zf_disp_results_inflight_count (self->results) + zf_disp_results_held (self->results);
+    if (load + fresh > self->cfg.backlog) {
+        zf_task_key_t *keys = calloc (fresh, sizeof (zf_task_key_t));
+        for (size_t i = 0; keys && i < fresh; i++)
+            keys[i] = (zf_task_key_t){spec->flow, spec->date, spec->task, plans[i].shard,
+                                      plans[i].attempt};
+        snprintf (reason, sizeof reason, "backlog full (%zu of %zu)", load, self->cfg.backlog);
+        s_refuse (self, client->identity, client->identity_size, name, ZF_REFUSE_OVERLOADED, reason,
+                  keys ? keys : &whole, keys ? fresh : 1);
+        free (keys);
+        free (plans);
+        return;
+    }
+    zf_disp_order_t *order = s_order_new (self, client, service, epoch, spec, plans, fresh);
+    free (plans);
+    if (!order) {
+        s_refuse (self, client->identity, client->identity_size, name, ZF_REFUSE_OVERLOADED,
+                  "out of memory", &whole, 1);
+        return;
+    }
+    client->refs++;
+    self->stats.orders++;
+    order->prev = self->orders_tail;
+    if (self->orders_tail)
+        self->orders_tail->next = order;
+    else
+        self->orders = order;
+    self->orders_tail = order;
+    order->open = order->sub_count;
+    if (order->speculative) {
+        order->spec_next = self->spec;
+        if (self->spec) self->spec->spec_prev = order;
+        self->spec = order;
+        order->in_spec = true;
+    }
+    for (uint32_t i = 0; i < order->sub_count; i++)
+        zf_disp_results_track (self->results, &order->subs[i]);
+    for (uint32_t i = 0; i < order->sub_count; i++)
+        zf_broker_enqueue (self, &order->subs[i], false);
+}
+
+void
+zf_broker_dispatch (zf_broker_t *self, const void *identity, size_t size, const char *service,
+                    const zf_dispatch_t *dispatch)
+{
+    assert (self && identity && service && dispatch);
+    if (!zf_fence_admit (&self->fence, dispatch->epoch)) {
+        char text[96];
+        snprintf (text, sizeof text, "epoch %" PRIu64 " is older than %" PRIu64, dispatch->epoch,
+                  self->fence.newest);
+        s_refuse (self, identity, size, service, ZF_REFUSE_STALE_EPOCH, text, NULL, 0);
+        return;
+    }
+    zf_broker_client_t *client = s_client_at (self, identity, size);
+    if (!client) {
+        s_refuse (self, identity, size, service, ZF_REFUSE_OVERLOADED, "too many clients", NULL, 0);
+        return;
+    }
+    zf_disp_service_t *target = zf_disp_services_require (self->services, service);
+    if (!target) {
+        s_refuse (self, identity, size, service, ZF_REFUSE_BAD_REQUEST,
+                  "too many services (ZF_DISP_MAX_SERVICES)", NULL, 0);
+        return;
+    }
+    //  The client's reference keeps an anonymous client alive while its
+    //  orders are taken, even if every one of them is refused.
+    client->refs++;
+    for (size_t i = 0; i < dispatch->order_count; i++)
+        s_take_order (self, client, target, dispatch->epoch, &dispatch->orders[i]);
+    s_client_unref (self, client);
+}
+
+//  ---------------------------------------------------------------------------
+//  Results
+
+//  Holds a result for the order's client and sends it.
+static void
+s_deliver (zf_broker_t *self, zf_disp_order_t *order, const zf_result_t *result, bool final)
+{
+    zf_broker_client_t *client = (zf_broker_client_t *)order->client;
+    const char *service = zf_disp_service_name (order->service);
+    bool duplicate = false;
+    zf_disp_held_t *held =
+        zf_disp_results_hold (self->results, client, service, result, final, &duplicate);
+    if (held)
+        client->refs++;
+    else if (duplicate)
+        held = zf_disp_results_find (self->results, &result->key);
+    else
+        zf_log_error ("out of memory holding a result; sent once, not kept");
+    if (self->ops.result) {
+        if (held)
+            self->ops.result (self->arg, client->identity, client->identity_size,
+                              zf_disp_held_service (held), zf_disp_held_result (held),
+                              zf_disp_held_final (held));
+        else
+            self->ops.result (self->arg, client->identity, client->identity_size, service, result,
+                              final);
+    }
+}
+
+void
+zf_broker_finish_sub (zf_broker_t *self, zf_disp_sub_t *sub, const zf_result_t *result)
+{
+    assert (sub->state != ZF_SUB_DONE);
+    zf_disp_order_t *order = sub->order;
+    zf_disp_queue_remove (sub);
+    zf_disp_results_untrack (self->results, sub);
+    sub->state = ZF_SUB_DONE;
+    order->open--;
+    if (result->status != ZF_JOB_SUCCEEDED) order->failed++;
+    self->stats.results++;
+    //  The result that completes the order goes as its FINAL, the others
+    //  as PARTIALs.
+    if (order->open == 0) zf_broker_spec_remove (self, order);
+    s_deliver (self, order, result, order->open == 0);
+}
+
+//  A result made by the broker itself, for a subtask no worker finished.
+static void
+s_plain_result (zf_broker_t *self, zf_disp_sub_t *sub, int status, const char *executor,
+                const char *detail, zf_result_t *result)
+{
+    memset (result, 0, sizeof *result);
+    result->key = sub->key;
+    result->status = (uint8_t)status;
+    result->exit_status = -1;
+    result->executor = executor;
+    result->ended = zf_clock_now (self->clock);
+    result->log_tail = detail;
+    result->winner = true;
+}
+
+void
+zf_broker_finish_plain (zf_broker_t *self, zf_disp_sub_t *sub, int status, const char *detail)
+{
+    zf_result_t result;
+    s_plain_result (self, sub, status, NULL, detail, &result);
+    zf_broker_finish_sub (self, sub, &result);
+}
+
+void
+zf_broker_notice (zf_broker_t *self, zf_disp_sub_t *sub, int status, const char *detail)
+{
+    zf_result_t result;
+    s_plain_result (self, sub, status, NULL, detail, &result);
+    result.winner = false;
+    s_deliver (self, sub->order, &result, false);
+}
+
+void
+zf_broker_order_release (zf_broker_t *self, zf_disp_order_t *order)
+{
+    if (order->open > 0 || order->copies > 0) return;
+    zf_broker_spec_remove (self, order);
+    if (order->prev)
+        order->prev->next = order->next;
+    else
+        self->orders = order->next;
+    if (order->next)
+        order->next->prev = order->prev;
+    else
+        self->orders_tail = order->prev;
+    s_client_unref (self, (zf_broker_client_t *)order->client);
+    s_order_free (order);
+}
+
+void
+zf_broker_ack (zf_broker_t *self, const void *identity, size_t size, const zf_ack_t *ack)
+{
+    assert (self && ack);
+    for (size_t i = 0; i < ack->key_count; i++) {
+        zf_disp_held_t *held = zf_disp_results_find (self->results, &ack->keys[i]);
+        if (!held) continue;
+        zf_broker_client_t *owner = (zf_broker_client_t *)zf_disp_held_owner (held);
+        zf_disp_results_ack (self->results, &ack->keys[i]);
+        s_client_unref (self, owner);
+    }
+}
+
+//  True if a cancel names this subtask.
+static bool
+s_cancel_matches (const zf_cancel_t *cancel, const zf_disp_sub_t *sub)
+{
+    if (strcmp (cancel->flow, sub->key.flow) != 0 || cancel->date != sub->key.date) return false;
+    if (cancel->task && strcmp (cancel->task, sub->key.task) != 0) return false;
+    return cancel->shard == ZF_SHARD_ALL || cancel->shard == sub->key.shard;
+}
+
+void
+zf_broker_cancel (zf_broker_t *self, const void *identity, size_t size, const zf_cancel_t *cancel)
+{
+    assert (self && cancel);
+    if (!cancel->flow) return;
+    zf_disp_order_t *order = self->orders;
+    while (order) {
+        zf_disp_order_t *next = order->next;
+        for (uint32_t i = 0; i < order->sub_count; i++) {
+            zf_disp_sub_t *sub = &order->subs[i];
+            if (sub->state == ZF_SUB_DONE || !s_cancel_matches (cancel, sub)) continue;
+            sub->cancel_asked = true;
+            if (sub->state == ZF_SUB_QUEUED) {
+                zf_broker_event (self, ZF_DE_CANCEL, NULL, order->service, sub, "queued");
+                zf_broker_finish_plain (self, sub, ZF_JOB_CANCELLED, "cancelled");
+                continue;
+            }
+            for (int c = 0; c < ZF_DISP_COPIES; c++) {
+                zf_disp_copy_t *copy = &sub->copy[c];
+                if (!copy->worker || copy->cancelling) continue;
+                copy->cancelling = true;
+                if (self->ops.cancel) self->ops.cancel (self->arg, copy->worker, copy->job_id);
+                zf_broker_event (self, ZF_DE_CANCEL, copy->worker, order->service, sub, "running");
+            }
+        }
+        zf_broker_order_release (self, order);
+        order = next;
+    }
+}
+
+void
+zf_broker_hello (zf_broker_t *self, const void *identity, size_t size, const zf_hello_t *hello)
+{
+    assert (self && identity && hello);
+    if (size == 0 || size > ZF_DISP_MAX_IDENTITY || !hello->name) return;
+    if (!zf_fence_admit (&self->fence, hello->epoch)) {
+        char text[96];
+        snprintf (text, sizeof text, "epoch %" PRIu64 " is older than %" PRIu64, hello->epoch,
+                  self->fence.newest);
+        s_refuse (self, identity, size, "", ZF_REFUSE_STALE_EPOCH, text, NULL, 0);
+        return;
+    }
+    zf_broker_client_t *client = (zf_broker_client_t *)zhashx_lookup (self->clients, hello->name);
+    if (client) {
+        char *hex = s_hex (identity, size);
+        if (!hex) return;
+        s_client_bind (self, client, identity, size, hex);
+        client->named = true;
+    } else {
+        //  The identity may belong to an anonymous client that sent orders
+        //  before its HELLO; it keeps them, and the name starts afresh.
+        char *hex = s_hex (identity, size);
+        zf_broker_client_t *other =
+            hex ? (zf_broker_client_t *)zhashx_lookup (self->client_ids, hex) : NULL;
+        free (hex);
+        if (other && !other->named) zhashx_delete (self->client_ids, other->hex);
+        client = s_client_new (self, hello->name, true, identity, size);
+        if (!client) {
+            s_refuse (self, identity, size, "", ZF_REFUSE_OVERLOADED, "too many clients", NULL, 0);
+            return;
+        }
+    }
+    //  What is in flight for this client, so it can tell which of its
+    //  orders still run here and which it must send again.
+    zf_inflight_t *inflight = calloc (ZF_MAX_BATCH, sizeof (zf_inflight_t));
+    size_t count = 0;
+    for (zf_disp_order_t *order = self->orders; inflight && order && count < ZF_MAX_BATCH;
+         order = order->next) {
+        if (order->client != client) continue;
+        for (uint32_t i = 0; i < order->sub_count && count < ZF_MAX_BATCH; i++) {
+            zf_disp_sub_t *sub = &order->subs[i];
+            if (sub->state == ZF_SUB_DONE) continue;
+            inflight[count].key = sub->key;
+            zf_disp_worker_t *worker =
+                sub->copy[0].worker ? sub->copy[0].worker : sub->copy[1].worker;
+            inflight[count].executor = worker ? zf_disp_worker_name (worker) : NULL;
+            count++;
+        }
+    }
+    if (self->ops.hello_reply) {
+        zf_hello_reply_t reply = {self->fence.newest, inflight, inflight ? count : 0};
+        self->ops.hello_reply (self->arg, identity, size, &reply);
+    }
+    free (inflight);
+    if (self->ops.result) {
+        zf_disp_held_t *held = NULL;
+        while ((held = zf_disp_results_next (self->results, held)))
+            if (zf_disp_held_owner (held) == client)
+                self->ops.result (self->arg, identity, size, zf_disp_held_service (held),
+                                  zf_disp_held_result (held), zf_disp_held_final (held));
+    }
+}
+
+//  ---------------------------------------------------------------------------
+//  Time
+
+//  Orders waiting on a service that no worker offers fail once the wait
+//  their client allowed has passed.
+static void
+s_expire_waiting (zf_broker_t *self, int64_t now_us)
+{
+    size_t services = zf_disp_services_size (self->services);
+    for (size_t i = 0; i < services; i++) {
+        zf_disp_service_t *service = zf_disp_services_at (self->services, i);
+        if (zf_disp_service_worker_count (service) > 0) continue;
+        zf_disp_sub_t *sub = zf_disp_service_queue (service)->head;
+        while (sub) {
+            zf_disp_sub_t *next = sub->qnext;
+            zf_disp_order_t *order = sub->order;
+            if (order->wait_until_us && now_us >= order->wait_until_us) {
+                char text[ZF_MAX_NAME + 64];
+                snprintf (text, sizeof text, "no worker offers service %s",
+                          zf_disp_service_name (service));
+                zf_broker_event (self, ZF_DE_ERROR, NULL, service, sub, text);
+                //  The refusal tells the client at once; the result, held
+                //  until acknowledged, makes sure it hears even across a
+                //  reconnect.
+                zf_broker_client_t *client = (zf_broker_client_t *)order->client;
+                s_refuse (self, client->identity, client->identity_size,
+                          zf_disp_service_name (service), ZF_REFUSE_NO_WORKER, text, &sub->key, 1);
+                zf_broker_finish_plain (self, sub, ZF_JOB_NO_WORKER, text);
+                //  The next subtask in the queue is not done, so if it is
+                //  of this order, the order stays.
+                zf_broker_order_release (self, order);
+            }
+            sub = next;
+        }
+    }
+}
+
+//  Clients that said HELLO hear a heartbeat once per interval, so they
+//  can tell a live dispatcher from a dead one.
+static void
+s_client_heartbeats (zf_broker_t *self, int64_t now_us)
+{
+    if (now_us < self->client_heartbeat_at_us || !self->ops.client_heartbeat) return;
+    self->client_heartbeat_at_us = now_us + self->cfg.heartbeat_ms * 1000;
+    for (zf_broker_client_t *client = (zf_broker_client_t *)zhashx_first (self->clients); client;
+         client = (zf_broker_client_t *)zhashx_next (self->clients))
+        if (client->named)
+            self->ops.client_heartbeat (self->arg, client->identity, client->identity_size);
+}
+
+void
+zf_broker_tick (zf_broker_t *self)
+{
+    assert (self);
+    int64_t now_us = zf_broker_now_us (self);
+    s_client_heartbeats (self, now_us);
+    zf_broker_heartbeats (self, now_us);
+    zf_broker_bury_dead (self);
+    zf_broker_expire_locality (self, now_us);
+    s_expire_waiting (self, now_us);
+    zf_broker_speculate (self, now_us);
+}
+
+void
+zf_broker_stats (zf_broker_t *self, zf_broker_stats_t *stats)
+{
+    assert (self && stats);
+    *stats = self->stats;
+    stats->queued = 0;
+    size_t services = zf_disp_services_size (self->services);
+    for (size_t i = 0; i < services; i++)
+        stats->queued += zf_disp_service_queue (zf_disp_services_at (self->services, i))->count;
+    size_t workers = zf_disp_workers_size (self->workers);
+    for (size_t i = 0; i < workers; i++) {
+        zf_disp_worker_t *worker = zf_disp_workers_at (self->workers, i);
+        for (size_t j = 0; j < zf_disp_worker_service_count (worker); j++)
+            stats->queued += zf_disp_worker_local (worker, j)->count;
+    }
+    stats->inflight = zf_disp_results_inflight_count (self->results);
+    stats->held = zf_disp_results_held (self->results);
+    stats->workers = workers;
+}
+
+zf_disp_worker_t *
+zf_broker_worker (zf_broker_t *self, const char *name)
+{
+    assert (self && name);
+    return zf_disp_workers_find_name (self->workers, name);
+}

@@ -1,0 +1,170 @@
+/*  broker.h - the dispatcher's core: orders in, jobs out, results back.
+
+    Plain C with an injectable clock and no sockets. The actor around it
+    (dispatcher.c) decodes messages and calls the functions below; whatever
+    the broker wants sent comes back through the callbacks in
+    zf_broker_ops_t, which the actor batches per peer and sends when the
+    call returns. Tests drive the broker with a fake clock and record the
+    callbacks.
+
+    What the broker does with work:
+      - an order (one task, or some of its shards) becomes one subtask per
+        shard, queued on its service;
+      - a keyed shard prefers the worker that rendezvous hashing picks among
+        the service's live workers, and waits up to locality_wait_ms for it;
+      - other shards go to the least loaded worker with room, workers that
+        hold none of the order's shards first;
+      - a worker may hold a few copies beyond its slots, so the next job is
+        there when one ends: up to prefetch for quick services, down to
+        one for services whose jobs take long (assign.c);
+      - a pool limit caps the copies of one service with workers at once;
+      - each shard result goes to the client as a PARTIAL, except the one
+        that completes the order, which goes as its FINAL (an unsharded
+        task's one result is its FINAL); results stay held until the client
+        acknowledges them, and are sent again when the client says HELLO;
+      - an order for a service that no worker offers waits, up to its
+        wait_ms if it gives one; then its shards end as no_worker (a
+        REFUSED at once, and a result held like any other);
+      - a worker that falls silent for liveness heartbeat intervals is dead:
+        each shard it held is reported LOST and runs again at attempt + 1,
+        with its rollback command first;
+      - a speculative order's shard that runs longer than straggler_factor
+        times the median of its finished siblings (and straggler_min_ms)
+        gets a copy on another worker; the first success wins and the other
+        copy is cancelled.
+
+    Subtask states (sub.h):
+      queued  --assign-->  running  --result-->  done
+      running --worker lost--> queued (attempt + 1)
+      queued  --cancel / no worker in time-->  done
+*/
+#ifndef ZF_BROKER_H_INCLUDED
+#define ZF_BROKER_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "zf_clock.h"
+#include "zf_dispatch.h"
+#include "zf_dispevent.h"
+#include "worker.h"
+
+typedef struct _zf_broker_t zf_broker_t;
+
+//  Settings; zf_broker_config_defaults fills the defaults named here.
+typedef struct {
+    int64_t heartbeat_ms;     //  heartbeat interval both ways (1000)
+    uint32_t liveness;        //  intervals a worker may stay silent (3)
+    uint32_t prefetch;        //  copies beyond its slots a worker may hold, at most (64)
+    double straggler_factor;  //  speculative copy after this times the median (3)
+    int64_t straggler_min_ms; //  ... and after at least this long (10 s)
+    int64_t locality_wait_ms; //  a keyed shard waits this long for its worker (1 s)
+    size_t backlog;           //  subtasks in flight plus results held, at most (ZF_MAX_SHARDS)
+} zf_broker_config_t;
+
+//  What the broker asks its actor to send. Pointers are valid only during
+//  the call; identities are ROUTER identities.
+typedef struct {
+    //  A job for a worker, from an order of the given epoch and client name.
+    void (*job) (void *arg, zf_disp_worker_t *worker, const char *client, uint64_t epoch,
+                 const zf_job_t *job);
+    //  Kill a job the worker holds.
+    void (*cancel) (void *arg, zf_disp_worker_t *worker, uint64_t job_id);
+    //  The broker holds this result now; the worker may forget it.
+    void (*worker_ack) (void *arg, zf_disp_worker_t *worker, const zf_task_key_t *key);
+    //  A heartbeat for a worker.
+    void (*heartbeat) (void *arg, zf_disp_worker_t *worker);
+    //  A heartbeat for a client that said HELLO.
+    void (*client_heartbeat) (void *arg, const void *identity, size_t size);
+    //  Tell this identity to start over (unknown, dropped or replaced worker).
+    void (*disconnect) (void *arg, const void *identity, size_t size);
+    //  A result for a client: PARTIAL, or FINAL when final is set.
+    void (*result) (void *arg, const void *identity, size_t size, const char *service,
+                    const zf_result_t *result, bool final);
+    //  Orders refused (ERROR), for the service named.
+    void (*refused) (void *arg, const void *identity, size_t size, const char *service,
+                     const zf_refused_t *refused);
+    //  The answer to a client's HELLO.
+    void (*hello_reply) (void *arg, const void *identity, size_t size,
+                         const zf_hello_reply_t *reply);
+    //  A monitoring event (seq and time filled in).
+    void (*event) (void *arg, const zf_dispevent_t *event);
+} zf_broker_ops_t;
+
+//  Counters for monitoring and tests.
+typedef struct {
+    uint64_t orders;      //  orders taken
+    uint64_t jobs;        //  copies sent to workers
+    uint64_t results;     //  shard results made (winners only)
+    uint64_t requeued;    //  shards requeued after their worker died
+    uint64_t speculative; //  speculative copies started
+    uint64_t refused;     //  orders refused
+    uint64_t stale;       //  worker results for nothing in flight
+    size_t queued;        //  subtasks waiting for a worker now
+    size_t inflight;      //  subtasks not done now
+    size_t held;          //  results held for clients now
+    size_t workers;       //  live workers now
+} zf_broker_stats_t;
+
+//  Fills the defaults.
+void zf_broker_config_defaults (zf_broker_config_t *cfg);
+
+//  A broker on this clock (borrowed) sending through ops. NULL if out of
+//  memory or the configuration makes no sense (an interval or liveness of 0).
+zf_broker_t *zf_broker_new (const zf_broker_config_t *cfg, zf_clock_t *clock,
+                            const zf_broker_ops_t *ops, void *arg);
+
+//  Destroys the broker and everything it holds; idempotent.
+void zf_broker_destroy (zf_broker_t **self_p);
+
+//  Sets the pool limit of a service (0 = none). Returns 0, or -1 if the
+//  service table is full.
+int zf_broker_set_pool (zf_broker_t *self, const char *service, uint32_t limit);
+
+//  A client's HELLO: fenced by epoch, then answered with what is in flight
+//  for that client, followed by every result held for it.
+void zf_broker_hello (zf_broker_t *self, const void *identity, size_t size,
+                      const zf_hello_t *hello);
+
+//  A client's REQUEST for a service: orders to run.
+void zf_broker_dispatch (zf_broker_t *self, const void *identity, size_t size, const char *service,
+                         const zf_dispatch_t *dispatch);
+
+//  A client acknowledges results: the broker forgets them.
+void zf_broker_ack (zf_broker_t *self, const void *identity, size_t size, const zf_ack_t *ack);
+
+//  A client cancels a task, one shard, or (task NULL) a whole run.
+void zf_broker_cancel (zf_broker_t *self, const void *identity, size_t size,
+                       const zf_cancel_t *cancel);
+
+//  A worker's READY. Returns 0, or -1 if it was refused (and told to
+//  disconnect).
+int zf_broker_worker_ready (zf_broker_t *self, const void *identity, size_t size,
+                            const zf_worker_ready_t *ready);
+
+//  A worker's results (PARTIAL or FINAL). Returns 0, or -1 if the worker is
+//  unknown (and told to disconnect).
+int zf_broker_worker_results (zf_broker_t *self, const void *identity, size_t size,
+                              const zf_results_t *results);
+
+//  A worker's heartbeat. Returns 0, or -1 if the worker is unknown (and
+//  told to disconnect).
+int zf_broker_worker_heartbeat (zf_broker_t *self, const void *identity, size_t size);
+
+//  A worker said DISCONNECT (reason NULL), or broke the protocol (reason
+//  says how): it is dropped at once and its work requeued. Returns 0, or -1 (and nothing happens)
+//  for an identity that is no worker.
+int zf_broker_worker_gone (zf_broker_t *self, const void *identity, size_t size,
+                           const char *reason);
+
+//  Does what time asks: heartbeats due, silent workers, keyed shards done
+//  waiting for their worker, orders done waiting for any worker, stragglers.
+void zf_broker_tick (zf_broker_t *self);
+
+//  Counters.
+void zf_broker_stats (zf_broker_t *self, zf_broker_stats_t *stats);
+
+//  The live worker named name, or NULL (for tests and monitoring).
+zf_disp_worker_t *zf_broker_worker (zf_broker_t *self, const char *name);
+
+#endif

@@ -1,0 +1,416 @@
+/*  dispatcher.c - the dispatcher actor: sockets around the broker core. */
+#include "dispatcher.h"
+#include "outbox.h"
+#include "zf_clock.h"
+#include "zf_log.h"
+#include "zf_mdp.h"
+
+#include <assert.h>
+#include <string.h>
+
+//  Messages read from the ROUTER before the batches go out.
+#define S_READS_PER_TURN 256
+
+//  The actor's state.
+typedef struct {
+    zsock_t *pipe;               //  to the caller
+    zsock_t *router;             //  clients and workers
+    zsock_t *pub;                //  events, or NULL
+    zloop_t *loop;               //  the loop
+    zf_clock_t *clock;           //  the real clock
+    zf_broker_t *broker;         //  the core
+    zf_outbox_t *outbox;         //  batches to send
+    zf_proto_decoder_t *decoder; //  bodies received
+    zf_proto_encoder_t *encoder; //  bodies sent at once
+    uint64_t malformed;          //  messages dropped as malformed
+} s_dispatcher_t;
+
+void
+zf_dispatcher_config_defaults (zf_dispatcher_config_t *cfg)
+{
+    assert (cfg);
+    memset (cfg, 0, sizeof *cfg);
+    cfg->bind = "tcp://*:5560";
+    cfg->events = "tcp://*:5561";
+    zf_broker_config_defaults (&cfg->broker);
+}
+
+//  ---------------------------------------------------------------------------
+//  What the broker sends
+
+static void
+s_job (void *arg, zf_disp_worker_t *worker, const char *client, uint64_t epoch, const zf_job_t *job)
+{
+    s_dispatcher_t *self = arg;
+    zf_outbox_job (self->outbox, zf_disp_worker_identity (worker),
+                   zf_disp_worker_identity_size (worker), client, epoch, job);
+}
+
+static void
+s_cancel (void *arg, zf_disp_worker_t *worker, uint64_t job_id)
+{
+    s_dispatcher_t *self = arg;
+    zf_outbox_cancel (self->outbox, zf_disp_worker_identity (worker),
+                      zf_disp_worker_identity_size (worker), job_id);
+}
+
+static void
+s_worker_ack (void *arg, zf_disp_worker_t *worker, const zf_task_key_t *key)
+{
+    s_dispatcher_t *self = arg;
+    zf_outbox_worker_ack (self->outbox, zf_disp_worker_identity (worker),
+                          zf_disp_worker_identity_size (worker), key);
+}
+
+static void
+s_heartbeat (void *arg, zf_disp_worker_t *worker)
+{
+    s_dispatcher_t *self = arg;
+    zmsg_t *msg = zf_mdp_worker_new (ZF_MDPW_HEARTBEAT, NULL, NULL, NULL);
+    zf_outbox_send_now (self->outbox, zf_disp_worker_identity (worker),
+                        zf_disp_worker_identity_size (worker), &msg);
+}
+
+static void
+s_client_heartbeat (void *arg, const void *identity, size_t size)
+{
+    s_dispatcher_t *self = arg;
+    zmsg_t *msg = zf_mdp_client_new (ZF_MDPC_HEARTBEAT, NULL, NULL);
+    zf_outbox_send_now (self->outbox, identity, size, &msg);
+}
+
+static void
+s_disconnect (void *arg, const void *identity, size_t size)
+{
+    s_dispatcher_t *self = arg;
+    zmsg_t *msg = zf_mdp_worker_new (ZF_MDPW_DISCONNECT, NULL, NULL, NULL);
+    zf_outbox_send_now (self->outbox, identity, size, &msg);
+}
+
+static void
+s_result (void *arg, const void *identity, size_t size, const char *service,
+          const zf_result_t *result, bool final)
+{
+    s_dispatcher_t *self = arg;
+    zf_outbox_result (self->outbox, identity, size, service, result, final);
+}
+
+static void
+s_refused (void *arg, const void *identity, size_t size, const char *service,
+           const zf_refused_t *refused)
+{
+    s_dispatcher_t *self = arg;
+    zf_proto_error_t err;
+    if (zf_refused_encode (self->encoder, refused, &err) != 0) {
+        zf_log_error ("refusal not encoded reason=\"%s\"", err.text);
+        return;
+    }
+    zframe_t *body = zf_proto_encoder_frame (self->encoder);
+    //  ERROR needs a service frame; a refused HELLO has none.
+    zmsg_t *msg = body ? zf_mdp_client_new (ZF_MDPC_ERROR, *service ? service : "*", &body) : NULL;
+    zf_outbox_send_now (self->outbox, identity, size, &msg);
+}
+
+static void
+s_hello_reply (void *arg, const void *identity, size_t size, const zf_hello_reply_t *reply)
+{
+    s_dispatcher_t *self = arg;
+    zf_proto_error_t err;
+    if (zf_hello_reply_encode (self->encoder, reply, &err) != 0) {
+        zf_log_error ("hello reply not encoded reason=\"%s\"", err.text);
+        return;
+    }
+    zframe_t *body = zf_proto_encoder_frame (self->encoder);
+    zmsg_t *msg = body ? zf_mdp_client_new (ZF_MDPC_HELLO, NULL, &body) : NULL;
+    zf_outbox_send_now (self->outbox, identity, size, &msg);
+}
+
+static void
+s_event (void *arg, const zf_dispevent_t *event)
+{
+    s_dispatcher_t *self = arg;
+    zf_outbox_event (self->outbox, event);
+}
+
+static const zf_broker_ops_t s_ops = {
+    .job = s_job,
+    .cancel = s_cancel,
+    .worker_ack = s_worker_ack,
+    .heartbeat = s_heartbeat,
+    .client_heartbeat = s_client_heartbeat,
+    .disconnect = s_disconnect,
+    .result = s_result,
+    .refused = s_refused,
+    .hello_reply = s_hello_reply,
+    .event = s_event,
+};
+
+//  A worker whose jobs could not be sent is dropped, and its work requeued.
+static void
+s_send_failed (void *arg, const void *identity, size_t size)
+{
+    s_dispatcher_t *self = arg;
+    zf_broker_worker_gone (self->broker, identity, size, "jobs could not be sent");
+}
+
+//  Sends what the turn produced; dropping a worker may produce more.
+static void
+s_flush (s_dispatcher_t *self)
+{
+    for (int round = 0; round < 4; round++) {
+        uint64_t dropped = zf_outbox_dropped (self->outbox);
+        zf_outbox_flush (self->outbox, s_send_failed, self);
+        if (zf_outbox_dropped (self->outbox) == dropped) break;
+    }
+}
+
+//  ---------------------------------------------------------------------------
+//  What arrives
+
+//  Counts and logs a message dropped as malformed. A worker that sends one
+//  is dropped too (its work requeued) and told to start over, so one broken
+//  executor cannot jam the others' work; anyone else is only logged.
+static void
+s_malformed (s_dispatcher_t *self, zframe_t *identity, const char *what, const char *reason)
+{
+    self->malformed++;
+    zf_log_warn ("malformed %s dropped reason=\"%s\"", what, reason);
+    const void *id = zframe_data (identity);
+    size_t size = zframe_size (identity);
+    if (zf_broker_worker_gone (self->broker, id, size, reason) == 0) s_disconnect (self, id, size);
+}
+
+//  A client-protocol message.
+static void
+s_on_client (s_dispatcher_t *self, zframe_t *identity, zf_mdp_msg_t *mdp)
+{
+    const void *id = zframe_data (identity);
+    size_t size = zframe_size (identity);
+    zf_proto_error_t err;
+    const void *data = mdp->body ? zframe_data (mdp->body) : NULL;
+    size_t bytes = mdp->body ? zframe_size (mdp->body) : 0;
+    switch (mdp->command) {
+    case ZF_MDPC_REQUEST: {
+        zf_dispatch_t dispatch;
+        if (zf_dispatch_decode (self->decoder, data, bytes, &dispatch, &err) != 0) {
+            self->malformed++;
+            zf_log_warn ("malformed dispatch reason=\"%s\"", err.text);
+            zf_refused_t refused = {ZF_REFUSE_BAD_REQUEST, 0, err.text, NULL, 0};
+            s_refused (self, id, size, mdp->service, &refused);
+            return;
+        }
+        zf_broker_dispatch (self->broker, id, size, mdp->service, &dispatch);
+        return;
+    }
+    case ZF_MDPC_ACK: {
+        zf_ack_t ack;
+        if (zf_ack_decode (self->decoder, data, bytes, &ack, &err) == 0)
+            zf_broker_ack (self->broker, id, size, &ack);
+        else {
+            self->malformed++;
+            zf_log_warn ("malformed ack reason=\"%s\"", err.text);
+        }
+        return;
+    }
+    case ZF_MDPC_CANCEL: {
+        zf_cancel_t cancel;
+        if (zf_cancel_decode (self->decoder, data, bytes, &cancel, &err) == 0)
+            zf_broker_cancel (self->broker, id, size, &cancel);
+        else {
+            self->malformed++;
+            zf_log_warn ("malformed cancel reason=\"%s\"", err.text);
+        }
+        return;
+    }
+    case ZF_MDPC_HELLO: {
+        zf_hello_t hello;
+        if (zf_hello_decode (self->decoder, data, bytes, &hello, &err) == 0)
+            zf_broker_hello (self->broker, id, size, &hello);
+        else {
+            self->malformed++;
+            zf_log_warn ("malformed hello reason=\"%s\"", err.text);
+        }
+        return;
+    }
+    case ZF_MDPC_HEARTBEAT:
+        return;
+    default:
+        return;
+    }
+}
+
+//  A worker-protocol message.
+static void
+s_on_worker (s_dispatcher_t *self, zframe_t *identity, zf_mdp_msg_t *mdp)
+{
+    const void *id = zframe_data (identity);
+    size_t size = zframe_size (identity);
+    zf_proto_error_t err;
+    const void *data = mdp->body ? zframe_data (mdp->body) : NULL;
+    size_t bytes = mdp->body ? zframe_size (mdp->body) : 0;
+    switch (mdp->command) {
+    case ZF_MDPW_READY: {
+        zf_worker_ready_t ready;
+        if (zf_worker_ready_decode (self->decoder, data, bytes, &ready, &err) != 0) {
+            s_malformed (self, identity, "ready", err.text);
+            s_disconnect (self, id, size);
+            return;
+        }
+        zf_broker_worker_ready (self->broker, id, size, &ready);
+        return;
+    }
+    case ZF_MDPW_PARTIAL:
+    case ZF_MDPW_FINAL: {
+        zf_results_t results;
+        if (zf_results_decode (self->decoder, data, bytes, &results, &err) != 0) {
+            s_malformed (self, identity, "results", err.text);
+            return;
+        }
+        zf_broker_worker_results (self->broker, id, size, &results);
+        return;
+    }
+    case ZF_MDPW_HEARTBEAT:
+        zf_broker_worker_heartbeat (self->broker, id, size);
+        return;
+    case ZF_MDPW_DISCONNECT:
+        zf_broker_worker_gone (self->broker, id, size, NULL);
+        return;
+    default:
+        return;
+    }
+}
+
+//  One message from the ROUTER.
+static void
+s_on_message (s_dispatcher_t *self, zmsg_t *msg)
+{
+    zframe_t *identity = zmsg_pop (msg);
+    if (!identity || zframe_size (identity) == 0) {
+        zframe_destroy (&identity);
+        return;
+    }
+    zf_mdp_msg_t mdp;
+    zf_proto_error_t err;
+    if (zf_mdp_parse (msg, ZF_MDP_AT_BROKER, &mdp, &err) != 0)
+        s_malformed (self, identity, "message", err.text);
+    else if (mdp.protocol == ZF_MDP_CLIENT)
+        s_on_client (self, identity, &mdp);
+    else
+        s_on_worker (self, identity, &mdp);
+    zframe_destroy (&identity);
+}
+
+static int
+s_on_router (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    s_dispatcher_t *self = arg;
+    //  Several messages per turn, so their replies and jobs go out in
+    //  fewer, larger batches.
+    for (int i = 0; i < S_READS_PER_TURN; i++) {
+        if (i > 0 && !(zsock_events (reader) & ZMQ_POLLIN)) break;
+        zmsg_t *msg = zmsg_recv (reader);
+        if (!msg) break;
+        s_on_message (self, msg);
+        zmsg_destroy (&msg);
+    }
+    s_flush (self);
+    return 0;
+}
+
+static int
+s_on_tick (zloop_t *loop, int timer_id, void *arg)
+{
+    s_dispatcher_t *self = arg;
+    zf_broker_tick (self->broker);
+    s_flush (self);
+    return 0;
+}
+
+static int
+s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    s_dispatcher_t *self = arg;
+    char *command = zstr_recv (reader);
+    if (!command) return -1;
+    int rc = 0;
+    if (streq (command, "$TERM"))
+        rc = -1;
+    else if (streq (command, "ENDPOINTS"))
+        zsock_send (reader, "ss", zsock_endpoint (self->router),
+                    self->pub ? zsock_endpoint (self->pub) : "");
+    else if (streq (command, "STATS")) {
+        zf_broker_stats_t stats;
+        zf_broker_stats (self->broker, &stats);
+        zsock_send (reader, "88888888", stats.orders, stats.jobs, stats.results, stats.requeued,
+                    stats.speculative, (uint64_t)stats.inflight, (uint64_t)stats.held,
+                    (uint64_t)stats.workers);
+    }
+    zstr_free (&command);
+    return rc;
+}
+
+//  Frees what the actor made.
+static void
+s_teardown (s_dispatcher_t *self)
+{
+    zf_broker_destroy (&self->broker);
+    zf_outbox_destroy (&self->outbox);
+    zloop_destroy (&self->loop);
+    zsock_destroy (&self->router);
+    zsock_destroy (&self->pub);
+    zf_clock_destroy (&self->clock);
+    zf_proto_decoder_destroy (&self->decoder);
+    zf_proto_encoder_destroy (&self->encoder);
+}
+
+void
+zf_dispatcher_actor (zsock_t *pipe, void *args)
+{
+    const zf_dispatcher_config_t *cfg = args;
+    s_dispatcher_t self = {.pipe = pipe};
+    self.clock = zf_clock_new_real ();
+    self.decoder = zf_proto_decoder_new ();
+    self.encoder = zf_proto_encoder_new ();
+    self.router = zsock_new (ZMQ_ROUTER);
+    if (self.router) {
+        zsock_set_router_mandatory (self.router, 1);
+        zsock_set_sndhwm (self.router, 100000);
+        zsock_set_rcvhwm (self.router, 100000);
+        zsock_set_sndtimeo (self.router, 0);
+    }
+    bool ok = self.clock && self.decoder && self.encoder && self.router &&
+              zsock_bind (self.router, "%s", cfg->bind) >= 0;
+    if (ok && cfg->events && *cfg->events) {
+        self.pub = zsock_new (ZMQ_PUB);
+        ok = self.pub && zsock_bind (self.pub, "%s", cfg->events) >= 0;
+        if (ok) zsock_set_sndhwm (self.pub, 100000);
+    }
+    if (ok) {
+        self.outbox = zf_outbox_new (self.router, self.pub);
+        self.broker = zf_broker_new (&cfg->broker, self.clock, &s_ops, &self);
+        self.loop = zloop_new ();
+        ok = self.outbox && self.broker && self.loop;
+    }
+    for (size_t i = 0; ok && i < cfg->pool_count; i++)
+        ok = zf_broker_set_pool (self.broker, cfg->pool_services[i], cfg->pool_limits[i]) == 0;
+    if (!ok) {
+        zf_log_error ("dispatcher cannot start bind=%s events=%s", cfg->bind,
+                      cfg->events ? cfg->events : "-");
+        s_teardown (&self);
+        zsock_signal (pipe, 1);
+        return;
+    }
+    //  Time-driven work (heartbeats, expiry, stragglers) runs a few times
+    //  per heartbeat interval.
+    int64_t tick = cfg->broker.heartbeat_ms / 4;
+    tick = tick < 5 ? 5 : tick > 100 ? 100 : tick;
+    zloop_set_nonstop (self.loop, true);
+    zloop_reader (self.loop, self.router, s_on_router, &self);
+    zloop_reader (self.loop, pipe, s_on_pipe, &self);
+    zloop_timer (self.loop, (size_t)tick, 0, s_on_tick, &self);
+    zf_log_info ("dispatcher ready bind=%s events=%s", zsock_endpoint (self.router),
+                 self.pub ? zsock_endpoint (self.pub) : "-");
+    zsock_signal (pipe, 0);
+    zloop_start (self.loop);
+    s_teardown (&self);
+}

@@ -1,0 +1,132 @@
+/*  main.c - zflow-executor: parses arguments, starts the executor actor, waits. */
+#include "executor.h"
+#include "zf_log.h"
+#include "zf_time.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out, "usage: zflow-executor [options]\n"
+                  "  --dispatcher ENDPOINT  the dispatcher (default tcp://127.0.0.1:5560)\n"
+                  "  --name NAME            executor name, unique (default HOST-PID)\n"
+                  "  --slots N              jobs at once (default: number of cores)\n"
+                  "  --log-dir DIR          task logs (default var/logs)\n"
+                  "  --heartbeat DURATION   heartbeat interval (default 1s)\n"
+                  "  --liveness N           heartbeats the dispatcher may miss (default 3)\n"
+                  "  --grace DURATION       SIGTERM to SIGKILL on timeout or cancel (default 5s)\n"
+                  "  -v, --verbose          more output (-vv for debug)\n"
+                  "  -h, --help             this text\n");
+}
+
+//  Reads a whole number in [min, max]; -1 if it is not one.
+static long long
+s_number (const char *text, long long min, long long max)
+{
+    char *end;
+    long long value = strtoll (text, &end, 10);
+    if (!*text || *end || value < min || value > max) return -1;
+    return value;
+}
+
+int
+main (int argc, char **argv)
+{
+    zf_executor_config_t cfg;
+    zf_executor_config_defaults (&cfg);
+    int verbose = 0;
+    static const struct option options[] = {
+        {"dispatcher", required_argument, NULL, 'd'},
+        {"name", required_argument, NULL, 'n'},
+        {"slots", required_argument, NULL, 's'},
+        {"log-dir", required_argument, NULL, 'l'},
+        {"heartbeat", required_argument, NULL, 'b'},
+        {"liveness", required_argument, NULL, 'L'},
+        {"grace", required_argument, NULL, 'g'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    long long number;
+    while ((opt = getopt_long (argc, argv, "vh", options, NULL)) != -1) {
+        switch (opt) {
+        case 'd':
+            cfg.dispatcher = optarg;
+            break;
+        case 'n':
+            cfg.name = optarg;
+            break;
+        case 's':
+            if ((number = s_number (optarg, 1, 4096)) < 0) {
+                fprintf (stderr, "zflow-executor: --slots takes 1 to 4096\n");
+                return 2;
+            }
+            cfg.slots = (uint32_t)number;
+            break;
+        case 'l':
+            cfg.log_dir = optarg;
+            break;
+        case 'b':
+            if (zf_duration_parse (optarg, &cfg.heartbeat_ms) != 0 || cfg.heartbeat_ms <= 0) {
+                fprintf (stderr, "zflow-executor: --heartbeat takes a duration (500ms, 1s)\n");
+                return 2;
+            }
+            break;
+        case 'L':
+            if ((number = s_number (optarg, 1, 1000)) < 0) {
+                fprintf (stderr, "zflow-executor: --liveness takes 1 to 1000\n");
+                return 2;
+            }
+            cfg.liveness = (uint32_t)number;
+            break;
+        case 'g':
+            if (zf_duration_parse (optarg, &cfg.grace_ms) != 0) {
+                fprintf (stderr, "zflow-executor: --grace takes a duration (5s)\n");
+                return 2;
+            }
+            break;
+        case 'v':
+            verbose++;
+            break;
+        case 'h':
+            s_usage (stdout);
+            return 0;
+        default:
+            s_usage (stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        s_usage (stderr);
+        return 2;
+    }
+    char name[HOST_NAME_MAX + 32];
+    if (!cfg.name) {
+        char host[HOST_NAME_MAX + 1] = "executor";
+        gethostname (host, sizeof host);
+        host[HOST_NAME_MAX] = 0;
+        snprintf (name, sizeof name, "%s-%d", host, (int)getpid ());
+        cfg.name = name;
+    }
+    zf_log_init ("executor", verbose);
+    zsys_init ();
+    zactor_t *actor = zactor_new (zf_executor_actor, &cfg);
+    if (!actor) {
+        fprintf (stderr, "zflow-executor: cannot start\n");
+        return 1;
+    }
+    //  The actor's pipe speaks only when the actor ends on its own; a
+    //  signal ends the wait too (zsys catches SIGINT and SIGTERM).
+    zpoller_t *poller = zpoller_new (actor, NULL);
+    zpoller_wait (poller, -1);
+    int rc = zpoller_terminated (poller) ? 0 : 1;
+    zpoller_destroy (&poller);
+    zactor_destroy (&actor);
+    return rc;
+}

@@ -1,0 +1,690 @@
+/*  runner.c - shell jobs in process groups, watched from a zloop, guarded against orphans. */
+#include "runner.h"
+#include "logfile.h"
+#include "zf_tail.h"
+#include "zf_log.h"
+#include "zf_time.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+//  Process groups the guard tracks at once; jobs past this still run, and
+//  still have PR_SET_PDEATHSIG, but their grandchildren are not guarded.
+#define S_GUARD_GROUPS 8192
+
+//  Bytes read from an output pipe per read call.
+#define S_READ_CHUNK 16384
+
+//  Reads per readiness, so one noisy job cannot hold the loop.
+#define S_READS_PER_TURN 16
+
+//  One record to the guard: a process group to kill ('+') or to forget ('-').
+typedef struct {
+    int32_t op;   //  '+' or '-'
+    int32_t pgid; //  the group
+} s_guard_msg_t;
+
+typedef struct _s_run_t s_run_t;
+
+//  One job: its rollback (if any), then its command.
+struct _s_run_t {
+    zf_runner_t *runner; //  the runner it belongs to
+    uint64_t job_id;     //  the job's id
+    char *command;       //  the job's command
+    char *rollback;      //  the rollback command still to run first, or NULL
+    char *cwd;           //  working folder, or NULL
+    char **envp;         //  environment, NULL-terminated
+    pid_t pid;           //  the running shell (its group has the same id)
+    int pidfd;           //  readable once the shell exits, -1 if none
+    int out_fd;          //  read end of the output pipe, -1 once closed
+    bool in_rollback;    //  the rollback command is what runs
+    int kill_status;     //  ZF_JOB_TIMED_OUT or _CANCELLED once killed, else 0
+    int timeout_timer;   //  zloop timer of the timeout, or -1
+    int grace_timer;     //  zloop timer of the SIGKILL, or -1
+    zf_logfile_t *log;   //  the attempt's log file
+    char *log_path;      //  its path
+    zf_tail_t tail;      //  the last output
+    int64_t started;     //  ms since the epoch
+    s_run_t *next;       //  in the runner's list
+};
+
+struct _zf_runner_t {
+    zloop_t *loop;                 //  where readers and timers go (borrowed)
+    char *log_root;                //  folder of the task logs
+    char *executor;                //  ZFLOW_EXECUTOR
+    int64_t grace_ms;              //  SIGTERM to SIGKILL
+    size_t log_cap;                //  bytes kept per log file
+    zf_runner_started_fn *started; //  called when a job starts
+    zf_runner_done_fn *done;       //  called when a job ends
+    void *arg;                     //  for the callbacks
+    pid_t guard_pid;               //  the guard process
+    int guard_fd;                  //  write end of the guard's pipe
+    s_run_t *runs;                 //  jobs running
+    size_t running;                //  entries in runs
+};
+
+//  ---------------------------------------------------------------------------
+//  The guard
+
+//  The guard's whole life, in a child forked from a threaded process: only
+//  async-signal-safe calls, no allocation. It reads groups to watch until
+//  the executor's end of the pipe closes, then kills what is left.
+static void
+s_guard_main (int fd)
+{
+    struct sigaction ignore = {.sa_handler = SIG_IGN};
+    sigaction (SIGINT, &ignore, NULL);
+    sigaction (SIGTERM, &ignore, NULL);
+    sigaction (SIGHUP, &ignore, NULL);
+    sigaction (SIGPIPE, &ignore, NULL);
+    sigset_t none;
+    sigemptyset (&none);
+    sigprocmask (SIG_SETMASK, &none, NULL);
+    //  Its own process group, so a signal to the executor's group leaves
+    //  it to do its work; and no descriptor of the executor's but the pipe.
+    setpgid (0, 0);
+    if (fd != 3) {
+        dup2 (fd, 3);
+        fd = 3;
+    }
+    close_range (4, ~0U, 0);
+    int groups[S_GUARD_GROUPS];
+    size_t count = 0;
+    s_guard_msg_t msg;
+    while (true) {
+        ssize_t rc = read (fd, &msg, sizeof msg);
+        if (rc < 0 && errno == EINTR) continue;
+        if (rc != (ssize_t)sizeof msg) break;
+        if (msg.op == '+' && count < S_GUARD_GROUPS)
+            groups[count++] = msg.pgid;
+        else if (msg.op == '-')
+            for (size_t i = 0; i < count; i++)
+                if (groups[i] == msg.pgid) {
+                    groups[i] = groups[--count];
+                    break;
+                }
+    }
+    for (size_t i = 0; i < count; i++)
+        kill (-groups[i], SIGKILL);
+    _exit (0);
+}
+
+//  Tells the guard about a group.
+static void
+s_guard_send (zf_runner_t *self, int op, pid_t pgid)
+{
+    s_guard_msg_t msg = {op, pgid};
+    ssize_t rc;
+    do
+        rc = write (self->guard_fd, &msg, sizeof msg);
+    while (rc < 0 && errno == EINTR);
+    if (rc != (ssize_t)sizeof msg)
+        zf_log_error ("process guard unreachable pgid=%d op=%c", (int)pgid, op);
+}
+
+//  ---------------------------------------------------------------------------
+//  Runner
+
+zf_runner_t *
+zf_runner_new (zloop_t *loop, const zf_runner_config_t *cfg, zf_runner_started_fn *started,
+               zf_runner_done_fn *done, void *arg)
+{
+    assert (loop && cfg && done);
+    if (!cfg->log_root || !cfg->executor) return NULL;
+    zf_runner_t *self = calloc (1, sizeof (zf_runner_t));
+    if (!self) return NULL;
+    self->loop = loop;
+    self->log_root = strdup (cfg->log_root);
+    self->executor = strdup (cfg->executor);
+    self->grace_ms = cfg->grace_ms > 0 ? cfg->grace_ms : 1;
+    self->log_cap = cfg->log_cap ? cfg->log_cap : ZF_TASK_LOG_CAP;
+    self->started = started;
+    self->done = done;
+    self->arg = arg;
+    self->guard_fd = -1;
+    int fds[2];
+    if (!self->log_root || !self->executor || pipe2 (fds, O_CLOEXEC) != 0) {
+        zf_runner_destroy (&self);
+        return NULL;
+    }
+    pid_t pid = fork ();
+    if (pid == 0) {
+        close (fds[1]);
+        s_guard_main (fds[0]);
+    }
+    close (fds[0]);
+    if (pid < 0) {
+        close (fds[1]);
+        zf_runner_destroy (&self);
+        return NULL;
+    }
+    self->guard_pid = pid;
+    self->guard_fd = fds[1];
+    return self;
+}
+
+//  Takes a run's readers and timers out of the loop and closes its descriptors.
+static void
+s_run_detach (s_run_t *run)
+{
+    zloop_t *loop = run->runner->loop;
+    if (run->out_fd >= 0) {
+        zmq_pollitem_t item = {NULL, run->out_fd, ZMQ_POLLIN, 0};
+        zloop_poller_end (loop, &item);
+        close (run->out_fd);
+        run->out_fd = -1;
+    }
+    if (run->pidfd >= 0) {
+        zmq_pollitem_t item = {NULL, run->pidfd, ZMQ_POLLIN, 0};
+        zloop_poller_end (loop, &item);
+        close (run->pidfd);
+        run->pidfd = -1;
+    }
+    if (run->timeout_timer >= 0) {
+        zloop_timer_end (loop, run->timeout_timer);
+        run->timeout_timer = -1;
+    }
+    if (run->grace_timer >= 0) {
+        zloop_timer_end (loop, run->grace_timer);
+        run->grace_timer = -1;
+    }
+}
+
+//  Frees a run that is out of the list.
+static void
+s_run_free (s_run_t *run)
+{
+    zf_logfile_close (&run->log);
+    if (run->envp)
+        for (char **entry = run->envp; *entry; entry++)
+            free (*entry);
+    free (run->envp);
+    free (run->command);
+    free (run->rollback);
+    free (run->cwd);
+    free (run->log_path);
+    free (run);
+}
+
+//  Unlinks a run from the runner's list.
+static void
+s_run_unlink (s_run_t *run)
+{
+    zf_runner_t *self = run->runner;
+    for (s_run_t **link = &self->runs; *link; link = &(*link)->next)
+        if (*link == run) {
+            *link = run->next;
+            self->running--;
+            return;
+        }
+}
+
+//  Kills a shell's group and reaps the shell, which must have been started.
+//  The group id stays reserved until the shell is reaped, so the kill and
+//  the guard's '-' can never hit a stranger that reused the number.
+static int
+s_kill_and_reap (s_run_t *run)
+{
+    kill (-run->pid, SIGKILL);
+    s_guard_send (run->runner, '-', run->pid);
+    int status = 0;
+    while (waitpid (run->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    run->pid = 0;
+    return status;
+}
+
+void
+zf_runner_destroy (zf_runner_t **self_p)
+{
+    assert (self_p);
+    zf_runner_t *self = *self_p;
+    if (!self) return;
+    while (self->runs) {
+        s_run_t *run = self->runs;
+        self->runs = run->next;
+        if (run->pid > 0) s_kill_and_reap (run);
+        s_run_detach (run);
+        s_run_free (run);
+    }
+    if (self->guard_fd >= 0) close (self->guard_fd);
+    if (self->guard_pid > 0)
+        while (waitpid (self->guard_pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    free (self->log_root);
+    free (self->executor);
+    free (self);
+    *self_p = NULL;
+}
+
+bool
+zf_runner_safe_name (const char *name)
+{
+    if (!name || !*name || *name == '.') return false;
+    for (const char *p = name; *p; p++)
+        if (*p == '/' || *p <= ' ' || *p > '~') return false;
+    return true;
+}
+
+//  ---------------------------------------------------------------------------
+//  Starting a process
+
+//  Writes a message to fd from a forked child.
+static void
+s_say (int fd, const char *text)
+{
+    ssize_t rc = write (fd, text, strlen (text));
+    (void)rc;
+}
+
+//  The child side of a fork, before exec: only async-signal-safe calls.
+static void
+s_child (const s_run_t *run, const char *command, int out_fd, int in_fd, pid_t parent)
+{
+    setpgid (0, 0);
+    prctl (PR_SET_PDEATHSIG, SIGKILL);
+    //  If the executor died before prctl, nothing would kill us.
+    if (getppid () != parent) _exit (127);
+    s_guard_msg_t msg = {'+', (int32_t)getpid ()};
+    if (write (run->runner->guard_fd, &msg, sizeof msg) != (ssize_t)sizeof msg) {
+        s_say (out_fd, "zflow: the process guard is gone\n");
+        _exit (127);
+    }
+    struct sigaction deflt = {.sa_handler = SIG_DFL};
+    int signals[] = {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD, SIGUSR1, SIGUSR2};
+    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
+        sigaction (signals[i], &deflt, NULL);
+    sigset_t none;
+    sigemptyset (&none);
+    sigprocmask (SIG_SETMASK, &none, NULL);
+    if (dup2 (in_fd, 0) < 0 || dup2 (out_fd, 1) < 0 || dup2 (out_fd, 2) < 0) _exit (127);
+    //  Descriptors the executor's libraries opened without close-on-exec
+    //  must not leak into tasks.
+    close_range (3, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (run->cwd && *run->cwd && chdir (run->cwd) != 0) {
+        s_say (2, "zflow: cannot enter the working folder ");
+        s_say (2, run->cwd);
+        s_say (2, "\n");
+        _exit (127);
+    }
+    char *argv[] = {"sh", "-c", (char *)command, NULL};
+    execve ("/bin/sh", argv, run->envp);
+    s_say (2, "zflow: cannot run /bin/sh\n");
+    _exit (127);
+}
+
+static int s_on_output (zloop_t *loop, zmq_pollitem_t *item, void *arg);
+static int s_on_exit (zloop_t *loop, zmq_pollitem_t *item, void *arg);
+
+//  Forks the shell for command and watches it. Returns 0, or -1 with the
+//  reason in err.
+static int
+s_spawn (s_run_t *run, const char *command, char *err, size_t err_size)
+{
+    zf_runner_t *self = run->runner;
+    int pipe_fds[2];
+    if (pipe2 (pipe_fds, O_CLOEXEC) != 0) {
+        snprintf (err, err_size, "cannot make a pipe: %s", strerror (errno));
+        return -1;
+    }
+    int in_fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (in_fd < 0) {
+        snprintf (err, err_size, "cannot open /dev/null: %s", strerror (errno));
+        close (pipe_fds[0]);
+        close (pipe_fds[1]);
+        return -1;
+    }
+    pid_t parent = getpid ();
+    pid_t pid = fork ();
+    if (pid == 0) s_child (run, command, pipe_fds[1], in_fd, parent);
+    int fork_errno = errno;
+    close (pipe_fds[1]);
+    close (in_fd);
+    if (pid < 0) {
+        close (pipe_fds[0]);
+        snprintf (err, err_size, "cannot fork: %s", strerror (fork_errno));
+        return -1;
+    }
+    //  Both sides set the group, so a kill right after the fork finds it.
+    setpgid (pid, pid);
+    run->pid = pid;
+    run->out_fd = pipe_fds[0];
+    fcntl (run->out_fd, F_SETFL, fcntl (run->out_fd, F_GETFL) | O_NONBLOCK);
+    run->pidfd = pidfd_open (pid, 0);
+    zmq_pollitem_t out_item = {NULL, run->out_fd, ZMQ_POLLIN, 0};
+    zmq_pollitem_t pid_item = {NULL, run->pidfd, ZMQ_POLLIN, 0};
+    if (run->pidfd < 0 || zloop_poller (self->loop, &out_item, s_on_output, run) != 0 ||
+        zloop_poller (self->loop, &pid_item, s_on_exit, run) != 0) {
+        snprintf (err, err_size, "cannot watch the process: %s", strerror (errno));
+        s_kill_and_reap (run);
+        s_run_detach (run);
+        return -1;
+    }
+    //  A pipe that hangs up (the job closed its output) must not make the
+    //  loop drop the reader before the end is read.
+    zloop_poller_set_tolerant (self->loop, &out_item);
+    zloop_poller_set_tolerant (self->loop, &pid_item);
+    return 0;
+}
+
+//  Reads what output is there into the log and the tail.
+static void
+s_drain (s_run_t *run)
+{
+    char buf[S_READ_CHUNK];
+    for (int turn = 0; turn < S_READS_PER_TURN && run->out_fd >= 0; turn++) {
+        ssize_t rc = read (run->out_fd, buf, sizeof buf);
+        if (rc > 0) {
+            if (zf_logfile_write (run->log, buf, (size_t)rc) != 0 && zf_logfile_total (run->log))
+                zf_log_warn ("log write failed path=%s", run->log_path);
+            zf_tail_add (&run->tail, buf, (size_t)rc);
+            continue;
+        }
+        if (rc < 0 && errno == EINTR) continue;
+        if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        //  End of output (every writer closed it) or a read error.
+        zmq_pollitem_t item = {NULL, run->out_fd, ZMQ_POLLIN, 0};
+        zloop_poller_end (run->runner->loop, &item);
+        close (run->out_fd);
+        run->out_fd = -1;
+    }
+}
+
+static int
+s_on_output (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    s_drain ((s_run_t *)arg);
+    return 0;
+}
+
+//  Now, wall clock, ms.
+static int64_t
+s_now_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+//  A note from zflow into the job's output.
+static void
+s_note (s_run_t *run, const char *text)
+{
+    zf_logfile_write (run->log, text, strlen (text));
+    zf_tail_add (&run->tail, text, strlen (text));
+}
+
+//  Reports a job and forgets it. Returns what the callback returned.
+static int
+s_finish (s_run_t *run, int status, int32_t exit_status)
+{
+    zf_runner_t *self = run->runner;
+    s_run_detach (run);
+    s_run_unlink (run);
+    zf_logfile_close (&run->log);
+    char tail[ZF_LOG_TAIL + 1];
+    zf_tail_text (&run->tail, tail, sizeof tail);
+    zf_run_result_t result = {
+        .job_id = run->job_id,
+        .status = status,
+        .exit_status = exit_status,
+        .started = run->started,
+        .ended = s_now_ms (),
+        .log_tail = tail,
+        .log_path = run->log_path,
+    };
+    int rc = self->done (self->arg, &result);
+    s_run_free (run);
+    return rc;
+}
+
+//  The shell exited: what is left of its group dies, its output is read to
+//  the end, and the job goes on to its command or ends.
+static int
+s_on_exit (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    s_run_t *run = arg;
+    int status = s_kill_and_reap (run);
+    zmq_pollitem_t pid_item = {NULL, run->pidfd, ZMQ_POLLIN, 0};
+    zloop_poller_end (loop, &pid_item);
+    close (run->pidfd);
+    run->pidfd = -1;
+    while (run->out_fd >= 0) {
+        int before = run->out_fd;
+        uint64_t seen = run->tail.total;
+        s_drain (run);
+        //  Nothing more to read now: whatever a killed straggler still had
+        //  in flight is lost with it.
+        if (run->out_fd == before && run->tail.total == seen) break;
+    }
+    if (run->out_fd >= 0) {
+        zmq_pollitem_t out_item = {NULL, run->out_fd, ZMQ_POLLIN, 0};
+        zloop_poller_end (loop, &out_item);
+        close (run->out_fd);
+        run->out_fd = -1;
+    }
+    int32_t exit_status = WIFEXITED (status)     ? WEXITSTATUS (status)
+                          : WIFSIGNALED (status) ? -WTERMSIG (status)
+                                                 : -1;
+    if (run->in_rollback && !run->kill_status) {
+        if (exit_status != 0) {
+            s_note (run, "[zflow: the rollback command failed; the task does not run]\n");
+            return s_finish (run, ZF_JOB_FAILED, exit_status);
+        }
+        s_note (run, "[zflow: rollback done; running the task]\n");
+        run->in_rollback = false;
+        char err[160];
+        if (s_spawn (run, run->command, err, sizeof err) != 0) {
+            s_note (run, err);
+            return s_finish (run, ZF_JOB_FAILED, -1);
+        }
+        return 0;
+    }
+    int result = run->kill_status   ? run->kill_status
+                 : exit_status == 0 ? ZF_JOB_SUCCEEDED
+                                    : ZF_JOB_FAILED;
+    return s_finish (run, result, exit_status);
+}
+
+//  The grace period after SIGTERM is over.
+static int
+s_on_grace (zloop_t *loop, int timer_id, void *arg)
+{
+    s_run_t *run = arg;
+    run->grace_timer = -1;
+    if (run->pid > 0) kill (-run->pid, SIGKILL);
+    return 0;
+}
+
+//  Asks a job's group to stop: SIGTERM now, SIGKILL after the grace period.
+static void
+s_stop (s_run_t *run, int why)
+{
+    if (run->kill_status) return;
+    run->kill_status = why;
+    if (run->pid > 0) kill (-run->pid, SIGTERM);
+    run->grace_timer =
+        zloop_timer (run->runner->loop, (size_t)run->runner->grace_ms, 1, s_on_grace, run);
+}
+
+static int
+s_on_timeout (zloop_t *loop, int timer_id, void *arg)
+{
+    s_run_t *run = arg;
+    run->timeout_timer = -1;
+    s_note (run, "\n[zflow: timed out]\n");
+    s_stop (run, ZF_JOB_TIMED_OUT);
+    return 0;
+}
+
+//  True if a KEY=VALUE entry has the key of the other entry (up to '=').
+static bool
+s_same_key (const char *entry, const char *other)
+{
+    while (*entry && *entry != '=' && *entry == *other) {
+        entry++;
+        other++;
+    }
+    return *entry == '=' && *other == '=';
+}
+
+//  Appends a formatted entry; false if out of memory.
+static bool
+s_env_add (char **envp, size_t *count, const char *key, const char *value)
+{
+    size_t size = strlen (key) + strlen (value) + 2;
+    char *entry = malloc (size);
+    if (!entry) return false;
+    snprintf (entry, size, "%s=%s", key, value);
+    envp[(*count)++] = entry;
+    return true;
+}
+
+//  The job's environment: zflow's entries, then the job's own, then the
+//  executor's, each key once, the first one winning.
+static char **
+s_environment (zf_runner_t *self, const zf_job_t *job)
+{
+    extern char **environ;
+    size_t inherited = 0;
+    while (environ[inherited])
+        inherited++;
+    char **envp = calloc (8 + job->env_count + inherited + 1, sizeof (char *));
+    if (!envp) return NULL;
+    size_t count = 0;
+    char date[ZF_DATE_TEXT], attempt[16], index[16], shards[16];
+    zf_date_format (job->date, date, sizeof date);
+    snprintf (attempt, sizeof attempt, "%u", job->attempt);
+    snprintf (index, sizeof index, "%d", job->shard >= 0 ? job->shard : 0);
+    snprintf (shards, sizeof shards, "%u", job->shard_count ? job->shard_count : 1);
+    bool ok = s_env_add (envp, &count, "ZFLOW_FLOW", job->flow) &&
+              s_env_add (envp, &count, "ZFLOW_DATE", date) &&
+              s_env_add (envp, &count, "ZFLOW_TASK", job->task) &&
+              s_env_add (envp, &count, "ZFLOW_ATTEMPT", attempt) &&
+              s_env_add (envp, &count, "ZFLOW_SHARD_INDEX", index) &&
+              s_env_add (envp, &count, "ZFLOW_SHARD_COUNT", shards) &&
+              s_env_add (envp, &count, "ZFLOW_SHARD_KEY", job->shard_key ? job->shard_key : "") &&
+              s_env_add (envp, &count, "ZFLOW_EXECUTOR", self->executor);
+    for (size_t i = 0; ok && i < job->env_count; i++) {
+        bool taken = false;
+        for (size_t k = 0; k < count && !taken; k++)
+            taken = s_same_key (job->env[i], envp[k]);
+        if (!taken && !(envp[count] = strdup (job->env[i])))
+            ok = false;
+        else if (!taken)
+            count++;
+    }
+    for (size_t i = 0; ok && i < inherited; i++) {
+        bool taken = !strchr (environ[i], '=');
+        for (size_t k = 0; k < count && !taken; k++)
+            taken = s_same_key (environ[i], envp[k]);
+        if (!taken && !(envp[count] = strdup (environ[i])))
+            ok = false;
+        else if (!taken)
+            count++;
+    }
+    if (!ok) {
+        for (size_t i = 0; i < count; i++)
+            free (envp[i]);
+        free (envp);
+        return NULL;
+    }
+    return envp;
+}
+
+int
+zf_runner_start (zf_runner_t *self, const zf_job_t *job, char *err, size_t err_size)
+{
+    assert (self && job && err);
+    if (!job->command || !*job->command) {
+        snprintf (err, err_size, "no command to run");
+        return -1;
+    }
+    if (!zf_runner_safe_name (job->flow) || !zf_runner_safe_name (job->task)) {
+        snprintf (err, err_size, "flow or task name unfit for a log path");
+        return -1;
+    }
+    s_run_t *run = calloc (1, sizeof (s_run_t));
+    if (!run) {
+        snprintf (err, err_size, "out of memory");
+        return -1;
+    }
+    run->runner = self;
+    run->job_id = job->job_id;
+    run->out_fd = run->pidfd = run->timeout_timer = run->grace_timer = -1;
+    run->command = strdup (job->command);
+    run->rollback = job->rollback ? strdup (job->rollback) : NULL;
+    run->cwd = job->cwd ? strdup (job->cwd) : NULL;
+    run->envp = s_environment (self, job);
+    char date[ZF_DATE_TEXT], shard[16] = "";
+    zf_date_format (job->date, date, sizeof date);
+    if (job->shard >= 0) snprintf (shard, sizeof shard, ".%d", job->shard);
+    char path[PATH_MAX];
+    int len = snprintf (path, sizeof path, "%s/%s/%s/%s%s.%u%s.log", self->log_root, job->flow,
+                        date, job->task, shard, job->attempt, job->copy ? ".copy" : "");
+    if (!run->command || (job->rollback && !run->rollback) || (job->cwd && !run->cwd) ||
+        !run->envp || len < 0 || (size_t)len >= sizeof path || !(run->log_path = strdup (path))) {
+        snprintf (err, err_size, "out of memory");
+        s_run_free (run);
+        return -1;
+    }
+    run->log = zf_logfile_open (path, self->log_cap);
+    if (!run->log) {
+        snprintf (err, err_size, "cannot open log file %s: %s", path, strerror (errno));
+        s_run_free (run);
+        return -1;
+    }
+    run->started = s_now_ms ();
+    run->in_rollback = run->rollback != NULL;
+    if (run->in_rollback) s_note (run, "[zflow: running the rollback command first]\n");
+    if (s_spawn (run, run->in_rollback ? run->rollback : run->command, err, err_size) != 0) {
+        s_run_free (run);
+        return -1;
+    }
+    if (job->timeout_ms > 0)
+        run->timeout_timer =
+            zloop_timer (self->loop, (size_t)job->timeout_ms, 1, s_on_timeout, run);
+    run->next = self->runs;
+    self->runs = run;
+    self->running++;
+    if (self->started) self->started (self->arg, run->job_id);
+    return 0;
+}
+
+int
+zf_runner_cancel (zf_runner_t *self, uint64_t job_id)
+{
+    assert (self);
+    for (s_run_t *run = self->runs; run; run = run->next)
+        if (run->job_id == job_id) {
+            if (!run->kill_status) s_note (run, "\n[zflow: cancelled]\n");
+            s_stop (run, ZF_JOB_CANCELLED);
+            return 0;
+        }
+    return -1;
+}
+
+size_t
+zf_runner_running (zf_runner_t *self)
+{
+    assert (self);
+    return self->running;
+}
+
+pid_t
+zf_runner_guard_pid (zf_runner_t *self)
+{
+    assert (self);
+    return self->guard_pid;
+}

@@ -1,0 +1,98 @@
+/*  Tests of the straggler rule: median of finished siblings, factor and minimum. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "fence.h"
+#include "straggler.h"
+
+static void
+test_median (void **state)
+{
+    zf_straggler_t *s = zf_straggler_new (8);
+    assert_non_null (s);
+    assert_int_equal (zf_straggler_median (s), -1);
+    assert_int_equal (zf_straggler_threshold (s, 3.0, 10000), -1);
+    assert_false (zf_straggler_is_slow (s, 1000000, 3.0, 10000));
+    assert_int_equal (zf_straggler_add (s, 500), 0);
+    assert_int_equal (zf_straggler_median (s), 500);
+    zf_straggler_add (s, 100);
+    //  Even count: the mean of the middle two.
+    assert_int_equal (zf_straggler_median (s), 300);
+    zf_straggler_add (s, 900);
+    assert_int_equal (zf_straggler_median (s), 500);
+    zf_straggler_add (s, 50);
+    zf_straggler_add (s, 70);
+    //  50 70 100 500 900
+    assert_int_equal (zf_straggler_median (s), 100);
+    assert_int_equal (zf_straggler_count (s), 5);
+    zf_straggler_destroy (&s);
+    assert_null (s);
+    zf_straggler_destroy (&s);
+}
+
+static void
+test_median_many (void **state)
+{
+    //  Durations in a scrambled order with duplicates; the median of 0..999
+    //  each twice is (499 + 500) / 2.
+    zf_straggler_t *s = zf_straggler_new (2000);
+    for (int i = 0; i < 1000; i++) {
+        zf_straggler_add (s, (i * 7919) % 1000);
+        zf_straggler_add (s, (i * 104729) % 1000);
+    }
+    assert_int_equal (zf_straggler_median (s), 499);
+    //  Capacity is a hard bound.
+    assert_int_equal (zf_straggler_add (s, 1), -1);
+    assert_int_equal (zf_straggler_count (s), 2000);
+    zf_straggler_destroy (&s);
+}
+
+static void
+test_threshold (void **state)
+{
+    zf_straggler_t *s = zf_straggler_new (4);
+    zf_straggler_add (s, 1000);
+    zf_straggler_add (s, 1000);
+    zf_straggler_add (s, 1000);
+    //  3 x 1 s is below the 10 s minimum: the minimum rules.
+    assert_int_equal (zf_straggler_threshold (s, 3.0, 10000), 10000);
+    assert_false (zf_straggler_is_slow (s, 10000, 3.0, 10000));
+    assert_true (zf_straggler_is_slow (s, 10001, 3.0, 10000));
+    //  With a small minimum the factor rules.
+    assert_int_equal (zf_straggler_threshold (s, 3.0, 100), 3000);
+    assert_false (zf_straggler_is_slow (s, 2999, 3.0, 100));
+    assert_true (zf_straggler_is_slow (s, 3001, 3.0, 100));
+    zf_straggler_destroy (&s);
+}
+
+static void
+test_fence (void **state)
+{
+    zf_fence_t fence;
+    zf_fence_init (&fence);
+    assert_true (zf_fence_admit (&fence, 0));
+    assert_true (zf_fence_admit (&fence, 3));
+    assert_true (zf_fence_admit (&fence, 3));
+    assert_true (zf_fence_is_stale (&fence, 2));
+    assert_false (zf_fence_admit (&fence, 2));
+    //  A refused epoch leaves the newest as it was.
+    assert_int_equal (fence.newest, 3);
+    assert_true (zf_fence_admit (&fence, 5));
+    assert_false (zf_fence_admit (&fence, 3));
+    assert_false (zf_fence_is_stale (&fence, 5));
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_median),
+        cmocka_unit_test (test_median_many),
+        cmocka_unit_test (test_threshold),
+        cmocka_unit_test (test_fence),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}

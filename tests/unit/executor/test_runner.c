@@ -1,0 +1,482 @@
+/*  Tests of the process runner with real, short-lived processes: results,
+    environment, working folder, timeouts, cancels, rollback, log files, and
+    no process left behind, even when the executor is killed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "runner.h"
+
+#define S_RESULTS 16
+
+//  A result as the runner reported it.
+typedef struct {
+    uint64_t job_id;
+    int status;
+    int32_t exit_status;
+    int64_t started;
+    int64_t ended;
+    char tail[ZF_LOG_TAIL + 1];
+    char path[512];
+} s_result_t;
+
+typedef struct {
+    char dir[64];  //  temporary folder
+    char logs[96]; //  log root inside it
+    zloop_t *loop;
+    zf_runner_t *runner;
+    s_result_t results[S_RESULTS];
+    size_t count;   //  results so far
+    size_t want;    //  the loop ends when count reaches this
+    size_t started; //  started callbacks
+} s_fixture_t;
+
+static int
+s_on_done (void *arg, const zf_run_result_t *result)
+{
+    s_fixture_t *fx = arg;
+    assert_true (fx->count < S_RESULTS);
+    s_result_t *rec = &fx->results[fx->count++];
+    rec->job_id = result->job_id;
+    rec->status = result->status;
+    rec->exit_status = result->exit_status;
+    rec->started = result->started;
+    rec->ended = result->ended;
+    snprintf (rec->tail, sizeof rec->tail, "%s", result->log_tail);
+    snprintf (rec->path, sizeof rec->path, "%s", result->log_path);
+    return fx->count >= fx->want ? -1 : 0;
+}
+
+static void
+s_on_started (void *arg, uint64_t job_id)
+{
+    ((s_fixture_t *)arg)->started++;
+}
+
+static zf_runner_t *
+s_runner (s_fixture_t *fx, zloop_t *loop)
+{
+    zf_runner_config_t cfg = {fx->logs, "exec-t", 200, 0};
+    return zf_runner_new (loop, &cfg, s_on_started, s_on_done, fx);
+}
+
+static int
+s_setup (void **state)
+{
+    s_fixture_t *fx = calloc (1, sizeof (s_fixture_t));
+    strcpy (fx->dir, "/tmp/zf-runner-XXXXXX");
+    assert_non_null (mkdtemp (fx->dir));
+    snprintf (fx->logs, sizeof fx->logs, "%s/logs", fx->dir);
+    fx->loop = zloop_new ();
+    zloop_set_nonstop (fx->loop, true);
+    fx->runner = s_runner (fx, fx->loop);
+    assert_non_null (fx->runner);
+    *state = fx;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    s_fixture_t *fx = *state;
+    zf_runner_destroy (&fx->runner);
+    zloop_destroy (&fx->loop);
+    char cmd[128];
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
+    assert_int_equal (system (cmd), 0);
+    free (fx);
+    return 0;
+}
+
+static int
+s_on_deadline (zloop_t *loop, int timer_id, void *arg)
+{
+    return -1;
+}
+
+//  Runs the loop until want results in all have come, or timeout_ms passed.
+static void
+s_wait (s_fixture_t *fx, size_t want, int timeout_ms)
+{
+    fx->want = want;
+    if (fx->count >= want) return;
+    int timer = zloop_timer (fx->loop, (size_t)timeout_ms, 1, s_on_deadline, NULL);
+    zloop_start (fx->loop);
+    zloop_timer_end (fx->loop, timer);
+    assert_int_equal (fx->count, want);
+}
+
+//  A job running command.
+static zf_job_t
+s_job (uint64_t id, const char *command)
+{
+    zf_job_t job = {
+        .job_id = id,
+        .flow = "eod",
+        .date = 20416,
+        .task = "accrue",
+        .shard = ZF_SHARD_ALL,
+        .attempt = 1,
+        .service = "shell",
+        .command = command,
+    };
+    return job;
+}
+
+static void
+s_start (s_fixture_t *fx, const zf_job_t *job)
+{
+    char err[256] = "";
+    int rc = zf_runner_start (fx->runner, job, err, sizeof err);
+    if (rc != 0) fprintf (stderr, "start failed: %s\n", err);
+    assert_int_equal (rc, 0);
+}
+
+//  True once a process is gone (or a zombie nobody reaped yet).
+static bool
+s_gone (pid_t pid)
+{
+    char path[64], stat[256] = "";
+    snprintf (path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *file = fopen (path, "r");
+    if (!file) return true;
+    size_t got = fread (stat, 1, sizeof stat - 1, file);
+    fclose (file);
+    stat[got] = 0;
+    char *state = strrchr (stat, ')');
+    return state && (state[2] == 'Z' || state[2] == 'X');
+}
+
+//  Waits up to timeout_ms for a process to end; as the subreaper of this
+//  test, orphans come to us, and their pidfd tells us when they go.
+static bool
+s_await_gone (pid_t pid, int timeout_ms)
+{
+    int fd = pidfd_open (pid, 0);
+    if (fd < 0) return true;
+    struct pollfd item = {fd, POLLIN, 0};
+    int rc = poll (&item, 1, timeout_ms);
+    close (fd);
+    waitpid (pid, NULL, WNOHANG);
+    return rc == 1 || s_gone (pid);
+}
+
+//  Reads the first numbers of a file.
+static int
+s_read_pids (const char *path, pid_t *a, pid_t *b)
+{
+    FILE *file = fopen (path, "r");
+    if (!file) return -1;
+    int x = 0, y = 0;
+    int n = fscanf (file, "%d %d", &x, &y);
+    fclose (file);
+    *a = x;
+    *b = y;
+    return n;
+}
+
+static void
+test_success_and_environment (void **state)
+{
+    s_fixture_t *fx = *state;
+    const char *env[] = {"EXTRA=more", "ZFLOW_TASK=spoofed"};
+    zf_job_t job = s_job (1, "echo \"$ZFLOW_FLOW $ZFLOW_DATE $ZFLOW_TASK $ZFLOW_ATTEMPT "
+                             "$ZFLOW_SHARD_INDEX/$ZFLOW_SHARD_COUNT [$ZFLOW_SHARD_KEY] "
+                             "$ZFLOW_EXECUTOR $EXTRA\"; echo to-stderr >&2");
+    job.env = env;
+    job.env_count = 2;
+    s_start (fx, &job);
+    assert_int_equal (fx->started, 1);
+    assert_int_equal (zf_runner_running (fx->runner), 1);
+    s_wait (fx, 1, 5000);
+    s_result_t *r = &fx->results[0];
+    assert_int_equal (r->job_id, 1);
+    assert_int_equal (r->status, ZF_JOB_SUCCEEDED);
+    assert_int_equal (r->exit_status, 0);
+    assert_string_equal (r->tail, "eod 2025-11-24 accrue 1 0/1 [] exec-t more\nto-stderr\n");
+    assert_true (r->ended >= r->started);
+    //  The log file sits at LOG_ROOT/FLOW/DATE/TASK.ATTEMPT.log.
+    char path[256];
+    snprintf (path, sizeof path, "%s/eod/2025-11-24/accrue.1.log", fx->logs);
+    assert_string_equal (r->path, path);
+    struct stat st;
+    assert_int_equal (stat (path, &st), 0);
+    assert_int_equal (st.st_size, (off_t)strlen (r->tail));
+    assert_int_equal (zf_runner_running (fx->runner), 0);
+}
+
+static void
+test_shards_failure_and_cwd (void **state)
+{
+    s_fixture_t *fx = *state;
+    zf_job_t job = s_job (2, "echo \"$ZFLOW_SHARD_INDEX/$ZFLOW_SHARD_COUNT $ZFLOW_SHARD_KEY\"; "
+                             "pwd; exit 3");
+    job.shard = 1;
+    job.shard_count = 2;
+    job.shard_key = "west";
+    job.attempt = 2;
+    job.cwd = fx->dir;
+    s_start (fx, &job);
+    zf_job_t bad_cwd = s_job (3, "echo never");
+    bad_cwd.cwd = "/nonexistent/folder";
+    s_start (fx, &bad_cwd);
+    s_wait (fx, 2, 5000);
+    for (size_t i = 0; i < 2; i++) {
+        s_result_t *r = &fx->results[i];
+        assert_int_equal (r->status, ZF_JOB_FAILED);
+        if (r->job_id == 2) {
+            assert_int_equal (r->exit_status, 3);
+            char expect[160];
+            snprintf (expect, sizeof expect, "1/2 west\n%s\n", fx->dir);
+            assert_string_equal (r->tail, expect);
+            assert_non_null (strstr (r->path, "/accrue.1.2.log"));
+        } else {
+            assert_int_equal (r->exit_status, 127);
+            assert_non_null (strstr (r->tail, "cannot enter the working folder"));
+        }
+    }
+}
+
+static void
+test_timeout (void **state)
+{
+    s_fixture_t *fx = *state;
+    //  A job that stops on SIGTERM, and one that ignores it and needs SIGKILL.
+    zf_job_t polite = s_job (4, "sleep 30");
+    polite.timeout_ms = 100;
+    zf_job_t stubborn = s_job (5, "trap '' TERM; echo waiting; sleep 30 & wait; sleep 30");
+    stubborn.task = "stubborn";
+    stubborn.timeout_ms = 100;
+    struct timespec t0, t1;
+    clock_gettime (CLOCK_MONOTONIC, &t0);
+    s_start (fx, &polite);
+    s_start (fx, &stubborn);
+    s_wait (fx, 2, 5000);
+    clock_gettime (CLOCK_MONOTONIC, &t1);
+    for (size_t i = 0; i < 2; i++) {
+        s_result_t *r = &fx->results[i];
+        assert_int_equal (r->status, ZF_JOB_TIMED_OUT);
+        assert_non_null (strstr (r->tail, "[zflow: timed out]"));
+        if (r->job_id == 4)
+            assert_int_equal (r->exit_status, -SIGTERM);
+        else
+            assert_int_equal (r->exit_status, -SIGKILL);
+    }
+    //  Timeout plus grace, well under the 30 s the jobs wanted.
+    double seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    assert_true (seconds < 3.0);
+}
+
+static void
+test_cancel (void **state)
+{
+    s_fixture_t *fx = *state;
+    zf_job_t job = s_job (6, "sleep 30");
+    s_start (fx, &job);
+    assert_int_equal (zf_runner_cancel (fx->runner, 6), 0);
+    assert_int_equal (zf_runner_cancel (fx->runner, 99), -1);
+    s_wait (fx, 1, 5000);
+    assert_int_equal (fx->results[0].status, ZF_JOB_CANCELLED);
+    assert_non_null (strstr (fx->results[0].tail, "[zflow: cancelled]"));
+}
+
+static void
+test_nothing_left_behind (void **state)
+{
+    s_fixture_t *fx = *state;
+    char pids[128], command[256];
+    snprintf (pids, sizeof pids, "%s/pids", fx->dir);
+    snprintf (command, sizeof command, "sleep 30 & echo $! $$ > %s; echo done", pids);
+    zf_job_t job = s_job (7, command);
+    s_start (fx, &job);
+    s_wait (fx, 1, 5000);
+    assert_int_equal (fx->results[0].status, ZF_JOB_SUCCEEDED);
+    pid_t sleeper, shell;
+    assert_int_equal (s_read_pids (pids, &sleeper, &shell), 2);
+    //  The background sleep was killed with the job's group.
+    assert_true (s_await_gone (sleeper, 5000));
+    assert_true (s_gone (shell));
+}
+
+static void
+test_rollback_first (void **state)
+{
+    s_fixture_t *fx = *state;
+    char marker[128], rollback[192], command[192];
+    snprintf (marker, sizeof marker, "%s/undone", fx->dir);
+    snprintf (rollback, sizeof rollback, "echo undo > %s", marker);
+    snprintf (command, sizeof command, "cat %s", marker);
+    zf_job_t job = s_job (8, command);
+    job.rollback = rollback;
+    s_start (fx, &job);
+    zf_job_t failing = s_job (9, "echo must-not-run");
+    failing.task = "other";
+    failing.rollback = "exit 4";
+    s_start (fx, &failing);
+    s_wait (fx, 2, 5000);
+    for (size_t i = 0; i < 2; i++) {
+        s_result_t *r = &fx->results[i];
+        if (r->job_id == 8) {
+            assert_int_equal (r->status, ZF_JOB_SUCCEEDED);
+            assert_non_null (strstr (r->tail, "rollback done"));
+            assert_non_null (strstr (r->tail, "undo\n"));
+        } else {
+            assert_int_equal (r->status, ZF_JOB_FAILED);
+            assert_int_equal (r->exit_status, 4);
+            assert_null (strstr (r->tail, "must-not-run"));
+        }
+    }
+}
+
+static void
+test_log_cap_and_copy (void **state)
+{
+    s_fixture_t *fx = *state;
+    zf_runner_destroy (&fx->runner);
+    zf_runner_config_t cfg = {fx->logs, "exec-t", 200, 2048};
+    fx->runner = zf_runner_new (fx->loop, &cfg, NULL, s_on_done, fx);
+    zf_job_t job = s_job (10, "i=0; while [ $i -lt 2000 ]; do echo line $i; i=$((i+1)); done");
+    job.shard = 0;
+    job.shard_count = 4;
+    job.copy = 1;
+    s_start (fx, &job);
+    s_wait (fx, 1, 10000);
+    s_result_t *r = &fx->results[0];
+    assert_int_equal (r->status, ZF_JOB_SUCCEEDED);
+    assert_non_null (strstr (r->path, "/accrue.0.1.copy.log"));
+    struct stat st;
+    assert_int_equal (stat (r->path, &st), 0);
+    assert_true (st.st_size <= 2048);
+    char *data = calloc (1, 4096);
+    FILE *file = fopen (r->path, "r");
+    size_t size = fread (data, 1, 4095, file);
+    fclose (file);
+    assert_memory_equal (data, "line 0\nline 1\n", 14);
+    assert_non_null (strstr (data, "bytes left out]"));
+    assert_memory_equal (data + size - 10, "line 1999\n", 10);
+    free (data);
+    //  The tail in the result is the last ZF_LOG_TAIL bytes of output.
+    assert_int_equal (strlen (r->tail), ZF_LOG_TAIL);
+}
+
+static void
+test_refused_jobs (void **state)
+{
+    s_fixture_t *fx = *state;
+    char err[256];
+    zf_job_t job = s_job (11, NULL);
+    assert_int_equal (zf_runner_start (fx->runner, &job, err, sizeof err), -1);
+    job = s_job (12, "true");
+    job.flow = "../../etc";
+    assert_int_equal (zf_runner_start (fx->runner, &job, err, sizeof err), -1);
+    assert_non_null (strstr (err, "log path"));
+    assert_false (zf_runner_safe_name (".hidden"));
+    assert_false (zf_runner_safe_name (""));
+    assert_true (zf_runner_safe_name ("eod-2"));
+    assert_int_equal (zf_runner_running (fx->runner), 0);
+}
+
+static void
+test_destroy_kills_jobs (void **state)
+{
+    s_fixture_t *fx = *state;
+    char pids[128], fifo[128], command[320];
+    snprintf (pids, sizeof pids, "%s/pids", fx->dir);
+    snprintf (fifo, sizeof fifo, "%s/fifo", fx->dir);
+    assert_int_equal (mkfifo (fifo, 0600), 0);
+    //  The job reports its pids through a FIFO: opening it for writing waits
+    //  for this test to open it for reading, a handshake without sleeping.
+    snprintf (command, sizeof command, "sleep 30 & echo $! $$ > %s; echo go > %s; wait", pids,
+              fifo);
+    zf_job_t job = s_job (13, command);
+    s_start (fx, &job);
+    int fd = open (fifo, O_RDONLY);
+    char buf[8];
+    assert_true (read (fd, buf, sizeof buf) > 0);
+    close (fd);
+    pid_t sleeper, shell;
+    assert_int_equal (s_read_pids (pids, &sleeper, &shell), 2);
+    assert_false (s_gone (sleeper));
+    zf_runner_destroy (&fx->runner);
+    assert_true (s_gone (shell));
+    assert_true (s_await_gone (sleeper, 5000));
+    //  No callback for jobs killed on destroy.
+    assert_int_equal (fx->count, 0);
+}
+
+//  The executor is killed outright (SIGKILL): the shell dies by its
+//  parent-death signal and the guard kills what the shell started.
+static void
+test_executor_killed (void **state)
+{
+    s_fixture_t *fx = *state;
+    char pids[128], fifo[128], command[320];
+    snprintf (pids, sizeof pids, "%s/pids", fx->dir);
+    snprintf (fifo, sizeof fifo, "%s/fifo", fx->dir);
+    assert_int_equal (mkfifo (fifo, 0600), 0);
+    snprintf (command, sizeof command, "sleep 30 & echo $! $$ > %s; echo go > %s; wait", pids,
+              fifo);
+    pid_t executor = fork ();
+    assert_true (executor >= 0);
+    if (executor == 0) {
+        zloop_t *loop = zloop_new ();
+        zf_runner_t *runner = s_runner (fx, loop);
+        zf_job_t job = s_job (14, command);
+        char err[256];
+        if (!runner || zf_runner_start (runner, &job, err, sizeof err) != 0) _exit (1);
+        zloop_start (loop);
+        _exit (0);
+    }
+    int fd = open (fifo, O_RDONLY);
+    char buf[8];
+    assert_true (read (fd, buf, sizeof buf) > 0);
+    close (fd);
+    pid_t sleeper, shell;
+    assert_int_equal (s_read_pids (pids, &sleeper, &shell), 2);
+    assert_false (s_gone (sleeper));
+    assert_false (s_gone (shell));
+    kill (executor, SIGKILL);
+    assert_int_equal (waitpid (executor, NULL, 0), executor);
+    assert_true (s_await_gone (shell, 5000));
+    assert_true (s_await_gone (sleeper, 5000));
+    //  The guard, an orphan now, ends too (this test is its subreaper).
+    int status;
+    pid_t reaped;
+    while ((reaped = waitpid (-1, &status, WNOHANG)) > 0)
+        ;
+}
+
+int
+main (void)
+{
+    //  Orphans of the processes these tests start come to this process, so
+    //  it can watch them end and reap them.
+    prctl (PR_SET_CHILD_SUBREAPER, 1);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (test_success_and_environment, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_shards_failure_and_cwd, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_timeout, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_cancel, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_nothing_left_behind, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_rollback_first, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_log_cap_and_copy, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_refused_jobs, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_destroy_kills_jobs, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_executor_killed, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
