@@ -1,0 +1,47 @@
+/*  up.h - `zflow up`: every service of a local zflow, supervised. */
+#ifndef ZF_UP_H_INCLUDED
+#define ZF_UP_H_INCLUDED
+
+#include <czmq.h>
+#include "supervisor.h"
+
+//  What `zflow up` (and `zflow demo`) start and where.
+typedef struct {
+    const char *store;          //  --store sqlite:PATH | postgresql://..., or NULL for DIR/zflow.db
+    int executors;              //  --executors N
+    const char *http;           //  --http HOST:PORT of the gateway
+    int pair;                   //  --pair: a Binary Star registry pair
+    int base_port;              //  --base-port P: ZeroMQ ports at fixed offsets from P
+    const char *dir;            //  --dir DIR: store and task logs
+    int verbose;                //  -v count, passed on to services
+} zf_up_config_t;
+
+//  Fills defaults (DESIGN.md: ports from 5560, 2 executors, ./var, 127.0.0.1:8080).
+void zf_up_defaults (zf_up_config_t *cfg);
+
+//  Parses the options of `zflow up`/`zflow demo` from argv[optind...]; extra
+//  long options given in extra are accepted and reported through *extra_flags
+//  (bit i set for extra[i]). Returns 0, or 2 on bad usage (message printed).
+int zf_up_parse (int argc, char **argv, zf_up_config_t *cfg, const char **extra,
+                 unsigned *extra_flags);
+
+//  The registry's request endpoint(s) of this configuration, comma-separated.
+void zf_up_registry_endpoints (const zf_up_config_t *cfg, char *buf, size_t size);
+
+//  Starts every service under a new supervisor and prints where each listens.
+//  Returns the supervisor, or NULL with the reason printed.
+zf_supervisor_t *zf_up_start (const zf_up_config_t *cfg, FILE *out);
+
+//  Adds the supervisor's readers and timers to a zloop: children are reaped
+//  and restarted; SIGINT/SIGTERM end the loop. zf_up_block_signals must have
+//  run before any thread started.
+int zf_up_attach (zf_supervisor_t *supervisor, zloop_t *loop);
+
+//  Blocks SIGINT, SIGTERM and SIGCHLD in this thread and every thread it
+//  starts later, so they arrive on signalfds rather than as interrupts.
+void zf_up_block_signals (void);
+
+//  `zflow up`: start, supervise, stop on Ctrl-C or SIGTERM.
+int zf_cmd_up (int argc, char **argv);
+
+#endif
