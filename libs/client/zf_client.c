@@ -77,6 +77,37 @@ s_connect (zf_client_t *self)
     return 0;
 }
 
+//  Waits until the monotonic time until for a well-formed reply [""][body]
+//  on the open socket; returns the body, or NULL when the time is up.
+static zframe_t *
+s_receive (zf_client_t *self, int64_t until)
+{
+    while (1) {
+        int64_t wait = until - zclock_mono ();
+        if (wait <= 0)
+            return NULL;
+        zmq_pollitem_t item = {zsock_resolve (self->socket), 0, ZMQ_POLLIN, 0};
+        int rc = zmq_poll (&item, 1, (long) wait);
+        //  Ctrl-C (CZMQ's handler sets zsys_interrupted) ends the wait.
+        if (rc < 0 && errno == EINTR && !zsys_interrupted)
+            continue;
+        if (rc <= 0)
+            return NULL;
+        zmsg_t *reply = zmsg_recv (self->socket);
+        if (!reply)
+            return NULL;
+        zframe_t *empty = zmsg_pop (reply);
+        zframe_t *frame = zmsg_pop (reply);
+        int good = empty && zframe_size (empty) == 0 && frame && zmsg_size (reply) == 0;
+        zframe_destroy (&empty);
+        zmsg_destroy (&reply);
+        if (good)
+            return frame;
+        zframe_destroy (&frame);
+        //  A malformed reply: keep waiting for a proper one until the deadline.
+    }
+}
+
 zframe_t *
 zf_client_call (zf_client_t *self, const void *body, size_t size, int timeout_ms)
 {
@@ -99,29 +130,9 @@ zf_client_call (zf_client_t *self, const void *body, size_t size, int timeout_ms
         int64_t until = zclock_mono () + share;
         if (tried == self->count - 1 || until > deadline)
             until = deadline;
-        while (1) {
-            int64_t wait = until - zclock_mono ();
-            if (wait <= 0)
-                break;
-            zmq_pollitem_t item = {zsock_resolve (self->socket), 0, ZMQ_POLLIN, 0};
-            int rc = zmq_poll (&item, 1, (long) wait);
-            if (rc < 0 && errno == EINTR)
-                continue;
-            if (rc <= 0)
-                break;
-            zmsg_t *reply = zmsg_recv (self->socket);
-            if (!reply)
-                break;
-            zframe_t *empty = zmsg_pop (reply);
-            zframe_t *frame = zmsg_pop (reply);
-            int good = empty && zframe_size (empty) == 0 && frame && zmsg_size (reply) == 0;
-            zframe_destroy (&empty);
-            zmsg_destroy (&reply);
-            if (good)
-                return frame;
-            zframe_destroy (&frame);
-            //  A malformed reply: keep waiting for a proper one until the deadline.
-        }
+        zframe_t *frame = s_receive (self, until);
+        if (frame)
+            return frame;
         snprintf (self->error, sizeof self->error, "no answer from %s within %d ms",
                   self->endpoints[self->current], timeout_ms);
     next:
@@ -134,6 +145,30 @@ zf_client_call (zf_client_t *self, const void *body, size_t size, int timeout_ms
         snprintf (self->error, sizeof self->error, "no registry answered within %d ms (tried %d endpoints)",
                   timeout_ms, self->count);
     return NULL;
+}
+
+zframe_t *
+zf_client_recv (zf_client_t *self, int timeout_ms)
+{
+    assert (self);
+    if (!self->socket)
+        return NULL;
+    zframe_t *frame = s_receive (self, zclock_mono () + timeout_ms);
+    if (!frame)
+        snprintf (self->error, sizeof self->error, "no further reply from %s within %d ms",
+                  self->endpoints[self->current], timeout_ms);
+    return frame;
+}
+
+const char *
+zf_client_endpoints_resolve (const char *flag)
+{
+    if (flag && *flag)
+        return flag;
+    const char *env = getenv ("ZFLOW_REGISTRY");
+    if (env && *env)
+        return env;
+    return ZF_CLIENT_DEFAULT_ENDPOINT;
 }
 
 const char *

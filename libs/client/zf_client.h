@@ -19,6 +19,15 @@ typedef struct _zf_client_t zf_client_t;
 
 #define ZF_CLIENT_MAX_ENDPOINTS 4
 
+//  Where the registry listens when neither a flag nor ZFLOW_REGISTRY says.
+#define ZF_CLIENT_DEFAULT_ENDPOINT "tcp://127.0.0.1:5570"
+
+//  The registry endpoints to use: flag if given and not empty, else the
+//  ZFLOW_REGISTRY environment variable if set and not empty, else
+//  ZF_CLIENT_DEFAULT_ENDPOINT. The result is flag, the environment's string
+//  or the constant; it is not a copy.
+const char *zf_client_endpoints_resolve (const char *flag);
+
 //  endpoints: "tcp://a:5570" or "tcp://a:5570,tcp://b:5572". NULL if malformed.
 zf_client_t *zf_client_new (const char *endpoints);
 
@@ -29,6 +38,11 @@ void zf_client_destroy (zf_client_t **self_p);
 //  Returns the reply body frame (the caller destroys it), or NULL on timeout
 //  with zf_client_error telling why.
 zframe_t *zf_client_call (zf_client_t *self, const void *body, size_t size, int timeout_ms);
+
+//  Waits up to timeout_ms for one more reply body on the socket of the last
+//  call (a further part of a multi-part reply). Returns the body frame (the
+//  caller destroys it), or NULL on timeout or if no call left a socket open.
+zframe_t *zf_client_recv (zf_client_t *self, int timeout_ms);
 
 //  The endpoint that answered last (or the first one).
 const char *zf_client_endpoint (zf_client_t *self);

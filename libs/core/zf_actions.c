@@ -296,6 +296,54 @@ s_clear_marks (zf_run_t *run, uint32_t t)
         shards[i].marks &= (uint8_t)~ZF_SH_PICKED;
 }
 
+//  Rolls back every in-flight shard of the first runs runs that is_live
+//  does not report and queues it again at attempt + 1 with its rollback
+//  flagged, adding to counts[r]. Returns the number rolled back, or a
+//  ZF_E_* code. Runs inside a decision (begin/end by the caller).
+static int
+s_roll_back_lost (zf_engine_t *self, size_t runs, zf_engine_live_fn *is_live, void *live_arg,
+                  zf_engine_recovery_t *counts)
+{
+    int rolled_back = 0;
+    for (size_t r = 0; r < runs; r++) {
+        zf_run_t *run = self->runs[r];
+        if (run->ssum[ZF_TS_DISPATCHED] + run->ssum[ZF_TS_RUNNING] == 0) continue;
+        for (uint32_t t = 0; t < run->ver->def->task_count; t++) {
+            zf_tinst_t *ti = &run->tasks[t];
+            if (ti->counts[ZF_TS_DISPATCHED] + ti->counts[ZF_TS_RUNNING] == 0) continue;
+            uint32_t lost = s_mark_lost (run, t, is_live, live_arg, &counts[r].live);
+            int moved = 0;
+            if (lost) {
+                moved = zf_core_emit_shards (self, run, t, ZF_SHARD_ALL, S_IN_FLIGHT,
+                                             ZF_SH_PICKED, ZF_TS_ROLLED_BACK, 0, NULL);
+                if (moved >= 0)
+                    moved =
+                        zf_core_emit_shards (self, run, t, ZF_SHARD_ALL, ZF_BIT (ZF_TS_ROLLED_BACK),
+                                             ZF_SH_PICKED, ZF_TS_READY, 1, NULL);
+                counts[r].rolled_back += lost;
+                rolled_back += (int)lost;
+            }
+            s_clear_marks (run, t);
+            if (moved < 0) return moved;
+        }
+    }
+    return rolled_back;
+}
+
+//  Hands the counts of every run that had anything to recover to fn.
+static void
+s_report_counts (zf_engine_t *self, size_t runs, zf_engine_recovery_t *counts,
+                 zf_engine_recovery_fn *fn, void *arg)
+{
+    for (size_t r = 0; r < runs && fn; r++) {
+        zf_engine_recovery_t *entry = &counts[r];
+        if (entry->rolled_back + entry->live + entry->confirmed == 0) continue;
+        entry->flow = self->runs[r]->flow->name;
+        entry->date = self->runs[r]->date;
+        fn (entry, arg);
+    }
+}
+
 //  Recovers after a cold restart from durable state.
 int
 zf_engine_recover (zf_engine_t *self, zf_engine_live_fn *is_live, void *live_arg,
@@ -320,37 +368,29 @@ zf_engine_recover (zf_engine_t *self, zf_engine_live_fn *is_live, void *live_arg
         ev.value = (int64_t)self->seq;
         rc = zf_core_commit (self, &ev, NULL, 0);
     }
-    int rolled_back = 0;
-    for (size_t r = 0; r < runs && rc == 0; r++) {
-        zf_run_t *run = self->runs[r];
-        if (run->ssum[ZF_TS_DISPATCHED] + run->ssum[ZF_TS_RUNNING] == 0) continue;
-        for (uint32_t t = 0; t < run->ver->def->task_count && rc == 0; t++) {
-            zf_tinst_t *ti = &run->tasks[t];
-            if (ti->counts[ZF_TS_DISPATCHED] + ti->counts[ZF_TS_RUNNING] == 0) continue;
-            uint32_t lost = s_mark_lost (run, t, is_live, live_arg, &counts[r].live);
-            if (lost) {
-                int moved = zf_core_emit_shards (self, run, t, ZF_SHARD_ALL, S_IN_FLIGHT,
-                                                 ZF_SH_PICKED, ZF_TS_ROLLED_BACK, 0, NULL);
-                if (moved >= 0)
-                    moved =
-                        zf_core_emit_shards (self, run, t, ZF_SHARD_ALL, ZF_BIT (ZF_TS_ROLLED_BACK),
-                                             ZF_SH_PICKED, ZF_TS_READY, 1, NULL);
-                if (moved < 0) rc = moved;
-                counts[r].rolled_back += lost;
-                rolled_back += (int)lost;
-            }
-            s_clear_marks (run, t);
-        }
-    }
+    if (rc == 0) rc = s_roll_back_lost (self, runs, is_live, live_arg, counts);
     zf_core_settle_all (self);
     zf_core_end (self);
-    for (size_t r = 0; r < runs && fn; r++) {
-        zf_engine_recovery_t *entry = &counts[r];
-        if (entry->rolled_back + entry->live + entry->confirmed == 0) continue;
-        entry->flow = self->runs[r]->flow->name;
-        entry->date = self->runs[r]->date;
-        fn (entry, arg);
-    }
+    s_report_counts (self, runs, counts, fn, arg);
     free (counts);
-    return rc < 0 ? rc : rolled_back;
+    return rc;
+}
+
+//  Queues again the in-flight work a restarted dispatcher no longer holds.
+int
+zf_engine_requeue_lost (zf_engine_t *self, zf_engine_live_fn *is_live, void *live_arg,
+                        zf_engine_recovery_fn *fn, void *arg)
+{
+    assert (self);
+    self->error[0] = 0;
+    if (self->inflight_shards == 0) return 0;
+    size_t runs = self->run_count;
+    zf_engine_recovery_t *counts = calloc (runs + 1, sizeof (zf_engine_recovery_t));
+    if (!counts) return zf_core_fail (self, ZF_E_LIMIT, "out of memory for requeue");
+    zf_core_begin (self);
+    int rc = s_roll_back_lost (self, runs, is_live, live_arg, counts);
+    zf_core_end (self);
+    s_report_counts (self, runs, counts, fn, arg);
+    free (counts);
+    return rc;
 }

@@ -7,12 +7,12 @@
 
     Every state change is a zf_event_t applied through zf_engine_apply().
     Decision functions (submit, start, tick, next_order, running, result, the
-    operator actions, confirm, set_epoch, recover, settle) work out what
-    changes, number the events from zf_engine_seq () + 1, stamp them with the
-    clock's time, apply each one and hand it to the listener. Replicas apply
-    the same events and reach the same state, derived structures included,
-    so a promoted replica can take decisions at once. docs/CORE.md has the
-    state machine and the rules of each event.
+    operator actions, confirm, set_epoch, recover, requeue_lost, settle) work
+    out what changes, number the events from zf_engine_seq () + 1, stamp
+    them with the clock's time, apply each one and hand it to the listener.
+    Replicas apply the same events and reach the same state, derived
+    structures included, so a promoted replica can take decisions at once.
+    docs/CORE.md has the state machine and the rules of each event.
 
     Strings in events and in the views below are owned by the engine. Flow
     names, task ids, executor names, flow definitions and tasks stay valid
@@ -331,6 +331,16 @@ int zf_engine_report_error (zf_engine_t *self, const char *service, const char *
 //  Returns the number of shards rolled back.
 int zf_engine_recover (zf_engine_t *self, zf_engine_live_fn *is_live, void *live_arg,
                        zf_engine_recovery_fn *fn, void *arg);
+
+//  After the dispatcher restarted or dropped the registry's session: every
+//  shard dispatched or running that is_live does not report (the dispatcher
+//  holds it neither queued, nor running, nor as a result to deliver) becomes
+//  rolled_back and is queued again with attempt + 1 and its rollback
+//  flagged. Unlike zf_engine_recover it confirms nothing (successes are
+//  durable only once the archiver says so) and settles nothing. fn (may be
+//  NULL) receives counts per run. Returns the number of shards requeued.
+int zf_engine_requeue_lost (zf_engine_t *self, zf_engine_live_fn *is_live, void *live_arg,
+                            zf_engine_recovery_fn *fn, void *arg);
 
 //  Finishes decisions a previous registry left half made (call it when a
 //  replica takes over): tasks whose predecessors are all done but that are not

@@ -4,7 +4,15 @@
     stderr, 2 bad usage with a usage line. Each verb lives in its own file and
     parses its own options; this file only finds the verb.
 */
+#include "actions.h"
+#include "demo.h"
+#include "logs.h"
+#include "start.h"
+#include "status.h"
+#include "submit.h"
+#include "up.h"
 #include "validate.h"
+#include "wait.h"
 #include "zf_common.h"
 
 #include <getopt.h>
@@ -25,7 +33,19 @@ typedef struct {
 } s_verb_t;
 
 static const s_verb_t s_verbs[] = {
+    {"up", zf_cmd_up, "[OPTIONS]", "start every service locally and supervise them"},
+    {"demo", zf_cmd_demo, "[--exit]", "up, then run the example end-of-day flow"},
     {"validate", zf_cmd_validate, "FILE", "check a flow file and summarise it"},
+    {"submit", zf_cmd_submit, "FILE", "send a flow file to the registry as a new version"},
+    {"start", zf_cmd_start, "FLOW [--date D]", "open a business date of a flow"},
+    {"status", zf_cmd_status, "[FLOW] [OPTS]", "show runs and their tasks (--json)"},
+    {"retry", zf_cmd_retry, "FLOW TASK [OPTS]", "run a failed task (or shard) again"},
+    {"skip", zf_cmd_skip, "FLOW TASK [OPTS]", "treat a task (or shard) as done"},
+    {"cancel", zf_cmd_cancel, "FLOW [TASK]", "stop a task, a shard or a whole run"},
+    {"pause", zf_cmd_pause, "FLOW", "dispatch nothing more of a flow"},
+    {"resume", zf_cmd_resume, "FLOW", "dispatch a paused flow again"},
+    {"logs", zf_cmd_logs, "FLOW TASK [OPTS]", "print a task attempt's output"},
+    {"wait", zf_cmd_wait, "FLOW [OPTS]", "block until a run ends (--timeout DUR)"},
 };
 
 #define S_VERB_COUNT (sizeof s_verbs / sizeof s_verbs[0])

@@ -181,6 +181,9 @@ zf_up_start (const zf_up_config_t *cfg, FILE *out)
                                 "--events", disp_ev, v, NULL);
     rc |= zf_supervisor_add (supervisor, "registry", "zflow-registry", "--bind", reg, "--events",
                              reg_ev, "--dispatcher", disp, "--dir", cfg->dir, v, NULL);
+    if (cfg->example_worker)
+        rc |= zf_supervisor_add (supervisor, "settle", "zflow-settle", "--dispatcher", disp,
+                                 "--name", "settle-1", v, NULL);
     for (int i = 1; i <= cfg->executors; i++) {
         char name[32];
         snprintf (name, sizeof name, "executor-%d", i);
@@ -266,7 +269,7 @@ zf_up_attach (zf_supervisor_t *supervisor, zloop_t *loop)
         close (sigfd);
         return -1;
     }
-    return 0;
+    return sigfd;
 }
 
 int
@@ -283,12 +286,15 @@ zf_cmd_up (int argc, char **argv)
     if (!supervisor)
         return 1;
     zloop_t *loop = zloop_new ();
-    rc = loop && zf_up_attach (supervisor, loop) == 0 ? 0 : 1;
+    int sigfd = loop ? zf_up_attach (supervisor, loop) : -1;
+    rc = sigfd >= 0 ? 0 : 1;
     if (rc == 0)
         zloop_start (loop);
     printf ("zflow up: stopping\n");
     zf_supervisor_stop (supervisor, 5000);
     zloop_destroy (&loop);
+    if (sigfd >= 0)
+        close (sigfd);
     zf_supervisor_destroy (&supervisor);
     return rc;
 }

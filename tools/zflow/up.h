@@ -3,6 +3,7 @@
 #define ZF_UP_H_INCLUDED
 
 #include <czmq.h>
+#include <stdbool.h>
 #include "supervisor.h"
 
 //  What `zflow up` (and `zflow demo`) start and where.
@@ -14,6 +15,7 @@ typedef struct {
     int base_port;              //  --base-port P: ZeroMQ ports at fixed offsets from P
     const char *dir;            //  --dir DIR: store and task logs
     int verbose;                //  -v count, passed on to services
+    bool example_worker;        //  also run zflow-settle, the example C worker (demo)
 } zf_up_config_t;
 
 //  Fills defaults (DESIGN.md: ports from 5560, 2 executors, ./var, 127.0.0.1:8080).
@@ -34,7 +36,8 @@ zf_supervisor_t *zf_up_start (const zf_up_config_t *cfg, FILE *out);
 
 //  Adds the supervisor's readers and timers to a zloop: children are reaped
 //  and restarted; SIGINT/SIGTERM end the loop. zf_up_block_signals must have
-//  run before any thread started.
+//  run before any thread started. Returns the signal descriptor, which the
+//  caller closes after the loop, or -1.
 int zf_up_attach (zf_supervisor_t *supervisor, zloop_t *loop);
 
 //  Blocks SIGINT, SIGTERM and SIGCHLD in this thread and every thread it

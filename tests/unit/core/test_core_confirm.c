@@ -1,5 +1,6 @@
-/*  Engine tests: confirmation, epochs, recovery after a cold restart, and
-    taking over from a registry that died between two events. */
+/*  Engine tests: confirmation, epochs, recovery after a cold restart, work
+    lost with a restarted dispatcher, and taking over from a registry that
+    died between two events. */
 #include "core_harness.h"
 
 #include <string.h>
@@ -162,6 +163,65 @@ test_recovery_rolls_back_lost_work (void **state)
     assert_false (info.rollback);
 }
 
+//  The dispatcher restarted: the live engine (no restore) requeues what the
+//  new dispatcher does not hold, and confirms nothing.
+static void
+test_requeue_lost_after_a_dispatcher_restart (void **state)
+{
+    harness_t *h = *state;
+    zf_date_t d = h_date ("2026-11-24");
+    zf_engine_order_t a = h_order (h, "a");
+    h_finish (h, &a, ZF_OUTCOME_SUCCEEDED);
+    zf_engine_order_t b = h_order (h, "b");
+    zf_task_key_t y = h_key (&b, 1);
+    assert_int_equal (zf_engine_running (h->engine, &y, "node-y"), 0);
+    zf_engine_order_t c = h_order (h, "c");
+    (void)c;
+    uint64_t confirmed = zf_engine_confirmed (h->engine);
+    size_t from = h->log_count;
+    int asked = 0;
+    zf_engine_recovery_t counts = {0};
+    int lost = zf_engine_requeue_lost (h->engine, s_only_y_lives, &asked, s_recovered, &counts);
+    h_check (h);
+    assert_int_equal (lost, 2);
+    assert_int_equal (asked, 3);
+    assert_string_equal (counts.flow, "rec");
+    assert_int_equal (counts.date, d);
+    assert_int_equal (counts.rolled_back, 2);
+    assert_int_equal (counts.live, 1);
+    assert_int_equal (counts.confirmed, 0);
+    //  Nothing confirmed: a's success is not durable yet.
+    assert_int_equal (h_count (h, from, ZF_EV_CONFIRM, NULL), 0);
+    assert_int_equal (zf_engine_confirmed (h->engine), confirmed);
+    assert_int_equal (h_task_state (h, "rec", d, "a"), ZF_TS_SUCCEEDED);
+    assert_int_equal (h_shard_state (h, "rec", d, "b", 0), ZF_TS_READY);
+    assert_int_equal (h_shard_state (h, "rec", d, "b", 1), ZF_TS_RUNNING);
+    assert_int_equal (h_task_state (h, "rec", d, "c"), ZF_TS_READY);
+    //  The lost ones run again at attempt 2, with the rollback where there is one.
+    zf_engine_order_t again = h_order (h, "b");
+    assert_int_equal (again.shard_count, 1);
+    assert_int_equal (again.shards[0].shard, 0);
+    assert_int_equal (again.shards[0].attempt, 2);
+    assert_true (again.shards[0].rollback);
+    h_finish (h, &again, ZF_OUTCOME_SUCCEEDED);
+    zf_engine_order_t c2 = h_order (h, "c");
+    assert_int_equal (c2.shards[0].attempt, 2);
+    assert_false (c2.shards[0].rollback);
+    h_finish (h, &c2, ZF_OUTCOME_SUCCEEDED);
+    //  A late result of a lost attempt changes nothing.
+    zf_task_key_t old_c = {"rec", d, "c", ZF_SHARD_ALL, 1};
+    assert_int_equal (zf_engine_result (h->engine, &old_c, ZF_OUTCOME_FAILED, 1, "e", "x"),
+                      ZF_E_STALE);
+    assert_int_equal (zf_engine_result (h->engine, &y, ZF_OUTCOME_SUCCEEDED, 0, "node-y", NULL), 0);
+    h_check (h);
+    assert_int_equal (h_run_state (h, "rec", d), ZF_RS_SUCCEEDED);
+    //  With nothing in flight there is nothing to ask.
+    asked = 0;
+    assert_int_equal (zf_engine_requeue_lost (h->engine, s_only_y_lives, &asked, NULL, NULL), 0);
+    assert_int_equal (asked, 0);
+    h_check (h);
+}
+
 //  Feeds a follower every event except the READY that follows a's success,
 //  as if the registry making it died in between.
 typedef struct {
@@ -223,6 +283,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_confirm_follows_the_watermark, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_epoch_rises_and_orders_carry_it, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_recovery_rolls_back_lost_work, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_requeue_lost_after_a_dispatcher_restart, s_setup,
+                                         s_teardown),
         cmocka_unit_test_setup_teardown (test_backup_settles_what_a_dead_registry_left, s_setup,
                                          s_teardown),
     };

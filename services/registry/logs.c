@@ -1,0 +1,178 @@
+/*  logs.c - LOGS replies: the end of a task's log file.
+
+    Executors write each attempt's output to
+    LOG_DIR/FLOW/DATE/TASK[.SHARD].ATTEMPT.log (DATE as YYYY-MM-DD, SHARD
+    only for sharded tasks); the registry reads the same tree (--log-dir),
+    which on one host is the same folder. The engine resolves what the
+    request leaves open: the latest run, a shard named by key, the latest
+    attempt. Names in the path are checked against the flow file's alphabet
+    first, so no request can reach outside the log folder. Reading is
+    synchronous: a log is at most ZF_TASK_LOG_CAP bytes and the reply at most
+    half a frame, so one read costs milliseconds.
+*/
+#include "registry_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+//  Bytes of a log a reply carries, at most (the protocol's LOGS_REPLY limit).
+#define S_MAX_TEXT (ZF_MAX_FRAME_SIZE / 2)
+
+//  True if a name may be a path component: the flow file's [a-z0-9_-]+.
+static bool
+s_name_ok (const char *name)
+{
+    if (!name || !*name) return false;
+    for (const char *c = name; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '-'))
+            return false;
+    return true;
+}
+
+//  What a LOGS request names once resolved.
+typedef struct {
+    zf_date_t date;   //  business date
+    int32_t shard;    //  shard index, or ZF_SHARD_ALL
+    uint32_t attempt; //  attempt
+} s_target_t;
+
+//  Resolves date, shard and attempt through the engine. Returns 0, 1 if the
+//  engine does not know the run (the request must then name everything
+//  itself), or -1 after answering ERROR.
+static int
+s_resolve (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req,
+           s_target_t *target)
+{
+    *target = (s_target_t){req->date, req->shard, req->attempt};
+    zf_engine_run_info_t run;
+    int rc = zf_engine_run_info (self->engine, req->flow, req->date, &run);
+    if (rc == ZF_E_UNKNOWN_FLOW || rc == ZF_E_UNKNOWN_RUN) {
+        if (req->date != ZF_DATE_NONE && req->attempt > 0 && !req->shard_key) return 1;
+        zf_requests_engine_error (self, identity, req->req_id, rc);
+        return -1;
+    }
+    if (rc != 0) {
+        zf_requests_engine_error (self, identity, req->req_id, rc);
+        return -1;
+    }
+    target->date = run.date;
+    int32_t index = zf_flow_task_index (run.definition, req->task);
+    if (index < 0) {
+        zf_requests_error (self, identity, req->req_id, ZF_ERR_UNKNOWN_TASK,
+                           "flow %s has no task %s", req->flow, req->task);
+        return -1;
+    }
+    const zf_flow_task_t *task = &run.definition->tasks[index];
+    if (req->shard_key) {
+        target->shard = zf_engine_shard_lookup (task, req->shard_key);
+        if (target->shard < 0) {
+            zf_requests_error (self, identity, req->req_id, ZF_ERR_UNKNOWN_TASK,
+                               "task %s has no shard %s", req->task, req->shard_key);
+            return -1;
+        }
+    }
+    bool sharded = task->shard_count > 1;
+    if (sharded && target->shard == ZF_SHARD_ALL) {
+        zf_requests_error (self, identity, req->req_id, ZF_ERR_BAD_REQUEST,
+                           "task %s has %u shards: name one", req->task, task->shard_count);
+        return -1;
+    }
+    if (!sharded) target->shard = ZF_SHARD_ALL;
+    if (target->attempt == 0) {
+        zf_engine_shard_info_t info;
+        rc = zf_engine_shard_info (self->engine, req->flow, target->date, (uint32_t)index,
+                                   target->shard, &info);
+        if (rc != 0) {
+            zf_requests_engine_error (self, identity, req->req_id, rc);
+            return -1;
+        }
+        if (info.attempt == 0) {
+            zf_requests_error (self, identity, req->req_id, ZF_ERR_UNKNOWN_TASK,
+                               "task %s has not run yet", req->task);
+            return -1;
+        }
+        target->attempt = info.attempt;
+    }
+    return 0;
+}
+
+//  Reads the last S_MAX_TEXT bytes of an open file into a new buffer.
+//  Returns it (the caller frees it), or NULL with errno set.
+static char *
+s_read_tail (int fd, size_t *size, bool *truncated)
+{
+    struct stat st;
+    if (fstat (fd, &st) != 0) return NULL;
+    size_t length = (size_t)st.st_size;
+    *truncated = length > S_MAX_TEXT;
+    off_t from = *truncated ? (off_t)(length - S_MAX_TEXT) : 0;
+    if (*truncated) length = S_MAX_TEXT;
+    char *text = malloc (length + 1);
+    if (!text) return NULL;
+    size_t got = 0;
+    while (got < length) {
+        ssize_t rc = pread (fd, text + got, length - got, from + (off_t)got);
+        if (rc < 0 && errno == EINTR) continue;
+        if (rc < 0) {
+            free (text);
+            return NULL;
+        }
+        if (rc == 0) break;
+        got += (size_t)rc;
+    }
+    text[got] = 0;
+    //  A cut end starts at a character, not inside one.
+    size_t skip = 0;
+    while (*truncated && skip < got && skip < 3 && ((unsigned char)text[skip] & 0xC0) == 0x80)
+        skip++;
+    if (skip) memmove (text, text + skip, got - skip + 1);
+    *size = got - skip;
+    return text;
+}
+
+void
+zf_logs_reply (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req)
+{
+    if (!s_name_ok (req->flow) || !s_name_ok (req->task)) {
+        zf_requests_error (self, identity, req->req_id, ZF_ERR_BAD_REQUEST,
+                           "flow and task names are [a-z0-9_-]+");
+        return;
+    }
+    s_target_t target;
+    if (s_resolve (self, identity, req, &target) < 0) return;
+    char date[ZF_DATE_TEXT], shard[16] = "", path[PATH_MAX];
+    zf_date_format (target.date, date, sizeof date);
+    if (target.shard >= 0) snprintf (shard, sizeof shard, ".%d", (int)target.shard);
+    int length = snprintf (path, sizeof path, "%s/%s/%s/%s%s.%u.log", self->log_dir, req->flow,
+                           date, req->task, shard, target.attempt);
+    int fd = length > 0 && (size_t)length < sizeof path ? open (path, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd < 0) {
+        zf_requests_error (self, identity, req->req_id, ZF_ERR_UNKNOWN_TASK,
+                           "no log for %s/%s/%s%s attempt %u", req->flow, date, req->task, shard,
+                           target.attempt);
+        return;
+    }
+    size_t size = 0;
+    bool truncated = false;
+    char *text = s_read_tail (fd, &size, &truncated);
+    int saved = errno;
+    close (fd);
+    if (!text) {
+        zf_requests_error (self, identity, req->req_id, ZF_ERR_INTERNAL, "cannot read %s: %s",
+                           path, strerror (saved));
+        return;
+    }
+    zf_reg_reply_t reply;
+    zf_reg_reply_init (&reply, ZF_BODY_LOGS_REPLY, req->req_id);
+    reply.text = text;
+    reply.text_size = size;
+    reply.truncated = truncated;
+    zf_requests_send (self, identity, &reply);
+    free (text);
+}

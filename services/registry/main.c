@@ -1,0 +1,137 @@
+/*  main.c - zflow-registry: parses arguments, starts the registry actor, waits. */
+#include "registry.h"
+#include "zf_log.h"
+#include "zf_time.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+             "usage: zflow-registry [options]\n"
+             "  --bind ENDPOINT          requests, ROUTER (default tcp://*:5570)\n"
+             "  --events ENDPOINT        events, PUB (default tcp://*:5571)\n"
+             "  --dispatcher ENDPOINT    the dispatcher (default tcp://127.0.0.1:5560)\n"
+             "  --dir DIR                holds registry.epoch (default ./var)\n"
+             "  --log-dir DIR            the executors' task logs (default DIR/logs)\n"
+             "  --name NAME              our name at the dispatcher (default registry)\n"
+             "  --heartbeat DURATION     heartbeat interval with the dispatcher (default 1s)\n"
+             "  --liveness N             heartbeats the dispatcher may miss (default 3)\n"
+             "  --no-worker-wait DURATION  an order fails once no worker offered its service\n"
+             "                           this long (default 60s; 0 waits for ever)\n"
+             "  -v, --verbose            more output (-vv for debug)\n"
+             "  -h, --help               this text\n");
+}
+
+//  Reads a whole number in [min, max]; -1 if it is not one.
+static long long
+s_number (const char *text, long long min, long long max)
+{
+    char *end;
+    long long value = strtoll (text, &end, 10);
+    if (!*text || *end || value < min || value > max) return -1;
+    return value;
+}
+
+//  Fails with the usage line: exit status 2.
+static int
+s_bad (const char *message)
+{
+    fprintf (stderr, "zflow-registry: %s\n", message);
+    s_usage (stderr);
+    return 2;
+}
+
+int
+main (int argc, char **argv)
+{
+    zf_registry_config_t cfg;
+    zf_registry_config_defaults (&cfg);
+    int verbose = 0;
+    enum { O_BIND = 256, O_EVENTS, O_DISPATCHER, O_DIR, O_LOG_DIR, O_NAME, O_HEARTBEAT,
+           O_LIVENESS, O_WAIT };
+    static const struct option options[] = {
+        {"bind", required_argument, NULL, O_BIND},
+        {"events", required_argument, NULL, O_EVENTS},
+        {"dispatcher", required_argument, NULL, O_DISPATCHER},
+        {"dir", required_argument, NULL, O_DIR},
+        {"log-dir", required_argument, NULL, O_LOG_DIR},
+        {"name", required_argument, NULL, O_NAME},
+        {"heartbeat", required_argument, NULL, O_HEARTBEAT},
+        {"liveness", required_argument, NULL, O_LIVENESS},
+        {"no-worker-wait", required_argument, NULL, O_WAIT},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    long long number;
+    while ((opt = getopt_long (argc, argv, "vh", options, NULL)) != -1) {
+        switch (opt) {
+        case O_BIND:
+            cfg.bind = optarg;
+            break;
+        case O_EVENTS:
+            cfg.events = optarg;
+            break;
+        case O_DISPATCHER:
+            cfg.dispatcher = optarg;
+            break;
+        case O_DIR:
+            if (!*optarg) return s_bad ("--dir takes a folder");
+            cfg.dir = optarg;
+            break;
+        case O_LOG_DIR:
+            if (!*optarg) return s_bad ("--log-dir takes a folder");
+            cfg.log_dir = optarg;
+            break;
+        case O_NAME:
+            if (!*optarg || strlen (optarg) > 128) return s_bad ("--name takes 1 to 128 bytes");
+            cfg.name = optarg;
+            break;
+        case O_HEARTBEAT:
+            if (zf_duration_parse (optarg, &cfg.heartbeat_ms) != 0 || cfg.heartbeat_ms <= 0)
+                return s_bad ("--heartbeat takes a duration (1s)");
+            break;
+        case O_LIVENESS:
+            if ((number = s_number (optarg, 1, 1000)) < 0)
+                return s_bad ("--liveness takes 1 to 1000");
+            cfg.liveness = (uint32_t)number;
+            break;
+        case O_WAIT:
+            if (zf_duration_parse (optarg, &cfg.no_worker_wait_ms) != 0 ||
+                cfg.no_worker_wait_ms < 0)
+                return s_bad ("--no-worker-wait takes a duration (60s)");
+            break;
+        case 'v':
+            verbose++;
+            break;
+        case 'h':
+            s_usage (stdout);
+            return 0;
+        default:
+            s_usage (stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) return s_bad ("unexpected argument");
+    zf_log_init ("registry", verbose > 2 ? 2 : verbose);
+    zsys_init ();
+    zactor_t *actor = zactor_new (zf_registry_actor, &cfg);
+    if (!actor || cfg.error[0]) {
+        fprintf (stderr, "zflow-registry: %s\n", cfg.error[0] ? cfg.error : "cannot start");
+        zactor_destroy (&actor);
+        return 1;
+    }
+    //  The pipe speaks only if the actor ends on its own; SIGINT and
+    //  SIGTERM end the wait.
+    zpoller_t *poller = zpoller_new (actor, NULL);
+    zpoller_wait (poller, -1);
+    zpoller_destroy (&poller);
+    zactor_destroy (&actor);
+    return 0;
+}

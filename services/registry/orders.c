@@ -1,0 +1,324 @@
+/*  orders.c - engine orders into DISPATCH requests, one batch per service. */
+#include "orders.h"
+#include "zf_log.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  Bytes every order takes besides its strings and lists (field headers,
+//  numbers at their widest).
+#define S_ORDER_FIXED 96
+
+//  One order waiting in a batch; its lists live in the batch's pools.
+typedef struct {
+    zf_order_t order; //  the order, list pointers unset until it is sent
+    size_t runs_at;   //  its shard runs in the pool
+    size_t rollbacks_at; //  its rollback shards in the pool
+} s_pending_t;
+
+//  The orders for one service.
+typedef struct {
+    char service[ZF_MAX_NAME + 1]; //  the service
+    uint64_t epoch;                //  the epoch of its orders
+    s_pending_t *pending;          //  orders waiting
+    size_t count;                  //  entries used
+    size_t capacity;               //  entries allocated
+    size_t bytes;                  //  their estimated bytes
+    zf_shard_run_t *runs;          //  pool of shard runs
+    size_t runs_count;             //  entries used
+    size_t runs_capacity;          //  entries allocated
+    int32_t *rollbacks;            //  pool of rollback shards
+    size_t rollbacks_count;        //  entries used
+    size_t rollbacks_capacity;     //  entries allocated
+} s_bucket_t;
+
+struct _zf_orders_t {
+    zf_orders_send_fn *send;    //  sends a request
+    void *arg;                  //  for send
+    int64_t wait_ms;            //  wait_ms of every order
+    s_bucket_t buckets[ZF_ORDERS_MAX_SERVICES]; //  per service
+    size_t bucket_count;        //  buckets named
+    zf_order_t *wire;           //  orders of the request being encoded
+    size_t wire_capacity;       //  entries allocated
+    zf_shard_run_t *runs;       //  scratch: one order's shard runs
+    size_t runs_capacity;       //  entries allocated
+    int32_t *rollbacks;         //  scratch: one order's rollback shards
+    size_t rollbacks_capacity;  //  entries allocated
+    zf_proto_encoder_t *encoder;//  request bodies
+    uint64_t sent;              //  orders sent
+    uint64_t requests;          //  requests sent
+};
+
+const char *
+zf_orders_service (const zf_flow_task_t *task)
+{
+    assert (task);
+    if (task->type == ZF_TASK_RUN) return "shell";
+    if (task->type == ZF_TASK_SERVICE) return task->service;
+    return NULL;
+}
+
+void
+zf_orders_build (const zf_engine_order_t *order, int64_t wait_ms, zf_order_t *out,
+                 zf_shard_run_t *runs, int32_t *rollbacks)
+{
+    assert (order && out && order->shard_count > 0);
+    const zf_flow_task_t *task = order->task;
+    memset (out, 0, sizeof *out);
+    out->flow = order->flow_name;
+    out->date = order->date;
+    out->task = order->task_id;
+    out->version = order->version;
+    //  The engine names the one shard of an unsharded task ZF_SHARD_ALL,
+    //  and so does the wire, with a shard count of 0.
+    out->shard_count = task->shard_count > 1 ? task->shard_count : 0;
+    out->shard_keys = out->shard_count ? (const char *const *)task->shard_keys : NULL;
+    out->command = task->type == ZF_TASK_RUN ? task->run : NULL;
+    out->rollback = task->rollback;
+    out->cwd = order->flow->dir;
+    out->timeout_ms = task->timeout_ms;
+    out->speculative = task->speculative;
+    out->wait_ms = wait_ms;
+    uint32_t attempt = order->shards[0].attempt;
+    bool uniform = order->whole;
+    size_t rollback_count = 0;
+    for (size_t i = 0; i < order->shard_count; i++) {
+        const zf_engine_shard_run_t *shard = &order->shards[i];
+        if (shard->attempt != attempt) uniform = false;
+        if (shard->attempt > out->attempt) out->attempt = shard->attempt;
+        if (shard->rollback && task->rollback) rollbacks[rollback_count++] = shard->shard;
+    }
+    //  "Every shard at one attempt" needs no list; anything else names each
+    //  shard with its own attempt.
+    if (!uniform) {
+        for (size_t i = 0; i < order->shard_count; i++)
+            runs[i] = (zf_shard_run_t){order->shards[i].shard, order->shards[i].attempt};
+        out->shard_runs = runs;
+        out->shard_run_count = order->shard_count;
+    }
+    out->rollback_shards = rollback_count ? rollbacks : NULL;
+    out->rollback_count = rollback_count;
+}
+
+//  Bytes of a string in a body, at most.
+static size_t
+s_str (const char *text)
+{
+    return text ? strlen (text) + 5 : 1;
+}
+
+size_t
+zf_orders_size (const zf_order_t *order)
+{
+    assert (order);
+    size_t size = S_ORDER_FIXED + s_str (order->flow) + s_str (order->task) +
+                  s_str (order->command) + s_str (order->rollback) + s_str (order->cwd);
+    for (uint32_t i = 0; order->shard_keys && i < order->shard_count; i++)
+        size += s_str (order->shard_keys[i]);
+    size += order->shard_run_count * 10 + order->rollback_count * 5;
+    for (size_t i = 0; i < order->env_count; i++)
+        size += s_str (order->env[i]);
+    return size;
+}
+
+zf_orders_t *
+zf_orders_new (zf_orders_send_fn *send, void *arg)
+{
+    assert (send);
+    zf_orders_t *self = calloc (1, sizeof (zf_orders_t));
+    if (!self) return NULL;
+    self->send = send;
+    self->arg = arg;
+    self->encoder = zf_proto_encoder_new ();
+    if (!self->encoder) zf_orders_destroy (&self);
+    return self;
+}
+
+void
+zf_orders_destroy (zf_orders_t **self_p)
+{
+    assert (self_p);
+    zf_orders_t *self = *self_p;
+    if (!self) return;
+    for (size_t i = 0; i < ZF_ORDERS_MAX_SERVICES; i++) {
+        free (self->buckets[i].pending);
+        free (self->buckets[i].runs);
+        free (self->buckets[i].rollbacks);
+    }
+    free (self->wire);
+    free (self->runs);
+    free (self->rollbacks);
+    zf_proto_encoder_destroy (&self->encoder);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+zf_orders_set_wait (zf_orders_t *self, int64_t wait_ms)
+{
+    assert (self);
+    self->wait_ms = wait_ms;
+}
+
+//  Grows an array to hold needed items of size bytes; 0 or -1.
+static int
+s_reserve (void **items, size_t *capacity, size_t size, size_t needed)
+{
+    if (needed <= *capacity) return 0;
+    size_t room = *capacity ? *capacity : 16;
+    while (room < needed)
+        room *= 2;
+    void *grown = realloc (*items, room * size);
+    if (!grown) return -1;
+    *items = grown;
+    *capacity = room;
+    return 0;
+}
+
+//  Encodes and sends one service's orders; returns 0 or -1.
+static int
+s_send_bucket (zf_orders_t *self, s_bucket_t *bucket)
+{
+    if (bucket->count == 0) return 0;
+    int rc = 0;
+    if (s_reserve ((void **)&self->wire, &self->wire_capacity, sizeof (zf_order_t), bucket->count))
+        rc = -1;
+    for (size_t i = 0; rc == 0 && i < bucket->count; i++) {
+        s_pending_t *pending = &bucket->pending[i];
+        zf_order_t *order = &self->wire[i];
+        *order = pending->order;
+        order->shard_runs = order->shard_run_count ? bucket->runs + pending->runs_at : NULL;
+        order->rollback_shards =
+            order->rollback_count ? bucket->rollbacks + pending->rollbacks_at : NULL;
+    }
+    zf_proto_error_t err = {"out of memory"};
+    zf_dispatch_t dispatch = {bucket->epoch, self->wire, bucket->count};
+    if (rc == 0) rc = zf_dispatch_encode (self->encoder, &dispatch, &err);
+    if (rc == 0)
+        rc = self->send (self->arg, bucket->service, zf_proto_encoder_data (self->encoder),
+                         zf_proto_encoder_size (self->encoder));
+    if (rc == 0) {
+        self->sent += bucket->count;
+        self->requests++;
+    } else
+        zf_log_error ("orders not sent service=%s orders=%zu first=%s/%s reason=\"%s\"",
+                      bucket->service, bucket->count, bucket->pending[0].order.flow,
+                      bucket->pending[0].order.task, rc ? err.text : "?");
+    bucket->count = 0;
+    bucket->bytes = 0;
+    bucket->runs_count = 0;
+    bucket->rollbacks_count = 0;
+    return rc;
+}
+
+//  The batch for a service; when every bucket is named, all are sent and
+//  forgotten first. NULL if the name does not fit.
+static s_bucket_t *
+s_bucket (zf_orders_t *self, const char *service, int *failed)
+{
+    for (size_t i = 0; i < self->bucket_count; i++)
+        if (strcmp (self->buckets[i].service, service) == 0) return &self->buckets[i];
+    if (strlen (service) > ZF_MAX_NAME) return NULL;
+    if (self->bucket_count == ZF_ORDERS_MAX_SERVICES) {
+        *failed += zf_orders_flush (self);
+        self->bucket_count = 0;
+    }
+    s_bucket_t *bucket = &self->buckets[self->bucket_count++];
+    strcpy (bucket->service, service);
+    return bucket;
+}
+
+//  Queues one wire order (lists from the scratch arrays) in a bucket.
+static int
+s_queue (zf_orders_t *self, s_bucket_t *bucket, uint64_t epoch, const zf_order_t *order)
+{
+    size_t bytes = zf_orders_size (order);
+    if (bucket->count &&
+        (bucket->count == ZF_MAX_BATCH || bucket->epoch != epoch ||
+         bucket->bytes + bytes > ZF_ORDERS_BYTES))
+        s_send_bucket (self, bucket);
+    if (s_reserve ((void **)&bucket->pending, &bucket->capacity, sizeof (s_pending_t),
+                   bucket->count + 1) ||
+        s_reserve ((void **)&bucket->runs, &bucket->runs_capacity, sizeof (zf_shard_run_t),
+                   bucket->runs_count + order->shard_run_count) ||
+        s_reserve ((void **)&bucket->rollbacks, &bucket->rollbacks_capacity, sizeof (int32_t),
+                   bucket->rollbacks_count + order->rollback_count))
+        return -1;
+    s_pending_t *pending = &bucket->pending[bucket->count++];
+    pending->order = *order;
+    pending->runs_at = bucket->runs_count;
+    pending->rollbacks_at = bucket->rollbacks_count;
+    if (order->shard_run_count)
+        memcpy (bucket->runs + bucket->runs_count, order->shard_runs,
+                order->shard_run_count * sizeof (zf_shard_run_t));
+    if (order->rollback_count)
+        memcpy (bucket->rollbacks + bucket->rollbacks_count, order->rollback_shards,
+                order->rollback_count * sizeof (int32_t));
+    bucket->runs_count += order->shard_run_count;
+    bucket->rollbacks_count += order->rollback_count;
+    bucket->bytes += bytes;
+    bucket->epoch = epoch;
+    return 0;
+}
+
+int
+zf_orders_add (zf_orders_t *self, const zf_engine_order_t *order)
+{
+    assert (self && order);
+    const char *service = zf_orders_service (order->task);
+    int failed = 0;
+    s_bucket_t *bucket = service ? s_bucket (self, service, &failed) : NULL;
+    size_t width = order->shard_count < ZF_ORDERS_MAX_RUNS ? order->shard_count
+                                                           : ZF_ORDERS_MAX_RUNS;
+    if (!bucket || order->shard_count == 0 ||
+        s_reserve ((void **)&self->runs, &self->runs_capacity, sizeof (zf_shard_run_t), width) ||
+        s_reserve ((void **)&self->rollbacks, &self->rollbacks_capacity, sizeof (int32_t),
+                   width)) {
+        zf_log_error ("order not sent flow=%s task=%s reason=\"%s\"", order->flow_name,
+                      order->task_id, bucket ? "out of memory" : "no service runs this task");
+        return -1;
+    }
+    //  A long shard list goes as several orders for the same task, each
+    //  naming some of the shards with their attempts.
+    int rc = 0;
+    for (size_t at = 0; at < order->shard_count && rc == 0; at += ZF_ORDERS_MAX_RUNS) {
+        zf_engine_order_t part = *order;
+        part.shards = order->shards + at;
+        part.shard_count = order->shard_count - at < ZF_ORDERS_MAX_RUNS
+                               ? order->shard_count - at
+                               : ZF_ORDERS_MAX_RUNS;
+        part.whole = order->whole && part.shard_count == order->shard_count;
+        zf_order_t wire;
+        zf_orders_build (&part, self->wait_ms, &wire, self->runs, self->rollbacks);
+        rc = s_queue (self, bucket, order->epoch, &wire);
+        if (rc)
+            zf_log_error ("order not sent flow=%s task=%s reason=\"out of memory\"",
+                          order->flow_name, order->task_id);
+    }
+    return rc == 0 && failed == 0 ? 0 : -1;
+}
+
+int
+zf_orders_flush (zf_orders_t *self)
+{
+    assert (self);
+    int failed = 0;
+    for (size_t i = 0; i < self->bucket_count; i++)
+        if (s_send_bucket (self, &self->buckets[i]) != 0) failed++;
+    return failed;
+}
+
+uint64_t
+zf_orders_sent (zf_orders_t *self)
+{
+    assert (self);
+    return self->sent;
+}
+
+uint64_t
+zf_orders_requests (zf_orders_t *self)
+{
+    assert (self);
+    return self->requests;
+}

@@ -1,0 +1,76 @@
+/*  orders.h - the engine's orders as DISPATCH requests, grouped by service.
+
+    The registry takes every order the engine has ready in one go at the end
+    of a turn (zf_engine_next_order until it says none) and hands each one
+    here. An order becomes a zf_order_t: the task's command (or none for a
+    service: task), its rollback and the shards whose last attempt was
+    interrupted, the flow's folder as working directory, the timeout, the
+    speculative flag, how long to wait for a worker, the shard keys, and the
+    shards to run with their attempts when the order is not "every shard at
+    one attempt". Orders gather per service and go out as REQUEST
+    [service][DISPATCH] with at most ZF_MAX_BATCH orders and
+    ZF_ORDERS_BYTES bytes each.
+
+    Nothing is allocated per order once the buffers have grown: the strings
+    are the engine's own (flow definitions live as long as the engine), and
+    shard lists go into pools kept between turns.
+*/
+#ifndef ZF_ORDERS_H_INCLUDED
+#define ZF_ORDERS_H_INCLUDED
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "zf_dispatch.h"
+#include "zf_engine.h"
+
+//  Bytes of orders in one DISPATCH, at most (half the frame limit, since the
+//  size of an order is estimated before it is encoded).
+#define ZF_ORDERS_BYTES (ZF_MAX_FRAME_SIZE / 2)
+
+//  Shards listed in one order at most; a longer list is split into orders
+//  for the same task.
+#define ZF_ORDERS_MAX_RUNS 65536
+
+//  Services one turn sends to; more in one turn flush the fullest first.
+#define ZF_ORDERS_MAX_SERVICES 64
+
+//  Sends REQUEST [service][DISPATCH body]; returns 0 or -1.
+typedef int (zf_orders_send_fn) (void *arg, const char *service, const void *body, size_t size);
+
+typedef struct _zf_orders_t zf_orders_t;
+
+//  The service that runs a task: "shell" for run:, its service: name, or
+//  NULL for a built-in (start, day_roll), which the engine runs itself.
+const char *zf_orders_service (const zf_flow_task_t *task);
+
+//  Fills *out from an engine order (views into the engine and into runs and
+//  rollbacks, which must have room for order->shard_count entries each).
+//  shard_runs stays empty when every shard of the task runs at one attempt.
+void zf_orders_build (const zf_engine_order_t *order, int64_t wait_ms, zf_order_t *out,
+                      zf_shard_run_t *runs, int32_t *rollbacks);
+
+//  An upper bound of the bytes an order takes in a DISPATCH body.
+size_t zf_orders_size (const zf_order_t *order);
+
+//  A batcher sending through send; NULL if out of memory.
+zf_orders_t *zf_orders_new (zf_orders_send_fn *send, void *arg);
+
+//  Frees the batcher (unsent orders are dropped); NULLs the pointer.
+void zf_orders_destroy (zf_orders_t **self_p);
+
+//  How long orders let the dispatcher wait for a worker (0: for ever).
+void zf_orders_set_wait (zf_orders_t *self, int64_t wait_ms);
+
+//  Takes one order of the engine (copying its shard list). Returns 0, or -1
+//  if it cannot be sent: a built-in task, or out of memory (logged).
+int zf_orders_add (zf_orders_t *self, const zf_engine_order_t *order);
+
+//  Sends every batch. Returns the number of requests that failed to encode
+//  or send (their orders are logged).
+int zf_orders_flush (zf_orders_t *self);
+
+//  Orders sent (counting each part of a split order) and requests sent.
+uint64_t zf_orders_sent (zf_orders_t *self);
+uint64_t zf_orders_requests (zf_orders_t *self);
+
+#endif

@@ -1,0 +1,200 @@
+/*  registry_internal.h - the registry actor's state, shared by its files.
+
+    registry.c   the actor: sockets, the loop, the end of every turn
+    requests.c   the registry API on the ROUTER
+    status.c     STATUS replies
+    logs.c       LOGS replies
+    replay.c     SNAPSHOT and EVENTS_SINCE replies
+    dispatch.c   the Majordomo client session with the dispatcher
+
+    The pure pieces (publisher, journal, orders, results, epoch) have their
+    own headers and know nothing of this struct.
+*/
+#ifndef ZF_REGISTRY_INTERNAL_H_INCLUDED
+#define ZF_REGISTRY_INTERNAL_H_INCLUDED
+
+#include <czmq.h>
+#include "arena.h"
+#include "journal.h"
+#include "orders.h"
+#include "publisher.h"
+#include "registry.h"
+#include "zf_engine.h"
+#include "zf_proto.h"
+
+//  Messages read from one socket before the turn ends.
+#define ZF_REGISTRY_READS_PER_TURN 256
+
+//  Backoff before orders the dispatcher refused as overloaded go again.
+#define ZF_REGISTRY_BACKOFF_MIN_MS 100
+#define ZF_REGISTRY_BACKOFF_MAX_MS 5000
+
+//  Where the session with the dispatcher stands.
+//
+//    state   event                                      next
+//    hello   HELLO_REPLY, nothing in flight             ready
+//    hello   HELLO_REPLY, work in flight                sync
+//    sync    the dispatcher's next HEARTBEAT            ready (lost work requeued)
+//    any     silence past liveness, disconnect,         hello (fresh socket)
+//            stale epoch
+//
+//  A dispatcher re-sends the results it holds right after its HELLO_REPLY
+//  and heartbeats only in later turns, so its first HEARTBEAT after the
+//  reply says every held result has arrived: what is then neither in the
+//  reply's list nor ended was lost with the old dispatcher.
+typedef enum {
+    ZF_SESSION_HELLO = 1, //  HELLO sent, its reply not yet in
+    ZF_SESSION_SYNC = 2,  //  reply in; waiting until every held result has come
+    ZF_SESSION_READY = 3  //  orders flow
+} zf_session_state_t;
+
+//  Keys of results to acknowledge, with copies of their strings.
+typedef struct {
+    zf_task_key_t *keys; //  keys
+    size_t count;        //  entries used
+    size_t capacity;     //  entries allocated
+    zf_arena_t *arena;   //  their strings
+} zf_keyset_t;
+
+//  The actor.
+typedef struct {
+    //  Settings (copied from the configuration)
+    char *name;                  //  our name at the dispatcher
+    char *dir;                   //  the epoch's folder
+    char *log_dir;               //  the task logs
+    char *dispatcher;            //  the dispatcher's endpoint
+    int64_t heartbeat_ms;        //  heartbeat interval
+    uint32_t liveness;           //  intervals of silence before a reconnect
+    uint64_t max_in_flight;      //  shards dispatched or running at most
+
+    //  Sockets and loop
+    zsock_t *pipe;               //  to the caller
+    zsock_t *router;             //  requests
+    zsock_t *pub;                //  events
+    zloop_t *loop;               //  the reactor
+
+    //  Engine and what it produces
+    zf_clock_t *clock;           //  the engine's clock
+    zf_clock_t *own_clock;       //  the real clock, if we made it
+    zf_engine_t *engine;         //  the scheduler
+    zf_journal_t *journal;       //  recent event bodies
+    zf_publisher_t *publisher;   //  events to the PUB
+    zf_orders_t *orders;         //  orders to the dispatcher
+    int deadline_timer;          //  timer at the engine's next deadline, or -1
+    int64_t deadline_at;         //  when it fires (ms), -1 none, -2 to re-arm
+
+    //  Requests
+    zf_proto_decoder_t *req_decoder; //  requests received
+    zf_proto_encoder_t *encoder;     //  replies and other bodies sent at once
+    int64_t bad_reported_at;     //  when malformed requests were last put on the bus
+    uint64_t bad_unreported;     //  malformed requests since then
+    zf_task_status_t *task_status; //  STATUS scratch: tasks of every run
+    size_t task_status_capacity; //  entries allocated
+    zf_run_status_t *run_status; //  STATUS scratch: runs
+    size_t run_status_capacity;  //  entries allocated
+
+    //  The dispatcher session
+    zsock_t *dealer;             //  to the dispatcher, or NULL
+    zsock_t *monitor;            //  the DEALER's connection events
+    int monitor_seq;             //  numbers monitor endpoints
+    zf_session_state_t state;    //  where the session stands
+    bool connected;              //  the DEALER has a connection now
+    int64_t expiry_ms;           //  the dispatcher counts as silent after this (monotonic)
+    int64_t sent_at_ms;          //  when we last sent anything (monotonic)
+    int heartbeat_timer;         //  the heartbeat timer
+    zf_proto_decoder_t *disp_decoder; //  bodies from the dispatcher
+    zhashx_t *live;              //  after HELLO_REPLY: "flow/date/task[shard]" -> newest attempt
+    zf_keyset_t acks;            //  results to acknowledge at the end of the turn
+    zf_keyset_t resend;          //  attempts refused as overloaded, to send again
+    int backoff_timer;           //  timer before resending, or -1
+    int64_t backoff_ms;          //  its current length
+    bool restart_pending;        //  a whole request was refused overloaded: restart after backoff
+    bool silent_warned;          //  the dispatcher's silence was reported once already
+    bool send_failed;            //  the socket refused orders this turn
+
+    //  Counters
+    uint64_t requests;           //  requests answered
+    uint64_t bad_requests;       //  requests that did not decode, or frames dropped
+    uint64_t results;            //  results handled
+    uint64_t stale;              //  results that changed nothing
+    uint64_t refusals;           //  ERROR messages from the dispatcher
+    uint64_t reconnects;         //  sessions started after the first
+} zf_registry_t;
+
+//  ---------------------------------------------------------------------------
+//  registry.c
+
+//  Ends a turn of the loop: sends the orders that became ready, publishes
+//  the turn's events, acknowledges results, re-arms the deadline timer.
+void zf_registry_turn_end (zf_registry_t *self);
+
+//  Raises the epoch above newest (the dispatcher has seen a newer one),
+//  persists it and puts it on the bus. Returns 0, or -1 if it could not be
+//  persisted (then it is not used).
+int zf_registry_raise_epoch (zf_registry_t *self, uint64_t newest);
+
+//  Logs an error and puts it on the bus as an ERROR event from service.
+void zf_registry_error (zf_registry_t *self, const char *service, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+//  ---------------------------------------------------------------------------
+//  requests.c
+
+//  Handles requests on the ROUTER (a zloop reader).
+int zf_requests_on_router (zloop_t *loop, zsock_t *reader, void *arg);
+
+//  Sends a reply to the client at identity. Returns 0 or -1.
+int zf_requests_send (zf_registry_t *self, zframe_t *identity, const zf_reg_reply_t *reply);
+
+//  Sends the body last encoded into self->encoder to the client. 0 or -1.
+int zf_requests_send_body (zf_registry_t *self, zframe_t *identity);
+
+//  Sends ERROR code with a message (printf-style).
+void zf_requests_error (zf_registry_t *self, zframe_t *identity, uint64_t req_id, int code,
+                        const char *format, ...) __attribute__ ((format (printf, 5, 6)));
+
+//  Sends ERROR for a failed engine call (code from zf_engine_error_t).
+void zf_requests_engine_error (zf_registry_t *self, zframe_t *identity, uint64_t req_id,
+                               int code);
+
+//  ---------------------------------------------------------------------------
+//  status.c, logs.c, replay.c
+
+void zf_status_reply (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req);
+void zf_logs_reply (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req);
+void zf_replay_snapshot (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req);
+void zf_replay_since (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req);
+
+//  ---------------------------------------------------------------------------
+//  dispatch.c
+
+//  Starts a session: a fresh DEALER (with its monitor) and HELLO. 0 or -1.
+int zf_session_open (zf_registry_t *self);
+
+//  Ends the session's sockets.
+void zf_session_close (zf_registry_t *self);
+
+//  Ends the session and starts a fresh one, saying why in the log.
+void zf_session_restart (zf_registry_t *self, const char *why);
+
+//  Heartbeats and liveness (a zloop timer).
+int zf_session_on_heartbeat (zloop_t *loop, int timer_id, void *arg);
+
+//  Sends every order the engine has ready, if the session takes orders.
+void zf_session_pump (zf_registry_t *self);
+
+//  Acknowledges the results handled this turn.
+void zf_session_flush_acks (zf_registry_t *self);
+
+//  zf_engine_inflight_fn: tells the dispatcher to cancel a shard in flight.
+void zf_session_cancel (const zf_task_key_t *key, void *arg);
+
+//  Frees what the session keeps besides its sockets.
+void zf_session_destroy (zf_registry_t *self);
+
+//  A key set: add a copy of key, forget all, free. Add returns 0 or -1.
+int zf_keyset_add (zf_keyset_t *set, const zf_task_key_t *key);
+void zf_keyset_clear (zf_keyset_t *set);
+void zf_keyset_free (zf_keyset_t *set);
+
+#endif

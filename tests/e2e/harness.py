@@ -1,0 +1,189 @@
+"""harness.py - a private zflow for end-to-end tests, driven as a user drives it.
+
+Starts `zflow up` on free 127.0.0.1 ports in a temporary folder, runs `zflow` verbs
+against it and follows the bus with `zflow-tap --json`. Every wait has a deadline;
+everything started is stopped, even when a test fails.
+"""
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+BIN = os.environ.get("ZF_BIN_DIR") or os.path.join(os.environ.get("ZF_BUILD_DIR", "build"), "bin")
+PORTS = 30  # zflow up uses offsets 0..29 from its base port
+
+
+def _free_base():
+    """A base port whose 30 ports are all free now."""
+    for _ in range(200):
+        base = random.randrange(20000, 60000 - PORTS)
+        socks = []
+        try:
+            for port in range(base, base + PORTS):
+                s = socket.socket()
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind(("127.0.0.1", port))
+                socks.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free port range")
+
+
+class Tap:
+    """zflow-tap --json in the background, its lines collected."""
+
+    def __init__(self, env, *args):
+        self.proc = subprocess.Popen([os.path.join(BIN, "zflow-tap"), "--json", *args], env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.lines = []
+        self.cond = threading.Condition()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            with self.cond:
+                try:
+                    self.lines.append(json.loads(line))
+                except ValueError:
+                    self.lines.append({"unparsed": line})
+                self.cond.notify_all()
+
+    def wait_for(self, predicate, timeout=30):
+        """Waits until some collected event satisfies predicate; returns it or None."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for event in self.lines:
+                    if predicate(event):
+                        return event
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self.cond.wait(left)
+
+    def events(self):
+        with self.cond:
+            return list(self.lines)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.reader.join(5)
+        self.proc.stdout.close()
+
+
+class Zflow:
+    """A zflow instance of its own: `zflow up` plus the command line."""
+
+    def __init__(self, executors=2, extra=()):
+        self.dir = tempfile.mkdtemp(prefix="zflow-e2e.")
+        self.base = _free_base()
+        self.env = dict(os.environ)
+        self.env["ZFLOW_REGISTRY"] = "tcp://127.0.0.1:%d" % (self.base + 10)
+        self.env["PATH"] = BIN + ":" + self.env.get("PATH", "")
+        self.log = open(os.path.join(self.dir, "up.log"), "w")
+        self.up = subprocess.Popen([os.path.join(BIN, "zflow"), "up", "--dir", os.path.join(self.dir, "var"),
+                                    "--base-port", str(self.base), "--executors", str(executors), *extra],
+                                   env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        self.taps = []
+        # A request to a registry that is not bound yet waits in ZeroMQ's queue
+        # until it is, so each call below blocks until the registry answers or
+        # the command gives up; no sleeping in between.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and self.up.poll() is None:
+            if self.run("status").returncode == 0:
+                return
+        self.stop()
+        raise RuntimeError("zflow up did not come up:\n" + open(os.path.join(self.dir, "up.log")).read())
+
+    def run(self, *args, timeout=60):
+        return subprocess.run([os.path.join(BIN, "zflow"), *args], env=self.env, capture_output=True,
+                              text=True, timeout=timeout)
+
+    def ok(self, *args, timeout=60):
+        r = self.run(*args, timeout=timeout)
+        if r.returncode != 0:
+            raise AssertionError("zflow %s -> %d\nstdout: %s\nstderr: %s" % (" ".join(args), r.returncode,
+                                                                             r.stdout, r.stderr))
+        return r.stdout
+
+    def status(self, flow, date):
+        return json.loads(self.ok("status", flow, "--date", date, "--json"))
+
+    def tap(self, *args):
+        t = Tap(self.env, *args)
+        self.taps.append(t)
+        return t
+
+    def write(self, name, text):
+        path = os.path.join(self.dir, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def service_pid(self, program):
+        """The pid of a service that zflow up started (by program name)."""
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                with open("/proc/%s/cmdline" % entry, "rb") as f:
+                    argv0 = f.read().split(b"\0")[0].decode()
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == self.up.pid and os.path.basename(argv0) == program:
+                return int(entry)
+        return None
+
+    def stop(self):
+        for t in self.taps:
+            t.stop()
+        if self.up.poll() is None:
+            self.up.send_signal(signal.SIGTERM)
+            try:
+                self.up.wait(15)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(self.up.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.up.wait()
+        self.log.close()
+        if os.environ.get("ZF_KEEP") is None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class ZflowTest(unittest.TestCase):
+    """A test case with a fresh zflow per test."""
+    executors = 2
+
+    def setUp(self):
+        self.z = Zflow(executors=self.executors)
+        self.addCleanup(self.z.stop)
+
+
+def day(offset):
+    """A UTC date offset days from today, as YYYY-MM-DD."""
+    return time.strftime("%Y-%m-%d", time.gmtime(time.time() + offset * 86400))
