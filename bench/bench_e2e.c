@@ -137,9 +137,12 @@ s_flow_text (const char *workload)
         for (int i = 0; i < 10000; i++)
             s_append (&t, "  - id: t%d\n    after: [start]\n    service: noop\n", i);
     else if (strcmp (workload, "W2") == 0)
-        for (int i = 0; i < S_CHAIN; i++)
-            s_append (&t, "  - id: t%d\n    after: [%s%.0d]\n    service: noop\n", i,
-                      i ? "t" : "start", i ? i - 1 : 0);
+        for (int i = 0; i < S_CHAIN; i++) {
+            char after[16] = "start";
+            if (i)
+                snprintf (after, sizeof after, "t%d", i - 1);
+            s_append (&t, "  - id: t%d\n    after: [%s]\n    service: noop\n", i, after);
+        }
     else if (strcmp (workload, "W3") == 0)
         for (int layer = 0; layer < 10; layer++) {
             if (layer)

@@ -344,6 +344,8 @@ s_summary (s_demo_t *self, zf_rpc_t *rpc, const zf_up_config_t *cfg)
             ok ? "succeeded" : self->run_state < 0 ? "did not end" : zf_run_state_name (self->run_state),
             done, total, seconds);
     printf ("zflow demo: task logs are in %s/logs\n", cfg->dir);
+    if (*cfg->dashboard)
+        printf ("zflow demo: dashboard %s\n", cfg->dashboard);
     fflush (stdout);
     return ok ? 0 : 1;
 }

@@ -2,7 +2,9 @@
 #include "up.h"
 #include "zf_common.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -20,6 +22,7 @@
 #define S_BACKUP_EVENTS 13
 #define S_PEER_PRIMARY 20
 #define S_PEER_BACKUP 21
+#define S_ARCHIVER 14
 
 #define S_MAX_EXECUTORS 64
 
@@ -82,8 +85,11 @@ zf_up_parse (int argc, char **argv, zf_up_config_t *cfg, const char **extra,
                 cfg->http = optarg;
                 break;
             case O_PAIR:
-                cfg->pair = 1;
-                break;
+                //  The Binary Star pair is not built yet; saying so beats
+                //  running a single registry the user believes is paired.
+                fprintf (stderr, "zflow: --pair is not available in this version: the registry "
+                                 "runs alone\n");
+                return 1;
             case O_BASE:
                 value = strtol (optarg, &end, 10);
                 if (*end || value < 1024 || value > 65535 - 30) {
@@ -158,8 +164,53 @@ s_make_dirs (const char *dir)
     return 0;
 }
 
+//  True if program is built beside this one (the archiver and the gateway
+//  join a local zflow once they are part of the build).
+static bool
+s_have (const char *bindir, const char *program)
+{
+    char path[PATH_MAX + 64];
+    snprintf (path, sizeof path, "%s/%s", bindir, program);
+    return access (path, X_OK) == 0;
+}
+
+//  Reads DIR/gateway.token, or makes one: 32 random hex digits, mode 0600.
+//  Returns 0 with the token in buf, or -1 with the reason printed.
+static int
+s_gateway_token (const char *path, char *buf, size_t size)
+{
+    assert (size > 32);
+    FILE *file = fopen (path, "r");
+    if (file) {
+        bool ok = fgets (buf, (int) size, file) != NULL;
+        fclose (file);
+        buf[strcspn (buf, "\r\n")] = 0;
+        if (ok && strlen (buf) >= 16)
+            return 0;
+    }
+    unsigned char random[16];
+    FILE *source = fopen ("/dev/urandom", "r");
+    bool got = source && fread (random, 1, sizeof random, source) == sizeof random;
+    if (source)
+        fclose (source);
+    int fd = got ? open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+    if (fd < 0) {
+        fprintf (stderr, "zflow: cannot write %s: %s\n", path, strerror (errno));
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof random; i++)
+        snprintf (buf + 2 * i, 3, "%02x", random[i]);
+    bool written = write (fd, buf, 32) == 32 && write (fd, "\n", 1) == 1;
+    close (fd);
+    if (!written) {
+        fprintf (stderr, "zflow: cannot write %s\n", path);
+        return -1;
+    }
+    return 0;
+}
+
 zf_supervisor_t *
-zf_up_start (const zf_up_config_t *cfg, FILE *out)
+zf_up_start (zf_up_config_t *cfg, FILE *out)
 {
     char bindir[PATH_MAX];
     if (s_bindir (bindir, sizeof bindir) != 0 || s_make_dirs (cfg->dir) != 0)
@@ -190,6 +241,30 @@ zf_up_start (const zf_up_config_t *cfg, FILE *out)
         rc |= zf_supervisor_add (supervisor, name, "zflow-executor", "--dispatcher", disp, "--name",
                                  name, "--log-dir", logs, v, NULL);
     }
+    char store[PATH_MAX + 16], archiver[64], token_path[PATH_MAX], token[64] = "";
+    bool with_archiver = s_have (bindir, "zflow-archiver");
+    if (with_archiver) {
+        if (cfg->store)
+            snprintf (store, sizeof store, "%s", cfg->store);
+        else
+            snprintf (store, sizeof store, "sqlite:%s/zflow.db", cfg->dir);
+        s_endpoint (cfg, S_ARCHIVER, archiver, sizeof archiver);
+        rc |= zf_supervisor_add (supervisor, "archiver", "zflow-archiver", "--registry", reg,
+                                 "--store", store, "--bind", archiver, "--log-dir", logs, v, NULL);
+    }
+    else if (cfg->store)
+        fprintf (stderr, "zflow: --store ignored: this build has no zflow-archiver\n");
+    bool with_gateway = s_have (bindir, "zflow-gateway");
+    if (with_gateway) {
+        snprintf (token_path, sizeof token_path, "%s/gateway.token", cfg->dir);
+        if (s_gateway_token (token_path, token, sizeof token) != 0) {
+            zf_supervisor_destroy (&supervisor);
+            return NULL;
+        }
+        rc |= zf_supervisor_add (supervisor, "gateway", "zflow-gateway", "--http", cfg->http,
+                                 "--registry", reg, "--dispatcher-events", disp_ev, "--token-file",
+                                 token_path, v, NULL);
+    }
     if (rc != 0 || zf_supervisor_start (supervisor) != 0) {
         fprintf (stderr, "zflow: cannot start the services (see above)\n");
         zf_supervisor_destroy (&supervisor);
@@ -198,6 +273,12 @@ zf_up_start (const zf_up_config_t *cfg, FILE *out)
     fprintf (out, "zflow up: dispatcher  %s  (events %s)\n", disp, disp_ev);
     fprintf (out, "zflow up: registry    %s  (events %s)\n", reg, reg_ev);
     fprintf (out, "zflow up: executors   %d, task logs in %s\n", cfg->executors, logs);
+    if (with_archiver)
+        fprintf (out, "zflow up: archiver    %s  (store %s)\n", archiver, store);
+    if (with_gateway) {
+        snprintf (cfg->dashboard, sizeof cfg->dashboard, "http://%s/#token=%s", cfg->http, token);
+        fprintf (out, "zflow up: dashboard %s\n", cfg->dashboard);
+    }
     fprintf (out, "zflow up: export ZFLOW_REGISTRY=%s\n", reg);
     fflush (out);
     return supervisor;

@@ -16,6 +16,7 @@ typedef struct {
     const char *dir;            //  --dir DIR: store and task logs
     int verbose;                //  -v count, passed on to services
     bool example_worker;        //  also run zflow-settle, the example C worker (demo)
+    char dashboard[192];        //  set by zf_up_start: the dashboard's URL, "" if none
 } zf_up_config_t;
 
 //  Fills defaults (DESIGN.md: ports from 5560, 2 executors, ./var, 127.0.0.1:8080).
@@ -30,9 +31,10 @@ int zf_up_parse (int argc, char **argv, zf_up_config_t *cfg, const char **extra,
 //  The registry's request endpoint(s) of this configuration, comma-separated.
 void zf_up_registry_endpoints (const zf_up_config_t *cfg, char *buf, size_t size);
 
-//  Starts every service under a new supervisor and prints where each listens.
+//  Starts every service under a new supervisor and prints where each listens
+//  (and sets cfg->dashboard).
 //  Returns the supervisor, or NULL with the reason printed.
-zf_supervisor_t *zf_up_start (const zf_up_config_t *cfg, FILE *out);
+zf_supervisor_t *zf_up_start (zf_up_config_t *cfg, FILE *out);
 
 //  Adds the supervisor's readers and timers to a zloop: children are reaped
 //  and restarted; SIGINT/SIGTERM end the loop. zf_up_block_signals must have

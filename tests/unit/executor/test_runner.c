@@ -219,6 +219,57 @@ test_success_and_environment (void **state)
     assert_int_equal (zf_runner_running (fx->runner), 0);
 }
 
+//  Plain commands with a path run without the shell and behave as under it:
+//  arguments, exit status, environment, the working folder; a script without
+//  #! still runs (through the shell); a missing program exits 127.
+static void
+test_plain_commands (void **state)
+{
+    s_fixture_t *fx = *state;
+    char script[128], bare[128];
+    snprintf (script, sizeof script, "%s/args.sh", fx->dir);
+    snprintf (bare, sizeof bare, "%s/bare", fx->dir);
+    FILE *file = fopen (script, "w");
+    assert_non_null (file);
+    fprintf (file, "#!/bin/sh\necho \"$# $1 $2 $ZFLOW_TASK $(pwd)\"\nexit 4\n");
+    fclose (file);
+    file = fopen (bare, "w");
+    assert_non_null (file);
+    fprintf (file, "echo no-interpreter-line\n");
+    fclose (file);
+    assert_int_equal (chmod (script, 0755), 0);
+    assert_int_equal (chmod (bare, 0755), 0);
+
+    zf_job_t job = s_job (21, "./args.sh  one\ttwo");
+    job.cwd = fx->dir;
+    s_start (fx, &job);
+    zf_job_t nohashbang = s_job (22, "./bare");
+    nohashbang.cwd = fx->dir;
+    s_start (fx, &nohashbang);
+    zf_job_t missing = s_job (23, "./no-such-program --flag");
+    missing.cwd = fx->dir;
+    s_start (fx, &missing);
+    s_wait (fx, 3, 5000);
+    for (size_t i = 0; i < 3; i++) {
+        s_result_t *r = &fx->results[i];
+        if (r->job_id == 21) {
+            char expect[192];
+            snprintf (expect, sizeof expect, "2 one two accrue %s\n", fx->dir);
+            assert_string_equal (r->tail, expect);
+            assert_int_equal (r->exit_status, 4);
+        }
+        else if (r->job_id == 22) {
+            assert_int_equal (r->status, ZF_JOB_SUCCEEDED);
+            assert_string_equal (r->tail, "no-interpreter-line\n");
+        }
+        else {
+            assert_int_equal (r->job_id, 23);
+            assert_int_equal (r->exit_status, 127);
+            assert_non_null (strstr (r->tail, "zflow: cannot run ./no-such-program: not found"));
+        }
+    }
+}
+
 static void
 test_shards_failure_and_cwd (void **state)
 {
@@ -469,6 +520,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_success_and_environment, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_shards_failure_and_cwd, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_plain_commands, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_timeout, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_cancel, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_nothing_left_behind, s_setup, s_teardown),
