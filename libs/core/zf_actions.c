@@ -314,8 +314,8 @@ s_roll_back_lost (zf_engine_t *self, size_t runs, zf_engine_live_fn *is_live, vo
             uint32_t lost = s_mark_lost (run, t, is_live, live_arg, &counts[r].live);
             int moved = 0;
             if (lost) {
-                moved = zf_core_emit_shards (self, run, t, ZF_SHARD_ALL, S_IN_FLIGHT,
-                                             ZF_SH_PICKED, ZF_TS_ROLLED_BACK, 0, NULL);
+                moved = zf_core_emit_shards (self, run, t, ZF_SHARD_ALL, S_IN_FLIGHT, ZF_SH_PICKED,
+                                             ZF_TS_ROLLED_BACK, 0, NULL);
                 if (moved >= 0)
                     moved =
                         zf_core_emit_shards (self, run, t, ZF_SHARD_ALL, ZF_BIT (ZF_TS_ROLLED_BACK),

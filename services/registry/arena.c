@@ -14,8 +14,8 @@ typedef struct s_chunk_t {
 } s_chunk_t;
 
 struct _zf_arena_t {
-    s_chunk_t *chunks;  //  chunks, the one being filled first
-    size_t capacity;    //  bytes of every chunk together
+    s_chunk_t *chunks; //  chunks, the one being filled first
+    size_t capacity;   //  bytes of every chunk together
 };
 
 zf_arena_t *
@@ -49,15 +49,16 @@ s_alloc (zf_arena_t *self, size_t bytes)
         head->used += bytes;
         return out;
     }
-    //  A kept chunk further down the list that is empty and big enough.
+    //  Another chunk with room (the list is short: a few megabytes' worth).
     for (s_chunk_t **link = head ? &head->next : &self->chunks; *link; link = &(*link)->next) {
         s_chunk_t *chunk = *link;
-        if (chunk->used == 0 && chunk->size >= bytes) {
+        if (chunk->size - chunk->used >= bytes) {
             *link = chunk->next;
             chunk->next = self->chunks;
             self->chunks = chunk;
-            chunk->used = bytes;
-            return chunk->data;
+            char *out = chunk->data + chunk->used;
+            chunk->used += bytes;
+            return out;
         }
     }
     size_t size = bytes > ZF_ARENA_CHUNK ? bytes : ZF_ARENA_CHUNK;

@@ -84,7 +84,8 @@ s_send (zf_registry_t *self, uint8_t command, const char *service, const void *b
         rc = zmq_send (socket, &command, 1,
                        (more_service || more_body ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT);
     if (rc >= 0 && more_service)
-        rc = zmq_send (socket, service, strlen (service), (more_body ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT);
+        rc = zmq_send (socket, service, strlen (service),
+                       (more_body ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT);
     if (rc >= 0 && more_body) rc = zmq_send (socket, body, size, ZMQ_DONTWAIT);
     self->sent_at_ms = zclock_mono ();
     return rc < 0 ? -1 : 0;
@@ -232,6 +233,25 @@ s_fail (zf_registry_t *self, const zf_task_key_t *key, const char *detail)
     }
 }
 
+void
+zf_session_order_failed (void *arg, const zf_order_t *order, const char *reason)
+{
+    zf_registry_t *self = arg;
+    char detail[512];
+    snprintf (detail, sizeof detail, "the order could not be sent: %s", reason);
+    zf_registry_error (self, "registry", "order not sent flow=%s task=%s reason=\"%s\"",
+                       order->flow, order->task, reason);
+    zf_task_key_t key = {order->flow, order->date, order->task, ZF_SHARD_ALL, order->attempt};
+    if (order->shard_run_count)
+        for (size_t i = 0; i < order->shard_run_count; i++) {
+            key.shard = order->shard_runs[i].shard;
+            key.attempt = order->shard_runs[i].attempt;
+            s_fail (self, &key, detail);
+        }
+    else
+        s_fail (self, &key, detail);
+}
+
 //  Applies one RESULTS body.
 static void
 s_on_results (zf_registry_t *self, const zf_results_t *results)
@@ -326,6 +346,7 @@ s_resend (zf_registry_t *self)
             shards[count++] = (zf_engine_shard_run_t){key->shard, key->attempt, info.rollback};
         }
         if (count) {
+            uint32_t width = run.definition->tasks[index].shard_count;
             zf_engine_order_t order = {
                 .flow = run.definition,
                 .task = &run.definition->tasks[index],
@@ -334,7 +355,7 @@ s_resend (zf_registry_t *self)
                 .version = run.version,
                 .date = run.date,
                 .epoch = zf_engine_epoch (self->engine),
-                .whole = false,
+                .whole = count == (width > 1 ? width : 1),
                 .shards = shards,
                 .shard_count = count,
             };
@@ -345,6 +366,7 @@ s_resend (zf_registry_t *self)
     free (shards);
     zf_keyset_clear (&self->resend);
     zf_orders_flush (self->orders);
+    self->resent_at_ms = zclock_mono ();
 }
 
 static int
@@ -386,18 +408,20 @@ s_on_refused (zf_registry_t *self, const char *service, const zf_refused_t *refu
                      refused->key_count, text);
         if (self->backoff_timer < 0) {
             //  Refused again soon after a resend: back off further.
-            if (now - self->sent_at_ms < 2 * self->backoff_ms)
+            if (self->resent_at_ms && now - self->resent_at_ms < 2 * self->backoff_ms)
                 self->backoff_ms = self->backoff_ms * 2 > ZF_REGISTRY_BACKOFF_MAX_MS
                                        ? ZF_REGISTRY_BACKOFF_MAX_MS
                                        : self->backoff_ms * 2;
-            zf_registry_error (self, "dispatcher",
-                               "dispatcher overloaded service=%s reason=\"%s\" retry_in_ms=%" PRId64,
-                               service, text, self->backoff_ms);
+            else
+                self->backoff_ms = ZF_REGISTRY_BACKOFF_MIN_MS;
+            zf_registry_error (
+                self, "dispatcher",
+                "dispatcher overloaded service=%s reason=\"%s\" retry_in_ms=%" PRId64, service,
+                text, self->backoff_ms);
         }
         if (refused->key_count == 0) self->restart_pending = true;
         for (size_t i = 0; i < refused->key_count; i++)
-            if (zf_keyset_add (&self->resend, &refused->keys[i]) != 0)
-                self->restart_pending = true;
+            if (zf_keyset_add (&self->resend, &refused->keys[i]) != 0) self->restart_pending = true;
         s_arm_backoff (self);
         return;
     }
@@ -406,8 +430,9 @@ s_on_refused (zf_registry_t *self, const char *service, const zf_refused_t *refu
     default: {
         char detail[ZF_MAX_NAME + 512];
         snprintf (detail, sizeof detail, "the dispatcher refused the order (%s): %s", code, text);
-        zf_registry_error (self, "dispatcher", "orders refused code=%s service=%s attempts=%zu reason=\"%s\"",
-                           code, service, refused->key_count, text);
+        zf_registry_error (self, "dispatcher",
+                           "orders refused code=%s service=%s attempts=%zu reason=\"%s\"", code,
+                           service, refused->key_count, text);
         for (size_t i = 0; i < refused->key_count; i++)
             s_fail (self, &refused->keys[i], detail);
         return;
@@ -452,6 +477,7 @@ s_unlisted (const zf_task_key_t *key, void *arg)
 static void
 s_requeued (const zf_engine_recovery_t *counts, void *arg)
 {
+    if (counts->rolled_back == 0) return;
     char date[ZF_DATE_TEXT];
     zf_log_warn ("work lost with the dispatcher runs again flow=%s date=%s requeued=%u live=%u",
                  counts->flow, zf_date_format (counts->date, date, sizeof date),
@@ -522,6 +548,23 @@ s_on_hello_reply (zf_registry_t *self, const zf_hello_reply_t *reply)
 //  ---------------------------------------------------------------------------
 //  The socket
 
+//  Counts a message from the dispatcher that does not parse or decode, and
+//  drops it; the bus hears of such messages once a second at most (a
+//  dispatcher of another version, or a defect).
+static void
+s_malformed (zf_registry_t *self, const char *what, const char *reason)
+{
+    self->disp_malformed++;
+    zf_log_warn ("malformed %s from the dispatcher dropped reason=\"%s\"", what, reason);
+    int64_t now = zclock_mono ();
+    if (self->disp_reported_at && now - self->disp_reported_at < 1000) return;
+    self->disp_reported_at = now;
+    char text[512];
+    snprintf (text, sizeof text, "malformed %s from the dispatcher (%" PRIu64 " so far): %s", what,
+              self->disp_malformed, reason);
+    zf_engine_report_error (self->engine, "registry", text);
+}
+
 //  One message from the dispatcher.
 static void
 s_on_message (zf_registry_t *self, zmsg_t *msg)
@@ -529,7 +572,7 @@ s_on_message (zf_registry_t *self, zmsg_t *msg)
     zf_mdp_msg_t mdp;
     zf_proto_error_t err;
     if (zf_mdp_parse (msg, ZF_MDP_AT_CLIENT, &mdp, &err) != 0) {
-        zf_log_warn ("malformed message from the dispatcher dropped reason=\"%s\"", err.text);
+        s_malformed (self, "message", err.text);
         return;
     }
     const void *data = mdp.body ? zframe_data (mdp.body) : NULL;
@@ -541,7 +584,7 @@ s_on_message (zf_registry_t *self, zmsg_t *msg)
         if (zf_results_decode (self->disp_decoder, data, size, &results, &err) == 0)
             s_on_results (self, &results);
         else
-            zf_log_warn ("malformed results dropped reason=\"%s\"", err.text);
+            s_malformed (self, "results", err.text);
         break;
     }
     case ZF_MDPC_HELLO: {
@@ -549,7 +592,7 @@ s_on_message (zf_registry_t *self, zmsg_t *msg)
         if (zf_hello_reply_decode (self->disp_decoder, data, size, &reply, &err) == 0)
             s_on_hello_reply (self, &reply);
         else
-            zf_log_warn ("malformed hello reply dropped reason=\"%s\"", err.text);
+            s_malformed (self, "hello reply", err.text);
         break;
     }
     case ZF_MDPC_ERROR: {
@@ -557,7 +600,7 @@ s_on_message (zf_registry_t *self, zmsg_t *msg)
         if (zf_refused_decode (self->disp_decoder, data, size, &refused, &err) == 0)
             s_on_refused (self, mdp.service, &refused);
         else
-            zf_log_warn ("malformed refusal dropped reason=\"%s\"", err.text);
+            s_malformed (self, "refusal", err.text);
         break;
     }
     case ZF_MDPC_HEARTBEAT:
@@ -592,7 +635,8 @@ s_on_monitor (zloop_t *loop, zsock_t *reader, void *arg)
     zmsg_t *msg = zmsg_recv (reader);
     zframe_t *frame = msg ? zmsg_first (msg) : NULL;
     uint16_t event = 0;
-    if (frame && zframe_size (frame) >= sizeof event) memcpy (&event, zframe_data (frame), sizeof event);
+    if (frame && zframe_size (frame) >= sizeof event)
+        memcpy (&event, zframe_data (frame), sizeof event);
     zmsg_destroy (&msg);
     if (event == ZMQ_EVENT_CONNECTED) {
         self->connected = true;

@@ -39,8 +39,8 @@ zf_epoch_load (const char *dir, uint64_t *epoch, char *err, size_t size)
     unsigned long long value = strtoull (text, &end, 10);
     while (end && (*end == '\n' || *end == ' '))
         end++;
-    if (got == 0 || got == S_MAX_TEXT || text[0] < '0' || text[0] > '9' || errno || !end ||
-        *end || value > INT64_MAX) {
+    if (got == 0 || got == S_MAX_TEXT || text[0] < '0' || text[0] > '9' || errno || !end || *end ||
+        value > INT64_MAX) {
         snprintf (err, size, "%s does not hold an epoch number", path);
         return -1;
     }

@@ -10,10 +10,10 @@
 
 //  Where one body lies.
 typedef struct {
-    uint64_t first;  //  seq of its first event
-    uint32_t count;  //  events in it
-    size_t offset;   //  where its bytes start in the buffer
-    size_t size;     //  its bytes
+    uint64_t first; //  seq of its first event
+    uint32_t count; //  events in it
+    size_t offset;  //  where its bytes start in the buffer
+    size_t size;    //  its bytes
 } s_entry_t;
 
 struct _zf_journal_t {
@@ -196,8 +196,7 @@ long
 zf_journal_find (zf_journal_t *self, uint64_t seq)
 {
     assert (self);
-    if (!self->count || seq < zf_journal_oldest (self) || seq > zf_journal_newest (self))
-        return -1;
+    if (!self->count || seq < zf_journal_oldest (self) || seq > zf_journal_newest (self)) return -1;
     //  Bodies are in seq order without gaps: a binary search on their first seq.
     size_t low = 0, high = self->count - 1;
     while (low < high) {

@@ -46,8 +46,7 @@ typedef struct {
 //  engine does not know the run (the request must then name everything
 //  itself), or -1 after answering ERROR.
 static int
-s_resolve (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req,
-           s_target_t *target)
+s_resolve (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req, s_target_t *target)
 {
     *target = (s_target_t){req->date, req->shard, req->attempt};
     zf_engine_run_info_t run;
@@ -164,8 +163,8 @@ zf_logs_reply (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *
     int saved = errno;
     close (fd);
     if (!text) {
-        zf_requests_error (self, identity, req->req_id, ZF_ERR_INTERNAL, "cannot read %s: %s",
-                           path, strerror (saved));
+        zf_requests_error (self, identity, req->req_id, ZF_ERR_INTERNAL, "cannot read %s: %s", path,
+                           strerror (saved));
         return;
     }
     zf_reg_reply_t reply;

@@ -11,20 +11,19 @@
 static void
 s_usage (FILE *out)
 {
-    fprintf (out,
-             "usage: zflow-registry [options]\n"
-             "  --bind ENDPOINT          requests, ROUTER (default tcp://*:5570)\n"
-             "  --events ENDPOINT        events, PUB (default tcp://*:5571)\n"
-             "  --dispatcher ENDPOINT    the dispatcher (default tcp://127.0.0.1:5560)\n"
-             "  --dir DIR                holds registry.epoch (default ./var)\n"
-             "  --log-dir DIR            the executors' task logs (default DIR/logs)\n"
-             "  --name NAME              our name at the dispatcher (default registry)\n"
-             "  --heartbeat DURATION     heartbeat interval with the dispatcher (default 1s)\n"
-             "  --liveness N             heartbeats the dispatcher may miss (default 3)\n"
-             "  --no-worker-wait DURATION  an order fails once no worker offered its service\n"
-             "                           this long (default 60s; 0 waits for ever)\n"
-             "  -v, --verbose            more output (-vv for debug)\n"
-             "  -h, --help               this text\n");
+    fprintf (out, "usage: zflow-registry [options]\n"
+                  "  --bind ENDPOINT          requests, ROUTER (default tcp://*:5570)\n"
+                  "  --events ENDPOINT        events, PUB (default tcp://*:5571)\n"
+                  "  --dispatcher ENDPOINT    the dispatcher (default tcp://127.0.0.1:5560)\n"
+                  "  --dir DIR                holds registry.epoch (default ./var)\n"
+                  "  --log-dir DIR            the executors' task logs (default DIR/logs)\n"
+                  "  --name NAME              our name at the dispatcher (default registry)\n"
+                  "  --heartbeat DURATION     heartbeat interval with the dispatcher (default 1s)\n"
+                  "  --liveness N             heartbeats the dispatcher may miss (default 3)\n"
+                  "  --no-worker-wait DURATION  an order fails once no worker offered its service\n"
+                  "                           this long (default 60s; 0 waits for ever)\n"
+                  "  -v, --verbose            more output (-vv for debug)\n"
+                  "  -h, --help               this text\n");
 }
 
 //  Reads a whole number in [min, max]; -1 if it is not one.
@@ -52,8 +51,17 @@ main (int argc, char **argv)
     zf_registry_config_t cfg;
     zf_registry_config_defaults (&cfg);
     int verbose = 0;
-    enum { O_BIND = 256, O_EVENTS, O_DISPATCHER, O_DIR, O_LOG_DIR, O_NAME, O_HEARTBEAT,
-           O_LIVENESS, O_WAIT };
+    enum {
+        O_BIND = 256,
+        O_EVENTS,
+        O_DISPATCHER,
+        O_DIR,
+        O_LOG_DIR,
+        O_NAME,
+        O_HEARTBEAT,
+        O_LIVENESS,
+        O_WAIT
+    };
     static const struct option options[] = {
         {"bind", required_argument, NULL, O_BIND},
         {"events", required_argument, NULL, O_EVENTS},

@@ -12,8 +12,8 @@
 
 //  One order waiting in a batch; its lists live in the batch's pools.
 typedef struct {
-    zf_order_t order; //  the order, list pointers unset until it is sent
-    size_t runs_at;   //  its shard runs in the pool
+    zf_order_t order;    //  the order, list pointers unset until it is sent
+    size_t runs_at;      //  its shard runs in the pool
     size_t rollbacks_at; //  its rollback shards in the pool
 } s_pending_t;
 
@@ -34,20 +34,22 @@ typedef struct {
 } s_bucket_t;
 
 struct _zf_orders_t {
-    zf_orders_send_fn *send;    //  sends a request
-    void *arg;                  //  for send
-    int64_t wait_ms;            //  wait_ms of every order
+    zf_orders_send_fn *send;                    //  sends a request
+    void *arg;                                  //  for send
+    int64_t wait_ms;                            //  wait_ms of every order
     s_bucket_t buckets[ZF_ORDERS_MAX_SERVICES]; //  per service
-    size_t bucket_count;        //  buckets named
-    zf_order_t *wire;           //  orders of the request being encoded
-    size_t wire_capacity;       //  entries allocated
-    zf_shard_run_t *runs;       //  scratch: one order's shard runs
-    size_t runs_capacity;       //  entries allocated
-    int32_t *rollbacks;         //  scratch: one order's rollback shards
-    size_t rollbacks_capacity;  //  entries allocated
-    zf_proto_encoder_t *encoder;//  request bodies
-    uint64_t sent;              //  orders sent
-    uint64_t requests;          //  requests sent
+    size_t bucket_count;                        //  buckets named
+    zf_order_t *wire;                           //  orders of the request being encoded
+    size_t wire_capacity;                       //  entries allocated
+    zf_shard_run_t *runs;                       //  scratch: one order's shard runs
+    size_t runs_capacity;                       //  entries allocated
+    int32_t *rollbacks;                         //  scratch: one order's rollback shards
+    size_t rollbacks_capacity;                  //  entries allocated
+    zf_proto_encoder_t *encoder;                //  request bodies
+    uint64_t sent;                              //  orders sent
+    uint64_t requests;                          //  requests sent
+    zf_orders_failed_fn *failed;                //  hears of orders given up, or NULL
+    void *failed_arg;                           //  for failed
 };
 
 const char *
@@ -155,6 +157,14 @@ zf_orders_destroy (zf_orders_t **self_p)
 }
 
 void
+zf_orders_set_failed (zf_orders_t *self, zf_orders_failed_fn *failed, void *arg)
+{
+    assert (self);
+    self->failed = failed;
+    self->failed_arg = arg;
+}
+
+void
 zf_orders_set_wait (zf_orders_t *self, int64_t wait_ms)
 {
     assert (self);
@@ -176,14 +186,31 @@ s_reserve (void **items, size_t *capacity, size_t size, size_t needed)
     return 0;
 }
 
-//  Encodes and sends one service's orders; returns 0 or -1.
+//  Encodes orders for service and sends them. Returns 0, -1 if the socket
+//  refused them, or -2 with err if they do not encode.
+static int
+s_send_orders (zf_orders_t *self, const char *service, uint64_t epoch, const zf_order_t *orders,
+               size_t count, zf_proto_error_t *err)
+{
+    zf_dispatch_t dispatch = {epoch, orders, count};
+    if (zf_dispatch_encode (self->encoder, &dispatch, err) != 0) return -2;
+    if (self->send (self->arg, service, zf_proto_encoder_data (self->encoder),
+                    zf_proto_encoder_size (self->encoder)) != 0)
+        return -1;
+    self->sent += count;
+    self->requests++;
+    return 0;
+}
+
+//  Sends one service's orders; returns 0 or -1.
 static int
 s_send_bucket (zf_orders_t *self, s_bucket_t *bucket)
 {
     if (bucket->count == 0) return 0;
     int rc = 0;
+    zf_proto_error_t err = {"out of memory"};
     if (s_reserve ((void **)&self->wire, &self->wire_capacity, sizeof (zf_order_t), bucket->count))
-        rc = -1;
+        rc = -2;
     for (size_t i = 0; rc == 0 && i < bucket->count; i++) {
         s_pending_t *pending = &bucket->pending[i];
         zf_order_t *order = &self->wire[i];
@@ -192,24 +219,31 @@ s_send_bucket (zf_orders_t *self, s_bucket_t *bucket)
         order->rollback_shards =
             order->rollback_count ? bucket->rollbacks + pending->rollbacks_at : NULL;
     }
-    zf_proto_error_t err = {"out of memory"};
-    zf_dispatch_t dispatch = {bucket->epoch, self->wire, bucket->count};
-    if (rc == 0) rc = zf_dispatch_encode (self->encoder, &dispatch, &err);
     if (rc == 0)
-        rc = self->send (self->arg, bucket->service, zf_proto_encoder_data (self->encoder),
-                         zf_proto_encoder_size (self->encoder));
-    if (rc == 0) {
-        self->sent += bucket->count;
-        self->requests++;
-    } else
-        zf_log_error ("orders not sent service=%s orders=%zu first=%s/%s reason=\"%s\"",
-                      bucket->service, bucket->count, bucket->pending[0].order.flow,
-                      bucket->pending[0].order.task, rc ? err.text : "?");
+        rc = s_send_orders (self, bucket->service, bucket->epoch, self->wire, bucket->count, &err);
+    if (rc == -2 && bucket->count > 1 && self->wire) {
+        //  One order the encoder refuses must not sink the others: each
+        //  goes alone, and those that still do not encode are given up.
+        rc = 0;
+        for (size_t i = 0; i < bucket->count; i++) {
+            int one = s_send_orders (self, bucket->service, bucket->epoch, &self->wire[i], 1, &err);
+            if (one == -2 && self->failed)
+                self->failed (self->failed_arg, &self->wire[i], err.text);
+            if (one == -2)
+                zf_log_error ("order not sent flow=%s task=%s reason=\"%s\"", self->wire[i].flow,
+                              self->wire[i].task, err.text);
+            if (one != 0) rc = -1;
+        }
+    } else if (rc == -2) {
+        zf_log_error ("order not sent flow=%s task=%s reason=\"%s\"", bucket->pending[0].order.flow,
+                      bucket->pending[0].order.task, err.text);
+        if (self->failed && self->wire) self->failed (self->failed_arg, &self->wire[0], err.text);
+    }
     bucket->count = 0;
     bucket->bytes = 0;
     bucket->runs_count = 0;
     bucket->rollbacks_count = 0;
-    return rc;
+    return rc == 0 ? 0 : -1;
 }
 
 //  The batch for a service; when every bucket is named, all are sent and
@@ -234,9 +268,8 @@ static int
 s_queue (zf_orders_t *self, s_bucket_t *bucket, uint64_t epoch, const zf_order_t *order)
 {
     size_t bytes = zf_orders_size (order);
-    if (bucket->count &&
-        (bucket->count == ZF_MAX_BATCH || bucket->epoch != epoch ||
-         bucket->bytes + bytes > ZF_ORDERS_BYTES))
+    if (bucket->count && (bucket->count == ZF_MAX_BATCH || bucket->epoch != epoch ||
+                          bucket->bytes + bytes > ZF_ORDERS_BYTES))
         s_send_bucket (self, bucket);
     if (s_reserve ((void **)&bucket->pending, &bucket->capacity, sizeof (s_pending_t),
                    bucket->count + 1) ||
@@ -269,12 +302,11 @@ zf_orders_add (zf_orders_t *self, const zf_engine_order_t *order)
     const char *service = zf_orders_service (order->task);
     int failed = 0;
     s_bucket_t *bucket = service ? s_bucket (self, service, &failed) : NULL;
-    size_t width = order->shard_count < ZF_ORDERS_MAX_RUNS ? order->shard_count
-                                                           : ZF_ORDERS_MAX_RUNS;
+    size_t width =
+        order->shard_count < ZF_ORDERS_MAX_RUNS ? order->shard_count : ZF_ORDERS_MAX_RUNS;
     if (!bucket || order->shard_count == 0 ||
         s_reserve ((void **)&self->runs, &self->runs_capacity, sizeof (zf_shard_run_t), width) ||
-        s_reserve ((void **)&self->rollbacks, &self->rollbacks_capacity, sizeof (int32_t),
-                   width)) {
+        s_reserve ((void **)&self->rollbacks, &self->rollbacks_capacity, sizeof (int32_t), width)) {
         zf_log_error ("order not sent flow=%s task=%s reason=\"%s\"", order->flow_name,
                       order->task_id, bucket ? "out of memory" : "no service runs this task");
         return -1;
@@ -285,9 +317,8 @@ zf_orders_add (zf_orders_t *self, const zf_engine_order_t *order)
     for (size_t at = 0; at < order->shard_count && rc == 0; at += ZF_ORDERS_MAX_RUNS) {
         zf_engine_order_t part = *order;
         part.shards = order->shards + at;
-        part.shard_count = order->shard_count - at < ZF_ORDERS_MAX_RUNS
-                               ? order->shard_count - at
-                               : ZF_ORDERS_MAX_RUNS;
+        part.shard_count = order->shard_count - at < ZF_ORDERS_MAX_RUNS ? order->shard_count - at
+                                                                        : ZF_ORDERS_MAX_RUNS;
         part.whole = order->whole && part.shard_count == order->shard_count;
         zf_order_t wire;
         zf_orders_build (&part, self->wait_ms, &wire, self->runs, self->rollbacks);

@@ -37,6 +37,10 @@
 //  Sends REQUEST [service][DISPATCH body]; returns 0 or -1.
 typedef int (zf_orders_send_fn) (void *arg, const char *service, const void *body, size_t size);
 
+//  Hears of an order that could not be encoded (a defect, or a flow past a
+//  limit the wire has): its shards never reach the dispatcher.
+typedef void (zf_orders_failed_fn) (void *arg, const zf_order_t *order, const char *reason);
+
 typedef struct _zf_orders_t zf_orders_t;
 
 //  The service that runs a task: "shell" for run:, its service: name, or
@@ -58,6 +62,9 @@ zf_orders_t *zf_orders_new (zf_orders_send_fn *send, void *arg);
 //  Frees the batcher (unsent orders are dropped); NULLs the pointer.
 void zf_orders_destroy (zf_orders_t **self_p);
 
+//  Calls failed with every order given up because it does not encode.
+void zf_orders_set_failed (zf_orders_t *self, zf_orders_failed_fn *failed, void *arg);
+
 //  How long orders let the dispatcher wait for a worker (0: for ever).
 void zf_orders_set_wait (zf_orders_t *self, int64_t wait_ms);
 
@@ -65,8 +72,9 @@ void zf_orders_set_wait (zf_orders_t *self, int64_t wait_ms);
 //  if it cannot be sent: a built-in task, or out of memory (logged).
 int zf_orders_add (zf_orders_t *self, const zf_engine_order_t *order);
 
-//  Sends every batch. Returns the number of requests that failed to encode
-//  or send (their orders are logged).
+//  Sends every batch. Returns the number of batches that did not all go
+//  out: refused by the socket, or orders that do not encode (logged, and
+//  handed to the failed function).
 int zf_orders_flush (zf_orders_t *self);
 
 //  Orders sent (counting each part of a split order) and requests sent.

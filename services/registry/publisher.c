@@ -9,12 +9,12 @@
 #include <string.h>
 
 struct _zf_publisher_t {
-    zf_journal_t *journal;        //  keeps what was sent, or NULL
-    zf_publisher_send_fn *send;   //  sends one message
-    void *arg;                    //  for send
-    zf_batch_t *batch;            //  the open batch
-    zf_proto_encoder_t *encoder;  //  its body
-    zf_publisher_stats_t stats;   //  counters
+    zf_journal_t *journal;       //  keeps what was sent, or NULL
+    zf_publisher_send_fn *send;  //  sends one message
+    void *arg;                   //  for send
+    zf_batch_t *batch;           //  the open batch
+    zf_proto_encoder_t *encoder; //  its body
+    zf_publisher_stats_t stats;  //  counters
 };
 
 zf_publisher_t *

@@ -26,11 +26,11 @@ typedef struct _zf_publisher_t zf_publisher_t;
 
 //  Counters.
 typedef struct {
-    uint64_t events;       //  events sent
-    uint64_t messages;     //  messages sent
-    uint64_t send_failed;  //  messages the socket refused
-    uint64_t encode_failed;//  batches that did not encode (their events are lost to the bus)
-    uint64_t last_seq;     //  seq of the last event sent
+    uint64_t events;        //  events sent
+    uint64_t messages;      //  messages sent
+    uint64_t send_failed;   //  messages the socket refused
+    uint64_t encode_failed; //  batches that did not encode (their events are lost to the bus)
+    uint64_t last_seq;      //  seq of the last event sent
 } zf_publisher_stats_t;
 
 //  A publisher sending through send and keeping bodies in journal (not

@@ -70,10 +70,9 @@ zf_registry_raise_epoch (zf_registry_t *self, uint64_t newest)
         return -1;
     }
     zf_engine_set_epoch (self->engine, epoch);
-    zf_registry_error (self, "registry",
-                       "epoch raised from %llu to %llu: the dispatcher has seen %llu",
-                       (unsigned long long)current, (unsigned long long)epoch,
-                       (unsigned long long)newest);
+    zf_registry_error (
+        self, "registry", "epoch raised from %llu to %llu: the dispatcher has seen %llu",
+        (unsigned long long)current, (unsigned long long)epoch, (unsigned long long)newest);
     return 0;
 }
 
@@ -278,6 +277,7 @@ s_setup (zf_registry_t *self, zf_registry_config_t *cfg)
         return -1;
     }
     zf_orders_set_wait (self->orders, cfg->no_worker_wait_ms);
+    zf_orders_set_failed (self->orders, zf_session_order_failed, self);
     zf_engine_set_listener (self->engine, zf_publisher_listener, self->publisher);
     self->router = s_bind (cfg, ZMQ_ROUTER, cfg->bind);
     if (!self->router) return -1;

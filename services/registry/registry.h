@@ -29,20 +29,21 @@
 
 //  Settings; zf_registry_config_defaults fills the defaults named here.
 typedef struct {
-    const char *bind;          //  ROUTER for requests ("tcp://*:5570")
-    const char *events;        //  PUB for events ("tcp://*:5571")
-    const char *dispatcher;    //  the dispatcher ("tcp://127.0.0.1:5560")
-    const char *dir;           //  holds registry.epoch ("./var")
-    const char *log_dir;       //  the executors' task logs, or NULL for DIR/logs
-    const char *name;          //  the name the dispatcher knows us by ("registry")
-    int64_t heartbeat_ms;      //  Majordomo heartbeat interval (1000)
-    uint32_t liveness;         //  heartbeats the dispatcher may miss (3)
-    int64_t no_worker_wait_ms; //  orders fail once no worker offered their service this long (60000)
-    size_t journal_events;     //  ZF_REGISTRY_JOURNAL_EVENTS
-    size_t journal_bytes;      //  ZF_REGISTRY_JOURNAL_BYTES
-    uint64_t max_in_flight;    //  ZF_REGISTRY_MAX_IN_FLIGHT
-    zf_clock_t *clock;         //  the engine's clock (not owned), or NULL for the real one
-    char error[512];           //  why the actor could not start, set before it signals 1
+    const char *bind;       //  ROUTER for requests ("tcp://*:5570")
+    const char *events;     //  PUB for events ("tcp://*:5571")
+    const char *dispatcher; //  the dispatcher ("tcp://127.0.0.1:5560")
+    const char *dir;        //  holds registry.epoch ("./var")
+    const char *log_dir;    //  the executors' task logs, or NULL for DIR/logs
+    const char *name;       //  the name the dispatcher knows us by ("registry")
+    int64_t heartbeat_ms;   //  Majordomo heartbeat interval (1000)
+    uint32_t liveness;      //  heartbeats the dispatcher may miss (3)
+    int64_t
+        no_worker_wait_ms;  //  orders fail once no worker offered their service this long (60000)
+    size_t journal_events;  //  ZF_REGISTRY_JOURNAL_EVENTS
+    size_t journal_bytes;   //  ZF_REGISTRY_JOURNAL_BYTES
+    uint64_t max_in_flight; //  ZF_REGISTRY_MAX_IN_FLIGHT
+    zf_clock_t *clock;      //  the engine's clock (not owned), or NULL for the real one
+    char error[512];        //  why the actor could not start, set before it signals 1
 } zf_registry_config_t;
 
 //  Fills the defaults.

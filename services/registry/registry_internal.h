@@ -59,66 +59,69 @@ typedef struct {
 //  The actor.
 typedef struct {
     //  Settings (copied from the configuration)
-    char *name;                  //  our name at the dispatcher
-    char *dir;                   //  the epoch's folder
-    char *log_dir;               //  the task logs
-    char *dispatcher;            //  the dispatcher's endpoint
-    int64_t heartbeat_ms;        //  heartbeat interval
-    uint32_t liveness;           //  intervals of silence before a reconnect
-    uint64_t max_in_flight;      //  shards dispatched or running at most
+    char *name;             //  our name at the dispatcher
+    char *dir;              //  the epoch's folder
+    char *log_dir;          //  the task logs
+    char *dispatcher;       //  the dispatcher's endpoint
+    int64_t heartbeat_ms;   //  heartbeat interval
+    uint32_t liveness;      //  intervals of silence before a reconnect
+    uint64_t max_in_flight; //  shards dispatched or running at most
 
     //  Sockets and loop
-    zsock_t *pipe;               //  to the caller
-    zsock_t *router;             //  requests
-    zsock_t *pub;                //  events
-    zloop_t *loop;               //  the reactor
+    zsock_t *pipe;   //  to the caller
+    zsock_t *router; //  requests
+    zsock_t *pub;    //  events
+    zloop_t *loop;   //  the reactor
 
     //  Engine and what it produces
-    zf_clock_t *clock;           //  the engine's clock
-    zf_clock_t *own_clock;       //  the real clock, if we made it
-    zf_engine_t *engine;         //  the scheduler
-    zf_journal_t *journal;       //  recent event bodies
-    zf_publisher_t *publisher;   //  events to the PUB
-    zf_orders_t *orders;         //  orders to the dispatcher
-    int deadline_timer;          //  timer at the engine's next deadline, or -1
-    int64_t deadline_at;         //  when it fires (ms), -1 none, -2 to re-arm
+    zf_clock_t *clock;         //  the engine's clock
+    zf_clock_t *own_clock;     //  the real clock, if we made it
+    zf_engine_t *engine;       //  the scheduler
+    zf_journal_t *journal;     //  recent event bodies
+    zf_publisher_t *publisher; //  events to the PUB
+    zf_orders_t *orders;       //  orders to the dispatcher
+    int deadline_timer;        //  timer at the engine's next deadline, or -1
+    int64_t deadline_at;       //  when it fires (ms), -1 none, -2 to re-arm
 
     //  Requests
     zf_proto_decoder_t *req_decoder; //  requests received
     zf_proto_encoder_t *encoder;     //  replies and other bodies sent at once
-    int64_t bad_reported_at;     //  when malformed requests were last put on the bus
-    uint64_t bad_unreported;     //  malformed requests since then
-    zf_task_status_t *task_status; //  STATUS scratch: tasks of every run
-    size_t task_status_capacity; //  entries allocated
-    zf_run_status_t *run_status; //  STATUS scratch: runs
-    size_t run_status_capacity;  //  entries allocated
+    int64_t bad_reported_at;         //  when malformed requests were last put on the bus
+    uint64_t bad_unreported;         //  malformed requests since then
+    zf_task_status_t *task_status;   //  STATUS scratch: tasks of every run
+    size_t task_status_capacity;     //  entries allocated
+    zf_run_status_t *run_status;     //  STATUS scratch: runs
+    size_t run_status_capacity;      //  entries allocated
 
     //  The dispatcher session
-    zsock_t *dealer;             //  to the dispatcher, or NULL
-    zsock_t *monitor;            //  the DEALER's connection events
-    int monitor_seq;             //  numbers monitor endpoints
-    zf_session_state_t state;    //  where the session stands
-    bool connected;              //  the DEALER has a connection now
-    int64_t expiry_ms;           //  the dispatcher counts as silent after this (monotonic)
-    int64_t sent_at_ms;          //  when we last sent anything (monotonic)
-    int heartbeat_timer;         //  the heartbeat timer
+    zsock_t *dealer;                  //  to the dispatcher, or NULL
+    zsock_t *monitor;                 //  the DEALER's connection events
+    int monitor_seq;                  //  numbers monitor endpoints
+    zf_session_state_t state;         //  where the session stands
+    bool connected;                   //  the DEALER has a connection now
+    int64_t expiry_ms;                //  the dispatcher counts as silent after this (monotonic)
+    int64_t sent_at_ms;               //  when we last sent anything (monotonic)
+    int heartbeat_timer;              //  the heartbeat timer
     zf_proto_decoder_t *disp_decoder; //  bodies from the dispatcher
-    zhashx_t *live;              //  after HELLO_REPLY: "flow/date/task[shard]" -> newest attempt
-    zf_keyset_t acks;            //  results to acknowledge at the end of the turn
-    zf_keyset_t resend;          //  attempts refused as overloaded, to send again
-    int backoff_timer;           //  timer before resending, or -1
-    int64_t backoff_ms;          //  its current length
-    bool restart_pending;        //  a whole request was refused overloaded: restart after backoff
-    bool silent_warned;          //  the dispatcher's silence was reported once already
-    bool send_failed;            //  the socket refused orders this turn
+    zhashx_t *live;       //  after HELLO_REPLY: "flow/date/task[shard]" -> newest attempt
+    zf_keyset_t acks;     //  results to acknowledge at the end of the turn
+    zf_keyset_t resend;   //  attempts refused as overloaded, to send again
+    int backoff_timer;    //  timer before resending, or -1
+    int64_t backoff_ms;   //  its current length
+    int64_t resent_at_ms; //  when refused orders last went again (monotonic), or 0
+    bool restart_pending; //  a whole request was refused overloaded: restart after backoff
+    bool silent_warned;   //  the dispatcher's silence was reported once already
+    bool send_failed;     //  the socket refused orders this turn
 
     //  Counters
-    uint64_t requests;           //  requests answered
-    uint64_t bad_requests;       //  requests that did not decode, or frames dropped
-    uint64_t results;            //  results handled
-    uint64_t stale;              //  results that changed nothing
-    uint64_t refusals;           //  ERROR messages from the dispatcher
-    uint64_t reconnects;         //  sessions started after the first
+    uint64_t requests;        //  requests answered
+    uint64_t bad_requests;    //  requests that did not decode, or frames dropped
+    uint64_t results;         //  results handled
+    uint64_t stale;           //  results that changed nothing
+    uint64_t refusals;        //  ERROR messages from the dispatcher
+    uint64_t reconnects;      //  sessions started after the first
+    uint64_t disp_malformed;  //  messages from the dispatcher dropped as malformed
+    int64_t disp_reported_at; //  when those were last put on the bus (monotonic)
 } zf_registry_t;
 
 //  ---------------------------------------------------------------------------
@@ -154,8 +157,7 @@ void zf_requests_error (zf_registry_t *self, zframe_t *identity, uint64_t req_id
                         const char *format, ...) __attribute__ ((format (printf, 5, 6)));
 
 //  Sends ERROR for a failed engine call (code from zf_engine_error_t).
-void zf_requests_engine_error (zf_registry_t *self, zframe_t *identity, uint64_t req_id,
-                               int code);
+void zf_requests_engine_error (zf_registry_t *self, zframe_t *identity, uint64_t req_id, int code);
 
 //  ---------------------------------------------------------------------------
 //  status.c, logs.c, replay.c
@@ -185,6 +187,10 @@ void zf_session_pump (zf_registry_t *self);
 
 //  Acknowledges the results handled this turn.
 void zf_session_flush_acks (zf_registry_t *self);
+
+//  zf_orders_failed_fn: an order that cannot be encoded fails its shards
+//  with the reason, so the run shows why instead of waiting for ever.
+void zf_session_order_failed (void *arg, const zf_order_t *order, const char *reason);
 
 //  zf_engine_inflight_fn: tells the dispatcher to cancel a shard in flight.
 void zf_session_cancel (const zf_task_key_t *key, void *arg);

@@ -23,14 +23,14 @@
 
 //  The parts of a snapshot being sent.
 typedef struct {
-    zf_registry_t *self; //  the registry
-    zframe_t *identity;  //  the client
-    uint64_t req_id;     //  its request
-    uint64_t seq_at;     //  the seq the snapshot holds at
-    zf_batch_t *batch;   //  the part being filled
-    uint32_t part;       //  parts sent
-    uint32_t parts;      //  parts in all
-    zf_batch_plan_t plan;//  the counting walk
+    zf_registry_t *self;  //  the registry
+    zframe_t *identity;   //  the client
+    uint64_t req_id;      //  its request
+    uint64_t seq_at;      //  the seq the snapshot holds at
+    zf_batch_t *batch;    //  the part being filled
+    uint32_t part;        //  parts sent
+    uint32_t parts;       //  parts in all
+    zf_batch_plan_t plan; //  the counting walk
 } s_snapshot_t;
 
 //  Sends the part being filled.

@@ -30,8 +30,7 @@ zf_requests_send (zf_registry_t *self, zframe_t *identity, const zf_reg_reply_t 
     zf_proto_error_t err;
     if (zf_reg_reply_encode (self->encoder, reply, &err) != 0) {
         zf_log_error ("reply not encoded type=%s req_id=%llu reason=\"%s\"",
-                      zf_body_type_name (reply->type), (unsigned long long)reply->req_id,
-                      err.text);
+                      zf_body_type_name (reply->type), (unsigned long long)reply->req_id, err.text);
         if (reply->type == ZF_BODY_ERROR) return -1;
         zf_reg_reply_t error;
         zf_reg_reply_init (&error, ZF_BODY_ERROR, reply->req_id);
@@ -105,8 +104,8 @@ zf_requests_engine_error (zf_registry_t *self, zframe_t *identity, uint64_t req_
 
 //  OK with a note and, if has_number, a number.
 static void
-s_ok (zf_registry_t *self, zframe_t *identity, uint64_t req_id, const char *text,
-      bool has_number, int64_t number)
+s_ok (zf_registry_t *self, zframe_t *identity, uint64_t req_id, const char *text, bool has_number,
+      int64_t number)
 {
     zf_reg_reply_t reply;
     zf_reg_reply_init (&reply, ZF_BODY_OK, req_id);
@@ -121,8 +120,7 @@ s_ok (zf_registry_t *self, zframe_t *identity, uint64_t req_id, const char *text
 
 //  ERROR invalid_flow with every parser message, one per line.
 static void
-s_invalid_flow (zf_registry_t *self, zframe_t *identity, uint64_t req_id,
-                zf_flow_errors_t *errors)
+s_invalid_flow (zf_registry_t *self, zframe_t *identity, uint64_t req_id, zf_flow_errors_t *errors)
 {
     size_t count = errors->count < ZF_MAX_BATCH - 1 ? errors->count : ZF_MAX_BATCH - 1;
     const char **lines = calloc (count + 1, sizeof (char *));
@@ -136,8 +134,8 @@ s_invalid_flow (zf_registry_t *self, zframe_t *identity, uint64_t req_id,
         }
     }
     char text[64];
-    snprintf (text, sizeof text, "the flow file has %u error%s",
-              errors->count + errors->dropped, errors->count + errors->dropped == 1 ? "" : "s");
+    snprintf (text, sizeof text, "the flow file has %u error%s", errors->count + errors->dropped,
+              errors->count + errors->dropped == 1 ? "" : "s");
     zf_reg_reply_t reply;
     zf_reg_reply_init (&reply, ZF_BODY_ERROR, req_id);
     reply.code = ZF_ERR_INVALID_FLOW;

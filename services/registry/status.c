@@ -23,11 +23,11 @@ typedef enum {
 
 //  The runs a reply is about, gathered before tasks are counted.
 typedef struct {
-    zf_registry_t *self;      //  the registry
+    zf_registry_t *self;        //  the registry
     zf_engine_run_info_t *runs; //  runs
-    size_t count;             //  entries used
-    size_t capacity;          //  entries allocated
-    bool full;                //  more runs than a reply holds
+    size_t count;               //  entries used
+    size_t capacity;            //  entries allocated
+    bool full;                  //  more runs than a reply holds
 } s_runs_t;
 
 //  Adds a run; false if out of memory.
@@ -55,7 +55,8 @@ s_each_flow (const zf_engine_flow_info_t *info, void *arg)
 {
     s_runs_t *runs = arg;
     zf_engine_run_info_t run;
-    if (info->run_count && zf_engine_run_info (runs->self->engine, info->name, ZF_DATE_NONE, &run) == 0)
+    if (info->run_count &&
+        zf_engine_run_info (runs->self->engine, info->name, ZF_DATE_NONE, &run) == 0)
         s_add_run (runs, &run);
 }
 
@@ -106,11 +107,10 @@ s_encode (zf_registry_t *self, uint64_t req_id, const s_runs_t *runs, s_depth_t 
     size_t tasks = 0;
     for (size_t i = 0; i < runs->count; i++)
         tasks += runs->runs[i].task_count;
-    if (s_reserve ((void **)&self->run_status, &self->run_status_capacity,
-                   sizeof (zf_run_status_t), runs->count) ||
-        (depth != S_NO_TASKS &&
-         s_reserve ((void **)&self->task_status, &self->task_status_capacity,
-                    sizeof (zf_task_status_t), tasks))) {
+    if (s_reserve ((void **)&self->run_status, &self->run_status_capacity, sizeof (zf_run_status_t),
+                   runs->count) ||
+        (depth != S_NO_TASKS && s_reserve ((void **)&self->task_status, &self->task_status_capacity,
+                                           sizeof (zf_task_status_t), tasks))) {
         snprintf (err->text, sizeof err->text, "out of memory");
         return -1;
     }
@@ -168,8 +168,7 @@ zf_status_reply (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t
             return;
         }
     }
-    if (runs.full)
-        zf_log_warn ("status lists the first %d runs only", ZF_MAX_BATCH);
+    if (runs.full) zf_log_warn ("status lists the first %d runs only", ZF_MAX_BATCH);
     zf_proto_error_t err = {"out of memory"};
     int rc = ok ? -1 : -2;
     for (int depth = S_FULL; rc == -1 && depth <= S_NO_TASKS; depth++)
