@@ -494,11 +494,47 @@ s_ready (zf_registry_t *self)
     zhashx_purge (self->live);
 }
 
+//  What a cold start recovered in one run, for the operator.
+static void
+s_recovered (const zf_engine_recovery_t *counts, void *arg)
+{
+    zf_registry_t *self = arg;
+    char date[ZF_DATE_TEXT];
+    zf_date_format (counts->date, date, sizeof date);
+    zf_log_warn ("recovered run flow=%s date=%s confirmed=%u still_running=%u rolled_back=%u",
+                 counts->flow, date, counts->confirmed, counts->live, counts->rolled_back);
+    if (counts->rolled_back > 0)
+        zf_registry_error (self, "registry",
+                           "recovery: %s %s: %u attempt%s interrupted by the restart run again "
+                           "after their rollback",
+                           counts->flow, date, counts->rolled_back,
+                           counts->rolled_back == 1 ? "" : "s");
+}
+
+//  After a cold start, the first time the dispatcher has said what it holds:
+//  successes become confirmed and lost attempts go through their rollback
+//  and run again (invariant 5).
+static void
+s_settle_cold (zf_registry_t *self)
+{
+    self->cold = false;
+    int rolled_back = zf_engine_recover (self->engine, s_is_live, self, s_recovered, self);
+    if (rolled_back < 0)
+        zf_log_error ("recovery not settled reason=\"%s\"", zf_engine_last_error (self->engine));
+    else
+        zf_log_warn ("recovery settled rolled_back=%d", rolled_back);
+}
+
 //  Every held result has come: what the engine still has in flight and the
 //  dispatcher does not hold runs again.
 static void
 s_synced (zf_registry_t *self)
 {
+    if (self->cold) {
+        s_settle_cold (self);
+        s_ready (self);
+        return;
+    }
     int requeued = zf_engine_requeue_lost (self->engine, s_is_live, self, s_requeued, self);
     if (requeued > 0)
         zf_registry_error (self, "registry",
@@ -533,12 +569,20 @@ s_on_hello_reply (zf_registry_t *self, const zf_hello_reply_t *reply)
     bool truncated = reply->inflight_count >= ZF_MAX_BATCH;
     zf_engine_stats_t stats;
     zf_engine_stats (self->engine, &stats);
-    if (stats.in_flight == 0)
+    if (stats.in_flight == 0) {
+        if (self->cold)
+            s_settle_cold (self);
         s_ready (self);
+    }
     else if (truncated) {
         zf_log_warn ("dispatcher holds %zu or more attempts: sending what is in flight again",
                      reply->inflight_count);
         s_ready (self);
+        if (self->cold) {
+            //  Every success folded from the archiver is durable.
+            self->cold = false;
+            zf_engine_confirm (self->engine, zf_engine_seq (self->engine));
+        }
         zf_engine_requeue_lost (self->engine, s_unlisted, self, NULL, NULL);
         s_resend (self);
     } else

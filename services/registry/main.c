@@ -15,6 +15,8 @@ s_usage (FILE *out)
                   "  --bind ENDPOINT          requests, ROUTER (default tcp://*:5570)\n"
                   "  --events ENDPOINT        events, PUB (default tcp://*:5571)\n"
                   "  --dispatcher ENDPOINT    the dispatcher (default tcp://127.0.0.1:5560)\n"
+                  "  --archiver ENDPOINT      recover the durable state from this archiver at\n"
+                  "                           start (default: none, start empty)\n"
                   "  --dir DIR                holds registry.epoch (default ./var)\n"
                   "  --log-dir DIR            the executors' task logs (default DIR/logs)\n"
                   "  --name NAME              our name at the dispatcher (default registry)\n"
@@ -60,7 +62,8 @@ main (int argc, char **argv)
         O_NAME,
         O_HEARTBEAT,
         O_LIVENESS,
-        O_WAIT
+        O_WAIT,
+        O_ARCHIVER
     };
     static const struct option options[] = {
         {"bind", required_argument, NULL, O_BIND},
@@ -72,6 +75,7 @@ main (int argc, char **argv)
         {"heartbeat", required_argument, NULL, O_HEARTBEAT},
         {"liveness", required_argument, NULL, O_LIVENESS},
         {"no-worker-wait", required_argument, NULL, O_WAIT},
+        {"archiver", required_argument, NULL, O_ARCHIVER},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -88,6 +92,9 @@ main (int argc, char **argv)
             break;
         case O_DISPATCHER:
             cfg.dispatcher = optarg;
+            break;
+        case O_ARCHIVER:
+            cfg.archiver = optarg;
             break;
         case O_DIR:
             if (!*optarg) return s_bad ("--dir takes a folder");

@@ -283,6 +283,10 @@ s_setup (zf_registry_t *self, zf_registry_config_t *cfg)
     if (!self->router) return -1;
     self->pub = s_bind (cfg, ZMQ_PUB, cfg->events);
     if (!self->pub) return -1;
+    //  Durable state first, so the new term's EPOCH event follows it.
+    if (cfg->archiver && *cfg->archiver &&
+        zf_registry_recover (self, cfg->archiver, cfg->error, sizeof cfg->error) != 0)
+        return -1;
     //  Only a registry that can serve takes a term.
     if (s_take_epoch (self, cfg) != 0) return -1;
     self->loop = zloop_new ();

@@ -32,6 +32,7 @@ typedef struct {
     const char *bind;       //  ROUTER for requests ("tcp://*:5570")
     const char *events;     //  PUB for events ("tcp://*:5571")
     const char *dispatcher; //  the dispatcher ("tcp://127.0.0.1:5560")
+    const char *archiver;   //  the archiver to recover from at start, or NULL (start empty)
     const char *dir;        //  holds registry.epoch ("./var")
     const char *log_dir;    //  the executors' task logs, or NULL for DIR/logs
     const char *name;       //  the name the dispatcher knows us by ("registry")

@@ -6,6 +6,7 @@
     logs.c       LOGS replies
     replay.c     SNAPSHOT and EVENTS_SINCE replies
     dispatch.c   the Majordomo client session with the dispatcher
+    recover.c    a cold start from the archiver's durable state
 
     The pure pieces (publisher, journal, orders, results, epoch) have their
     own headers and know nothing of this struct.
@@ -112,6 +113,7 @@ typedef struct {
     bool restart_pending; //  a whole request was refused overloaded: restart after backoff
     bool silent_warned;   //  the dispatcher's silence was reported once already
     bool send_failed;     //  the socket refused orders this turn
+    bool cold;            //  state came from the archiver; in-flight work not settled yet
 
     //  Counters
     uint64_t requests;        //  requests answered
@@ -135,6 +137,15 @@ void zf_registry_turn_end (zf_registry_t *self);
 //  persists it and puts it on the bus. Returns 0, or -1 if it could not be
 //  persisted (then it is not used).
 int zf_registry_raise_epoch (zf_registry_t *self, uint64_t newest);
+
+//  ---------------------------------------------------------------------------
+//  recover.c
+
+//  Fills the new engine from the archiver's snapshot and journal (a cold
+//  start) and sets self->cold if there was any state. Returns 0, or -1 with
+//  the reason in error (the archiver did not answer, or its state does not
+//  fold).
+int zf_registry_recover (zf_registry_t *self, const char *archiver, char *error, size_t size);
 
 //  Logs an error and puts it on the bus as an ERROR event from service.
 void zf_registry_error (zf_registry_t *self, const char *service, const char *format, ...)

@@ -230,8 +230,18 @@ zf_up_start (zf_up_config_t *cfg, FILE *out)
         return NULL;
     int rc = zf_supervisor_add (supervisor, "dispatcher", "zflow-dispatcher", "--bind", disp,
                                 "--events", disp_ev, v, NULL);
-    rc |= zf_supervisor_add (supervisor, "registry", "zflow-registry", "--bind", reg, "--events",
-                             reg_ev, "--dispatcher", disp, "--dir", cfg->dir, v, NULL);
+    //  With an archiver, the registry recovers from it at every start.
+    char archiver[64];
+    bool with_archiver = s_have (bindir, "zflow-archiver");
+    s_endpoint (cfg, S_ARCHIVER, archiver, sizeof archiver);
+    if (with_archiver)
+        rc |= zf_supervisor_add (supervisor, "registry", "zflow-registry", "--bind", reg,
+                                 "--events", reg_ev, "--dispatcher", disp, "--dir", cfg->dir,
+                                 "--archiver", archiver, v, NULL);
+    else
+        rc |= zf_supervisor_add (supervisor, "registry", "zflow-registry", "--bind", reg,
+                                 "--events", reg_ev, "--dispatcher", disp, "--dir", cfg->dir, v,
+                                 NULL);
     if (cfg->example_worker)
         rc |= zf_supervisor_add (supervisor, "settle", "zflow-settle", "--dispatcher", disp,
                                  "--name", "settle-1", v, NULL);
@@ -241,14 +251,12 @@ zf_up_start (zf_up_config_t *cfg, FILE *out)
         rc |= zf_supervisor_add (supervisor, name, "zflow-executor", "--dispatcher", disp, "--name",
                                  name, "--log-dir", logs, v, NULL);
     }
-    char store[PATH_MAX + 16], archiver[64], token_path[PATH_MAX], token[64] = "";
-    bool with_archiver = s_have (bindir, "zflow-archiver");
+    char store[PATH_MAX + 16], token_path[PATH_MAX], token[64] = "";
     if (with_archiver) {
         if (cfg->store)
             snprintf (store, sizeof store, "%s", cfg->store);
         else
             snprintf (store, sizeof store, "sqlite:%s/zflow.db", cfg->dir);
-        s_endpoint (cfg, S_ARCHIVER, archiver, sizeof archiver);
         rc |= zf_supervisor_add (supervisor, "archiver", "zflow-archiver", "--registry", reg,
                                  "--store", store, "--bind", archiver, "--log-dir", logs, v, NULL);
     }

@@ -45,8 +45,10 @@ s_drain_events (rh_t *self, int timeout_ms)
     return any;
 }
 
-rh_t *
-rh_new (zf_clock_t *clock, int64_t heartbeat_ms)
+//  Starts everything; see rh_new and rh_new_recovering.
+static rh_t *
+s_new (zf_clock_t *clock, int64_t heartbeat_ms, const char *archiver,
+       const zf_inflight_t *inflight, size_t count)
 {
     rh_t *self = calloc (1, sizeof (rh_t));
     assert_non_null (self);
@@ -70,6 +72,7 @@ rh_new (zf_clock_t *clock, int64_t heartbeat_ms)
     self->cfg.liveness = 50;
     self->cfg.no_worker_wait_ms = 5000;
     self->cfg.clock = clock;
+    self->cfg.archiver = archiver;
     self->actor = zactor_new (zf_registry_actor, &self->cfg);
     assert_non_null (self->actor);
     assert_string_equal (self->cfg.error, "");
@@ -85,7 +88,7 @@ rh_new (zf_clock_t *clock, int64_t heartbeat_ms)
     self->sub = zsock_new_sub (self->events, "");
     assert_non_null (self->client);
     assert_non_null (self->sub);
-    rh_disp_hello (self, NULL, 0);
+    rh_disp_hello (self, inflight, count);
     //  The SUB is ready once it receives something: submit small flows
     //  (each a new version, so each makes an event) until it does.
     for (int round = 0; round < 100; round++) {
@@ -97,6 +100,18 @@ rh_new (zf_clock_t *clock, int64_t heartbeat_ms)
     }
     fail_msg ("the SUB never received an event");
     return self;
+}
+
+rh_t *
+rh_new (zf_clock_t *clock, int64_t heartbeat_ms)
+{
+    return s_new (clock, heartbeat_ms, NULL, NULL, 0);
+}
+
+rh_t *
+rh_new_recovering (const char *archiver, const zf_inflight_t *inflight, size_t count)
+{
+    return s_new (NULL, 200, archiver, inflight, count);
 }
 
 void

@@ -51,6 +51,11 @@ typedef struct {
 //  registry's HELLO with an empty in-flight list.
 rh_t *rh_new (zf_clock_t *clock, int64_t heartbeat_ms);
 
+//  The same, with the registry recovering from the archiver at archiver
+//  (which must answer while this call waits) and answering HELLO with the
+//  given in-flight list.
+rh_t *rh_new_recovering (const char *archiver, const zf_inflight_t *inflight, size_t count);
+
 //  Stops everything and removes the folder.
 void rh_destroy (rh_t **self_p);
 

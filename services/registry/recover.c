@@ -1,0 +1,127 @@
+/*  recover.c - a cold start from the archiver's durable state (invariant 5).
+
+    A registry started with --archiver asks the archiver for its SNAPSHOT:
+    the latest stored snapshot (events with seq 0) followed by the journal
+    after it, as EVENTS_REPLY parts. The engine folds them exactly as a
+    replica would: restore the snapshot, then apply the journal, so it holds
+    at the last durable sequence number and carries on numbering from there.
+
+    What was in flight is settled later, once the dispatcher has said what it
+    still holds (dispatch.c): zf_engine_recover confirms every success (it is
+    durable, it came from the store) and sends every attempt that is neither
+    running nor ended at the dispatcher through its rollback and again.
+
+    A registry whose archiver does not answer does not start: starting empty
+    would throw away the durable state the archiver holds. Its supervisor
+    starts it again, by which time the archiver is usually up.
+*/
+#include "registry_internal.h"
+#include "zf_log.h"
+#include "zf_regclient.h"
+
+//  How long the archiver gets to answer, in all.
+#define S_ARCHIVER_TIMEOUT_MS 10000
+
+//  Folds one event of the reply; snapshot records (seq 0) while restoring,
+//  journal events after. Returns 0 or a ZF_E_* code.
+static int
+s_fold (zf_registry_t *self, const zf_event_t *event, bool *restoring)
+{
+    if (event->seq == 0) {
+        if (!*restoring)
+            return ZF_E_INVALID;    //  a snapshot record after the journal began
+        return zf_engine_apply (self->engine, event);
+    }
+    if (*restoring) {
+        int rc = zf_engine_restore_end (self->engine, event->seq - 1);
+        if (rc != 0)
+            return rc;
+        *restoring = false;
+    }
+    return zf_engine_apply (self->engine, event);
+}
+
+//  Fills the engine from the archiver's reply parts. Returns 0, or -1 with
+//  the reason in error.
+static int
+s_fold_reply (zf_registry_t *self, zf_regclient_t *client, zf_reg_reply_t *reply,
+              uint64_t *folded, char *error, size_t size)
+{
+    bool restoring = true;
+    if (zf_engine_restore_begin (self->engine) != 0) {
+        snprintf (error, size, "the engine is not new");
+        return -1;
+    }
+    for (;;) {
+        if (reply->type == ZF_BODY_ERROR) {
+            snprintf (error, size, "the archiver refused: %s", reply->text ? reply->text : "?");
+            return -1;
+        }
+        if (reply->type != ZF_BODY_EVENTS_REPLY) {
+            snprintf (error, size, "the archiver sent a reply of type %d", reply->type);
+            return -1;
+        }
+        for (size_t i = 0; i < reply->event_count; i++) {
+            int rc = s_fold (self, &reply->events[i], &restoring);
+            if (rc != 0) {
+                snprintf (error, size, "event seq %llu does not fold: %s (%s)",
+                          (unsigned long long) reply->events[i].seq, zf_engine_error_name (rc),
+                          zf_engine_last_error (self->engine));
+                return -1;
+            }
+            (*folded)++;
+        }
+        if (reply->part >= reply->parts)
+            break;
+        if (zf_regclient_next (client, reply, S_ARCHIVER_TIMEOUT_MS) != 0) {
+            snprintf (error, size, "the archiver's reply stopped at part %u of %u: %s",
+                      reply->part, reply->parts, zf_regclient_error (client));
+            return -1;
+        }
+    }
+    if (restoring && zf_engine_restore_end (self->engine, reply->seq) != 0) {
+        snprintf (error, size, "the snapshot does not end at seq %llu",
+                  (unsigned long long) reply->seq);
+        return -1;
+    }
+    if (zf_engine_seq (self->engine) != reply->seq) {
+        snprintf (error, size, "the archiver's state ends at seq %llu, not at %llu as it says",
+                  (unsigned long long) zf_engine_seq (self->engine),
+                  (unsigned long long) reply->seq);
+        return -1;
+    }
+    return 0;
+}
+
+int
+zf_registry_recover (zf_registry_t *self, const char *archiver, char *error, size_t size)
+{
+    zf_regclient_t *client = zf_regclient_new (archiver);
+    if (!client) {
+        snprintf (error, size, "malformed archiver endpoint %s", archiver);
+        return -1;
+    }
+    zf_reg_request_t req;
+    zf_reg_reply_t reply;
+    zf_reg_request_init (&req, ZF_BODY_SNAPSHOT, 0);
+    int rc = zf_regclient_call (client, &req, &reply, S_ARCHIVER_TIMEOUT_MS);
+    uint64_t folded = 0;
+    if (rc != 0)
+        snprintf (error, size, "the archiver at %s did not answer: %s", archiver,
+                  zf_regclient_error (client));
+    else
+        rc = s_fold_reply (self, client, &reply, &folded, error, size);
+    zf_regclient_destroy (&client);
+    if (rc != 0)
+        return -1;
+    self->cold = zf_engine_seq (self->engine) > 0;
+    if (self->cold) {
+        zf_engine_stats_t stats;
+        zf_engine_stats (self->engine, &stats);
+        zf_log_warn ("recovered from the archiver seq=%llu events=%llu flows=%zu runs=%zu "
+                     "in_flight=%llu",
+                     (unsigned long long) stats.seq, (unsigned long long) folded, stats.flows,
+                     stats.runs, (unsigned long long) stats.in_flight);
+    }
+    return 0;
+}
