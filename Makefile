@@ -3,7 +3,7 @@ BUILD      ?= build
 TEST_BUILD ?= build-test
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build demo test test-build check-gcc bench format clean
+.PHONY: all deps build web demo test test-build check-gcc bench format clean
 
 all: build
 
@@ -14,11 +14,18 @@ build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZF_TESTS=OFF >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-demo: build
+# The dashboard: node packages installed and bundled into web/dist, served by the gateway.
+web:
+	@./deploy/install-deps.sh web
+	@./web/build.sh
+
+demo: build web
 	@$(BUILD)/bin/zflow demo
 
 # The test build: clang with ASan + UBSan and libFuzzer targets, warnings as errors.
 test-build: deps
+	@./deploy/install-deps.sh browser
+	@./web/build.sh
 	@CC=clang cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DZF_SANITIZE=ON -DZF_FUZZ=ON >/dev/null
 	@cmake --build $(TEST_BUILD) -j $(JOBS)
 

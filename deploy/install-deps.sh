@@ -6,13 +6,14 @@ set -eu
 PACKAGES="build-essential cmake pkg-config
 libczmq-dev libzmq3-dev libmsgpack-dev libpq-dev libwebsockets-dev libcmocka-dev
 libsqlite3-dev libyaml-dev libjansson-dev
-clang libclang-rt-14-dev
+clang libclang-rt-14-dev clang-format
 postgresql tzdata python3"
 
-# Extra groups a caller may ask for: browser (dashboard tests).
+# Extra groups a caller may ask for: web (to build the dashboard), browser (its tests).
 for extra in "$@"; do
     case "$extra" in
         browser) PACKAGES="$PACKAGES chromium nodejs npm" ;;
+        web) PACKAGES="$PACKAGES nodejs npm" ;;
         *) echo "install-deps: unknown group '$extra'" >&2; exit 2 ;;
     esac
 done

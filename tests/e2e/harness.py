@@ -100,7 +100,8 @@ class Zflow:
         self.env["PATH"] = BIN + ":" + self.env.get("PATH", "")
         self.log = open(os.path.join(self.dir, "up.log"), "w")
         self.up = subprocess.Popen([os.path.join(BIN, "zflow"), "up", "--dir", os.path.join(self.dir, "var"),
-                                    "--base-port", str(self.base), "--executors", str(executors), *extra],
+                                    "--base-port", str(self.base), "--executors", str(executors),
+                                    "--http", "127.0.0.1:%d" % (self.base + PORTS - 1), *extra],
                                    env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
         self.taps = []

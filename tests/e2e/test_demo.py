@@ -25,7 +25,7 @@ class DemoTest(unittest.TestCase):
         # succeeded, the example C worker ran the settle shards.
         self.assertRegex(out, r"load_prices\s+waiting\s+until")
         self.assertRegex(out, r"risk_var\s+(retrying|failed)")
-        self.assertRegex(out, r"settle\s+succeeded")
+        self.assertRegex(out, r"settle\s+(succeeded|confirmed)")
         for line in out.splitlines():
             if re.match(r"^\S+\s+\S+\s+(failed|cancelled)\s", line):
                 self.fail("a task ended badly in the summary: " + line)

@@ -1,0 +1,174 @@
+// The dashboard against the protocol mock (mock/server.mjs): no zflow services needed, so it is
+// fast and covers what a real run can hardly provoke — reconnection, bad frames, bus errors,
+// and a run of 2,000 tasks under a stream of updates.
+//
+//   node tests/browser/ui-mock.test.mjs        (web/dist must be built: ./web/build.sh)
+
+import { test, after, before } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { startMock, demoFlow } from "./mock/server.mjs";
+import { launch, screenshotDir, sel, waitTaskState, watchPage, confirmAction, waitToast, CHROMIUM, ROOT } from "./lib.mjs";
+
+for (const [need, why] of [[CHROMIUM, "Chromium (./deploy/install-deps.sh browser)"], [join(ROOT, "web/dist/index.html"), "web/dist (./web/build.sh)"]]) {
+  if (!existsSync(need)) {
+    console.log(`# SKIP no ${why}`);
+    process.exit(77);
+  }
+}
+
+const TOKEN = "mock-token";
+const shots = screenshotDir();
+let mock;
+let browser;
+let page;
+let problems;
+
+before(async () => {
+  mock = await startMock({ token: TOKEN });
+  mock.sim.addFlow(demoFlow("demo"));
+  browser = await launch();
+  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  problems = watchPage(page);
+});
+
+after(async () => {
+  await browser?.close();
+  await mock?.close();
+});
+
+test("the page connects and shows the snapshot", async () => {
+  await page.goto(`${mock.url}#token=${TOKEN}`);
+  await page.waitForSelector(`${sel("connection-status")}[data-status="open"]`, { timeout: 10000 });
+  assert.equal(await page.isHidden(sel("connection-banner")), true);
+  assert.match(await page.textContent(sel("sidebar")), /demo/);
+  // The token left the address bar and stayed in the tab.
+  assert.doesNotMatch(await page.evaluate(() => location.href), /token/);
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("zflow.token")), TOKEN);
+});
+
+test("a date started from the page runs live; a failed task is retried from the page", async () => {
+  await confirmAction(page, "action-start", { date: "2026-03-02" });
+  assert.equal((await waitToast(page, /Start/)).kind, "ok");
+  await page.waitForSelector(sel("run-demo-2026-03-02"), { timeout: 10000 });
+  await waitTaskState(page, "prepare", "succeeded");
+  await waitTaskState(page, "flaky", "failed");
+  await waitTaskState(page, "split", "succeeded");
+  await page.waitForSelector(sel("failed-demo-2026-03-02-flaky"), { timeout: 5000 });
+  assert.equal(await page.getAttribute(sel("task-report"), "data-state"), "waiting");
+  assert.equal(await page.isVisible(sel("xdate-report")), true, "report@-1 shows as a marker");
+  await page.screenshot({ path: join(shots, "mock-dag-failed.png") });
+
+  mock.sim.gates.add("flaky");
+  await page.click(sel("task-flaky"));
+  await page.waitForSelector(`${sel("panel-state")}[data-state="failed"]`);
+  await page.waitForFunction((s) => /gate flaky missing/.test(document.querySelector(s)?.textContent ?? ""), sel("log-tail"));
+  await confirmAction(page, "action-retry");
+  await waitToast(page, /Retry flaky/);
+  await waitTaskState(page, "flaky", "succeeded");
+  await waitTaskState(page, "report", "succeeded");
+  await waitTaskState(page, "publish", "succeeded");
+  await page.waitForSelector(`${sel("run-state")}[data-state="succeeded"]`);
+  await page.waitForFunction((s) => /output of flaky attempt 2/.test(document.querySelector(s)?.textContent ?? ""), sel("log-tail"));
+  await page.waitForSelector(sel("failed-demo-2026-03-02-flaky"), { state: "hidden", timeout: 5000 });
+  await page.screenshot({ path: join(shots, "mock-task-panel.png") });
+
+  await page.click(sel("task-split"));
+  await page.waitForSelector(`${sel("shards-table")} ${sel("shard-2")}[data-state="succeeded"]`);
+
+  await page.click(sel("tab-timeline"));
+  await page.waitForSelector(`${sel("timeline")}[data-rows="6"]`);
+  const critical = await page.getAttribute(sel("timeline"), "data-critical");
+  assert.ok(critical.includes("split"), `critical path ${critical} goes through the longest task`);
+  await page.screenshot({ path: join(shots, "mock-timeline.png") });
+
+  await page.click(sel("tab-history"));
+  await page.waitForSelector(sel("history-2026-03-02"));
+  await page.click(sel("tab-executors"));
+  await page.waitForSelector(`${sel("executor-executor-1")}[data-live="true"]`);
+  await page.click(sel("tab-graph"));
+});
+
+test("a refused action shows an error toast and stays in the errors panel", async () => {
+  await page.click(sel("token-button"));
+  await page.fill(sel("token-input"), "wrong-token");
+  await page.click(sel("token-save"));
+  await confirmAction(page, "action-pause");
+  const toast = await waitToast(page, /token required/);
+  assert.equal(toast.kind, "error");
+  await page.waitForFunction((s) => [...document.querySelectorAll(s)].some((e) => /token required/.test(e.textContent)), sel("error-item"));
+  await page.click(sel("token-button"));
+  await page.fill(sel("token-input"), TOKEN);
+  await page.click(sel("token-save"));
+});
+
+test("bus errors and unreadable frames land in the errors panel, newest first", async () => {
+  mock.sendRaw({ t: "error", time: Date.now(), service: "dispatcher", message: "mock: worker refused" });
+  await page.waitForFunction((s) => /worker refused/.test(document.querySelector(s)?.textContent ?? ""), sel("error-item"));
+  mock.sendRaw({ t: "no-such-type" });
+  await page.waitForFunction((s) => /unknown type/.test(document.querySelector(s)?.textContent ?? ""), sel("error-item"));
+  mock.sendRaw({ t: "reply", id: 0, ok: false, message: "mock: frame refused" });
+  await page.waitForFunction((s) => /frame refused/.test(document.querySelector(s)?.textContent ?? ""), sel("error-item"));
+  const count = Number(await page.textContent(sel("errors-count")));
+  assert.ok(count >= 3, `errors count ${count}`);
+});
+
+test("a lost connection shows the banner, reconnects and catches up", async () => {
+  mock.dropAll(1500);
+  await page.waitForSelector(`${sel("connection-banner")}[data-status="reconnecting"]`, { state: "visible", timeout: 5000 });
+  assert.match(await page.textContent(sel("connection-banner")), /reconnecting/i);
+  mock.sim.start("demo", "2026-03-03"); // happens while the page is away
+  await page.waitForSelector(`${sel("connection-status")}[data-status="open"]`, { timeout: 20000 });
+  assert.equal(await page.isHidden(sel("connection-banner")), true);
+  await page.waitForSelector(sel("run-demo-2026-03-03"), { timeout: 5000 });
+});
+
+test("2,000 tasks stay responsive: layout, overview, zoom, filter and a stream of updates", async () => {
+  await page.evaluate(() => {
+    window.__long = [];
+    new PerformanceObserver((l) => l.getEntries().forEach((e) => window.__long.push(e.duration))).observe({ type: "longtask" });
+  });
+  const run = mock.sim.bigRun(2000, "2026-01-05");
+  await page.waitForSelector(sel("run-big-2026-01-05"), { timeout: 10000 });
+  const t0 = Date.now();
+  await page.click(sel("run-big-2026-01-05"));
+  await page.waitForFunction((s) => document.querySelector(s)?.classList.contains("overview"), sel("dag"));
+  const selectMs = Date.now() - t0;
+  await page.screenshot({ path: join(shots, "mock-big-overview.png") });
+
+  // Updates: 100 task changes every 50 ms for 3 s.
+  const churn = setInterval(() => mock.sim.churn(run, 100), 50);
+  const box = await page.locator(sel("dag")).boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  for (let i = 0; i < 12; i++) await page.mouse.wheel(0, -240);
+  await page.waitForFunction((s) => !document.querySelector(s)?.classList.contains("overview"), sel("dag"));
+  const nodes = await page.locator(`${sel("dag")} .node`).count();
+  assert.ok(nodes > 0 && nodes <= 600, `${nodes} node buttons in the DOM when zoomed in`);
+  const lag = [];
+  for (let i = 0; i < 10; i++) {
+    const a = Date.now();
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
+    lag.push(Date.now() - a);
+  }
+  clearInterval(churn);
+  await page.screenshot({ path: join(shots, "mock-big-zoomed.png") });
+
+  await page.fill(sel("filter"), "t0100");
+  await page.waitForFunction((s) => /^1 of 2000$/.test(document.querySelector(s)?.textContent ?? ""), sel("match-count"));
+  await page.press(sel("filter"), "Enter");
+  await page.waitForSelector(`${sel("panel-task")}:text("t0100")`);
+  await page.fill(sel("filter"), "");
+  await page.click(sel("zoom-fit"));
+
+  const long = await page.evaluate(() => window.__long);
+  const worst = Math.max(0, ...long);
+  console.log(`# 2,000 tasks: select+layout+draw ${selectMs} ms; frame round-trips under updates ` +
+    `max ${Math.max(...lag)} ms; long tasks ${long.length}, worst ${Math.round(worst)} ms`);
+  assert.ok(selectMs < 5000, `selecting the 2,000-task run took ${selectMs} ms`);
+  assert.ok(Math.max(...lag) < 1000, `frame round-trip ${Math.max(...lag)} ms under updates`);
+});
+
+test("no uncaught errors in the page", () => {
+  assert.deepEqual(problems, []);
+});
