@@ -40,6 +40,7 @@
 #include <string.h>
 
 //  Waits before asking a registry that did not answer again: from, to.
+#define S_SYNC_FIRST_RETRY_MS 20
 #define S_SYNC_BACKOFF_MIN_MS 500
 #define S_SYNC_BACKOFF_MAX_MS 10000
 
@@ -114,7 +115,10 @@ s_unreachable (zf_archiver_t *self, const char *what)
     else
         zf_log_info ("registry not answering yet request=%s retry_in_ms=%lld", what,
                      (long long)self->sync_backoff_ms);
-    self->sync_retry_at = zclock_mono () + self->sync_backoff_ms;
+    //  A registry that never answered yet is most likely starting (and
+    //  waiting for our SNAPSHOT): try again soon.
+    self->sync_retry_at =
+        zclock_mono () + (self->registry_answered ? self->sync_backoff_ms : S_SYNC_FIRST_RETRY_MS);
     self->sync_backoff_ms *= 2;
     if (self->sync_backoff_ms > S_SYNC_BACKOFF_MAX_MS)
         self->sync_backoff_ms = S_SYNC_BACKOFF_MAX_MS;

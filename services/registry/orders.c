@@ -2,6 +2,8 @@
 #include "orders.h"
 #include "zf_log.h"
 
+#include <czmq.h>
+
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +52,7 @@ struct _zf_orders_t {
     uint64_t requests;                          //  requests sent
     zf_orders_failed_fn *failed;                //  hears of orders given up, or NULL
     void *failed_arg;                           //  for failed
+    zhashx_t *roll_back;                        //  "flow/date" of runs that roll back every shard
 };
 
 const char *
@@ -62,8 +65,8 @@ zf_orders_service (const zf_flow_task_t *task)
 }
 
 void
-zf_orders_build (const zf_engine_order_t *order, int64_t wait_ms, zf_order_t *out,
-                 zf_shard_run_t *runs, int32_t *rollbacks)
+zf_orders_build (const zf_engine_order_t *order, int64_t wait_ms, bool rollback_all,
+                 zf_order_t *out, zf_shard_run_t *runs, int32_t *rollbacks)
 {
     assert (order && out && order->shard_count > 0);
     const zf_flow_task_t *task = order->task;
@@ -89,7 +92,8 @@ zf_orders_build (const zf_engine_order_t *order, int64_t wait_ms, zf_order_t *ou
         const zf_engine_shard_run_t *shard = &order->shards[i];
         if (shard->attempt != attempt) uniform = false;
         if (shard->attempt > out->attempt) out->attempt = shard->attempt;
-        if (shard->rollback && task->rollback) rollbacks[rollback_count++] = shard->shard;
+        if ((shard->rollback || rollback_all) && task->rollback)
+            rollbacks[rollback_count++] = shard->shard;
     }
     //  "Every shard at one attempt" needs no list; anything else names each
     //  shard with its own attempt.
@@ -150,6 +154,7 @@ zf_orders_destroy (zf_orders_t **self_p)
     }
     free (self->wire);
     free (self->runs);
+    zhashx_destroy (&self->roll_back);
     free (self->rollbacks);
     zf_proto_encoder_destroy (&self->encoder);
     free (self);
@@ -295,6 +300,35 @@ s_queue (zf_orders_t *self, s_bucket_t *bucket, uint64_t epoch, const zf_order_t
     return 0;
 }
 
+//  The key of a run in roll_back.
+static void
+s_run_key (const char *flow, zf_date_t date, char *buf, size_t size)
+{
+    snprintf (buf, size, "%s/%d", flow, (int) date);
+}
+
+//  True if orders of the run roll back every shard.
+static bool
+s_rolls_back (zf_orders_t *self, const char *flow, zf_date_t date)
+{
+    if (!self->roll_back) return false;
+    char key[ZF_MAX_NAME + 16];
+    s_run_key (flow, date, key, sizeof key);
+    return zhashx_lookup (self->roll_back, key) != NULL;
+}
+
+int
+zf_orders_roll_back_all (zf_orders_t *self, const char *flow, zf_date_t date)
+{
+    assert (self && flow);
+    if (!self->roll_back && !(self->roll_back = zhashx_new ())) return -1;
+    char key[ZF_MAX_NAME + 16];
+    s_run_key (flow, date, key, sizeof key);
+    if (!zhashx_lookup (self->roll_back, key) && zhashx_insert (self->roll_back, key, (void *) 1) != 0)
+        return -1;
+    return 0;
+}
+
 int
 zf_orders_add (zf_orders_t *self, const zf_engine_order_t *order)
 {
@@ -321,7 +355,8 @@ zf_orders_add (zf_orders_t *self, const zf_engine_order_t *order)
                                                                         : ZF_ORDERS_MAX_RUNS;
         part.whole = order->whole && part.shard_count == order->shard_count;
         zf_order_t wire;
-        zf_orders_build (&part, self->wait_ms, &wire, self->runs, self->rollbacks);
+        zf_orders_build (&part, self->wait_ms, s_rolls_back (self, order->flow_name, order->date),
+                         &wire, self->runs, self->rollbacks);
         rc = s_queue (self, bucket, order->epoch, &wire);
         if (rc)
             zf_log_error ("order not sent flow=%s task=%s reason=\"out of memory\"",

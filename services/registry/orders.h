@@ -50,8 +50,9 @@ const char *zf_orders_service (const zf_flow_task_t *task);
 //  Fills *out from an engine order (views into the engine and into runs and
 //  rollbacks, which must have room for order->shard_count entries each).
 //  shard_runs stays empty when every shard of the task runs at one attempt.
-void zf_orders_build (const zf_engine_order_t *order, int64_t wait_ms, zf_order_t *out,
-                      zf_shard_run_t *runs, int32_t *rollbacks);
+//  With rollback_all, every shard of a task that has a rollback runs it first.
+void zf_orders_build (const zf_engine_order_t *order, int64_t wait_ms, bool rollback_all,
+                      zf_order_t *out, zf_shard_run_t *runs, int32_t *rollbacks);
 
 //  An upper bound of the bytes an order takes in a DISPATCH body.
 size_t zf_orders_size (const zf_order_t *order);
@@ -67,6 +68,13 @@ void zf_orders_set_failed (zf_orders_t *self, zf_orders_failed_fn *failed, void 
 
 //  How long orders let the dispatcher wait for a worker (0: for ever).
 void zf_orders_set_wait (zf_orders_t *self, int64_t wait_ms);
+
+//  Makes every later order of the run of flow on date run its task's rollback
+//  first, for every shard. A registry that recovered from the archiver does
+//  this for the runs that were open: events that were not yet durable may
+//  have dispatched work that ran, so any attempt it sends may follow one
+//  that ran under the same number. Returns 0, or -1 if out of memory.
+int zf_orders_roll_back_all (zf_orders_t *self, const char *flow, zf_date_t date);
 
 //  Takes one order of the engine (copying its shard list). Returns 0, or -1
 //  if it cannot be sent: a built-in task, or out of memory (logged).

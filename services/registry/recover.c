@@ -6,6 +6,11 @@
     replica would: restore the snapshot, then apply the journal, so it holds
     at the last durable sequence number and carries on numbering from there.
 
+    Every run still open then rolls back each shard before it runs it: the
+    events that were not durable may have dispatched work that ran, and the
+    engine, which knows only durable events, will send such attempts again
+    under the same numbers.
+
     What was in flight is settled later, once the dispatcher has said what it
     still holds (dispatch.c): zf_engine_recover confirms every success (it is
     durable, it came from the store) and sends every attempt that is neither
@@ -93,6 +98,22 @@ s_fold_reply (zf_registry_t *self, zf_regclient_t *client, zf_reg_reply_t *reply
     return 0;
 }
 
+//  Marks one run still open at the restart: its orders roll back every shard.
+static void
+s_mark_run (const zf_engine_run_info_t *info, void *arg)
+{
+    zf_registry_t *self = arg;
+    if (info->state == ZF_RS_SUCCEEDED || info->state == ZF_RS_CANCELLED) return;
+    if (zf_orders_roll_back_all (self->orders, info->flow, info->date) != 0)
+        zf_log_error ("out of memory marking run flow=%s", info->flow);
+}
+
+static void
+s_mark_flow (const zf_engine_flow_info_t *info, void *arg)
+{
+    zf_engine_runs (((zf_registry_t *) arg)->engine, info->name, s_mark_run, arg);
+}
+
 int
 zf_registry_recover (zf_registry_t *self, const char *archiver, char *error, size_t size)
 {
@@ -116,6 +137,10 @@ zf_registry_recover (zf_registry_t *self, const char *archiver, char *error, siz
         return -1;
     self->cold = zf_engine_seq (self->engine) > 0;
     if (self->cold) {
+        //  Events that were not durable yet may have dispatched work that
+        //  ran; the engine cannot know, and will send those attempts again
+        //  under the same numbers. Their rollbacks make that safe.
+        zf_engine_flows (self->engine, s_mark_flow, self);
         zf_engine_stats_t stats;
         zf_engine_stats (self->engine, &stats);
         zf_log_warn ("recovered from the archiver seq=%llu events=%llu flows=%zu runs=%zu "

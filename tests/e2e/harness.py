@@ -40,6 +40,20 @@ def _free_base():
     raise RuntimeError("no free port range")
 
 
+def _store_options(name):
+    """--store for `zflow up`: with ZF_PG_DIR (the PostgreSQL fixture of the build), a fresh
+    database on that server; otherwise nothing (the embedded SQLite store in --dir)."""
+    pg_dir = os.environ.get("ZF_PG_DIR")
+    if not pg_dir:
+        return ()
+    with open(os.path.join(pg_dir, "pg.base")) as f:
+        base = f.read().strip()
+    database = "e2e_" + "".join(c if c.isalnum() else "_" for c in name).lower()
+    subprocess.run(["psql", "-q", "-d", base + "/postgres", "-c", "CREATE DATABASE %s" % database],
+                   check=True, capture_output=True)
+    return ("--store", base + "/" + database)
+
+
 class Tap:
     """zflow-tap --json in the background, its lines collected."""
 
@@ -95,6 +109,7 @@ class Zflow:
     def __init__(self, executors=2, extra=()):
         self.dir = tempfile.mkdtemp(prefix="zflow-e2e.")
         self.base = _free_base()
+        extra = tuple(extra) + _store_options(os.path.basename(self.dir))
         self.env = dict(os.environ)
         self.env["ZFLOW_REGISTRY"] = "tcp://127.0.0.1:%d" % (self.base + 10)
         self.env["PATH"] = BIN + ":" + self.env.get("PATH", "")

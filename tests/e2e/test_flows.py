@@ -183,8 +183,9 @@ tasks:
         z.ok("retry", "retry", "needs_file", "--date", d)
         z.ok("wait", "retry", "--date", d, "--timeout", "30s", timeout=60)
         tasks = _by_id(z.status("retry", d))
-        self.assertEqual((tasks["needs_file"]["state"], tasks["needs_file"]["attempt"]), ("succeeded", 3))
-        self.assertEqual(tasks["after_it"]["state"], "succeeded")
+        self.assertIn(tasks["needs_file"]["state"], DONE)
+        self.assertEqual(tasks["needs_file"]["attempt"], 3)
+        self.assertIn(tasks["after_it"]["state"], DONE)
         self.assertTrue(os.path.exists(os.path.join(z.dir, "flow/after_it.done")))
 
     def test_skip_lets_successors_run(self):
@@ -214,7 +215,7 @@ tasks:
         tasks = _by_id(z.status("skip", d))
         self.assertIn(tasks["broken"]["state"], DONE)
         self.assertEqual(tasks["broken"]["shards_done"], 2)
-        self.assertEqual(tasks["after_it"]["state"], "succeeded")
+        self.assertIn(tasks["after_it"]["state"], DONE)
         self.assertTrue(os.path.exists(os.path.join(z.dir, "flow/after_it.done")))
 
     def test_pause_holds_dispatch_and_resume_releases_it(self):

@@ -347,7 +347,7 @@ test_orders_are_built_and_grouped_by_service (void **state)
     zf_engine_shard_run_t keyed_copy[3];
     while (zf_engine_next_order (engine, &order) == 1) {
         zf_order_t wire;
-        zf_orders_build (&order, 60000, &wire, runs, rollbacks);
+        zf_orders_build (&order, 60000, false, &wire, runs, rollbacks);
         assert_string_equal (wire.flow, "ord");
         assert_int_equal (wire.date, date);
         assert_int_equal (wire.version, 1);
@@ -391,7 +391,7 @@ test_orders_are_built_and_grouped_by_service (void **state)
     mixed.shards = shards;
     mixed.shard_count = 2;
     zf_order_t wire;
-    zf_orders_build (&mixed, 0, &wire, runs, rollbacks);
+    zf_orders_build (&mixed, 0, false, &wire, runs, rollbacks);
     assert_int_equal (wire.attempt, 2);
     assert_int_equal (wire.shard_run_count, 2);
     assert_int_equal (wire.shard_runs[0].shard, 0);
