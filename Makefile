@@ -37,7 +37,7 @@ bench: build
 	@./bench/run.sh $(BUILD)
 
 format:
-	@clang-format -i $$(git ls-files '*.c' '*.h')
+	@clang-format -i $$(find libs services tools tests bench examples -name "*.[ch]" -not -path "*/node_modules/*")
 
 clean:
 	@rm -rf $(BUILD) $(TEST_BUILD)

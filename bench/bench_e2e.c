@@ -34,36 +34,36 @@
 #include <string.h>
 #include <unistd.h>
 
-#define S_MAX_RUNS 9
-#define S_MAX_EXECUTORS 16
+#define S_MAX_RUNS       9
+#define S_MAX_EXECUTORS  16
 #define S_RUN_TIMEOUT_MS (180 * 1000)
-#define S_CHAIN 1000
+#define S_CHAIN          1000
 
 //  The processes and the client side.
 typedef struct {
-    char workdir[PATH_MAX];         //  registry dir, task logs
-    char registry[64];              //  request endpoint
-    char events[64];                //  event endpoint
+    char workdir[PATH_MAX]; //  registry dir, task logs
+    char registry[64];      //  request endpoint
+    char events[64];        //  event endpoint
     pid_t dispatcher, registry_pid;
     pid_t executors[S_MAX_EXECUTORS];
     int executor_count;
-    zf_regclient_t *client;         //  registry requests
-    zsock_t *sub;                   //  run.* and task.w2 events
-    zf_proto_decoder_t *event_dec;  //  for EVENTS bodies
-    int64_t hop_arrival[S_CHAIN];   //  W2: usecs when task i succeeded
+    zf_regclient_t *client;        //  registry requests
+    zsock_t *sub;                  //  run.* and task.w2 events
+    zf_proto_decoder_t *event_dec; //  for EVENTS bodies
+    int64_t hop_arrival[S_CHAIN];  //  W2: usecs when task i succeeded
 } s_bench_t;
 
 static int
 s_compare_double (const void *a, const void *b)
 {
-    double x = *(const double *) a, y = *(const double *) b;
+    double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
 static double
 s_median (double *values, int count)
 {
-    qsort (values, (size_t) count, sizeof (double), s_compare_double);
+    qsort (values, (size_t)count, sizeof (double), s_compare_double);
     return values[count / 2];
 }
 
@@ -104,8 +104,7 @@ typedef struct {
     size_t size, cap;
 } s_text_t;
 
-static void
-s_append (s_text_t *t, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+static void s_append (s_text_t *t, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
 static void
 s_append (s_text_t *t, const char *fmt, ...)
@@ -117,11 +116,11 @@ s_append (s_text_t *t, const char *fmt, ...)
         int len = vsnprintf (t->data ? t->data + t->size : NULL, room, fmt, args);
         va_end (args);
         assert (len >= 0);
-        if ((size_t) len < room) {
-            t->size += (size_t) len;
+        if ((size_t)len < room) {
+            t->size += (size_t)len;
             return;
         }
-        t->cap = (t->cap + (size_t) len + 1) * 2;
+        t->cap = (t->cap + (size_t)len + 1) * 2;
         t->data = realloc (t->data, t->cap);
         assert (t->data);
     }
@@ -139,8 +138,7 @@ s_flow_text (const char *workload)
     else if (strcmp (workload, "W2") == 0)
         for (int i = 0; i < S_CHAIN; i++) {
             char after[16] = "start";
-            if (i)
-                snprintf (after, sizeof after, "t%d", i - 1);
+            if (i) snprintf (after, sizeof after, "t%d", i - 1);
             s_append (&t, "  - id: t%d\n    after: [%s]\n    service: noop\n", i, after);
         }
     else if (strcmp (workload, "W3") == 0)
@@ -151,8 +149,8 @@ s_flow_text (const char *workload)
             else
                 s_append (&t, "  - id: root0\n    after: [start]\n    service: noop\n");
             for (int i = 0; i < 1000; i++)
-                s_append (&t, "  - id: p%d_%d\n    after: [root%d]\n    service: noop\n", layer,
-                          i, layer);
+                s_append (&t, "  - id: p%d_%d\n    after: [root%d]\n    service: noop\n", layer, i,
+                          layer);
             s_append (&t, "  - id: join%d\n    after: [", layer);
             for (int i = 0; i < 1000; i++)
                 s_append (&t, "%sp%d_%d", i ? ", " : "", layer, i);
@@ -168,11 +166,10 @@ s_flow_text (const char *workload)
 static int
 s_chain_index (const char *task)
 {
-    if (!task || task[0] != 't')
-        return -1;
+    if (!task || task[0] != 't') return -1;
     char *end;
     long i = strtol (task + 1, &end, 10);
-    return *end || i < 0 || i >= S_CHAIN ? -1 : (int) i;
+    return *end || i < 0 || i >= S_CHAIN ? -1 : (int)i;
 }
 
 //  Starts flow on date and waits for its RUN to end. Returns seconds, or -1.
@@ -186,34 +183,29 @@ s_run (s_bench_t *self, const char *flow, zf_date_t date)
     req.date = date;
     memset (self->hop_arrival, 0, sizeof self->hop_arrival);
     int64_t start = zclock_usecs ();
-    if (s_call (self, &req, &reply) != 0)
-        return -1;
+    if (s_call (self, &req, &reply) != 0) return -1;
     int64_t deadline = zclock_mono () + S_RUN_TIMEOUT_MS;
     zpoller_t *poller = zpoller_new (self->sub, NULL);
     double seconds = -1;
     while (seconds < 0 && zclock_mono () < deadline) {
-        if (!zpoller_wait (poller, 1000))
-            continue;
+        if (!zpoller_wait (poller, 1000)) continue;
         zmsg_t *msg = zmsg_recv (self->sub);
         int64_t now = zclock_usecs ();
         zframe_t *body = msg && zmsg_size (msg) == 2 ? zmsg_last (msg) : NULL;
         const zf_event_t *events;
         size_t count;
         zf_proto_error_t err;
-        if (body && zf_event_decode (self->event_dec, zframe_data (body), zframe_size (body), &events,
-                                     &count, &err) == 0)
+        if (body && zf_event_decode (self->event_dec, zframe_data (body), zframe_size (body),
+                                     &events, &count, &err) == 0)
             for (size_t i = 0; i < count; i++) {
                 const zf_event_t *e = &events[i];
-                if (!e->flow || strcmp (e->flow, flow) != 0 || e->date != date)
-                    continue;
+                if (!e->flow || strcmp (e->flow, flow) != 0 || e->date != date) continue;
                 if (e->kind == ZF_EV_TASK && e->state == ZF_TS_SUCCEEDED) {
                     int index = s_chain_index (e->task);
-                    if (index >= 0)
-                        self->hop_arrival[index] = now;
-                }
-                else if (e->kind == ZF_EV_RUN && e->state >= ZF_RS_SUCCEEDED) {
+                    if (index >= 0) self->hop_arrival[index] = now;
+                } else if (e->kind == ZF_EV_RUN && e->state >= ZF_RS_SUCCEEDED) {
                     if (e->state == ZF_RS_SUCCEEDED)
-                        seconds = (double) (now - start) / 1e6;
+                        seconds = (double)(now - start) / 1e6;
                     else {
                         fprintf (stderr, "bench_e2e: %s run ended %s\n", flow,
                                  zf_run_state_name (e->state));
@@ -232,14 +224,12 @@ static long
 s_peak_kib (pid_t pid)
 {
     char path[64], line[256];
-    snprintf (path, sizeof path, "/proc/%d/status", (int) pid);
+    snprintf (path, sizeof path, "/proc/%d/status", (int)pid);
     FILE *f = fopen (path, "r");
     long kib = 0;
     while (f && fgets (line, sizeof line, f))
-        if (sscanf (line, "VmHWM: %ld kB", &kib) == 1)
-            break;
-    if (f)
-        fclose (f);
+        if (sscanf (line, "VmHWM: %ld kB", &kib) == 1) break;
+    if (f) fclose (f);
     return kib;
 }
 
@@ -248,7 +238,7 @@ static void
 s_workload (s_bench_t *self, const char *workload, int runs, zf_date_t *next_date)
 {
     char *text = s_flow_text (workload);
-    char flow[4] = {(char) (workload[0] + 32), workload[1], 0};
+    char flow[4] = {(char)(workload[0] + 32), workload[1], 0};
     int tasks = strcmp (workload, "W1") == 0   ? 10000
                 : strcmp (workload, "W2") == 0 ? S_CHAIN
                 : strcmp (workload, "W3") == 0 ? 10 * 1002
@@ -270,7 +260,7 @@ s_workload (s_bench_t *self, const char *workload, int runs, zf_date_t *next_dat
         if (strcmp (workload, "W2") == 0) {
             double hops[S_CHAIN - 1];
             for (int i = 1; i < S_CHAIN; i++)
-                hops[i - 1] = (double) (self->hop_arrival[i] - self->hop_arrival[i - 1]) / 1000.0;
+                hops[i - 1] = (double)(self->hop_arrival[i] - self->hop_arrival[i - 1]) / 1000.0;
             qsort (hops, S_CHAIN - 1, sizeof (double), s_compare_double);
             p50[done] = hops[(S_CHAIN - 1) / 2];
             p99[done] = hops[(S_CHAIN - 1) * 99 / 100];
@@ -285,8 +275,8 @@ s_workload (s_bench_t *self, const char *workload, int runs, zf_date_t *next_dat
                 tasks, median, median * 1000.0 / tasks, s_median (p50, done), s_median (p99, done),
                 s_median (max, done));
     else
-        printf ("system=zflow workload=%s tasks=%d seconds=%.3f rate=%.1f\n", workload, tasks, median,
-                tasks / median);
+        printf ("system=zflow workload=%s tasks=%d seconds=%.3f rate=%.1f\n", workload, tasks,
+                median, tasks / median);
     fflush (stdout);
     if (strcmp (workload, "W1") == 0) {
         long executor = 0;
@@ -304,18 +294,18 @@ static int
 s_start (s_bench_t *self, int executors, const char *slots)
 {
     snprintf (self->workdir, sizeof self->workdir, "/tmp/zflow-bench.XXXXXX");
-    if (!mkdtemp (self->workdir))
-        return -1;
+    if (!mkdtemp (self->workdir)) return -1;
     char disp[64], disp_ev[64], logs[PATH_MAX + 8];
     snprintf (disp, sizeof disp, "tcp://127.0.0.1:%d", zf_proc_free_port ());
     snprintf (disp_ev, sizeof disp_ev, "tcp://127.0.0.1:%d", zf_proc_free_port ());
     snprintf (self->registry, sizeof self->registry, "tcp://127.0.0.1:%d", zf_proc_free_port ());
     snprintf (self->events, sizeof self->events, "tcp://127.0.0.1:%d", zf_proc_free_port ());
     snprintf (logs, sizeof logs, "%s/logs", self->workdir);
-    self->dispatcher = zf_proc_spawn ("zflow-dispatcher", "--bind", disp, "--events", disp_ev, NULL);
-    self->registry_pid = zf_proc_spawn ("zflow-registry", "--bind", self->registry, "--events",
-                                        self->events, "--dispatcher", disp, "--dir", self->workdir,
-                                        NULL);
+    self->dispatcher =
+        zf_proc_spawn ("zflow-dispatcher", "--bind", disp, "--events", disp_ev, NULL);
+    self->registry_pid =
+        zf_proc_spawn ("zflow-registry", "--bind", self->registry, "--events", self->events,
+                       "--dispatcher", disp, "--dir", self->workdir, NULL);
     self->executor_count = executors;
     for (int i = 0; i < executors; i++) {
         char name[32];
@@ -341,14 +331,11 @@ s_stop (s_bench_t *self)
     zf_proto_decoder_destroy (&self->event_dec);
     for (int i = 0; i < self->executor_count; i++)
         zf_proc_stop (self->executors[i], 3000);
-    if (self->registry_pid > 0)
-        zf_proc_stop (self->registry_pid, 3000);
-    if (self->dispatcher > 0)
-        zf_proc_stop (self->dispatcher, 3000);
+    if (self->registry_pid > 0) zf_proc_stop (self->registry_pid, 3000);
+    if (self->dispatcher > 0) zf_proc_stop (self->dispatcher, 3000);
     char command[PATH_MAX + 16];
     snprintf (command, sizeof command, "rm -rf '%s'", self->workdir);
-    if (system (command) != 0)
-        fprintf (stderr, "bench_e2e: could not remove %s\n", self->workdir);
+    if (system (command) != 0) fprintf (stderr, "bench_e2e: could not remove %s\n", self->workdir);
 }
 
 int
@@ -376,12 +363,14 @@ main (int argc, char **argv)
         else if (opt == 'o')
             only = optarg;
         else {
-            fprintf (stderr, "usage: bench_e2e [--executors N] [--slots N] [--runs N] [--only W1,W2]\n");
+            fprintf (stderr,
+                     "usage: bench_e2e [--executors N] [--slots N] [--runs N] [--only W1,W2]\n");
             return 2;
         }
     }
     if (executors < 1 || executors > S_MAX_EXECUTORS || runs < 1 || runs > S_MAX_RUNS) {
-        fprintf (stderr, "bench_e2e: --executors 1..%d, --runs 1..%d\n", S_MAX_EXECUTORS, S_MAX_RUNS);
+        fprintf (stderr, "bench_e2e: --executors 1..%d, --runs 1..%d\n", S_MAX_EXECUTORS,
+                 S_MAX_RUNS);
         return 2;
     }
     if (!getenv ("ZF_BIN_DIR")) {
@@ -400,14 +389,12 @@ main (int argc, char **argv)
     if (s_start (&bench, executors, slots) != 0) {
         fprintf (stderr, "bench_e2e: the services did not start\n");
         rc = 1;
-    }
-    else {
+    } else {
         //  Each repetition runs on its own past date, so every run is new.
         zf_date_t date = zf_tz_date_at ("UTC", zclock_time ()) - 1;
         const char *workloads[] = {"W1", "W2", "W3", "W4"};
         for (size_t i = 0; i < 4; i++)
-            if (strstr (only, workloads[i]))
-                s_workload (&bench, workloads[i], runs, &date);
+            if (strstr (only, workloads[i])) s_workload (&bench, workloads[i], runs, &date);
     }
     s_stop (&bench);
     return rc;

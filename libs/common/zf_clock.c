@@ -6,9 +6,9 @@
 #include <time.h>
 
 struct _zf_clock_t {
-    int fake;                   //  1 for a fake clock
-    int64_t now_ms;             //  fake wall time, ms since the epoch
-    int64_t mono_us;            //  fake monotonic time, microseconds
+    int fake;        //  1 for a fake clock
+    int64_t now_ms;  //  fake wall time, ms since the epoch
+    int64_t mono_us; //  fake monotonic time, microseconds
 };
 
 zf_clock_t *
@@ -40,22 +40,20 @@ int64_t
 zf_clock_now (zf_clock_t *self)
 {
     assert (self);
-    if (self->fake)
-        return self->now_ms;
+    if (self->fake) return self->now_ms;
     struct timespec ts;
     clock_gettime (CLOCK_REALTIME, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int64_t
 zf_clock_mono_us (zf_clock_t *self)
 {
     assert (self);
-    if (self->fake)
-        return self->mono_us;
+    if (self->fake) return self->mono_us;
     struct timespec ts;
     clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 void
@@ -70,8 +68,7 @@ void
 zf_clock_set (zf_clock_t *self, int64_t now_ms)
 {
     assert (self && self->fake);
-    if (now_ms > self->now_ms)
-        self->mono_us += (now_ms - self->now_ms) * 1000;
+    if (now_ms > self->now_ms) self->mono_us += (now_ms - self->now_ms) * 1000;
     self->now_ms = now_ms;
 }
 

@@ -1,4 +1,5 @@
-/*  zf_log.c - records with time, service, level and key=value fields, rate-limited per call site. */
+/*  zf_log.c - records with time, service, level and key=value fields, rate-limited per call site.
+ */
 #include "zf_log.h"
 #include "zf_limits.h"
 
@@ -8,15 +9,15 @@
 #include <string.h>
 #include <time.h>
 
-#define ZF_LOG_SITES 64                 //  call sites tracked for rate limiting
-#define ZF_LOG_LINE 2048                //  longest record printed, bytes
+#define ZF_LOG_SITES 64   //  call sites tracked for rate limiting
+#define ZF_LOG_LINE  2048 //  longest record printed, bytes
 
 //  Rate-limit state of one call site, identified by its format string pointer.
 typedef struct {
-    const char *format;                 //  the call site's format, or NULL if free
-    int64_t window_start;               //  ms (monotonic) the current window began
-    uint32_t count;                     //  records seen in this window
-    uint32_t suppressed;                //  records held back since the last printed one
+    const char *format;   //  the call site's format, or NULL if free
+    int64_t window_start; //  ms (monotonic) the current window began
+    uint32_t count;       //  records seen in this window
+    uint32_t suppressed;  //  records held back since the last printed one
 } s_site_t;
 
 static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -26,7 +27,7 @@ static FILE *s_stream = NULL;
 static zf_log_sink_fn *s_sink = NULL;
 static void *s_sink_arg = NULL;
 static s_site_t s_sites[ZF_LOG_SITES];
-static uint32_t s_next_site = 0;        //  round-robin eviction when all sites are taken
+static uint32_t s_next_site = 0; //  round-robin eviction when all sites are taken
 
 static const char *s_level_names[] = {"error", "warn", "info", "debug"};
 
@@ -34,8 +35,7 @@ void
 zf_log_init (const char *service, int verbosity)
 {
     pthread_mutex_lock (&s_lock);
-    if (service)
-        snprintf (s_service, sizeof s_service, "%s", service);
+    if (service) snprintf (s_service, sizeof s_service, "%s", service);
     s_verbosity = verbosity < 0 ? 0 : verbosity;
     pthread_mutex_unlock (&s_lock);
 }
@@ -61,14 +61,13 @@ int
 zf_log_enabled (zf_log_level_t level)
 {
     //  Warnings and errors always print; -v adds info, -vv debug.
-    return (int) level <= ZF_LOG_WARN + s_verbosity;
+    return (int)level <= ZF_LOG_WARN + s_verbosity;
 }
 
 const char *
 zf_log_level_name (zf_log_level_t level)
 {
-    if ((int) level < 0 || level > ZF_LOG_DEBUG)
-        return "?";
+    if ((int)level < 0 || level > ZF_LOG_DEBUG) return "?";
     return s_level_names[level];
 }
 
@@ -77,7 +76,7 @@ s_mono_ms (void)
 {
     struct timespec ts;
     clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 //  Finds or claims the rate-limit slot of a call site. Lock held.
@@ -85,8 +84,7 @@ static s_site_t *
 s_site_for (const char *format)
 {
     for (uint32_t i = 0; i < ZF_LOG_SITES; i++)
-        if (s_sites[i].format == format)
-            return &s_sites[i];
+        if (s_sites[i].format == format) return &s_sites[i];
     for (uint32_t i = 0; i < ZF_LOG_SITES; i++)
         if (s_sites[i].format == NULL) {
             s_sites[i].format = format;
@@ -124,8 +122,7 @@ s_admit (const char *format, uint32_t *suppressed)
 void
 zf_log_write (zf_log_level_t level, const char *format, ...)
 {
-    if (level != ZF_LOG_ERROR && !zf_log_enabled (level))
-        return;
+    if (level != ZF_LOG_ERROR && !zf_log_enabled (level)) return;
 
     char line[ZF_LOG_LINE];
     struct timespec ts;
@@ -144,20 +141,18 @@ zf_log_write (zf_log_level_t level, const char *format, ...)
                          tm.tm_sec, ts.tv_nsec / 1000000, s_service, zf_log_level_name (level));
     va_list args;
     va_start (args, format);
-    if (size > 0 && (size_t) size < sizeof line)
+    if (size > 0 && (size_t)size < sizeof line)
         size += vsnprintf (line + size, sizeof line - size, format, args);
     va_end (args);
-    if (suppressed && size > 0 && (size_t) size < sizeof line)
+    if (suppressed && size > 0 && (size_t)size < sizeof line)
         snprintf (line + size, sizeof line - size, " suppressed=%u", suppressed);
     //  One record is one line: a newline inside a message would forge a record.
     for (char *p = line; *p; p++)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
+        if (*p == '\n' || *p == '\r') *p = ' ';
 
     FILE *stream = s_stream ? s_stream : stderr;
     fprintf (stream, "%s\n", line);
     fflush (stream);
-    if (s_sink && level <= ZF_LOG_WARN)
-        s_sink (level, line, s_sink_arg);
+    if (s_sink && level <= ZF_LOG_WARN) s_sink (level, line, s_sink_arg);
     pthread_mutex_unlock (&s_lock);
 }

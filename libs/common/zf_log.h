@@ -48,17 +48,17 @@ void zf_log_write (zf_log_level_t level, const char *format, ...)
 const char *zf_log_level_name (zf_log_level_t level);
 
 #define zf_log_error(...) zf_log_write (ZF_LOG_ERROR, __VA_ARGS__)
-#define zf_log_warn(...)                                                       \
-    do {                                                                       \
-        if (zf_log_enabled (ZF_LOG_WARN)) zf_log_write (ZF_LOG_WARN, __VA_ARGS__); \
+#define zf_log_warn(...)                                                                           \
+    do {                                                                                           \
+        if (zf_log_enabled (ZF_LOG_WARN)) zf_log_write (ZF_LOG_WARN, __VA_ARGS__);                 \
     } while (0)
-#define zf_log_info(...)                                                       \
-    do {                                                                       \
-        if (zf_log_enabled (ZF_LOG_INFO)) zf_log_write (ZF_LOG_INFO, __VA_ARGS__); \
+#define zf_log_info(...)                                                                           \
+    do {                                                                                           \
+        if (zf_log_enabled (ZF_LOG_INFO)) zf_log_write (ZF_LOG_INFO, __VA_ARGS__);                 \
     } while (0)
-#define zf_log_debug(...)                                                      \
-    do {                                                                       \
-        if (zf_log_enabled (ZF_LOG_DEBUG)) zf_log_write (ZF_LOG_DEBUG, __VA_ARGS__); \
+#define zf_log_debug(...)                                                                          \
+    do {                                                                                           \
+        if (zf_log_enabled (ZF_LOG_DEBUG)) zf_log_write (ZF_LOG_DEBUG, __VA_ARGS__);               \
     } while (0)
 
 #endif

@@ -18,8 +18,7 @@ s_digits (const char *text, int len)
 {
     int value = 0;
     for (int i = 0; i < len; i++) {
-        if (!isdigit ((unsigned char) text[i]))
-            return -1;
+        if (!isdigit ((unsigned char)text[i])) return -1;
         value = value * 10 + (text[i] - '0');
     }
     return value;
@@ -28,13 +27,11 @@ s_digits (const char *text, int len)
 int
 zf_duration_parse (const char *text, int64_t *ms_out)
 {
-    if (!text || !isdigit ((unsigned char) *text))
-        return -1;
+    if (!text || !isdigit ((unsigned char)*text)) return -1;
     const char *p = text;
     int64_t value = 0;
-    while (isdigit ((unsigned char) *p)) {
-        if (value > (INT64_MAX - 9) / 10)
-            return -1;
+    while (isdigit ((unsigned char)*p)) {
+        if (value > (INT64_MAX - 9) / 10) return -1;
         value = value * 10 + (*p++ - '0');
     }
     int64_t unit;
@@ -50,8 +47,7 @@ zf_duration_parse (const char *text, int64_t *ms_out)
         unit = S_DAY_MS;
     else
         return -1;
-    if (value > INT64_MAX / unit)
-        return -1;
+    if (value > INT64_MAX / unit) return -1;
     *ms_out = value * unit;
     return 0;
 }
@@ -59,8 +55,10 @@ zf_duration_parse (const char *text, int64_t *ms_out)
 char *
 zf_duration_format (int64_t ms, char *buf, size_t size)
 {
-    static const struct { int64_t unit; const char *name; } units[] = {
-        {S_DAY_MS, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}};
+    static const struct {
+        int64_t unit;
+        const char *name;
+    } units[] = {{S_DAY_MS, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}};
     const char *name = "ms";
     int64_t value = ms;
     if (ms > 0)
@@ -70,7 +68,7 @@ zf_duration_format (int64_t ms, char *buf, size_t size)
                 name = units[i].name;
                 break;
             }
-    snprintf (buf, size, "%lld%s", (long long) value, name);
+    snprintf (buf, size, "%lld%s", (long long)value, name);
     return buf;
 }
 
@@ -105,19 +103,16 @@ static int
 s_days_in_month (int y, int m)
 {
     static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-        return 29;
+    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
     return days[m - 1];
 }
 
 int
 zf_date_parse (const char *text, zf_date_t *out)
 {
-    if (!text || strlen (text) != 10 || text[4] != '-' || text[7] != '-')
-        return -1;
+    if (!text || strlen (text) != 10 || text[4] != '-' || text[7] != '-') return -1;
     int y = s_digits (text, 4), m = s_digits (text + 5, 2), d = s_digits (text + 8, 2);
-    if (y < 1970 || m < 1 || m > 12 || d < 1 || d > s_days_in_month (y, m))
-        return -1;
+    if (y < 1970 || m < 1 || m > 12 || d < 1 || d > s_days_in_month (y, m)) return -1;
     *out = s_days_from_civil (y, m, d);
     return 0;
 }
@@ -135,7 +130,7 @@ int
 zf_date_weekday (zf_date_t date)
 {
     //  1970-01-01 was a Thursday (3 with Monday = 0).
-    int w = (int) ((date + 3) % 7);
+    int w = (int)((date + 3) % 7);
     return w < 0 ? w + 7 : w;
 }
 
@@ -144,19 +139,16 @@ zf_weekday_parse (const char *text)
 {
     static const char *names[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
     for (int i = 0; text && i < 7; i++)
-        if (strcmp (text, names[i]) == 0)
-            return i;
+        if (strcmp (text, names[i]) == 0) return i;
     return -1;
 }
 
 int
 zf_tod_parse (const char *text, int *minutes_out)
 {
-    if (!text || strlen (text) != 5 || text[2] != ':')
-        return -1;
+    if (!text || strlen (text) != 5 || text[2] != ':') return -1;
     int h = s_digits (text, 2), m = s_digits (text + 3, 2);
-    if (h < 0 || h > 23 || m < 0 || m > 59)
-        return -1;
+    if (h < 0 || h > 23 || m < 0 || m > 59) return -1;
     *minutes_out = h * 60 + m;
     return 0;
 }
@@ -185,22 +177,17 @@ s_is_utc (const char *tz)
 int
 zf_tz_valid (const char *tz)
 {
-    if (!tz || !*tz)
-        return 0;
-    if (s_is_utc (tz))
-        return 1;
+    if (!tz || !*tz) return 0;
+    if (s_is_utc (tz)) return 1;
     size_t len = strlen (tz);
-    if (len >= sizeof s_tz_current || tz[0] == '/' || strstr (tz, ".."))
-        return 0;
+    if (len >= sizeof s_tz_current || tz[0] == '/' || strstr (tz, "..")) return 0;
     for (const char *p = tz; *p; p++)
-        if (!isalnum ((unsigned char) *p) && !strchr ("_+-/", *p))
-            return 0;
+        if (!isalnum ((unsigned char)*p) && !strchr ("_+-/", *p)) return 0;
     const char *dir = getenv ("TZDIR");
     char path[512];
     snprintf (path, sizeof path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", tz);
     FILE *file = fopen (path, "rb");
-    if (!file)
-        return 0;
+    if (!file) return 0;
     char magic[4];
     int ok = fread (magic, 1, 4, file) == 4 && memcmp (magic, "TZif", 4) == 0;
     fclose (file);
@@ -232,19 +219,18 @@ zf_tz_instant (const char *tz, zf_date_t date, int minutes)
 {
     //  The local wall time read as if it were UTC; the answer is that minus
     //  the offset in force at the answer.
-    int64_t wall = (int64_t) date * 86400 + (int64_t) minutes * 60;
-    if (s_is_utc (tz))
-        return wall * 1000;
+    int64_t wall = (int64_t)date * 86400 + (int64_t)minutes * 60;
+    if (s_is_utc (tz)) return wall * 1000;
 
     pthread_mutex_lock (&s_tz_lock);
     s_tz_use (tz);
     //  Zones change offset at most once around a given day, so the offsets a
     //  day before and a day after are the only candidates.
-    long before = s_offset_at ((time_t) (wall - 86400));
-    long after = s_offset_at ((time_t) (wall + 86400));
+    long before = s_offset_at ((time_t)(wall - 86400));
+    long after = s_offset_at ((time_t)(wall + 86400));
     int64_t first = wall - before, second = wall - after;
-    int first_ok = s_offset_at ((time_t) first) == before;
-    int second_ok = s_offset_at ((time_t) second) == after;
+    int first_ok = s_offset_at ((time_t)first) == before;
+    int second_ok = s_offset_at ((time_t)second) == after;
     pthread_mutex_unlock (&s_tz_lock);
 
     int64_t instant;
@@ -255,7 +241,7 @@ zf_tz_instant (const char *tz, zf_date_t date, int minutes)
     else if (second_ok)
         instant = second;
     else
-        instant = first;        //  skipped by a jump: the offset from before it
+        instant = first; //  skipped by a jump: the offset from before it
     return instant * 1000;
 }
 
@@ -266,22 +252,22 @@ zf_tz_date_at (const char *tz, int64_t instant_ms)
     if (!s_is_utc (tz)) {
         pthread_mutex_lock (&s_tz_lock);
         s_tz_use (tz);
-        seconds += s_offset_at ((time_t) seconds);
+        seconds += s_offset_at ((time_t)seconds);
         pthread_mutex_unlock (&s_tz_lock);
     }
     int64_t days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400;
-    return (zf_date_t) days;
+    return (zf_date_t)days;
 }
 
 char *
 zf_time_format (int64_t instant_ms, char *buf, size_t size)
 {
     int64_t seconds = instant_ms >= 0 ? instant_ms / 1000 : (instant_ms - 999) / 1000;
-    int ms = (int) (instant_ms - seconds * 1000);
+    int ms = (int)(instant_ms - seconds * 1000);
     int64_t days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400;
-    int rest = (int) (seconds - days * 86400);
+    int rest = (int)(seconds - days * 86400);
     int y, m, d;
-    s_civil_from_days ((int32_t) days, &y, &m, &d);
+    s_civil_from_days ((int32_t)days, &y, &m, &d);
     snprintf (buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d, rest / 3600,
               rest / 60 % 60, rest % 60, ms);
     return buf;

@@ -13,10 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef int32_t zf_date_t;              //  days since 1970-01-01
+typedef int32_t zf_date_t; //  days since 1970-01-01
 
-#define ZF_DATE_TEXT 11                 //  "YYYY-MM-DD" and a nul
-#define ZF_TIME_TEXT 32                 //  room for an RFC 3339 time or a duration
+#define ZF_DATE_TEXT 11 //  "YYYY-MM-DD" and a nul
+#define ZF_TIME_TEXT 32 //  room for an RFC 3339 time or a duration
 
 //  Durations: "<digits><unit>", unit ms|s|m|h|d, no sign, no spaces, no overflow.
 int zf_duration_parse (const char *text, int64_t *ms_out);

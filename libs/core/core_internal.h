@@ -61,7 +61,7 @@ typedef struct {
 
 //  Shards are most of the engine's memory: 1,000,000 of them must fit in 256 MB
 //  with their task instances and success entries (docs/CORE.md).
-_Static_assert (sizeof (zf_shard_t) == 48, "zf_shard_t outgrew its memory budget");
+_Static_assert(sizeof (zf_shard_t) == 48, "zf_shard_t outgrew its memory budget");
 
 //  One task of a run: counters that summarise its shards.
 typedef struct {

@@ -13,9 +13,9 @@
 
 //  Where errors go while one file is parsed.
 typedef struct {
-    const char *path;           //  the name in messages
-    zf_flow_errors_t *errors;   //  the caller's list, or NULL to count only
-    uint32_t found;             //  every error reported, kept or not
+    const char *path;         //  the name in messages
+    zf_flow_errors_t *errors; //  the caller's list, or NULL to count only
+    uint32_t found;           //  every error reported, kept or not
 } zf_flow_report_t;
 
 //  Adds "path:line:col: message" to the report ("path: message" when line is 0).
@@ -23,32 +23,32 @@ void zf_flow_report (zf_flow_report_t *self, uint32_t line, uint32_t col, const 
     __attribute__ ((format (printf, 4, 5)));
 
 typedef enum {
-    ZF_NODE_SCALAR = 0,         //  a value
-    ZF_NODE_LIST = 1,           //  a sequence
-    ZF_NODE_MAP = 2,            //  a mapping: children alternate key, value
-    ZF_NODE_BAD = 3             //  something already reported (an alias, a tag)
+    ZF_NODE_SCALAR = 0, //  a value
+    ZF_NODE_LIST = 1,   //  a sequence
+    ZF_NODE_MAP = 2,    //  a mapping: children alternate key, value
+    ZF_NODE_BAD = 3     //  something already reported (an alias, a tag)
 } zf_flow_node_kind_t;
 
 //  One node. Nodes are stored in document order, so a collection's first child
 //  (when it has one) is the node right after it; the rest follow through next.
 typedef struct {
-    uint8_t kind;               //  a zf_flow_node_kind_t
-    uint8_t plain;              //  scalar written plain and untagged: may be a number or null
-    uint32_t line;              //  where the node starts (1-based)
-    uint32_t col;               //  and its column (1-based)
-    uint32_t text;              //  scalar: offset of its nul-terminated text in the pool
-    uint32_t size;              //  scalar: bytes of text; collection: number of children
-    uint32_t next;              //  the next sibling, or 0 (node 0 is the root, never a sibling)
+    uint8_t kind;  //  a zf_flow_node_kind_t
+    uint8_t plain; //  scalar written plain and untagged: may be a number or null
+    uint32_t line; //  where the node starts (1-based)
+    uint32_t col;  //  and its column (1-based)
+    uint32_t text; //  scalar: offset of its nul-terminated text in the pool
+    uint32_t size; //  scalar: bytes of text; collection: number of children
+    uint32_t next; //  the next sibling, or 0 (node 0 is the root, never a sibling)
 } zf_flow_node_t;
 
 //  The nodes of one document.
 typedef struct {
-    zf_flow_node_t *nodes;      //  node 0 is the root
-    uint32_t count;             //  nodes in use
-    uint32_t alloc;             //  nodes allocated
-    char *pool;                 //  scalar texts, each nul-terminated
-    size_t pool_size;           //  bytes of pool in use
-    size_t pool_alloc;          //  bytes of pool allocated
+    zf_flow_node_t *nodes; //  node 0 is the root
+    uint32_t count;        //  nodes in use
+    uint32_t alloc;        //  nodes allocated
+    char *pool;            //  scalar texts, each nul-terminated
+    size_t pool_size;      //  bytes of pool in use
+    size_t pool_alloc;     //  bytes of pool allocated
 } zf_flow_tree_t;
 
 //  Reads the text into the tree. Returns 0 when the tree holds a document

@@ -21,8 +21,7 @@ zf_flow_report (zf_flow_report_t *self, uint32_t line, uint32_t col, const char 
 {
     self->found++;
     zf_flow_errors_t *errors = self->errors;
-    if (!errors)
-        return;
+    if (!errors) return;
     if (errors->count >= ZF_MAX_FLOW_ERRORS) {
         errors->dropped++;
         return;
@@ -43,8 +42,7 @@ zf_flow_report (zf_flow_report_t *self, uint32_t line, uint32_t col, const char 
     char **lines = rc >= 0 ? realloc (errors->lines, (errors->count + 1) * sizeof *lines) : NULL;
     if (!lines) {
         //  Out of memory: the error still counts, so the parse still fails.
-        if (rc >= 0)
-            free (entry);
+        if (rc >= 0) free (entry);
         errors->dropped++;
         return;
     }
@@ -55,8 +53,7 @@ zf_flow_report (zf_flow_report_t *self, uint32_t line, uint32_t col, const char 
 void
 zf_flow_errors_clear (zf_flow_errors_t *errors)
 {
-    if (!errors)
-        return;
+    if (!errors) return;
     for (uint32_t i = 0; i < errors->count; i++)
         free (errors->lines[i]);
     free (errors->lines);
@@ -72,12 +69,10 @@ s_append (zf_flow_tree_t *self, uint8_t kind, const yaml_mark_t *mark, uint32_t 
           uint32_t *last, int depth)
 {
     if (self->count == self->alloc) {
-        if (self->alloc > UINT32_MAX / 2)
-            return UINT32_MAX;
+        if (self->alloc > UINT32_MAX / 2) return UINT32_MAX;
         uint32_t alloc = self->alloc ? self->alloc * 2 : 1024;
         zf_flow_node_t *nodes = realloc (self->nodes, alloc * sizeof *nodes);
-        if (!nodes)
-            return UINT32_MAX;
+        if (!nodes) return UINT32_MAX;
         self->nodes = nodes;
         self->alloc = alloc;
     }
@@ -85,8 +80,8 @@ s_append (zf_flow_tree_t *self, uint8_t kind, const yaml_mark_t *mark, uint32_t 
     zf_flow_node_t *node = &self->nodes[index];
     memset (node, 0, sizeof *node);
     node->kind = kind;
-    node->line = (uint32_t) mark->line + 1;
-    node->col = (uint32_t) mark->column + 1;
+    node->line = (uint32_t)mark->line + 1;
+    node->col = (uint32_t)mark->column + 1;
     if (depth > 0) {
         uint32_t parent = parents[depth - 1];
         if (last[depth - 1])
@@ -108,16 +103,14 @@ s_store (zf_flow_tree_t *self, zf_flow_node_t *node, const unsigned char *value,
         while (alloc < self->pool_size + length + 1)
             alloc *= 2;
         //  Offsets are 32-bit; an 8 MB file never needs more than a few times that.
-        if (alloc > UINT32_MAX)
-            return -1;
+        if (alloc > UINT32_MAX) return -1;
         char *pool = realloc (self->pool, alloc);
-        if (!pool)
-            return -1;
+        if (!pool) return -1;
         self->pool = pool;
         self->pool_alloc = alloc;
     }
-    node->text = (uint32_t) self->pool_size;
-    node->size = (uint32_t) length;
+    node->text = (uint32_t)self->pool_size;
+    node->size = (uint32_t)length;
     memcpy (self->pool + self->pool_size, value, length);
     self->pool[self->pool_size + length] = 0;
     self->pool_size += length + 1;
@@ -128,10 +121,10 @@ s_store (zf_flow_tree_t *self, zf_flow_node_t *node, const unsigned char *value,
 static void
 s_tag_error (zf_flow_report_t *report, const yaml_mark_t *mark, const yaml_char_t *tag)
 {
-    const char *text = (const char *) tag;
+    const char *text = (const char *)tag;
     const char *prefix = "tag:yaml.org,2002:";
     bool own = strncmp (text, prefix, strlen (prefix)) == 0;
-    zf_flow_report (report, (uint32_t) mark->line + 1, (uint32_t) mark->column + 1,
+    zf_flow_report (report, (uint32_t)mark->line + 1, (uint32_t)mark->column + 1,
                     "tags are not used in flow files: remove '%s%.40s'", own ? "!!" : "",
                     own ? text + strlen (prefix) : text);
 }
@@ -148,16 +141,14 @@ s_position (const char *text, size_t size, size_t offset, uint32_t *line, uint32
         if (text[i] == '\n') {
             (*line)++;
             *col = 1;
-        }
-        else if (((unsigned char) text[i] & 0xc0) != 0x80)
+        } else if (((unsigned char)text[i] & 0xc0) != 0x80)
             (*col)++;
     }
 }
 
 //  Reports libyaml's own complaint, with its position and context.
 static void
-s_yaml_error (const yaml_parser_t *parser, const char *text, size_t size,
-              zf_flow_report_t *report)
+s_yaml_error (const yaml_parser_t *parser, const char *text, size_t size, zf_flow_report_t *report)
 {
     const char *problem = parser->problem ? parser->problem : "unreadable input";
     if (parser->error == YAML_MEMORY_ERROR) {
@@ -169,24 +160,23 @@ s_yaml_error (const yaml_parser_t *parser, const char *text, size_t size,
         s_position (text, size, parser->problem_offset, &line, &col);
         if (parser->problem_value != -1)
             zf_flow_report (report, line, col, "bad YAML: %s (#%X)", problem,
-                            (unsigned) parser->problem_value);
+                            (unsigned)parser->problem_value);
         else
             zf_flow_report (report, line, col, "bad YAML: %s", problem);
         return;
     }
-    uint32_t line = (uint32_t) parser->problem_mark.line + 1;
-    uint32_t col = (uint32_t) parser->problem_mark.column + 1;
+    uint32_t line = (uint32_t)parser->problem_mark.line + 1;
+    uint32_t col = (uint32_t)parser->problem_mark.column + 1;
     if (parser->context)
         zf_flow_report (report, line, col, "bad YAML: %s (%s at %u:%u)", problem, parser->context,
-                        (unsigned) parser->context_mark.line + 1,
-                        (unsigned) parser->context_mark.column + 1);
+                        (unsigned)parser->context_mark.line + 1,
+                        (unsigned)parser->context_mark.column + 1);
     else
         zf_flow_report (report, line, col, "bad YAML: %s", problem);
 }
 
 int
-zf_flow_tree_load (zf_flow_tree_t *self, const char *text, size_t size,
-                   zf_flow_report_t *report)
+zf_flow_tree_load (zf_flow_tree_t *self, const char *text, size_t size, zf_flow_report_t *report)
 {
     memset (self, 0, sizeof *self);
     yaml_parser_t parser;
@@ -195,7 +185,7 @@ zf_flow_tree_load (zf_flow_tree_t *self, const char *text, size_t size,
         return -1;
     }
     //  libyaml finds the encoding itself, and skips a byte order mark.
-    yaml_parser_set_input_string (&parser, (const unsigned char *) text, size);
+    yaml_parser_set_input_string (&parser, (const unsigned char *)text, size);
 
     //  The open collections, innermost last, and the last child of each.
     uint32_t parents[ZF_FLOW_MAX_DEPTH];
@@ -212,84 +202,82 @@ zf_flow_tree_load (zf_flow_tree_t *self, const char *text, size_t size,
             break;
         }
         const yaml_mark_t *mark = &event.start_mark;
-        uint32_t line = (uint32_t) mark->line + 1;
-        uint32_t col = (uint32_t) mark->column + 1;
+        uint32_t line = (uint32_t)mark->line + 1;
+        uint32_t col = (uint32_t)mark->column + 1;
         bool oom = false;
         switch (event.type) {
-            case YAML_STREAM_END_EVENT:
+        case YAML_STREAM_END_EVENT:
+            done = true;
+            break;
+        case YAML_DOCUMENT_START_EVENT:
+            //  The first document is the flow; a second one is an error
+            //  and ends the reading, the first is still checked.
+            if (++documents > 1) {
+                zf_flow_report (report, line, col,
+                                "more than one YAML document (a flow file holds one)");
+                done = true;
+            } else
+                rc = 0;
+            break;
+        case YAML_SCALAR_EVENT: {
+            uint32_t index = s_append (self, ZF_NODE_SCALAR, mark, parents, last, depth);
+            if (index == UINT32_MAX) {
+                oom = true;
+                break;
+            }
+            zf_flow_node_t *node = &self->nodes[index];
+            if (event.data.scalar.tag) {
+                s_tag_error (report, mark, event.data.scalar.tag);
+                node->kind = ZF_NODE_BAD;
+            }
+            node->plain =
+                event.data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !event.data.scalar.tag;
+            oom = s_store (self, node, event.data.scalar.value, event.data.scalar.length) != 0;
+            break;
+        }
+        case YAML_ALIAS_EVENT: {
+            zf_flow_report (report, line, col,
+                            "aliases are not used in flow files: write the value out");
+            uint32_t index = s_append (self, ZF_NODE_BAD, mark, parents, last, depth);
+            oom = index == UINT32_MAX;
+            if (!oom) oom = s_store (self, &self->nodes[index], (const unsigned char *)"", 0) != 0;
+            break;
+        }
+        case YAML_SEQUENCE_START_EVENT:
+        case YAML_MAPPING_START_EVENT: {
+            if (depth == ZF_FLOW_MAX_DEPTH) {
+                zf_flow_report (report, line, col,
+                                "nesting deeper than ZF_FLOW_MAX_DEPTH (%d levels)",
+                                ZF_FLOW_MAX_DEPTH);
+                rc = -1;
                 done = true;
                 break;
-            case YAML_DOCUMENT_START_EVENT:
-                //  The first document is the flow; a second one is an error
-                //  and ends the reading, the first is still checked.
-                if (++documents > 1) {
-                    zf_flow_report (report, line, col,
-                                    "more than one YAML document (a flow file holds one)");
-                    done = true;
-                }
-                else
-                    rc = 0;
-                break;
-            case YAML_SCALAR_EVENT: {
-                uint32_t index = s_append (self, ZF_NODE_SCALAR, mark, parents, last, depth);
-                if (index == UINT32_MAX) {
-                    oom = true;
-                    break;
-                }
-                zf_flow_node_t *node = &self->nodes[index];
-                if (event.data.scalar.tag) {
-                    s_tag_error (report, mark, event.data.scalar.tag);
-                    node->kind = ZF_NODE_BAD;
-                }
-                node->plain = event.data.scalar.style == YAML_PLAIN_SCALAR_STYLE
-                              && !event.data.scalar.tag;
-                oom = s_store (self, node, event.data.scalar.value, event.data.scalar.length) != 0;
+            }
+            bool list = event.type == YAML_SEQUENCE_START_EVENT;
+            const yaml_char_t *tag =
+                list ? event.data.sequence_start.tag : event.data.mapping_start.tag;
+            uint8_t kind = list ? ZF_NODE_LIST : ZF_NODE_MAP;
+            if (tag) {
+                s_tag_error (report, mark, tag);
+                kind = ZF_NODE_BAD;
+            }
+            uint32_t index = s_append (self, kind, mark, parents, last, depth);
+            if (index == UINT32_MAX) {
+                oom = true;
                 break;
             }
-            case YAML_ALIAS_EVENT: {
-                zf_flow_report (report, line, col,
-                                "aliases are not used in flow files: write the value out");
-                uint32_t index = s_append (self, ZF_NODE_BAD, mark, parents, last, depth);
-                oom = index == UINT32_MAX;
-                if (!oom)
-                    oom = s_store (self, &self->nodes[index], (const unsigned char *) "", 0) != 0;
-                break;
-            }
-            case YAML_SEQUENCE_START_EVENT:
-            case YAML_MAPPING_START_EVENT: {
-                if (depth == ZF_FLOW_MAX_DEPTH) {
-                    zf_flow_report (report, line, col,
-                                    "nesting deeper than ZF_FLOW_MAX_DEPTH (%d levels)",
-                                    ZF_FLOW_MAX_DEPTH);
-                    rc = -1;
-                    done = true;
-                    break;
-                }
-                bool list = event.type == YAML_SEQUENCE_START_EVENT;
-                const yaml_char_t *tag =
-                    list ? event.data.sequence_start.tag : event.data.mapping_start.tag;
-                uint8_t kind = list ? ZF_NODE_LIST : ZF_NODE_MAP;
-                if (tag) {
-                    s_tag_error (report, mark, tag);
-                    kind = ZF_NODE_BAD;
-                }
-                uint32_t index = s_append (self, kind, mark, parents, last, depth);
-                if (index == UINT32_MAX) {
-                    oom = true;
-                    break;
-                }
-                parents[depth] = index;
-                last[depth] = 0;
-                depth++;
-                break;
-            }
-            case YAML_SEQUENCE_END_EVENT:
-            case YAML_MAPPING_END_EVENT:
-                assert (depth > 0);
-                depth--;
-                break;
-            default:
-                break;
+            parents[depth] = index;
+            last[depth] = 0;
+            depth++;
+            break;
+        }
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT:
+            assert (depth > 0);
+            depth--;
+            break;
+        default:
+            break;
         }
         yaml_event_delete (&event);
         if (oom) {
@@ -299,8 +287,7 @@ zf_flow_tree_load (zf_flow_tree_t *self, const char *text, size_t size,
         }
     }
     yaml_parser_delete (&parser);
-    if (rc != 0)
-        zf_flow_tree_free (self);
+    if (rc != 0) zf_flow_tree_free (self);
     return rc;
 }
 

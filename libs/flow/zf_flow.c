@@ -20,13 +20,13 @@
 #include <string.h>
 
 //  Built-in defaults for what neither a task nor defaults sets.
-#define S_DEFAULT_TIMEOUT_MS 0
-#define S_DEFAULT_RETRIES 0
+#define S_DEFAULT_TIMEOUT_MS     0
+#define S_DEFAULT_RETRIES        0
 #define S_DEFAULT_RETRY_DELAY_MS 10000
 
 //  Bytes of a value quoted in a message (it is cut, with "...", beyond).
 #define S_SHOW_CHARS 40
-#define S_SHOW_SIZE (S_SHOW_CHARS * 4 + 8)
+#define S_SHOW_SIZE  (S_SHOW_CHARS * 4 + 8)
 
 //  A cycle longer than this is shown by its ends, with a count of the middle.
 #define S_CYCLE_SHOWN 12
@@ -40,28 +40,39 @@ static const char *const s_calendar_keys[C_COUNT] = {"weekdays", "holidays"};
 enum { D_TIMEOUT, D_RETRIES, D_RETRY_DELAY, D_COUNT };
 static const char *const s_defaults_keys[D_COUNT] = {"timeout", "retries", "retry_delay"};
 enum {
-    T_ID, T_TYPE, T_AFTER, T_NOT_BEFORE, T_RUN, T_SERVICE, T_SHARDS, T_TIMEOUT, T_RETRIES,
-    T_RETRY_DELAY, T_ROLLBACK, T_SPECULATIVE, T_COUNT
+    T_ID,
+    T_TYPE,
+    T_AFTER,
+    T_NOT_BEFORE,
+    T_RUN,
+    T_SERVICE,
+    T_SHARDS,
+    T_TIMEOUT,
+    T_RETRIES,
+    T_RETRY_DELAY,
+    T_ROLLBACK,
+    T_SPECULATIVE,
+    T_COUNT
 };
 static const char *const s_task_keys[T_COUNT] = {
-    "id", "type", "after", "not_before", "run", "service", "shards", "timeout", "retries",
-    "retry_delay", "rollback", "speculative"};
+    "id",     "type",    "after",   "not_before",  "run",      "service",
+    "shards", "timeout", "retries", "retry_delay", "rollback", "speculative"};
 
 //  The state of one parse.
 typedef struct {
-    zf_flow_report_t report;    //  where errors go
-    zf_flow_tree_t tree;        //  the document
-    zf_flow_t *flow;            //  what is being built
-    bool oom;                   //  an allocation failed, so the parse fails
-    uint32_t *after_lists;      //  per task: the node of its after list, or 0
-    int32_t start_task;         //  the start task, or -1
-    int32_t day_roll_task;      //  the day_roll task, or -1
+    zf_flow_report_t report; //  where errors go
+    zf_flow_tree_t tree;     //  the document
+    zf_flow_t *flow;         //  what is being built
+    bool oom;                //  an allocation failed, so the parse fails
+    uint32_t *after_lists;   //  per task: the node of its after list, or 0
+    int32_t start_task;      //  the start task, or -1
+    int32_t day_roll_task;   //  the day_roll task, or -1
 } s_parser_t;
 
 //  What a mapping's known keys hold: node indices, 0 where a key is absent.
 typedef struct {
-    uint32_t key[T_COUNT];      //  the key's node
-    uint32_t value[T_COUNT];    //  its value's node
+    uint32_t key[T_COUNT];   //  the key's node
+    uint32_t value[T_COUNT]; //  its value's node
 } s_fields_t;
 
 //  A node of the tree, by index.
@@ -96,8 +107,7 @@ static void *
 s_calloc (s_parser_t *self, size_t count, size_t size)
 {
     void *memory = calloc (count ? count : 1, size);
-    if (!memory)
-        self->oom = true;
+    if (!memory) self->oom = true;
     return memory;
 }
 
@@ -105,8 +115,7 @@ static char *
 s_strdup (s_parser_t *self, const char *text)
 {
     char *copy = strdup (text);
-    if (!copy)
-        self->oom = true;
+    if (!copy) self->oom = true;
     return copy;
 }
 
@@ -126,16 +135,16 @@ s_show_text (const char *text, size_t size, char *buf)
     size_t out = 0, chars = 0;
     buf[out++] = '\'';
     for (size_t i = 0; i < size; i++) {
-        unsigned char c = (unsigned char) text[i];
+        unsigned char c = (unsigned char)text[i];
         if ((c & 0xc0) != 0x80 && chars++ == S_SHOW_CHARS) {
             memcpy (buf + out, "...", 3);
             out += 3;
             break;
         }
         if (c < 0x20 || c == 0x7f)
-            out += (size_t) snprintf (buf + out, 5, "\\x%02x", c);
+            out += (size_t)snprintf (buf + out, 5, "\\x%02x", c);
         else
-            buf[out++] = (char) c;
+            buf[out++] = (char)c;
     }
     buf[out++] = '\'';
     buf[out] = 0;
@@ -154,11 +163,10 @@ static bool
 s_is_null (s_parser_t *self, uint32_t node)
 {
     zf_flow_node_t *n = s_node (self, node);
-    if (n->kind != ZF_NODE_SCALAR || !n->plain)
-        return false;
+    if (n->kind != ZF_NODE_SCALAR || !n->plain) return false;
     const char *text = s_text_of (self, node);
-    return n->size == 0 || strcmp (text, "~") == 0 || strcmp (text, "null") == 0
-           || strcmp (text, "Null") == 0 || strcmp (text, "NULL") == 0;
+    return n->size == 0 || strcmp (text, "~") == 0 || strcmp (text, "null") == 0 ||
+           strcmp (text, "Null") == 0 || strcmp (text, "NULL") == 0;
 }
 
 //  Says what a node is, for "got ..." in messages.
@@ -166,12 +174,12 @@ static const char *
 s_got (s_parser_t *self, uint32_t node, char *buf)
 {
     switch (s_node (self, node)->kind) {
-        case ZF_NODE_LIST:
-            return "a list";
-        case ZF_NODE_MAP:
-            return "a mapping";
-        default:
-            return s_is_null (self, node) ? "nothing" : s_show (self, node, buf);
+    case ZF_NODE_LIST:
+        return "a list";
+    case ZF_NODE_MAP:
+        return "a mapping";
+    default:
+        return s_is_null (self, node) ? "nothing" : s_show (self, node, buf);
     }
 }
 
@@ -236,8 +244,8 @@ s_unknown_key (s_parser_t *self, uint32_t key, const char *const *names, int cou
     char known[256] = "";
     size_t used = 0;
     for (int i = 0; i < count; i++) {
-        used += (size_t) snprintf (known + used, sizeof known - used, "%s%s", i ? ", " : "",
-                                   names[i]);
+        used +=
+            (size_t)snprintf (known + used, sizeof known - used, "%s%s", i ? ", " : "", names[i]);
         assert (used < sizeof known);
     }
     zf_flow_report (&self->report, n->line, n->col, "unknown key %s%s (known keys: %s)",
@@ -256,8 +264,7 @@ s_fields (s_parser_t *self, uint32_t map, const char *const *names, int count, c
         uint32_t value = s_next (self, key);
         assert (value);
         zf_flow_node_t *k = s_node (self, key);
-        if (k->kind == ZF_NODE_BAD)
-            continue;
+        if (k->kind == ZF_NODE_BAD) continue;
         if (k->kind != ZF_NODE_SCALAR || s_is_null (self, key)) {
             char buf[S_SHOW_SIZE];
             zf_flow_report (&self->report, k->line, k->col, "keys%s must be names, got %s", where,
@@ -267,16 +274,14 @@ s_fields (s_parser_t *self, uint32_t map, const char *const *names, int count, c
         const char *text = s_text_of (self, key);
         int found = -1;
         for (int i = 0; i < count && found < 0; i++)
-            if (strcmp (text, names[i]) == 0 && strlen (names[i]) == k->size)
-                found = i;
+            if (strcmp (text, names[i]) == 0 && strlen (names[i]) == k->size) found = i;
         if (found < 0)
             s_unknown_key (self, key, names, count, where);
         else if (fields->key[found]) {
             zf_flow_node_t *first = s_node (self, fields->key[found]);
             zf_flow_report (&self->report, k->line, k->col, "duplicate key '%s'%s (first at %u:%u)",
                             names[found], where, first->line, first->col);
-        }
-        else {
+        } else {
             fields->key[found] = key;
             fields->value[found] = value;
         }
@@ -290,8 +295,7 @@ s_string (s_parser_t *self, uint32_t node, const char *field, const char *where,
           const char *limit)
 {
     zf_flow_node_t *n = s_node (self, node);
-    if (n->kind == ZF_NODE_BAD)
-        return NULL;
+    if (n->kind == ZF_NODE_BAD) return NULL;
     if (n->kind != ZF_NODE_SCALAR) {
         s_wrong (self, node, field, where, "text");
         return NULL;
@@ -303,8 +307,8 @@ s_string (s_parser_t *self, uint32_t node, const char *field, const char *where,
         zf_flow_report (&self->report, n->line, n->col, "%s%s contains a NUL character", field,
                         where);
     else if (n->size > max)
-        zf_flow_report (&self->report, n->line, n->col, "%s%s is longer than %s (%zu bytes)",
-                        field, where, limit, max);
+        zf_flow_report (&self->report, n->line, n->col, "%s%s is longer than %s (%zu bytes)", field,
+                        where, limit, max);
     else
         return text;
     return NULL;
@@ -314,8 +318,7 @@ s_string (s_parser_t *self, uint32_t node, const char *field, const char *where,
 static bool
 s_is_name (const char *text, size_t size)
 {
-    if (size == 0 || size > ZF_MAX_NAME)
-        return false;
+    if (size == 0 || size > ZF_MAX_NAME) return false;
     for (size_t i = 0; i < size; i++) {
         char c = text[i];
         if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
@@ -329,8 +332,7 @@ static char *
 s_name (s_parser_t *self, uint32_t node, const char *what, const char *where)
 {
     zf_flow_node_t *n = s_node (self, node);
-    if (n->kind == ZF_NODE_BAD)
-        return NULL;
+    if (n->kind == ZF_NODE_BAD) return NULL;
     if (n->kind != ZF_NODE_SCALAR || s_is_null (self, node)) {
         s_wrong (self, node, what, where, "text");
         return NULL;
@@ -351,14 +353,12 @@ static int
 s_parse_count (s_parser_t *self, uint32_t node, uint64_t *out)
 {
     zf_flow_node_t *n = s_node (self, node);
-    if (n->kind != ZF_NODE_SCALAR || !n->plain || n->size == 0 || n->size > 19)
-        return -1;
+    if (n->kind != ZF_NODE_SCALAR || !n->plain || n->size == 0 || n->size > 19) return -1;
     const char *text = s_text_of (self, node);
     uint64_t value = 0;
     for (uint32_t i = 0; i < n->size; i++) {
-        if (text[i] < '0' || text[i] > '9')
-            return -1;
-        value = value * 10 + (uint64_t) (text[i] - '0');
+        if (text[i] < '0' || text[i] > '9') return -1;
+        value = value * 10 + (uint64_t)(text[i] - '0');
     }
     *out = value;
     return 0;
@@ -369,17 +369,16 @@ static int
 s_integer (s_parser_t *self, uint32_t node, const char *field, const char *where, uint64_t max,
            const char *limit, uint32_t *out)
 {
-    if (s_node (self, node)->kind == ZF_NODE_BAD)
-        return -1;
+    if (s_node (self, node)->kind == ZF_NODE_BAD) return -1;
     uint64_t value;
     if (s_parse_count (self, node, &value) == 0 && value <= max) {
-        *out = (uint32_t) value;
+        *out = (uint32_t)value;
         return 0;
     }
     char buf[S_SHOW_SIZE];
     zf_flow_report (&self->report, s_node (self, node)->line, s_node (self, node)->col,
                     "%s%s must be a whole number from 0 to %s (%llu), got %s", field, where, limit,
-                    (unsigned long long) max, s_got (self, node, buf));
+                    (unsigned long long)max, s_got (self, node, buf));
     return -1;
 }
 
@@ -388,15 +387,13 @@ static int
 s_duration (s_parser_t *self, uint32_t node, const char *field, const char *where, int64_t *out)
 {
     zf_flow_node_t *n = s_node (self, node);
-    if (n->kind == ZF_NODE_BAD)
-        return -1;
+    if (n->kind == ZF_NODE_BAD) return -1;
     if (n->kind != ZF_NODE_SCALAR || s_is_null (self, node)) {
         s_wrong (self, node, field, where, "a duration such as 500ms, 30s, 10m or 2h");
         return -1;
     }
     const char *text = s_text_of (self, node);
-    if (strlen (text) == n->size && zf_duration_parse (text, out) == 0)
-        return 0;
+    if (strlen (text) == n->size && zf_duration_parse (text, out) == 0) return 0;
     char buf[S_SHOW_SIZE];
     zf_flow_report (&self->report, n->line, n->col,
                     "bad duration %s for %s%s (want a whole number and a unit: 500ms, 30s, 10m, "
@@ -410,17 +407,16 @@ static int
 s_boolean (s_parser_t *self, uint32_t node, const char *field, const char *where, bool *out)
 {
     zf_flow_node_t *n = s_node (self, node);
-    if (n->kind == ZF_NODE_BAD)
-        return -1;
+    if (n->kind == ZF_NODE_BAD) return -1;
     const char *text = s_text_of (self, node);
     if (n->kind == ZF_NODE_SCALAR && n->plain) {
-        if (strcmp (text, "true") == 0 || strcmp (text, "True") == 0
-            || strcmp (text, "TRUE") == 0) {
+        if (strcmp (text, "true") == 0 || strcmp (text, "True") == 0 ||
+            strcmp (text, "TRUE") == 0) {
             *out = true;
             return 0;
         }
-        if (strcmp (text, "false") == 0 || strcmp (text, "False") == 0
-            || strcmp (text, "FALSE") == 0) {
+        if (strcmp (text, "false") == 0 || strcmp (text, "False") == 0 ||
+            strcmp (text, "FALSE") == 0) {
             *out = false;
             return 0;
         }
@@ -434,10 +430,8 @@ static bool
 s_list (s_parser_t *self, uint32_t node, const char *field, const char *where, const char *want)
 {
     uint8_t kind = s_node (self, node)->kind;
-    if (kind == ZF_NODE_LIST)
-        return true;
-    if (kind != ZF_NODE_BAD)
-        s_wrong (self, node, field, where, want);
+    if (kind == ZF_NODE_LIST) return true;
+    if (kind != ZF_NODE_BAD) s_wrong (self, node, field, where, want);
     return false;
 }
 
@@ -451,7 +445,7 @@ s_hash (const char *text, size_t size)
 {
     uint32_t hash = 2166136261u;
     for (size_t i = 0; i < size; i++)
-        hash = (hash ^ (unsigned char) text[i]) * 16777619u;
+        hash = (hash ^ (unsigned char)text[i]) * 16777619u;
     return hash;
 }
 
@@ -468,16 +462,14 @@ s_slots_for (uint32_t n)
 int32_t
 zf_flow_task_index (const zf_flow_t *self, const char *id)
 {
-    if (!self || !id || !self->index)
-        return -1;
+    if (!self || !id || !self->index) return -1;
     size_t size = strlen (id);
-    for (uint32_t slot = s_hash (id, size) & self->index_mask;; slot = (slot + 1) & self->index_mask) {
+    for (uint32_t slot = s_hash (id, size) & self->index_mask;;
+         slot = (slot + 1) & self->index_mask) {
         uint32_t entry = self->index[slot];
-        if (!entry)
-            return -1;
+        if (!entry) return -1;
         const char *other = self->tasks[entry - 1].id;
-        if (strncmp (other, id, size) == 0 && other[size] == 0)
-            return (int32_t) (entry - 1);
+        if (strncmp (other, id, size) == 0 && other[size] == 0) return (int32_t)(entry - 1);
     }
 }
 
@@ -485,13 +477,12 @@ zf_flow_task_index (const zf_flow_t *self, const char *id)
 static int32_t
 s_lookup (const zf_flow_t *flow, const char *text, size_t size)
 {
-    for (uint32_t slot = s_hash (text, size) & flow->index_mask;; slot = (slot + 1) & flow->index_mask) {
+    for (uint32_t slot = s_hash (text, size) & flow->index_mask;;
+         slot = (slot + 1) & flow->index_mask) {
         uint32_t entry = flow->index[slot];
-        if (!entry)
-            return -1;
+        if (!entry) return -1;
         const char *other = flow->tasks[entry - 1].id;
-        if (strncmp (other, text, size) == 0 && other[size] == 0)
-            return (int32_t) (entry - 1);
+        if (strncmp (other, text, size) == 0 && other[size] == 0) return (int32_t)(entry - 1);
     }
 }
 
@@ -504,7 +495,7 @@ s_index_add (zf_flow_t *flow, uint32_t i)
     uint32_t slot = s_hash (id, size) & flow->index_mask;
     for (; flow->index[slot]; slot = (slot + 1) & flow->index_mask)
         if (strcmp (flow->tasks[flow->index[slot] - 1].id, id) == 0)
-            return (int32_t) (flow->index[slot] - 1);
+            return (int32_t)(flow->index[slot] - 1);
     flow->index[slot] = i + 1;
     return -1;
 }
@@ -543,10 +534,9 @@ s_calendar (s_parser_t *self, uint32_t node)
                             "weekdays in calendar must not be empty (list the business weekdays)");
         }
         for (uint32_t item = s_first (self, weekdays); item; item = s_next (self, item)) {
-            const char *text = s_string (self, item, "a weekday", " in calendar", ZF_MAX_TEXT,
-                                         "ZF_MAX_TEXT");
-            if (!text)
-                continue;
+            const char *text =
+                s_string (self, item, "a weekday", " in calendar", ZF_MAX_TEXT, "ZF_MAX_TEXT");
+            if (!text) continue;
             char buf[S_SHOW_SIZE];
             int day = zf_weekday_parse (text);
             zf_flow_node_t *n = s_node (self, item);
@@ -561,7 +551,7 @@ s_calendar (s_parser_t *self, uint32_t node)
                                 s_node (self, first[day])->line, s_node (self, first[day])->col);
             else {
                 first[day] = item;
-                flow->weekdays |= (uint8_t) (1u << day);
+                flow->weekdays |= (uint8_t)(1u << day);
             }
         }
     }
@@ -569,13 +559,11 @@ s_calendar (s_parser_t *self, uint32_t node)
     uint32_t holidays = fields.value[C_HOLIDAYS];
     if (holidays && s_list (self, holidays, "holidays", " in calendar", "a list of dates")) {
         uint32_t count = s_node (self, holidays)->size;
-        if (count > ZF_MAX_HOLIDAYS)
-            count = ZF_MAX_HOLIDAYS;
+        if (count > ZF_MAX_HOLIDAYS) count = ZF_MAX_HOLIDAYS;
         //  Each entry: the date in the high half, its node in the low half, so
         //  one sort orders by date and, among repeats, by position in the file.
         uint64_t *entries = s_calloc (self, count, sizeof *entries);
-        if (!entries)
-            return;
+        if (!entries) return;
         uint32_t used = 0, seen = 0;
         for (uint32_t item = s_first (self, holidays); item; item = s_next (self, item)) {
             zf_flow_node_t *n = s_node (self, item);
@@ -585,11 +573,10 @@ s_calendar (s_parser_t *self, uint32_t node)
                                 ZF_MAX_HOLIDAYS);
                 break;
             }
-            const char *text = s_string (self, item, "a holiday", " in calendar", ZF_MAX_TEXT,
-                                         "ZF_MAX_TEXT");
+            const char *text =
+                s_string (self, item, "a holiday", " in calendar", ZF_MAX_TEXT, "ZF_MAX_TEXT");
             zf_date_t date;
-            if (!text)
-                continue;
+            if (!text) continue;
             if (zf_date_parse (text, &date) != 0) {
                 char buf[S_SHOW_SIZE];
                 zf_flow_report (&self->report, n->line, n->col,
@@ -598,23 +585,22 @@ s_calendar (s_parser_t *self, uint32_t node)
                                 s_show (self, item, buf));
                 continue;
             }
-            entries[used++] = (uint64_t) date << 32 | item;
+            entries[used++] = (uint64_t)date << 32 | item;
         }
         qsort (entries, used, sizeof *entries, s_compare_holidays);
         flow->holidays = s_calloc (self, used, sizeof *flow->holidays);
         for (uint32_t i = 0; flow->holidays && i < used; i++) {
-            zf_date_t date = (zf_date_t) (entries[i] >> 32);
+            zf_date_t date = (zf_date_t)(entries[i] >> 32);
             if (flow->holiday_count && flow->holidays[flow->holiday_count - 1] == date) {
-                zf_flow_node_t *n = s_node (self, (uint32_t) entries[i]);
-                zf_flow_node_t *first = s_node (self, (uint32_t) entries[i - 1]);
+                zf_flow_node_t *n = s_node (self, (uint32_t)entries[i]);
+                zf_flow_node_t *first = s_node (self, (uint32_t)entries[i - 1]);
                 char buf[ZF_DATE_TEXT];
                 zf_flow_report (&self->report, n->line, n->col,
                                 "duplicate holiday '%s' in calendar (first at %u:%u)",
                                 zf_date_format (date, buf, sizeof buf), first->line, first->col);
                 //  Repeats chain: point each at the first, not its neighbour.
                 entries[i] = entries[i - 1];
-            }
-            else
+            } else
                 flow->holidays[flow->holiday_count++] = date;
         }
         free (entries);
@@ -653,26 +639,21 @@ static int
 s_dep_split (const char *text, size_t size, size_t *id_size, uint16_t *offset)
 {
     const char *at = memchr (text, '@', size);
-    size_t length = at ? (size_t) (at - text) : size;
-    if (!s_is_name (text, length))
-        return -1;
+    size_t length = at ? (size_t)(at - text) : size;
+    if (!s_is_name (text, length)) return -1;
     *id_size = length;
     *offset = 0;
-    if (!at)
-        return 0;
+    if (!at) return 0;
     const char *digits = at + 1;
     size_t count = size - length - 1;
-    if (count < 2 || digits[0] != '-' || count > 5)
-        return -1;
+    if (count < 2 || digits[0] != '-' || count > 5) return -1;
     uint32_t value = 0;
     for (size_t i = 1; i < count; i++) {
-        if (digits[i] < '0' || digits[i] > '9')
-            return -1;
-        value = value * 10 + (uint32_t) (digits[i] - '0');
+        if (digits[i] < '0' || digits[i] > '9') return -1;
+        value = value * 10 + (uint32_t)(digits[i] - '0');
     }
-    if (value < 1 || value > ZF_MAX_DATE_OFFSET)
-        return -1;
-    *offset = (uint16_t) value;
+    if (value < 1 || value > ZF_MAX_DATE_OFFSET) return -1;
+    *offset = (uint16_t)value;
     return 0;
 }
 
@@ -682,12 +663,11 @@ s_shards (s_parser_t *self, uint32_t node, const char *where, zf_flow_task_t *ta
 {
     zf_flow_node_t *n = s_node (self, node);
     char buf[S_SHOW_SIZE];
-    if (n->kind == ZF_NODE_BAD)
-        return;
+    if (n->kind == ZF_NODE_BAD) return;
     if (n->kind == ZF_NODE_SCALAR) {
         uint64_t count;
         if (s_parse_count (self, node, &count) == 0 && count >= 1 && count <= ZF_MAX_SHARDS)
-            task->shard_count = (uint32_t) count;
+            task->shard_count = (uint32_t)count;
         else
             zf_flow_report (&self->report, n->line, n->col,
                             "shards%s must be a count from 1 to ZF_MAX_SHARDS (%d) or a list of "
@@ -718,8 +698,7 @@ s_shards (s_parser_t *self, uint32_t node, const char *where, zf_flow_task_t *ta
         }
         const char *text =
             s_string (self, item, "a shard key", where, ZF_MAX_SHARD_KEY, "ZF_MAX_SHARD_KEY");
-        if (!text)
-            continue;
+        if (!text) continue;
         uint32_t slot = s_hash (text, k->size) & (slots - 1);
         while (table[slot] && strcmp (s_text_of (self, table[slot]), text) != 0)
             slot = (slot + 1) & (slots - 1);
@@ -769,9 +748,10 @@ s_task (s_parser_t *self, uint32_t node, uint32_t i)
     snprintf (name, sizeof name, "task #%u", i + 1);
     for (uint32_t key = s_first (self, node); key; key = s_next (self, s_next (self, key))) {
         uint32_t value = s_next (self, key);
-        if (s_node (self, key)->kind == ZF_NODE_SCALAR && strcmp (s_text_of (self, key), "id") == 0
-            && s_node (self, value)->kind == ZF_NODE_SCALAR
-            && s_is_name (s_text_of (self, value), s_node (self, value)->size)) {
+        if (s_node (self, key)->kind == ZF_NODE_SCALAR &&
+            strcmp (s_text_of (self, key), "id") == 0 &&
+            s_node (self, value)->kind == ZF_NODE_SCALAR &&
+            s_is_name (s_text_of (self, value), s_node (self, value)->size)) {
             snprintf (name, sizeof name, "task '%s'", s_text_of (self, value));
             break;
         }
@@ -796,22 +776,21 @@ s_task (s_parser_t *self, uint32_t node, uint32_t i)
 
     bool builtin = false;
     if (value[T_TYPE]) {
-        const char *text = s_string (self, value[T_TYPE], "type", where, ZF_MAX_TEXT, "ZF_MAX_TEXT");
+        const char *text =
+            s_string (self, value[T_TYPE], "type", where, ZF_MAX_TEXT, "ZF_MAX_TEXT");
         zf_flow_node_t *t = s_node (self, value[T_TYPE]);
         int32_t *slot = NULL;
         if (text && strcmp (text, "start") == 0) {
             task->type = ZF_TASK_START;
             slot = &self->start_task;
-        }
-        else if (text && strcmp (text, "day_roll") == 0) {
+        } else if (text && strcmp (text, "day_roll") == 0) {
             task->type = ZF_TASK_DAY_ROLL;
             slot = &self->day_roll_task;
-        }
-        else if (text) {
+        } else if (text) {
             char buf[S_SHOW_SIZE];
             zf_flow_report (&self->report, t->line, t->col,
-                            "bad type %s%s (want start or day_roll)", s_show (self, value[T_TYPE], buf),
-                            where);
+                            "bad type %s%s (want start or day_roll)",
+                            s_show (self, value[T_TYPE], buf), where);
         }
         if (slot) {
             builtin = true;
@@ -820,12 +799,11 @@ s_task (s_parser_t *self, uint32_t node, uint32_t i)
                                 "more than one %s task (the first is at %u:%u)", text,
                                 flow->tasks[*slot].line, flow->tasks[*slot].col);
             else
-                *slot = (int32_t) i;
+                *slot = (int32_t)i;
         }
     }
 
-    if (value[T_AFTER]
-        && s_list (self, value[T_AFTER], "after", where, "a list of task ids")) {
+    if (value[T_AFTER] && s_list (self, value[T_AFTER], "after", where, "a list of task ids")) {
         uint32_t seen = 0;
         for (uint32_t item = s_first (self, value[T_AFTER]); item; item = s_next (self, item)) {
             zf_flow_node_t *d = s_node (self, item);
@@ -850,8 +828,8 @@ s_task (s_parser_t *self, uint32_t node, uint32_t i)
     }
 
     if (value[T_NOT_BEFORE]) {
-        const char *text = s_string (self, value[T_NOT_BEFORE], "not_before", where, ZF_MAX_TEXT,
-                                     "ZF_MAX_TEXT");
+        const char *text =
+            s_string (self, value[T_NOT_BEFORE], "not_before", where, ZF_MAX_TEXT, "ZF_MAX_TEXT");
         int minutes;
         if (text && zf_tod_parse (text, &minutes) == 0)
             task->not_before = minutes;
@@ -866,21 +844,16 @@ s_task (s_parser_t *self, uint32_t node, uint32_t i)
     if (value[T_RUN]) {
         const char *text =
             s_string (self, value[T_RUN], "run", where, ZF_MAX_COMMAND, "ZF_MAX_COMMAND");
-        if (text)
-            task->run = s_strdup (self, text);
+        if (text) task->run = s_strdup (self, text);
     }
-    if (value[T_SERVICE])
-        task->service = s_name (self, value[T_SERVICE], "service name", where);
+    if (value[T_SERVICE]) task->service = s_name (self, value[T_SERVICE], "service name", where);
     if (value[T_ROLLBACK]) {
         const char *text =
             s_string (self, value[T_ROLLBACK], "rollback", where, ZF_MAX_COMMAND, "ZF_MAX_COMMAND");
-        if (text)
-            task->rollback = s_strdup (self, text);
+        if (text) task->rollback = s_strdup (self, text);
     }
-    if (value[T_SHARDS])
-        s_shards (self, value[T_SHARDS], where, task);
-    if (value[T_TIMEOUT])
-        s_duration (self, value[T_TIMEOUT], "timeout", where, &task->timeout_ms);
+    if (value[T_SHARDS]) s_shards (self, value[T_SHARDS], where, task);
+    if (value[T_TIMEOUT]) s_duration (self, value[T_TIMEOUT], "timeout", where, &task->timeout_ms);
     if (value[T_RETRIES])
         s_integer (self, value[T_RETRIES], "retries", where, ZF_MAX_RETRIES, "ZF_MAX_RETRIES",
                    &task->retries);
@@ -901,10 +874,9 @@ s_task (s_parser_t *self, uint32_t node, uint32_t i)
                                 task->type == ZF_TASK_START ? "start" : "day_roll",
                                 s_task_keys[refused[k]]);
         }
-    }
-    else if (value[T_RUN] && value[T_SERVICE])
-        zf_flow_report (&self->report, n->line, n->col,
-                        "%s has both run and service (keep one)", name);
+    } else if (value[T_RUN] && value[T_SERVICE])
+        zf_flow_report (&self->report, n->line, n->col, "%s has both run and service (keep one)",
+                        name);
     else if (value[T_SERVICE])
         task->type = ZF_TASK_SERVICE;
     else if (!value[T_RUN] && !value[T_TYPE])
@@ -917,8 +889,7 @@ static void
 s_tasks (s_parser_t *self, uint32_t node)
 {
     zf_flow_t *flow = self->flow;
-    if (!s_list (self, node, "tasks", "", "a list of tasks"))
-        return;
+    if (!s_list (self, node, "tasks", "", "a list of tasks")) return;
     zf_flow_node_t *n = s_node (self, node);
     if (n->size == 0) {
         zf_flow_report (&self->report, n->line, n->col,
@@ -930,8 +901,7 @@ s_tasks (s_parser_t *self, uint32_t node)
     self->after_lists = s_calloc (self, count, sizeof *self->after_lists);
     flow->index_mask = s_slots_for (count) - 1;
     flow->index = s_calloc (self, flow->index_mask + 1, sizeof *flow->index);
-    if (!flow->tasks || !self->after_lists || !flow->index)
-        return;
+    if (!flow->tasks || !self->after_lists || !flow->index) return;
     uint32_t i = 0;
     for (uint32_t item = s_first (self, node); item; item = s_next (self, item), i++) {
         if (i == ZF_MAX_TASKS) {
@@ -966,15 +936,12 @@ s_resolve (s_parser_t *self)
     uint32_t *repeat_of = s_calloc (self, ZF_MAX_DEPS, sizeof *repeat_of);
     for (uint32_t i = 0; i < flow->task_count && entries && keys && repeat_of; i++) {
         uint32_t list = self->after_lists[i];
-        if (!list)
-            continue;
+        if (!list) continue;
         zf_flow_task_t *task = &flow->tasks[i];
         uint32_t count = s_node (self, list)->size;
-        if (count > ZF_MAX_DEPS)
-            count = ZF_MAX_DEPS;
+        if (count > ZF_MAX_DEPS) count = ZF_MAX_DEPS;
         task->after = s_calloc (self, count, sizeof *task->after);
-        if (!task->after)
-            break;
+        if (!task->after) break;
         char where[ZF_MAX_NAME + 16];
         if (task->id)
             snprintf (where, sizeof where, " in task '%s'", task->id);
@@ -986,8 +953,8 @@ s_resolve (s_parser_t *self)
             zf_flow_node_t *d = s_node (self, item);
             size_t id_size;
             uint16_t offset;
-            if (d->kind != ZF_NODE_SCALAR || strlen (s_text_of (self, item)) != d->size
-                || s_dep_split (s_text_of (self, item), d->size, &id_size, &offset) != 0)
+            if (d->kind != ZF_NODE_SCALAR || strlen (s_text_of (self, item)) != d->size ||
+                s_dep_split (s_text_of (self, item), d->size, &id_size, &offset) != 0)
                 continue;
             int32_t target = s_lookup (flow, s_text_of (self, item), id_size);
             if (target < 0) {
@@ -997,10 +964,10 @@ s_resolve (s_parser_t *self)
                 continue;
             }
             uint32_t j = task->after_count++;
-            task->after[j].task = (uint32_t) target;
+            task->after[j].task = (uint32_t)target;
             task->after[j].offset = offset;
             entries[j] = item;
-            keys[j] = (uint64_t) target << 20 | (uint64_t) offset << 10 | j;
+            keys[j] = (uint64_t)target << 20 | (uint64_t)offset << 10 | j;
         }
         //  Repeats: sorted, equal (task, offset) pairs sit together, the one
         //  written first leading. Reported in file order.
@@ -1008,7 +975,7 @@ s_resolve (s_parser_t *self)
         memset (repeat_of, 0xff, task->after_count * sizeof *repeat_of);
         for (uint32_t k = 1; k < task->after_count; k++)
             if (keys[k] >> 10 == keys[k - 1] >> 10) {
-                repeat_of[keys[k] & 1023] = (uint32_t) (keys[k - 1] & 1023);
+                repeat_of[keys[k] & 1023] = (uint32_t)(keys[k - 1] & 1023);
                 keys[k] = keys[k - 1];
             }
         for (uint32_t j = 0; j < task->after_count; j++)
@@ -1036,9 +1003,9 @@ s_entry_naming (s_parser_t *self, uint32_t task, uint32_t before)
         zf_flow_node_t *d = s_node (self, item);
         size_t id_size;
         uint16_t offset;
-        if (d->kind == ZF_NODE_SCALAR
-            && s_dep_split (s_text_of (self, item), d->size, &id_size, &offset) == 0 && offset == 0
-            && s_lookup (flow, s_text_of (self, item), id_size) == (int32_t) before)
+        if (d->kind == ZF_NODE_SCALAR &&
+            s_dep_split (s_text_of (self, item), d->size, &id_size, &offset) == 0 && offset == 0 &&
+            s_lookup (flow, s_text_of (self, item), id_size) == (int32_t)before)
             return d;
     }
     return s_node (self, 0);
@@ -1057,21 +1024,20 @@ s_report_cycle (s_parser_t *self, const uint32_t *path, uint32_t length)
     zf_flow_t *flow = self->flow;
     uint32_t start = 0;
     for (uint32_t k = 1; k < length; k++)
-        if (path[k] < path[start])
-            start = k;
+        if (path[k] < path[start]) start = k;
     //  Room for S_CYCLE_SHOWN + 1 ids with arrows, and the count.
     char text[(S_CYCLE_SHOWN + 1) * (ZF_MAX_NAME + 4) + 32];
     size_t used = 0;
     for (uint32_t k = 0; k <= length; k++) {
         //  Long cycles: the first S_CYCLE_SHOWN - 2 tasks, a count, the last one.
         if (length > S_CYCLE_SHOWN && k == S_CYCLE_SHOWN - 2) {
-            used += (size_t) snprintf (text + used, sizeof text - used, "(%u more) -> ",
-                                       length - S_CYCLE_SHOWN + 1);
+            used += (size_t)snprintf (text + used, sizeof text - used, "(%u more) -> ",
+                                      length - S_CYCLE_SHOWN + 1);
             k = length - 1;
         }
         const char *id = flow->tasks[path[(start + k) % length]].id;
-        used += (size_t) snprintf (text + used, sizeof text - used, "%s%s", id,
-                                   k < length ? " -> " : "");
+        used += (size_t)snprintf (text + used, sizeof text - used, "%s%s", id,
+                                  k < length ? " -> " : "");
         assert (used < sizeof text);
     }
     uint32_t before = path[(start + length - 1) % length];
@@ -1093,8 +1059,7 @@ s_order (s_parser_t *self)
     for (uint32_t t = 0; t < n; t++)
         edges += flow->tasks[t].after_count;
     uint32_t *next = s_calloc (self, edges, sizeof *next);
-    if (!first || !waiting || !order || !next)
-        goto done;
+    if (!first || !waiting || !order || !next) goto done;
 
     //  Successor lists in one array: next[first[t] .. first[t + 1]) follow t.
     for (uint32_t t = 0; t < n; t++)
@@ -1105,22 +1070,19 @@ s_order (s_parser_t *self)
             }
     for (uint32_t t = 0; t < n; t++)
         first[t + 1] += first[t];
-    uint32_t *fill = order;     //  borrowed as a cursor per task until Kahn runs
+    uint32_t *fill = order; //  borrowed as a cursor per task until Kahn runs
     memcpy (fill, first, n * sizeof *fill);
     for (uint32_t t = 0; t < n; t++)
         for (uint32_t j = 0; j < flow->tasks[t].after_count; j++)
-            if (flow->tasks[t].after[j].offset == 0)
-                next[fill[flow->tasks[t].after[j].task]++] = t;
+            if (flow->tasks[t].after[j].offset == 0) next[fill[flow->tasks[t].after[j].task]++] = t;
 
     uint32_t head = 0, tail = 0;
     for (uint32_t t = 0; t < n; t++)
-        if (waiting[t] == 0)
-            order[tail++] = t;
+        if (waiting[t] == 0) order[tail++] = t;
     while (head < tail) {
         uint32_t t = order[head++];
         for (uint32_t e = first[t]; e < first[t + 1]; e++)
-            if (--waiting[next[e]] == 0)
-                order[tail++] = next[e];
+            if (--waiting[next[e]] == 0) order[tail++] = next[e];
     }
     if (tail == n) {
         flow->topo = order;
@@ -1131,17 +1093,17 @@ s_order (s_parser_t *self)
     //  What Kahn's algorithm left (waiting > 0) lies on a cycle or after one.
     //  A depth-first search over just those tasks meets each cycle as an edge
     //  back to a task still on its path; each such edge is one cycle.
-    uint32_t *path = order;     //  reused: the search path
+    uint32_t *path = order; //  reused: the search path
     uint32_t *cursor = s_calloc (self, n, sizeof *cursor);
-    uint32_t *place = s_calloc (self, n, sizeof *place);    //  0 new, 1 + depth on path, UINT32_MAX done
+    uint32_t *place =
+        s_calloc (self, n, sizeof *place); //  0 new, 1 + depth on path, UINT32_MAX done
     if (!cursor || !place) {
         free (cursor);
         free (place);
         goto done;
     }
     for (uint32_t root = 0; root < n; root++) {
-        if (waiting[root] == 0 || place[root])
-            continue;
+        if (waiting[root] == 0 || place[root]) continue;
         uint32_t depth = 0;
         path[depth++] = root;
         place[root] = depth;
@@ -1154,8 +1116,7 @@ s_order (s_parser_t *self)
                 continue;
             }
             uint32_t u = next[cursor[t]++];
-            if (waiting[u] == 0 || place[u] == UINT32_MAX)
-                continue;
+            if (waiting[u] == 0 || place[u] == UINT32_MAX) continue;
             if (place[u]) {
                 s_report_cycle (self, path + place[u] - 1, depth - place[u] + 1);
                 continue;
@@ -1183,8 +1144,7 @@ s_root (s_parser_t *self)
 {
     zf_flow_t *flow = self->flow;
     zf_flow_node_t *root = s_node (self, 0);
-    if (root->kind == ZF_NODE_BAD)
-        return;
+    if (root->kind == ZF_NODE_BAD) return;
     if (s_is_null (self, 0)) {
         zf_flow_report (&self->report, root->line, root->col,
                         "empty flow file (want a mapping with flow and tasks)");
@@ -1199,29 +1159,27 @@ s_root (s_parser_t *self)
     const uint32_t *value = fields.value;
 
     if (!value[R_FLOW])
-        zf_flow_report (&self->report, root->line, root->col, "missing key 'flow' (the flow's name)");
+        zf_flow_report (&self->report, root->line, root->col,
+                        "missing key 'flow' (the flow's name)");
     else
         flow->name = s_name (self, value[R_FLOW], "flow name", "");
 
     if (value[R_TIMEZONE]) {
-        const char *text = s_string (self, value[R_TIMEZONE], "timezone", "", ZF_MAX_TEXT,
-                                     "ZF_MAX_TEXT");
+        const char *text =
+            s_string (self, value[R_TIMEZONE], "timezone", "", ZF_MAX_TEXT, "ZF_MAX_TEXT");
         if (text && !zf_tz_valid (text)) {
             char buf[S_SHOW_SIZE];
             zf_flow_node_t *t = s_node (self, value[R_TIMEZONE]);
             zf_flow_report (&self->report, t->line, t->col,
                             "unknown time zone %s (want an IANA name such as Europe/London)",
                             s_show (self, value[R_TIMEZONE], buf));
-        }
-        else if (text) {
+        } else if (text) {
             free (flow->timezone);
             flow->timezone = s_strdup (self, text);
         }
     }
-    if (value[R_CALENDAR])
-        s_calendar (self, value[R_CALENDAR]);
-    if (value[R_DEFAULTS])
-        s_defaults (self, value[R_DEFAULTS]);
+    if (value[R_CALENDAR]) s_calendar (self, value[R_CALENDAR]);
+    if (value[R_DEFAULTS]) s_defaults (self, value[R_DEFAULTS]);
     if (!value[R_TASKS])
         zf_flow_report (&self->report, root->line, root->col, "missing key 'tasks'");
     else
@@ -1237,8 +1195,7 @@ static zf_flow_t *
 s_flow_new (const char *text, size_t size, const char *path)
 {
     zf_flow_t *self = calloc (1, sizeof *self);
-    if (!self)
-        return NULL;
+    if (!self) return NULL;
     self->path = strdup (path ? path : "<input>");
     const char *slash = path ? strrchr (path, '/') : NULL;
     if (!slash)
@@ -1246,7 +1203,7 @@ s_flow_new (const char *text, size_t size, const char *path)
     else if (slash == path)
         self->dir = strdup ("/");
     else
-        self->dir = strndup (path, (size_t) (slash - path));
+        self->dir = strndup (path, (size_t)(slash - path));
     self->timezone = strdup ("UTC");
     self->weekdays = 0x7f;
     self->default_timeout_ms = S_DEFAULT_TIMEOUT_MS;
@@ -1258,8 +1215,7 @@ s_flow_new (const char *text, size_t size, const char *path)
         self->text[size] = 0;
         self->text_size = size;
     }
-    if (!self->path || !self->dir || !self->timezone || !self->text)
-        zf_flow_destroy (&self);
+    if (!self->path || !self->dir || !self->timezone || !self->text) zf_flow_destroy (&self);
     return self;
 }
 
@@ -1272,8 +1228,7 @@ zf_flow_parse (const char *text, size_t size, const char *path, zf_flow_errors_t
         .day_roll_task = -1,
     };
     s_parser_t *self = &parser;
-    if (!text)
-        size = 0;
+    if (!text) size = 0;
     if (size > ZF_MAX_FLOW_SIZE) {
         zf_flow_report (&self->report, 1, 1, "flow file exceeds ZF_MAX_FLOW_SIZE (%d bytes)",
                         ZF_MAX_FLOW_SIZE);
@@ -1290,12 +1245,10 @@ zf_flow_parse (const char *text, size_t size, const char *path, zf_flow_errors_t
                         "empty flow file (want a mapping with flow and tasks)");
     else if (rc == 0)
         s_root (self);
-    if (self->oom)
-        zf_flow_report (&self->report, 0, 0, "out of memory reading the flow file");
+    if (self->oom) zf_flow_report (&self->report, 0, 0, "out of memory reading the flow file");
     zf_flow_tree_free (&self->tree);
     free (self->after_lists);
-    if (self->report.found)
-        zf_flow_destroy (&self->flow);
+    if (self->report.found) zf_flow_destroy (&self->flow);
     return self->flow;
 }
 
@@ -1315,8 +1268,7 @@ zf_flow_load (const char *path, zf_flow_errors_t *errors)
     int error = 0;
     while (text) {
         if (size == alloc) {
-            if (alloc > ZF_MAX_FLOW_SIZE)
-                break;
+            if (alloc > ZF_MAX_FLOW_SIZE) break;
             alloc = alloc * 2 > ZF_MAX_FLOW_SIZE + 1 ? ZF_MAX_FLOW_SIZE + 1 : alloc * 2;
             char *bigger = realloc (text, alloc);
             if (!bigger) {
@@ -1329,8 +1281,7 @@ zf_flow_load (const char *path, zf_flow_errors_t *errors)
         size_t got = fread (text + size, 1, alloc - size, file);
         size += got;
         if (got == 0) {
-            if (ferror (file))
-                error = errno ? errno : EIO;
+            if (ferror (file)) error = errno ? errno : EIO;
             break;
         }
     }
@@ -1354,8 +1305,7 @@ zf_flow_destroy (zf_flow_t **self_p)
 {
     assert (self_p);
     zf_flow_t *self = *self_p;
-    if (!self)
-        return;
+    if (!self) return;
     for (uint32_t i = 0; self->tasks && i < self->task_count; i++) {
         zf_flow_task_t *task = &self->tasks[i];
         free (task->id);

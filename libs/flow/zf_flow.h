@@ -28,62 +28,62 @@
 #define ZF_FLOW_LAST_DATE 2932896
 
 typedef enum {
-    ZF_TASK_RUN = 0,            //  run: a shell command
-    ZF_TASK_SERVICE = 1,        //  service: a worker's named handler
-    ZF_TASK_START = 2,          //  built-in: opens the business date
-    ZF_TASK_DAY_ROLL = 3        //  built-in: closes the date, opens the next one
+    ZF_TASK_RUN = 0,     //  run: a shell command
+    ZF_TASK_SERVICE = 1, //  service: a worker's named handler
+    ZF_TASK_START = 2,   //  built-in: opens the business date
+    ZF_TASK_DAY_ROLL = 3 //  built-in: closes the date, opens the next one
 } zf_task_type_t;
 
 //  One entry of after: a task of this flow, on this date or N business dates before.
 typedef struct {
-    uint32_t task;              //  index into zf_flow_t.tasks
-    uint16_t offset;            //  0 for "x", N for "x@-N"
+    uint32_t task;   //  index into zf_flow_t.tasks
+    uint16_t offset; //  0 for "x", N for "x@-N"
 } zf_flow_dep_t;
 
 typedef struct {
-    char *id;                   //  [a-z0-9_-]+, unique in the flow
-    zf_task_type_t type;        //  what runs it
-    char *run;                  //  ZF_TASK_RUN: command for /bin/sh -c, else NULL
-    char *service;              //  ZF_TASK_SERVICE: service name, else NULL
-    char *rollback;             //  command run before an interrupted attempt is rerun, or NULL
-    zf_flow_dep_t *after;       //  dependencies, in file order
-    uint32_t after_count;       //  entries in after
-    int32_t not_before;         //  minutes after midnight in the flow's zone, or -1
-    uint32_t shard_count;       //  1 when not sharded
-    char **shard_keys;          //  shard_count keys, or NULL when shards: was a count
-    int64_t timeout_ms;         //  per attempt; 0 = none
-    uint32_t retries;           //  extra attempts after the first
-    int64_t retry_delay_ms;     //  wait before each retry
-    bool speculative;           //  stragglers may get a second copy
-    uint32_t line;              //  where the task starts in the file (1-based)
-    uint32_t col;               //  and its column (1-based)
+    char *id;               //  [a-z0-9_-]+, unique in the flow
+    zf_task_type_t type;    //  what runs it
+    char *run;              //  ZF_TASK_RUN: command for /bin/sh -c, else NULL
+    char *service;          //  ZF_TASK_SERVICE: service name, else NULL
+    char *rollback;         //  command run before an interrupted attempt is rerun, or NULL
+    zf_flow_dep_t *after;   //  dependencies, in file order
+    uint32_t after_count;   //  entries in after
+    int32_t not_before;     //  minutes after midnight in the flow's zone, or -1
+    uint32_t shard_count;   //  1 when not sharded
+    char **shard_keys;      //  shard_count keys, or NULL when shards: was a count
+    int64_t timeout_ms;     //  per attempt; 0 = none
+    uint32_t retries;       //  extra attempts after the first
+    int64_t retry_delay_ms; //  wait before each retry
+    bool speculative;       //  stragglers may get a second copy
+    uint32_t line;          //  where the task starts in the file (1-based)
+    uint32_t col;           //  and its column (1-based)
 } zf_flow_task_t;
 
 typedef struct {
-    char *name;                 //  flow: [a-z0-9_-]+
-    char *timezone;             //  IANA zone, "UTC" by default
-    uint8_t weekdays;           //  business weekdays, bit 0 = Monday; 0x7f by default
-    zf_date_t *holidays;        //  sorted, no duplicates
+    char *name;          //  flow: [a-z0-9_-]+
+    char *timezone;      //  IANA zone, "UTC" by default
+    uint8_t weekdays;    //  business weekdays, bit 0 = Monday; 0x7f by default
+    zf_date_t *holidays; //  sorted, no duplicates
     uint32_t holiday_count;
-    zf_flow_task_t *tasks;      //  in file order
+    zf_flow_task_t *tasks; //  in file order
     uint32_t task_count;
-    uint32_t *topo;             //  task indices in a topological order of same-date deps
-    char *path;                 //  the file it came from (as given), or "<input>"
-    char *dir;                  //  folder of path: the working folder of run: commands
-    char *text;                 //  the source text, nul-terminated
-    size_t text_size;           //  bytes of text, without the nul
-    int64_t default_timeout_ms; //  defaults: timeout, or the built-in 0 (none)
-    uint32_t default_retries;   //  defaults: retries, or the built-in 0
+    uint32_t *topo;                 //  task indices in a topological order of same-date deps
+    char *path;                     //  the file it came from (as given), or "<input>"
+    char *dir;                      //  folder of path: the working folder of run: commands
+    char *text;                     //  the source text, nul-terminated
+    size_t text_size;               //  bytes of text, without the nul
+    int64_t default_timeout_ms;     //  defaults: timeout, or the built-in 0 (none)
+    uint32_t default_retries;       //  defaults: retries, or the built-in 0
     int64_t default_retry_delay_ms; //  defaults: retry_delay, or the built-in 10s
-    uint32_t *index;            //  hash of task ids: slot -> task index + 1, 0 = free
-    uint32_t index_mask;        //  slots in index, minus one (a power of two)
+    uint32_t *index;                //  hash of task ids: slot -> task index + 1, 0 = free
+    uint32_t index_mask;            //  slots in index, minus one (a power of two)
 } zf_flow_t;
 
 //  Collected errors of one parse, each "file:line:col: message".
 typedef struct {
-    char **lines;               //  count messages, in the order found
+    char **lines; //  count messages, in the order found
     uint32_t count;
-    uint32_t dropped;           //  errors past ZF_MAX_FLOW_ERRORS, not kept
+    uint32_t dropped; //  errors past ZF_MAX_FLOW_ERRORS, not kept
 } zf_flow_errors_t;
 
 //  Parses a flow from text (need not be nul-terminated). path names the file in

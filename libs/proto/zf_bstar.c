@@ -3,7 +3,7 @@
 #include <string.h>
 #include "zf_proto.h"
 
-static const char *s_states[] = { "?", "primary", "backup", "active", "passive" };
+static const char *s_states[] = {"?", "primary", "backup", "active", "passive"};
 
 //  Names a Binary Star state.
 const char *
@@ -36,14 +36,12 @@ zf_bstar_decode (zf_proto_decoder_t *dec, const void *data, size_t size, zf_bsta
     assert (msg);
     memset (msg, 0, sizeof (*msg));
     zf_wire_reader_t r;
-    if (zf_wire_begin (&r, dec, data, size, ZF_BODY_BSTAR, err))
-        return -1;
-    zf_bstar_msg_t out = { 0 };
+    if (zf_wire_begin (&r, dec, data, size, ZF_BODY_BSTAR, err)) return -1;
+    zf_bstar_msg_t out = {0};
     zf_wire_enum (&r, "state", 1, ZF_BSTAR_STATE_MAX, &out.state);
     zf_wire_u64 (&r, "epoch", &out.epoch);
     zf_wire_u64 (&r, "seq", &out.seq);
-    if (zf_wire_finish (&r))
-        return -1;
+    if (zf_wire_finish (&r)) return -1;
     *msg = out;
     return 0;
 }

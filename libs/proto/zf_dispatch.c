@@ -24,19 +24,16 @@
 #include <string.h>
 #include "zf_proto.h"
 
-#define S_ORDER_FIELDS 16
-#define S_JOB_FIELDS 15
-#define S_RESULT_FIELDS 14
-#define S_KEY_FIELDS 5
+#define S_ORDER_FIELDS    16
+#define S_JOB_FIELDS      15
+#define S_RESULT_FIELDS   14
+#define S_KEY_FIELDS      5
 #define S_INFLIGHT_FIELDS 6
 
-static const char *s_statuses[] = {
-    "running", "succeeded", "failed", "timed_out", "cancelled", "lost", "no_worker"
-};
+static const char *s_statuses[] = {"running",   "succeeded", "failed",   "timed_out",
+                                   "cancelled", "lost",      "no_worker"};
 
-static const char *s_refusals[] = {
-    "?", "bad_request", "stale_epoch", "no_worker", "overloaded"
-};
+static const char *s_refusals[] = {"?", "bad_request", "stale_epoch", "no_worker", "overloaded"};
 
 //  Names a job status.
 const char *
@@ -52,7 +49,6 @@ zf_refuse_code_name (int code)
     return code >= 1 && code <= ZF_REFUSE_MAX ? s_refusals[code] : "?";
 }
 
-
 //  ---------------------------------------------------------------------------
 //  Shared pieces
 
@@ -61,7 +57,7 @@ zf_refuse_code_name (int code)
 static int32_t
 s_shard_max (uint32_t shard_count)
 {
-    return shard_count == 0 ? ZF_SHARD_ALL : (int32_t) shard_count - 1;
+    return shard_count == 0 ? ZF_SHARD_ALL : (int32_t)shard_count - 1;
 }
 
 //  The lowest shard index such a task has.
@@ -98,8 +94,7 @@ s_put_any_shard (zf_wire_writer_t *w, int32_t shard)
 static void
 s_put_attempt (zf_wire_writer_t *w, uint32_t attempt)
 {
-    if (zf_wire_check (w, "attempt", attempt, 1, UINT32_MAX))
-        zf_wire_put_uint (w, attempt);
+    if (zf_wire_check (w, "attempt", attempt, 1, UINT32_MAX)) zf_wire_put_uint (w, attempt);
 }
 
 //  Reads an attempt (from 1).
@@ -111,7 +106,7 @@ s_get_attempt (zf_wire_reader_t *r, uint32_t *attempt)
         if (value == 0)
             zf_wire_fail (r, "attempt", "attempt 0 (attempts count from 1)");
         else
-            *attempt = (uint32_t) value;
+            *attempt = (uint32_t)value;
     }
 }
 
@@ -144,7 +139,7 @@ s_put_keys (zf_wire_writer_t *w, const zf_task_key_t *keys, size_t count)
     zf_wire_put_list (w, "key", count, ZF_WIRE_MAX (ZF_MAX_BATCH));
     assert (keys || count == 0);
     for (size_t i = 0; i < count && !w->failed; i++) {
-        zf_wire_witem (w, "key", (int64_t) i);
+        zf_wire_witem (w, "key", (int64_t)i);
         zf_wire_put_array (w, S_KEY_FIELDS);
         s_put_key_fields (w, &keys[i]);
     }
@@ -156,8 +151,7 @@ static void
 s_get_keys (zf_wire_reader_t *r, const zf_task_key_t **keys_out, size_t *count_out)
 {
     uint32_t count;
-    if (zf_wire_list (r, "key", ZF_WIRE_MAX (ZF_MAX_BATCH), 1 + S_KEY_FIELDS, &count))
-        return;
+    if (zf_wire_list (r, "key", ZF_WIRE_MAX (ZF_MAX_BATCH), 1 + S_KEY_FIELDS, &count)) return;
     zf_task_key_t *keys = zf_wire_alloc (r, count, sizeof (zf_task_key_t));
     for (uint32_t i = 0; i < count && !zf_wire_failed (r); i++) {
         zf_wire_next (r, i);
@@ -179,8 +173,7 @@ s_put_env (zf_wire_writer_t *w, const char *const *env, size_t count)
     assert (env || count == 0);
     for (size_t i = 0; i < count && !w->failed; i++) {
         const char *equals = env[i] ? strchr (env[i], '=') : NULL;
-        if (!equals || equals == env[i])
-            zf_wire_wfail (w, "env", "entry %zu is not KEY=VALUE", i);
+        if (!equals || equals == env[i]) zf_wire_wfail (w, "env", "entry %zu is not KEY=VALUE", i);
         zf_wire_put_str (w, "env", &zf_wire_env, false, env[i], SIZE_MAX);
     }
 }
@@ -190,8 +183,7 @@ static void
 s_get_env (zf_wire_reader_t *r, const char *const **env_out, size_t *count_out)
 {
     uint32_t count;
-    if (zf_wire_list (r, "env", ZF_WIRE_MAX (ZF_MAX_ENV), 3, &count))
-        return;
+    if (zf_wire_list (r, "env", ZF_WIRE_MAX (ZF_MAX_ENV), 3, &count)) return;
     const char **env = zf_wire_alloc (r, count, sizeof (char *));
     for (uint32_t i = 0; i < count && !zf_wire_failed (r); i++) {
         zf_wire_next (r, i);
@@ -208,8 +200,7 @@ s_get_names (zf_wire_reader_t *r, const char *field, const char *const **names_o
              size_t *count_out)
 {
     uint32_t count;
-    if (zf_wire_list (r, field, ZF_WIRE_MAX (ZF_MAX_BATCH), 2, &count))
-        return;
+    if (zf_wire_list (r, field, ZF_WIRE_MAX (ZF_MAX_BATCH), 2, &count)) return;
     const char **names = zf_wire_alloc (r, count, sizeof (char *));
     for (uint32_t i = 0; i < count && !zf_wire_failed (r); i++) {
         zf_wire_next (r, i);
@@ -226,11 +217,9 @@ static int64_t
 s_get_records (zf_wire_reader_t *r, const char *field, uint32_t fields)
 {
     uint32_t count;
-    if (zf_wire_list (r, field, ZF_WIRE_MAX (ZF_MAX_BATCH), 1 + fields, &count))
-        return -1;
+    if (zf_wire_list (r, field, ZF_WIRE_MAX (ZF_MAX_BATCH), 1 + fields, &count)) return -1;
     return count;
 }
-
 
 //  ---------------------------------------------------------------------------
 //  DISPATCH
@@ -251,17 +240,15 @@ s_put_order (zf_wire_writer_t *w, const zf_order_t *order)
         zf_wire_put_uint (w, order->shard_count);
     if (!order->shard_keys)
         zf_wire_put_nil (w);
-    else
-    if (order->shard_count == 0)
+    else if (order->shard_count == 0)
         zf_wire_wfail (w, "shard_keys", "keys given for an unsharded task");
     else {
         zf_wire_put_array (w, order->shard_count);
         for (uint32_t i = 0; i < order->shard_count && !w->failed; i++)
-            zf_wire_put_str (w, "shard_keys", &zf_wire_shard_key, false,
-                             order->shard_keys[i], SIZE_MAX);
+            zf_wire_put_str (w, "shard_keys", &zf_wire_shard_key, false, order->shard_keys[i],
+                             SIZE_MAX);
     }
-    zf_wire_put_list (w, "shard_runs", 2 * order->shard_run_count,
-                      ZF_WIRE_MAX (2 * ZF_MAX_SHARDS));
+    zf_wire_put_list (w, "shard_runs", 2 * order->shard_run_count, ZF_WIRE_MAX (2 * ZF_MAX_SHARDS));
     assert (order->shard_runs || order->shard_run_count == 0);
     for (size_t i = 0; i < order->shard_run_count && !w->failed; i++) {
         s_put_shard (w, "shard_runs", order->shard_runs[i].shard, order->shard_count);
@@ -286,8 +273,7 @@ s_put_order (zf_wire_writer_t *w, const zf_order_t *order)
 static void
 s_get_order (zf_wire_reader_t *r, zf_order_t *order)
 {
-    if (zf_wire_record (r, NULL))
-        return;
+    if (zf_wire_record (r, NULL)) return;
     zf_wire_str (r, "flow", &zf_wire_name, false, &order->flow, NULL);
     zf_wire_date (r, "date", false, &order->date);
     zf_wire_str (r, "task", &zf_wire_name, false, &order->task, NULL);
@@ -313,8 +299,7 @@ s_get_order (zf_wire_reader_t *r, zf_order_t *order)
         order->shard_keys = keys;
     }
 
-    if (zf_wire_list (r, "shard_runs", ZF_WIRE_MAX (2 * ZF_MAX_SHARDS), 1, &count))
-        return;
+    if (zf_wire_list (r, "shard_runs", ZF_WIRE_MAX (2 * ZF_MAX_SHARDS), 1, &count)) return;
     if (count % 2) {
         zf_wire_fail (r, NULL, "%u values, not (shard, attempt) pairs", count);
         return;
@@ -332,8 +317,7 @@ s_get_order (zf_wire_reader_t *r, zf_order_t *order)
 
     zf_wire_str (r, "command", &zf_wire_command, true, &order->command, NULL);
     zf_wire_str (r, "rollback", &zf_wire_command, true, &order->rollback, NULL);
-    if (zf_wire_list (r, "rollback_shards", ZF_WIRE_MAX (ZF_MAX_SHARDS), 1, &count))
-        return;
+    if (zf_wire_list (r, "rollback_shards", ZF_WIRE_MAX (ZF_MAX_SHARDS), 1, &count)) return;
     int32_t *shards = zf_wire_alloc (r, count, sizeof (int32_t));
     for (uint32_t i = 0; i < count && !zf_wire_failed (r); i++) {
         zf_wire_next (r, i);
@@ -363,7 +347,7 @@ zf_dispatch_encode (zf_proto_encoder_t *enc, const zf_dispatch_t *msg, zf_proto_
     zf_wire_put_uint (&w, msg->epoch);
     zf_wire_put_list (&w, "order", msg->order_count, ZF_WIRE_MAX (ZF_MAX_BATCH));
     for (size_t i = 0; i < msg->order_count && !w.failed; i++) {
-        zf_wire_witem (&w, "order", (int64_t) i);
+        zf_wire_witem (&w, "order", (int64_t)i);
         s_put_order (&w, &msg->orders[i]);
     }
     return zf_wire_wfinish (&w);
@@ -371,34 +355,31 @@ zf_dispatch_encode (zf_proto_encoder_t *enc, const zf_dispatch_t *msg, zf_proto_
 
 //  Decodes a DISPATCH body.
 int
-zf_dispatch_decode (zf_proto_decoder_t *dec, const void *data, size_t size,
-                    zf_dispatch_t *msg, zf_proto_error_t *err)
+zf_dispatch_decode (zf_proto_decoder_t *dec, const void *data, size_t size, zf_dispatch_t *msg,
+                    zf_proto_error_t *err)
 {
     assert (dec);
     assert (msg);
     memset (msg, 0, sizeof (*msg));
     zf_wire_reader_t r;
-    if (zf_wire_begin (&r, dec, data, size, ZF_BODY_DISPATCH, err))
-        return -1;
-    zf_dispatch_t out = { 0 };
+    if (zf_wire_begin (&r, dec, data, size, ZF_BODY_DISPATCH, err)) return -1;
+    zf_dispatch_t out = {0};
     zf_wire_u64 (&r, "epoch", &out.epoch);
     int64_t count = s_get_records (&r, "order", S_ORDER_FIELDS);
     if (count >= 0) {
-        zf_order_t *orders = zf_wire_alloc (&r, (size_t) count, sizeof (zf_order_t));
+        zf_order_t *orders = zf_wire_alloc (&r, (size_t)count, sizeof (zf_order_t));
         for (int64_t i = 0; i < count && !zf_wire_failed (&r); i++) {
-            zf_wire_next (&r, (uint32_t) i);
+            zf_wire_next (&r, (uint32_t)i);
             s_get_order (&r, &orders[i]);
         }
         zf_wire_close (&r);
         out.orders = orders;
-        out.order_count = (size_t) count;
+        out.order_count = (size_t)count;
     }
-    if (zf_wire_finish (&r))
-        return -1;
+    if (zf_wire_finish (&r)) return -1;
     *msg = out;
     return 0;
 }
-
 
 //  ---------------------------------------------------------------------------
 //  JOBS
@@ -417,8 +398,7 @@ s_put_job (zf_wire_writer_t *w, const zf_job_t *job)
     zf_wire_put_uint (w, job->shard_count);
     zf_wire_put_str (w, "shard_key", &zf_wire_shard_key, true, job->shard_key, SIZE_MAX);
     s_put_attempt (w, job->attempt);
-    if (zf_wire_check (w, "copy", job->copy, 0, 1))
-        zf_wire_put_uint (w, job->copy);
+    if (zf_wire_check (w, "copy", job->copy, 0, 1)) zf_wire_put_uint (w, job->copy);
     zf_wire_put_str (w, "service", &zf_wire_name, false, job->service, SIZE_MAX);
     zf_wire_put_str (w, "command", &zf_wire_command, true, job->command, SIZE_MAX);
     zf_wire_put_str (w, "rollback", &zf_wire_command, true, job->rollback, SIZE_MAX);
@@ -433,18 +413,17 @@ s_put_job (zf_wire_writer_t *w, const zf_job_t *job)
 static void
 s_get_job (zf_wire_reader_t *r, zf_job_t *job)
 {
-    if (zf_wire_record (r, NULL))
-        return;
+    if (zf_wire_record (r, NULL)) return;
     zf_wire_u64 (r, "job_id", &job->job_id);
     zf_wire_str (r, "flow", &zf_wire_name, false, &job->flow, NULL);
     zf_wire_date (r, "date", false, &job->date);
     zf_wire_str (r, "task", &zf_wire_name, false, &job->task, NULL);
     zf_wire_i32 (r, "shard", ZF_SHARD_ALL, ZF_MAX_SHARDS - 1, &job->shard);
     zf_wire_u32 (r, "shard_count", ZF_MAX_SHARDS, &job->shard_count);
-    if (!zf_wire_failed (r)
-    &&  (job->shard < s_shard_min (job->shard_count) || job->shard > s_shard_max (job->shard_count))) {
-        zf_wire_fail (r, "shard", "shard %d does not fit shard_count %u",
-                      (int) job->shard, job->shard_count);
+    if (!zf_wire_failed (r) && (job->shard < s_shard_min (job->shard_count) ||
+                                job->shard > s_shard_max (job->shard_count))) {
+        zf_wire_fail (r, "shard", "shard %d does not fit shard_count %u", (int)job->shard,
+                      job->shard_count);
         return;
     }
     zf_wire_str (r, "shard_key", &zf_wire_shard_key, true, &job->shard_key, NULL);
@@ -471,7 +450,7 @@ zf_jobs_encode (zf_proto_encoder_t *enc, const zf_jobs_t *msg, zf_proto_error_t 
     zf_wire_put_uint (&w, msg->epoch);
     zf_wire_put_list (&w, "job", msg->job_count, ZF_WIRE_MAX (ZF_MAX_BATCH));
     for (size_t i = 0; i < msg->job_count && !w.failed; i++) {
-        zf_wire_witem (&w, "job", (int64_t) i);
+        zf_wire_witem (&w, "job", (int64_t)i);
         s_put_job (&w, &msg->jobs[i]);
     }
     return zf_wire_wfinish (&w);
@@ -486,27 +465,24 @@ zf_jobs_decode (zf_proto_decoder_t *dec, const void *data, size_t size, zf_jobs_
     assert (msg);
     memset (msg, 0, sizeof (*msg));
     zf_wire_reader_t r;
-    if (zf_wire_begin (&r, dec, data, size, ZF_BODY_JOBS, err))
-        return -1;
-    zf_jobs_t out = { 0 };
+    if (zf_wire_begin (&r, dec, data, size, ZF_BODY_JOBS, err)) return -1;
+    zf_jobs_t out = {0};
     zf_wire_u64 (&r, "epoch", &out.epoch);
     int64_t count = s_get_records (&r, "job", S_JOB_FIELDS);
     if (count >= 0) {
-        zf_job_t *jobs = zf_wire_alloc (&r, (size_t) count, sizeof (zf_job_t));
+        zf_job_t *jobs = zf_wire_alloc (&r, (size_t)count, sizeof (zf_job_t));
         for (int64_t i = 0; i < count && !zf_wire_failed (&r); i++) {
-            zf_wire_next (&r, (uint32_t) i);
+            zf_wire_next (&r, (uint32_t)i);
             s_get_job (&r, &jobs[i]);
         }
         zf_wire_close (&r);
         out.jobs = jobs;
-        out.job_count = (size_t) count;
+        out.job_count = (size_t)count;
     }
-    if (zf_wire_finish (&r))
-        return -1;
+    if (zf_wire_finish (&r)) return -1;
     *msg = out;
     return 0;
 }
-
 
 //  ---------------------------------------------------------------------------
 //  RESULTS
@@ -522,8 +498,7 @@ s_put_result (zf_wire_writer_t *w, const zf_result_t *result)
     zf_wire_put_str (w, "task", &zf_wire_name, false, result->key.task, SIZE_MAX);
     s_put_any_shard (w, result->key.shard);
     s_put_attempt (w, result->key.attempt);
-    if (zf_wire_check (w, "copy", result->copy, 0, 1))
-        zf_wire_put_uint (w, result->copy);
+    if (zf_wire_check (w, "copy", result->copy, 0, 1)) zf_wire_put_uint (w, result->copy);
     if (zf_wire_check (w, "status", result->status, 0, ZF_JOB_STATUS_MAX))
         zf_wire_put_uint (w, result->status);
     zf_wire_put_int (w, result->exit_status);
@@ -538,8 +513,7 @@ s_put_result (zf_wire_writer_t *w, const zf_result_t *result)
 static void
 s_get_result (zf_wire_reader_t *r, zf_result_t *result)
 {
-    if (zf_wire_record (r, NULL))
-        return;
+    if (zf_wire_record (r, NULL)) return;
     zf_wire_u64 (r, "job_id", &result->job_id);
     zf_wire_str (r, "flow", &zf_wire_name, false, &result->key.flow, NULL);
     zf_wire_date (r, "date", false, &result->key.date);
@@ -568,7 +542,7 @@ zf_results_encode (zf_proto_encoder_t *enc, const zf_results_t *msg, zf_proto_er
     zf_wire_wbegin (&w, enc, ZF_BODY_RESULTS, 1, err);
     zf_wire_put_list (&w, "result", msg->result_count, ZF_WIRE_MAX (ZF_MAX_BATCH));
     for (size_t i = 0; i < msg->result_count && !w.failed; i++) {
-        zf_wire_witem (&w, "result", (int64_t) i);
+        zf_wire_witem (&w, "result", (int64_t)i);
         s_put_result (&w, &msg->results[i]);
     }
     return zf_wire_wfinish (&w);
@@ -576,33 +550,30 @@ zf_results_encode (zf_proto_encoder_t *enc, const zf_results_t *msg, zf_proto_er
 
 //  Decodes a RESULTS body.
 int
-zf_results_decode (zf_proto_decoder_t *dec, const void *data, size_t size,
-                   zf_results_t *msg, zf_proto_error_t *err)
+zf_results_decode (zf_proto_decoder_t *dec, const void *data, size_t size, zf_results_t *msg,
+                   zf_proto_error_t *err)
 {
     assert (dec);
     assert (msg);
     memset (msg, 0, sizeof (*msg));
     zf_wire_reader_t r;
-    if (zf_wire_begin (&r, dec, data, size, ZF_BODY_RESULTS, err))
-        return -1;
-    zf_results_t out = { 0 };
+    if (zf_wire_begin (&r, dec, data, size, ZF_BODY_RESULTS, err)) return -1;
+    zf_results_t out = {0};
     int64_t count = s_get_records (&r, "result", S_RESULT_FIELDS);
     if (count >= 0) {
-        zf_result_t *results = zf_wire_alloc (&r, (size_t) count, sizeof (zf_result_t));
+        zf_result_t *results = zf_wire_alloc (&r, (size_t)count, sizeof (zf_result_t));
         for (int64_t i = 0; i < count && !zf_wire_failed (&r); i++) {
-            zf_wire_next (&r, (uint32_t) i);
+            zf_wire_next (&r, (uint32_t)i);
             s_get_result (&r, &results[i]);
         }
         zf_wire_close (&r);
         out.results = results;
-        out.result_count = (size_t) count;
+        out.result_count = (size_t)count;
     }
-    if (zf_wire_finish (&r))
-        return -1;
+    if (zf_wire_finish (&r)) return -1;
     *msg = out;
     return 0;
 }
-
 
 //  ---------------------------------------------------------------------------
 //  ACK, CANCEL
@@ -628,12 +599,10 @@ zf_ack_decode (zf_proto_decoder_t *dec, const void *data, size_t size, zf_ack_t 
     assert (msg);
     memset (msg, 0, sizeof (*msg));
     zf_wire_reader_t r;
-    if (zf_wire_begin (&r, dec, data, size, ZF_BODY_ACK, err))
-        return -1;
-    zf_ack_t out = { 0 };
+    if (zf_wire_begin (&r, dec, data, size, ZF_BODY_ACK, err)) return -1;
+    zf_ack_t out = {0};
     s_get_keys (&r, &out.keys, &out.key_count);
-    if (zf_wire_finish (&r))
-        return -1;
+    if (zf_wire_finish (&r)) return -1;
     *msg = out;
     return 0;
 }
@@ -671,8 +640,7 @@ zf_cancel_decode (zf_proto_decoder_t *dec, const void *data, size_t size, zf_can
     msg->date = ZF_DATE_NONE;
     msg->shard = ZF_SHARD_ALL;
     zf_wire_reader_t r;
-    if (zf_wire_begin (&r, dec, data, size, ZF_BODY_CANCEL, err))
-        return -1;
+    if (zf_wire_begin (&r, dec, data, size, ZF_BODY_CANCEL, err)) return -1;
     zf_cancel_t out = *msg;
     zf_wire_str (&r, "flow", &zf_wire_name, true, &out.flow, NULL);
     zf_wire_date (&r, "date", true, &out.date);
@@ -692,19 +660,15 @@ zf_cancel_decode (zf_proto_decoder_t *dec, const void *data, size_t size, zf_can
     if (!zf_wire_failed (&r)) {
         if (out.job_id_count == 0 && !out.flow)
             zf_wire_fail (&r, "flow", "missing: a cancel names a task or job ids");
-        else
-        if (out.job_id_count == 0 && out.date == ZF_DATE_NONE)
+        else if (out.job_id_count == 0 && out.date == ZF_DATE_NONE)
             zf_wire_fail (&r, "date", "missing: a cancel names a task or job ids");
-        else
-        if (out.shard != ZF_SHARD_ALL && !out.task)
+        else if (out.shard != ZF_SHARD_ALL && !out.task)
             zf_wire_fail (&r, "shard", "a shard needs a task");
     }
-    if (zf_wire_finish (&r))
-        return -1;
+    if (zf_wire_finish (&r)) return -1;
     *msg = out;
     return 0;
 }
-
 
 //  ---------------------------------------------------------------------------
 //  WORKER_READY, HELLO, HELLO_REPLY, REFUSED
@@ -720,10 +684,8 @@ zf_worker_ready_encode (zf_proto_encoder_t *enc, const zf_worker_ready_t *msg,
     zf_wire_writer_t w;
     zf_wire_wbegin (&w, enc, ZF_BODY_WORKER_READY, 4, err);
     zf_wire_put_str (&w, "executor", &zf_wire_name, false, msg->executor, SIZE_MAX);
-    if (zf_wire_check (&w, "pid", msg->pid, 0, INT64_MAX))
-        zf_wire_put_int (&w, msg->pid);
-    if (zf_wire_check (&w, "slots", msg->slots, 1, UINT32_MAX))
-        zf_wire_put_uint (&w, msg->slots);
+    if (zf_wire_check (&w, "pid", msg->pid, 0, INT64_MAX)) zf_wire_put_int (&w, msg->pid);
+    if (zf_wire_check (&w, "slots", msg->slots, 1, UINT32_MAX)) zf_wire_put_uint (&w, msg->slots);
     if (msg->service_count == 0)
         zf_wire_wfail (&w, "services", "a worker offers one service at least");
     zf_wire_put_list (&w, "services", msg->service_count, ZF_WIRE_MAX (ZF_MAX_BATCH));
@@ -741,9 +703,8 @@ zf_worker_ready_decode (zf_proto_decoder_t *dec, const void *data, size_t size,
     assert (msg);
     memset (msg, 0, sizeof (*msg));
     zf_wire_reader_t r;
-    if (zf_wire_begin (&r, dec, data, size, ZF_BODY_WORKER_READY, err))
-        return -1;
-    zf_worker_ready_t out = { 0 };
+    if (zf_wire_begin (&r, dec, data, size, ZF_BODY_WORKER_READY, err)) return -1;
+    zf_worker_ready_t out = {0};
     zf_wire_str (&r, "executor", &zf_wire_name, false, &out.executor, NULL);
     zf_wire_int (&r, "pid", 0, INT64_MAX, &out.pid);
     zf_wire_u32 (&r, "slots", UINT32_MAX, &out.slots);
@@ -752,8 +713,7 @@ zf_worker_ready_decode (zf_proto_decoder_t *dec, const void *data, size_t size,
     s_get_names (&r, "services", &out.services, &out.service_count);
     if (!zf_wire_failed (&r) && out.service_count == 0)
         zf_wire_fail (&r, "services", "a worker offers one service at least");
-    if (zf_wire_finish (&r))
-        return -1;
+    if (zf_wire_finish (&r)) return -1;
     *msg = out;
     return 0;
 }
@@ -780,21 +740,18 @@ zf_hello_decode (zf_proto_decoder_t *dec, const void *data, size_t size, zf_hell
     assert (msg);
     memset (msg, 0, sizeof (*msg));
     zf_wire_reader_t r;
-    if (zf_wire_begin (&r, dec, data, size, ZF_BODY_HELLO, err))
-        return -1;
-    zf_hello_t out = { 0 };
+    if (zf_wire_begin (&r, dec, data, size, ZF_BODY_HELLO, err)) return -1;
+    zf_hello_t out = {0};
     zf_wire_u64 (&r, "epoch", &out.epoch);
     zf_wire_str (&r, "name", &zf_wire_name, false, &out.name, NULL);
-    if (zf_wire_finish (&r))
-        return -1;
+    if (zf_wire_finish (&r)) return -1;
     *msg = out;
     return 0;
 }
 
 //  Encodes a HELLO_REPLY body.
 int
-zf_hello_reply_encode (zf_proto_encoder_t *enc, const zf_hello_reply_t *msg,
-                       zf_proto_error_t *err)
+zf_hello_reply_encode (zf_proto_encoder_t *enc, const zf_hello_reply_t *msg, zf_proto_error_t *err)
 {
     assert (enc);
     assert (msg);
@@ -804,11 +761,10 @@ zf_hello_reply_encode (zf_proto_encoder_t *enc, const zf_hello_reply_t *msg,
     zf_wire_put_uint (&w, msg->epoch);
     zf_wire_put_list (&w, "inflight", msg->inflight_count, ZF_WIRE_MAX (ZF_MAX_BATCH));
     for (size_t i = 0; i < msg->inflight_count && !w.failed; i++) {
-        zf_wire_witem (&w, "inflight", (int64_t) i);
+        zf_wire_witem (&w, "inflight", (int64_t)i);
         zf_wire_put_array (&w, S_INFLIGHT_FIELDS);
         s_put_key_fields (&w, &msg->inflight[i].key);
-        zf_wire_put_str (&w, "executor", &zf_wire_name, true, msg->inflight[i].executor,
-                         SIZE_MAX);
+        zf_wire_put_str (&w, "executor", &zf_wire_name, true, msg->inflight[i].executor, SIZE_MAX);
     }
     return zf_wire_wfinish (&w);
 }
@@ -822,27 +778,24 @@ zf_hello_reply_decode (zf_proto_decoder_t *dec, const void *data, size_t size,
     assert (msg);
     memset (msg, 0, sizeof (*msg));
     zf_wire_reader_t r;
-    if (zf_wire_begin (&r, dec, data, size, ZF_BODY_HELLO_REPLY, err))
-        return -1;
-    zf_hello_reply_t out = { 0 };
+    if (zf_wire_begin (&r, dec, data, size, ZF_BODY_HELLO_REPLY, err)) return -1;
+    zf_hello_reply_t out = {0};
     zf_wire_u64 (&r, "epoch", &out.epoch);
     int64_t count = s_get_records (&r, "inflight", S_INFLIGHT_FIELDS);
     if (count >= 0) {
-        zf_inflight_t *inflight = zf_wire_alloc (&r, (size_t) count, sizeof (zf_inflight_t));
+        zf_inflight_t *inflight = zf_wire_alloc (&r, (size_t)count, sizeof (zf_inflight_t));
         for (int64_t i = 0; i < count && !zf_wire_failed (&r); i++) {
-            zf_wire_next (&r, (uint32_t) i);
-            if (zf_wire_record (&r, NULL))
-                break;
+            zf_wire_next (&r, (uint32_t)i);
+            if (zf_wire_record (&r, NULL)) break;
             s_get_key_fields (&r, &inflight[i].key);
             zf_wire_str (&r, "executor", &zf_wire_name, true, &inflight[i].executor, NULL);
             zf_wire_close (&r);
         }
         zf_wire_close (&r);
         out.inflight = inflight;
-        out.inflight_count = (size_t) count;
+        out.inflight_count = (size_t)count;
     }
-    if (zf_wire_finish (&r))
-        return -1;
+    if (zf_wire_finish (&r)) return -1;
     *msg = out;
     return 0;
 }
@@ -855,8 +808,7 @@ zf_refused_encode (zf_proto_encoder_t *enc, const zf_refused_t *msg, zf_proto_er
     assert (msg);
     zf_wire_writer_t w;
     zf_wire_wbegin (&w, enc, ZF_BODY_REFUSED, 4, err);
-    if (zf_wire_check (&w, "code", msg->code, 1, ZF_REFUSE_MAX))
-        zf_wire_put_uint (&w, msg->code);
+    if (zf_wire_check (&w, "code", msg->code, 1, ZF_REFUSE_MAX)) zf_wire_put_uint (&w, msg->code);
     zf_wire_put_uint (&w, msg->epoch);
     zf_wire_put_str (&w, "text", &zf_wire_text, true, msg->text, SIZE_MAX);
     s_put_keys (&w, msg->keys, msg->key_count);
@@ -872,15 +824,13 @@ zf_refused_decode (zf_proto_decoder_t *dec, const void *data, size_t size, zf_re
     assert (msg);
     memset (msg, 0, sizeof (*msg));
     zf_wire_reader_t r;
-    if (zf_wire_begin (&r, dec, data, size, ZF_BODY_REFUSED, err))
-        return -1;
-    zf_refused_t out = { 0 };
+    if (zf_wire_begin (&r, dec, data, size, ZF_BODY_REFUSED, err)) return -1;
+    zf_refused_t out = {0};
     zf_wire_enum (&r, "code", 1, ZF_REFUSE_MAX, &out.code);
     zf_wire_u64 (&r, "epoch", &out.epoch);
     zf_wire_str (&r, "text", &zf_wire_text, true, &out.text, NULL);
     s_get_keys (&r, &out.keys, &out.key_count);
-    if (zf_wire_finish (&r))
-        return -1;
+    if (zf_wire_finish (&r)) return -1;
     *msg = out;
     return 0;
 }

@@ -11,9 +11,8 @@
 
 #define S_EVENT_FIELDS 11
 
-static const char *s_kinds[] = {
-    "?", "worker_join", "worker_lost", "assign", "requeue", "speculative", "cancel", "error"
-};
+static const char *s_kinds[] = {"?",       "worker_join", "worker_lost", "assign",
+                                "requeue", "speculative", "cancel",      "error"};
 
 //  Names a kind.
 const char *
@@ -29,8 +28,7 @@ zf_dispevent_topic (const zf_dispevent_t *event, char *buf, size_t size)
     assert (event);
     assert (buf);
     int length = snprintf (buf, size, "disp.%s", zf_dispevent_kind_name (event->kind));
-    if (length < 0 || (size_t) length >= size)
-        return -1;
+    if (length < 0 || (size_t)length >= size) return -1;
     return length;
 }
 
@@ -46,7 +44,7 @@ zf_dispevent_encode (zf_proto_encoder_t *enc, const zf_dispevent_t *events, size
     zf_wire_put_list (&w, "event", count, ZF_WIRE_MAX (ZF_MAX_BATCH));
     for (size_t i = 0; i < count && !w.failed; i++) {
         const zf_dispevent_t *ev = &events[i];
-        zf_wire_witem (&w, "event", (int64_t) i);
+        zf_wire_witem (&w, "event", (int64_t)i);
         zf_wire_put_array (&w, S_EVENT_FIELDS);
         zf_wire_put_uint (&w, ev->seq);
         zf_wire_put_int (&w, ev->time);
@@ -68,8 +66,7 @@ zf_dispevent_encode (zf_proto_encoder_t *enc, const zf_dispevent_t *events, size
 //  Decodes a DISP_EVENTS body.
 int
 zf_dispevent_decode (zf_proto_decoder_t *dec, const void *data, size_t size,
-                     const zf_dispevent_t **events_out, size_t *count_out,
-                     zf_proto_error_t *err)
+                     const zf_dispevent_t **events_out, size_t *count_out, zf_proto_error_t *err)
 {
     assert (dec);
     assert (events_out);
@@ -77,8 +74,7 @@ zf_dispevent_decode (zf_proto_decoder_t *dec, const void *data, size_t size,
     *events_out = NULL;
     *count_out = 0;
     zf_wire_reader_t r;
-    if (zf_wire_begin (&r, dec, data, size, ZF_BODY_DISP_EVENTS, err))
-        return -1;
+    if (zf_wire_begin (&r, dec, data, size, ZF_BODY_DISP_EVENTS, err)) return -1;
     uint32_t count;
     if (zf_wire_list (&r, "event", ZF_WIRE_MAX (ZF_MAX_BATCH), 1 + S_EVENT_FIELDS, &count))
         return -1;
@@ -86,8 +82,7 @@ zf_dispevent_decode (zf_proto_decoder_t *dec, const void *data, size_t size,
     for (uint32_t i = 0; i < count && !zf_wire_failed (&r); i++) {
         zf_dispevent_t *ev = &events[i];
         zf_wire_next (&r, i);
-        if (zf_wire_record (&r, NULL))
-            break;
+        if (zf_wire_record (&r, NULL)) break;
         zf_wire_u64 (&r, "seq", &ev->seq);
         zf_wire_i64 (&r, "time", &ev->time);
         zf_wire_enum (&r, "kind", 1, ZF_DE_KIND_MAX, &ev->kind);
@@ -102,8 +97,7 @@ zf_dispevent_decode (zf_proto_decoder_t *dec, const void *data, size_t size,
         zf_wire_close (&r);
     }
     zf_wire_close (&r);
-    if (zf_wire_finish (&r))
-        return -1;
+    if (zf_wire_finish (&r)) return -1;
     *events_out = events;
     *count_out = count;
     return 0;

@@ -12,13 +12,13 @@
 #include "zf_wire.h"
 
 typedef enum {
-    ZF_DE_WORKER_JOIN = 1,      //  a worker said READY
-    ZF_DE_WORKER_LOST = 2,      //  a worker's liveness ran out, or it disconnected
-    ZF_DE_ASSIGN = 3,           //  a job went to a worker
-    ZF_DE_REQUEUE = 4,          //  a job of a lost worker went back to the queue
-    ZF_DE_SPECULATIVE = 5,      //  a straggler got a second copy
-    ZF_DE_CANCEL = 6,           //  a job was cancelled
-    ZF_DE_ERROR = 7             //  something went wrong (detail says what)
+    ZF_DE_WORKER_JOIN = 1, //  a worker said READY
+    ZF_DE_WORKER_LOST = 2, //  a worker's liveness ran out, or it disconnected
+    ZF_DE_ASSIGN = 3,      //  a job went to a worker
+    ZF_DE_REQUEUE = 4,     //  a job of a lost worker went back to the queue
+    ZF_DE_SPECULATIVE = 5, //  a straggler got a second copy
+    ZF_DE_CANCEL = 6,      //  a job was cancelled
+    ZF_DE_ERROR = 7        //  something went wrong (detail says what)
 } zf_dispevent_kind_t;
 
 #define ZF_DE_KIND_MAX 7
@@ -27,17 +27,17 @@ typedef enum {
 #define ZF_DISPEVENT_TOPIC_MAX 24
 
 typedef struct {
-    uint64_t seq;               //  1, 2, 3... per dispatcher start
-    int64_t time;               //  ms since the epoch
-    uint8_t kind;               //  zf_dispevent_kind_t
-    const char *worker;         //  executor name, or NULL
-    const char *service;        //  service, or NULL
-    const char *flow;           //  flow name, or NULL
-    zf_date_t date;             //  business date, or ZF_DATE_NONE
-    const char *task;           //  task id, or NULL
-    int32_t shard;              //  shard index, or ZF_SHARD_ALL
-    uint32_t attempt;           //  attempt, or 0
-    const char *detail;         //  free text, or NULL
+    uint64_t seq;        //  1, 2, 3... per dispatcher start
+    int64_t time;        //  ms since the epoch
+    uint8_t kind;        //  zf_dispevent_kind_t
+    const char *worker;  //  executor name, or NULL
+    const char *service; //  service, or NULL
+    const char *flow;    //  flow name, or NULL
+    zf_date_t date;      //  business date, or ZF_DATE_NONE
+    const char *task;    //  task id, or NULL
+    int32_t shard;       //  shard index, or ZF_SHARD_ALL
+    uint32_t attempt;    //  attempt, or 0
+    const char *detail;  //  free text, or NULL
 } zf_dispevent_t;
 
 //  "worker_join", "assign"...; "?" if unknown.

@@ -10,18 +10,13 @@
 #include <string.h>
 #include "zf_proto.h"
 
-static const char *s_task_states[] = {
-    "waiting", "ready", "dispatched", "running", "succeeded", "confirmed",
-    "failed", "retrying", "skipped", "cancelled", "rolled_back"
-};
+static const char *s_task_states[] = {"waiting",   "ready",     "dispatched", "running",
+                                      "succeeded", "confirmed", "failed",     "retrying",
+                                      "skipped",   "cancelled", "rolled_back"};
 
-static const char *s_run_states[] = {
-    "waiting", "running", "succeeded", "failed", "cancelled"
-};
+static const char *s_run_states[] = {"waiting", "running", "succeeded", "failed", "cancelled"};
 
-static const char *s_kinds[] = {
-    "?", "flow", "run", "task", "pause", "confirm", "error", "epoch"
-};
+static const char *s_kinds[] = {"?", "flow", "run", "task", "pause", "confirm", "error", "epoch"};
 
 //  Fields of one event record.
 #define S_EVENT_FIELDS 15
@@ -55,11 +50,9 @@ zf_event_kind_name (int kind)
 static int
 s_lookup (const char **table, int count, const char *name)
 {
-    if (!name)
-        return -1;
+    if (!name) return -1;
     for (int i = 0; i < count; i++)
-        if (strcmp (table[i], name) == 0)
-            return i;
+        if (strcmp (table[i], name) == 0) return i;
     return -1;
 }
 
@@ -95,13 +88,10 @@ zf_event_topic (const zf_event_t *event, char *buf, size_t size)
     const char *tail = "";
     if (event->kind == ZF_EV_ERROR)
         tail = event->executor;
-    else
-    if (event->kind != ZF_EV_CONFIRM && event->kind != ZF_EV_EPOCH)
+    else if (event->kind != ZF_EV_CONFIRM && event->kind != ZF_EV_EPOCH)
         tail = event->flow;
-    int length = snprintf (buf, size, "%s.%s", zf_event_kind_name (event->kind),
-                           tail ? tail : "");
-    if (length < 0 || (size_t) length >= size)
-        return -1;
+    int length = snprintf (buf, size, "%s.%s", zf_event_kind_name (event->kind), tail ? tail : "");
+    if (length < 0 || (size_t)length >= size) return -1;
     return length;
 }
 
@@ -110,16 +100,11 @@ size_t
 zf_event_encoded_max (const zf_event_t *event)
 {
     size_t size = S_EVENT_FIXED;
-    if (event->flow)
-        size += strlen (event->flow);
-    if (event->task)
-        size += strlen (event->task);
-    if (event->executor)
-        size += strlen (event->executor);
-    if (event->detail)
-        size += strlen (event->detail);
-    if (event->text)
-        size += event->text_size;
+    if (event->flow) size += strlen (event->flow);
+    if (event->task) size += strlen (event->task);
+    if (event->executor) size += strlen (event->executor);
+    if (event->detail) size += strlen (event->detail);
+    if (event->text) size += event->text_size;
     return size;
 }
 
@@ -130,11 +115,9 @@ s_put_event (zf_wire_writer_t *w, const zf_event_t *ev)
     zf_wire_put_array (w, S_EVENT_FIELDS);
     zf_wire_put_uint (w, ev->seq);
     zf_wire_put_int (w, ev->time);
-    if (zf_wire_check (w, "kind", ev->kind, 1, ZF_EV_KIND_MAX))
-        zf_wire_put_uint (w, ev->kind);
+    if (zf_wire_check (w, "kind", ev->kind, 1, ZF_EV_KIND_MAX)) zf_wire_put_uint (w, ev->kind);
     int state_max = ev->kind == ZF_EV_RUN ? ZF_RS_MAX : ZF_TS_MAX;
-    if (zf_wire_check (w, "state", ev->state, 0, state_max))
-        zf_wire_put_uint (w, ev->state);
+    if (zf_wire_check (w, "state", ev->state, 0, state_max)) zf_wire_put_uint (w, ev->state);
     zf_wire_put_str (w, "flow", &zf_wire_name, true, ev->flow, SIZE_MAX);
     zf_wire_put_uint (w, ev->version);
     zf_wire_put_date (w, "date", ev->date, true);
@@ -146,8 +129,7 @@ s_put_event (zf_wire_writer_t *w, const zf_event_t *ev)
     zf_wire_put_int (w, ev->exit_status);
     zf_wire_put_str (w, "executor", &zf_wire_name, true, ev->executor, SIZE_MAX);
     zf_wire_put_str (w, "detail", &zf_wire_text, true, ev->detail, SIZE_MAX);
-    zf_wire_put_str (w, "text", &zf_wire_flow_text, true, ev->text,
-                     ev->text ? ev->text_size : 0);
+    zf_wire_put_str (w, "text", &zf_wire_flow_text, true, ev->text, ev->text ? ev->text_size : 0);
 }
 
 //  Writes a list of events (shared by EVENTS and EVENTS_REPLY).
@@ -156,7 +138,7 @@ zf_event_put_list (zf_wire_writer_t *w, const zf_event_t *events, size_t count)
 {
     zf_wire_put_list (w, "event", count, ZF_WIRE_MAX (ZF_MAX_BATCH));
     for (size_t i = 0; i < count && !w->failed; i++) {
-        zf_wire_witem (w, "event", (int64_t) i);
+        zf_wire_witem (w, "event", (int64_t)i);
         s_put_event (w, &events[i]);
     }
     zf_wire_witem (w, NULL, -1);
@@ -179,8 +161,7 @@ zf_event_encode (zf_proto_encoder_t *enc, const zf_event_t *events, size_t count
 static void
 s_get_event (zf_wire_reader_t *r, zf_event_t *ev)
 {
-    if (zf_wire_record (r, NULL))
-        return;
+    if (zf_wire_record (r, NULL)) return;
     zf_wire_u64 (r, "seq", &ev->seq);
     zf_wire_i64 (r, "time", &ev->time);
     zf_wire_enum (r, "kind", 1, ZF_EV_KIND_MAX, &ev->kind);
@@ -196,14 +177,12 @@ s_get_event (zf_wire_reader_t *r, zf_event_t *ev)
     zf_wire_str (r, "executor", &zf_wire_name, true, &ev->executor, NULL);
     zf_wire_str (r, "detail", &zf_wire_text, true, &ev->detail, NULL);
     zf_wire_str (r, "text", &zf_wire_flow_text, true, &ev->text, &ev->text_size);
-    if (zf_wire_failed (r))
-        return;
-    bool needs_flow = ev->kind == ZF_EV_FLOW || ev->kind == ZF_EV_RUN
-                   || ev->kind == ZF_EV_TASK || ev->kind == ZF_EV_PAUSE;
+    if (zf_wire_failed (r)) return;
+    bool needs_flow = ev->kind == ZF_EV_FLOW || ev->kind == ZF_EV_RUN || ev->kind == ZF_EV_TASK ||
+                      ev->kind == ZF_EV_PAUSE;
     if (needs_flow && !ev->flow)
         zf_wire_fail (r, "flow", "missing for a %s event", zf_event_kind_name (ev->kind));
-    else
-    if (ev->kind == ZF_EV_TASK && !ev->task)
+    else if (ev->kind == ZF_EV_TASK && !ev->task)
         zf_wire_fail (r, "task", "missing for a task event");
     else
         zf_wire_close (r);
@@ -214,8 +193,7 @@ void
 zf_event_get_list (zf_wire_reader_t *r, const zf_event_t **events_out, size_t *count_out)
 {
     uint32_t count;
-    if (zf_wire_list (r, "event", ZF_WIRE_MAX (ZF_MAX_BATCH), 1 + S_EVENT_FIELDS, &count))
-        return;
+    if (zf_wire_list (r, "event", ZF_WIRE_MAX (ZF_MAX_BATCH), 1 + S_EVENT_FIELDS, &count)) return;
     zf_event_t *events = zf_wire_alloc (r, count, sizeof (zf_event_t));
     for (uint32_t i = 0; i < count && !zf_wire_failed (r); i++) {
         zf_wire_next (r, i);
@@ -238,13 +216,11 @@ zf_event_decode (zf_proto_decoder_t *dec, const void *data, size_t size,
     *events_out = NULL;
     *count_out = 0;
     zf_wire_reader_t r;
-    if (zf_wire_begin (&r, dec, data, size, ZF_BODY_EVENTS, err))
-        return -1;
+    if (zf_wire_begin (&r, dec, data, size, ZF_BODY_EVENTS, err)) return -1;
     const zf_event_t *events = NULL;
     size_t count = 0;
     zf_event_get_list (&r, &events, &count);
-    if (zf_wire_finish (&r))
-        return -1;
+    if (zf_wire_finish (&r)) return -1;
     *events_out = events;
     *count_out = count;
     return 0;

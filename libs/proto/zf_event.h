@@ -70,22 +70,22 @@ typedef enum {
 #define ZF_SHARD_ALL (-1)
 
 typedef struct {
-    uint64_t seq;               //  1, 2, 3... per registry history; 0 in a snapshot
-    int64_t time;               //  ms since the epoch, when the registry made it
-    uint8_t kind;               //  zf_event_kind_t
-    uint8_t state;              //  zf_task_state_t or zf_run_state_t
-    const char *flow;           //  flow name, or NULL
-    uint32_t version;           //  flow version, from 1
-    zf_date_t date;             //  business date
-    const char *task;           //  task id, or NULL
-    int32_t shard;              //  shard index, or ZF_SHARD_ALL
-    uint32_t attempt;           //  from 1
-    int64_t value;              //  kind-specific number (see above)
-    int32_t exit_status;        //  exit code, or -signal number
-    const char *executor;       //  executor (TASK) or service (ERROR), or NULL
-    const char *detail;         //  free text, or NULL
-    const char *text;           //  FLOW: the flow file's text, else NULL
-    size_t text_size;           //  bytes of text
+    uint64_t seq;         //  1, 2, 3... per registry history; 0 in a snapshot
+    int64_t time;         //  ms since the epoch, when the registry made it
+    uint8_t kind;         //  zf_event_kind_t
+    uint8_t state;        //  zf_task_state_t or zf_run_state_t
+    const char *flow;     //  flow name, or NULL
+    uint32_t version;     //  flow version, from 1
+    zf_date_t date;       //  business date
+    const char *task;     //  task id, or NULL
+    int32_t shard;        //  shard index, or ZF_SHARD_ALL
+    uint32_t attempt;     //  from 1
+    int64_t value;        //  kind-specific number (see above)
+    int32_t exit_status;  //  exit code, or -signal number
+    const char *executor; //  executor (TASK) or service (ERROR), or NULL
+    const char *detail;   //  free text, or NULL
+    const char *text;     //  FLOW: the flow file's text, else NULL
+    size_t text_size;     //  bytes of text
 } zf_event_t;
 
 //  Names used in text and JSON output ("waiting", "ready"...); "?" if out of range.

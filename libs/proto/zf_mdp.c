@@ -11,44 +11,42 @@
 #include "zf_proto.h"
 
 //  Frames after the command byte.
-#define S_SERVICE   1           //  [service]
-#define S_ADDRESS   2           //  [client][""]
-#define S_BODY      4           //  [body]
+#define S_SERVICE 1 //  [service]
+#define S_ADDRESS 2 //  [client][""]
+#define S_BODY    4 //  [body]
 
 //  Directions.
-#define S_TO_BROKER     1       //  client or worker -> broker
-#define S_FROM_BROKER   2       //  broker -> client or worker
+#define S_TO_BROKER   1 //  client or worker -> broker
+#define S_FROM_BROKER 2 //  broker -> client or worker
 
 typedef struct {
-    uint8_t command;            //  the command byte
-    const char *name;           //  its name
-    uint8_t frames;             //  S_SERVICE | S_ADDRESS | S_BODY
-    uint8_t directions;         //  S_TO_BROKER | S_FROM_BROKER
+    uint8_t command;    //  the command byte
+    const char *name;   //  its name
+    uint8_t frames;     //  S_SERVICE | S_ADDRESS | S_BODY
+    uint8_t directions; //  S_TO_BROKER | S_FROM_BROKER
 } s_command_t;
 
 static const s_command_t s_client[] = {
-    { ZF_MDPC_REQUEST,   "REQUEST",   S_SERVICE | S_BODY, S_TO_BROKER },
-    { ZF_MDPC_PARTIAL,   "PARTIAL",   S_SERVICE | S_BODY, S_FROM_BROKER },
-    { ZF_MDPC_FINAL,     "FINAL",     S_SERVICE | S_BODY, S_FROM_BROKER },
-    { ZF_MDPC_ACK,       "ACK",       S_BODY, S_TO_BROKER },
-    { ZF_MDPC_CANCEL,    "CANCEL",    S_BODY, S_TO_BROKER },
-    { ZF_MDPC_HELLO,     "HELLO",     S_BODY, S_TO_BROKER | S_FROM_BROKER },
-    { ZF_MDPC_HEARTBEAT, "HEARTBEAT", 0, S_TO_BROKER | S_FROM_BROKER },
-    { ZF_MDPC_ERROR,     "ERROR",     S_SERVICE | S_BODY, S_FROM_BROKER },
-    { 0, NULL, 0, 0 }
-};
+    {ZF_MDPC_REQUEST, "REQUEST", S_SERVICE | S_BODY, S_TO_BROKER},
+    {ZF_MDPC_PARTIAL, "PARTIAL", S_SERVICE | S_BODY, S_FROM_BROKER},
+    {ZF_MDPC_FINAL, "FINAL", S_SERVICE | S_BODY, S_FROM_BROKER},
+    {ZF_MDPC_ACK, "ACK", S_BODY, S_TO_BROKER},
+    {ZF_MDPC_CANCEL, "CANCEL", S_BODY, S_TO_BROKER},
+    {ZF_MDPC_HELLO, "HELLO", S_BODY, S_TO_BROKER | S_FROM_BROKER},
+    {ZF_MDPC_HEARTBEAT, "HEARTBEAT", 0, S_TO_BROKER | S_FROM_BROKER},
+    {ZF_MDPC_ERROR, "ERROR", S_SERVICE | S_BODY, S_FROM_BROKER},
+    {0, NULL, 0, 0}};
 
 static const s_command_t s_worker[] = {
-    { ZF_MDPW_READY,      "READY",      S_SERVICE | S_BODY, S_TO_BROKER },
-    { ZF_MDPW_REQUEST,    "REQUEST",    S_ADDRESS | S_BODY, S_FROM_BROKER },
-    { ZF_MDPW_PARTIAL,    "PARTIAL",    S_ADDRESS | S_BODY, S_TO_BROKER },
-    { ZF_MDPW_FINAL,      "FINAL",      S_ADDRESS | S_BODY, S_TO_BROKER },
-    { ZF_MDPW_HEARTBEAT,  "HEARTBEAT",  0, S_TO_BROKER | S_FROM_BROKER },
-    { ZF_MDPW_DISCONNECT, "DISCONNECT", 0, S_TO_BROKER | S_FROM_BROKER },
-    { ZF_MDPW_CANCEL,     "CANCEL",     S_BODY, S_FROM_BROKER },
-    { ZF_MDPW_ACK,        "ACK",        S_BODY, S_FROM_BROKER },
-    { 0, NULL, 0, 0 }
-};
+    {ZF_MDPW_READY, "READY", S_SERVICE | S_BODY, S_TO_BROKER},
+    {ZF_MDPW_REQUEST, "REQUEST", S_ADDRESS | S_BODY, S_FROM_BROKER},
+    {ZF_MDPW_PARTIAL, "PARTIAL", S_ADDRESS | S_BODY, S_TO_BROKER},
+    {ZF_MDPW_FINAL, "FINAL", S_ADDRESS | S_BODY, S_TO_BROKER},
+    {ZF_MDPW_HEARTBEAT, "HEARTBEAT", 0, S_TO_BROKER | S_FROM_BROKER},
+    {ZF_MDPW_DISCONNECT, "DISCONNECT", 0, S_TO_BROKER | S_FROM_BROKER},
+    {ZF_MDPW_CANCEL, "CANCEL", S_BODY, S_FROM_BROKER},
+    {ZF_MDPW_ACK, "ACK", S_BODY, S_FROM_BROKER},
+    {0, NULL, 0, 0}};
 
 //  The table entry of a command, or NULL.
 static const s_command_t *
@@ -56,8 +54,7 @@ s_lookup (int protocol, int command)
 {
     const s_command_t *entry = protocol == ZF_MDP_CLIENT ? s_client : s_worker;
     for (; entry->name; entry++)
-        if (entry->command == command)
-            return entry;
+        if (entry->command == command) return entry;
     return NULL;
 }
 
@@ -84,27 +81,19 @@ s_build (int protocol, uint8_t command, const char *service, zframe_t **address_
     zmsg_t *msg = zmsg_new ();
     if (msg) {
         int rc = zmsg_addmem (msg, "", 0);
-        if (rc == 0)
-            rc = zmsg_addstr (msg, protocol == ZF_MDP_CLIENT ? ZF_MDPC : ZF_MDPW);
-        if (rc == 0)
-            rc = zmsg_addmem (msg, &command, 1);
-        if (rc == 0 && (entry->frames & S_SERVICE))
-            rc = zmsg_addstr (msg, service);
+        if (rc == 0) rc = zmsg_addstr (msg, protocol == ZF_MDP_CLIENT ? ZF_MDPC : ZF_MDPW);
+        if (rc == 0) rc = zmsg_addmem (msg, &command, 1);
+        if (rc == 0 && (entry->frames & S_SERVICE)) rc = zmsg_addstr (msg, service);
         if (rc == 0 && (entry->frames & S_ADDRESS)) {
             rc = zmsg_append (msg, address_p);
-            if (rc == 0)
-                rc = zmsg_addmem (msg, "", 0);
+            if (rc == 0) rc = zmsg_addmem (msg, "", 0);
         }
-        if (rc == 0 && (entry->frames & S_BODY))
-            rc = zmsg_append (msg, body_p);
-        if (rc)
-            zmsg_destroy (&msg);
+        if (rc == 0 && (entry->frames & S_BODY)) rc = zmsg_append (msg, body_p);
+        if (rc) zmsg_destroy (&msg);
     }
     //  On failure the frames are gone with the message, or still to free.
-    if (address_p)
-        zframe_destroy (address_p);
-    if (body_p)
-        zframe_destroy (body_p);
+    if (address_p) zframe_destroy (address_p);
+    if (body_p) zframe_destroy (body_p);
     return msg;
 }
 
@@ -117,15 +106,14 @@ zf_mdp_client_new (uint8_t command, const char *service, zframe_t **body_p)
 
 //  Builds a worker-protocol message.
 zmsg_t *
-zf_mdp_worker_new (uint8_t command, const char *service, zframe_t **address_p,
-                   zframe_t **body_p)
+zf_mdp_worker_new (uint8_t command, const char *service, zframe_t **address_p, zframe_t **body_p)
 {
     return s_build (ZF_MDP_WORKER, command, service, address_p, body_p);
 }
 
 //  Formats a parse failure.
-static int
-s_fail (zf_proto_error_t *err, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
+static int s_fail (zf_proto_error_t *err, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
 
 static int
 s_fail (zf_proto_error_t *err, const char *format, ...)
@@ -151,8 +139,7 @@ static int
 s_parse (zmsg_t *msg, zf_mdp_role_t role, zf_mdp_msg_t *out, zf_proto_error_t *err)
 {
     size_t count = zmsg_size (msg);
-    if (count < 3)
-        return s_fail (err, "%zu frames, too few for a Majordomo message", count);
+    if (count < 3) return s_fail (err, "%zu frames, too few for a Majordomo message", count);
 
     zframe_t *frame = zmsg_first (msg);
     if (zframe_size (frame) != 0)
@@ -161,8 +148,7 @@ s_parse (zmsg_t *msg, zf_mdp_role_t role, zf_mdp_msg_t *out, zf_proto_error_t *e
     int protocol;
     if (s_frame_is (frame, ZF_MDPC, strlen (ZF_MDPC)))
         protocol = ZF_MDP_CLIENT;
-    else
-    if (s_frame_is (frame, ZF_MDPW, strlen (ZF_MDPW)))
+    else if (s_frame_is (frame, ZF_MDPW, strlen (ZF_MDPW)))
         protocol = ZF_MDP_WORKER;
     else
         return s_fail (err, "frame 2: not a Majordomo header (MDPC02 or MDPW02)");
@@ -177,15 +163,14 @@ s_parse (zmsg_t *msg, zf_mdp_role_t role, zf_mdp_msg_t *out, zf_proto_error_t *e
         return s_fail (err, "frame 3: command is %zu bytes, not 1", zframe_size (frame));
     uint8_t command = zframe_data (frame)[0];
     const s_command_t *entry = s_lookup (protocol, command);
-    if (!entry)
-        return s_fail (err, "frame 3: unknown %s command 0x%02x", side, command);
+    if (!entry) return s_fail (err, "frame 3: unknown %s command 0x%02x", side, command);
     int direction = role == ZF_MDP_AT_BROKER ? S_TO_BROKER : S_FROM_BROKER;
     if (!(entry->directions & direction))
         return s_fail (err, "frame 3: %s %s is not sent %s", side, entry->name,
                        role == ZF_MDP_AT_BROKER ? "to a broker" : "by a broker");
 
-    size_t expected = 3 + ((entry->frames & S_SERVICE) ? 1 : 0)
-                    + ((entry->frames & S_ADDRESS) ? 2 : 0) + ((entry->frames & S_BODY) ? 1 : 0);
+    size_t expected = 3 + ((entry->frames & S_SERVICE) ? 1 : 0) +
+                      ((entry->frames & S_ADDRESS) ? 2 : 0) + ((entry->frames & S_BODY) ? 1 : 0);
     if (count != expected)
         return s_fail (err, "%s %s has %zu frames, expected %zu", side, entry->name, count,
                        expected);
@@ -194,8 +179,8 @@ s_parse (zmsg_t *msg, zf_mdp_role_t role, zf_mdp_msg_t *out, zf_proto_error_t *e
         frame = zmsg_next (msg);
         size_t size = zframe_size (frame);
         if (size == 0 || size > ZF_MAX_NAME)
-            return s_fail (err, "frame %zu: service name of %zu bytes (1..ZF_MAX_NAME (%d))",
-                           index, size, ZF_MAX_NAME);
+            return s_fail (err, "frame %zu: service name of %zu bytes (1..ZF_MAX_NAME (%d))", index,
+                           size, ZF_MAX_NAME);
         if (memchr (zframe_data (frame), 0, size))
             return s_fail (err, "frame %zu: service name contains a nul byte", index);
         memcpy (out->service, zframe_data (frame), size);
@@ -221,7 +206,7 @@ s_parse (zmsg_t *msg, zf_mdp_role_t role, zf_mdp_msg_t *out, zf_proto_error_t *e
                            index, zframe_size (frame), ZF_MAX_FRAME_SIZE);
         out->body = frame;
     }
-    out->protocol = (uint8_t) protocol;
+    out->protocol = (uint8_t)protocol;
     out->command = command;
     return 0;
 }
@@ -233,8 +218,7 @@ zf_mdp_parse (zmsg_t *msg, zf_mdp_role_t role, zf_mdp_msg_t *out, zf_proto_error
     assert (msg);
     assert (out);
     memset (out, 0, sizeof (*out));
-    if (err)
-        err->text[0] = 0;
+    if (err) err->text[0] = 0;
     if (s_parse (msg, role, out, err)) {
         memset (out, 0, sizeof (*out));
         return -1;

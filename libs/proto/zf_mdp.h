@@ -41,24 +41,24 @@
 #define ZF_MDPW "MDPW02"
 
 //  Client commands.
-#define ZF_MDPC_REQUEST     0x01
-#define ZF_MDPC_PARTIAL     0x02
-#define ZF_MDPC_FINAL       0x03
-#define ZF_MDPC_ACK         0x10
-#define ZF_MDPC_CANCEL      0x11
-#define ZF_MDPC_HELLO       0x12
-#define ZF_MDPC_HEARTBEAT   0x13
-#define ZF_MDPC_ERROR       0x14
+#define ZF_MDPC_REQUEST   0x01
+#define ZF_MDPC_PARTIAL   0x02
+#define ZF_MDPC_FINAL     0x03
+#define ZF_MDPC_ACK       0x10
+#define ZF_MDPC_CANCEL    0x11
+#define ZF_MDPC_HELLO     0x12
+#define ZF_MDPC_HEARTBEAT 0x13
+#define ZF_MDPC_ERROR     0x14
 
 //  Worker commands.
-#define ZF_MDPW_READY       0x01
-#define ZF_MDPW_REQUEST     0x02
-#define ZF_MDPW_PARTIAL     0x03
-#define ZF_MDPW_FINAL       0x04
-#define ZF_MDPW_HEARTBEAT   0x05
-#define ZF_MDPW_DISCONNECT  0x06
-#define ZF_MDPW_CANCEL      0x10
-#define ZF_MDPW_ACK         0x11
+#define ZF_MDPW_READY      0x01
+#define ZF_MDPW_REQUEST    0x02
+#define ZF_MDPW_PARTIAL    0x03
+#define ZF_MDPW_FINAL      0x04
+#define ZF_MDPW_HEARTBEAT  0x05
+#define ZF_MDPW_DISCONNECT 0x06
+#define ZF_MDPW_CANCEL     0x10
+#define ZF_MDPW_ACK        0x11
 
 //  A ROUTER identity (the client frame of worker REQUEST/PARTIAL/FINAL) is
 //  1..255 bytes in ZeroMQ.
@@ -66,25 +66,25 @@
 
 //  Which protocol a message speaks.
 typedef enum {
-    ZF_MDP_CLIENT = 1,          //  MDPC02
-    ZF_MDP_WORKER = 2           //  MDPW02
+    ZF_MDP_CLIENT = 1, //  MDPC02
+    ZF_MDP_WORKER = 2  //  MDPW02
 } zf_mdp_protocol_t;
 
 //  Who is parsing: decides which commands are legal to receive.
 typedef enum {
-    ZF_MDP_AT_BROKER = 1,       //  client and worker commands sent to a broker
-    ZF_MDP_AT_CLIENT = 2,       //  client commands sent by a broker
-    ZF_MDP_AT_WORKER = 3        //  worker commands sent by a broker
+    ZF_MDP_AT_BROKER = 1, //  client and worker commands sent to a broker
+    ZF_MDP_AT_CLIENT = 2, //  client commands sent by a broker
+    ZF_MDP_AT_WORKER = 3  //  worker commands sent by a broker
 } zf_mdp_role_t;
 
 //  A parsed message. Frames are borrowed from the zmsg_t that was parsed and
 //  stay valid while it does; service is copied.
 typedef struct {
-    uint8_t protocol;           //  zf_mdp_protocol_t
-    uint8_t command;            //  ZF_MDPC_* or ZF_MDPW_*
-    char service[ZF_MAX_NAME + 1];  //  service name, or "" if the command has none
-    zframe_t *address;          //  worker REQUEST/PARTIAL/FINAL: the client, else NULL
-    zframe_t *body;             //  the body frame, or NULL if the command has none
+    uint8_t protocol;              //  zf_mdp_protocol_t
+    uint8_t command;               //  ZF_MDPC_* or ZF_MDPW_*
+    char service[ZF_MAX_NAME + 1]; //  service name, or "" if the command has none
+    zframe_t *address;             //  worker REQUEST/PARTIAL/FINAL: the client, else NULL
+    zframe_t *body;                //  the body frame, or NULL if the command has none
 } zf_mdp_msg_t;
 
 //  Builds a client-protocol message. service is needed by REQUEST, PARTIAL,

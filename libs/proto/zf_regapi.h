@@ -20,24 +20,24 @@
 
 //  What an ACTION asks for.
 typedef enum {
-    ZF_ACTION_RETRY = 1,        //  run a failed task (or shard) again
-    ZF_ACTION_SKIP = 2,         //  treat a task as done
-    ZF_ACTION_CANCEL = 3,       //  stop a task, or the whole run if task is NULL
-    ZF_ACTION_PAUSE = 4,        //  dispatch nothing more of the flow
-    ZF_ACTION_RESUME = 5        //  undo pause
+    ZF_ACTION_RETRY = 1,  //  run a failed task (or shard) again
+    ZF_ACTION_SKIP = 2,   //  treat a task as done
+    ZF_ACTION_CANCEL = 3, //  stop a task, or the whole run if task is NULL
+    ZF_ACTION_PAUSE = 4,  //  dispatch nothing more of the flow
+    ZF_ACTION_RESUME = 5  //  undo pause
 } zf_action_t;
 
 #define ZF_ACTION_MAX 5
 
 //  Why a request failed (ERROR replies).
 typedef enum {
-    ZF_ERR_BAD_REQUEST = 1,     //  malformed or meaningless request
-    ZF_ERR_UNKNOWN_FLOW = 2,    //  no such flow (or run of it)
-    ZF_ERR_UNKNOWN_TASK = 3,    //  no such task (or shard)
-    ZF_ERR_INVALID_FLOW = 4,    //  the flow file has errors (lines lists them)
-    ZF_ERR_CONFLICT = 5,        //  not possible in the current state
-    ZF_ERR_UNAVAILABLE = 6,     //  not now: a passive registry, a range no longer held
-    ZF_ERR_INTERNAL = 7         //  the registry's own failure
+    ZF_ERR_BAD_REQUEST = 1,  //  malformed or meaningless request
+    ZF_ERR_UNKNOWN_FLOW = 2, //  no such flow (or run of it)
+    ZF_ERR_UNKNOWN_TASK = 3, //  no such task (or shard)
+    ZF_ERR_INVALID_FLOW = 4, //  the flow file has errors (lines lists them)
+    ZF_ERR_CONFLICT = 5,     //  not possible in the current state
+    ZF_ERR_UNAVAILABLE = 6,  //  not now: a passive registry, a range no longer held
+    ZF_ERR_INTERNAL = 7      //  the registry's own failure
 } zf_reg_error_t;
 
 #define ZF_ERR_MAX 7
@@ -55,48 +55,48 @@ typedef enum {
 //    ARCHIVED          seq (every event up to it is durable)
 //    PING              nothing
 typedef struct {
-    uint8_t type;               //  zf_body_type_t, SUBMIT..PING
-    uint64_t req_id;            //  chosen by the client, echoed by the reply
-    const char *text;           //  flow file text, or NULL
-    size_t text_size;           //  its bytes
-    const char *path;           //  flow file path, or NULL
-    const char *flow;           //  flow name, or NULL
-    const char *task;           //  task id, or NULL
-    zf_date_t date;             //  business date, or ZF_DATE_NONE
-    uint8_t action;             //  zf_action_t
-    int32_t shard;              //  shard index, or ZF_SHARD_ALL
-    const char *shard_key;      //  shard key, or NULL
-    uint32_t attempt;           //  attempt, 0 for the latest
-    uint64_t seq;               //  EVENTS_SINCE, ARCHIVED
-    uint32_t max;               //  EVENTS_SINCE: most events wanted
+    uint8_t type;          //  zf_body_type_t, SUBMIT..PING
+    uint64_t req_id;       //  chosen by the client, echoed by the reply
+    const char *text;      //  flow file text, or NULL
+    size_t text_size;      //  its bytes
+    const char *path;      //  flow file path, or NULL
+    const char *flow;      //  flow name, or NULL
+    const char *task;      //  task id, or NULL
+    zf_date_t date;        //  business date, or ZF_DATE_NONE
+    uint8_t action;        //  zf_action_t
+    int32_t shard;         //  shard index, or ZF_SHARD_ALL
+    const char *shard_key; //  shard key, or NULL
+    uint32_t attempt;      //  attempt, 0 for the latest
+    uint64_t seq;          //  EVENTS_SINCE, ARCHIVED
+    uint32_t max;          //  EVENTS_SINCE: most events wanted
 } zf_reg_request_t;
 
 //  One task of a run in a STATUS_REPLY.
 typedef struct {
-    const char *id;             //  task id
-    uint8_t state;              //  zf_task_state_t (a summary for sharded tasks)
-    uint32_t attempt;           //  latest attempt, 0 if never run
-    uint32_t shards_total;      //  shards, 0 for an unsharded task
-    uint32_t shards_done;       //  shards succeeded, confirmed or skipped
-    uint32_t shards_failed;     //  shards failed
-    int64_t started;            //  ms since the epoch, 0 if not started
-    int64_t ended;              //  ms since the epoch, 0 if not ended
-    const char *executor;       //  last executor, or NULL
-    int32_t exit_status;        //  last exit status
-    const char *detail;         //  error or log tail, or NULL
+    const char *id;         //  task id
+    uint8_t state;          //  zf_task_state_t (a summary for sharded tasks)
+    uint32_t attempt;       //  latest attempt, 0 if never run
+    uint32_t shards_total;  //  shards, 0 for an unsharded task
+    uint32_t shards_done;   //  shards succeeded, confirmed or skipped
+    uint32_t shards_failed; //  shards failed
+    int64_t started;        //  ms since the epoch, 0 if not started
+    int64_t ended;          //  ms since the epoch, 0 if not ended
+    const char *executor;   //  last executor, or NULL
+    int32_t exit_status;    //  last exit status
+    const char *detail;     //  error or log tail, or NULL
 } zf_task_status_t;
 
 //  One run in a STATUS_REPLY.
 typedef struct {
-    const char *flow;           //  flow name
-    zf_date_t date;             //  business date
-    uint32_t version;           //  flow version the run pinned
-    uint8_t state;              //  zf_run_state_t
-    bool paused;                //  the flow is paused
-    int64_t started;            //  ms since the epoch, 0 if not started
-    int64_t ended;              //  ms since the epoch, 0 if not ended
-    const zf_task_status_t *tasks;  //  its tasks, in flow order
-    size_t task_count;          //  entries in tasks (at most ZF_MAX_TASKS)
+    const char *flow;              //  flow name
+    zf_date_t date;                //  business date
+    uint32_t version;              //  flow version the run pinned
+    uint8_t state;                 //  zf_run_state_t
+    bool paused;                   //  the flow is paused
+    int64_t started;               //  ms since the epoch, 0 if not started
+    int64_t ended;                 //  ms since the epoch, 0 if not ended
+    const zf_task_status_t *tasks; //  its tasks, in flow order
+    size_t task_count;             //  entries in tasks (at most ZF_MAX_TASKS)
 } zf_run_status_t;
 
 //  One reply. type says which fields count:
@@ -107,23 +107,23 @@ typedef struct {
 //                  events/event_count
 //    LOGS_REPLY    text/text_size, truncated
 typedef struct {
-    uint8_t type;               //  zf_body_type_t, OK..LOGS_REPLY
-    uint64_t req_id;            //  the request's req_id
-    const char *text;           //  OK: note; ERROR: message; LOGS_REPLY: log text
-    size_t text_size;           //  bytes of text
-    bool has_number;            //  OK: number is present
-    int64_t number;             //  OK: a number the request produced
-    uint8_t code;               //  ERROR: zf_reg_error_t
-    const char *const *lines;   //  ERROR: detail lines, or NULL
-    size_t line_count;          //  entries in lines (at most ZF_MAX_BATCH)
-    const zf_run_status_t *runs;    //  STATUS_REPLY: runs
-    size_t run_count;           //  entries in runs (at most ZF_MAX_BATCH)
-    uint64_t seq;               //  EVENTS_REPLY: seq_at
-    uint32_t part;              //  EVENTS_REPLY: this part, from 1
-    uint32_t parts;             //  EVENTS_REPLY: parts in all
-    const zf_event_t *events;   //  EVENTS_REPLY: events in seq order
-    size_t event_count;         //  entries in events (at most ZF_MAX_BATCH)
-    bool truncated;             //  LOGS_REPLY: text is the end of a longer log
+    uint8_t type;                //  zf_body_type_t, OK..LOGS_REPLY
+    uint64_t req_id;             //  the request's req_id
+    const char *text;            //  OK: note; ERROR: message; LOGS_REPLY: log text
+    size_t text_size;            //  bytes of text
+    bool has_number;             //  OK: number is present
+    int64_t number;              //  OK: a number the request produced
+    uint8_t code;                //  ERROR: zf_reg_error_t
+    const char *const *lines;    //  ERROR: detail lines, or NULL
+    size_t line_count;           //  entries in lines (at most ZF_MAX_BATCH)
+    const zf_run_status_t *runs; //  STATUS_REPLY: runs
+    size_t run_count;            //  entries in runs (at most ZF_MAX_BATCH)
+    uint64_t seq;                //  EVENTS_REPLY: seq_at
+    uint32_t part;               //  EVENTS_REPLY: this part, from 1
+    uint32_t parts;              //  EVENTS_REPLY: parts in all
+    const zf_event_t *events;    //  EVENTS_REPLY: events in seq order
+    size_t event_count;          //  entries in events (at most ZF_MAX_BATCH)
+    bool truncated;              //  LOGS_REPLY: text is the end of a longer log
 } zf_reg_reply_t;
 
 //  Names an action ("retry"...), an error code ("bad_request"...); "?" if unknown.

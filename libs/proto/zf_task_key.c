@@ -8,8 +8,7 @@
 static int
 s_strcmp (const char *a, const char *b)
 {
-    if (!a || !b)
-        return (a != NULL) - (b != NULL);
+    if (!a || !b) return (a != NULL) - (b != NULL);
     return strcmp (a, b);
 }
 
@@ -20,14 +19,10 @@ zf_task_key_cmp (const zf_task_key_t *a, const zf_task_key_t *b)
     assert (a);
     assert (b);
     int rc = s_strcmp (a->flow, b->flow);
-    if (rc == 0)
-        rc = (a->date > b->date) - (a->date < b->date);
-    if (rc == 0)
-        rc = s_strcmp (a->task, b->task);
-    if (rc == 0)
-        rc = (a->shard > b->shard) - (a->shard < b->shard);
-    if (rc == 0)
-        rc = (a->attempt > b->attempt) - (a->attempt < b->attempt);
+    if (rc == 0) rc = (a->date > b->date) - (a->date < b->date);
+    if (rc == 0) rc = s_strcmp (a->task, b->task);
+    if (rc == 0) rc = (a->shard > b->shard) - (a->shard < b->shard);
+    if (rc == 0) rc = (a->attempt > b->attempt) - (a->attempt < b->attempt);
     return rc;
 }
 
@@ -39,7 +34,7 @@ zf_task_key_eq (const zf_task_key_t *a, const zf_task_key_t *b)
 }
 
 #define S_FNV_OFFSET 14695981039346656037ULL
-#define S_FNV_PRIME 1099511628211ULL
+#define S_FNV_PRIME  1099511628211ULL
 
 //  Folds bytes into an FNV-1a hash.
 static uint64_t
@@ -59,7 +54,7 @@ static uint64_t
 s_fnv_number (uint64_t hash, uint64_t value)
 {
     for (int i = 0; i < 8; i++) {
-        uint8_t byte = (uint8_t) (value >> (8 * i));
+        uint8_t byte = (uint8_t)(value >> (8 * i));
         hash = s_fnv (hash, &byte, 1);
     }
     return hash;
@@ -75,9 +70,9 @@ zf_task_key_hash (const zf_task_key_t *key)
     const char *flow = key->flow ? key->flow : "";
     const char *task = key->task ? key->task : "";
     hash = s_fnv (hash, flow, strlen (flow) + 1);
-    hash = s_fnv_number (hash, (uint64_t) (int64_t) key->date);
+    hash = s_fnv_number (hash, (uint64_t)(int64_t)key->date);
     hash = s_fnv (hash, task, strlen (task) + 1);
-    hash = s_fnv_number (hash, (uint64_t) (int64_t) key->shard);
+    hash = s_fnv_number (hash, (uint64_t)(int64_t)key->shard);
     hash = s_fnv_number (hash, key->attempt);
     return hash;
 }
@@ -97,8 +92,8 @@ zf_task_key_format (const zf_task_key_t *key, char *buf, size_t size)
     if (key->shard == ZF_SHARD_ALL)
         snprintf (shard, sizeof (shard), "*");
     else
-        snprintf (shard, sizeof (shard), "%d", (int) key->shard);
+        snprintf (shard, sizeof (shard), "%d", (int)key->shard);
     snprintf (buf, size, "%s/%s/%s[%s]#%u", key->flow ? key->flow : "-", date,
-              key->task ? key->task : "-", shard, (unsigned) key->attempt);
+              key->task ? key->task : "-", shard, (unsigned)key->attempt);
     return buf;
 }

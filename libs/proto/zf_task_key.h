@@ -13,11 +13,11 @@
 #include "zf_time.h"
 
 typedef struct {
-    const char *flow;           //  flow name
-    zf_date_t date;             //  business date
-    const char *task;           //  task id
-    int32_t shard;              //  shard index, or ZF_SHARD_ALL for an unsharded task
-    uint32_t attempt;           //  from 1
+    const char *flow; //  flow name
+    zf_date_t date;   //  business date
+    const char *task; //  task id
+    int32_t shard;    //  shard index, or ZF_SHARD_ALL for an unsharded task
+    uint32_t attempt; //  from 1
 } zf_task_key_t;
 
 //  Room for zf_task_key_format's longest output.

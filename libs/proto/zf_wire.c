@@ -15,50 +15,36 @@
 #include "zf_proto.h"
 
 //  Smallest arena chunk, and the most an idle decoder keeps between decodes.
-#define S_CHUNK_MIN (16 * 1024)
+#define S_CHUNK_MIN  (16 * 1024)
 #define S_ARENA_KEEP (4 * 1024 * 1024)
 
 typedef struct _s_chunk_t {
-    struct _s_chunk_t *next;    //  older chunk
-    size_t size;                //  bytes in data
-    size_t used;                //  bytes handed out
-    max_align_t data[];        //  the memory
+    struct _s_chunk_t *next; //  older chunk
+    size_t size;             //  bytes in data
+    size_t used;             //  bytes handed out
+    max_align_t data[];      //  the memory
 } s_chunk_t;
 
 struct _zf_proto_decoder_t {
-    s_chunk_t *chunks;          //  newest first; allocation bumps the newest
-    size_t wanted;              //  bytes handed out since the last reset
+    s_chunk_t *chunks; //  newest first; allocation bumps the newest
+    size_t wanted;     //  bytes handed out since the last reset
 };
 
 struct _zf_proto_encoder_t {
-    msgpack_sbuffer buffer;     //  the body being written, kept between bodies
+    msgpack_sbuffer buffer; //  the body being written, kept between bodies
 };
 
-const zf_wire_limit_t zf_wire_name = {
-    ZF_MAX_NAME, "ZF_MAX_NAME", ZF_WIRE_NO_NUL | ZF_WIRE_NONEMPTY
-};
-const zf_wire_limit_t zf_wire_shard_key = {
-    ZF_MAX_SHARD_KEY, "ZF_MAX_SHARD_KEY", ZF_WIRE_NO_NUL | ZF_WIRE_NONEMPTY
-};
-const zf_wire_limit_t zf_wire_command = {
-    ZF_MAX_COMMAND, "ZF_MAX_COMMAND", ZF_WIRE_NO_NUL
-};
-const zf_wire_limit_t zf_wire_text = {
-    ZF_MAX_TEXT, "ZF_MAX_TEXT", ZF_WIRE_TRUNCATE
-};
-const zf_wire_limit_t zf_wire_env = {
-    ZF_MAX_TEXT, "ZF_MAX_TEXT", ZF_WIRE_NO_NUL | ZF_WIRE_NONEMPTY
-};
-const zf_wire_limit_t zf_wire_path = {
-    ZF_MAX_TEXT, "ZF_MAX_TEXT", ZF_WIRE_NO_NUL
-};
-const zf_wire_limit_t zf_wire_flow_text = {
-    ZF_MAX_FLOW_SIZE, "ZF_MAX_FLOW_SIZE", 0
-};
-const zf_wire_limit_t zf_wire_log_text = {
-    ZF_MAX_FRAME_SIZE / 2, "ZF_MAX_FRAME_SIZE/2", ZF_WIRE_TRUNCATE
-};
-
+const zf_wire_limit_t zf_wire_name = {ZF_MAX_NAME, "ZF_MAX_NAME",
+                                      ZF_WIRE_NO_NUL | ZF_WIRE_NONEMPTY};
+const zf_wire_limit_t zf_wire_shard_key = {ZF_MAX_SHARD_KEY, "ZF_MAX_SHARD_KEY",
+                                           ZF_WIRE_NO_NUL | ZF_WIRE_NONEMPTY};
+const zf_wire_limit_t zf_wire_command = {ZF_MAX_COMMAND, "ZF_MAX_COMMAND", ZF_WIRE_NO_NUL};
+const zf_wire_limit_t zf_wire_text = {ZF_MAX_TEXT, "ZF_MAX_TEXT", ZF_WIRE_TRUNCATE};
+const zf_wire_limit_t zf_wire_env = {ZF_MAX_TEXT, "ZF_MAX_TEXT", ZF_WIRE_NO_NUL | ZF_WIRE_NONEMPTY};
+const zf_wire_limit_t zf_wire_path = {ZF_MAX_TEXT, "ZF_MAX_TEXT", ZF_WIRE_NO_NUL};
+const zf_wire_limit_t zf_wire_flow_text = {ZF_MAX_FLOW_SIZE, "ZF_MAX_FLOW_SIZE", 0};
+const zf_wire_limit_t zf_wire_log_text = {ZF_MAX_FRAME_SIZE / 2, "ZF_MAX_FRAME_SIZE/2",
+                                          ZF_WIRE_TRUNCATE};
 
 //  ---------------------------------------------------------------------------
 //  Decoder memory
@@ -126,13 +112,10 @@ s_decoder_reset (zf_proto_decoder_t *self)
 {
     if (self->chunks && !self->chunks->next && self->chunks->size <= S_ARENA_KEEP)
         self->chunks->used = 0;
-    else
-    if (self->chunks) {
+    else if (self->chunks) {
         size_t size = self->wanted;
-        if (size < S_CHUNK_MIN)
-            size = S_CHUNK_MIN;
-        if (size > S_ARENA_KEEP)
-            size = S_ARENA_KEEP;
+        if (size < S_CHUNK_MIN) size = S_CHUNK_MIN;
+        if (size > S_ARENA_KEEP) size = S_ARENA_KEEP;
         s_chunks_free (self->chunks);
         self->chunks = s_chunk_new (size);
     }
@@ -150,16 +133,14 @@ s_decoder_alloc (zf_proto_decoder_t *self, size_t size)
     if (!chunk || chunk->size - chunk->used < size) {
         size_t grow = chunk ? chunk->size * 2 : S_CHUNK_MIN;
         chunk = s_chunk_new (size > grow ? size : grow);
-        if (!chunk)
-            return NULL;
+        if (!chunk) return NULL;
         chunk->next = self->chunks;
         self->chunks = chunk;
     }
-    void *memory = (char *) chunk->data + chunk->used;
+    void *memory = (char *)chunk->data + chunk->used;
     chunk->used += size;
     return memory;
 }
-
 
 //  ---------------------------------------------------------------------------
 //  Encoder buffer
@@ -169,8 +150,7 @@ zf_proto_encoder_t *
 zf_proto_encoder_new (void)
 {
     zf_proto_encoder_t *self = calloc (1, sizeof (zf_proto_encoder_t));
-    if (self)
-        msgpack_sbuffer_init (&self->buffer);
+    if (self) msgpack_sbuffer_init (&self->buffer);
     return self;
 }
 
@@ -211,7 +191,6 @@ zf_proto_encoder_frame (zf_proto_encoder_t *self)
     return zframe_new (self->buffer.data, self->buffer.size);
 }
 
-
 //  ---------------------------------------------------------------------------
 //  Body types
 
@@ -220,34 +199,62 @@ const char *
 zf_body_type_name (int type)
 {
     switch (type) {
-        case ZF_BODY_EVENTS:        return "EVENTS";
-        case ZF_BODY_SUBMIT:        return "SUBMIT";
-        case ZF_BODY_VALIDATE:      return "VALIDATE";
-        case ZF_BODY_START:         return "START";
-        case ZF_BODY_STATUS:        return "STATUS";
-        case ZF_BODY_ACTION:        return "ACTION";
-        case ZF_BODY_SNAPSHOT:      return "SNAPSHOT";
-        case ZF_BODY_EVENTS_SINCE:  return "EVENTS_SINCE";
-        case ZF_BODY_LOGS:          return "LOGS";
-        case ZF_BODY_ARCHIVED:      return "ARCHIVED";
-        case ZF_BODY_PING:          return "PING";
-        case ZF_BODY_OK:            return "OK";
-        case ZF_BODY_ERROR:         return "ERROR";
-        case ZF_BODY_STATUS_REPLY:  return "STATUS_REPLY";
-        case ZF_BODY_EVENTS_REPLY:  return "EVENTS_REPLY";
-        case ZF_BODY_LOGS_REPLY:    return "LOGS_REPLY";
-        case ZF_BODY_DISPATCH:      return "DISPATCH";
-        case ZF_BODY_JOBS:          return "JOBS";
-        case ZF_BODY_RESULTS:       return "RESULTS";
-        case ZF_BODY_ACK:           return "ACK";
-        case ZF_BODY_CANCEL:        return "CANCEL";
-        case ZF_BODY_WORKER_READY:  return "WORKER_READY";
-        case ZF_BODY_HELLO:         return "HELLO";
-        case ZF_BODY_HELLO_REPLY:   return "HELLO_REPLY";
-        case ZF_BODY_REFUSED:       return "REFUSED";
-        case ZF_BODY_DISP_EVENTS:   return "DISP_EVENTS";
-        case ZF_BODY_BSTAR:         return "BSTAR";
-        default:                    return "?";
+    case ZF_BODY_EVENTS:
+        return "EVENTS";
+    case ZF_BODY_SUBMIT:
+        return "SUBMIT";
+    case ZF_BODY_VALIDATE:
+        return "VALIDATE";
+    case ZF_BODY_START:
+        return "START";
+    case ZF_BODY_STATUS:
+        return "STATUS";
+    case ZF_BODY_ACTION:
+        return "ACTION";
+    case ZF_BODY_SNAPSHOT:
+        return "SNAPSHOT";
+    case ZF_BODY_EVENTS_SINCE:
+        return "EVENTS_SINCE";
+    case ZF_BODY_LOGS:
+        return "LOGS";
+    case ZF_BODY_ARCHIVED:
+        return "ARCHIVED";
+    case ZF_BODY_PING:
+        return "PING";
+    case ZF_BODY_OK:
+        return "OK";
+    case ZF_BODY_ERROR:
+        return "ERROR";
+    case ZF_BODY_STATUS_REPLY:
+        return "STATUS_REPLY";
+    case ZF_BODY_EVENTS_REPLY:
+        return "EVENTS_REPLY";
+    case ZF_BODY_LOGS_REPLY:
+        return "LOGS_REPLY";
+    case ZF_BODY_DISPATCH:
+        return "DISPATCH";
+    case ZF_BODY_JOBS:
+        return "JOBS";
+    case ZF_BODY_RESULTS:
+        return "RESULTS";
+    case ZF_BODY_ACK:
+        return "ACK";
+    case ZF_BODY_CANCEL:
+        return "CANCEL";
+    case ZF_BODY_WORKER_READY:
+        return "WORKER_READY";
+    case ZF_BODY_HELLO:
+        return "HELLO";
+    case ZF_BODY_HELLO_REPLY:
+        return "HELLO_REPLY";
+    case ZF_BODY_REFUSED:
+        return "REFUSED";
+    case ZF_BODY_DISP_EVENTS:
+        return "DISP_EVENTS";
+    case ZF_BODY_BSTAR:
+        return "BSTAR";
+    default:
+        return "?";
     }
 }
 
@@ -257,27 +264,35 @@ zf_proto_peek (const void *data, size_t size, int *type, zf_proto_error_t *err)
 {
     assert (type);
     zf_wire_reader_t r;
-    if (zf_wire_begin (&r, NULL, data, size, 0, err))
-        return -1;
+    if (zf_wire_begin (&r, NULL, data, size, 0, err)) return -1;
     *type = r.type;
     return 0;
 }
-
 
 //  ---------------------------------------------------------------------------
 //  Reader
 
 //  What a msgpack type byte announces.
 typedef enum {
-    S_NIL, S_BOOL, S_UINT, S_NINT, S_FLOAT, S_STR, S_BIN, S_EXT, S_ARRAY, S_MAP, S_BAD
+    S_NIL,
+    S_BOOL,
+    S_UINT,
+    S_NINT,
+    S_FLOAT,
+    S_STR,
+    S_BIN,
+    S_EXT,
+    S_ARRAY,
+    S_MAP,
+    S_BAD
 } s_kind_t;
 
 //  A value's header: its kind and its number (integer value, boolean,
 //  length of a string/binary/extension, element count).
 typedef struct {
-    s_kind_t kind;              //  what it is
-    uint64_t u;                 //  S_UINT value, lengths and counts, S_BOOL 0/1
-    int64_t i;                  //  S_NINT value
+    s_kind_t kind; //  what it is
+    uint64_t u;    //  S_UINT value, lengths and counts, S_BOOL 0/1
+    int64_t i;     //  S_NINT value
 } s_head_t;
 
 //  "a string" etc. for messages.
@@ -285,17 +300,27 @@ static const char *
 s_kind_name (s_kind_t kind)
 {
     switch (kind) {
-        case S_NIL:     return "nil";
-        case S_BOOL:    return "a boolean";
-        case S_UINT:
-        case S_NINT:    return "an integer";
-        case S_FLOAT:   return "a float";
-        case S_STR:     return "a string";
-        case S_BIN:     return "binary data";
-        case S_EXT:     return "an extension";
-        case S_ARRAY:   return "an array";
-        case S_MAP:     return "a map";
-        default:        return "the invalid byte 0xc1";
+    case S_NIL:
+        return "nil";
+    case S_BOOL:
+        return "a boolean";
+    case S_UINT:
+    case S_NINT:
+        return "an integer";
+    case S_FLOAT:
+        return "a float";
+    case S_STR:
+        return "a string";
+    case S_BIN:
+        return "binary data";
+    case S_EXT:
+        return "an extension";
+    case S_ARRAY:
+        return "an array";
+    case S_MAP:
+        return "a map";
+    default:
+        return "the invalid byte 0xc1";
     }
 }
 
@@ -309,35 +334,29 @@ s_path (zf_wire_level_t *level, int depth, const char *field, char *buf, size_t 
         if (level[i].name)
             at += snprintf (buf + at, size - at, "%s%s", at ? "." : "", level[i].name);
         if (level[i].index >= 0 && at < size)
-            at += snprintf (buf + at, size - at, "[%lld]", (long long) level[i].index);
+            at += snprintf (buf + at, size - at, "[%lld]", (long long)level[i].index);
     }
-    if (field && at < size)
-        snprintf (buf + at, size - at, "%s%s", at ? "." : "", field);
+    if (field && at < size) snprintf (buf + at, size - at, "%s%s", at ? "." : "", field);
 }
 
 //  Formats "path: message" into err.
-static void
-s_describe (zf_proto_error_t *err, const char *path, const char *format, va_list args)
+static void s_describe (zf_proto_error_t *err, const char *path, const char *format, va_list args)
     __attribute__ ((format (printf, 3, 0)));
 
 static void
 s_describe (zf_proto_error_t *err, const char *path, const char *format, va_list args)
 {
-    if (!err)
-        return;
+    if (!err) return;
     size_t at = 0;
-    if (*path)
-        at = (size_t) snprintf (err->text, sizeof (err->text), "%s: ", path);
-    if (at < sizeof (err->text))
-        vsnprintf (err->text + at, sizeof (err->text) - at, format, args);
+    if (*path) at = (size_t)snprintf (err->text, sizeof (err->text), "%s: ", path);
+    if (at < sizeof (err->text)) vsnprintf (err->text + at, sizeof (err->text) - at, format, args);
 }
 
 //  Records the first failure of a reader.
 void
 zf_wire_fail (zf_wire_reader_t *r, const char *field, const char *format, ...)
 {
-    if (r->failed)
-        return;
+    if (r->failed) return;
     r->failed = true;
     char path[96];
     s_path (r->level, r->depth, field, path, sizeof (path));
@@ -358,7 +377,7 @@ zf_wire_failed (zf_wire_reader_t *r)
 static size_t
 s_left (zf_wire_reader_t *r)
 {
-    return (size_t) (r->end - r->pos);
+    return (size_t)(r->end - r->pos);
 }
 
 //  Reads an n-byte big-endian number; the caller checked the bytes are there.
@@ -382,7 +401,7 @@ s_head (zf_wire_reader_t *r, const char *field, s_head_t *head)
         return -1;
     }
     uint8_t byte = *r->pos++;
-    int extra = 0;              //  bytes of the number after the type byte
+    int extra = 0; //  bytes of the number after the type byte
     head->u = 0;
     head->i = 0;
     if (byte <= 0x7f) {
@@ -392,7 +411,7 @@ s_head (zf_wire_reader_t *r, const char *field, s_head_t *head)
     }
     if (byte >= 0xe0) {
         head->kind = S_NINT;
-        head->i = (int8_t) byte;
+        head->i = (int8_t)byte;
         return 0;
     }
     if (byte >= 0x80 && byte <= 0x8f) {
@@ -411,43 +430,134 @@ s_head (zf_wire_reader_t *r, const char *field, s_head_t *head)
         return 0;
     }
     switch (byte) {
-        case 0xc0: head->kind = S_NIL; return 0;
-        case 0xc2: head->kind = S_BOOL; return 0;
-        case 0xc3: head->kind = S_BOOL; head->u = 1; return 0;
-        case 0xc4: head->kind = S_BIN; extra = 1; break;
-        case 0xc5: head->kind = S_BIN; extra = 2; break;
-        case 0xc6: head->kind = S_BIN; extra = 4; break;
-        case 0xc7: head->kind = S_EXT; extra = 1; break;
-        case 0xc8: head->kind = S_EXT; extra = 2; break;
-        case 0xc9: head->kind = S_EXT; extra = 4; break;
-        case 0xca: head->kind = S_FLOAT; extra = 4; break;
-        case 0xcb: head->kind = S_FLOAT; extra = 8; break;
-        case 0xcc: head->kind = S_UINT; extra = 1; break;
-        case 0xcd: head->kind = S_UINT; extra = 2; break;
-        case 0xce: head->kind = S_UINT; extra = 4; break;
-        case 0xcf: head->kind = S_UINT; extra = 8; break;
-        case 0xd0: head->kind = S_NINT; extra = 1; break;
-        case 0xd1: head->kind = S_NINT; extra = 2; break;
-        case 0xd2: head->kind = S_NINT; extra = 4; break;
-        case 0xd3: head->kind = S_NINT; extra = 8; break;
-        case 0xd4: head->kind = S_EXT; head->u = 1 + 1; return 0;
-        case 0xd5: head->kind = S_EXT; head->u = 1 + 2; return 0;
-        case 0xd6: head->kind = S_EXT; head->u = 1 + 4; return 0;
-        case 0xd7: head->kind = S_EXT; head->u = 1 + 8; return 0;
-        case 0xd8: head->kind = S_EXT; head->u = 1 + 16; return 0;
-        case 0xd9: head->kind = S_STR; extra = 1; break;
-        case 0xda: head->kind = S_STR; extra = 2; break;
-        case 0xdb: head->kind = S_STR; extra = 4; break;
-        case 0xdc: head->kind = S_ARRAY; extra = 2; break;
-        case 0xdd: head->kind = S_ARRAY; extra = 4; break;
-        case 0xde: head->kind = S_MAP; extra = 2; break;
-        case 0xdf: head->kind = S_MAP; extra = 4; break;
-        default:
-            head->kind = S_BAD;
-            zf_wire_fail (r, field, "invalid msgpack byte 0xc1");
-            return -1;
+    case 0xc0:
+        head->kind = S_NIL;
+        return 0;
+    case 0xc2:
+        head->kind = S_BOOL;
+        return 0;
+    case 0xc3:
+        head->kind = S_BOOL;
+        head->u = 1;
+        return 0;
+    case 0xc4:
+        head->kind = S_BIN;
+        extra = 1;
+        break;
+    case 0xc5:
+        head->kind = S_BIN;
+        extra = 2;
+        break;
+    case 0xc6:
+        head->kind = S_BIN;
+        extra = 4;
+        break;
+    case 0xc7:
+        head->kind = S_EXT;
+        extra = 1;
+        break;
+    case 0xc8:
+        head->kind = S_EXT;
+        extra = 2;
+        break;
+    case 0xc9:
+        head->kind = S_EXT;
+        extra = 4;
+        break;
+    case 0xca:
+        head->kind = S_FLOAT;
+        extra = 4;
+        break;
+    case 0xcb:
+        head->kind = S_FLOAT;
+        extra = 8;
+        break;
+    case 0xcc:
+        head->kind = S_UINT;
+        extra = 1;
+        break;
+    case 0xcd:
+        head->kind = S_UINT;
+        extra = 2;
+        break;
+    case 0xce:
+        head->kind = S_UINT;
+        extra = 4;
+        break;
+    case 0xcf:
+        head->kind = S_UINT;
+        extra = 8;
+        break;
+    case 0xd0:
+        head->kind = S_NINT;
+        extra = 1;
+        break;
+    case 0xd1:
+        head->kind = S_NINT;
+        extra = 2;
+        break;
+    case 0xd2:
+        head->kind = S_NINT;
+        extra = 4;
+        break;
+    case 0xd3:
+        head->kind = S_NINT;
+        extra = 8;
+        break;
+    case 0xd4:
+        head->kind = S_EXT;
+        head->u = 1 + 1;
+        return 0;
+    case 0xd5:
+        head->kind = S_EXT;
+        head->u = 1 + 2;
+        return 0;
+    case 0xd6:
+        head->kind = S_EXT;
+        head->u = 1 + 4;
+        return 0;
+    case 0xd7:
+        head->kind = S_EXT;
+        head->u = 1 + 8;
+        return 0;
+    case 0xd8:
+        head->kind = S_EXT;
+        head->u = 1 + 16;
+        return 0;
+    case 0xd9:
+        head->kind = S_STR;
+        extra = 1;
+        break;
+    case 0xda:
+        head->kind = S_STR;
+        extra = 2;
+        break;
+    case 0xdb:
+        head->kind = S_STR;
+        extra = 4;
+        break;
+    case 0xdc:
+        head->kind = S_ARRAY;
+        extra = 2;
+        break;
+    case 0xdd:
+        head->kind = S_ARRAY;
+        extra = 4;
+        break;
+    case 0xde:
+        head->kind = S_MAP;
+        extra = 2;
+        break;
+    case 0xdf:
+        head->kind = S_MAP;
+        extra = 4;
+        break;
+    default:
+        head->kind = S_BAD;
+        zf_wire_fail (r, field, "invalid msgpack byte 0xc1");
+        return -1;
     }
-    if (s_left (r) < (size_t) extra) {
+    if (s_left (r) < (size_t)extra) {
         zf_wire_fail (r, field, "input ends early");
         return -1;
     }
@@ -456,19 +566,15 @@ s_head (zf_wire_reader_t *r, const char *field, s_head_t *head)
     if (head->kind == S_NINT) {
         //  Signed formats carry two's complement of their width; a
         //  non-negative value there is an ordinary unsigned integer.
-        int64_t value = (int64_t) (number << (64 - 8 * extra)) >> (64 - 8 * extra);
+        int64_t value = (int64_t)(number << (64 - 8 * extra)) >> (64 - 8 * extra);
         if (value >= 0) {
             head->kind = S_UINT;
-            head->u = (uint64_t) value;
-        }
-        else
+            head->u = (uint64_t)value;
+        } else
             head->i = value;
-    }
-    else
-    if (head->kind == S_EXT)
+    } else if (head->kind == S_EXT)
         head->u = number + 1;
-    else
-    if (head->kind != S_FLOAT)
+    else if (head->kind != S_FLOAT)
         head->u = number;
     return 0;
 }
@@ -494,8 +600,7 @@ s_skip (zf_wire_reader_t *r, uint64_t count)
 {
     while (count > 0) {
         s_head_t head;
-        if (s_head (r, NULL, &head) || s_payload (r, NULL, &head))
-            return -1;
+        if (s_head (r, NULL, &head) || s_payload (r, NULL, &head)) return -1;
         count--;
         uint64_t more = head.kind == S_ARRAY ? head.u : head.kind == S_MAP ? 2 * head.u : 0;
         if (more > s_left (r)) {
@@ -511,8 +616,7 @@ s_skip (zf_wire_reader_t *r, uint64_t count)
 static int
 s_take (zf_wire_reader_t *r, const char *field)
 {
-    if (r->failed)
-        return -1;
+    if (r->failed) return -1;
     assert (r->depth > 0);
     zf_wire_level_t *level = &r->level[r->depth - 1];
     if (level->left == 0) {
@@ -530,61 +634,55 @@ s_take (zf_wire_reader_t *r, const char *field)
 static int
 s_next_head (zf_wire_reader_t *r, const char *field, s_head_t *head)
 {
-    if (s_take (r, field))
-        return -1;
+    if (s_take (r, field)) return -1;
     return s_head (r, field, head);
 }
 
 //  Starts a body.
 int
-zf_wire_begin (zf_wire_reader_t *r, zf_proto_decoder_t *dec, const void *data,
-               size_t size, int type, zf_proto_error_t *err)
+zf_wire_begin (zf_wire_reader_t *r, zf_proto_decoder_t *dec, const void *data, size_t size,
+               int type, zf_proto_error_t *err)
 {
     assert (r);
     assert (data || size == 0);
     memset (r, 0, sizeof (*r));
-    r->pos = data ? data : (const void *) "";
+    r->pos = data ? data : (const void *)"";
     r->end = r->pos + size;
     r->dec = dec;
     r->err = err;
-    if (err)
-        err->text[0] = 0;
-    if (dec)
-        s_decoder_reset (dec);
+    if (err) err->text[0] = 0;
+    if (dec) s_decoder_reset (dec);
     if (size > ZF_MAX_FRAME_SIZE) {
-        zf_wire_fail (r, NULL, "body of %zu bytes exceeds ZF_MAX_FRAME_SIZE (%d)",
-                      size, ZF_MAX_FRAME_SIZE);
+        zf_wire_fail (r, NULL, "body of %zu bytes exceeds ZF_MAX_FRAME_SIZE (%d)", size,
+                      ZF_MAX_FRAME_SIZE);
         return -1;
     }
     s_head_t head;
-    if (s_head (r, NULL, &head))
-        return -1;
+    if (s_head (r, NULL, &head)) return -1;
     if (head.kind != S_ARRAY) {
         zf_wire_fail (r, NULL, "body is %s, not an array", s_kind_name (head.kind));
         return -1;
     }
-    r->level[0] = (zf_wire_level_t) { NULL, -1, (uint32_t) head.u, true };
+    r->level[0] = (zf_wire_level_t){NULL, -1, (uint32_t)head.u, true};
     r->depth = 1;
     uint64_t version, body_type;
-    if (zf_wire_uint (r, "version", UINT64_MAX, &version))
-        return -1;
+    if (zf_wire_uint (r, "version", UINT64_MAX, &version)) return -1;
     if (version != ZF_PROTO_VERSION) {
         zf_wire_fail (r, "version", "version %llu not supported (this is %d)",
-                      (unsigned long long) version, ZF_PROTO_VERSION);
+                      (unsigned long long)version, ZF_PROTO_VERSION);
         return -1;
     }
-    if (zf_wire_uint (r, "type", UINT64_MAX, &body_type))
-        return -1;
-    if (body_type > 255 || strcmp (zf_body_type_name ((int) body_type), "?") == 0) {
-        zf_wire_fail (r, "type", "unknown body type %llu", (unsigned long long) body_type);
-        return -1;
-    }
-    if (type && (int) body_type != type) {
-        zf_wire_fail (r, "type", "body is %s, expected %s",
-                      zf_body_type_name ((int) body_type), zf_body_type_name (type));
+    if (zf_wire_uint (r, "type", UINT64_MAX, &body_type)) return -1;
+    if (body_type > 255 || strcmp (zf_body_type_name ((int)body_type), "?") == 0) {
+        zf_wire_fail (r, "type", "unknown body type %llu", (unsigned long long)body_type);
         return -1;
     }
-    r->type = (int) body_type;
+    if (type && (int)body_type != type) {
+        zf_wire_fail (r, "type", "body is %s, expected %s", zf_body_type_name ((int)body_type),
+                      zf_body_type_name (type));
+        return -1;
+    }
+    r->type = (int)body_type;
     return 0;
 }
 
@@ -592,11 +690,9 @@ zf_wire_begin (zf_wire_reader_t *r, zf_proto_decoder_t *dec, const void *data,
 int
 zf_wire_finish (zf_wire_reader_t *r)
 {
-    if (r->failed)
-        return -1;
+    if (r->failed) return -1;
     assert (r->depth == 1);
-    if (zf_wire_close (r))
-        return -1;
+    if (zf_wire_close (r)) return -1;
     if (r->pos != r->end) {
         zf_wire_fail (r, NULL, "%zu bytes after the body", s_left (r));
         return -1;
@@ -609,19 +705,17 @@ int
 zf_wire_uint (zf_wire_reader_t *r, const char *field, uint64_t max, uint64_t *out)
 {
     s_head_t head;
-    if (s_next_head (r, field, &head))
-        return -1;
+    if (s_next_head (r, field, &head)) return -1;
     if (head.kind == S_UINT && head.u <= max) {
         *out = head.u;
         return 0;
     }
     if (head.kind == S_UINT)
-        zf_wire_fail (r, field, "value %llu out of range 0..%llu",
-                      (unsigned long long) head.u, (unsigned long long) max);
-    else
-    if (head.kind == S_NINT)
-        zf_wire_fail (r, field, "value %lld out of range 0..%llu",
-                      (long long) head.i, (unsigned long long) max);
+        zf_wire_fail (r, field, "value %llu out of range 0..%llu", (unsigned long long)head.u,
+                      (unsigned long long)max);
+    else if (head.kind == S_NINT)
+        zf_wire_fail (r, field, "value %lld out of range 0..%llu", (long long)head.i,
+                      (unsigned long long)max);
     else
         zf_wire_fail (r, field, "expected an integer, got %s", s_kind_name (head.kind));
     return -1;
@@ -632,26 +726,22 @@ int
 zf_wire_int (zf_wire_reader_t *r, const char *field, int64_t min, int64_t max, int64_t *out)
 {
     s_head_t head;
-    if (s_next_head (r, field, &head))
-        return -1;
+    if (s_next_head (r, field, &head)) return -1;
     if (head.kind == S_UINT) {
-        if (head.u <= (uint64_t) INT64_MAX && (int64_t) head.u >= min && (int64_t) head.u <= max) {
-            *out = (int64_t) head.u;
+        if (head.u <= (uint64_t)INT64_MAX && (int64_t)head.u >= min && (int64_t)head.u <= max) {
+            *out = (int64_t)head.u;
             return 0;
         }
-        zf_wire_fail (r, field, "value %llu out of range %lld..%lld",
-                      (unsigned long long) head.u, (long long) min, (long long) max);
-    }
-    else
-    if (head.kind == S_NINT) {
+        zf_wire_fail (r, field, "value %llu out of range %lld..%lld", (unsigned long long)head.u,
+                      (long long)min, (long long)max);
+    } else if (head.kind == S_NINT) {
         if (head.i >= min && head.i <= max) {
             *out = head.i;
             return 0;
         }
-        zf_wire_fail (r, field, "value %lld out of range %lld..%lld",
-                      (long long) head.i, (long long) min, (long long) max);
-    }
-    else
+        zf_wire_fail (r, field, "value %lld out of range %lld..%lld", (long long)head.i,
+                      (long long)min, (long long)max);
+    } else
         zf_wire_fail (r, field, "expected an integer, got %s", s_kind_name (head.kind));
     return -1;
 }
@@ -668,9 +758,8 @@ int
 zf_wire_u32 (zf_wire_reader_t *r, const char *field, uint32_t max, uint32_t *out)
 {
     uint64_t value;
-    if (zf_wire_uint (r, field, max, &value))
-        return -1;
-    *out = (uint32_t) value;
+    if (zf_wire_uint (r, field, max, &value)) return -1;
+    *out = (uint32_t)value;
     return 0;
 }
 
@@ -679,9 +768,8 @@ int
 zf_wire_i32 (zf_wire_reader_t *r, const char *field, int32_t min, int32_t max, int32_t *out)
 {
     int64_t value;
-    if (zf_wire_int (r, field, min, max, &value))
-        return -1;
-    *out = (int32_t) value;
+    if (zf_wire_int (r, field, min, max, &value)) return -1;
+    *out = (int32_t)value;
     return 0;
 }
 
@@ -698,14 +786,13 @@ zf_wire_enum (zf_wire_reader_t *r, const char *field, unsigned min, unsigned max
 {
     assert (max <= UINT8_MAX);
     uint64_t value;
-    if (zf_wire_uint (r, field, UINT64_MAX, &value))
-        return -1;
+    if (zf_wire_uint (r, field, UINT64_MAX, &value)) return -1;
     if (value < min || value > max) {
-        zf_wire_fail (r, field, "unknown value %llu (known: %u..%u)",
-                      (unsigned long long) value, min, max);
+        zf_wire_fail (r, field, "unknown value %llu (known: %u..%u)", (unsigned long long)value,
+                      min, max);
         return -1;
     }
-    *out = (uint8_t) value;
+    *out = (uint8_t)value;
     return 0;
 }
 
@@ -714,8 +801,7 @@ int
 zf_wire_bool (zf_wire_reader_t *r, const char *field, bool *out)
 {
     s_head_t head;
-    if (s_next_head (r, field, &head))
-        return -1;
+    if (s_next_head (r, field, &head)) return -1;
     if (head.kind != S_BOOL) {
         zf_wire_fail (r, field, "expected a boolean, got %s", s_kind_name (head.kind));
         return -1;
@@ -736,8 +822,7 @@ int
 zf_wire_nil (zf_wire_reader_t *r, const char *field)
 {
     s_head_t head;
-    if (s_next_head (r, field, &head))
-        return -1;
+    if (s_next_head (r, field, &head)) return -1;
     if (head.kind != S_NIL) {
         zf_wire_fail (r, field, "expected nil, got %s", s_kind_name (head.kind));
         return -1;
@@ -750,8 +835,7 @@ int
 zf_wire_date (zf_wire_reader_t *r, const char *field, bool allow_none, zf_date_t *out)
 {
     if (allow_none && zf_wire_peek_nil (r)) {
-        if (zf_wire_nil (r, field))
-            return -1;
+        if (zf_wire_nil (r, field)) return -1;
         *out = ZF_DATE_NONE;
         return 0;
     }
@@ -773,16 +857,14 @@ zf_wire_alloc (zf_wire_reader_t *r, size_t n, size_t size)
 
 //  Reads a string within its limit into the decoder.
 int
-zf_wire_str (zf_wire_reader_t *r, const char *field, const zf_wire_limit_t *limit,
-             bool nullable, const char **out, size_t *size_out)
+zf_wire_str (zf_wire_reader_t *r, const char *field, const zf_wire_limit_t *limit, bool nullable,
+             const char **out, size_t *size_out)
 {
     s_head_t head;
-    if (s_next_head (r, field, &head))
-        return -1;
+    if (s_next_head (r, field, &head)) return -1;
     if (head.kind == S_NIL && nullable) {
         *out = NULL;
-        if (size_out)
-            *size_out = 0;
+        if (size_out) *size_out = 0;
         return 0;
     }
     if (head.kind != S_STR) {
@@ -797,7 +879,7 @@ zf_wire_str (zf_wire_reader_t *r, const char *field, const zf_wire_limit_t *limi
         zf_wire_fail (r, field, "input ends early");
         return -1;
     }
-    size_t size = (size_t) head.u;
+    size_t size = (size_t)head.u;
     if ((limit->flags & ZF_WIRE_NONEMPTY) && size == 0) {
         zf_wire_fail (r, field, "empty string");
         return -1;
@@ -807,13 +889,11 @@ zf_wire_str (zf_wire_reader_t *r, const char *field, const zf_wire_limit_t *limi
         return -1;
     }
     char *copy = zf_wire_alloc (r, size + 1, 1);
-    if (!copy)
-        return -1;
+    if (!copy) return -1;
     memcpy (copy, r->pos, size);
     r->pos += size;
     *out = copy;
-    if (size_out)
-        *size_out = size;
+    if (size_out) *size_out = size;
     return 0;
 }
 
@@ -822,8 +902,7 @@ int
 zf_wire_env_entry (zf_wire_reader_t *r, const char *field, const char **out)
 {
     const char *entry;
-    if (zf_wire_str (r, field, &zf_wire_env, false, &entry, NULL))
-        return -1;
+    if (zf_wire_str (r, field, &zf_wire_env, false, &entry, NULL)) return -1;
     const char *equals = strchr (entry, '=');
     if (!equals || equals == entry) {
         zf_wire_fail (r, field, "not KEY=VALUE");
@@ -838,7 +917,7 @@ static void
 s_push (zf_wire_reader_t *r, const char *field, uint32_t count, bool record)
 {
     assert (r->depth < ZF_WIRE_DEPTH);
-    r->level[r->depth++] = (zf_wire_level_t) { field, -1, count, record };
+    r->level[r->depth++] = (zf_wire_level_t){field, -1, count, record};
 }
 
 //  Reads an array header for a list.
@@ -851,16 +930,16 @@ s_list_head (zf_wire_reader_t *r, const char *field, const s_head_t *head, uint3
         return -1;
     }
     if (head->u > max) {
-        zf_wire_fail (r, field, "%llu elements, more than %s (%u)",
-                      (unsigned long long) head->u, max_name, max);
+        zf_wire_fail (r, field, "%llu elements, more than %s (%u)", (unsigned long long)head->u,
+                      max_name, max);
         return -1;
     }
     if (head->u * (min_bytes ? min_bytes : 1) > s_left (r)) {
         zf_wire_fail (r, field, "input ends early (%llu elements announced)",
-                      (unsigned long long) head->u);
+                      (unsigned long long)head->u);
         return -1;
     }
-    *count = (uint32_t) head->u;
+    *count = (uint32_t)head->u;
     s_push (r, field, *count, false);
     return 0;
 }
@@ -871,8 +950,7 @@ zf_wire_list (zf_wire_reader_t *r, const char *field, uint32_t max, const char *
               uint32_t min_bytes, uint32_t *count)
 {
     s_head_t head;
-    if (s_next_head (r, field, &head))
-        return -1;
+    if (s_next_head (r, field, &head)) return -1;
     return s_list_head (r, field, &head, max, max_name, min_bytes, count);
 }
 
@@ -882,15 +960,13 @@ zf_wire_list_opt (zf_wire_reader_t *r, const char *field, uint32_t max, const ch
                   uint32_t min_bytes, uint32_t *count, bool *present)
 {
     s_head_t head;
-    if (s_next_head (r, field, &head))
-        return -1;
+    if (s_next_head (r, field, &head)) return -1;
     if (head.kind == S_NIL) {
         *count = 0;
         *present = false;
         return 0;
     }
-    if (s_list_head (r, field, &head, max, max_name, min_bytes, count))
-        return -1;
+    if (s_list_head (r, field, &head, max, max_name, min_bytes, count)) return -1;
     *present = true;
     return 0;
 }
@@ -908,8 +984,7 @@ int
 zf_wire_record (zf_wire_reader_t *r, const char *field)
 {
     s_head_t head;
-    if (s_next_head (r, field, &head))
-        return -1;
+    if (s_next_head (r, field, &head)) return -1;
     if (head.kind != S_ARRAY) {
         zf_wire_fail (r, field, "expected an array (a record), got %s", s_kind_name (head.kind));
         return -1;
@@ -917,10 +992,10 @@ zf_wire_record (zf_wire_reader_t *r, const char *field)
     //  Every field takes a byte at least.
     if (head.u > s_left (r)) {
         zf_wire_fail (r, field, "input ends early (%llu fields announced)",
-                      (unsigned long long) head.u);
+                      (unsigned long long)head.u);
         return -1;
     }
-    s_push (r, field, (uint32_t) head.u, true);
+    s_push (r, field, (uint32_t)head.u, true);
     return 0;
 }
 
@@ -928,17 +1003,14 @@ zf_wire_record (zf_wire_reader_t *r, const char *field)
 int
 zf_wire_close (zf_wire_reader_t *r)
 {
-    if (r->failed)
-        return -1;
+    if (r->failed) return -1;
     assert (r->depth > 0);
     zf_wire_level_t *level = &r->level[r->depth - 1];
-    if (s_skip (r, level->left))
-        return -1;
+    if (s_skip (r, level->left)) return -1;
     level->left = 0;
     r->depth--;
     return 0;
 }
-
 
 //  ---------------------------------------------------------------------------
 //  Writer
@@ -955,13 +1027,12 @@ zf_wire_wbegin (zf_wire_writer_t *w, zf_proto_encoder_t *enc, int type, uint32_t
     w->failed = false;
     w->list = NULL;
     w->index = -1;
-    if (err)
-        err->text[0] = 0;
+    if (err) err->text[0] = 0;
     msgpack_sbuffer_clear (&enc->buffer);
     msgpack_packer_init (&w->pk, &enc->buffer, msgpack_sbuffer_write);
     zf_wire_put_array (w, 2 + fields);
     zf_wire_put_uint (w, ZF_PROTO_VERSION);
-    zf_wire_put_uint (w, (uint64_t) type);
+    zf_wire_put_uint (w, (uint64_t)type);
 }
 
 //  Ends a body.
@@ -993,10 +1064,9 @@ zf_wire_witem (zf_wire_writer_t *w, const char *list, int64_t index)
 void
 zf_wire_wfail (zf_wire_writer_t *w, const char *field, const char *format, ...)
 {
-    if (w->failed)
-        return;
+    if (w->failed) return;
     w->failed = true;
-    zf_wire_level_t level = { w->list, w->index, 0, false };
+    zf_wire_level_t level = {w->list, w->index, 0, false};
     char path[96];
     s_path (&level, w->list ? 1 : 0, field, path, sizeof (path));
     va_list args;
@@ -1009,48 +1079,42 @@ zf_wire_wfail (zf_wire_writer_t *w, const char *field, const char *format, ...)
 static void
 s_packed (zf_wire_writer_t *w, int rc)
 {
-    if (rc)
-        zf_wire_wfail (w, NULL, "out of memory");
+    if (rc) zf_wire_wfail (w, NULL, "out of memory");
 }
 
 //  Writes an unsigned integer.
 void
 zf_wire_put_uint (zf_wire_writer_t *w, uint64_t value)
 {
-    if (!w->failed)
-        s_packed (w, msgpack_pack_uint64 (&w->pk, value));
+    if (!w->failed) s_packed (w, msgpack_pack_uint64 (&w->pk, value));
 }
 
 //  Writes a signed integer (non-negative values in the unsigned formats).
 void
 zf_wire_put_int (zf_wire_writer_t *w, int64_t value)
 {
-    if (!w->failed)
-        s_packed (w, msgpack_pack_int64 (&w->pk, value));
+    if (!w->failed) s_packed (w, msgpack_pack_int64 (&w->pk, value));
 }
 
 //  Writes a boolean.
 void
 zf_wire_put_bool (zf_wire_writer_t *w, bool value)
 {
-    if (!w->failed)
-        s_packed (w, value ? msgpack_pack_true (&w->pk) : msgpack_pack_false (&w->pk));
+    if (!w->failed) s_packed (w, value ? msgpack_pack_true (&w->pk) : msgpack_pack_false (&w->pk));
 }
 
 //  Writes nil.
 void
 zf_wire_put_nil (zf_wire_writer_t *w)
 {
-    if (!w->failed)
-        s_packed (w, msgpack_pack_nil (&w->pk));
+    if (!w->failed) s_packed (w, msgpack_pack_nil (&w->pk));
 }
 
 //  Writes an array header.
 void
 zf_wire_put_array (zf_wire_writer_t *w, uint32_t count)
 {
-    if (!w->failed)
-        s_packed (w, msgpack_pack_array (&w->pk, count));
+    if (!w->failed) s_packed (w, msgpack_pack_array (&w->pk, count));
 }
 
 //  Writes a date or nil.
@@ -1059,8 +1123,7 @@ zf_wire_put_date (zf_wire_writer_t *w, const char *field, zf_date_t date, bool a
 {
     if (allow_none && date == ZF_DATE_NONE)
         zf_wire_put_nil (w);
-    else
-    if (zf_wire_check (w, field, date, 0, ZF_PROTO_LAST_DATE))
+    else if (zf_wire_check (w, field, date, 0, ZF_PROTO_LAST_DATE))
         zf_wire_put_int (w, date);
 }
 
@@ -1069,8 +1132,7 @@ void
 zf_wire_put_str (zf_wire_writer_t *w, const char *field, const zf_wire_limit_t *limit,
                  bool nullable, const char *str, size_t size)
 {
-    if (w->failed)
-        return;
+    if (w->failed) return;
     if (!str) {
         if (nullable)
             zf_wire_put_nil (w);
@@ -1078,8 +1140,7 @@ zf_wire_put_str (zf_wire_writer_t *w, const char *field, const zf_wire_limit_t *
             zf_wire_wfail (w, field, "missing");
         return;
     }
-    if (size == SIZE_MAX)
-        size = strlen (str);
+    if (size == SIZE_MAX) size = strlen (str);
     if (size > limit->max) {
         if (!(limit->flags & ZF_WIRE_TRUNCATE)) {
             zf_wire_wfail (w, field, "string longer than %s (%zu)", limit->name, limit->max);
@@ -1087,7 +1148,7 @@ zf_wire_put_str (zf_wire_writer_t *w, const char *field, const zf_wire_limit_t *
         }
         //  Cut before the character that crosses the limit, not inside it.
         size = limit->max;
-        while (size > 0 && ((uint8_t) str[size] & 0xc0) == 0x80)
+        while (size > 0 && ((uint8_t)str[size] & 0xc0) == 0x80)
             size--;
     }
     if ((limit->flags & ZF_WIRE_NONEMPTY) && size == 0) {
@@ -1109,18 +1170,17 @@ zf_wire_put_list (zf_wire_writer_t *w, const char *field, size_t count, size_t m
     if (count > max)
         zf_wire_wfail (w, field, "%zu elements, more than %s (%zu)", count, max_name, max);
     else
-        zf_wire_put_array (w, (uint32_t) count);
+        zf_wire_put_array (w, (uint32_t)count);
 }
 
 //  Checks a value's range before writing it.
 bool
 zf_wire_check (zf_wire_writer_t *w, const char *field, int64_t value, int64_t min, int64_t max)
 {
-    if (w->failed)
-        return false;
+    if (w->failed) return false;
     if (value < min || value > max) {
-        zf_wire_wfail (w, field, "value %lld out of range %lld..%lld",
-                       (long long) value, (long long) min, (long long) max);
+        zf_wire_wfail (w, field, "value %lld out of range %lld..%lld", (long long)value,
+                       (long long)min, (long long)max);
         return false;
     }
     return true;

@@ -42,7 +42,7 @@
 
 //  A date field that is absent ("today", "the latest run"). Real dates are
 //  0 (1970-01-01) to ZF_PROTO_LAST_DATE (9999-12-31).
-#define ZF_DATE_NONE (-1)
+#define ZF_DATE_NONE       (-1)
 #define ZF_PROTO_LAST_DATE 2932896
 
 //  How deep a body nests: body, list, item, list, item, list.
@@ -50,7 +50,7 @@
 
 //  Every body type of every protocol, one number space.
 typedef enum {
-    ZF_BODY_EVENTS = 1,             //  registry events (PUB)
+    ZF_BODY_EVENTS = 1, //  registry events (PUB)
     //  Registry requests (client -> registry)
     ZF_BODY_SUBMIT = 10,
     ZF_BODY_VALIDATE = 11,
@@ -85,7 +85,7 @@ typedef enum {
 
 //  Why a decoder refused its input (or an encoder its struct).
 typedef struct {
-    char text[160];            //  "result[3].task: string longer than ZF_MAX_NAME (128)"
+    char text[160]; //  "result[3].task: string longer than ZF_MAX_NAME (128)"
 } zf_proto_error_t;
 
 //  Memory that decoded messages live in; see the lifetime rule above.
@@ -123,7 +123,6 @@ int zf_proto_peek (const void *data, size_t size, int *type, zf_proto_error_t *e
 //  "EVENTS", "SUBMIT"...; "?" for an unknown type.
 const char *zf_body_type_name (int type);
 
-
 //  ---------------------------------------------------------------------------
 //  For codecs: limits, the reader and the writer.
 
@@ -132,52 +131,52 @@ const char *zf_body_type_name (int type);
 //  the limit on a UTF-8 character boundary, since a peer would drop a whole
 //  batch for one over-long log tail.
 typedef struct {
-    size_t max;                 //  bytes, without the terminating nul
-    const char *name;           //  "ZF_MAX_NAME", for messages
-    int flags;                  //  ZF_WIRE_* below
+    size_t max;       //  bytes, without the terminating nul
+    const char *name; //  "ZF_MAX_NAME", for messages
+    int flags;        //  ZF_WIRE_* below
 } zf_wire_limit_t;
 
-#define ZF_WIRE_NO_NUL    1     //  an identifier: no nul bytes inside
-#define ZF_WIRE_NONEMPTY  2     //  not ""
-#define ZF_WIRE_TRUNCATE  4     //  free text: encoders cut it to the limit
+#define ZF_WIRE_NO_NUL   1 //  an identifier: no nul bytes inside
+#define ZF_WIRE_NONEMPTY 2 //  not ""
+#define ZF_WIRE_TRUNCATE 4 //  free text: encoders cut it to the limit
 
-extern const zf_wire_limit_t zf_wire_name;         //  flow, task, service, executor
-extern const zf_wire_limit_t zf_wire_shard_key;    //  a shard key
-extern const zf_wire_limit_t zf_wire_command;      //  a run: or rollback: command, a cwd
-extern const zf_wire_limit_t zf_wire_text;         //  free text: errors, log tails, details
-extern const zf_wire_limit_t zf_wire_env;          //  one KEY=VALUE environment entry
-extern const zf_wire_limit_t zf_wire_path;         //  a file path
-extern const zf_wire_limit_t zf_wire_flow_text;    //  a flow file's text
-extern const zf_wire_limit_t zf_wire_log_text;     //  a LOGS reply's text
+extern const zf_wire_limit_t zf_wire_name;      //  flow, task, service, executor
+extern const zf_wire_limit_t zf_wire_shard_key; //  a shard key
+extern const zf_wire_limit_t zf_wire_command;   //  a run: or rollback: command, a cwd
+extern const zf_wire_limit_t zf_wire_text;      //  free text: errors, log tails, details
+extern const zf_wire_limit_t zf_wire_env;       //  one KEY=VALUE environment entry
+extern const zf_wire_limit_t zf_wire_path;      //  a file path
+extern const zf_wire_limit_t zf_wire_flow_text; //  a flow file's text
+extern const zf_wire_limit_t zf_wire_log_text;  //  a LOGS reply's text
 
 //  One open array while reading or writing, for error paths like
 //  "order[2].shard_keys[5]".
 typedef struct {
-    const char *name;           //  the field holding this array, or NULL
-    int64_t index;              //  element being read in a list, or -1
-    uint32_t left;              //  values of this array not yet read
-    bool record;                //  fields by position (else a list of elements)
+    const char *name; //  the field holding this array, or NULL
+    int64_t index;    //  element being read in a list, or -1
+    uint32_t left;    //  values of this array not yet read
+    bool record;      //  fields by position (else a list of elements)
 } zf_wire_level_t;
 
 //  A cursor over one body being decoded. After the first failure every call
 //  fails and leaves its output untouched, so a codec may read a run of fields
 //  and check once.
 typedef struct {
-    const uint8_t *pos;         //  next byte to read
-    const uint8_t *end;         //  one past the last byte
-    zf_proto_decoder_t *dec;    //  where strings and arrays go
-    zf_proto_error_t *err;      //  where the first failure is described
-    bool failed;                //  a read has failed
-    int type;                   //  the body's type, once read
-    int depth;                  //  open arrays in level
-    zf_wire_level_t level[ZF_WIRE_DEPTH];  //  open arrays, outermost first
+    const uint8_t *pos;                   //  next byte to read
+    const uint8_t *end;                   //  one past the last byte
+    zf_proto_decoder_t *dec;              //  where strings and arrays go
+    zf_proto_error_t *err;                //  where the first failure is described
+    bool failed;                          //  a read has failed
+    int type;                             //  the body's type, once read
+    int depth;                            //  open arrays in level
+    zf_wire_level_t level[ZF_WIRE_DEPTH]; //  open arrays, outermost first
 } zf_wire_reader_t;
 
 //  Starts reading a body of the given type (0: any known type, then see
 //  r->type): resets the decoder, checks the size against ZF_MAX_FRAME_SIZE,
 //  opens the top array, checks version and type. Returns 0 or -1.
-int zf_wire_begin (zf_wire_reader_t *r, zf_proto_decoder_t *dec, const void *data,
-                   size_t size, int type, zf_proto_error_t *err);
+int zf_wire_begin (zf_wire_reader_t *r, zf_proto_decoder_t *dec, const void *data, size_t size,
+                   int type, zf_proto_error_t *err);
 
 //  Ends the body: skips trailing fields, refuses bytes after the body.
 //  Returns 0 if every read succeeded, else -1.
@@ -229,8 +228,8 @@ int zf_wire_list (zf_wire_reader_t *r, const char *field, uint32_t max, const ch
 
 //  Like zf_wire_list, but nil reads as no list: *count = 0, *present = false,
 //  and nothing to close. Otherwise *present = true.
-int zf_wire_list_opt (zf_wire_reader_t *r, const char *field, uint32_t max,
-                      const char *max_name, uint32_t min_bytes, uint32_t *count, bool *present);
+int zf_wire_list_opt (zf_wire_reader_t *r, const char *field, uint32_t max, const char *max_name,
+                      uint32_t min_bytes, uint32_t *count, bool *present);
 
 //  Moves to element index of the open list (for error paths).
 void zf_wire_next (zf_wire_reader_t *r, uint32_t index);
@@ -246,21 +245,20 @@ int zf_wire_close (zf_wire_reader_t *r);
 //  counts already bounded by a limit.
 void *zf_wire_alloc (zf_wire_reader_t *r, size_t n, size_t size);
 
-
 //  A writer into an encoder's buffer. Errors are sticky like the reader's.
 typedef struct {
-    zf_proto_encoder_t *enc;    //  the buffer
-    msgpack_packer pk;          //  msgpack-c's packer over it
-    zf_proto_error_t *err;      //  where the first failure is described
-    bool failed;                //  a write has failed
-    const char *list;           //  list being written, for error paths, or NULL
-    int64_t index;              //  its element being written, or -1
+    zf_proto_encoder_t *enc; //  the buffer
+    msgpack_packer pk;       //  msgpack-c's packer over it
+    zf_proto_error_t *err;   //  where the first failure is described
+    bool failed;             //  a write has failed
+    const char *list;        //  list being written, for error paths, or NULL
+    int64_t index;           //  its element being written, or -1
 } zf_wire_writer_t;
 
 //  Starts a body: clears the buffer, writes the array header for the
 //  version, the type and fields more values.
-void zf_wire_wbegin (zf_wire_writer_t *w, zf_proto_encoder_t *enc, int type,
-                     uint32_t fields, zf_proto_error_t *err);
+void zf_wire_wbegin (zf_wire_writer_t *w, zf_proto_encoder_t *enc, int type, uint32_t fields,
+                     zf_proto_error_t *err);
 
 //  Ends the body: refuses one over ZF_MAX_FRAME_SIZE. Returns 0 or -1.
 int zf_wire_wfinish (zf_wire_writer_t *w);

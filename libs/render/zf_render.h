@@ -18,9 +18,9 @@
 #include "zf_proto.h"
 
 //  Room for a local time, a duration, a task label.
-#define ZF_RENDER_TIME_TEXT 40
+#define ZF_RENDER_TIME_TEXT     40
 #define ZF_RENDER_DURATION_TEXT 24
-#define ZF_RENDER_LABEL_TEXT (ZF_MAX_NAME + 16)
+#define ZF_RENDER_LABEL_TEXT    (ZF_MAX_NAME + 16)
 
 //  Longest one-line detail in text output, bytes.
 #define ZF_RENDER_DETAIL_MAX 120

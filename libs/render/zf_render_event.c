@@ -20,8 +20,7 @@ s_prefix (int64_t time, const char *seq, const char *kind, FILE *out)
 {
     //  Snapshot items may carry no time; a dash keeps the columns.
     char when[ZF_RENDER_TIME_TEXT] = "-";
-    if (time != 0)
-        zf_render_local_time (time, when, sizeof when);
+    if (time != 0) zf_render_local_time (time, when, sizeof when);
     fprintf (out, "%-23s %-9s %-11s", when, seq, kind);
 }
 
@@ -30,8 +29,7 @@ static void
 s_date (zf_date_t date, FILE *out)
 {
     char text[ZF_DATE_TEXT];
-    if (date != ZF_DATE_NONE)
-        fprintf (out, " %s", zf_date_format (date, text, sizeof text));
+    if (date != ZF_DATE_NONE) fprintf (out, " %s", zf_date_format (date, text, sizeof text));
 }
 
 //  ": <the detail on one line>", or nothing.
@@ -40,8 +38,7 @@ s_detail (const char *detail, FILE *out)
 {
     char line[ZF_RENDER_DETAIL_MAX + 1];
     zf_render_oneline (detail, ZF_RENDER_DETAIL_MAX, line, sizeof line);
-    if (*line)
-        fprintf (out, ": %s", line);
+    if (*line) fprintf (out, ": %s", line);
 }
 
 //  The details of a TASK event.
@@ -53,12 +50,9 @@ s_task_text (const zf_event_t *ev, FILE *out)
     s_date (ev->date, out);
     fprintf (out, " %s %s", zf_render_task_label (ev->task, ev->shard, label, sizeof label),
              zf_task_state_name (ev->state));
-    if (ev->attempt > 0)
-        fprintf (out, " attempt %" PRIu32, ev->attempt);
-    if (ev->executor)
-        fprintf (out, " on %s", ev->executor);
-    if (ev->exit_status != 0)
-        fprintf (out, " exit %" PRId32, ev->exit_status);
+    if (ev->attempt > 0) fprintf (out, " attempt %" PRIu32, ev->attempt);
+    if (ev->executor) fprintf (out, " on %s", ev->executor);
+    if (ev->exit_status != 0) fprintf (out, " exit %" PRId32, ev->exit_status);
     if ((ev->state == ZF_TS_WAITING || ev->state == ZF_TS_RETRYING) && ev->value > 0) {
         char when[ZF_RENDER_TIME_TEXT];
         fprintf (out, " due %s", zf_render_local_time (ev->value, when, sizeof when));
@@ -78,34 +72,33 @@ zf_render_event_text (const zf_event_t *ev, bool snapshot, FILE *out)
         snprintf (seq, sizeof seq, "#%" PRIu64, ev->seq);
     s_prefix (ev->time, seq, zf_event_kind_name (ev->kind), out);
     switch (ev->kind) {
-        case ZF_EV_FLOW:
-            fprintf (out, " %s v%" PRIu32, ev->flow ? ev->flow : "-", ev->version);
-            if (ev->detail)
-                fprintf (out, " %s", ev->detail);
-            break;
-        case ZF_EV_RUN:
-            fprintf (out, " %s", ev->flow ? ev->flow : "-");
-            s_date (ev->date, out);
-            fprintf (out, " v%" PRIu32 " %s", ev->version, zf_run_state_name (ev->state));
-            break;
-        case ZF_EV_TASK:
-            s_task_text (ev, out);
-            break;
-        case ZF_EV_PAUSE:
-            fprintf (out, " %s %s", ev->flow ? ev->flow : "-", ev->value ? "paused" : "resumed");
-            break;
-        case ZF_EV_CONFIRM:
-            fprintf (out, " durable up to #%" PRId64, ev->value);
-            break;
-        case ZF_EV_ERROR:
-            fprintf (out, " %s", ev->executor ? ev->executor : "-");
-            s_detail (ev->detail, out);
-            break;
-        case ZF_EV_EPOCH:
-            fprintf (out, " term %" PRId64, ev->value);
-            break;
-        default:
-            break;
+    case ZF_EV_FLOW:
+        fprintf (out, " %s v%" PRIu32, ev->flow ? ev->flow : "-", ev->version);
+        if (ev->detail) fprintf (out, " %s", ev->detail);
+        break;
+    case ZF_EV_RUN:
+        fprintf (out, " %s", ev->flow ? ev->flow : "-");
+        s_date (ev->date, out);
+        fprintf (out, " v%" PRIu32 " %s", ev->version, zf_run_state_name (ev->state));
+        break;
+    case ZF_EV_TASK:
+        s_task_text (ev, out);
+        break;
+    case ZF_EV_PAUSE:
+        fprintf (out, " %s %s", ev->flow ? ev->flow : "-", ev->value ? "paused" : "resumed");
+        break;
+    case ZF_EV_CONFIRM:
+        fprintf (out, " durable up to #%" PRId64, ev->value);
+        break;
+    case ZF_EV_ERROR:
+        fprintf (out, " %s", ev->executor ? ev->executor : "-");
+        s_detail (ev->detail, out);
+        break;
+    case ZF_EV_EPOCH:
+        fprintf (out, " term %" PRId64, ev->value);
+        break;
+    default:
+        break;
     }
     fputc ('\n', out);
 }
@@ -114,18 +107,15 @@ zf_render_event_text (const zf_event_t *ev, bool snapshot, FILE *out)
 static void
 s_set (json_t *object, const char *key, json_t *value)
 {
-    if (value)
-        json_object_set_new (object, key, value);
+    if (value) json_object_set_new (object, key, value);
 }
 
 //  The state of an event by name, for the kinds that have one.
 static json_t *
 s_event_state (const zf_event_t *ev)
 {
-    if (ev->kind == ZF_EV_TASK)
-        return json_string (zf_task_state_name (ev->state));
-    if (ev->kind == ZF_EV_RUN)
-        return json_string (zf_run_state_name (ev->state));
+    if (ev->kind == ZF_EV_TASK) return json_string (zf_task_state_name (ev->state));
+    if (ev->kind == ZF_EV_RUN) return json_string (zf_run_state_name (ev->state));
     return json_null ();
 }
 
@@ -134,14 +124,12 @@ zf_render_event_json (const zf_event_t *ev, bool snapshot)
 {
     assert (ev);
     json_t *object = json_object ();
-    if (!object)
-        return NULL;
+    if (!object) return NULL;
     char topic[ZF_EVENT_TOPIC_MAX];
-    if (zf_event_topic (ev, topic, sizeof topic) < 0)
-        topic[0] = 0;
+    if (zf_event_topic (ev, topic, sizeof topic) < 0) topic[0] = 0;
     s_set (object, "source", json_string ("registry"));
     s_set (object, "snapshot", json_boolean (snapshot));
-    s_set (object, "seq", json_integer ((json_int_t) ev->seq));
+    s_set (object, "seq", json_integer ((json_int_t)ev->seq));
     s_set (object, "time", zf_render_time_json (ev->time));
     s_set (object, "kind", json_string (zf_event_kind_name (ev->kind)));
     s_set (object, "topic", zf_render_string_json (topic));
@@ -168,10 +156,8 @@ zf_render_dispevent_text (const zf_dispevent_t *ev, FILE *out)
     char seq[24];
     snprintf (seq, sizeof seq, "d#%" PRIu64, ev->seq);
     s_prefix (ev->time, seq, zf_dispevent_kind_name (ev->kind), out);
-    if (ev->worker)
-        fprintf (out, " %s", ev->worker);
-    if (ev->service)
-        fprintf (out, " %s", ev->service);
+    if (ev->worker) fprintf (out, " %s", ev->worker);
+    if (ev->service) fprintf (out, " %s", ev->service);
     if (ev->flow) {
         char label[ZF_RENDER_LABEL_TEXT];
         fprintf (out, " %s", ev->flow);
@@ -179,8 +165,7 @@ zf_render_dispevent_text (const zf_dispevent_t *ev, FILE *out)
         if (ev->task)
             fprintf (out, " %s", zf_render_task_label (ev->task, ev->shard, label, sizeof label));
     }
-    if (ev->attempt > 0)
-        fprintf (out, " attempt %" PRIu32, ev->attempt);
+    if (ev->attempt > 0) fprintf (out, " attempt %" PRIu32, ev->attempt);
     s_detail (ev->detail, out);
     fputc ('\n', out);
 }
@@ -190,13 +175,11 @@ zf_render_dispevent_json (const zf_dispevent_t *ev)
 {
     assert (ev);
     json_t *object = json_object ();
-    if (!object)
-        return NULL;
+    if (!object) return NULL;
     char topic[ZF_DISPEVENT_TOPIC_MAX];
-    if (zf_dispevent_topic (ev, topic, sizeof topic) < 0)
-        topic[0] = 0;
+    if (zf_dispevent_topic (ev, topic, sizeof topic) < 0) topic[0] = 0;
     s_set (object, "source", json_string ("dispatcher"));
-    s_set (object, "seq", json_integer ((json_int_t) ev->seq));
+    s_set (object, "seq", json_integer ((json_int_t)ev->seq));
     s_set (object, "time", zf_render_time_json (ev->time));
     s_set (object, "kind", json_string (zf_dispevent_kind_name (ev->kind)));
     s_set (object, "topic", zf_render_string_json (topic));

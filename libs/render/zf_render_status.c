@@ -18,8 +18,7 @@ zf_render_task_shards (const zf_task_status_t *task, uint32_t *total, uint32_t *
         *total = task->shards_total;
         *done = task->shards_done;
         *failed = task->shards_failed;
-    }
-    else {
+    } else {
         //  On the wire an unsharded task has no shards; people count one.
         *total = 1;
         *done = zf_render_task_done (task->state) ? 1 : 0;
@@ -31,8 +30,7 @@ zf_render_task_shards (const zf_task_status_t *task, uint32_t *total, uint32_t *
 static void
 s_set (json_t *object, const char *key, json_t *value)
 {
-    if (value)
-        json_object_set_new (object, key, value);
+    if (value) json_object_set_new (object, key, value);
 }
 
 //  One task of a run.
@@ -40,8 +38,7 @@ static json_t *
 s_task_json (const zf_task_status_t *task)
 {
     json_t *object = json_object ();
-    if (!object)
-        return NULL;
+    if (!object) return NULL;
     uint32_t total, done, failed;
     zf_render_task_shards (task, &total, &done, &failed);
     s_set (object, "id", zf_render_string_json (task->id));

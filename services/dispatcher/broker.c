@@ -52,7 +52,7 @@ zf_broker_new (const zf_broker_config_t *cfg, zf_clock_t *clock, const zf_broker
     //  Job ids start from this broker's start time, 2^22 ids per millisecond:
     //  an executor that outlived an earlier broker may still run that
     //  broker's jobs, and must never take a new job for one of those.
-    self->next_job_id = (uint64_t) zf_clock_now (clock) << 22;
+    self->next_job_id = (uint64_t)zf_clock_now (clock) << 22;
     self->services = zf_disp_services_new ();
     self->workers = zf_disp_workers_new ();
     self->results = zf_disp_results_new ();
@@ -651,10 +651,11 @@ zf_broker_hello (zf_broker_t *self, const void *identity, size_t size, const zf_
     //  acknowledged count as in flight too: their results follow this reply,
     //  so a client recovering its state must not run them again.
     zf_disp_held_t *held = NULL;
-    while (inflight && count < ZF_MAX_BATCH && (held = zf_disp_results_next (self->results, held))) {
+    while (inflight && count < ZF_MAX_BATCH &&
+           (held = zf_disp_results_next (self->results, held))) {
         const zf_result_t *result = zf_disp_held_result (held);
-        if (zf_disp_held_owner (held) != client || result->status == ZF_JOB_RUNNING
-            || zf_disp_results_inflight (self->results, &result->key))
+        if (zf_disp_held_owner (held) != client || result->status == ZF_JOB_RUNNING ||
+            zf_disp_results_inflight (self->results, &result->key))
             continue;
         inflight[count].key = result->key;
         inflight[count].executor = result->executor;

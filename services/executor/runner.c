@@ -326,8 +326,9 @@ s_child (const s_run_t *run, const char *command, char *const *direct, int out_f
         if (errno != ENOEXEC) {
             s_say (2, "zflow: cannot run ");
             s_say (2, direct[0]);
-            s_say (2, errno == ENOENT ? ": not found\n" : errno == EACCES ? ": permission denied\n"
-                                                                         : ": cannot execute\n");
+            s_say (2, errno == ENOENT   ? ": not found\n"
+                      : errno == EACCES ? ": permission denied\n"
+                                        : ": cannot execute\n");
             _exit (errno == ENOENT ? 127 : 126);
         }
     }
@@ -352,12 +353,10 @@ static int s_on_exit (zloop_t *loop, zmq_pollitem_t *item, void *arg);
 static bool
 s_direct_argv (char *text, char **argv)
 {
-    if (strpbrk (text, "|&;<>()$`\\\"'*?[]#~{}!\n\r"))
-        return false;
+    if (strpbrk (text, "|&;<>()$`\\\"'*?[]#~{}!\n\r")) return false;
     size_t count = 0;
     for (char *word = strtok (text, " \t"); word; word = strtok (NULL, " \t")) {
-        if (count == S_DIRECT_WORDS)
-            return false;
+        if (count == S_DIRECT_WORDS) return false;
         argv[count++] = word;
     }
     argv[count] = NULL;

@@ -570,11 +570,9 @@ s_on_hello_reply (zf_registry_t *self, const zf_hello_reply_t *reply)
     zf_engine_stats_t stats;
     zf_engine_stats (self->engine, &stats);
     if (stats.in_flight == 0) {
-        if (self->cold)
-            s_settle_cold (self);
+        if (self->cold) s_settle_cold (self);
         s_ready (self);
-    }
-    else if (truncated) {
+    } else if (truncated) {
         zf_log_warn ("dispatcher holds %zu or more attempts: sending what is in flight again",
                      reply->inflight_count);
         s_ready (self);

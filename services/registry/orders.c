@@ -304,7 +304,7 @@ s_queue (zf_orders_t *self, s_bucket_t *bucket, uint64_t epoch, const zf_order_t
 static void
 s_run_key (const char *flow, zf_date_t date, char *buf, size_t size)
 {
-    snprintf (buf, size, "%s/%d", flow, (int) date);
+    snprintf (buf, size, "%s/%d", flow, (int)date);
 }
 
 //  True if orders of the run roll back every shard.
@@ -324,7 +324,8 @@ zf_orders_roll_back_all (zf_orders_t *self, const char *flow, zf_date_t date)
     if (!self->roll_back && !(self->roll_back = zhashx_new ())) return -1;
     char key[ZF_MAX_NAME + 16];
     s_run_key (flow, date, key, sizeof key);
-    if (!zhashx_lookup (self->roll_back, key) && zhashx_insert (self->roll_back, key, (void *) 1) != 0)
+    if (!zhashx_lookup (self->roll_back, key) &&
+        zhashx_insert (self->roll_back, key, (void *)1) != 0)
         return -1;
     return 0;
 }

@@ -33,14 +33,12 @@ static int
 s_fold (zf_registry_t *self, const zf_event_t *event, bool *restoring)
 {
     if (event->seq == 0) {
-        if (!*restoring)
-            return ZF_E_INVALID;    //  a snapshot record after the journal began
+        if (!*restoring) return ZF_E_INVALID; //  a snapshot record after the journal began
         return zf_engine_apply (self->engine, event);
     }
     if (*restoring) {
         int rc = zf_engine_restore_end (self->engine, event->seq - 1);
-        if (rc != 0)
-            return rc;
+        if (rc != 0) return rc;
         *restoring = false;
     }
     return zf_engine_apply (self->engine, event);
@@ -49,8 +47,8 @@ s_fold (zf_registry_t *self, const zf_event_t *event, bool *restoring)
 //  Fills the engine from the archiver's reply parts. Returns 0, or -1 with
 //  the reason in error.
 static int
-s_fold_reply (zf_registry_t *self, zf_regclient_t *client, zf_reg_reply_t *reply,
-              uint64_t *folded, char *error, size_t size)
+s_fold_reply (zf_registry_t *self, zf_regclient_t *client, zf_reg_reply_t *reply, uint64_t *folded,
+              char *error, size_t size)
 {
     bool restoring = true;
     if (zf_engine_restore_begin (self->engine) != 0) {
@@ -70,29 +68,27 @@ s_fold_reply (zf_registry_t *self, zf_regclient_t *client, zf_reg_reply_t *reply
             int rc = s_fold (self, &reply->events[i], &restoring);
             if (rc != 0) {
                 snprintf (error, size, "event seq %llu does not fold: %s (%s)",
-                          (unsigned long long) reply->events[i].seq, zf_engine_error_name (rc),
+                          (unsigned long long)reply->events[i].seq, zf_engine_error_name (rc),
                           zf_engine_last_error (self->engine));
                 return -1;
             }
             (*folded)++;
         }
-        if (reply->part >= reply->parts)
-            break;
+        if (reply->part >= reply->parts) break;
         if (zf_regclient_next (client, reply, S_ARCHIVER_TIMEOUT_MS) != 0) {
-            snprintf (error, size, "the archiver's reply stopped at part %u of %u: %s",
-                      reply->part, reply->parts, zf_regclient_error (client));
+            snprintf (error, size, "the archiver's reply stopped at part %u of %u: %s", reply->part,
+                      reply->parts, zf_regclient_error (client));
             return -1;
         }
     }
     if (restoring && zf_engine_restore_end (self->engine, reply->seq) != 0) {
         snprintf (error, size, "the snapshot does not end at seq %llu",
-                  (unsigned long long) reply->seq);
+                  (unsigned long long)reply->seq);
         return -1;
     }
     if (zf_engine_seq (self->engine) != reply->seq) {
         snprintf (error, size, "the archiver's state ends at seq %llu, not at %llu as it says",
-                  (unsigned long long) zf_engine_seq (self->engine),
-                  (unsigned long long) reply->seq);
+                  (unsigned long long)zf_engine_seq (self->engine), (unsigned long long)reply->seq);
         return -1;
     }
     return 0;
@@ -111,7 +107,7 @@ s_mark_run (const zf_engine_run_info_t *info, void *arg)
 static void
 s_mark_flow (const zf_engine_flow_info_t *info, void *arg)
 {
-    zf_engine_runs (((zf_registry_t *) arg)->engine, info->name, s_mark_run, arg);
+    zf_engine_runs (((zf_registry_t *)arg)->engine, info->name, s_mark_run, arg);
 }
 
 int
@@ -133,8 +129,7 @@ zf_registry_recover (zf_registry_t *self, const char *archiver, char *error, siz
     else
         rc = s_fold_reply (self, client, &reply, &folded, error, size);
     zf_regclient_destroy (&client);
-    if (rc != 0)
-        return -1;
+    if (rc != 0) return -1;
     self->cold = zf_engine_seq (self->engine) > 0;
     if (self->cold) {
         //  Events that were not durable yet may have dispatched work that
@@ -145,8 +140,8 @@ zf_registry_recover (zf_registry_t *self, const char *archiver, char *error, siz
         zf_engine_stats (self->engine, &stats);
         zf_log_warn ("recovered from the archiver seq=%llu events=%llu flows=%zu runs=%zu "
                      "in_flight=%llu",
-                     (unsigned long long) stats.seq, (unsigned long long) folded, stats.flows,
-                     stats.runs, (unsigned long long) stats.in_flight);
+                     (unsigned long long)stats.seq, (unsigned long long)folded, stats.flows,
+                     stats.runs, (unsigned long long)stats.in_flight);
     }
     return 0;
 }

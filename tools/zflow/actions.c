@@ -16,38 +16,58 @@
 
 //  What sets one action verb apart.
 typedef struct {
-    zf_cli_verb_t verb;         //  name, usage, help
-    zf_action_t action;         //  what ACTION asks for
-    int min_args;               //  positional arguments needed: FLOW, TASK
-    int max_args;               //  positional arguments allowed
-    bool targets;               //  accepts --date and --shard
-    const char *done;           //  what the success line says happened
+    zf_cli_verb_t verb; //  name, usage, help
+    zf_action_t action; //  what ACTION asks for
+    int min_args;       //  positional arguments needed: FLOW, TASK
+    int max_args;       //  positional arguments allowed
+    bool targets;       //  accepts --date and --shard
+    const char *done;   //  what the success line says happened
 } s_action_t;
 
 static const s_action_t s_retry = {
     {"retry", "FLOW TASK [--date D] [--shard K] [--registry EP]",
      "Runs a failed task (or one shard of it) of FLOW's latest run, or of its\n"
      "run of date D, again. K is a shard index (all digits) or a shard key.\n"},
-    ZF_ACTION_RETRY, 2, 2, true, "retried"};
+    ZF_ACTION_RETRY,
+    2,
+    2,
+    true,
+    "retried"};
 
 static const s_action_t s_skip = {
     {"skip", "FLOW TASK [--date D] [--shard K] [--registry EP]",
      "Treats a task (or one shard of it) as done, so its successors can run.\n"},
-    ZF_ACTION_SKIP, 2, 2, true, "skipped"};
+    ZF_ACTION_SKIP,
+    2,
+    2,
+    true,
+    "skipped"};
 
 static const s_action_t s_cancel = {
     {"cancel", "FLOW [TASK] [--date D] [--shard K] [--registry EP]",
      "Stops a task (or one shard of it), or without TASK the whole run.\n"},
-    ZF_ACTION_CANCEL, 1, 2, true, "cancelled"};
+    ZF_ACTION_CANCEL,
+    1,
+    2,
+    true,
+    "cancelled"};
 
 static const s_action_t s_pause = {
     {"pause", "FLOW [--registry EP]",
      "Dispatches nothing more of FLOW until it is resumed; what runs goes on.\n"},
-    ZF_ACTION_PAUSE, 1, 1, false, "paused"};
+    ZF_ACTION_PAUSE,
+    1,
+    1,
+    false,
+    "paused"};
 
 static const s_action_t s_resume = {
     {"resume", "FLOW [--registry EP]", "Undoes pause: FLOW's ready tasks are dispatched again.\n"},
-    ZF_ACTION_RESUME, 1, 1, false, "resumed"};
+    ZF_ACTION_RESUME,
+    1,
+    1,
+    false,
+    "resumed"};
 
 //  Parses the verb's arguments, sends the ACTION and prints what happened.
 static int
@@ -65,47 +85,37 @@ s_run (const s_action_t *self, int argc, char **argv)
     int opt, status;
     opterr = 0;
     while ((opt = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
-        if (opt == 'h')
-            return zf_cli_help (verb);
+        if (opt == 'h') return zf_cli_help (verb);
         if (opt == ZF_CLI_OPT_REGISTRY)
             registry = optarg;
-        else
-        if (opt == ZF_CLI_OPT_DATE && self->targets) {
-            if ((status = zf_cli_date (verb, optarg, &date)))
-                return status;
-        }
-        else
-        if (opt == ZF_CLI_OPT_SHARD && self->targets)
+        else if (opt == ZF_CLI_OPT_DATE && self->targets) {
+            if ((status = zf_cli_date (verb, optarg, &date))) return status;
+        } else if (opt == ZF_CLI_OPT_SHARD && self->targets)
             shard_text = optarg;
-        else
-        if (opt == ZF_CLI_OPT_DATE || opt == ZF_CLI_OPT_SHARD)
+        else if (opt == ZF_CLI_OPT_DATE || opt == ZF_CLI_OPT_SHARD)
             return zf_cli_usage_error (verb, "option '%s' does not apply", argv[optind - 1]);
         else
             return zf_cli_bad_option (verb, opt, argv);
     }
     const char *names = self->max_args == 2 ? "FLOW TASK" : "FLOW";
-    if ((status = zf_cli_positionals (verb, argc, argv, self->min_args, self->max_args, names))
-        || (status = zf_cli_name (verb, "FLOW", argv[optind])))
+    if ((status = zf_cli_positionals (verb, argc, argv, self->min_args, self->max_args, names)) ||
+        (status = zf_cli_name (verb, "FLOW", argv[optind])))
         return status;
     const char *flow = argv[optind];
     const char *task = optind + 1 < argc ? argv[optind + 1] : NULL;
-    if (task && (status = zf_cli_name (verb, "TASK", task)))
-        return status;
+    if (task && (status = zf_cli_name (verb, "TASK", task))) return status;
     int32_t shard = ZF_SHARD_ALL;
     const char *shard_key = NULL;
     if (shard_text) {
-        if (!task)
-            return zf_cli_usage_error (verb, "--shard needs a TASK");
-        if ((status = zf_cli_shard (verb, shard_text, &shard, &shard_key)))
-            return status;
+        if (!task) return zf_cli_usage_error (verb, "--shard needs a TASK");
+        if ((status = zf_cli_shard (verb, shard_text, &shard, &shard_key))) return status;
     }
     zf_rpc_t *rpc = zf_rpc_new (verb, registry);
-    if (!rpc)
-        return 2;
+    if (!rpc) return 2;
     zf_reg_request_t req;
     zf_reg_reply_t reply;
     zf_reg_request_init (&req, ZF_BODY_ACTION, 0);
-    req.action = (uint8_t) self->action;
+    req.action = (uint8_t)self->action;
     req.flow = flow;
     req.task = task;
     req.date = date;
@@ -116,11 +126,9 @@ s_run (const s_action_t *self, int argc, char **argv)
         printf ("%s %s", self->done, flow);
         if (task)
             printf (" %s", task);
-        else
-        if (self->action == ZF_ACTION_CANCEL)
+        else if (self->action == ZF_ACTION_CANCEL)
             printf (" (the whole run)");
-        if (shard_text)
-            printf (" shard %s", shard_text);
+        if (shard_text) printf (" shard %s", shard_text);
         if (date != ZF_DATE_NONE) {
             char text[ZF_DATE_TEXT];
             printf (" for %s", zf_date_format (date, text, sizeof text));

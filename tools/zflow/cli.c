@@ -20,8 +20,7 @@ int
 zf_cli_help (const zf_cli_verb_t *verb)
 {
     s_usage_line (verb, stdout);
-    if (verb->help)
-        fputs (verb->help, stdout);
+    if (verb->help) fputs (verb->help, stdout);
     return 0;
 }
 
@@ -44,8 +43,7 @@ zf_cli_bad_option (const zf_cli_verb_t *verb, int opt, char **argv)
     //  getopt leaves optind past the offending word; a short option in a
     //  cluster ("-xq") is named by optopt rather than by that word.
     const char *word = optind > 0 ? argv[optind - 1] : "?";
-    if (opt == ':')
-        return zf_cli_usage_error (verb, "option '%s' needs a value", word);
+    if (opt == ':') return zf_cli_usage_error (verb, "option '%s' needs a value", word);
     if (optopt > 0 && optopt < 128 && strncmp (word, "--", 2) != 0)
         return zf_cli_usage_error (verb, "unknown option '-%c'", optopt);
     return zf_cli_usage_error (verb, "unknown option '%s'", word);
@@ -75,11 +73,10 @@ zf_cli_positionals (const zf_cli_verb_t *verb, int argc, char **argv, int min, i
         const char *name = names;
         for (int i = 0; i < count && name; i++) {
             name = strchr (name, ' ');
-            if (name)
-                name++;
+            if (name) name++;
         }
         size_t length = name ? strcspn (name, " ") : 0;
-        return zf_cli_usage_error (verb, "missing %.*s", (int) length, name ? name : "");
+        return zf_cli_usage_error (verb, "missing %.*s", (int)length, name ? name : "");
     }
     return 0;
 }
@@ -87,8 +84,7 @@ zf_cli_positionals (const zf_cli_verb_t *verb, int argc, char **argv, int min, i
 int
 zf_cli_name (const zf_cli_verb_t *verb, const char *what, const char *text)
 {
-    if (!*text)
-        return zf_cli_usage_error (verb, "%s must not be empty", what);
+    if (!*text) return zf_cli_usage_error (verb, "%s must not be empty", what);
     if (strlen (text) > ZF_MAX_NAME)
         return zf_cli_usage_error (verb, "%s is longer than ZF_MAX_NAME (%d)", what, ZF_MAX_NAME);
     return 0;
@@ -103,13 +99,11 @@ zf_cli_date (const zf_cli_verb_t *verb, const char *text, zf_date_t *out)
 }
 
 int
-zf_cli_duration (const zf_cli_verb_t *verb, const char *option, const char *text,
-                 int64_t *ms_out)
+zf_cli_duration (const zf_cli_verb_t *verb, const char *option, const char *text, int64_t *ms_out)
 {
     if (zf_duration_parse (text, ms_out) != 0)
-        return zf_cli_usage_error (verb,
-                                   "bad %s '%s' (want a duration such as 500ms, 30s, 10m, 2h)",
-                                   option, text);
+        return zf_cli_usage_error (
+            verb, "bad %s '%s' (want a duration such as 500ms, 30s, 10m, 2h)", option, text);
     return 0;
 }
 
@@ -118,15 +112,14 @@ zf_cli_shard (const zf_cli_verb_t *verb, const char *text, int32_t *index, const
 {
     *index = ZF_SHARD_ALL;
     *key = NULL;
-    if (!*text)
-        return zf_cli_usage_error (verb, "--shard must not be empty");
+    if (!*text) return zf_cli_usage_error (verb, "--shard must not be empty");
     if (strspn (text, "0123456789") == strlen (text)) {
         errno = 0;
         unsigned long long value = strtoull (text, NULL, 10);
         if (errno || value >= ZF_MAX_SHARDS)
             return zf_cli_usage_error (verb, "shard index %s is past ZF_MAX_SHARDS (%d)", text,
                                        ZF_MAX_SHARDS);
-        *index = (int32_t) value;
+        *index = (int32_t)value;
         return 0;
     }
     if (strlen (text) > ZF_MAX_SHARD_KEY)
@@ -144,6 +137,6 @@ zf_cli_attempt (const zf_cli_verb_t *verb, const char *text, uint32_t *out)
     unsigned long long value = strtoull (text, &end, 10);
     if (!*text || *end || errno || value == 0 || value > UINT32_MAX || *text == '-')
         return zf_cli_usage_error (verb, "bad attempt '%s' (want a number from 1)", text);
-    *out = (uint32_t) value;
+    *out = (uint32_t)value;
     return 0;
 }

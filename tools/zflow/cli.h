@@ -14,23 +14,25 @@
 
 //  What a verb says about itself.
 typedef struct {
-    const char *name;           //  "status", as typed after zflow
-    const char *usage;          //  the arguments after the name, for the usage line
-    const char *help;           //  what -h prints after the usage line
+    const char *name;  //  "status", as typed after zflow
+    const char *usage; //  the arguments after the name, for the usage line
+    const char *help;  //  what -h prints after the usage line
 } zf_cli_verb_t;
 
 //  Long-option values that have no short letter.
 #define ZF_CLI_OPT_REGISTRY 256
-#define ZF_CLI_OPT_JSON 257
-#define ZF_CLI_OPT_TIMEOUT 258
-#define ZF_CLI_OPT_SHARD 259
-#define ZF_CLI_OPT_ATTEMPT 260
-#define ZF_CLI_OPT_DATE 261
+#define ZF_CLI_OPT_JSON     257
+#define ZF_CLI_OPT_TIMEOUT  258
+#define ZF_CLI_OPT_SHARD    259
+#define ZF_CLI_OPT_ATTEMPT  260
+#define ZF_CLI_OPT_DATE     261
 
 //  The getopt_long table entries every registry verb accepts.
-#define ZF_CLI_COMMON_OPTIONS                                          \
-    {"help", no_argument, NULL, 'h'},                                   \
-    {"registry", required_argument, NULL, ZF_CLI_OPT_REGISTRY}
+#define ZF_CLI_COMMON_OPTIONS                                                                      \
+    {"help", no_argument, NULL, 'h'},                                                              \
+    {                                                                                              \
+        "registry", required_argument, NULL, ZF_CLI_OPT_REGISTRY                                   \
+    }
 
 //  Prints the usage line and the help text on stdout; returns 0.
 int zf_cli_help (const zf_cli_verb_t *verb);

@@ -26,10 +26,10 @@
 //  A verb. Its handler gets argv from the verb's own name on, with getopt
 //  reset (optind = 0), and returns the exit status.
 typedef struct {
-    const char *name;           //  as typed after zflow
+    const char *name; //  as typed after zflow
     int (*run) (int argc, char **argv);
-    const char *args;           //  its arguments, for the usage text
-    const char *summary;        //  what it does, in a few words
+    const char *args;    //  its arguments, for the usage text
+    const char *summary; //  what it does, in a few words
 } s_verb_t;
 
 static const s_verb_t s_verbs[] = {
@@ -90,19 +90,19 @@ main (int argc, char **argv)
     //  "+": stop at the verb, whose options are its own.
     while ((opt = getopt_long (argc, argv, "+hv", options, NULL)) != -1) {
         switch (opt) {
-            case 'h':
-                s_help (stdout);
-                return 0;
-            case 'v':
-                verbosity++;
-                break;
-            case 'V':
-                printf ("zflow %s\n", ZF_VERSION);
-                return 0;
-            default:
-                fprintf (stderr, "zflow: unknown option '%s'\n", argv[optind - 1]);
-                s_usage_line (stderr);
-                return 2;
+        case 'h':
+            s_help (stdout);
+            return 0;
+        case 'v':
+            verbosity++;
+            break;
+        case 'V':
+            printf ("zflow %s\n", ZF_VERSION);
+            return 0;
+        default:
+            fprintf (stderr, "zflow: unknown option '%s'\n", argv[optind - 1]);
+            s_usage_line (stderr);
+            return 2;
         }
     }
     zf_log_init ("zflow", verbosity);

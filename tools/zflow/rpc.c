@@ -6,10 +6,10 @@
 #include <stdlib.h>
 
 struct _zf_rpc_t {
-    const zf_cli_verb_t *verb;  //  the verb, for messages
-    const char *endpoints;      //  the endpoint list, as resolved
-    zf_regclient_t *client;     //  requests and replies
-    int timeout_ms;             //  per request, over all endpoints
+    const zf_cli_verb_t *verb; //  the verb, for messages
+    const char *endpoints;     //  the endpoint list, as resolved
+    zf_regclient_t *client;    //  requests and replies
+    int timeout_ms;            //  per request, over all endpoints
 };
 
 zf_rpc_t *
@@ -19,8 +19,8 @@ zf_rpc_new (const zf_cli_verb_t *verb, const char *registry_flag)
     const char *endpoints = zf_client_endpoints_resolve (registry_flag);
     int64_t timeout = ZF_RPC_TIMEOUT_MS;
     const char *env = getenv ("ZFLOW_REQUEST_TIMEOUT");
-    if (env && *env
-        && (zf_duration_parse (env, &timeout) != 0 || timeout <= 0 || timeout > 3600000)) {
+    if (env && *env &&
+        (zf_duration_parse (env, &timeout) != 0 || timeout <= 0 || timeout > 3600000)) {
         zf_cli_usage_error (verb, "bad ZFLOW_REQUEST_TIMEOUT '%s' (want a duration such as 5s)",
                             env);
         return NULL;
@@ -29,12 +29,11 @@ zf_rpc_new (const zf_cli_verb_t *verb, const char *registry_flag)
     assert (self);
     self->verb = verb;
     self->endpoints = endpoints;
-    self->timeout_ms = (int) timeout;
+    self->timeout_ms = (int)timeout;
     self->client = zf_regclient_new (endpoints);
     if (!self->client) {
-        zf_cli_usage_error (verb,
-                            "bad registry endpoint '%s' (want tcp://HOST:PORT[,tcp://HOST:PORT])",
-                            endpoints);
+        zf_cli_usage_error (
+            verb, "bad registry endpoint '%s' (want tcp://HOST:PORT[,tcp://HOST:PORT])", endpoints);
         free (self);
         return NULL;
     }
@@ -46,8 +45,7 @@ zf_rpc_destroy (zf_rpc_t **self_p)
 {
     assert (self_p);
     zf_rpc_t *self = *self_p;
-    if (!self)
-        return;
+    if (!self) return;
     zf_regclient_destroy (&self->client);
     free (self);
     *self_p = NULL;
@@ -64,8 +62,7 @@ int
 zf_rpc_report (zf_rpc_t *self, int rc)
 {
     assert (self);
-    if (zsys_interrupted)
-        return zf_cli_fail (self->verb, "interrupted");
+    if (zsys_interrupted) return zf_cli_fail (self->verb, "interrupted");
     if (rc == ZF_REGCLIENT_UNREACHABLE) {
         char took[ZF_TIME_TEXT];
         zf_duration_format (self->timeout_ms, took, sizeof took);
@@ -96,10 +93,8 @@ zf_rpc_call (zf_rpc_t *self, zf_reg_request_t *req, int expected, zf_reg_reply_t
 {
     assert (self);
     int rc = zf_rpc_send (self, req, reply, self->timeout_ms);
-    if (rc != 0)
-        return zf_rpc_report (self, rc);
-    if (reply->type == ZF_BODY_ERROR)
-        return zf_rpc_error (self, reply);
+    if (rc != 0) return zf_rpc_report (self, rc);
+    if (reply->type == ZF_BODY_ERROR) return zf_rpc_error (self, reply);
     if (reply->type != expected)
         return zf_cli_fail (self->verb, "the registry answered %s with %s instead of %s",
                             zf_body_type_name (req->type), zf_body_type_name (reply->type),

@@ -26,26 +26,24 @@ zf_cmd_start (int argc, char **argv)
     opterr = 0;
     while ((opt = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
         switch (opt) {
-            case 'h':
-                return zf_cli_help (&s_verb);
-            case ZF_CLI_OPT_REGISTRY:
-                registry = optarg;
-                break;
-            case ZF_CLI_OPT_DATE:
-                if ((status = zf_cli_date (&s_verb, optarg, &date)))
-                    return status;
-                break;
-            default:
-                return zf_cli_bad_option (&s_verb, opt, argv);
+        case 'h':
+            return zf_cli_help (&s_verb);
+        case ZF_CLI_OPT_REGISTRY:
+            registry = optarg;
+            break;
+        case ZF_CLI_OPT_DATE:
+            if ((status = zf_cli_date (&s_verb, optarg, &date))) return status;
+            break;
+        default:
+            return zf_cli_bad_option (&s_verb, opt, argv);
         }
     }
-    if ((status = zf_cli_positionals (&s_verb, argc, argv, 1, 1, "FLOW"))
-        || (status = zf_cli_name (&s_verb, "FLOW", argv[optind])))
+    if ((status = zf_cli_positionals (&s_verb, argc, argv, 1, 1, "FLOW")) ||
+        (status = zf_cli_name (&s_verb, "FLOW", argv[optind])))
         return status;
     const char *flow = argv[optind];
     zf_rpc_t *rpc = zf_rpc_new (&s_verb, registry);
-    if (!rpc)
-        return 2;
+    if (!rpc) return 2;
     zf_reg_request_t req;
     zf_reg_reply_t reply;
     zf_reg_request_init (&req, ZF_BODY_START, 0);
@@ -55,9 +53,9 @@ zf_cmd_start (int argc, char **argv)
     if (status == 0) {
         //  The reply's number is the date the registry opened, which tells
         //  what "today" was in the flow's zone.
-        if (date == ZF_DATE_NONE && reply.has_number && reply.number >= 0
-            && reply.number <= ZF_PROTO_LAST_DATE)
-            date = (zf_date_t) reply.number;
+        if (date == ZF_DATE_NONE && reply.has_number && reply.number >= 0 &&
+            reply.number <= ZF_PROTO_LAST_DATE)
+            date = (zf_date_t)reply.number;
         char text[ZF_DATE_TEXT];
         if (date == ZF_DATE_NONE)
             printf ("started %s for today", flow);

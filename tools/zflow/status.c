@@ -33,7 +33,7 @@ static const zf_cli_verb_t s_verb = {
 
 //  One row of the task table, each cell allocated.
 typedef struct {
-    char *cell[S_COLUMNS];      //  task, state, shards, attempt, duration, detail
+    char *cell[S_COLUMNS]; //  task, state, shards, attempt, duration, detail
 } s_row_t;
 
 //  How long something that started at started has taken: until ended, or
@@ -75,10 +75,9 @@ s_row (const zf_task_status_t *task, int64_t now, s_row_t *row)
     row->cell[1] = strdup (zf_task_state_name (task->state));
     if (task->shards_total == 0)
         row->cell[2] = strdup ("-");
-    else
-    if (failed > 0)
-        row->cell[2] = zsys_sprintf ("%" PRIu32 "/%" PRIu32 " (%" PRIu32 " failed)", done, total,
-                                     failed);
+    else if (failed > 0)
+        row->cell[2] =
+            zsys_sprintf ("%" PRIu32 "/%" PRIu32 " (%" PRIu32 " failed)", done, total, failed);
     else
         row->cell[2] = zsys_sprintf ("%" PRIu32 "/%" PRIu32, done, total);
     row->cell[3] = task->attempt ? zsys_sprintf ("%" PRIu32, task->attempt) : strdup ("-");
@@ -92,15 +91,13 @@ zf_status_print_run (const zf_run_status_t *run, int64_t now, FILE *out)
     char date[ZF_DATE_TEXT], took[ZF_RENDER_DURATION_TEXT];
     s_took (run->started, run->ended, now, took, sizeof took);
     fprintf (out, "%s %s  version %" PRIu32 "  %s", run->flow,
-            run->date == ZF_DATE_NONE ? "-" : zf_date_format (run->date, date, sizeof date),
-            run->version, zf_run_state_name (run->state));
-    if (run->started > 0)
-        fprintf (out, "  %s", took);
-    if (run->paused)
-        fprintf (out, "  paused");
+             run->date == ZF_DATE_NONE ? "-" : zf_date_format (run->date, date, sizeof date),
+             run->version, zf_run_state_name (run->state));
+    if (run->started > 0) fprintf (out, "  %s", took);
+    if (run->paused) fprintf (out, "  paused");
     fprintf (out, "\n");
-    static const char *titles[S_COLUMNS] = {"TASK", "STATE", "SHARDS", "ATTEMPT", "DURATION",
-                                            "DETAIL"};
+    static const char *titles[S_COLUMNS] = {"TASK",    "STATE",    "SHARDS",
+                                            "ATTEMPT", "DURATION", "DETAIL"};
     s_row_t *rows = calloc (run->task_count + 1, sizeof *rows);
     assert (rows);
     size_t width[S_COLUMNS];
@@ -110,18 +107,17 @@ zf_status_print_run (const zf_run_status_t *run, int64_t now, FILE *out)
         s_row (&run->tasks[i], now, &rows[i]);
         for (int c = 0; c < S_COLUMNS; c++) {
             assert (rows[i].cell[c]);
-            if (strlen (rows[i].cell[c]) > width[c])
-                width[c] = strlen (rows[i].cell[c]);
+            if (strlen (rows[i].cell[c]) > width[c]) width[c] = strlen (rows[i].cell[c]);
         }
     }
     //  The last column is not padded, so lines carry no trailing blanks.
     for (size_t i = 0; i <= run->task_count; i++) {
-        const char *const *cells = i == 0 ? titles : (const char *const *) rows[i - 1].cell;
+        const char *const *cells = i == 0 ? titles : (const char *const *)rows[i - 1].cell;
         int last = S_COLUMNS - 1;
         while (last > 0 && !*cells[last])
             last--;
         for (int c = 0; c < last; c++)
-            fprintf (out, "%-*s  ", (int) width[c], cells[c]);
+            fprintf (out, "%-*s  ", (int)width[c], cells[c]);
         fprintf (out, "%s\n", cells[last]);
     }
     for (size_t i = 0; i < run->task_count; i++)
@@ -136,8 +132,7 @@ s_latest (const zf_reg_reply_t *reply)
 {
     const zf_run_status_t *latest = &reply->runs[0];
     for (size_t i = 1; i < reply->run_count; i++)
-        if (reply->runs[i].date > latest->date)
-            latest = &reply->runs[i];
+        if (reply->runs[i].date > latest->date) latest = &reply->runs[i];
     return latest;
 }
 
@@ -174,30 +169,26 @@ zf_cmd_status (int argc, char **argv)
     opterr = 0;
     while ((opt = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
         switch (opt) {
-            case 'h':
-                return zf_cli_help (&s_verb);
-            case ZF_CLI_OPT_REGISTRY:
-                registry = optarg;
-                break;
-            case ZF_CLI_OPT_DATE:
-                if ((status = zf_cli_date (&s_verb, optarg, &date)))
-                    return status;
-                break;
-            case ZF_CLI_OPT_JSON:
-                json = true;
-                break;
-            default:
-                return zf_cli_bad_option (&s_verb, opt, argv);
+        case 'h':
+            return zf_cli_help (&s_verb);
+        case ZF_CLI_OPT_REGISTRY:
+            registry = optarg;
+            break;
+        case ZF_CLI_OPT_DATE:
+            if ((status = zf_cli_date (&s_verb, optarg, &date))) return status;
+            break;
+        case ZF_CLI_OPT_JSON:
+            json = true;
+            break;
+        default:
+            return zf_cli_bad_option (&s_verb, opt, argv);
         }
     }
-    if ((status = zf_cli_positionals (&s_verb, argc, argv, 0, 1, "FLOW")))
-        return status;
+    if ((status = zf_cli_positionals (&s_verb, argc, argv, 0, 1, "FLOW"))) return status;
     const char *flow = optind < argc ? argv[optind] : NULL;
-    if (flow && (status = zf_cli_name (&s_verb, "FLOW", flow)))
-        return status;
+    if (flow && (status = zf_cli_name (&s_verb, "FLOW", flow))) return status;
     zf_rpc_t *rpc = zf_rpc_new (&s_verb, registry);
-    if (!rpc)
-        return 2;
+    if (!rpc) return 2;
     zf_reg_request_t req;
     zf_reg_reply_t reply;
     zf_reg_request_init (&req, ZF_BODY_STATUS, 0);
@@ -212,12 +203,9 @@ zf_cmd_status (int argc, char **argv)
                 status = zf_cli_fail (&s_verb, "%s has no run yet", flow);
             else
                 printf ("%s has no run yet\n", flow);
-        }
-        else
-        if (json)
+        } else if (json)
             status = s_print_json (&reply, flow != NULL);
-        else
-        if (reply.run_count == 0)
+        else if (reply.run_count == 0)
             printf ("no runs yet\n");
         else {
             int64_t now = zclock_time ();
@@ -225,8 +213,7 @@ zf_cmd_status (int argc, char **argv)
                 zf_status_print_run (s_latest (&reply), now, stdout);
             else
                 for (size_t i = 0; i < reply.run_count; i++) {
-                    if (i > 0)
-                        printf ("\n");
+                    if (i > 0) printf ("\n");
                     zf_status_print_run (&reply.runs[i], now, stdout);
                 }
         }

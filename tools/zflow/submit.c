@@ -59,8 +59,7 @@ static char *
 s_flow_name (const char *text, size_t size, const char *path)
 {
     zf_flow_t *flow = zf_flow_parse (text, size, path, NULL);
-    if (!flow)
-        return NULL;
+    if (!flow) return NULL;
     char *name = strdup (flow->name);
     zf_flow_destroy (&flow);
     return name;
@@ -78,29 +77,26 @@ zf_cmd_submit (int argc, char **argv)
     opterr = 0;
     while ((opt = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
         switch (opt) {
-            case 'h':
-                return zf_cli_help (&s_verb);
-            case ZF_CLI_OPT_REGISTRY:
-                registry = optarg;
-                break;
-            default:
-                return zf_cli_bad_option (&s_verb, opt, argv);
+        case 'h':
+            return zf_cli_help (&s_verb);
+        case ZF_CLI_OPT_REGISTRY:
+            registry = optarg;
+            break;
+        default:
+            return zf_cli_bad_option (&s_verb, opt, argv);
         }
     }
     int status = zf_cli_positionals (&s_verb, argc, argv, 1, 1, "FILE");
-    if (status)
-        return status;
+    if (status) return status;
     const char *file = argv[optind];
     zf_rpc_t *rpc = zf_rpc_new (&s_verb, registry);
-    if (!rpc)
-        return 2;
+    if (!rpc) return 2;
     char path[PATH_MAX];
     size_t size = 0;
     char *text = NULL;
     if (!realpath (file, path))
         status = zf_cli_fail (&s_verb, "cannot read %s: %s", file, strerror (errno));
-    else
-    if (!(text = s_read (path, &size)))
+    else if (!(text = s_read (path, &size)))
         status = 1;
     else {
         zf_reg_request_t req;
@@ -114,11 +110,10 @@ zf_cmd_submit (int argc, char **argv)
             char *name = s_flow_name (text, size, path);
             const char *shown = name ? name : reply.text ? reply.text : file;
             printf ("submitted %s", shown);
-            if (reply.has_number)
-                printf (" version %" PRId64, reply.number);
+            if (reply.has_number) printf (" version %" PRId64, reply.number);
             //  "submitted" goes without saying; "unchanged" does not.
-            if (reply.text && *reply.text && strcmp (reply.text, "submitted") != 0
-                && strcmp (reply.text, shown) != 0)
+            if (reply.text && *reply.text && strcmp (reply.text, "submitted") != 0 &&
+                strcmp (reply.text, shown) != 0)
                 printf (" (%s)", reply.text);
             printf ("\n");
             free (name);

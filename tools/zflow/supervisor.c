@@ -17,29 +17,29 @@
 #include <time.h>
 #include <unistd.h>
 
-#define S_MAX_SERVICES 64
-#define S_MAX_ARGS 32
-#define S_BACKOFF_FIRST_MS 250          //  first restart delay
-#define S_BACKOFF_CAP_MS 10000          //  longest restart delay
-#define S_STABLE_MS 30000               //  a run this long resets the backoff
+#define S_MAX_SERVICES     64
+#define S_MAX_ARGS         32
+#define S_BACKOFF_FIRST_MS 250   //  first restart delay
+#define S_BACKOFF_CAP_MS   10000 //  longest restart delay
+#define S_STABLE_MS        30000 //  a run this long resets the backoff
 
 //  One supervised service.
 typedef struct {
-    char *name;                         //  shown in messages
-    char *argv[S_MAX_ARGS + 1];         //  argv[0] is the full program path
-    pid_t pid;                          //  running child, or 0
-    int64_t started;                    //  ms (monotonic) it last started
-    int64_t restart_at;                 //  ms (monotonic) of a pending restart, or 0
-    int64_t backoff;                    //  next restart delay, ms
-    uint32_t restarts;                  //  restarts so far
+    char *name;                 //  shown in messages
+    char *argv[S_MAX_ARGS + 1]; //  argv[0] is the full program path
+    pid_t pid;                  //  running child, or 0
+    int64_t started;            //  ms (monotonic) it last started
+    int64_t restart_at;         //  ms (monotonic) of a pending restart, or 0
+    int64_t backoff;            //  next restart delay, ms
+    uint32_t restarts;          //  restarts so far
 } s_service_t;
 
 struct _zf_supervisor_t {
-    char *bindir;                       //  where programs live
+    char *bindir;                         //  where programs live
     s_service_t services[S_MAX_SERVICES]; //  in start order
-    uint32_t count;                     //  services in use
-    int sigfd;                          //  signalfd for SIGCHLD
-    int stopping;                       //  1 once stop began: no more restarts
+    uint32_t count;                       //  services in use
+    int sigfd;                            //  signalfd for SIGCHLD
+    int stopping;                         //  1 once stop began: no more restarts
 };
 
 static int64_t
@@ -47,15 +47,14 @@ s_now_ms (void)
 {
     struct timespec ts;
     clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 zf_supervisor_t *
 zf_supervisor_new (const char *bindir)
 {
     zf_supervisor_t *self = calloc (1, sizeof *self);
-    if (!self)
-        return NULL;
+    if (!self) return NULL;
     self->bindir = strdup (bindir);
     sigset_t mask;
     sigemptyset (&mask);
@@ -74,16 +73,14 @@ zf_supervisor_destroy (zf_supervisor_t **self_p)
 {
     assert (self_p);
     zf_supervisor_t *self = *self_p;
-    if (!self)
-        return;
+    if (!self) return;
     zf_supervisor_stop (self, 2000);
     for (uint32_t i = 0; i < self->count; i++) {
         free (self->services[i].name);
         for (int a = 0; self->services[i].argv[a]; a++)
             free (self->services[i].argv[a]);
     }
-    if (self->sigfd >= 0)
-        close (self->sigfd);
+    if (self->sigfd >= 0) close (self->sigfd);
     free (self->bindir);
     free (self);
     *self_p = NULL;
@@ -93,8 +90,7 @@ int
 zf_supervisor_add (zf_supervisor_t *self, const char *name, const char *program, ...)
 {
     assert (self && name && program);
-    if (self->count == S_MAX_SERVICES)
-        return -1;
+    if (self->count == S_MAX_SERVICES) return -1;
     s_service_t *service = &self->services[self->count];
     memset (service, 0, sizeof *service);
     service->name = strdup (name);
@@ -134,8 +130,7 @@ s_spawn (s_service_t *service)
         sigemptyset (&none);
         sigprocmask (SIG_SETMASK, &none, NULL);
         prctl (PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid () != parent)
-            _exit (1);
+        if (getppid () != parent) _exit (1);
         execv (service->argv[0], service->argv);
         fprintf (stderr, "zflow: cannot run %s: %s\n", service->argv[0], strerror (errno));
         _exit (127);
@@ -156,8 +151,7 @@ zf_supervisor_start (zf_supervisor_t *self)
             return -1;
         }
     for (uint32_t i = 0; i < self->count; i++)
-        if (self->services[i].pid == 0 && s_spawn (&self->services[i]) != 0)
-            return -1;
+        if (self->services[i].pid == 0 && s_spawn (&self->services[i]) != 0) return -1;
     return 0;
 }
 
@@ -173,8 +167,7 @@ static s_service_t *
 s_service_of (zf_supervisor_t *self, pid_t pid)
 {
     for (uint32_t i = 0; i < self->count; i++)
-        if (self->services[i].pid == pid)
-            return &self->services[i];
+        if (self->services[i].pid == pid) return &self->services[i];
     return NULL;
 }
 
@@ -184,31 +177,27 @@ zf_supervisor_reap (zf_supervisor_t *self)
     assert (self);
     struct signalfd_siginfo info;
     while (read (self->sigfd, &info, sizeof info) == sizeof info)
-        ;       //  SIGCHLD coalesces: the count is found by waitpid below
+        ; //  SIGCHLD coalesces: the count is found by waitpid below
     int reaped = 0;
     int status;
     pid_t pid;
     while ((pid = waitpid (-1, &status, WNOHANG)) > 0) {
         s_service_t *service = s_service_of (self, pid);
-        if (!service)
-            continue;
+        if (!service) continue;
         reaped++;
         service->pid = 0;
-        if (self->stopping)
-            continue;
+        if (self->stopping) continue;
         int64_t now = s_now_ms ();
-        if (now - service->started >= S_STABLE_MS)
-            service->backoff = S_BACKOFF_FIRST_MS;
+        if (now - service->started >= S_STABLE_MS) service->backoff = S_BACKOFF_FIRST_MS;
         service->restart_at = now + service->backoff;
         if (WIFSIGNALED (status))
             zf_log_error ("service died service=%s signal=%d restart_in_ms=%lld", service->name,
-                          WTERMSIG (status), (long long) service->backoff);
+                          WTERMSIG (status), (long long)service->backoff);
         else
             zf_log_error ("service exited service=%s status=%d restart_in_ms=%lld", service->name,
-                          WEXITSTATUS (status), (long long) service->backoff);
+                          WEXITSTATUS (status), (long long)service->backoff);
         service->backoff *= 2;
-        if (service->backoff > S_BACKOFF_CAP_MS)
-            service->backoff = S_BACKOFF_CAP_MS;
+        if (service->backoff > S_BACKOFF_CAP_MS) service->backoff = S_BACKOFF_CAP_MS;
     }
     return reaped;
 }
@@ -222,8 +211,7 @@ zf_supervisor_next_ms (zf_supervisor_t *self)
         s_service_t *service = &self->services[i];
         if (service->pid == 0 && service->restart_at) {
             int64_t wait = service->restart_at > now ? service->restart_at - now : 0;
-            if (next < 0 || wait < next)
-                next = wait;
+            if (next < 0 || wait < next) next = wait;
         }
     }
     return next;
@@ -233,8 +221,7 @@ void
 zf_supervisor_restart_due (zf_supervisor_t *self)
 {
     assert (self);
-    if (self->stopping)
-        return;
+    if (self->stopping) return;
     int64_t now = s_now_ms ();
     for (uint32_t i = 0; i < self->count; i++) {
         s_service_t *service = &self->services[i];
@@ -242,9 +229,8 @@ zf_supervisor_restart_due (zf_supervisor_t *self)
             if (s_spawn (service) == 0) {
                 service->restarts++;
                 zf_log_warn ("service restarted service=%s pid=%d restarts=%u", service->name,
-                             (int) service->pid, service->restarts);
-            }
-            else
+                             (int)service->pid, service->restarts);
+            } else
                 service->restart_at = now + service->backoff;
         }
     }
@@ -269,13 +255,12 @@ zf_supervisor_stop (zf_supervisor_t *self, int grace_ms)
         self->services[i].restart_at = 0;
     //  Stop in reverse start order, so producers of work go after consumers.
     for (uint32_t i = self->count; i-- > 0;)
-        if (self->services[i].pid)
-            kill (self->services[i].pid, SIGTERM);
+        if (self->services[i].pid) kill (self->services[i].pid, SIGTERM);
     int64_t deadline = s_now_ms () + grace_ms;
     zf_supervisor_reap (self);
     while (s_running (self) && s_now_ms () < deadline) {
         struct pollfd item = {self->sigfd, POLLIN, 0};
-        poll (&item, 1, (int) (deadline - s_now_ms ()));
+        poll (&item, 1, (int)(deadline - s_now_ms ()));
         zf_supervisor_reap (self);
     }
     for (uint32_t i = 0; i < self->count; i++)
@@ -292,8 +277,7 @@ zf_supervisor_pid (zf_supervisor_t *self, const char *name)
 {
     assert (self);
     for (uint32_t i = 0; i < self->count; i++)
-        if (strcmp (self->services[i].name, name) == 0)
-            return self->services[i].pid;
+        if (strcmp (self->services[i].name, name) == 0) return self->services[i].pid;
     return 0;
 }
 
@@ -302,7 +286,6 @@ zf_supervisor_restarts (zf_supervisor_t *self, const char *name)
 {
     assert (self);
     for (uint32_t i = 0; i < self->count; i++)
-        if (strcmp (self->services[i].name, name) == 0)
-            return self->services[i].restarts;
+        if (strcmp (self->services[i].name, name) == 0) return self->services[i].restarts;
     return 0;
 }

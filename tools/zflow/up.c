@@ -14,15 +14,15 @@
 #include <unistd.h>
 
 //  Port offsets from the base port (DESIGN.md, "Default ports").
-#define S_DISPATCHER 0
+#define S_DISPATCHER        0
 #define S_DISPATCHER_EVENTS 1
-#define S_REGISTRY 10
-#define S_REGISTRY_EVENTS 11
-#define S_BACKUP 12
-#define S_BACKUP_EVENTS 13
-#define S_PEER_PRIMARY 20
-#define S_PEER_BACKUP 21
-#define S_ARCHIVER 14
+#define S_REGISTRY          10
+#define S_REGISTRY_EVENTS   11
+#define S_BACKUP            12
+#define S_BACKUP_EVENTS     13
+#define S_PEER_PRIMARY      20
+#define S_PEER_BACKUP       21
+#define S_ARCHIVER          14
 
 #define S_MAX_EXECUTORS 64
 
@@ -37,8 +37,7 @@ zf_up_defaults (zf_up_config_t *cfg)
 }
 
 int
-zf_up_parse (int argc, char **argv, zf_up_config_t *cfg, const char **extra,
-             unsigned *extra_flags)
+zf_up_parse (int argc, char **argv, zf_up_config_t *cfg, const char **extra, unsigned *extra_flags)
 {
     enum { O_STORE = 1000, O_EXECUTORS, O_HTTP, O_PAIR, O_BASE, O_DIR, O_EXTRA };
     struct option options[16] = {
@@ -52,64 +51,63 @@ zf_up_parse (int argc, char **argv, zf_up_config_t *cfg, const char **extra,
     };
     int n = 7;
     for (int i = 0; extra && extra[i] && n < 15; i++, n++)
-        options[n] = (struct option) {extra[i], no_argument, NULL, O_EXTRA + i};
-    if (extra_flags)
-        *extra_flags = 0;
+        options[n] = (struct option){extra[i], no_argument, NULL, O_EXTRA + i};
+    if (extra_flags) *extra_flags = 0;
 
     int opt;
     while ((opt = getopt_long (argc, argv, "v", options, NULL)) != -1) {
         char *end;
         long value;
         switch (opt) {
-            case O_STORE:
-                if (strncmp (optarg, "sqlite:", 7) != 0 && strncmp (optarg, "postgresql://", 13) != 0
-                    && strncmp (optarg, "postgres://", 11) != 0) {
-                    fprintf (stderr, "zflow: --store takes sqlite:PATH or postgresql://...\n");
-                    return 2;
-                }
-                cfg->store = optarg;
-                break;
-            case O_EXECUTORS:
-                value = strtol (optarg, &end, 10);
-                if (*end || value < 0 || value > S_MAX_EXECUTORS) {
-                    fprintf (stderr, "zflow: --executors takes 0 to %d\n", S_MAX_EXECUTORS);
-                    return 2;
-                }
-                cfg->executors = (int) value;
-                break;
-            case O_HTTP:
-                if (!strchr (optarg, ':')) {
-                    fprintf (stderr, "zflow: --http takes HOST:PORT\n");
-                    return 2;
-                }
-                cfg->http = optarg;
-                break;
-            case O_PAIR:
-                //  The Binary Star pair is not built yet; saying so beats
-                //  running a single registry the user believes is paired.
-                fprintf (stderr, "zflow: --pair is not available in this version: the registry "
-                                 "runs alone\n");
-                return 1;
-            case O_BASE:
-                value = strtol (optarg, &end, 10);
-                if (*end || value < 1024 || value > 65535 - 30) {
-                    fprintf (stderr, "zflow: --base-port takes 1024 to %d\n", 65535 - 30);
-                    return 2;
-                }
-                cfg->base_port = (int) value;
-                break;
-            case O_DIR:
-                cfg->dir = optarg;
-                break;
-            case 'v':
-                cfg->verbose++;
-                break;
-            default:
-                if (opt >= O_EXTRA && extra_flags) {
-                    *extra_flags |= 1u << (opt - O_EXTRA);
-                    break;
-                }
+        case O_STORE:
+            if (strncmp (optarg, "sqlite:", 7) != 0 && strncmp (optarg, "postgresql://", 13) != 0 &&
+                strncmp (optarg, "postgres://", 11) != 0) {
+                fprintf (stderr, "zflow: --store takes sqlite:PATH or postgresql://...\n");
                 return 2;
+            }
+            cfg->store = optarg;
+            break;
+        case O_EXECUTORS:
+            value = strtol (optarg, &end, 10);
+            if (*end || value < 0 || value > S_MAX_EXECUTORS) {
+                fprintf (stderr, "zflow: --executors takes 0 to %d\n", S_MAX_EXECUTORS);
+                return 2;
+            }
+            cfg->executors = (int)value;
+            break;
+        case O_HTTP:
+            if (!strchr (optarg, ':')) {
+                fprintf (stderr, "zflow: --http takes HOST:PORT\n");
+                return 2;
+            }
+            cfg->http = optarg;
+            break;
+        case O_PAIR:
+            //  The Binary Star pair is not built yet; saying so beats
+            //  running a single registry the user believes is paired.
+            fprintf (stderr, "zflow: --pair is not available in this version: the registry "
+                             "runs alone\n");
+            return 1;
+        case O_BASE:
+            value = strtol (optarg, &end, 10);
+            if (*end || value < 1024 || value > 65535 - 30) {
+                fprintf (stderr, "zflow: --base-port takes 1024 to %d\n", 65535 - 30);
+                return 2;
+            }
+            cfg->base_port = (int)value;
+            break;
+        case O_DIR:
+            cfg->dir = optarg;
+            break;
+        case 'v':
+            cfg->verbose++;
+            break;
+        default:
+            if (opt >= O_EXTRA && extra_flags) {
+                *extra_flags |= 1u << (opt - O_EXTRA);
+                break;
+            }
+            return 2;
         }
     }
     if (optind < argc) {
@@ -144,8 +142,7 @@ s_bindir (char *buf, size_t size)
 {
     char self[PATH_MAX];
     ssize_t len = readlink ("/proc/self/exe", self, sizeof self - 1);
-    if (len <= 0)
-        return -1;
+    if (len <= 0) return -1;
     self[len] = 0;
     snprintf (buf, size, "%s", dirname (self));
     return 0;
@@ -157,7 +154,8 @@ s_make_dirs (const char *dir)
 {
     char logs[PATH_MAX];
     snprintf (logs, sizeof logs, "%s/logs", dir);
-    if ((mkdir (dir, 0755) != 0 && errno != EEXIST) || (mkdir (logs, 0755) != 0 && errno != EEXIST)) {
+    if ((mkdir (dir, 0755) != 0 && errno != EEXIST) ||
+        (mkdir (logs, 0755) != 0 && errno != EEXIST)) {
         fprintf (stderr, "zflow: cannot create %s: %s\n", logs, strerror (errno));
         return -1;
     }
@@ -182,17 +180,15 @@ s_gateway_token (const char *path, char *buf, size_t size)
     assert (size > 32);
     FILE *file = fopen (path, "r");
     if (file) {
-        bool ok = fgets (buf, (int) size, file) != NULL;
+        bool ok = fgets (buf, (int)size, file) != NULL;
         fclose (file);
         buf[strcspn (buf, "\r\n")] = 0;
-        if (ok && strlen (buf) >= 16)
-            return 0;
+        if (ok && strlen (buf) >= 16) return 0;
     }
     unsigned char random[16];
     FILE *source = fopen ("/dev/urandom", "r");
     bool got = source && fread (random, 1, sizeof random, source) == sizeof random;
-    if (source)
-        fclose (source);
+    if (source) fclose (source);
     int fd = got ? open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
     if (fd < 0) {
         fprintf (stderr, "zflow: cannot write %s: %s\n", path, strerror (errno));
@@ -213,8 +209,7 @@ zf_supervisor_t *
 zf_up_start (zf_up_config_t *cfg, FILE *out)
 {
     char bindir[PATH_MAX];
-    if (s_bindir (bindir, sizeof bindir) != 0 || s_make_dirs (cfg->dir) != 0)
-        return NULL;
+    if (s_bindir (bindir, sizeof bindir) != 0 || s_make_dirs (cfg->dir) != 0) return NULL;
     char disp[64], disp_ev[64], reg[64], reg_ev[64], logs[PATH_MAX], verbose[8] = "-";
     s_endpoint (cfg, S_DISPATCHER, disp, sizeof disp);
     s_endpoint (cfg, S_DISPATCHER_EVENTS, disp_ev, sizeof disp_ev);
@@ -226,8 +221,7 @@ zf_up_start (zf_up_config_t *cfg, FILE *out)
     const char *v = cfg->verbose ? verbose : NULL;
 
     zf_supervisor_t *supervisor = zf_supervisor_new (bindir);
-    if (!supervisor)
-        return NULL;
+    if (!supervisor) return NULL;
     int rc = zf_supervisor_add (supervisor, "dispatcher", "zflow-dispatcher", "--bind", disp,
                                 "--events", disp_ev, v, NULL);
     //  With an archiver, the registry recovers from it at every start.
@@ -239,9 +233,9 @@ zf_up_start (zf_up_config_t *cfg, FILE *out)
                                  "--events", reg_ev, "--dispatcher", disp, "--dir", cfg->dir,
                                  "--archiver", archiver, v, NULL);
     else
-        rc |= zf_supervisor_add (supervisor, "registry", "zflow-registry", "--bind", reg,
-                                 "--events", reg_ev, "--dispatcher", disp, "--dir", cfg->dir, v,
-                                 NULL);
+        rc |=
+            zf_supervisor_add (supervisor, "registry", "zflow-registry", "--bind", reg, "--events",
+                               reg_ev, "--dispatcher", disp, "--dir", cfg->dir, v, NULL);
     if (cfg->example_worker)
         rc |= zf_supervisor_add (supervisor, "settle", "zflow-settle", "--dispatcher", disp,
                                  "--name", "settle-1", v, NULL);
@@ -259,8 +253,7 @@ zf_up_start (zf_up_config_t *cfg, FILE *out)
             snprintf (store, sizeof store, "sqlite:%s/zflow.db", cfg->dir);
         rc |= zf_supervisor_add (supervisor, "archiver", "zflow-archiver", "--registry", reg,
                                  "--store", store, "--bind", archiver, "--log-dir", logs, v, NULL);
-    }
-    else if (cfg->store)
+    } else if (cfg->store)
         fprintf (stderr, "zflow: --store ignored: this build has no zflow-archiver\n");
     bool with_gateway = s_have (bindir, "zflow-gateway");
     if (with_gateway) {
@@ -281,8 +274,7 @@ zf_up_start (zf_up_config_t *cfg, FILE *out)
     fprintf (out, "zflow up: dispatcher  %s  (events %s)\n", disp, disp_ev);
     fprintf (out, "zflow up: registry    %s  (events %s)\n", reg, reg_ev);
     fprintf (out, "zflow up: executors   %d, task logs in %s\n", cfg->executors, logs);
-    if (with_archiver)
-        fprintf (out, "zflow up: archiver    %s  (store %s)\n", archiver, store);
+    if (with_archiver) fprintf (out, "zflow up: archiver    %s  (store %s)\n", archiver, store);
     if (with_gateway) {
         snprintf (cfg->dashboard, sizeof cfg->dashboard, "http://%s/#token=%s", cfg->http, token);
         fprintf (out, "zflow up: dashboard %s\n", cfg->dashboard);
@@ -304,8 +296,7 @@ zf_up_block_signals (void)
 }
 
 //  A child exited: reap it and re-arm the restart timer.
-static int
-s_on_child (zloop_t *loop, zmq_pollitem_t *item, void *arg);
+static int s_on_child (zloop_t *loop, zmq_pollitem_t *item, void *arg);
 
 //  A restart is due.
 static int
@@ -314,8 +305,7 @@ s_on_restart (zloop_t *loop, int timer_id, void *arg)
     zf_supervisor_t *supervisor = arg;
     zf_supervisor_restart_due (supervisor);
     int64_t next = zf_supervisor_next_ms (supervisor);
-    if (next >= 0)
-        zloop_timer (loop, (size_t) (next > 0 ? next : 1), 1, s_on_restart, supervisor);
+    if (next >= 0) zloop_timer (loop, (size_t)(next > 0 ? next : 1), 1, s_on_restart, supervisor);
     return 0;
 }
 
@@ -326,7 +316,7 @@ s_on_child (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     if (zf_supervisor_reap (supervisor) > 0) {
         int64_t next = zf_supervisor_next_ms (supervisor);
         if (next >= 0)
-            zloop_timer (loop, (size_t) (next > 0 ? next : 1), 1, s_on_restart, supervisor);
+            zloop_timer (loop, (size_t)(next > 0 ? next : 1), 1, s_on_restart, supervisor);
     }
     return 0;
 }
@@ -349,12 +339,11 @@ zf_up_attach (zf_supervisor_t *supervisor, zloop_t *loop)
     sigaddset (&mask, SIGINT);
     sigaddset (&mask, SIGTERM);
     int sigfd = signalfd (-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (sigfd < 0)
-        return -1;
+    if (sigfd < 0) return -1;
     zmq_pollitem_t signals = {NULL, sigfd, ZMQ_POLLIN, 0};
     zmq_pollitem_t children = {NULL, zf_supervisor_fd (supervisor), ZMQ_POLLIN, 0};
-    if (zloop_poller (loop, &signals, s_on_signal, NULL) != 0
-        || zloop_poller (loop, &children, s_on_child, supervisor) != 0) {
+    if (zloop_poller (loop, &signals, s_on_signal, NULL) != 0 ||
+        zloop_poller (loop, &children, s_on_child, supervisor) != 0) {
         close (sigfd);
         return -1;
     }
@@ -367,23 +356,19 @@ zf_cmd_up (int argc, char **argv)
     zf_up_config_t cfg;
     zf_up_defaults (&cfg);
     int rc = zf_up_parse (argc, argv, &cfg, NULL, NULL);
-    if (rc != 0)
-        return rc;
+    if (rc != 0) return rc;
     zf_up_block_signals ();
     zsys_handler_set (NULL);
     zf_supervisor_t *supervisor = zf_up_start (&cfg, stdout);
-    if (!supervisor)
-        return 1;
+    if (!supervisor) return 1;
     zloop_t *loop = zloop_new ();
     int sigfd = loop ? zf_up_attach (supervisor, loop) : -1;
     rc = sigfd >= 0 ? 0 : 1;
-    if (rc == 0)
-        zloop_start (loop);
+    if (rc == 0) zloop_start (loop);
     printf ("zflow up: stopping\n");
     zf_supervisor_stop (supervisor, 5000);
     zloop_destroy (&loop);
-    if (sigfd >= 0)
-        close (sigfd);
+    if (sigfd >= 0) close (sigfd);
     zf_supervisor_destroy (&supervisor);
     return rc;
 }

@@ -8,15 +8,15 @@
 
 //  What `zflow up` (and `zflow demo`) start and where.
 typedef struct {
-    const char *store;          //  --store sqlite:PATH | postgresql://..., or NULL for DIR/zflow.db
-    int executors;              //  --executors N
-    const char *http;           //  --http HOST:PORT of the gateway
-    int pair;                   //  --pair: a Binary Star registry pair
-    int base_port;              //  --base-port P: ZeroMQ ports at fixed offsets from P
-    const char *dir;            //  --dir DIR: store and task logs
-    int verbose;                //  -v count, passed on to services
-    bool example_worker;        //  also run zflow-settle, the example C worker (demo)
-    char dashboard[192];        //  set by zf_up_start: the dashboard's URL, "" if none
+    const char *store;   //  --store sqlite:PATH | postgresql://..., or NULL for DIR/zflow.db
+    int executors;       //  --executors N
+    const char *http;    //  --http HOST:PORT of the gateway
+    int pair;            //  --pair: a Binary Star registry pair
+    int base_port;       //  --base-port P: ZeroMQ ports at fixed offsets from P
+    const char *dir;     //  --dir DIR: store and task logs
+    int verbose;         //  -v count, passed on to services
+    bool example_worker; //  also run zflow-settle, the example C worker (demo)
+    char dashboard[192]; //  set by zf_up_start: the dashboard's URL, "" if none
 } zf_up_config_t;
 
 //  Fills defaults (DESIGN.md: ports from 5560, 2 executors, ./var, 127.0.0.1:8080).

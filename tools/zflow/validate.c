@@ -19,8 +19,7 @@ static uint32_t
 s_longest_chain (const zf_flow_t *flow)
 {
     uint32_t *chain = calloc (flow->task_count, sizeof *chain);
-    if (!chain)
-        return 0;
+    if (!chain) return 0;
     uint32_t longest = 0;
     for (uint32_t k = 0; k < flow->task_count; k++) {
         uint32_t t = flow->topo[k];
@@ -30,8 +29,7 @@ s_longest_chain (const zf_flow_t *flow)
             if (task->after[j].offset == 0 && chain[task->after[j].task] + 1 > length)
                 length = chain[task->after[j].task] + 1;
         chain[t] = length;
-        if (length > longest)
-            longest = length;
+        if (length > longest) longest = length;
     }
     free (chain);
     return longest;
@@ -52,8 +50,7 @@ s_summary (const zf_flow_t *flow, FILE *out)
     uint32_t sharded = 0;
     for (uint32_t t = 0; t < flow->task_count; t++) {
         instances += flow->tasks[t].shard_count;
-        if (flow->tasks[t].shard_count > 1 || flow->tasks[t].shard_keys)
-            sharded++;
+        if (flow->tasks[t].shard_count > 1 || flow->tasks[t].shard_keys) sharded++;
     }
     uint32_t chain = s_longest_chain (flow);
     fprintf (out,

@@ -37,23 +37,23 @@ static const zf_cli_verb_t s_verb = {
 
 //  What the wait needs while it runs.
 typedef struct {
-    const char *flow;           //  FLOW
-    char topic[ZF_EVENT_TOPIC_MAX]; //  "run.FLOW"
-    zf_date_t date;             //  the run waited for, or ZF_DATE_NONE until known
-    zf_rpc_t *rpc;              //  STATUS requests
-    zf_evsub_t *subs[ZF_CLIENT_MAX_ENDPOINTS];  //  the events of each registry endpoint
-    int sub_count;              //  entries in subs
-    zf_proto_decoder_t *dec;    //  events
-    uint64_t last_seq;          //  seq of the last event received, 0 before
-    int64_t deadline;           //  zclock_mono () when the wait gives up, or -1
-    int64_t timeout;            //  --timeout in ms, or -1 for none
+    const char *flow;                          //  FLOW
+    char topic[ZF_EVENT_TOPIC_MAX];            //  "run.FLOW"
+    zf_date_t date;                            //  the run waited for, or ZF_DATE_NONE until known
+    zf_rpc_t *rpc;                             //  STATUS requests
+    zf_evsub_t *subs[ZF_CLIENT_MAX_ENDPOINTS]; //  the events of each registry endpoint
+    int sub_count;                             //  entries in subs
+    zf_proto_decoder_t *dec;                   //  events
+    uint64_t last_seq;                         //  seq of the last event received, 0 before
+    int64_t deadline;                          //  zclock_mono () when the wait gives up, or -1
+    int64_t timeout;                           //  --timeout in ms, or -1 for none
 } s_wait_t;
 
 //  Where a check leaves the wait.
 typedef enum {
-    S_GO_ON = -1,               //  the run has not ended: keep waiting
-    S_SUCCEEDED = 0,            //  exit 0
-    S_FAILED = 1                //  exit 1, the line printed
+    S_GO_ON = -1,    //  the run has not ended: keep waiting
+    S_SUCCEEDED = 0, //  exit 0
+    S_FAILED = 1     //  exit 1, the line printed
 } s_outcome_t;
 
 //  Milliseconds a request may take now: the request timeout, cut to what is
@@ -64,8 +64,7 @@ s_request_ms (s_wait_t *self)
     int ms = zf_rpc_timeout (self->rpc);
     if (self->deadline >= 0) {
         int64_t left = self->deadline - zclock_mono ();
-        if (left < ms)
-            ms = left > 0 ? (int) left : 1;
+        if (left < ms) ms = left > 0 ? (int)left : 1;
     }
     return ms;
 }
@@ -88,14 +87,12 @@ s_failed (s_wait_t *self, const zf_run_status_t *run, int state)
 {
     char subject[ZF_MAX_NAME + 32];
     s_subject (self, subject, sizeof subject);
-    if (state == ZF_RS_CANCELLED)
-        return zf_cli_fail (&s_verb, "%s was cancelled", subject);
+    if (state == ZF_RS_CANCELLED) return zf_cli_fail (&s_verb, "%s was cancelled", subject);
     char names[S_NAMES_MAX * (ZF_MAX_NAME + 24) + 32] = "";
     size_t named = 0, failed = 0;
     for (size_t i = 0; run && i < run->task_count; i++) {
         const zf_task_status_t *task = &run->tasks[i];
-        if (task->state != ZF_TS_FAILED)
-            continue;
+        if (task->state != ZF_TS_FAILED) continue;
         if (named++ < S_NAMES_MAX) {
             size_t used = strlen (names);
             snprintf (names + used, sizeof names - used, "%s%s", used ? ", " : "", task->id);
@@ -110,8 +107,7 @@ s_failed (s_wait_t *self, const zf_run_status_t *run, int state)
         size_t used = strlen (names);
         snprintf (names + used, sizeof names - used, " and %zu more", failed - S_NAMES_MAX);
     }
-    if (failed == 0)
-        return zf_cli_fail (&s_verb, "%s failed", subject);
+    if (failed == 0) return zf_cli_fail (&s_verb, "%s failed", subject);
     return zf_cli_fail (&s_verb, "%s failed: %s", subject, names);
 }
 
@@ -124,8 +120,7 @@ s_judge (s_wait_t *self, const zf_run_status_t *run, int state)
         printf ("%s succeeded\n", s_subject (self, subject, sizeof subject));
         return S_SUCCEEDED;
     }
-    if (state == ZF_RS_FAILED || state == ZF_RS_CANCELLED)
-        return s_failed (self, run, state);
+    if (state == ZF_RS_FAILED || state == ZF_RS_CANCELLED) return s_failed (self, run, state);
     return S_GO_ON;
 }
 
@@ -145,36 +140,31 @@ s_check (s_wait_t *self, bool first)
     if (rc != 0) {
         zf_log_debug ("status failed flow=%s reason=%s", self->flow,
                       zf_regclient_error (zf_rpc_client (self->rpc)));
-        return first ? (s_outcome_t) zf_rpc_report (self->rpc, rc) : S_GO_ON;
+        return first ? (s_outcome_t)zf_rpc_report (self->rpc, rc) : S_GO_ON;
     }
-    if (reply.type == ZF_BODY_ERROR && reply.code == ZF_ERR_UNKNOWN_FLOW
-        && self->date != ZF_DATE_NONE) {
+    if (reply.type == ZF_BODY_ERROR && reply.code == ZF_ERR_UNKNOWN_FLOW &&
+        self->date != ZF_DATE_NONE) {
         //  No run of that date: fine if the flow exists, since a day roll or
         //  a start may open it. Ask about the flow itself.
         zf_reg_request_init (&req, ZF_BODY_STATUS, 0);
         req.flow = self->flow;
         rc = zf_rpc_send (self->rpc, &req, &reply, s_request_ms (self));
-        if (rc != 0)
-            return first ? (s_outcome_t) zf_rpc_report (self->rpc, rc) : S_GO_ON;
-        if (reply.type == ZF_BODY_STATUS_REPLY)
-            return S_GO_ON;
+        if (rc != 0) return first ? (s_outcome_t)zf_rpc_report (self->rpc, rc) : S_GO_ON;
+        if (reply.type == ZF_BODY_STATUS_REPLY) return S_GO_ON;
     }
-    if (reply.type == ZF_BODY_ERROR)
-        return (s_outcome_t) zf_rpc_error (self->rpc, &reply);
+    if (reply.type == ZF_BODY_ERROR) return (s_outcome_t)zf_rpc_error (self->rpc, &reply);
     if (reply.type != ZF_BODY_STATUS_REPLY)
         return zf_cli_fail (&s_verb, "the registry answered STATUS with %s",
                             zf_body_type_name (reply.type));
     const zf_run_status_t *run = NULL;
     for (size_t i = 0; i < reply.run_count; i++) {
         const zf_run_status_t *candidate = &reply.runs[i];
-        if (strcmp (candidate->flow, self->flow) != 0)
-            continue;
+        if (strcmp (candidate->flow, self->flow) != 0) continue;
         if (self->date != ZF_DATE_NONE ? candidate->date == self->date
                                        : !run || candidate->date > run->date)
             run = candidate;
     }
-    if (!run)
-        return S_GO_ON;
+    if (!run) return S_GO_ON;
     self->date = run->date;
     return s_judge (self, run, run->state);
 }
@@ -184,14 +174,10 @@ s_check (s_wait_t *self, bool first)
 static s_outcome_t
 s_on_run (s_wait_t *self, const zf_event_t *event)
 {
-    if (!event->flow || strcmp (event->flow, self->flow) != 0)
-        return S_GO_ON;
-    if (self->date == ZF_DATE_NONE)
-        self->date = event->date;
-    if (event->date != self->date)
-        return S_GO_ON;
-    if (event->state != ZF_RS_FAILED)
-        return s_judge (self, NULL, event->state);
+    if (!event->flow || strcmp (event->flow, self->flow) != 0) return S_GO_ON;
+    if (self->date == ZF_DATE_NONE) self->date = event->date;
+    if (event->date != self->date) return S_GO_ON;
+    if (event->state != ZF_RS_FAILED) return s_judge (self, NULL, event->state);
     s_outcome_t outcome = s_check (self, false);
     return outcome == S_GO_ON ? s_failed (self, NULL, ZF_RS_FAILED) : outcome;
 }
@@ -202,8 +188,7 @@ static s_outcome_t
 s_on_events (s_wait_t *self, zsock_t *sub, bool *recheck)
 {
     zmsg_t *msg = zmsg_recv (sub);
-    if (!msg)
-        return S_GO_ON;
+    if (!msg) return S_GO_ON;
     char *topic = zmsg_popstr (msg);
     zframe_t *body = zmsg_pop (msg);
     s_outcome_t outcome = S_GO_ON;
@@ -212,22 +197,19 @@ s_on_events (s_wait_t *self, zsock_t *sub, bool *recheck)
     size_t count = 0;
     zf_proto_error_t err;
     if (!ours)
-        ;   //  another flow whose name starts with ours
-    else
-    if (!body || zmsg_size (msg) != 0
-        || zf_event_decode (self->dec, zframe_data (body), zframe_size (body), &events, &count,
-                            &err) != 0) {
+        ; //  another flow whose name starts with ours
+    else if (!body || zmsg_size (msg) != 0 ||
+             zf_event_decode (self->dec, zframe_data (body), zframe_size (body), &events, &count,
+                              &err) != 0) {
         zf_log_warn ("events did not decode topic=%s", topic);
         *recheck = true;
-    }
-    else
+    } else
         for (size_t i = 0; i < count && outcome == S_GO_ON; i++) {
             const zf_event_t *event = &events[i];
             if (event->seq <= self->last_seq || event->kind == ZF_EV_EPOCH)
-                *recheck = true;   //  a new registry term or history
+                *recheck = true; //  a new registry term or history
             self->last_seq = event->seq;
-            if (event->kind == ZF_EV_RUN)
-                outcome = s_on_run (self, event);
+            if (event->kind == ZF_EV_RUN) outcome = s_on_run (self, event);
         }
     zstr_free (&topic);
     zframe_destroy (&body);
@@ -263,9 +245,8 @@ s_subscribe (s_wait_t *self)
     bool connected = false;
     while (!connected) {
         int64_t left = until - zclock_mono ();
-        void *which = left > 0 ? zpoller_wait (poller, (int) left) : NULL;
-        if (!which)
-            break;
+        void *which = left > 0 ? zpoller_wait (poller, (int)left) : NULL;
+        if (!which) break;
         for (int i = 0; i < self->sub_count; i++)
             if (which == zf_evsub_monitor (self->subs[i])) {
                 zf_evsub_on_monitor (self->subs[i]);
@@ -280,8 +261,7 @@ s_subscribe (s_wait_t *self)
 static int
 s_wait (s_wait_t *self)
 {
-    if (s_subscribe (self) != 0)
-        return 1;
+    if (s_subscribe (self) != 0) return 1;
     s_outcome_t outcome = s_check (self, true);
     zpoller_t *poller = zpoller_new (NULL);
     for (int i = 0; i < self->sub_count; i++) {
@@ -299,7 +279,7 @@ s_wait (s_wait_t *self)
                                        s_subject (self, subject, sizeof subject));
                 break;
             }
-            wait = (int) left;
+            wait = (int)left;
         }
         void *which = zpoller_wait (poller, wait);
         if (zpoller_terminated (poller)) {
@@ -310,11 +290,10 @@ s_wait (s_wait_t *self)
         for (int i = 0; i < self->sub_count; i++)
             if (which == zf_evsub_sock (self->subs[i]))
                 outcome = s_on_events (self, zf_evsub_sock (self->subs[i]), &recheck);
-            else
-            if (which == zf_evsub_monitor (self->subs[i]) && zf_evsub_on_monitor (self->subs[i]))
-                recheck = true;   //  whatever was published while away is lost
-        if (outcome == S_GO_ON && recheck)
-            outcome = s_check (self, false);
+            else if (which == zf_evsub_monitor (self->subs[i]) &&
+                     zf_evsub_on_monitor (self->subs[i]))
+                recheck = true; //  whatever was published while away is lost
+        if (outcome == S_GO_ON && recheck) outcome = s_check (self, false);
     }
     zpoller_destroy (&poller);
     return outcome;
@@ -335,33 +314,30 @@ zf_cmd_wait (int argc, char **argv)
     opterr = 0;
     while ((opt = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
         switch (opt) {
-            case 'h':
-                return zf_cli_help (&s_verb);
-            case ZF_CLI_OPT_REGISTRY:
-                registry = optarg;
-                break;
-            case ZF_CLI_OPT_DATE:
-                if ((status = zf_cli_date (&s_verb, optarg, &self.date)))
-                    return status;
-                break;
-            case ZF_CLI_OPT_TIMEOUT:
-                if ((status = zf_cli_duration (&s_verb, "--timeout", optarg, &self.timeout)))
-                    return status;
-                break;
-            default:
-                return zf_cli_bad_option (&s_verb, opt, argv);
+        case 'h':
+            return zf_cli_help (&s_verb);
+        case ZF_CLI_OPT_REGISTRY:
+            registry = optarg;
+            break;
+        case ZF_CLI_OPT_DATE:
+            if ((status = zf_cli_date (&s_verb, optarg, &self.date))) return status;
+            break;
+        case ZF_CLI_OPT_TIMEOUT:
+            if ((status = zf_cli_duration (&s_verb, "--timeout", optarg, &self.timeout)))
+                return status;
+            break;
+        default:
+            return zf_cli_bad_option (&s_verb, opt, argv);
         }
     }
-    if ((status = zf_cli_positionals (&s_verb, argc, argv, 1, 1, "FLOW"))
-        || (status = zf_cli_name (&s_verb, "FLOW", argv[optind])))
+    if ((status = zf_cli_positionals (&s_verb, argc, argv, 1, 1, "FLOW")) ||
+        (status = zf_cli_name (&s_verb, "FLOW", argv[optind])))
         return status;
     self.flow = argv[optind];
     snprintf (self.topic, sizeof self.topic, "run.%s", self.flow);
-    if (self.timeout >= 0)
-        self.deadline = zclock_mono () + self.timeout;
+    if (self.timeout >= 0) self.deadline = zclock_mono () + self.timeout;
     self.rpc = zf_rpc_new (&s_verb, registry);
-    if (!self.rpc)
-        return 2;
+    if (!self.rpc) return 2;
     self.dec = zf_proto_decoder_new ();
     assert (self.dec);
     status = s_wait (&self);

@@ -16,7 +16,7 @@ typedef struct {
 static void
 s_server (zsock_t *pipe, void *args)
 {
-    int mute = *(int *) args;
+    int mute = *(int *)args;
     zsock_t *router = zsock_new (ZMQ_ROUTER);
     int port = zsock_bind (router, "tcp://127.0.0.1:*");
     zsock_signal (pipe, 0);
@@ -24,8 +24,7 @@ s_server (zsock_t *pipe, void *args)
     zpoller_t *poller = zpoller_new (pipe, router, NULL);
     while (1) {
         zsock_t *which = zpoller_wait (poller, -1);
-        if (which != router)
-            break;
+        if (which != router) break;
         zmsg_t *msg = zmsg_recv (router);
         if (!mute) {
             zframe_t *id = zmsg_pop (msg);

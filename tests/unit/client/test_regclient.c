@@ -14,9 +14,9 @@
 
 //  How the scripted server answers each request.
 typedef enum {
-    S_STALE_FIRST,              //  a reply to an older req_id, then the right one
-    S_TWO_PARTS,                //  EVENTS_REPLY part 1 and part 2
-    S_GARBAGE                   //  bytes that do not decode
+    S_STALE_FIRST, //  a reply to an older req_id, then the right one
+    S_TWO_PARTS,   //  EVENTS_REPLY part 1 and part 2
+    S_GARBAGE      //  bytes that do not decode
 } s_script_t;
 
 //  Sends one reply body to the client identity id.
@@ -38,7 +38,7 @@ s_send (zsock_t *router, zframe_t *id, const zf_reg_reply_t *reply)
 static void
 s_server (zsock_t *pipe, void *args)
 {
-    s_script_t script = *(s_script_t *) args;
+    s_script_t script = *(s_script_t *)args;
     zsock_t *router = zsock_new (ZMQ_ROUTER);
     int port = zsock_bind (router, "tcp://127.0.0.1:*");
     zsock_signal (pipe, 0);
@@ -52,8 +52,8 @@ s_server (zsock_t *pipe, void *args)
         zframe_t *body = zmsg_pop (msg);
         zf_reg_request_t req;
         zf_proto_error_t err;
-        assert_int_equal (zf_reg_request_decode (dec, zframe_data (body), zframe_size (body), &req,
-                                                 &err), 0);
+        assert_int_equal (
+            zf_reg_request_decode (dec, zframe_data (body), zframe_size (body), &req, &err), 0);
         zf_reg_reply_t reply;
         if (script == S_STALE_FIRST) {
             zf_reg_reply_init (&reply, ZF_BODY_OK, req.req_id + 1000);
@@ -62,13 +62,10 @@ s_server (zsock_t *pipe, void *args)
             zf_reg_reply_init (&reply, ZF_BODY_OK, req.req_id);
             reply.text = "fresh";
             s_send (router, id, &reply);
-        }
-        else
-        if (script == S_TWO_PARTS) {
-            zf_event_t events[2] = {{.kind = ZF_EV_EPOCH, .value = 1, .date = ZF_DATE_NONE,
-                                     .shard = ZF_SHARD_ALL},
-                                    {.kind = ZF_EV_EPOCH, .value = 2, .date = ZF_DATE_NONE,
-                                     .shard = ZF_SHARD_ALL}};
+        } else if (script == S_TWO_PARTS) {
+            zf_event_t events[2] = {
+                {.kind = ZF_EV_EPOCH, .value = 1, .date = ZF_DATE_NONE, .shard = ZF_SHARD_ALL},
+                {.kind = ZF_EV_EPOCH, .value = 2, .date = ZF_DATE_NONE, .shard = ZF_SHARD_ALL}};
             for (uint32_t part = 1; part <= 2; part++) {
                 zf_reg_reply_init (&reply, ZF_BODY_EVENTS_REPLY, req.req_id);
                 reply.seq = 77;
@@ -78,8 +75,7 @@ s_server (zsock_t *pipe, void *args)
                 reply.event_count = 1;
                 s_send (router, id, &reply);
             }
-        }
-        else {
+        } else {
             zmsg_t *out = zmsg_new ();
             zmsg_addmem (out, zframe_data (id), zframe_size (id));
             zmsg_addmem (out, NULL, 0);
@@ -192,7 +188,7 @@ test_evsub (void **state)
 {
     //  An ipc endpoint of our own: no other test can take it meanwhile.
     char endpoint[64];
-    snprintf (endpoint, sizeof endpoint, "ipc:///tmp/zf_test_evsub_%d", (int) getpid ());
+    snprintf (endpoint, sizeof endpoint, "ipc:///tmp/zf_test_evsub_%d", (int)getpid ());
     zf_evsub_t *sub = zf_evsub_new (endpoint);
     assert_non_null (sub);
     zf_evsub_subscribe (sub, "");

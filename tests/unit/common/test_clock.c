@@ -36,7 +36,7 @@ test_real (void **state)
     zf_clock_t *clock = zf_clock_new_real ();
     assert_false (zf_clock_is_fake (clock));
     int64_t now = zf_clock_now (clock);
-    int64_t expect = (int64_t) time (NULL) * 1000;
+    int64_t expect = (int64_t)time (NULL) * 1000;
     assert_true (now > expect - 2000 && now < expect + 2000);
     int64_t a = zf_clock_mono_us (clock);
     struct timespec pause = {0, 2000000};

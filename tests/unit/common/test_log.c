@@ -140,7 +140,7 @@ test_level_names (void **state)
     assert_string_equal (zf_log_level_name (ZF_LOG_WARN), "warn");
     assert_string_equal (zf_log_level_name (ZF_LOG_INFO), "info");
     assert_string_equal (zf_log_level_name (ZF_LOG_DEBUG), "debug");
-    assert_string_equal (zf_log_level_name ((zf_log_level_t) 9), "?");
+    assert_string_equal (zf_log_level_name ((zf_log_level_t)9), "?");
 }
 
 int

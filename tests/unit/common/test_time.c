@@ -14,7 +14,7 @@ s_utc (const char *date, int hour, int minute)
 {
     zf_date_t d;
     assert_int_equal (zf_date_parse (date, &d), 0);
-    return ((int64_t) d * 86400 + hour * 3600 + minute * 60) * 1000;
+    return ((int64_t)d * 86400 + hour * 3600 + minute * 60) * 1000;
 }
 
 static void
@@ -34,8 +34,20 @@ test_duration_parse (void **state)
     assert_int_equal (zf_duration_parse ("0s", &ms), 0);
     assert_int_equal (ms, 0);
 
-    const char *bad[] = {"", "s", "10", "-5s", "+5s", "5 s", "5S", "1.5h", "5sec", "5ms ",
-                         " 5s", "99999999999999999999s", "9223372036854775807h", NULL};
+    const char *bad[] = {"",
+                         "s",
+                         "10",
+                         "-5s",
+                         "+5s",
+                         "5 s",
+                         "5S",
+                         "1.5h",
+                         "5sec",
+                         "5ms ",
+                         " 5s",
+                         "99999999999999999999s",
+                         "9223372036854775807h",
+                         NULL};
     for (int i = 0; bad[i]; i++) {
         ms = 42;
         assert_int_equal (zf_duration_parse (bad[i], &ms), -1);
@@ -58,7 +70,8 @@ test_duration_format (void **state)
     int64_t values[] = {1, 999, 1000, 61000, 3600000, 86400000 * 3LL, 123456789};
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
         int64_t back = -1;
-        assert_int_equal (zf_duration_parse (zf_duration_format (values[i], buf, sizeof buf), &back), 0);
+        assert_int_equal (
+            zf_duration_parse (zf_duration_format (values[i], buf, sizeof buf), &back), 0);
         assert_int_equal (back, values[i]);
     }
 }
@@ -78,9 +91,9 @@ test_dates (void **state)
     assert_int_equal (zf_date_parse ("9999-12-31", &d), 0);
     assert_string_equal (zf_date_format (d, buf, sizeof buf), "9999-12-31");
 
-    const char *bad[] = {"2026-02-29", "1900-02-29", "2026-13-01", "2026-00-10", "2026-04-31",
-                         "2026-4-01", "26-04-01", "2026/04/01", "2026-04-01x", "1969-12-31",
-                         "", "abcd-ef-gh", NULL};
+    const char *bad[] = {"2026-02-29", "1900-02-29", "2026-13-01", "2026-00-10",  "2026-04-31",
+                         "2026-4-01",  "26-04-01",   "2026/04/01", "2026-04-01x", "1969-12-31",
+                         "",           "abcd-ef-gh", NULL};
     for (int i = 0; bad[i]; i++) {
         d = 7;
         assert_int_equal (zf_date_parse (bad[i], &d), -1);
@@ -101,11 +114,11 @@ test_weekdays (void **state)
 {
     zf_date_t d;
     assert_int_equal (zf_date_parse ("1970-01-01", &d), 0);
-    assert_int_equal (zf_date_weekday (d), 3);          //  Thursday
+    assert_int_equal (zf_date_weekday (d), 3); //  Thursday
     assert_int_equal (zf_date_parse ("2026-11-24", &d), 0);
-    assert_int_equal (zf_date_weekday (d), 1);          //  Tuesday
+    assert_int_equal (zf_date_weekday (d), 1); //  Tuesday
     assert_int_equal (zf_date_parse ("2026-11-29", &d), 0);
-    assert_int_equal (zf_date_weekday (d), 6);          //  Sunday
+    assert_int_equal (zf_date_weekday (d), 6); //  Sunday
     assert_int_equal (zf_weekday_parse ("mon"), 0);
     assert_int_equal (zf_weekday_parse ("sun"), 6);
     assert_int_equal (zf_weekday_parse ("Mon"), -1);
@@ -143,7 +156,7 @@ test_zones_valid (void **state)
     assert_false (zf_tz_valid (""));
     assert_false (zf_tz_valid ("../etc/passwd"));
     assert_false (zf_tz_valid ("/etc/localtime"));
-    assert_false (zf_tz_valid ("Asia"));                //  a folder, not a zone
+    assert_false (zf_tz_valid ("Asia")); //  a folder, not a zone
     assert_false (zf_tz_valid (NULL));
 }
 
@@ -153,7 +166,8 @@ test_zone_instants (void **state)
     zf_date_t d;
     //  Shanghai is UTC+8 all year.
     assert_int_equal (zf_date_parse ("2026-11-24", &d), 0);
-    assert_int_equal (zf_tz_instant ("Asia/Shanghai", d, 16 * 60 + 30), s_utc ("2026-11-24", 8, 30));
+    assert_int_equal (zf_tz_instant ("Asia/Shanghai", d, 16 * 60 + 30),
+                      s_utc ("2026-11-24", 8, 30));
     assert_int_equal (zf_tz_instant ("Asia/Shanghai", d, 0), s_utc ("2026-11-23", 16, 0));
     assert_int_equal (zf_tz_instant ("UTC", d, 90), s_utc ("2026-11-24", 1, 30));
     //  New York: EST (UTC-5) in winter, EDT (UTC-4) in summer.

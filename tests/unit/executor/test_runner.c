@@ -257,12 +257,10 @@ test_plain_commands (void **state)
             snprintf (expect, sizeof expect, "2 one two accrue %s\n", fx->dir);
             assert_string_equal (r->tail, expect);
             assert_int_equal (r->exit_status, 4);
-        }
-        else if (r->job_id == 22) {
+        } else if (r->job_id == 22) {
             assert_int_equal (r->status, ZF_JOB_SUCCEEDED);
             assert_string_equal (r->tail, "no-interpreter-line\n");
-        }
-        else {
+        } else {
             assert_int_equal (r->job_id, 23);
             assert_int_equal (r->exit_status, 127);
             assert_non_null (strstr (r->tail, "zflow: cannot run ./no-such-program: not found"));

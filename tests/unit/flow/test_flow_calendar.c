@@ -13,11 +13,11 @@
 #include "zf_limits.h"
 
 typedef struct {
-    zf_flow_t *flow;            //  the calendar under test
-    zf_flow_errors_t errors;    //  of its parse
-    char *text;                 //  the flow file, as generated
-    size_t size;                //  bytes of text in use
-    size_t alloc;               //  bytes of text allocated
+    zf_flow_t *flow;         //  the calendar under test
+    zf_flow_errors_t errors; //  of its parse
+    char *text;              //  the flow file, as generated
+    size_t size;             //  bytes of text in use
+    size_t alloc;            //  bytes of text allocated
 } fixture_t;
 
 static int
@@ -41,22 +41,21 @@ s_teardown (void **state)
 }
 
 //  Appends to the flow file being generated.
-static void __attribute__ ((format (printf, 2, 3)))
-s_add (fixture_t *self, const char *format, ...)
+static void __attribute__ ((format (printf, 2, 3))) s_add (fixture_t *self, const char *format, ...)
 {
     va_list args;
     va_start (args, format);
     int length = vsnprintf (NULL, 0, format, args);
     va_end (args);
-    if (self->size + (size_t) length + 1 > self->alloc) {
-        self->alloc = (self->size + (size_t) length + 1) * 2;
+    if (self->size + (size_t)length + 1 > self->alloc) {
+        self->alloc = (self->size + (size_t)length + 1) * 2;
         self->text = realloc (self->text, self->alloc);
         assert_non_null (self->text);
     }
     va_start (args, format);
-    vsnprintf (self->text + self->size, (size_t) length + 1, format, args);
+    vsnprintf (self->text + self->size, (size_t)length + 1, format, args);
     va_end (args);
-    self->size += (size_t) length;
+    self->size += (size_t)length;
 }
 
 //  Parses a flow with the given calendar mapping (flow style); it must be valid.
@@ -87,10 +86,8 @@ s_walk (const zf_flow_t *flow, zf_date_t date, int step, uint32_t n)
 {
     while (n) {
         date += step;
-        if (date < 0 || date > ZF_FLOW_LAST_DATE)
-            return ZF_FLOW_NO_DATE;
-        if (zf_flow_is_business_date (flow, date))
-            n--;
+        if (date < 0 || date > ZF_FLOW_LAST_DATE) return ZF_FLOW_NO_DATE;
+        if (zf_flow_is_business_date (flow, date)) n--;
     }
     return date;
 }

@@ -15,11 +15,11 @@
 #include "zf_flow.h"
 
 typedef struct {
-    char folder[4096];          //  tests/flows in the source tree
-    zf_flow_errors_t errors;    //  of the last file
-    zf_flow_t *flow;            //  of the last file, or NULL
-    struct dirent **names;      //  the folder being walked
-    int count;                  //  entries in names
+    char folder[4096];       //  tests/flows in the source tree
+    zf_flow_errors_t errors; //  of the last file
+    zf_flow_t *flow;         //  of the last file, or NULL
+    struct dirent **names;   //  the folder being walked
+    int count;               //  entries in names
 } fixture_t;
 
 static int
@@ -73,8 +73,7 @@ static char *
 s_read (const char *path)
 {
     FILE *file = fopen (path, "rb");
-    if (!file)
-        return NULL;
+    if (!file) return NULL;
     char *text = calloc (1, 64 * 1024);
     assert_non_null (text);
     size_t size = fread (text, 1, 64 * 1024 - 1, file);
@@ -163,13 +162,11 @@ test_no_stray_expectations (void **state)
     struct dirent *entry;
     while ((entry = readdir (dir)) != NULL) {
         size_t length = strlen (entry->d_name);
-        if (length < 4 || strcmp (entry->d_name + length - 4, ".err") != 0)
-            continue;
+        if (length < 4 || strcmp (entry->d_name + length - 4, ".err") != 0) continue;
         char path[4500];
-        snprintf (path, sizeof path, "%s/%.*s", folder, (int) (length - 4), entry->d_name);
+        snprintf (path, sizeof path, "%s/%.*s", folder, (int)(length - 4), entry->d_name);
         FILE *file = fopen (path, "rb");
-        if (!file)
-            print_error ("%s has no flow file\n", entry->d_name);
+        if (!file) print_error ("%s has no flow file\n", entry->d_name);
         assert_non_null (file);
         fclose (file);
         checked++;

@@ -16,11 +16,11 @@
 #include "zf_limits.h"
 
 typedef struct {
-    zf_flow_errors_t errors;    //  of the last parse
-    zf_flow_t *flow;            //  of the last parse, or NULL
-    char *text;                 //  generated input, grown by s_add
-    size_t size;                //  bytes of text in use
-    size_t alloc;               //  bytes of text allocated
+    zf_flow_errors_t errors; //  of the last parse
+    zf_flow_t *flow;         //  of the last parse, or NULL
+    char *text;              //  generated input, grown by s_add
+    size_t size;             //  bytes of text in use
+    size_t alloc;            //  bytes of text allocated
 } fixture_t;
 
 static int
@@ -44,23 +44,22 @@ s_teardown (void **state)
 }
 
 //  Appends formatted text to the fixture's generated input.
-static void __attribute__ ((format (printf, 2, 3)))
-s_add (fixture_t *self, const char *format, ...)
+static void __attribute__ ((format (printf, 2, 3))) s_add (fixture_t *self, const char *format, ...)
 {
     va_list args;
     va_start (args, format);
     int length = vsnprintf (NULL, 0, format, args);
     va_end (args);
     assert_true (length >= 0);
-    if (self->size + (size_t) length + 1 > self->alloc) {
-        self->alloc = (self->size + (size_t) length + 1) * 2;
+    if (self->size + (size_t)length + 1 > self->alloc) {
+        self->alloc = (self->size + (size_t)length + 1) * 2;
         self->text = realloc (self->text, self->alloc);
         assert_non_null (self->text);
     }
     va_start (args, format);
-    vsnprintf (self->text + self->size, (size_t) length + 1, format, args);
+    vsnprintf (self->text + self->size, (size_t)length + 1, format, args);
     va_end (args);
-    self->size += (size_t) length;
+    self->size += (size_t)length;
 }
 
 //  Drops the generated input.
@@ -68,8 +67,7 @@ static void
 s_reset (fixture_t *self)
 {
     self->size = 0;
-    if (self->text)
-        self->text[0] = 0;
+    if (self->text) self->text[0] = 0;
 }
 
 static zf_flow_t *
@@ -93,8 +91,7 @@ s_dump (fixture_t *self)
 static zf_flow_t *
 s_valid (fixture_t *self, const char *text)
 {
-    if (!s_parse (self, text))
-        s_dump (self);
+    if (!s_parse (self, text)) s_dump (self);
     assert_non_null (self->flow);
     assert_int_equal (self->errors.count, 0);
     return self->flow;
@@ -118,8 +115,7 @@ s_fails (fixture_t *self, const char *text, ...)
         i++;
     }
     va_end (args);
-    if (!same || i != self->errors.count)
-        s_dump (self);
+    if (!same || i != self->errors.count) s_dump (self);
     assert_true (same);
     assert_int_equal (self->errors.count, i);
     assert_int_equal (self->errors.dropped, 0);
@@ -173,38 +169,37 @@ test_minimal (void **state)
 }
 
 //  The example flow of the design, every field checked.
-static const char *s_design_flow =
-    "flow: eod                       # [a-z0-9_-]+\n"
-    "timezone: Asia/Shanghai\n"
-    "calendar:\n"
-    "  weekdays: [mon, tue, wed, thu, fri]\n"
-    "  holidays: [2026-12-25, 2027-01-01]\n"
-    "defaults: {timeout: 30m, retries: 0, retry_delay: 10s}\n"
-    "tasks:\n"
-    "  - id: start\n"
-    "    type: start\n"
-    "  - id: load_prices\n"
-    "    after: [start]\n"
-    "    not_before: \"16:30\"\n"
-    "    run: ./jobs/load_prices.sh\n"
-    "    timeout: 10m\n"
-    "    retries: 2\n"
-    "  - id: accrue\n"
-    "    after: [load_prices]\n"
-    "    shards: [bonds, fx, equities]\n"
-    "    run: ./jobs/accrue.sh\n"
-    "    rollback: ./jobs/accrue_undo.sh\n"
-    "  - id: settle\n"
-    "    after: [accrue]\n"
-    "    shards: 8\n"
-    "    service: settle\n"
-    "    speculative: true\n"
-    "  - id: report\n"
-    "    after: [settle, report@-1]\n"
-    "    run: ./jobs/report.sh\n"
-    "  - id: next_day\n"
-    "    type: day_roll\n"
-    "    after: [report]\n";
+static const char *s_design_flow = "flow: eod                       # [a-z0-9_-]+\n"
+                                   "timezone: Asia/Shanghai\n"
+                                   "calendar:\n"
+                                   "  weekdays: [mon, tue, wed, thu, fri]\n"
+                                   "  holidays: [2026-12-25, 2027-01-01]\n"
+                                   "defaults: {timeout: 30m, retries: 0, retry_delay: 10s}\n"
+                                   "tasks:\n"
+                                   "  - id: start\n"
+                                   "    type: start\n"
+                                   "  - id: load_prices\n"
+                                   "    after: [start]\n"
+                                   "    not_before: \"16:30\"\n"
+                                   "    run: ./jobs/load_prices.sh\n"
+                                   "    timeout: 10m\n"
+                                   "    retries: 2\n"
+                                   "  - id: accrue\n"
+                                   "    after: [load_prices]\n"
+                                   "    shards: [bonds, fx, equities]\n"
+                                   "    run: ./jobs/accrue.sh\n"
+                                   "    rollback: ./jobs/accrue_undo.sh\n"
+                                   "  - id: settle\n"
+                                   "    after: [accrue]\n"
+                                   "    shards: 8\n"
+                                   "    service: settle\n"
+                                   "    speculative: true\n"
+                                   "  - id: report\n"
+                                   "    after: [settle, report@-1]\n"
+                                   "    run: ./jobs/report.sh\n"
+                                   "  - id: next_day\n"
+                                   "    type: day_roll\n"
+                                   "    after: [report]\n";
 
 static void
 test_design_flow (void **state)
@@ -301,36 +296,37 @@ static void
 test_accepted_forms (void **state)
 {
     fixture_t *self = *state;
-    zf_flow_t *flow = s_valid (self, "---\n"
-                                     "# a comment\n"
-                                     "flow: \"f-1_x\"\n"
-                                     "timezone: 'Europe/London'\n"
-                                     "calendar: {weekdays: [sun, mon], holidays: ['2027-01-01', 2026-12-25]}\n"
-                                     "tasks:\n"
-                                     "  - {id: start, type: start, not_before: '08:00'}\n"
-                                     "  - id: b\n"
-                                     "    after: [start, b@-1, b@-366]\n"
-                                     "    not_before: 16:30\n"
-                                     "    run: |\n"
-                                     "      echo one\n"
-                                     "      echo two\n"
-                                     "    shards: 1\n"
-                                     "    speculative: True\n"
-                                     "    retries: 1000\n"
-                                     "  - id: c\n"
-                                     "    after: []\n"
-                                     "    service: svc_1\n"
-                                     "    shards: [\"a b\", 2, \"\xc3\xbc\"]\n"
-                                     "    speculative: FALSE\n"
-                                     "    timeout: 1d\n"
-                                     "    retry_delay: 2h\n"
-                                     "  - id: end\n"
-                                     "    type: day_roll\n"
-                                     "    not_before: \"23:59\"\n"
-                                     "    after:\n"
-                                     "      - c\n"
-                                     "      - b\n"
-                                     "...\n");
+    zf_flow_t *flow =
+        s_valid (self, "---\n"
+                       "# a comment\n"
+                       "flow: \"f-1_x\"\n"
+                       "timezone: 'Europe/London'\n"
+                       "calendar: {weekdays: [sun, mon], holidays: ['2027-01-01', 2026-12-25]}\n"
+                       "tasks:\n"
+                       "  - {id: start, type: start, not_before: '08:00'}\n"
+                       "  - id: b\n"
+                       "    after: [start, b@-1, b@-366]\n"
+                       "    not_before: 16:30\n"
+                       "    run: |\n"
+                       "      echo one\n"
+                       "      echo two\n"
+                       "    shards: 1\n"
+                       "    speculative: True\n"
+                       "    retries: 1000\n"
+                       "  - id: c\n"
+                       "    after: []\n"
+                       "    service: svc_1\n"
+                       "    shards: [\"a b\", 2, \"\xc3\xbc\"]\n"
+                       "    speculative: FALSE\n"
+                       "    timeout: 1d\n"
+                       "    retry_delay: 2h\n"
+                       "  - id: end\n"
+                       "    type: day_roll\n"
+                       "    not_before: \"23:59\"\n"
+                       "    after:\n"
+                       "      - c\n"
+                       "      - b\n"
+                       "...\n");
     assert_string_equal (flow->name, "f-1_x");
     assert_string_equal (flow->timezone, "Europe/London");
     assert_int_equal (flow->weekdays, 0x41);
@@ -379,20 +375,22 @@ test_accepted_forms (void **state)
     s_parse (self, self->text);
     assert_null (self->flow);
     s_reset (self);
-    s_add (self, "flow: %0*d\ntasks: [{id: %0*d, service: %0*d}]\n", ZF_MAX_NAME, 0, ZF_MAX_NAME,
-           1, ZF_MAX_NAME, 2);
+    s_add (self, "flow: %0*d\ntasks: [{id: %0*d, service: %0*d}]\n", ZF_MAX_NAME, 0, ZF_MAX_NAME, 1,
+           ZF_MAX_NAME, 2);
     flow = s_valid (self, self->text);
     assert_int_equal (strlen (flow->name), ZF_MAX_NAME);
     assert_int_equal (strlen (flow->tasks[0].id), ZF_MAX_NAME);
 
     //  A byte order mark and Windows line ends are read as any editor writes them.
-    flow = s_valid (self, "\xef\xbb\xbf" "flow: bom\r\ntasks:\r\n  - id: a\r\n    run: r\r\n");
+    flow = s_valid (self, "\xef\xbb\xbf"
+                          "flow: bom\r\ntasks:\r\n  - id: a\r\n    run: r\r\n");
     assert_string_equal (flow->name, "bom");
     assert_string_equal (flow->tasks[0].run, "r");
     assert_int_equal (flow->tasks[0].line, 3);
 
     //  A flow of built-ins only is valid; so is a flow without them.
-    flow = s_valid (self, "flow: f\ntasks: [{id: s, type: start}, {id: r, type: day_roll, after: [s]}]\n");
+    flow = s_valid (
+        self, "flow: f\ntasks: [{id: s, type: start}, {id: r, type: day_roll, after: [s]}]\n");
     assert_int_equal (flow->tasks[0].type, ZF_TASK_START);
     assert_int_equal (flow->tasks[1].type, ZF_TASK_DAY_ROLL);
 }
@@ -404,7 +402,10 @@ test_path_and_dir (void **state)
     const char *text = "flow: f\ntasks: [{id: a, run: r}]\n";
     struct {
         const char *path, *dir;
-    } cases[] = {{"a/b/c.yaml", "a/b"}, {"c.yaml", "."}, {"/c.yaml", "/"}, {"./c.yaml", "."},
+    } cases[] = {{"a/b/c.yaml", "a/b"},
+                 {"c.yaml", "."},
+                 {"/c.yaml", "/"},
+                 {"./c.yaml", "."},
                  {"/srv/flows/eod.yaml", "/srv/flows"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         zf_flow_t *flow = zf_flow_parse (text, strlen (text), cases[i].path, NULL);
@@ -440,7 +441,7 @@ test_task_index (void **state)
     fixture_t *self = *state;
     zf_flow_t *flow = s_valid (self, s_design_flow);
     for (uint32_t i = 0; i < flow->task_count; i++)
-        assert_int_equal (zf_flow_task_index (flow, flow->tasks[i].id), (int32_t) i);
+        assert_int_equal (zf_flow_task_index (flow, flow->tasks[i].id), (int32_t)i);
     assert_int_equal (zf_flow_task_index (flow, "nope"), -1);
     assert_int_equal (zf_flow_task_index (flow, "settl"), -1);
     assert_int_equal (zf_flow_task_index (flow, "settlex"), -1);
@@ -473,7 +474,9 @@ test_bad_yaml (void **state)
     //  Not UTF-8, and a control character: libyaml's reader says where.
     s_fails (self, "flow: f\ntasks: [\xff]\n",
              "t.yaml:2:9: bad YAML: invalid leading UTF-8 octet (#FF)", NULL);
-    s_fails (self, "\xef\xbb\xbf" "flow: \x01\n",
+    s_fails (self,
+             "\xef\xbb\xbf"
+             "flow: \x01\n",
              "t.yaml:1:7: bad YAML: control characters are not allowed (#1)", NULL);
     const char nul[] = "flow: f\0\ntasks: []\n";
     zf_flow_errors_clear (&self->errors);
@@ -598,8 +601,8 @@ test_missing_keys (void **state)
              "t.yaml:3:5: task #1 has no id", NULL);
     s_fails (self, "flow: f\ntasks: []\n",
              "t.yaml:2:8: tasks must not be empty (a flow has at least one task)", NULL);
-    s_fails (self, "flow: f\ntasks:\n",
-             "t.yaml:2:7: tasks must be a list of tasks, got nothing", NULL);
+    s_fails (self, "flow: f\ntasks:\n", "t.yaml:2:7: tasks must be a list of tasks, got nothing",
+             NULL);
     s_fails (self, "flow:\ntasks: [{id: a, run: r}]\n",
              "t.yaml:1:6: flow name must be text, got nothing", NULL);
 }
@@ -706,7 +709,8 @@ static void
 test_durations_times_dates (void **state)
 {
     fixture_t *self = *state;
-    const char *bad_durations[] = {"10", "5 m", "-5s", "1.5h", "5sec", "''", "99999999999999999999s"};
+    const char *bad_durations[] = {
+        "10", "5 m", "-5s", "1.5h", "5sec", "''", "99999999999999999999s"};
     for (size_t i = 0; i < sizeof bad_durations / sizeof bad_durations[0]; i++) {
         s_reset (self);
         s_add (self, "flow: f\ntasks: [{id: a, run: r, timeout: %s}]\n", bad_durations[i]);
@@ -739,19 +743,20 @@ test_durations_times_dates (void **state)
                                  "' for not_before in task 'a' (want HH:MM, 00:00 to 23:59)"));
     }
 
-    s_fails (self,
-             "flow: f\n"
-             "calendar:\n"
-             "  holidays: [2026-13-01, 1969-12-31, 2026-2-1, 2026-12-25, '2026-12-25', 2026-12-25]\n"
-             "tasks: [{id: a, run: r}]\n",
-             "t.yaml:3:14: bad date '2026-13-01' in calendar holidays (want YYYY-MM-DD, a real "
-             "date from 1970-01-01 to 9999-12-31)",
-             "t.yaml:3:26: bad date '1969-12-31' in calendar holidays (want YYYY-MM-DD, a real "
-             "date from 1970-01-01 to 9999-12-31)",
-             "t.yaml:3:38: bad date '2026-2-1' in calendar holidays (want YYYY-MM-DD, a real "
-             "date from 1970-01-01 to 9999-12-31)",
-             "t.yaml:3:60: duplicate holiday '2026-12-25' in calendar (first at 3:48)",
-             "t.yaml:3:74: duplicate holiday '2026-12-25' in calendar (first at 3:48)", NULL);
+    s_fails (
+        self,
+        "flow: f\n"
+        "calendar:\n"
+        "  holidays: [2026-13-01, 1969-12-31, 2026-2-1, 2026-12-25, '2026-12-25', 2026-12-25]\n"
+        "tasks: [{id: a, run: r}]\n",
+        "t.yaml:3:14: bad date '2026-13-01' in calendar holidays (want YYYY-MM-DD, a real "
+        "date from 1970-01-01 to 9999-12-31)",
+        "t.yaml:3:26: bad date '1969-12-31' in calendar holidays (want YYYY-MM-DD, a real "
+        "date from 1970-01-01 to 9999-12-31)",
+        "t.yaml:3:38: bad date '2026-2-1' in calendar holidays (want YYYY-MM-DD, a real "
+        "date from 1970-01-01 to 9999-12-31)",
+        "t.yaml:3:60: duplicate holiday '2026-12-25' in calendar (first at 3:48)",
+        "t.yaml:3:74: duplicate holiday '2026-12-25' in calendar (first at 3:48)", NULL);
 }
 
 static void
@@ -911,8 +916,8 @@ static void
 test_cycles (void **state)
 {
     fixture_t *self = *state;
-    s_fails (self, "flow: f\ntasks: [{id: a, run: r, after: [a]}]\n",
-             "t.yaml:2:33: cycle: a -> a", NULL);
+    s_fails (self, "flow: f\ntasks: [{id: a, run: r, after: [a]}]\n", "t.yaml:2:33: cycle: a -> a",
+             NULL);
     //  Shown in run order from the task written first, at its after entry
     //  that closes the cycle.
     s_fails (self,
@@ -962,7 +967,7 @@ static uint32_t
 s_random (uint64_t *seed)
 {
     *seed = *seed * 6364136223846793005ULL + 1442695040888963407ULL;
-    return (uint32_t) (*seed >> 33);
+    return (uint32_t)(*seed >> 33);
 }
 
 static void
@@ -1081,8 +1086,7 @@ test_limit_deps_and_holidays (void **state)
                               ZF_MAX_DEPS);
         else
             s_fails (self, self->text,
-                     "t.yaml:2055:9: more than ZF_MAX_DEPS (1024) dependencies in task 'u'",
-                     NULL);
+                     "t.yaml:2055:9: more than ZF_MAX_DEPS (1024) dependencies in task 'u'", NULL);
     }
     for (int extra = 0; extra <= 1; extra++) {
         s_reset (self);
@@ -1090,14 +1094,14 @@ test_limit_deps_and_holidays (void **state)
         char date[ZF_DATE_TEXT];
         //  Listed from the last date back: stored sorted all the same.
         for (int i = ZF_MAX_HOLIDAYS + extra - 1; i >= 0; i--)
-            s_add (self, "    - %s\n", zf_date_format (s_date ("2000-01-01") + i, date, sizeof date));
+            s_add (self, "    - %s\n",
+                   zf_date_format (s_date ("2000-01-01") + i, date, sizeof date));
         if (!extra) {
             zf_flow_t *flow = s_valid (self, self->text);
             assert_int_equal (flow->holiday_count, ZF_MAX_HOLIDAYS);
             for (uint32_t i = 1; i < flow->holiday_count; i++)
                 assert_int_equal (flow->holidays[i], flow->holidays[i - 1] + 1);
-        }
-        else
+        } else
             s_fails (self, self->text,
                      "t.yaml:10005:7: more than ZF_MAX_HOLIDAYS (10000) holidays in calendar",
                      NULL);
@@ -1112,8 +1116,7 @@ test_limit_shard_keys (void **state)
     s_add (self, "flow: f\ntasks: [{id: a, run: r, shards: [");
     size_t column = 0;
     for (int i = 0; i <= ZF_MAX_SHARDS; i++) {
-        if (i == ZF_MAX_SHARDS)
-            column = self->size - strlen ("flow: f\n") + (i ? 2 : 0) + 1;
+        if (i == ZF_MAX_SHARDS) column = self->size - strlen ("flow: f\n") + (i ? 2 : 0) + 1;
         s_add (self, "%s%d", i ? ", " : "", i);
     }
     s_add (self, "]}]\n");
@@ -1163,15 +1166,15 @@ test_many_tasks (void **state)
         uint32_t a = i - 1 - s_random (&seed) % (i < 1000 ? i : 1000);
         uint32_t b = i - 1 - s_random (&seed) % (i < 1000 ? i : 1000);
         s_add (self, a ? "t%u" : "start", a);
-        if (b != a)
-            s_add (self, b ? ", t%u" : ", start", b);
+        if (b != a) s_add (self, b ? ", t%u" : ", start", b);
         s_add (self, ", t%u@-1]}\n", i);
     }
     struct timespec begin, end;
     clock_gettime (CLOCK_MONOTONIC, &begin);
     zf_flow_t *flow = s_valid (self, self->text);
     clock_gettime (CLOCK_MONOTONIC, &end);
-    double ms = (double) (end.tv_sec - begin.tv_sec) * 1e3 + (double) (end.tv_nsec - begin.tv_nsec) / 1e6;
+    double ms =
+        (double)(end.tv_sec - begin.tv_sec) * 1e3 + (double)(end.tv_nsec - begin.tv_nsec) / 1e6;
     print_message ("parsed %u tasks (%zu bytes) in %.0f ms\n", flow->task_count, self->size, ms);
     assert_int_equal (flow->task_count, ZF_MAX_TASKS);
     assert_int_equal (zf_flow_task_index (flow, "t99999"), 99999);
@@ -1213,8 +1216,8 @@ test_load (void **state)
     fclose (file);
     assert_null (zf_flow_load (path, &self->errors));
     char expected[128];
-    snprintf (expected, sizeof expected, "%s:1:1: flow file exceeds ZF_MAX_FLOW_SIZE (8388608 bytes)",
-              path);
+    snprintf (expected, sizeof expected,
+              "%s:1:1: flow file exceeds ZF_MAX_FLOW_SIZE (8388608 bytes)", path);
     assert_int_equal (self->errors.count, 1);
     assert_string_equal (self->errors.lines[0], expected);
     unlink (path);

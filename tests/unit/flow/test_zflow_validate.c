@@ -19,13 +19,13 @@
 extern char **environ;
 
 typedef struct {
-    char binary[4096];          //  the zflow under test
-    char flows[4096];           //  tests/flows in the source tree
-    char folder[64];            //  a private temporary folder
-    char out_path[128];         //  where the child's stdout goes
-    char err_path[128];         //  where the child's stderr goes
-    char *out;                  //  the last run's stdout
-    char *err;                  //  the last run's stderr
+    char binary[4096];  //  the zflow under test
+    char flows[4096];   //  tests/flows in the source tree
+    char folder[64];    //  a private temporary folder
+    char out_path[128]; //  where the child's stdout goes
+    char err_path[128]; //  where the child's stderr goes
+    char *out;          //  the last run's stdout
+    char *err;          //  the last run's stderr
 } fixture_t;
 
 static int
@@ -107,8 +107,10 @@ s_run (fixture_t *self, ...)
 
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init (&actions);
-    posix_spawn_file_actions_addopen (&actions, 1, self->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen (&actions, 2, self->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen (&actions, 1, self->out_path, O_WRONLY | O_CREAT | O_TRUNC,
+                                      0600);
+    posix_spawn_file_actions_addopen (&actions, 2, self->err_path, O_WRONLY | O_CREAT | O_TRUNC,
+                                      0600);
     pid_t pid;
     assert_int_equal (posix_spawn (&pid, self->binary, &actions, NULL, argv, environ), 0);
     posix_spawn_file_actions_destroy (&actions);

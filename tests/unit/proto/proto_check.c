@@ -63,8 +63,7 @@ s_be (const uint8_t *p, int n)
 
 //  Walks one value at *pos, appending it and its contents to values.
 static void
-s_walk (const uint8_t *data, size_t size, size_t *pos, pc_value_t *values, size_t *n,
-        size_t max)
+s_walk (const uint8_t *data, size_t size, size_t *pos, pc_value_t *values, size_t *n, size_t max)
 {
     assert_true (*pos < size);
     assert_true (*n < max);
@@ -72,63 +71,82 @@ s_walk (const uint8_t *data, size_t size, size_t *pos, pc_value_t *values, size_
     size_t start = *pos;
     uint8_t byte = data[(*pos)++];
     char kind = 'x';
-    uint64_t payload = 0;       //  bytes after the header
-    uint64_t children = 0;      //  values inside
+    uint64_t payload = 0;  //  bytes after the header
+    uint64_t children = 0; //  values inside
     int extra = 0;
     if (byte <= 0x7f || byte >= 0xe0)
         kind = 'i';
-    else
-    if (byte <= 0x8f) {
+    else if (byte <= 0x8f) {
         kind = 'm';
         children = 2 * (byte & 0x0f);
-    }
-    else
-    if (byte <= 0x9f) {
+    } else if (byte <= 0x9f) {
         kind = 'a';
         children = byte & 0x0f;
-    }
-    else
-    if (byte <= 0xbf) {
+    } else if (byte <= 0xbf) {
         kind = 's';
         payload = byte & 0x1f;
-    }
-    else
-    switch (byte) {
-        case 0xc0: kind = 'n'; break;
-        case 0xc2: case 0xc3: kind = 'b'; break;
-        case 0xc4: case 0xc5: case 0xc6:
+    } else
+        switch (byte) {
+        case 0xc0:
+            kind = 'n';
+            break;
+        case 0xc2:
+        case 0xc3:
+            kind = 'b';
+            break;
+        case 0xc4:
+        case 0xc5:
+        case 0xc6:
             extra = 1 << (byte - 0xc4);
             payload = s_be (data + *pos, extra);
             break;
-        case 0xca: payload = 4; break;
-        case 0xcb: payload = 8; break;
-        case 0xcc: case 0xcd: case 0xce: case 0xcf:
-            kind = 'i'; payload = 1u << (byte - 0xcc); break;
-        case 0xd0: case 0xd1: case 0xd2: case 0xd3:
-            kind = 'i'; payload = 1u << (byte - 0xd0); break;
-        case 0xd9: case 0xda: case 0xdb:
+        case 0xca:
+            payload = 4;
+            break;
+        case 0xcb:
+            payload = 8;
+            break;
+        case 0xcc:
+        case 0xcd:
+        case 0xce:
+        case 0xcf:
+            kind = 'i';
+            payload = 1u << (byte - 0xcc);
+            break;
+        case 0xd0:
+        case 0xd1:
+        case 0xd2:
+        case 0xd3:
+            kind = 'i';
+            payload = 1u << (byte - 0xd0);
+            break;
+        case 0xd9:
+        case 0xda:
+        case 0xdb:
             kind = 's';
             extra = 1 << (byte - 0xd9);
             payload = s_be (data + *pos, extra);
             break;
-        case 0xdc: case 0xdd:
+        case 0xdc:
+        case 0xdd:
             kind = 'a';
             extra = byte == 0xdc ? 2 : 4;
             children = s_be (data + *pos, extra);
             break;
-        case 0xde: case 0xdf:
+        case 0xde:
+        case 0xdf:
             kind = 'm';
             extra = byte == 0xde ? 2 : 4;
             children = 2 * s_be (data + *pos, extra);
             break;
         default:
             fail_msg ("walk met byte 0x%02x", byte);
-    }
-    *pos += (size_t) extra + (size_t) payload;
+        }
+    *pos += (size_t)extra + (size_t)payload;
     assert_true (*pos <= size);
     values[index].offset = start;
     values[index].kind = kind;
-    values[index].count = (uint32_t) (kind == 'm' ? children / 2 : children);
+    values[index].count = (uint32_t)(kind == 'm' ? children / 2 : children);
     for (uint64_t i = 0; i < children; i++)
         s_walk (data, size, pos, values, n, max);
     values[index].length = *pos - start;
@@ -174,8 +192,7 @@ s_recode_copy (pc_codec_t *codec, const uint8_t *body, size_t size, size_t *out_
 {
     zf_proto_error_t err;
     int rc = codec->recode (codec, body, size, &err);
-    if (rc != 0)
-        fail_msg ("did not decode: %s", err.text);
+    if (rc != 0) fail_msg ("did not decode: %s", err.text);
     *out_size = zf_proto_encoder_size (codec->enc);
     uint8_t *copy = malloc (*out_size);
     assert_non_null (copy);
@@ -201,10 +218,8 @@ pc_expect_error (pc_codec_t *codec, const uint8_t *body, size_t size, const char
     zf_proto_error_t err;
     memset (&err, 0, sizeof (err));
     int rc = codec->recode (codec, body, size, &err);
-    if (rc == 0)
-        fail_msg ("decoded, expected an error with \"%s\"", expect);
-    if (!strstr (err.text, expect))
-        fail_msg ("error \"%s\" lacks \"%s\"", err.text, expect);
+    if (rc == 0) fail_msg ("decoded, expected an error with \"%s\"", expect);
+    if (!strstr (err.text, expect)) fail_msg ("error \"%s\" lacks \"%s\"", err.text, expect);
 }
 
 //  Every prefix fails.
@@ -230,17 +245,15 @@ pc_check_wrong_types (pc_codec_t *codec, const uint8_t *body, size_t size)
     uint8_t *out = malloc (2 * size + 16);
     assert_non_null (out);
     for (size_t i = 0; i < count; i++) {
-        const uint8_t a_string[] = { 0xa1, 'x' };
-        const uint8_t an_int[] = { 0x07 };
-        const uint8_t a_bool[] = { 0xc3 };
+        const uint8_t a_string[] = {0xa1, 'x'};
+        const uint8_t an_int[] = {0x07};
+        const uint8_t a_bool[] = {0xc3};
         const uint8_t *with = an_int;
         size_t with_size = 1;
         if (values[i].kind == 'i') {
             with = a_string;
             with_size = 2;
-        }
-        else
-        if (values[i].kind == 'n')
+        } else if (values[i].kind == 'n')
             with = a_bool;
         size_t new_size = pc_splice (body, size, &values[i], with, with_size, out, 2 * size + 16);
         //  Padding after the body keeps every length check satisfied, so the
@@ -254,8 +267,8 @@ pc_check_wrong_types (pc_codec_t *codec, const uint8_t *body, size_t size)
             fail_msg ("value %zu ('%c' at %zu) replaced and still decoded", i, values[i].kind,
                       values[i].offset);
         if (!strstr (err.text, "expected") && !strstr (err.text, "not an array"))
-            fail_msg ("value %zu ('%c' at %zu): \"%s\"", i, values[i].kind,
-                      values[i].offset, err.text);
+            fail_msg ("value %zu ('%c' at %zu): \"%s\"", i, values[i].kind, values[i].offset,
+                      err.text);
     }
     free (out);
     free (values);
@@ -270,20 +283,20 @@ pc_check_version_and_type (pc_codec_t *codec, const uint8_t *body, size_t size)
     assert_true (count >= 3);
     uint8_t *out = malloc (size + 16);
     assert_non_null (out);
-    const uint8_t two[] = { 0x02 };
+    const uint8_t two[] = {0x02};
     size_t n = pc_splice (body, size, &values[1], two, 1, out, size + 16);
     pc_expect_error (codec, out, n, "version 2 not supported");
-    const uint8_t big[] = { 0xcf, 1, 0, 0, 0, 0, 0, 0, 1 };
+    const uint8_t big[] = {0xcf, 1, 0, 0, 0, 0, 0, 0, 1};
     n = pc_splice (body, size, &values[1], big, sizeof (big), out, size + 16);
     pc_expect_error (codec, out, n, "version 72057594037927937 not supported");
-    const uint8_t unknown[] = { 0x63 };
+    const uint8_t unknown[] = {0x63};
     n = pc_splice (body, size, &values[2], unknown, 1, out, size + 16);
     pc_expect_error (codec, out, n, "unknown body type 99");
-    const uint8_t negative[] = { 0xff };
+    const uint8_t negative[] = {0xff};
     n = pc_splice (body, size, &values[2], negative, 1, out, size + 16);
     pc_expect_error (codec, out, n, "type: value -1 out of range");
     //  Not an array at all, and trailing garbage after a good body.
-    const uint8_t map[] = { 0x80 };
+    const uint8_t map[] = {0x80};
     pc_expect_error (codec, map, 1, "body is a map, not an array");
     memcpy (out, body, size);
     out[size] = 0xc0;
@@ -297,27 +310,25 @@ static size_t
 s_array_header (uint8_t *p, uint32_t count)
 {
     if (count < 16) {
-        p[0] = (uint8_t) (0x90 | count);
+        p[0] = (uint8_t)(0x90 | count);
         return 1;
     }
     if (count <= 0xffff) {
         p[0] = 0xdc;
-        p[1] = (uint8_t) (count >> 8);
-        p[2] = (uint8_t) count;
+        p[1] = (uint8_t)(count >> 8);
+        p[2] = (uint8_t)count;
         return 3;
     }
     p[0] = 0xdd;
     for (int i = 0; i < 4; i++)
-        p[1 + i] = (uint8_t) (count >> (24 - 8 * i));
+        p[1 + i] = (uint8_t)(count >> (24 - 8 * i));
     return 5;
 }
 
 //  A value a later version might add: a map holding an array of an
 //  integer, a float, binary data and an extension.
-static const uint8_t s_extra[] = {
-    0x81, 0xa1, 'x', 0x94, 0x2a, 0xcb, 0x40, 0x09, 0x21, 0xfb, 0x54, 0x44, 0x2d, 0x18,
-    0xc4, 0x02, 0xde, 0xad, 0xd4, 0x01, 0x00
-};
+static const uint8_t s_extra[] = {0x81, 0xa1, 'x',  0x94, 0x2a, 0xcb, 0x40, 0x09, 0x21, 0xfb, 0x54,
+                                  0x44, 0x2d, 0x18, 0xc4, 0x02, 0xde, 0xad, 0xd4, 0x01, 0x00};
 
 //  Adds an extra value at the end of each array in turn.
 int
@@ -330,8 +341,7 @@ pc_check_extra_fields (pc_codec_t *codec, const uint8_t *body, size_t size)
     int accepted = 0;
     for (size_t i = 0; i < count; i++) {
         const pc_value_t *v = &values[i];
-        if (v->kind != 'a')
-            continue;
+        if (v->kind != 'a') continue;
         //  The array again, with a header counting one more and the extra
         //  value after its last element.
         uint8_t byte = body[v->offset];
@@ -350,11 +360,9 @@ pc_check_extra_fields (pc_codec_t *codec, const uint8_t *body, size_t size)
         if (codec->recode (codec, out, n, &err) == 0) {
             assert_int_equal (zf_proto_encoder_size (codec->enc), size);
             assert_memory_equal (zf_proto_encoder_data (codec->enc), body, size);
-            if (i > 0)
-                accepted++;
-        }
-        else {
-            assert_true (i > 0);    //  the top array takes extra fields always
+            if (i > 0) accepted++;
+        } else {
+            assert_true (i > 0); //  the top array takes extra fields always
             assert_true (strlen (err.text) > 0);
         }
     }
@@ -384,8 +392,7 @@ s_check_any (pc_codec_t *codec, const uint8_t *data, size_t size)
 
 //  Random inputs.
 void
-pc_check_random (pc_codec_t *codec, const uint8_t *body, size_t body_size, uint64_t seed,
-                 int count)
+pc_check_random (pc_codec_t *codec, const uint8_t *body, size_t body_size, uint64_t seed, int count)
 {
     assert_true (body_size >= 3);
     int failed = 0;
@@ -393,15 +400,13 @@ pc_check_random (pc_codec_t *codec, const uint8_t *body, size_t body_size, uint6
         uint8_t data[64];
         size_t size = pc_random (&seed) % (sizeof (data) + 1);
         for (size_t j = 0; j < size; j++)
-            data[j] = (uint8_t) pc_random (&seed);
+            data[j] = (uint8_t)pc_random (&seed);
         //  Half of them start like a real body, to get past version and type.
-        if (i % 2 && size >= 3)
-            memcpy (data, body, 3);
+        if (i % 2 && size >= 3) memcpy (data, body, 3);
         uint8_t *copy = malloc (size ? size : 1);
         assert_non_null (copy);
         memcpy (copy, data, size);
-        if (!s_check_any (codec, copy, size))
-            failed++;
+        if (!s_check_any (codec, copy, size)) failed++;
         free (copy);
     }
     assert_true (failed >= count * 9 / 10);
@@ -409,36 +414,35 @@ pc_check_random (pc_codec_t *codec, const uint8_t *body, size_t body_size, uint6
 
 //  Random mutations of a valid body.
 void
-pc_check_mutations (pc_codec_t *codec, const uint8_t *body, size_t size, uint64_t seed,
-                    int count)
+pc_check_mutations (pc_codec_t *codec, const uint8_t *body, size_t size, uint64_t seed, int count)
 {
-    static const uint8_t specials[] = { 0xc1, 0xdd, 0xdb, 0xdf, 0xff, 0x00, 0xc0, 0x9f };
+    static const uint8_t specials[] = {0xc1, 0xdd, 0xdb, 0xdf, 0xff, 0x00, 0xc0, 0x9f};
     uint8_t *data = malloc (size + 8);
     assert_non_null (data);
     for (int i = 0; i < count; i++) {
         memcpy (data, body, size);
         size_t n = size;
-        int ops = 1 + (int) (pc_random (&seed) % 3);
+        int ops = 1 + (int)(pc_random (&seed) % 3);
         for (int op = 0; op < ops && n > 0; op++) {
             size_t at = pc_random (&seed) % n;
             switch (pc_random (&seed) % 4) {
-                case 0:
-                    data[at] = (uint8_t) pc_random (&seed);
-                    break;
-                case 1:
-                    data[at] = specials[pc_random (&seed) % sizeof (specials)];
-                    break;
-                case 2:
-                    memmove (data + at, data + at + 1, n - at - 1);
-                    n--;
-                    break;
-                default:
-                    if (n < size + 8) {
-                        memmove (data + at + 1, data + at, n - at);
-                        data[at] = (uint8_t) pc_random (&seed);
-                        n++;
-                    }
-                    break;
+            case 0:
+                data[at] = (uint8_t)pc_random (&seed);
+                break;
+            case 1:
+                data[at] = specials[pc_random (&seed) % sizeof (specials)];
+                break;
+            case 2:
+                memmove (data + at, data + at + 1, n - at - 1);
+                n--;
+                break;
+            default:
+                if (n < size + 8) {
+                    memmove (data + at + 1, data + at, n - at);
+                    data[at] = (uint8_t)pc_random (&seed);
+                    n++;
+                }
+                break;
             }
         }
         uint8_t *copy = malloc (n ? n : 1);
@@ -452,8 +456,8 @@ pc_check_mutations (pc_codec_t *codec, const uint8_t *body, size_t size, uint64_
 
 //  Replaces a string value.
 size_t
-pc_replace_str (const uint8_t *body, size_t size, const char *old, size_t length,
-                uint8_t *out, size_t out_max)
+pc_replace_str (const uint8_t *body, size_t size, const char *old, size_t length, uint8_t *out,
+                size_t out_max)
 {
     pc_value_t *values = s_values ();
     size_t count = pc_walk (body, size, values, S_MAX_VALUES);
@@ -461,20 +465,19 @@ pc_replace_str (const uint8_t *body, size_t size, const char *old, size_t length
     size_t result = 0;
     for (size_t i = 0; i < count && !result; i++) {
         const pc_value_t *v = &values[i];
-        if (v->kind != 's')
-            continue;
+        if (v->kind != 's') continue;
         uint8_t byte = body[v->offset];
         size_t header = byte <= 0xbf ? 1 : byte == 0xd9 ? 2 : byte == 0xda ? 3 : 5;
-        if (v->length - header != old_size
-        ||  memcmp (body + v->offset + header, old, old_size) != 0)
+        if (v->length - header != old_size ||
+            memcmp (body + v->offset + header, old, old_size) != 0)
             continue;
         uint8_t *with = malloc (length + 5);
         assert_non_null (with);
         with[0] = 0xdb;
-        with[1] = (uint8_t) (length >> 24);
-        with[2] = (uint8_t) (length >> 16);
-        with[3] = (uint8_t) (length >> 8);
-        with[4] = (uint8_t) length;
+        with[1] = (uint8_t)(length >> 24);
+        with[2] = (uint8_t)(length >> 16);
+        with[3] = (uint8_t)(length >> 8);
+        with[4] = (uint8_t)length;
         memset (with + 5, 'x', length);
         result = pc_splice (body, size, v, with, length + 5, out, out_max);
         free (with);

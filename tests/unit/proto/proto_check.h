@@ -19,21 +19,20 @@ typedef struct _pc_codec_t pc_codec_t;
 
 //  Decodes data; on success encodes the result into self->enc and returns 0;
 //  on failure returns -1 with err filled.
-typedef int (pc_recode_fn) (pc_codec_t *self, const void *data, size_t size,
-                            zf_proto_error_t *err);
+typedef int (pc_recode_fn) (pc_codec_t *self, const void *data, size_t size, zf_proto_error_t *err);
 
 struct _pc_codec_t {
-    pc_recode_fn *recode;       //  the codec's decode-then-encode
-    zf_proto_encoder_t *enc;    //  where recode writes
-    zf_proto_decoder_t *dec;    //  what recode decodes into
+    pc_recode_fn *recode;    //  the codec's decode-then-encode
+    zf_proto_encoder_t *enc; //  where recode writes
+    zf_proto_decoder_t *dec; //  what recode decodes into
 };
 
 //  One msgpack value found in a body.
 typedef struct {
-    size_t offset;              //  where its header starts
-    size_t length;              //  bytes of header and contents
-    char kind;                  //  'i' int, 's' str, 'n' nil, 'b' bool, 'a' array, 'm' map, 'x' other
-    uint32_t count;             //  arrays and maps: elements
+    size_t offset;  //  where its header starts
+    size_t length;  //  bytes of header and contents
+    char kind;      //  'i' int, 's' str, 'n' nil, 'b' bool, 'a' array, 'm' map, 'x' other
+    uint32_t count; //  arrays and maps: elements
 } pc_value_t;
 
 //  A codec with a fresh encoder and decoder.
@@ -44,8 +43,8 @@ void pc_codec_destroy (pc_codec_t **self_p);
 size_t pc_walk (const uint8_t *data, size_t size, pc_value_t *values, size_t max);
 
 //  Copies data with one value replaced by other bytes; returns the new size.
-size_t pc_splice (const uint8_t *data, size_t size, const pc_value_t *value,
-                  const uint8_t *with, size_t with_size, uint8_t *out, size_t out_max);
+size_t pc_splice (const uint8_t *data, size_t size, const pc_value_t *value, const uint8_t *with,
+                  size_t with_size, uint8_t *out, size_t out_max);
 
 //  A fixed-seed generator for random inputs.
 uint64_t pc_random (uint64_t *seed);

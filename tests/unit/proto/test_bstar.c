@@ -14,8 +14,7 @@ static int
 s_recode (pc_codec_t *self, const void *data, size_t size, zf_proto_error_t *err)
 {
     zf_bstar_msg_t msg;
-    if (zf_bstar_decode (self->dec, data, size, &msg, err))
-        return -1;
+    if (zf_bstar_decode (self->dec, data, size, &msg, err)) return -1;
     zf_proto_error_t again;
     if (zf_bstar_encode (self->enc, &msg, &again))
         fail_msg ("decoded bstar does not encode: %s", again.text);
@@ -43,12 +42,13 @@ test_round_trip (void **state)
     pc_codec_t *codec = *state;
     zf_proto_error_t err;
     for (int s = ZF_BSTAR_PRIMARY; s <= ZF_BSTAR_STATE_MAX; s++) {
-        zf_bstar_msg_t in = { .state = (uint8_t) s, .epoch = 1000 + (uint64_t) s,
-                              .seq = UINT64_MAX - (uint64_t) s };
+        zf_bstar_msg_t in = {
+            .state = (uint8_t)s, .epoch = 1000 + (uint64_t)s, .seq = UINT64_MAX - (uint64_t)s};
         assert_int_equal (zf_bstar_encode (codec->enc, &in, &err), 0);
         zf_bstar_msg_t out;
         assert_int_equal (zf_bstar_decode (codec->dec, zf_proto_encoder_data (codec->enc),
-                                           zf_proto_encoder_size (codec->enc), &out, &err), 0);
+                                           zf_proto_encoder_size (codec->enc), &out, &err),
+                          0);
         assert_int_equal (out.state, in.state);
         assert_true (out.epoch == in.epoch);
         assert_true (out.seq == in.seq);
@@ -63,7 +63,7 @@ test_decoder_checks (void **state)
 {
     pc_codec_t *codec = *state;
     zf_proto_error_t err;
-    zf_bstar_msg_t in = { .state = ZF_BSTAR_ACTIVE, .epoch = 300, .seq = 70000 };
+    zf_bstar_msg_t in = {.state = ZF_BSTAR_ACTIVE, .epoch = 300, .seq = 70000};
     assert_int_equal (zf_bstar_encode (codec->enc, &in, &err), 0);
     size_t size = zf_proto_encoder_size (codec->enc);
     uint8_t *body = malloc (size);

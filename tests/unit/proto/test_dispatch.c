@@ -11,19 +11,17 @@
 
 //  Every body type's decode-then-encode, by one macro, so each is a
 //  pc_recode_fn the shared checks can drive.
-#define S_RECODER(name, type)                                                   \
-static int                                                                      \
-s_recode_##name (pc_codec_t *self, const void *data, size_t size,               \
-                 zf_proto_error_t *err)                                         \
-{                                                                               \
-    type msg;                                                                   \
-    if (zf_##name##_decode (self->dec, data, size, &msg, err))                  \
-        return -1;                                                              \
-    zf_proto_error_t again;                                                     \
-    if (zf_##name##_encode (self->enc, &msg, &again))                           \
-        fail_msg ("decoded " #name " does not encode: %s", again.text);         \
-    return 0;                                                                   \
-}
+#define S_RECODER(name, type)                                                                      \
+    static int s_recode_##name (pc_codec_t *self, const void *data, size_t size,                   \
+                                zf_proto_error_t *err)                                             \
+    {                                                                                              \
+        type msg;                                                                                  \
+        if (zf_##name##_decode (self->dec, data, size, &msg, err)) return -1;                      \
+        zf_proto_error_t again;                                                                    \
+        if (zf_##name##_encode (self->enc, &msg, &again))                                          \
+            fail_msg ("decoded " #name " does not encode: %s", again.text);                        \
+        return 0;                                                                                  \
+    }
 
 S_RECODER (dispatch, zf_dispatch_t)
 S_RECODER (jobs, zf_jobs_t)
@@ -37,30 +35,30 @@ S_RECODER (refused, zf_refused_t)
 
 //  Sample messages of every type.
 typedef struct {
-    zf_dispatch_t dispatch;     //  three orders
-    zf_order_t orders[3];      //  unsharded; keyed with retries; indexed, all shards
-    zf_shard_run_t runs[2];    //  shards of orders [1]
-    int32_t rollback[1];       //  interrupted shards of orders [1]
-    zf_jobs_t jobs;             //  two jobs
-    zf_job_t job[2];           //  a shell job, a service job
-    zf_results_t results;       //  four results
-    zf_result_t result[4];     //  of every shape
-    zf_ack_t ack;               //  two keys
-    zf_task_key_t keys[2];     //  the keys
-    zf_cancel_t cancel_task;    //  a client's cancel
-    zf_cancel_t cancel_jobs;    //  a broker's cancel
-    uint64_t job_ids[3];       //  its jobs
-    zf_worker_ready_t ready;    //  a worker's READY
-    zf_hello_t hello;           //  a client's HELLO
-    zf_hello_reply_t hello_reply;   //  the broker's answer
-    zf_inflight_t inflight[2];     //  what it holds
-    zf_refused_t refused;       //  an ERROR body
-    pc_codec_t *codec;          //  encoder and decoder
+    zf_dispatch_t dispatch;       //  three orders
+    zf_order_t orders[3];         //  unsharded; keyed with retries; indexed, all shards
+    zf_shard_run_t runs[2];       //  shards of orders [1]
+    int32_t rollback[1];          //  interrupted shards of orders [1]
+    zf_jobs_t jobs;               //  two jobs
+    zf_job_t job[2];              //  a shell job, a service job
+    zf_results_t results;         //  four results
+    zf_result_t result[4];        //  of every shape
+    zf_ack_t ack;                 //  two keys
+    zf_task_key_t keys[2];        //  the keys
+    zf_cancel_t cancel_task;      //  a client's cancel
+    zf_cancel_t cancel_jobs;      //  a broker's cancel
+    uint64_t job_ids[3];          //  its jobs
+    zf_worker_ready_t ready;      //  a worker's READY
+    zf_hello_t hello;             //  a client's HELLO
+    zf_hello_reply_t hello_reply; //  the broker's answer
+    zf_inflight_t inflight[2];    //  what it holds
+    zf_refused_t refused;         //  an ERROR body
+    pc_codec_t *codec;            //  encoder and decoder
 } fixture_t;
 
-static const char *s_keys[] = { "bonds", "fx", "equities" };
-static const char *s_env[] = { "RUN_MODE=full", "EMPTY=" };
-static const char *s_services[] = { "shell", "settle", "pricing" };
+static const char *s_keys[] = {"bonds", "fx", "equities"};
+static const char *s_env[] = {"RUN_MODE=full", "EMPTY="};
+static const char *s_services[] = {"shell", "settle", "pricing"};
 
 static int
 setup (void **state)
@@ -68,65 +66,119 @@ setup (void **state)
     fixture_t *self = calloc (1, sizeof (fixture_t));
     assert_non_null (self);
     self->codec = pc_codec_new (s_recode_dispatch);
-    self->runs[0] = (zf_shard_run_t) { 1, 2 };
-    self->runs[1] = (zf_shard_run_t) { 2, 1 };
+    self->runs[0] = (zf_shard_run_t){1, 2};
+    self->runs[1] = (zf_shard_run_t){2, 1};
     self->rollback[0] = 1;
-    self->orders[0] = (zf_order_t) { .flow = "eod", .date = 20416, .task = "load_prices",
-        .version = 3, .attempt = 1, .command = "./jobs/load_prices.sh", .cwd = "/srv/flows",
-        .timeout_ms = 600000, .wait_ms = 30000 };
-    self->orders[1] = (zf_order_t) { .flow = "eod", .date = 20416, .task = "accrue",
-        .version = 3, .attempt = 1, .shard_count = 3, .shard_keys = s_keys,
-        .shard_runs = self->runs, .shard_run_count = 2, .command = "./jobs/accrue.sh",
-        .rollback = "./jobs/accrue_undo.sh", .rollback_shards = self->rollback,
-        .rollback_count = 1, .cwd = "/srv/flows", .env = s_env, .env_count = 2 };
-    self->orders[2] = (zf_order_t) { .flow = "eod", .date = 20416, .task = "settle",
-        .version = 3, .attempt = 4, .shard_count = 8, .speculative = true };
-    self->dispatch = (zf_dispatch_t) { .epoch = 7, .orders = self->orders, .order_count = 3 };
+    self->orders[0] = (zf_order_t){.flow = "eod",
+                                   .date = 20416,
+                                   .task = "load_prices",
+                                   .version = 3,
+                                   .attempt = 1,
+                                   .command = "./jobs/load_prices.sh",
+                                   .cwd = "/srv/flows",
+                                   .timeout_ms = 600000,
+                                   .wait_ms = 30000};
+    self->orders[1] = (zf_order_t){.flow = "eod",
+                                   .date = 20416,
+                                   .task = "accrue",
+                                   .version = 3,
+                                   .attempt = 1,
+                                   .shard_count = 3,
+                                   .shard_keys = s_keys,
+                                   .shard_runs = self->runs,
+                                   .shard_run_count = 2,
+                                   .command = "./jobs/accrue.sh",
+                                   .rollback = "./jobs/accrue_undo.sh",
+                                   .rollback_shards = self->rollback,
+                                   .rollback_count = 1,
+                                   .cwd = "/srv/flows",
+                                   .env = s_env,
+                                   .env_count = 2};
+    self->orders[2] = (zf_order_t){.flow = "eod",
+                                   .date = 20416,
+                                   .task = "settle",
+                                   .version = 3,
+                                   .attempt = 4,
+                                   .shard_count = 8,
+                                   .speculative = true};
+    self->dispatch = (zf_dispatch_t){.epoch = 7, .orders = self->orders, .order_count = 3};
 
-    self->job[0] = (zf_job_t) { .job_id = 1001, .flow = "eod", .date = 20416, .task = "accrue",
-        .shard = 1, .shard_count = 3, .shard_key = "fx", .attempt = 2, .service = "shell",
-        .command = "./jobs/accrue.sh", .rollback = "./jobs/accrue_undo.sh", .cwd = "/srv/flows",
-        .timeout_ms = 1800000, .env = s_env, .env_count = 2 };
-    self->job[1] = (zf_job_t) { .job_id = UINT64_MAX, .flow = "eod", .date = 20416,
-        .task = "settle", .shard = 7, .shard_count = 8, .attempt = 4, .copy = 1,
-        .service = "settle" };
-    self->jobs = (zf_jobs_t) { .epoch = 7, .jobs = self->job, .job_count = 2 };
+    self->job[0] = (zf_job_t){.job_id = 1001,
+                              .flow = "eod",
+                              .date = 20416,
+                              .task = "accrue",
+                              .shard = 1,
+                              .shard_count = 3,
+                              .shard_key = "fx",
+                              .attempt = 2,
+                              .service = "shell",
+                              .command = "./jobs/accrue.sh",
+                              .rollback = "./jobs/accrue_undo.sh",
+                              .cwd = "/srv/flows",
+                              .timeout_ms = 1800000,
+                              .env = s_env,
+                              .env_count = 2};
+    self->job[1] = (zf_job_t){.job_id = UINT64_MAX,
+                              .flow = "eod",
+                              .date = 20416,
+                              .task = "settle",
+                              .shard = 7,
+                              .shard_count = 8,
+                              .attempt = 4,
+                              .copy = 1,
+                              .service = "settle"};
+    self->jobs = (zf_jobs_t){.epoch = 7, .jobs = self->job, .job_count = 2};
 
-    self->result[0] = (zf_result_t) { .job_id = 1001,
-        .key = { "eod", 20416, "accrue", 1, 2 }, .status = ZF_JOB_SUCCEEDED,
-        .executor = "node-a.1", .started = 1764000000000, .ended = 1764000060000,
-        .log_tail = "done\n" };
-    self->result[1] = (zf_result_t) { .job_id = 1002,
-        .key = { "eod", 20416, "settle", 7, 4 }, .copy = 1, .status = ZF_JOB_CANCELLED,
-        .exit_status = -9, .executor = "node-b.2", .started = 5, .ended = 6 };
-    self->result[2] = (zf_result_t) { .job_id = 1003,
-        .key = { "eod", 20416, "settle", 6, 4 }, .status = ZF_JOB_SUCCEEDED, .winner = true,
-        .executor = "node-c.1" };
-    self->result[3] = (zf_result_t) { .key = { "eod", 20416, "load_prices", ZF_SHARD_ALL, 1 },
-        .status = ZF_JOB_NO_WORKER };
-    self->results = (zf_results_t) { .results = self->result, .result_count = 4 };
+    self->result[0] = (zf_result_t){.job_id = 1001,
+                                    .key = {"eod", 20416, "accrue", 1, 2},
+                                    .status = ZF_JOB_SUCCEEDED,
+                                    .executor = "node-a.1",
+                                    .started = 1764000000000,
+                                    .ended = 1764000060000,
+                                    .log_tail = "done\n"};
+    self->result[1] = (zf_result_t){.job_id = 1002,
+                                    .key = {"eod", 20416, "settle", 7, 4},
+                                    .copy = 1,
+                                    .status = ZF_JOB_CANCELLED,
+                                    .exit_status = -9,
+                                    .executor = "node-b.2",
+                                    .started = 5,
+                                    .ended = 6};
+    self->result[2] = (zf_result_t){.job_id = 1003,
+                                    .key = {"eod", 20416, "settle", 6, 4},
+                                    .status = ZF_JOB_SUCCEEDED,
+                                    .winner = true,
+                                    .executor = "node-c.1"};
+    self->result[3] = (zf_result_t){.key = {"eod", 20416, "load_prices", ZF_SHARD_ALL, 1},
+                                    .status = ZF_JOB_NO_WORKER};
+    self->results = (zf_results_t){.results = self->result, .result_count = 4};
 
-    self->keys[0] = (zf_task_key_t) { "eod", 20416, "accrue", 1, 2 };
-    self->keys[1] = (zf_task_key_t) { "eod", 20416, "load_prices", ZF_SHARD_ALL, 1 };
-    self->ack = (zf_ack_t) { .keys = self->keys, .key_count = 2 };
+    self->keys[0] = (zf_task_key_t){"eod", 20416, "accrue", 1, 2};
+    self->keys[1] = (zf_task_key_t){"eod", 20416, "load_prices", ZF_SHARD_ALL, 1};
+    self->ack = (zf_ack_t){.keys = self->keys, .key_count = 2};
 
-    self->cancel_task = (zf_cancel_t) { .flow = "eod", .date = 20416, .task = "accrue",
-        .shard = 2 };
+    self->cancel_task = (zf_cancel_t){.flow = "eod", .date = 20416, .task = "accrue", .shard = 2};
     self->job_ids[0] = 1001;
     self->job_ids[1] = 0;
     self->job_ids[2] = UINT64_MAX;
-    self->cancel_jobs = (zf_cancel_t) { .date = ZF_DATE_NONE, .shard = ZF_SHARD_ALL,
-        .job_ids = self->job_ids, .job_id_count = 3 };
+    self->cancel_jobs = (zf_cancel_t){
+        .date = ZF_DATE_NONE, .shard = ZF_SHARD_ALL, .job_ids = self->job_ids, .job_id_count = 3};
 
-    self->ready = (zf_worker_ready_t) { .executor = "node-a.1", .pid = 4242, .slots = 8,
-        .services = s_services, .service_count = 3 };
-    self->hello = (zf_hello_t) { .epoch = 7, .name = "registry" };
-    self->inflight[0] = (zf_inflight_t) { { "eod", 20416, "accrue", 0, 1 }, "node-a.1" };
-    self->inflight[1] = (zf_inflight_t) { { "eod", 20416, "settle", 3, 2 }, NULL };
-    self->hello_reply = (zf_hello_reply_t) { .epoch = 9, .inflight = self->inflight,
-        .inflight_count = 2 };
-    self->refused = (zf_refused_t) { .code = ZF_REFUSE_STALE_EPOCH, .epoch = 9,
-        .text = "epoch 7 is older than 9", .keys = self->keys, .key_count = 2 };
+    self->ready = (zf_worker_ready_t){.executor = "node-a.1",
+                                      .pid = 4242,
+                                      .slots = 8,
+                                      .services = s_services,
+                                      .service_count = 3};
+    self->hello = (zf_hello_t){.epoch = 7, .name = "registry"};
+    self->inflight[0] = (zf_inflight_t){{"eod", 20416, "accrue", 0, 1}, "node-a.1"};
+    self->inflight[1] = (zf_inflight_t){{"eod", 20416, "settle", 3, 2}, NULL};
+    self->hello_reply =
+        (zf_hello_reply_t){.epoch = 9, .inflight = self->inflight, .inflight_count = 2};
+    self->refused = (zf_refused_t){.code = ZF_REFUSE_STALE_EPOCH,
+                                   .epoch = 9,
+                                   .text = "epoch 7 is older than 9",
+                                   .keys = self->keys,
+                                   .key_count = 2};
     *state = self;
     return 0;
 }
@@ -172,8 +224,8 @@ s_same_key (const zf_task_key_t *a, const zf_task_key_t *b)
 }
 
 //  The codec's last encoding, as arguments to a decoder.
-#define S_ENCODED(self) zf_proto_encoder_data ((self)->codec->enc), \
-                        zf_proto_encoder_size ((self)->codec->enc)
+#define S_ENCODED(self)                                                                            \
+    zf_proto_encoder_data ((self)->codec->enc), zf_proto_encoder_size ((self)->codec->enc)
 
 static void
 test_dispatch_round_trip (void **state)
@@ -385,9 +437,9 @@ test_order_errors (void **state)
     fixture_t *self = *state;
     zf_proto_error_t err;
     zf_order_t order = self->orders[1];
-    zf_dispatch_t msg = { .epoch = 1, .orders = &order, .order_count = 1 };
+    zf_dispatch_t msg = {.epoch = 1, .orders = &order, .order_count = 1};
 
-    zf_shard_run_t beyond = { 3, 2 };  //  shards 0..2 only
+    zf_shard_run_t beyond = {3, 2}; //  shards 0..2 only
     order.shard_runs = &beyond;
     order.shard_run_count = 1;
     assert_int_equal (zf_dispatch_encode (self->codec->enc, &msg, &err), -1);
@@ -419,7 +471,7 @@ test_order_errors (void **state)
 
     //  An unsharded task's one shard is ZF_SHARD_ALL.
     order = self->orders[0];
-    zf_shard_run_t all = { ZF_SHARD_ALL, 2 };
+    zf_shard_run_t all = {ZF_SHARD_ALL, 2};
     order.shard_runs = &all;
     order.shard_run_count = 1;
     assert_int_equal (zf_dispatch_encode (self->codec->enc, &msg, &err), 0);
@@ -456,12 +508,12 @@ test_order_errors (void **state)
     msgpack_pack_int (&pk, 0);
     msgpack_pack_int (&pk, 1);
     msgpack_pack_int (&pk, 2);
-    pc_expect_error (self->codec, (uint8_t *) raw.data, raw.size,
+    pc_expect_error (self->codec, (uint8_t *)raw.data, raw.size,
                      "order[0].shard_runs: 3 values, not (shard, attempt) pairs");
     msgpack_sbuffer_destroy (&raw);
 
     //  Environment entries.
-    const char *bad_env[] = { "NOVALUE" };
+    const char *bad_env[] = {"NOVALUE"};
     order = self->orders[0];
     order.env = bad_env;
     order.env_count = 1;
@@ -496,7 +548,7 @@ test_result_errors (void **state)
     zf_proto_error_t err;
     zf_result_t result[4];
     memcpy (result, self->result, sizeof (result));
-    zf_results_t msg = { .results = result, .result_count = 4 };
+    zf_results_t msg = {.results = result, .result_count = 4};
     char name[ZF_MAX_NAME + 2];
     memset (name, 't', ZF_MAX_NAME + 1);
     name[ZF_MAX_NAME + 1] = 0;
@@ -513,8 +565,8 @@ test_result_errors (void **state)
     assert_non_null (body);
     assert_non_null (out);
     memcpy (body, zf_proto_encoder_data (self->codec->enc), size);
-    size_t n = pc_replace_str (body, size, "load_prices", ZF_MAX_NAME + 1, out,
-                               size + ZF_MAX_NAME + 8);
+    size_t n =
+        pc_replace_str (body, size, "load_prices", ZF_MAX_NAME + 1, out, size + ZF_MAX_NAME + 8);
     pc_codec_t *codec = pc_codec_new (s_recode_results);
     pc_expect_error (codec, out, n, "result[3].task: string longer than ZF_MAX_NAME (128)");
     pc_codec_destroy (&codec);
@@ -557,7 +609,7 @@ test_other_errors (void **state)
     zf_proto_error_t err;
 
     zf_job_t job = self->job[0];
-    zf_jobs_t jobs = { .epoch = 1, .jobs = &job, .job_count = 1 };
+    zf_jobs_t jobs = {.epoch = 1, .jobs = &job, .job_count = 1};
     job.shard = 3;
     assert_int_equal (zf_jobs_encode (self->codec->enc, &jobs, &err), -1);
     assert_string_equal (err.text, "job[0].shard: value 3 out of range 0..2");
@@ -607,7 +659,7 @@ test_other_errors (void **state)
     msgpack_pack_int (&pk, -1);
     msgpack_pack_array (&pk, 0);
     codec = pc_codec_new (s_recode_cancel);
-    pc_expect_error (codec, (uint8_t *) raw.data, raw.size,
+    pc_expect_error (codec, (uint8_t *)raw.data, raw.size,
                      "flow: missing: a cancel names a task or job ids");
     pc_codec_destroy (&codec);
     msgpack_sbuffer_destroy (&raw);
@@ -622,7 +674,7 @@ test_other_errors (void **state)
     assert_string_equal (err.text, "services: a worker offers one service at least");
 
     zf_task_key_t key = self->keys[0];
-    zf_ack_t ack = { .keys = &key, .key_count = 1 };
+    zf_ack_t ack = {.keys = &key, .key_count = 1};
     key.attempt = 0;
     assert_int_equal (zf_ack_encode (self->codec->enc, &ack, &err), -1);
     assert_string_equal (err.text, "key[0].attempt: value 0 out of range 1..4294967295");
@@ -631,7 +683,7 @@ test_other_errors (void **state)
     refused.code = 0;
     assert_int_equal (zf_refused_encode (self->codec->enc, &refused, &err), -1);
     assert_string_equal (err.text, "code: value 0 out of range 1..4");
-    zf_hello_t hello = { .epoch = 1, .name = "" };
+    zf_hello_t hello = {.epoch = 1, .name = ""};
     assert_int_equal (zf_hello_encode (self->codec->enc, &hello, &err), -1);
     assert_string_equal (err.text, "name: empty string");
 
@@ -651,9 +703,9 @@ test_batch_limit (void **state)
     assert_non_null (many);
     for (int i = 0; i <= ZF_MAX_BATCH; i++) {
         many[i] = self->result[0];
-        many[i].job_id = (uint64_t) i;
+        many[i].job_id = (uint64_t)i;
     }
-    zf_results_t msg = { .results = many, .result_count = ZF_MAX_BATCH };
+    zf_results_t msg = {.results = many, .result_count = ZF_MAX_BATCH};
     assert_int_equal (zf_results_encode (self->codec->enc, &msg, &err), 0);
     zf_results_t out;
     assert_int_equal (zf_results_decode (self->codec->dec, S_ENCODED (self), &out, &err), 0);

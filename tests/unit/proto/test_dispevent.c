@@ -15,8 +15,7 @@ s_recode (pc_codec_t *self, const void *data, size_t size, zf_proto_error_t *err
 {
     const zf_dispevent_t *events;
     size_t count;
-    if (zf_dispevent_decode (self->dec, data, size, &events, &count, err))
-        return -1;
+    if (zf_dispevent_decode (self->dec, data, size, &events, &count, err)) return -1;
     zf_proto_error_t again;
     if (zf_dispevent_encode (self->enc, events, count, &again))
         fail_msg ("decoded events do not encode: %s", again.text);
@@ -24,8 +23,8 @@ s_recode (pc_codec_t *self, const void *data, size_t size, zf_proto_error_t *err
 }
 
 typedef struct {
-    pc_codec_t *codec;          //  encoder, decoder, recode
-    zf_dispevent_t events[3];  //  samples
+    pc_codec_t *codec;        //  encoder, decoder, recode
+    zf_dispevent_t events[3]; //  samples
 } fixture_t;
 
 static int
@@ -34,14 +33,29 @@ setup (void **state)
     fixture_t *self = calloc (1, sizeof (fixture_t));
     assert_non_null (self);
     self->codec = pc_codec_new (s_recode);
-    self->events[0] = (zf_dispevent_t) { .seq = 1, .time = 1764000000000,
-        .kind = ZF_DE_WORKER_JOIN, .worker = "node-a.1", .service = "shell",
-        .date = ZF_DATE_NONE, .shard = ZF_SHARD_ALL, .detail = "8 slots" };
-    self->events[1] = (zf_dispevent_t) { .seq = 2, .time = 1764000000100, .kind = ZF_DE_ASSIGN,
-        .worker = "node-a.1", .service = "shell", .flow = "eod", .date = 20416,
-        .task = "accrue", .shard = 2, .attempt = 1 };
-    self->events[2] = (zf_dispevent_t) { .seq = 3, .kind = ZF_DE_ERROR, .date = ZF_DATE_NONE,
-        .shard = ZF_SHARD_ALL, .detail = "malformed READY from a peer" };
+    self->events[0] = (zf_dispevent_t){.seq = 1,
+                                       .time = 1764000000000,
+                                       .kind = ZF_DE_WORKER_JOIN,
+                                       .worker = "node-a.1",
+                                       .service = "shell",
+                                       .date = ZF_DATE_NONE,
+                                       .shard = ZF_SHARD_ALL,
+                                       .detail = "8 slots"};
+    self->events[1] = (zf_dispevent_t){.seq = 2,
+                                       .time = 1764000000100,
+                                       .kind = ZF_DE_ASSIGN,
+                                       .worker = "node-a.1",
+                                       .service = "shell",
+                                       .flow = "eod",
+                                       .date = 20416,
+                                       .task = "accrue",
+                                       .shard = 2,
+                                       .attempt = 1};
+    self->events[2] = (zf_dispevent_t){.seq = 3,
+                                       .kind = ZF_DE_ERROR,
+                                       .date = ZF_DATE_NONE,
+                                       .shard = ZF_SHARD_ALL,
+                                       .detail = "malformed READY from a peer"};
     *state = self;
     return 0;
 }
@@ -73,10 +87,10 @@ test_round_trip (void **state)
     assert_int_equal (zf_dispevent_encode (self->codec->enc, self->events, 3, &err), 0);
     const zf_dispevent_t *out;
     size_t count;
-    assert_int_equal (zf_dispevent_decode (self->codec->dec,
-                                           zf_proto_encoder_data (self->codec->enc),
-                                           zf_proto_encoder_size (self->codec->enc),
-                                           &out, &count, &err), 0);
+    assert_int_equal (
+        zf_dispevent_decode (self->codec->dec, zf_proto_encoder_data (self->codec->enc),
+                             zf_proto_encoder_size (self->codec->enc), &out, &count, &err),
+        0);
     assert_int_equal (count, 3);
     for (size_t i = 0; i < count; i++) {
         const zf_dispevent_t *a = &self->events[i], *b = &out[i];
@@ -124,13 +138,13 @@ test_topics_and_errors (void **state)
 {
     fixture_t *self = *state;
     char topic[ZF_DISPEVENT_TOPIC_MAX];
-    const char *expect[] = { "disp.worker_join", "disp.assign", "disp.error" };
+    const char *expect[] = {"disp.worker_join", "disp.assign", "disp.error"};
     for (int i = 0; i < 3; i++) {
         assert_int_equal (zf_dispevent_topic (&self->events[i], topic, sizeof (topic)),
-                          (int) strlen (expect[i]));
+                          (int)strlen (expect[i]));
         assert_string_equal (topic, expect[i]);
     }
-    zf_dispevent_t longest = { .kind = ZF_DE_SPECULATIVE };
+    zf_dispevent_t longest = {.kind = ZF_DE_SPECULATIVE};
     assert_true (zf_dispevent_topic (&longest, topic, sizeof (topic)) > 0);
     assert_int_equal (zf_dispevent_topic (&longest, topic, 8), -1);
     for (int kind = 1; kind <= ZF_DE_KIND_MAX; kind++)

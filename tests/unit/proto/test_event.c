@@ -15,8 +15,7 @@ s_recode (pc_codec_t *self, const void *data, size_t size, zf_proto_error_t *err
 {
     const zf_event_t *events;
     size_t count;
-    if (zf_event_decode (self->dec, data, size, &events, &count, err))
-        return -1;
+    if (zf_event_decode (self->dec, data, size, &events, &count, err)) return -1;
     zf_proto_error_t again;
     if (zf_event_encode (self->enc, events, count, &again))
         fail_msg ("decoded events do not encode: %s", again.text);
@@ -25,10 +24,10 @@ s_recode (pc_codec_t *self, const void *data, size_t size, zf_proto_error_t *err
 
 //  One event of every kind, with every field set that the kind uses.
 typedef struct {
-    pc_codec_t *codec;          //  encoder, decoder, recode
-    zf_event_t events[7];      //  the sample events
-    char *yaml;                 //  a flow text with a nul byte inside
-    size_t yaml_size;           //  its bytes
+    pc_codec_t *codec;    //  encoder, decoder, recode
+    zf_event_t events[7]; //  the sample events
+    char *yaml;           //  a flow text with a nul byte inside
+    size_t yaml_size;     //  its bytes
 } fixture_t;
 
 static int
@@ -43,24 +42,62 @@ setup (void **state)
     assert_non_null (self->yaml);
     memcpy (self->yaml, yaml, self->yaml_size);
     zf_event_t *ev = self->events;
-    ev[0] = (zf_event_t) { .seq = 1, .time = 1764000000000, .kind = ZF_EV_FLOW, .flow = "eod",
-        .version = 3, .date = ZF_DATE_NONE, .shard = ZF_SHARD_ALL, .detail = "flows/eod.yaml",
-        .text = self->yaml, .text_size = self->yaml_size };
-    ev[1] = (zf_event_t) { .seq = 2, .time = 1764000000001, .kind = ZF_EV_RUN,
-        .state = ZF_RS_RUNNING, .flow = "eod", .version = 3, .date = 20416, .shard = ZF_SHARD_ALL };
-    ev[2] = (zf_event_t) { .seq = 3, .time = 1764000000002, .kind = ZF_EV_TASK,
-        .state = ZF_TS_FAILED, .flow = "eod", .version = 3, .date = 20416, .task = "accrue",
-        .shard = 7, .attempt = 2, .value = 1764000600000, .exit_status = -9,
-        .executor = "node-a.1", .detail = "killed: timeout after 10m" };
-    ev[3] = (zf_event_t) { .seq = 4, .time = -5, .kind = ZF_EV_PAUSE, .flow = "eod",
-        .date = ZF_DATE_NONE, .shard = ZF_SHARD_ALL, .value = 1 };
-    ev[4] = (zf_event_t) { .seq = 5, .kind = ZF_EV_CONFIRM, .date = ZF_DATE_NONE,
-        .shard = ZF_SHARD_ALL, .value = 4 };
-    ev[5] = (zf_event_t) { .seq = 6, .kind = ZF_EV_ERROR, .date = ZF_DATE_NONE,
-        .shard = ZF_SHARD_ALL, .executor = "archiver", .detail = "database unreachable" };
-    ev[6] = (zf_event_t) { .seq = UINT64_MAX, .time = INT64_MAX, .kind = ZF_EV_EPOCH,
-        .date = 0, .shard = ZF_MAX_SHARDS - 1, .attempt = UINT32_MAX, .value = INT64_MIN,
-        .exit_status = INT32_MIN, .version = UINT32_MAX };
+    ev[0] = (zf_event_t){.seq = 1,
+                         .time = 1764000000000,
+                         .kind = ZF_EV_FLOW,
+                         .flow = "eod",
+                         .version = 3,
+                         .date = ZF_DATE_NONE,
+                         .shard = ZF_SHARD_ALL,
+                         .detail = "flows/eod.yaml",
+                         .text = self->yaml,
+                         .text_size = self->yaml_size};
+    ev[1] = (zf_event_t){.seq = 2,
+                         .time = 1764000000001,
+                         .kind = ZF_EV_RUN,
+                         .state = ZF_RS_RUNNING,
+                         .flow = "eod",
+                         .version = 3,
+                         .date = 20416,
+                         .shard = ZF_SHARD_ALL};
+    ev[2] = (zf_event_t){.seq = 3,
+                         .time = 1764000000002,
+                         .kind = ZF_EV_TASK,
+                         .state = ZF_TS_FAILED,
+                         .flow = "eod",
+                         .version = 3,
+                         .date = 20416,
+                         .task = "accrue",
+                         .shard = 7,
+                         .attempt = 2,
+                         .value = 1764000600000,
+                         .exit_status = -9,
+                         .executor = "node-a.1",
+                         .detail = "killed: timeout after 10m"};
+    ev[3] = (zf_event_t){.seq = 4,
+                         .time = -5,
+                         .kind = ZF_EV_PAUSE,
+                         .flow = "eod",
+                         .date = ZF_DATE_NONE,
+                         .shard = ZF_SHARD_ALL,
+                         .value = 1};
+    ev[4] = (zf_event_t){
+        .seq = 5, .kind = ZF_EV_CONFIRM, .date = ZF_DATE_NONE, .shard = ZF_SHARD_ALL, .value = 4};
+    ev[5] = (zf_event_t){.seq = 6,
+                         .kind = ZF_EV_ERROR,
+                         .date = ZF_DATE_NONE,
+                         .shard = ZF_SHARD_ALL,
+                         .executor = "archiver",
+                         .detail = "database unreachable"};
+    ev[6] = (zf_event_t){.seq = UINT64_MAX,
+                         .time = INT64_MAX,
+                         .kind = ZF_EV_EPOCH,
+                         .date = 0,
+                         .shard = ZF_MAX_SHARDS - 1,
+                         .attempt = UINT32_MAX,
+                         .value = INT64_MIN,
+                         .exit_status = INT32_MIN,
+                         .version = UINT32_MAX};
     *state = self;
     return 0;
 }
@@ -147,7 +184,8 @@ test_round_trip (void **state)
     assert_int_equal (zf_event_encode (self->codec->enc, NULL, 0, &err), 0);
     assert_int_equal (zf_event_decode (self->codec->dec, zf_proto_encoder_data (self->codec->enc),
                                        zf_proto_encoder_size (self->codec->enc), &out, &count,
-                                       &err), 0);
+                                       &err),
+                      0);
     assert_int_equal (count, 0);
 }
 
@@ -206,7 +244,7 @@ test_oversize (void **state)
     msgpack_pack_array (&pk, ZF_MAX_BATCH + 1);
     for (int i = 0; i < 16 * (ZF_MAX_BATCH + 1); i++)
         msgpack_pack_nil (&pk);
-    pc_expect_error (self->codec, (uint8_t *) raw.data, raw.size,
+    pc_expect_error (self->codec, (uint8_t *)raw.data, raw.size,
                      "event: 4097 elements, more than ZF_MAX_BATCH (4096)");
     msgpack_sbuffer_destroy (&raw);
 
@@ -235,7 +273,8 @@ test_semantic_errors (void **state)
     assert_int_equal (zf_event_encode (self->codec->enc, &bad, 1, &err), 0);
     assert_int_equal (zf_event_decode (self->codec->dec, zf_proto_encoder_data (self->codec->enc),
                                        zf_proto_encoder_size (self->codec->enc), &out, &count,
-                                       &err), -1);
+                                       &err),
+                      -1);
     assert_string_equal (err.text, "event[0].task: missing for a task event");
     assert_null (out);
     assert_int_equal (count, 0);
@@ -244,7 +283,8 @@ test_semantic_errors (void **state)
     bad.flow = NULL;
     assert_int_equal (zf_event_encode (self->codec->enc, &bad, 1, &err), 0);
     pc_expect_error (self->codec, zf_proto_encoder_data (self->codec->enc),
-                     zf_proto_encoder_size (self->codec->enc), "event[0].flow: missing for a run event");
+                     zf_proto_encoder_size (self->codec->enc),
+                     "event[0].flow: missing for a run event");
 
     bad = self->events[1];
     bad.state = ZF_RS_MAX + 1;
@@ -272,13 +312,12 @@ test_topics_and_names (void **state)
 {
     fixture_t *self = *state;
     char topic[ZF_EVENT_TOPIC_MAX];
-    const char *expect[] = {
-        "flow.eod", "run.eod", "task.eod", "pause.eod", "confirm.", "error.archiver", "epoch."
-    };
+    const char *expect[] = {"flow.eod", "run.eod",        "task.eod", "pause.eod",
+                            "confirm.", "error.archiver", "epoch."};
     for (int i = 0; i < 7; i++) {
         int length = zf_event_topic (&self->events[i], topic, sizeof (topic));
         assert_string_equal (topic, expect[i]);
-        assert_int_equal (length, (int) strlen (expect[i]));
+        assert_int_equal (length, (int)strlen (expect[i]));
     }
     assert_int_equal (zf_event_topic (&self->events[0], topic, 8), -1);
     char long_name[ZF_MAX_NAME + 1];
@@ -307,7 +346,8 @@ test_topics_and_names (void **state)
     for (int i = 0; i < 7; i++) {
         zf_proto_error_t err;
         assert_int_equal (zf_event_encode (self->codec->enc, &self->events[i], 1, &err), 0);
-        assert_true (zf_proto_encoder_size (self->codec->enc) <= 3 + zf_event_encoded_max (&self->events[i]));
+        assert_true (zf_proto_encoder_size (self->codec->enc) <=
+                     3 + zf_event_encoded_max (&self->events[i]));
     }
 }
 

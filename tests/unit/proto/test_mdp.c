@@ -46,8 +46,7 @@ s_expect (zmsg_t *msg, zf_mdp_role_t role, const char *expect)
     zf_proto_error_t err;
     size_t before = zmsg_size (msg);
     assert_int_equal (zf_mdp_parse (msg, role, &out, &err), -1);
-    if (!strstr (err.text, expect))
-        fail_msg ("error \"%s\" lacks \"%s\"", err.text, expect);
+    if (!strstr (err.text, expect)) fail_msg ("error \"%s\" lacks \"%s\"", err.text, expect);
     assert_int_equal (zmsg_size (msg), before);
     assert_int_equal (out.command, 0);
     assert_int_equal (out.service[0], 0);
@@ -59,28 +58,29 @@ static void
 test_client_commands (void **state)
 {
     const struct {
-        uint8_t command;        //  the command
-        const char *service;    //  its service frame, or NULL
-        bool body;              //  has a body
-        zf_mdp_role_t role;     //  who receives it
+        uint8_t command;     //  the command
+        const char *service; //  its service frame, or NULL
+        bool body;           //  has a body
+        zf_mdp_role_t role;  //  who receives it
     } cases[] = {
-        { ZF_MDPC_REQUEST, "shell", true, ZF_MDP_AT_BROKER },
-        { ZF_MDPC_PARTIAL, "shell", true, ZF_MDP_AT_CLIENT },
-        { ZF_MDPC_FINAL, "settle", true, ZF_MDP_AT_CLIENT },
-        { ZF_MDPC_ACK, NULL, true, ZF_MDP_AT_BROKER },
-        { ZF_MDPC_CANCEL, NULL, true, ZF_MDP_AT_BROKER },
-        { ZF_MDPC_HELLO, NULL, true, ZF_MDP_AT_BROKER },
-        { ZF_MDPC_HELLO, NULL, true, ZF_MDP_AT_CLIENT },
-        { ZF_MDPC_HEARTBEAT, NULL, false, ZF_MDP_AT_BROKER },
-        { ZF_MDPC_HEARTBEAT, NULL, false, ZF_MDP_AT_CLIENT },
-        { ZF_MDPC_ERROR, "shell", true, ZF_MDP_AT_CLIENT },
+        {ZF_MDPC_REQUEST, "shell", true, ZF_MDP_AT_BROKER},
+        {ZF_MDPC_PARTIAL, "shell", true, ZF_MDP_AT_CLIENT},
+        {ZF_MDPC_FINAL, "settle", true, ZF_MDP_AT_CLIENT},
+        {ZF_MDPC_ACK, NULL, true, ZF_MDP_AT_BROKER},
+        {ZF_MDPC_CANCEL, NULL, true, ZF_MDP_AT_BROKER},
+        {ZF_MDPC_HELLO, NULL, true, ZF_MDP_AT_BROKER},
+        {ZF_MDPC_HELLO, NULL, true, ZF_MDP_AT_CLIENT},
+        {ZF_MDPC_HEARTBEAT, NULL, false, ZF_MDP_AT_BROKER},
+        {ZF_MDPC_HEARTBEAT, NULL, false, ZF_MDP_AT_CLIENT},
+        {ZF_MDPC_ERROR, "shell", true, ZF_MDP_AT_CLIENT},
     };
     for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++) {
         zframe_t *body = cases[i].body ? s_body ("body") : NULL;
         zmsg_t *msg = zf_mdp_client_new (cases[i].command, cases[i].service, &body);
         assert_non_null (msg);
         assert_null (body);
-        assert_int_equal (zmsg_size (msg), 3 + (cases[i].service ? 1 : 0) + (cases[i].body ? 1 : 0));
+        assert_int_equal (zmsg_size (msg),
+                          3 + (cases[i].service ? 1 : 0) + (cases[i].body ? 1 : 0));
         zf_mdp_msg_t out;
         zf_proto_error_t err;
         assert_int_equal (zf_mdp_parse (msg, cases[i].role, &out, &err), 0);
@@ -103,22 +103,22 @@ static void
 test_worker_commands (void **state)
 {
     const struct {
-        uint8_t command;        //  the command
-        bool service;           //  has a service frame
-        bool address;           //  has [client][""]
-        bool body;              //  has a body
-        zf_mdp_role_t role;     //  who receives it
+        uint8_t command;    //  the command
+        bool service;       //  has a service frame
+        bool address;       //  has [client][""]
+        bool body;          //  has a body
+        zf_mdp_role_t role; //  who receives it
     } cases[] = {
-        { ZF_MDPW_READY, true, false, true, ZF_MDP_AT_BROKER },
-        { ZF_MDPW_REQUEST, false, true, true, ZF_MDP_AT_WORKER },
-        { ZF_MDPW_PARTIAL, false, true, true, ZF_MDP_AT_BROKER },
-        { ZF_MDPW_FINAL, false, true, true, ZF_MDP_AT_BROKER },
-        { ZF_MDPW_HEARTBEAT, false, false, false, ZF_MDP_AT_BROKER },
-        { ZF_MDPW_HEARTBEAT, false, false, false, ZF_MDP_AT_WORKER },
-        { ZF_MDPW_DISCONNECT, false, false, false, ZF_MDP_AT_BROKER },
-        { ZF_MDPW_DISCONNECT, false, false, false, ZF_MDP_AT_WORKER },
-        { ZF_MDPW_CANCEL, false, false, true, ZF_MDP_AT_WORKER },
-        { ZF_MDPW_ACK, false, false, true, ZF_MDP_AT_WORKER },
+        {ZF_MDPW_READY, true, false, true, ZF_MDP_AT_BROKER},
+        {ZF_MDPW_REQUEST, false, true, true, ZF_MDP_AT_WORKER},
+        {ZF_MDPW_PARTIAL, false, true, true, ZF_MDP_AT_BROKER},
+        {ZF_MDPW_FINAL, false, true, true, ZF_MDP_AT_BROKER},
+        {ZF_MDPW_HEARTBEAT, false, false, false, ZF_MDP_AT_BROKER},
+        {ZF_MDPW_HEARTBEAT, false, false, false, ZF_MDP_AT_WORKER},
+        {ZF_MDPW_DISCONNECT, false, false, false, ZF_MDP_AT_BROKER},
+        {ZF_MDPW_DISCONNECT, false, false, false, ZF_MDP_AT_WORKER},
+        {ZF_MDPW_CANCEL, false, false, true, ZF_MDP_AT_WORKER},
+        {ZF_MDPW_ACK, false, false, true, ZF_MDP_AT_WORKER},
     };
     for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++) {
         zframe_t *body = cases[i].body ? s_body ("jobs") : NULL;
@@ -138,8 +138,7 @@ test_worker_commands (void **state)
         if (cases[i].address) {
             assert_int_equal (zframe_size (out.address), 5);
             assert_memory_equal (zframe_data (out.address), "\x00\x6b\x8b\x45\x67", 5);
-        }
-        else
+        } else
             assert_null (out.address);
         if (cases[i].body)
             assert_true (s_frame_is (out.body, "jobs"));
@@ -239,7 +238,7 @@ test_parse_errors (void **state)
 
     //  A body over the frame limit.
     msg = s_frames (3, "", ZF_MDPC, "\x10");
-    zframe_t *huge = zframe_new (NULL, (size_t) ZF_MAX_FRAME_SIZE + 1);
+    zframe_t *huge = zframe_new (NULL, (size_t)ZF_MAX_FRAME_SIZE + 1);
     zmsg_append (msg, &huge);
     s_expect (msg, ZF_MDP_AT_BROKER, "frame 4: body of 16777217 bytes exceeds ZF_MAX_FRAME_SIZE");
     zmsg_destroy (&msg);
@@ -252,8 +251,8 @@ s_rebuild_same (zmsg_t *msg, const zf_mdp_msg_t *parsed)
     zframe_t *body = parsed->body ? zframe_dup (parsed->body) : NULL;
     zframe_t *address = parsed->address ? zframe_dup (parsed->address) : NULL;
     zmsg_t *again = parsed->protocol == ZF_MDP_CLIENT
-                  ? zf_mdp_client_new (parsed->command, parsed->service, &body)
-                  : zf_mdp_worker_new (parsed->command, parsed->service, &address, &body);
+                        ? zf_mdp_client_new (parsed->command, parsed->service, &body)
+                        : zf_mdp_worker_new (parsed->command, parsed->service, &address, &body);
     assert_non_null (again);
     assert_int_equal (zmsg_size (again), zmsg_size (msg));
     zframe_t *a = zmsg_first (msg), *b = zmsg_first (again);
@@ -270,36 +269,33 @@ test_random_frames (void **state)
 {
     //  Messages made of plausible and random frames: each is refused with a
     //  reason or parses to exactly what the builders would make.
-    const char *pieces[] = { "", ZF_MDPC, ZF_MDPW, "\x01", "\x02", "\x03", "\x05", "\x10",
-                              "\x11", "\x12", "\x13", "\x14", "shell", "body" };
+    const char *pieces[] = {"",     ZF_MDPC, ZF_MDPW, "\x01", "\x02", "\x03",  "\x05",
+                            "\x10", "\x11",  "\x12",  "\x13", "\x14", "shell", "body"};
     size_t piece_count = sizeof (pieces) / sizeof (pieces[0]);
     uint64_t seed = 42;
     int parsed = 0;
     for (int i = 0; i < 10000; i++) {
         zmsg_t *msg = zmsg_new ();
-        int frames = (int) (pc_random (&seed) % 8);
+        int frames = (int)(pc_random (&seed) % 8);
         for (int f = 0; f < frames; f++) {
             if (pc_random (&seed) % 8 == 0) {
                 uint8_t bytes[8];
                 size_t size = pc_random (&seed) % sizeof (bytes);
                 for (size_t j = 0; j < size; j++)
-                    bytes[j] = (uint8_t) pc_random (&seed);
+                    bytes[j] = (uint8_t)pc_random (&seed);
                 zmsg_addmem (msg, bytes, size);
-            }
-            else
-            if (f == 0)
+            } else if (f == 0)
                 zmsg_addstr (msg, "");
             else
                 zmsg_addstr (msg, pieces[pc_random (&seed) % piece_count]);
         }
-        zf_mdp_role_t role = (zf_mdp_role_t) (1 + pc_random (&seed) % 3);
+        zf_mdp_role_t role = (zf_mdp_role_t)(1 + pc_random (&seed) % 3);
         zf_mdp_msg_t out;
         zf_proto_error_t err;
         if (zf_mdp_parse (msg, role, &out, &err) == 0) {
             s_rebuild_same (msg, &out);
             parsed++;
-        }
-        else
+        } else
             assert_true (strlen (err.text) > 0);
         zmsg_destroy (&msg);
     }
@@ -352,10 +348,8 @@ main (void)
     zsys_init ();
     zsys_set_logstream (NULL);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_client_commands),
-        cmocka_unit_test (test_worker_commands),
-        cmocka_unit_test (test_parse_errors),
-        cmocka_unit_test (test_random_frames),
+        cmocka_unit_test (test_client_commands), cmocka_unit_test (test_worker_commands),
+        cmocka_unit_test (test_parse_errors),    cmocka_unit_test (test_random_frames),
         cmocka_unit_test (test_over_sockets),
     };
     int rc = cmocka_run_group_tests (tests, NULL, NULL);

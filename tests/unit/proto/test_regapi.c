@@ -14,8 +14,7 @@ static int
 s_recode_request (pc_codec_t *self, const void *data, size_t size, zf_proto_error_t *err)
 {
     zf_reg_request_t req;
-    if (zf_reg_request_decode (self->dec, data, size, &req, err))
-        return -1;
+    if (zf_reg_request_decode (self->dec, data, size, &req, err)) return -1;
     zf_proto_error_t again;
     if (zf_reg_request_encode (self->enc, &req, &again))
         fail_msg ("decoded request does not encode: %s", again.text);
@@ -27,8 +26,7 @@ static int
 s_recode_reply (pc_codec_t *self, const void *data, size_t size, zf_proto_error_t *err)
 {
     zf_reg_reply_t reply;
-    if (zf_reg_reply_decode (self->dec, data, size, &reply, err))
-        return -1;
+    if (zf_reg_reply_decode (self->dec, data, size, &reply, err)) return -1;
     zf_proto_error_t again;
     if (zf_reg_reply_encode (self->enc, &reply, &again))
         fail_msg ("decoded reply does not encode: %s", again.text);
@@ -36,17 +34,17 @@ s_recode_reply (pc_codec_t *self, const void *data, size_t size, zf_proto_error_
 }
 
 #define S_REQUESTS 10
-#define S_REPLIES 6
+#define S_REPLIES  6
 
 typedef struct {
-    pc_codec_t *requests;       //  request codec
-    pc_codec_t *replies;        //  reply codec
-    zf_reg_request_t req[S_REQUESTS];  //  one sample of every request type
-    zf_reg_reply_t reply[S_REPLIES];   //  samples of every reply type
-    zf_task_status_t tasks[3];     //  tasks of the status sample
-    zf_run_status_t runs[2];       //  runs of the status sample
-    zf_event_t events[2];          //  events of the events sample
-    const char *lines[2];          //  lines of the error sample
+    pc_codec_t *requests;             //  request codec
+    pc_codec_t *replies;              //  reply codec
+    zf_reg_request_t req[S_REQUESTS]; //  one sample of every request type
+    zf_reg_reply_t reply[S_REPLIES];  //  samples of every reply type
+    zf_task_status_t tasks[3];        //  tasks of the status sample
+    zf_run_status_t runs[2];          //  runs of the status sample
+    zf_event_t events[2];             //  events of the events sample
+    const char *lines[2];             //  lines of the error sample
 } fixture_t;
 
 static int
@@ -87,21 +85,50 @@ setup (void **state)
     req[8].seq = 77;
     zf_reg_request_init (&req[9], ZF_BODY_PING, 0);
 
-    self->tasks[0] = (zf_task_status_t) { .id = "start", .state = ZF_TS_CONFIRMED, .attempt = 1,
-        .started = 1764000000000, .ended = 1764000000005, .executor = "node-a.1" };
-    self->tasks[1] = (zf_task_status_t) { .id = "accrue", .state = ZF_TS_RUNNING, .attempt = 2,
-        .shards_total = 3, .shards_done = 1, .shards_failed = 1, .started = 1764000000010,
-        .exit_status = -15, .detail = "shard fx failed" };
-    self->tasks[2] = (zf_task_status_t) { .id = "report", .state = ZF_TS_WAITING };
-    self->runs[0] = (zf_run_status_t) { .flow = "eod", .date = 20416, .version = 3,
-        .state = ZF_RS_RUNNING, .paused = true, .started = 1764000000000,
-        .tasks = self->tasks, .task_count = 3 };
-    self->runs[1] = (zf_run_status_t) { .flow = "billing", .date = 20415, .version = 1,
-        .state = ZF_RS_SUCCEEDED, .started = 1, .ended = 2 };
-    self->events[0] = (zf_event_t) { .seq = 10, .kind = ZF_EV_RUN, .flow = "eod", .date = 20416,
-        .shard = ZF_SHARD_ALL, .version = 3 };
-    self->events[1] = (zf_event_t) { .seq = 11, .kind = ZF_EV_TASK, .flow = "eod", .date = 20416,
-        .task = "start", .shard = ZF_SHARD_ALL, .attempt = 1, .state = ZF_TS_SUCCEEDED };
+    self->tasks[0] = (zf_task_status_t){.id = "start",
+                                        .state = ZF_TS_CONFIRMED,
+                                        .attempt = 1,
+                                        .started = 1764000000000,
+                                        .ended = 1764000000005,
+                                        .executor = "node-a.1"};
+    self->tasks[1] = (zf_task_status_t){.id = "accrue",
+                                        .state = ZF_TS_RUNNING,
+                                        .attempt = 2,
+                                        .shards_total = 3,
+                                        .shards_done = 1,
+                                        .shards_failed = 1,
+                                        .started = 1764000000010,
+                                        .exit_status = -15,
+                                        .detail = "shard fx failed"};
+    self->tasks[2] = (zf_task_status_t){.id = "report", .state = ZF_TS_WAITING};
+    self->runs[0] = (zf_run_status_t){.flow = "eod",
+                                      .date = 20416,
+                                      .version = 3,
+                                      .state = ZF_RS_RUNNING,
+                                      .paused = true,
+                                      .started = 1764000000000,
+                                      .tasks = self->tasks,
+                                      .task_count = 3};
+    self->runs[1] = (zf_run_status_t){.flow = "billing",
+                                      .date = 20415,
+                                      .version = 1,
+                                      .state = ZF_RS_SUCCEEDED,
+                                      .started = 1,
+                                      .ended = 2};
+    self->events[0] = (zf_event_t){.seq = 10,
+                                   .kind = ZF_EV_RUN,
+                                   .flow = "eod",
+                                   .date = 20416,
+                                   .shard = ZF_SHARD_ALL,
+                                   .version = 3};
+    self->events[1] = (zf_event_t){.seq = 11,
+                                   .kind = ZF_EV_TASK,
+                                   .flow = "eod",
+                                   .date = 20416,
+                                   .task = "start",
+                                   .shard = ZF_SHARD_ALL,
+                                   .attempt = 1,
+                                   .state = ZF_TS_SUCCEEDED};
     self->lines[0] = "eod.yaml:3:5: unknown key 'tsks'";
     self->lines[1] = "eod.yaml:9:1: cycle: a -> b -> a";
 
@@ -173,10 +200,10 @@ test_request_round_trip (void **state)
         const zf_reg_request_t *a = &self->req[i];
         assert_int_equal (zf_reg_request_encode (self->requests->enc, a, &err), 0);
         zf_reg_request_t b;
-        assert_int_equal (zf_reg_request_decode (self->requests->dec,
-                                                 zf_proto_encoder_data (self->requests->enc),
-                                                 zf_proto_encoder_size (self->requests->enc),
-                                                 &b, &err), 0);
+        assert_int_equal (
+            zf_reg_request_decode (self->requests->dec, zf_proto_encoder_data (self->requests->enc),
+                                   zf_proto_encoder_size (self->requests->enc), &b, &err),
+            0);
         assert_int_equal (a->type, b.type);
         assert_true (a->req_id == b.req_id);
         assert_int_equal (a->text_size, b.text_size);
@@ -223,15 +250,14 @@ test_reply_round_trip (void **state)
         const zf_reg_reply_t *a = &self->reply[i];
         assert_int_equal (zf_reg_reply_encode (self->replies->enc, a, &err), 0);
         zf_reg_reply_t b;
-        assert_int_equal (zf_reg_reply_decode (self->replies->dec,
-                                               zf_proto_encoder_data (self->replies->enc),
-                                               zf_proto_encoder_size (self->replies->enc),
-                                               &b, &err), 0);
+        assert_int_equal (
+            zf_reg_reply_decode (self->replies->dec, zf_proto_encoder_data (self->replies->enc),
+                                 zf_proto_encoder_size (self->replies->enc), &b, &err),
+            0);
         assert_int_equal (a->type, b.type);
         assert_true (a->req_id == b.req_id);
         s_same_str (a->text, b.text);
-        if (a->text)
-            assert_int_equal (strlen (a->text), b.text_size);
+        if (a->text) assert_int_equal (strlen (a->text), b.text_size);
         assert_int_equal (a->has_number, b.has_number);
         assert_true (a->number == b.number);
         assert_int_equal (a->code, b.code);
@@ -290,7 +316,7 @@ test_request_checks (void **state)
     zf_proto_error_t err;
     for (int i = 0; i < S_REQUESTS; i++) {
         assert_int_equal (zf_reg_request_encode (self->requests->enc, &self->req[i], &err), 0);
-        assert_int_equal (s_checks (self->requests, 100 + (uint64_t) i), 0);
+        assert_int_equal (s_checks (self->requests, 100 + (uint64_t)i), 0);
     }
 }
 
@@ -300,10 +326,10 @@ test_reply_checks (void **state)
     fixture_t *self = *state;
     zf_proto_error_t err;
     //  Records: the runs and tasks of STATUS_REPLY, the events of EVENTS_REPLY.
-    const int records[S_REPLIES] = { 0, 0, 2 + 3, 2, 0, 0 };
+    const int records[S_REPLIES] = {0, 0, 2 + 3, 2, 0, 0};
     for (int i = 0; i < S_REPLIES; i++) {
         assert_int_equal (zf_reg_reply_encode (self->replies->enc, &self->reply[i], &err), 0);
-        assert_int_equal (s_checks (self->replies, 200 + (uint64_t) i), records[i]);
+        assert_int_equal (s_checks (self->replies, 200 + (uint64_t)i), records[i]);
     }
 }
 
@@ -316,10 +342,10 @@ test_request_errors (void **state)
 
     //  A reply is not a request, and the encoder refuses the same.
     assert_int_equal (zf_reg_reply_encode (self->replies->enc, &self->reply[0], &err), 0);
-    assert_int_equal (zf_reg_request_decode (self->requests->dec,
-                                             zf_proto_encoder_data (self->replies->enc),
-                                             zf_proto_encoder_size (self->replies->enc),
-                                             &req, &err), -1);
+    assert_int_equal (
+        zf_reg_request_decode (self->requests->dec, zf_proto_encoder_data (self->replies->enc),
+                               zf_proto_encoder_size (self->replies->enc), &req, &err),
+        -1);
     assert_string_equal (err.text, "type: OK is not a request");
     zf_reg_request_init (&req, ZF_BODY_OK, 1);
     assert_int_equal (zf_reg_request_encode (self->requests->enc, &req, &err), -1);
@@ -411,8 +437,8 @@ test_reply_errors (void **state)
     msgpack_pack_int (&pk, 0);
     msgpack_pack_int (&pk, 3);
     msgpack_pack_array (&pk, 0);
-    assert_int_equal (zf_reg_reply_decode (self->replies->dec, raw.data, raw.size, &reply,
-                                           &err), -1);
+    assert_int_equal (zf_reg_reply_decode (self->replies->dec, raw.data, raw.size, &reply, &err),
+                      -1);
     assert_string_equal (err.text, "part: part 0 not in 1..3");
     assert_true (reply.req_id == 99);
     assert_int_equal (reply.type, ZF_BODY_EVENTS_REPLY);
@@ -454,7 +480,7 @@ test_reply_errors (void **state)
     msgpack_pack_array (&pk, ZF_MAX_BATCH + 1);
     for (int i = 0; i <= ZF_MAX_BATCH; i++)
         msgpack_pack_str_with_body (&pk, "e", 1);
-    pc_expect_error (self->replies, (uint8_t *) raw.data, raw.size,
+    pc_expect_error (self->replies, (uint8_t *)raw.data, raw.size,
                      "lines: 4097 elements, more than ZF_MAX_BATCH (4096)");
     msgpack_sbuffer_destroy (&raw);
 

@@ -14,14 +14,10 @@ test_order (void **state)
 {
     //  Sorted by flow, date, task, shard, attempt.
     const zf_task_key_t keys[] = {
-        { NULL, 0, NULL, ZF_SHARD_ALL, 1 },
-        { "billing", 20416, "z", 9, 9 },
-        { "eod", 20415, "z", 9, 9 },
-        { "eod", 20416, "accrue", ZF_SHARD_ALL, 1 },
-        { "eod", 20416, "accrue", 0, 1 },
-        { "eod", 20416, "accrue", 0, 2 },
-        { "eod", 20416, "accrue", 1, 1 },
-        { "eod", 20416, "settle", 0, 1 },
+        {NULL, 0, NULL, ZF_SHARD_ALL, 1}, {"billing", 20416, "z", 9, 9},
+        {"eod", 20415, "z", 9, 9},        {"eod", 20416, "accrue", ZF_SHARD_ALL, 1},
+        {"eod", 20416, "accrue", 0, 1},   {"eod", 20416, "accrue", 0, 2},
+        {"eod", 20416, "accrue", 1, 1},   {"eod", 20416, "settle", 0, 1},
     };
     size_t count = sizeof (keys) / sizeof (keys[0]);
     for (size_t i = 0; i < count; i++)
@@ -29,8 +25,7 @@ test_order (void **state)
             int rc = zf_task_key_cmp (&keys[i], &keys[j]);
             if (i < j)
                 assert_true (rc < 0);
-            else
-            if (i > j)
+            else if (i > j)
                 assert_true (rc > 0);
             else
                 assert_int_equal (rc, 0);
@@ -43,24 +38,24 @@ test_hash (void **state)
 {
     //  Equal keys with different string storage hash alike.
     char flow[] = "eod", task[] = "accrue";
-    zf_task_key_t a = { "eod", 20416, "accrue", 3, 2 };
-    zf_task_key_t b = { flow, 20416, task, 3, 2 };
+    zf_task_key_t a = {"eod", 20416, "accrue", 3, 2};
+    zf_task_key_t b = {flow, 20416, task, 3, 2};
     assert_true (zf_task_key_hash (&a) == zf_task_key_hash (&b));
     //  The value is fixed across processes and hosts.
     assert_true (zf_task_key_hash (&a) == zf_task_key_hash (&a));
     //  Moving a character from one string to the other changes the hash.
-    zf_task_key_t c = { "ab", 1, "c", 0, 1 };
-    zf_task_key_t d = { "a", 1, "bc", 0, 1 };
+    zf_task_key_t c = {"ab", 1, "c", 0, 1};
+    zf_task_key_t d = {"a", 1, "bc", 0, 1};
     assert_true (zf_task_key_hash (&c) != zf_task_key_hash (&d));
 
     //  Every field counts, and a few thousand keys spread over 64 buckets.
-    int buckets[64] = { 0 };
+    int buckets[64] = {0};
     char names[100][8];
     for (int i = 0; i < 100; i++)
         snprintf (names[i], sizeof (names[i]), "t%d", i);
     for (int i = 0; i < 100; i++)
         for (int shard = -1; shard < 40; shard++) {
-            zf_task_key_t key = { "eod", 20416, names[i], shard, 1 };
+            zf_task_key_t key = {"eod", 20416, names[i], shard, 1};
             buckets[zf_task_key_hash (&key) % 64]++;
         }
     for (int i = 0; i < 64; i++)
@@ -77,11 +72,11 @@ static void
 test_format (void **state)
 {
     char buf[ZF_TASK_KEY_TEXT];
-    zf_task_key_t a = { "eod", 20416, "accrue", 3, 2 };
+    zf_task_key_t a = {"eod", 20416, "accrue", 3, 2};
     assert_string_equal (zf_task_key_format (&a, buf, sizeof (buf)), "eod/2025-11-24/accrue[3]#2");
-    zf_task_key_t b = { "eod", 0, "start", ZF_SHARD_ALL, 1 };
+    zf_task_key_t b = {"eod", 0, "start", ZF_SHARD_ALL, 1};
     assert_string_equal (zf_task_key_format (&b, buf, sizeof (buf)), "eod/1970-01-01/start[*]#1");
-    zf_task_key_t c = { NULL, ZF_DATE_NONE, NULL, ZF_SHARD_ALL, 0 };
+    zf_task_key_t c = {NULL, ZF_DATE_NONE, NULL, ZF_SHARD_ALL, 0};
     assert_string_equal (zf_task_key_format (&c, buf, sizeof (buf)), "-/-/-[*]#0");
     char small[8];
     assert_string_equal (zf_task_key_format (&a, small, sizeof (small)), "eod/202");

@@ -11,11 +11,11 @@
 
 //  What each test works with.
 typedef struct {
-    msgpack_sbuffer raw;        //  bodies built by hand with msgpack-c
-    msgpack_packer pk;          //  packer over raw
-    zf_proto_decoder_t *dec;    //  decoder under test
-    zf_proto_encoder_t *enc;    //  encoder under test
-    zf_proto_error_t err;       //  last error
+    msgpack_sbuffer raw;     //  bodies built by hand with msgpack-c
+    msgpack_packer pk;       //  packer over raw
+    zf_proto_decoder_t *dec; //  decoder under test
+    zf_proto_encoder_t *enc; //  encoder under test
+    zf_proto_error_t err;    //  last error
 } fixture_t;
 
 static int
@@ -62,8 +62,8 @@ s_start (fixture_t *self, uint32_t fields)
 static void
 s_open (fixture_t *self, zf_wire_reader_t *r)
 {
-    assert_int_equal (zf_wire_begin (r, self->dec, self->raw.data, self->raw.size,
-                                     ZF_BODY_PING, &self->err), 0);
+    assert_int_equal (
+        zf_wire_begin (r, self->dec, self->raw.data, self->raw.size, ZF_BODY_PING, &self->err), 0);
 }
 
 //  Appends raw bytes to the hand-built body.
@@ -78,11 +78,11 @@ test_integers (void **state)
 {
     fixture_t *self = *state;
     const int64_t values[] = {
-        0, 1, 127, 128, 255, 256, 65535, 65536, 4294967295LL, 4294967296LL, INT64_MAX,
-        -1, -32, -33, -128, -129, -32768, -32769, INT32_MIN, (int64_t) INT32_MIN - 1, INT64_MIN
-    };
+        0,         1,  127, 128, 255,  256,  65535,  65536,  4294967295LL, 4294967296LL,
+        INT64_MAX, -1, -32, -33, -128, -129, -32768, -32769, INT32_MIN,    (int64_t)INT32_MIN - 1,
+        INT64_MIN};
     size_t count = sizeof (values) / sizeof (values[0]);
-    s_start (self, (uint32_t) count + 1);
+    s_start (self, (uint32_t)count + 1);
     for (size_t i = 0; i < count; i++)
         msgpack_pack_int64 (&self->pk, values[i]);
     msgpack_pack_uint64 (&self->pk, UINT64_MAX);
@@ -101,7 +101,8 @@ test_integers (void **state)
     //  Signed formats holding non-negative values, and wide formats holding
     //  small ones, read as the numbers they hold.
     s_start (self, 3);
-    const uint8_t odd[] = { 0xd0, 0x05, 0xd3, 0, 0, 0, 0, 0, 0, 0, 0x07, 0xcf, 0, 0, 0, 0, 0, 0, 0, 9 };
+    const uint8_t odd[] = {0xd0, 0x05, 0xd3, 0, 0, 0, 0, 0, 0, 0,
+                           0x07, 0xcf, 0,    0, 0, 0, 0, 0, 0, 9};
     s_bytes (self, odd, sizeof (odd));
     s_open (self, &r);
     uint32_t a, b, c;
@@ -138,7 +139,8 @@ test_integer_errors (void **state)
     s_open (self, &r);
     int64_t i;
     assert_int_equal (zf_wire_i64 (&r, "time", &i), -1);
-    assert_string_equal (self->err.text,
+    assert_string_equal (
+        self->err.text,
         "time: value 18446744073709551615 out of range -9223372036854775808..9223372036854775807");
 
     s_start (self, 1);
@@ -168,13 +170,13 @@ test_strings (void **state)
     fixture_t *self = *state;
     char name[ZF_MAX_NAME + 2];
     memset (name, 'n', sizeof (name));
-    size_t lengths[] = { 0, 1, 31, 32, 255, 256, 65535, 65536 };
+    size_t lengths[] = {0, 1, 31, 32, 255, 256, 65535, 65536};
     size_t count = sizeof (lengths) / sizeof (lengths[0]);
     char *text = malloc (65536);
     assert_non_null (text);
     memset (text, 't', 65536);
-    text[3] = 0;               //  free text may hold nul bytes
-    s_start (self, (uint32_t) count);
+    text[3] = 0; //  free text may hold nul bytes
+    s_start (self, (uint32_t)count);
     for (size_t i = 0; i < count; i++)
         msgpack_pack_str_with_body (&self->pk, text, lengths[i]);
     zf_wire_reader_t r;
@@ -182,13 +184,13 @@ test_strings (void **state)
     for (size_t i = 0; i < count; i++) {
         const char *out;
         size_t size;
-        zf_wire_limit_t limit = { 65536, "LIMIT", 0 };
+        zf_wire_limit_t limit = {65536, "LIMIT", 0};
         assert_int_equal (zf_wire_str (&r, "text", &limit, false, &out, &size), 0);
         assert_int_equal (size, lengths[i]);
         assert_memory_equal (out, text, size);
         assert_int_equal (out[size], 0);
-        assert_true (out < (const char *) self->raw.data
-                  || out >= (const char *) self->raw.data + self->raw.size);
+        assert_true (out < (const char *)self->raw.data ||
+                     out >= (const char *)self->raw.data + self->raw.size);
     }
     assert_int_equal (zf_wire_finish (&r), 0);
     free (text);
@@ -242,7 +244,7 @@ test_string_errors (void **state)
 
     //  A string header that claims more bytes than there are.
     s_start (self, 1);
-    const uint8_t lie[] = { 0xdb, 0x00, 0x00, 0x10, 0x00, 'a', 'b' };
+    const uint8_t lie[] = {0xdb, 0x00, 0x00, 0x10, 0x00, 'a', 'b'};
     s_bytes (self, lie, sizeof (lie));
     s_open (self, &r);
     assert_int_equal (zf_wire_str (&r, "detail", &zf_wire_text, false, &out, NULL), -1);
@@ -310,7 +312,7 @@ test_lists (void **state)
     s_open (self, &r);
     assert_int_equal (zf_wire_list (&r, "services", ZF_WIRE_MAX (ZF_MAX_BATCH), 1, &count), 0);
     assert_int_equal (count, 3);
-    const char *names[3] = { NULL, NULL, NULL };
+    const char *names[3] = {NULL, NULL, NULL};
     for (uint32_t i = 0; i < count; i++) {
         zf_wire_next (&r, i);
         zf_wire_str (&r, NULL, &zf_wire_name, false, &names[i], NULL);
@@ -330,7 +332,7 @@ test_lists (void **state)
 
     //  Five bytes that announce four billion elements allocate nothing.
     s_start (self, 1);
-    const uint8_t bomb[] = { 0xdd, 0xff, 0xff, 0xff, 0xff };
+    const uint8_t bomb[] = {0xdd, 0xff, 0xff, 0xff, 0xff};
     s_bytes (self, bomb, sizeof (bomb));
     s_open (self, &r);
     assert_int_equal (zf_wire_list (&r, "event", UINT32_MAX, "UINT32_MAX", 1, &count), -1);
@@ -351,8 +353,8 @@ test_lists (void **state)
     msgpack_pack_nil (&self->pk);
     s_open (self, &r);
     bool present = true;
-    assert_int_equal (zf_wire_list_opt (&r, "keys", ZF_WIRE_MAX (ZF_MAX_BATCH), 1, &count,
-                                        &present), 0);
+    assert_int_equal (
+        zf_wire_list_opt (&r, "keys", ZF_WIRE_MAX (ZF_MAX_BATCH), 1, &count, &present), 0);
     assert_false (present);
     assert_int_equal (count, 0);
     assert_int_equal (zf_wire_finish (&r), 0);
@@ -404,14 +406,14 @@ test_records_skip_extra_fields (void **state)
 
     //  An extra field that lies about its size.
     s_start (self, 1);
-    const uint8_t lie[] = { 0xdf, 0x10, 0x00, 0x00, 0x00, 0x01 };
+    const uint8_t lie[] = {0xdf, 0x10, 0x00, 0x00, 0x00, 0x01};
     s_bytes (self, lie, sizeof (lie));
     s_open (self, &r);
     assert_int_equal (zf_wire_finish (&r), -1);
     assert_string_equal (self->err.text, "input ends early");
 
     s_start (self, 1);
-    const uint8_t invalid[] = { 0xc1 };
+    const uint8_t invalid[] = {0xc1};
     s_bytes (self, invalid, sizeof (invalid));
     s_open (self, &r);
     assert_int_equal (zf_wire_finish (&r), -1);
@@ -429,8 +431,9 @@ test_body_checks (void **state)
     msgpack_pack_int64 (&self->pk, 7);
     assert_int_equal (zf_proto_peek (self->raw.data, self->raw.size, &type, &self->err), 0);
     assert_int_equal (type, ZF_BODY_PING);
-    assert_int_equal (zf_wire_begin (&r, self->dec, self->raw.data, self->raw.size,
-                                     ZF_BODY_RESULTS, &self->err), -1);
+    assert_int_equal (
+        zf_wire_begin (&r, self->dec, self->raw.data, self->raw.size, ZF_BODY_RESULTS, &self->err),
+        -1);
     assert_string_equal (self->err.text, "type: body is PING, expected RESULTS");
 
     assert_int_equal (zf_proto_peek ("", 0, &type, &self->err), -1);
@@ -443,7 +446,7 @@ test_body_checks (void **state)
     assert_string_equal (self->err.text, "version: version 0 not supported (this is 1)");
 
     //  Bodies over the frame limit are refused before a byte is read.
-    size_t huge = (size_t) ZF_MAX_FRAME_SIZE + 1;
+    size_t huge = (size_t)ZF_MAX_FRAME_SIZE + 1;
     uint8_t *big = calloc (1, huge);
     assert_non_null (big);
     big[0] = 0x92;
@@ -487,15 +490,15 @@ test_writer (void **state)
     char *text = malloc (size);
     assert_non_null (text);
     memset (text, 'a', size);
-    text[ZF_MAX_TEXT - 1] = (char) 0xc3;   //  "é" as its two bytes, split by the limit
-    text[ZF_MAX_TEXT] = (char) 0xa9;
+    text[ZF_MAX_TEXT - 1] = (char)0xc3; //  "é" as its two bytes, split by the limit
+    text[ZF_MAX_TEXT] = (char)0xa9;
     zf_wire_wbegin (&w, self->enc, ZF_BODY_PING, 1, &self->err);
     zf_wire_put_str (&w, "log_tail", &zf_wire_text, false, text, size);
     assert_int_equal (zf_wire_wfinish (&w), 0);
     zf_wire_reader_t r;
     assert_int_equal (zf_wire_begin (&r, self->dec, zf_proto_encoder_data (self->enc),
-                                     zf_proto_encoder_size (self->enc), ZF_BODY_PING,
-                                     &self->err), 0);
+                                     zf_proto_encoder_size (self->enc), ZF_BODY_PING, &self->err),
+                      0);
     const char *out;
     size_t out_size;
     assert_int_equal (zf_wire_str (&r, "log_tail", &zf_wire_text, false, &out, &out_size), 0);
@@ -517,7 +520,7 @@ test_memory_reuse (void **state)
     zf_event_t events[200];
     memset (events, 0, sizeof (events));
     for (int i = 0; i < 200; i++) {
-        events[i].seq = (uint64_t) i + 1;
+        events[i].seq = (uint64_t)i + 1;
         events[i].kind = ZF_EV_TASK;
         events[i].flow = "eod";
         events[i].task = "load_prices";
@@ -533,14 +536,13 @@ test_memory_reuse (void **state)
         assert_ptr_equal (zf_proto_encoder_data (self->enc), data);
         const zf_event_t *out;
         size_t count;
-        assert_int_equal (zf_event_decode (self->dec, data, zf_proto_encoder_size (self->enc),
-                                           &out, &count, &self->err), 0);
+        assert_int_equal (zf_event_decode (self->dec, data, zf_proto_encoder_size (self->enc), &out,
+                                           &count, &self->err),
+                          0);
         assert_int_equal (count, 200);
         //  After the second decode the decoder has settled on one chunk.
-        if (round == 1)
-            capacity = zf_proto_decoder_capacity (self->dec);
-        if (round > 1)
-            assert_int_equal (zf_proto_decoder_capacity (self->dec), capacity);
+        if (round == 1) capacity = zf_proto_decoder_capacity (self->dec);
+        if (round > 1) assert_int_equal (zf_proto_decoder_capacity (self->dec), capacity);
     }
     assert_true (capacity > 0);
 }

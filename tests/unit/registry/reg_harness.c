@@ -47,8 +47,8 @@ s_drain_events (rh_t *self, int timeout_ms)
 
 //  Starts everything; see rh_new and rh_new_recovering.
 static rh_t *
-s_new (zf_clock_t *clock, int64_t heartbeat_ms, const char *archiver,
-       const zf_inflight_t *inflight, size_t count)
+s_new (zf_clock_t *clock, int64_t heartbeat_ms, const char *archiver, const zf_inflight_t *inflight,
+       size_t count)
 {
     rh_t *self = calloc (1, sizeof (rh_t));
     assert_non_null (self);

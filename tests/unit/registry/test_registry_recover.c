@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_DATE 20416
+#define S_DATE       20416
 #define S_MAX_EVENTS 256
 
 static const char *s_flow = "flow: t\n"
@@ -36,8 +36,8 @@ static const char *s_flow = "flow: t\n"
 typedef struct {
     zf_event_t events[S_MAX_EVENTS]; //  shallow copies; strings live in the source engine
     size_t count;
-    uint64_t seq_at;                 //  the last journal event's seq
-    bool journal;                    //  the listener is recording the journal now
+    uint64_t seq_at; //  the last journal event's seq
+    bool journal;    //  the listener is recording the journal now
 } s_history_t;
 
 static int
@@ -53,8 +53,7 @@ static void
 s_take_journal (const zf_event_t *event, void *arg)
 {
     s_history_t *history = arg;
-    if (!history->journal)
-        return;
+    if (!history->journal) return;
     assert_true (history->count < S_MAX_EVENTS);
     history->events[history->count++] = *event;
     history->seq_at = event->seq;
@@ -75,17 +74,15 @@ s_archiver (zsock_t *pipe, void *args)
     zpoller_t *poller = zpoller_new (pipe, router, NULL);
     while (true) {
         void *which = zpoller_wait (poller, -1);
-        if (which == pipe || !which)
-            break;
+        if (which == pipe || !which) break;
         zmsg_t *msg = zmsg_recv (router);
         zframe_t *identity = zmsg_pop (msg);
         zframe_t *empty = zmsg_pop (msg);
         zframe_t *body = zmsg_pop (msg);
         zf_reg_request_t req;
         zf_proto_error_t err;
-        assert_int_equal (zf_reg_request_decode (dec, zframe_data (body), zframe_size (body), &req,
-                                                 &err),
-                          0);
+        assert_int_equal (
+            zf_reg_request_decode (dec, zframe_data (body), zframe_size (body), &req, &err), 0);
         assert_int_equal (req.type, ZF_BODY_SNAPSHOT);
         size_t half = history->count / 2;
         for (uint32_t part = 1; part <= 2; part++) {
@@ -98,7 +95,7 @@ s_archiver (zsock_t *pipe, void *args)
             reply.event_count = part == 1 ? half : history->count - half;
             assert_int_equal (zf_reg_reply_encode (enc, &reply, &err), 0);
             zmsg_t *out = zmsg_new ();
-            zmsg_append (out, &(zframe_t *) {zframe_dup (identity)});
+            zmsg_append (out, &(zframe_t *){zframe_dup (identity)});
             zmsg_addmem (out, "", 0);
             zmsg_addmem (out, zf_proto_encoder_data (enc), zf_proto_encoder_size (enc));
             zmsg_send (&out, router);

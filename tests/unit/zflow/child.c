@@ -20,7 +20,7 @@ s_now (void)
 {
     struct timespec ts;
     clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 child_t *
@@ -31,11 +31,9 @@ child_start (const char *program, const char *registry, char *const argv[])
     char path[4096];
     snprintf (path, sizeof path, "%s/bin/%s", build, program);
     int out[2], err[2];
-    if (pipe2 (out, O_CLOEXEC) != 0 || pipe2 (err, O_CLOEXEC) != 0)
-        return NULL;
+    if (pipe2 (out, O_CLOEXEC) != 0 || pipe2 (err, O_CLOEXEC) != 0) return NULL;
     pid_t pid = fork ();
-    if (pid < 0)
-        return NULL;
+    if (pid < 0) return NULL;
     if (pid == 0) {
         prctl (PR_SET_PDEATHSIG, SIGKILL);
         dup2 (out[1], 1);
@@ -72,9 +70,9 @@ s_drain (int *fd, char **text, size_t *size)
         *fd = -1;
         return;
     }
-    *text = realloc (*text, *size + (size_t) got + 1);
-    memcpy (*text + *size, buf, (size_t) got);
-    *size += (size_t) got;
+    *text = realloc (*text, *size + (size_t)got + 1);
+    memcpy (*text + *size, buf, (size_t)got);
+    *size += (size_t)got;
     (*text)[*size] = 0;
 }
 
@@ -83,8 +81,7 @@ static void
 s_reap (child_t *self)
 {
     int status;
-    if (self->exited || waitpid (self->pid, &status, WNOHANG) != self->pid)
-        return;
+    if (self->exited || waitpid (self->pid, &status, WNOHANG) != self->pid) return;
     self->exited = true;
     self->status = WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
 }
@@ -96,22 +93,16 @@ s_pump (child_t *self, int timeout_ms, bool (*done) (child_t *, const void *), c
     int64_t deadline = s_now () + timeout_ms;
     while (!done (self, arg)) {
         //  Once it has exited, what is left in the pipes is read to the end.
-        struct pollfd items[3] = {
-            {self->out_fd, POLLIN, 0}, {self->err_fd, POLLIN, 0},
-            {self->exited ? -1 : self->pidfd, POLLIN, 0}};
-        if (self->exited && self->out_fd < 0 && self->err_fd < 0)
-            return done (self, arg);
+        struct pollfd items[3] = {{self->out_fd, POLLIN, 0},
+                                  {self->err_fd, POLLIN, 0},
+                                  {self->exited ? -1 : self->pidfd, POLLIN, 0}};
+        if (self->exited && self->out_fd < 0 && self->err_fd < 0) return done (self, arg);
         int64_t left = deadline - s_now ();
-        if (left <= 0)
-            return false;
-        if (poll (items, 3, (int) left) <= 0)
-            continue;
-        if (items[0].revents)
-            s_drain (&self->out_fd, &self->out, &self->out_size);
-        if (items[1].revents)
-            s_drain (&self->err_fd, &self->err, &self->err_size);
-        if (items[2].revents)
-            s_reap (self);
+        if (left <= 0) return false;
+        if (poll (items, 3, (int)left) <= 0) continue;
+        if (items[0].revents) s_drain (&self->out_fd, &self->out, &self->out_size);
+        if (items[1].revents) s_drain (&self->err_fd, &self->err, &self->err_size);
+        if (items[2].revents) s_reap (self);
     }
     return true;
 }
@@ -127,7 +118,7 @@ s_finished (child_t *self, const void *arg)
 static bool
 s_printed (child_t *self, const void *arg)
 {
-    return strstr (self->out, (const char *) arg) != NULL;
+    return strstr (self->out, (const char *)arg) != NULL;
 }
 
 bool
@@ -145,24 +136,20 @@ child_wait_output (child_t *self, const char *text, int timeout_ms)
 void
 child_signal (child_t *self, int sig)
 {
-    if (!self->exited)
-        kill (self->pid, sig);
+    if (!self->exited) kill (self->pid, sig);
 }
 
 void
 child_destroy (child_t **self_p)
 {
     child_t *self = *self_p;
-    if (!self)
-        return;
+    if (!self) return;
     if (!self->exited) {
         kill (self->pid, SIGKILL);
         child_wait (self, 5000);
     }
-    if (self->out_fd >= 0)
-        close (self->out_fd);
-    if (self->err_fd >= 0)
-        close (self->err_fd);
+    if (self->out_fd >= 0) close (self->out_fd);
+    if (self->err_fd >= 0) close (self->err_fd);
     close (self->pidfd);
     free (self->out);
     free (self->err);

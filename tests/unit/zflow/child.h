@@ -12,16 +12,16 @@
 #include <sys/types.h>
 
 typedef struct {
-    pid_t pid;                  //  the child
-    int pidfd;                  //  readable once it has exited
-    int out_fd;                 //  its stdout, or -1 at end of file
-    int err_fd;                 //  its stderr, or -1 at end of file
-    char *out;                  //  stdout so far, nul-terminated
-    size_t out_size;            //  bytes in out
-    char *err;                  //  stderr so far, nul-terminated
-    size_t err_size;            //  bytes in err
-    bool exited;                //  reaped
-    int status;                 //  exit status once exited (128 + signal if killed)
+    pid_t pid;       //  the child
+    int pidfd;       //  readable once it has exited
+    int out_fd;      //  its stdout, or -1 at end of file
+    int err_fd;      //  its stderr, or -1 at end of file
+    char *out;       //  stdout so far, nul-terminated
+    size_t out_size; //  bytes in out
+    char *err;       //  stderr so far, nul-terminated
+    size_t err_size; //  bytes in err
+    bool exited;     //  reaped
+    int status;      //  exit status once exited (128 + signal if killed)
 } child_t;
 
 //  Runs $ZF_BUILD_DIR/bin/<program> with argv (argv[0] included, NULL-ended)

@@ -8,9 +8,9 @@
 
 //  Waits the actor answers later: a subscription or a count of requests.
 typedef struct {
-    char *prefix;               //  awaited subscription, or NULL
-    int type;                   //  awaited request type
-    int count;                  //  awaited number of requests of type
+    char *prefix; //  awaited subscription, or NULL
+    int type;     //  awaited request type
+    int count;    //  awaited number of requests of type
 } s_await_t;
 
 //  The actor's state.
@@ -29,16 +29,15 @@ typedef struct {
 } s_fake_t;
 
 struct _fake_registry_t {
-    zactor_t *actor;            //  runs s_fake_actor
-    char endpoint[64];          //  request endpoint
+    zactor_t *actor;   //  runs s_fake_actor
+    char endpoint[64]; //  request endpoint
 };
 
 //  Answers the test's await if it is met now.
 static void
 s_check_await (s_fake_t *self)
 {
-    if (!self->awaiting)
-        return;
+    if (!self->awaiting) return;
     bool met = self->await.prefix ? zhashx_lookup (self->subscribed, self->await.prefix) != NULL
                                   : self->requests[self->await.type] >= self->await.count;
     if (met) {
@@ -58,9 +57,10 @@ s_on_request (s_fake_t *self)
     zframe_t *body = zmsg_pop (msg);
     zf_reg_request_t req;
     zf_proto_error_t err;
-    if (body && zf_reg_request_decode (self->dec, zframe_data (body), zframe_size (body), &req,
-                                       &err) == 0
-        && req.type < S_TYPES) {
+    if (body &&
+        zf_reg_request_decode (self->dec, zframe_data (body), zframe_size (body), &req, &err) ==
+            0 &&
+        req.type < S_TYPES) {
         self->requests[req.type]++;
         zframe_destroy (&self->last[req.type]);
         self->last[req.type] = zframe_dup (body);
@@ -95,9 +95,9 @@ s_on_subscription (s_fake_t *self)
 {
     zframe_t *frame = zframe_recv (self->xpub);
     if (frame && zframe_size (frame) >= 1 && zframe_data (frame)[0] == 1) {
-        char *prefix = zsys_sprintf ("%.*s", (int) zframe_size (frame) - 1,
-                                     (char *) zframe_data (frame) + 1);
-        zhashx_update (self->subscribed, prefix, (void *) 1);
+        char *prefix =
+            zsys_sprintf ("%.*s", (int)zframe_size (frame) - 1, (char *)zframe_data (frame) + 1);
+        zhashx_update (self->subscribed, prefix, (void *)1);
         zstr_free (&prefix);
         s_check_await (self);
     }
@@ -109,54 +109,42 @@ static bool
 s_on_command (s_fake_t *self)
 {
     zmsg_t *msg = zmsg_recv (self->pipe);
-    if (!msg)
-        return false;
+    if (!msg) return false;
     char *command = zmsg_popstr (msg);
     bool alive = true;
     if (streq (command, "$TERM"))
         alive = false;
-    else
-    if (streq (command, "REPLY")) {
+    else if (streq (command, "REPLY")) {
         char *type = zmsg_popstr (msg);
         zframe_t *body = zmsg_pop (msg);
         int t = atoi (type);
         if (!self->replies[t]) {
             self->replies[t] = zlistx_new ();
-            zlistx_set_destructor (self->replies[t], (zlistx_destructor_fn *) zframe_destroy);
+            zlistx_set_destructor (self->replies[t], (zlistx_destructor_fn *)zframe_destroy);
         }
         zlistx_add_end (self->replies[t], body);
         zstr_free (&type);
         zsock_signal (self->pipe, 0);
-    }
-    else
-    if (streq (command, "CLEAR")) {
+    } else if (streq (command, "CLEAR")) {
         char *type = zmsg_popstr (msg);
         zlistx_destroy (&self->replies[atoi (type)]);
         zstr_free (&type);
         zsock_signal (self->pipe, 0);
-    }
-    else
-    if (streq (command, "COUNT")) {
+    } else if (streq (command, "COUNT")) {
         char *type = zmsg_popstr (msg);
         zstr_sendf (self->pipe, "%d", self->requests[atoi (type)]);
         zstr_free (&type);
-    }
-    else
-    if (streq (command, "LAST")) {
+    } else if (streq (command, "LAST")) {
         char *type = zmsg_popstr (msg);
         zframe_t *last = self->last[atoi (type)];
         zframe_t *copy = last ? zframe_dup (last) : zframe_new_empty ();
         zframe_send (&copy, self->pipe, 0);
         zstr_free (&type);
-    }
-    else
-    if (streq (command, "AWAITSUB")) {
+    } else if (streq (command, "AWAITSUB")) {
         self->await.prefix = zmsg_popstr (msg);
         self->awaiting = true;
         s_check_await (self);
-    }
-    else
-    if (streq (command, "AWAITREQ")) {
+    } else if (streq (command, "AWAITREQ")) {
         char *type = zmsg_popstr (msg);
         char *count = zmsg_popstr (msg);
         self->await.type = atoi (type);
@@ -165,9 +153,7 @@ s_on_command (s_fake_t *self)
         zstr_free (&type);
         zstr_free (&count);
         s_check_await (self);
-    }
-    else
-    if (streq (command, "PUBLISH")) {
+    } else if (streq (command, "PUBLISH")) {
         //  [topic][body] go out as they are.
         zmsg_send (&msg, self->xpub);
         zsock_signal (self->pipe, 0);
@@ -185,10 +171,8 @@ s_bind (s_fake_t *self)
 {
     for (int tries = 0; tries < 100; tries++) {
         int port = zsock_bind (self->router, "tcp://127.0.0.1:!");
-        if (port < 0)
-            return -1;
-        if (zsock_bind (self->xpub, "tcp://127.0.0.1:%d", port + 1) >= 0)
-            return port;
+        if (port < 0) return -1;
+        if (zsock_bind (self->xpub, "tcp://127.0.0.1:%d", port + 1) >= 0) return port;
         zsock_unbind (self->router, "tcp://127.0.0.1:%d", port);
     }
     return -1;
@@ -212,14 +196,10 @@ s_fake_actor (zsock_t *pipe, void *args)
     while (1) {
         zsock_t *which = zpoller_wait (poller, -1);
         if (which == pipe) {
-            if (!s_on_command (&self))
-                break;
-        }
-        else
-        if (which == self.router)
+            if (!s_on_command (&self)) break;
+        } else if (which == self.router)
             s_on_request (&self);
-        else
-        if (which == self.xpub)
+        else if (which == self.xpub)
             s_on_subscription (&self);
         else
             break;
@@ -254,8 +234,7 @@ void
 fake_registry_destroy (fake_registry_t **self_p)
 {
     fake_registry_t *self = *self_p;
-    if (!self)
-        return;
+    if (!self) return;
     zactor_destroy (&self->actor);
     free (self);
     *self_p = NULL;
@@ -311,8 +290,7 @@ s_await_signal (fake_registry_t *self, int timeout_ms)
     zpoller_t *poller = zpoller_new (self->actor, NULL);
     bool met = zpoller_wait (poller, timeout_ms) != NULL;
     zpoller_destroy (&poller);
-    if (met)
-        zsock_wait (self->actor);
+    if (met) zsock_wait (self->actor);
     return met;
 }
 
@@ -335,9 +313,9 @@ fake_registry_last (fake_registry_t *self, int request_type, zf_proto_decoder_t 
     zstr_sendx (self->actor, "LAST", type, NULL);
     zframe_t *frame = zframe_recv (self->actor);
     zf_proto_error_t err;
-    bool found = frame && zframe_size (frame) > 0
-                 && zf_reg_request_decode (dec, zframe_data (frame), zframe_size (frame), req,
-                                           &err) == 0;
+    bool found =
+        frame && zframe_size (frame) > 0 &&
+        zf_reg_request_decode (dec, zframe_data (frame), zframe_size (frame), req, &err) == 0;
     zframe_destroy (&frame);
     return found;
 }
@@ -363,8 +341,7 @@ fake_registry_publish (fake_registry_t *self, const char *topic, const zf_event_
 }
 
 void
-fake_registry_publish_raw (fake_registry_t *self, const char *topic, const void *body,
-                           size_t size)
+fake_registry_publish_raw (fake_registry_t *self, const char *topic, const void *body, size_t size)
 {
     zmsg_t *msg = zmsg_new ();
     zmsg_addstr (msg, "PUBLISH");

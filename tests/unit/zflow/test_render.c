@@ -31,8 +31,9 @@ test_oneline (void **state)
     char buf[64];
     assert_string_equal (zf_render_oneline (NULL, 40, buf, sizeof buf), "");
     assert_string_equal (zf_render_oneline ("\n  \n", 40, buf, sizeof buf), "");
-    assert_string_equal (zf_render_oneline ("loading\n  boom: no prices\t now \n\n", 40, buf,
-                                            sizeof buf), "boom: no prices  now");
+    assert_string_equal (
+        zf_render_oneline ("loading\n  boom: no prices\t now \n\n", 40, buf, sizeof buf),
+        "boom: no prices  now");
     //  Cut with "..." and never inside a UTF-8 character (é is two bytes).
     assert_string_equal (zf_render_oneline ("abcdefghij", 8, buf, sizeof buf), "abcde...");
     assert_string_equal (zf_render_oneline ("abcd\xc3\xa9xyz", 8, buf, sizeof buf), "abcd...");
@@ -58,10 +59,19 @@ test_event_text (void **state)
 {
     zf_date_t date;
     zf_date_parse ("2026-11-24", &date);
-    zf_event_t task = {.seq = 42, .time = 1795478400123, .kind = ZF_EV_TASK,
-                       .state = ZF_TS_FAILED, .flow = "eod", .version = 3, .date = date,
-                       .task = "accrue", .shard = 2, .attempt = 2, .exit_status = 1,
-                       .executor = "e1", .detail = "step 1\nno prices\n"};
+    zf_event_t task = {.seq = 42,
+                       .time = 1795478400123,
+                       .kind = ZF_EV_TASK,
+                       .state = ZF_TS_FAILED,
+                       .flow = "eod",
+                       .version = 3,
+                       .date = date,
+                       .task = "accrue",
+                       .shard = 2,
+                       .attempt = 2,
+                       .exit_status = 1,
+                       .executor = "e1",
+                       .detail = "step 1\nno prices\n"};
     char *line = s_text (&task, false);
     //  Local time first; the rest does not depend on the zone.
     assert_int_equal (line[4], '-');
@@ -75,8 +85,13 @@ test_event_text (void **state)
     assert_true (length > 0 && line[length - 1] == '\n');
     assert_ptr_equal (strchr (line, '\n'), line + length - 1);
     free (line);
-    zf_event_t run = {.seq = 0, .kind = ZF_EV_RUN, .state = ZF_RS_SUCCEEDED, .flow = "eod",
-                      .version = 3, .date = date, .shard = ZF_SHARD_ALL};
+    zf_event_t run = {.seq = 0,
+                      .kind = ZF_EV_RUN,
+                      .state = ZF_RS_SUCCEEDED,
+                      .flow = "eod",
+                      .version = 3,
+                      .date = date,
+                      .shard = ZF_SHARD_ALL};
     line = s_text (&run, true);
     assert_non_null (strstr (line, " snapshot "));
     assert_non_null (strstr (line, "eod 2026-11-24 v3 succeeded\n"));
@@ -86,10 +101,18 @@ test_event_text (void **state)
 static void
 test_event_json (void **state)
 {
-    zf_event_t event = {.seq = 7, .time = 1795478400123, .kind = ZF_EV_TASK,
-                        .state = ZF_TS_RUNNING, .flow = "eod", .version = 3,
-                        .date = ZF_DATE_NONE, .task = "load", .shard = ZF_SHARD_ALL,
-                        .attempt = 1, .executor = "e1", .detail = "bad \xff byte"};
+    zf_event_t event = {.seq = 7,
+                        .time = 1795478400123,
+                        .kind = ZF_EV_TASK,
+                        .state = ZF_TS_RUNNING,
+                        .flow = "eod",
+                        .version = 3,
+                        .date = ZF_DATE_NONE,
+                        .task = "load",
+                        .shard = ZF_SHARD_ALL,
+                        .attempt = 1,
+                        .executor = "e1",
+                        .detail = "bad \xff byte"};
     json_t *object = zf_render_event_json (&event, false);
     assert_non_null (object);
     assert_string_equal (json_string_value (json_object_get (object, "kind")), "task");
@@ -114,8 +137,12 @@ test_run_json (void **state)
         {.id = "b", .state = ZF_TS_FAILED, .attempt = 3},
         {.id = "c", .state = ZF_TS_SUCCEEDED, .shards_total = 2, .shards_done = 2},
     };
-    zf_run_status_t run = {.flow = "eod", .date = 0, .version = 1, .state = ZF_RS_FAILED,
-                           .tasks = tasks, .task_count = 3};
+    zf_run_status_t run = {.flow = "eod",
+                           .date = 0,
+                           .version = 1,
+                           .state = ZF_RS_FAILED,
+                           .tasks = tasks,
+                           .task_count = 3};
     json_t *object = zf_render_run_json (&run);
     assert_string_equal (json_string_value (json_object_get (object, "date")), "1970-01-01");
     assert_string_equal (json_string_value (json_object_get (object, "state")), "failed");
@@ -140,10 +167,8 @@ main (void)
     //  A fixed zone, so local times are the same on every machine.
     setenv ("TZ", "UTC", 1);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_duration),
-        cmocka_unit_test (test_oneline),
-        cmocka_unit_test (test_event_text),
-        cmocka_unit_test (test_event_json),
+        cmocka_unit_test (test_duration),   cmocka_unit_test (test_oneline),
+        cmocka_unit_test (test_event_text), cmocka_unit_test (test_event_json),
         cmocka_unit_test (test_run_json),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -18,8 +18,7 @@ static int
 s_reap_within (zf_supervisor_t *supervisor, int ms)
 {
     struct pollfd item = {zf_supervisor_fd (supervisor), POLLIN, 0};
-    if (poll (&item, 1, ms) <= 0)
-        return 0;
+    if (poll (&item, 1, ms) <= 0) return 0;
     return zf_supervisor_reap (supervisor);
 }
 
@@ -43,7 +42,7 @@ test_restart_after_crash (void **state)
     //  Nothing restarts before the backoff has passed.
     zf_supervisor_restart_due (supervisor);
     assert_int_equal (zf_supervisor_pid (supervisor, "sleeper"), 0);
-    poll (NULL, 0, (int) wait + 5);
+    poll (NULL, 0, (int)wait + 5);
     zf_supervisor_restart_due (supervisor);
     pid_t second = zf_supervisor_pid (supervisor, "sleeper");
     assert_true (second > 0 && second != first);

@@ -21,10 +21,10 @@
 
 //  Each test's fake registry and the last run's output.
 typedef struct {
-    fake_registry_t *fake;      //  the registry the binary talks to
-    zf_proto_decoder_t *dec;    //  requests the fake received
-    char *out;                  //  the last run's stdout
-    char *err;                  //  the last run's stderr
+    fake_registry_t *fake;   //  the registry the binary talks to
+    zf_proto_decoder_t *dec; //  requests the fake received
+    char *out;               //  the last run's stdout
+    char *err;               //  the last run's stderr
 } fixture_t;
 
 static int
@@ -52,8 +52,7 @@ s_teardown (void **state)
 
 //  Runs bin/zflow with the arguments (NULL-ended) against the fake; returns
 //  the exit status and keeps the output in the fixture.
-static int __attribute__ ((sentinel))
-s_zflow (fixture_t *self, ...)
+static int __attribute__ ((sentinel)) s_zflow (fixture_t *self, ...)
 {
     char *argv[32] = {"zflow"};
     int argc = 1;
@@ -93,8 +92,7 @@ s_one_line_error (fixture_t *self, const char *needle)
 static void
 s_usage_error (fixture_t *self, const char *needle)
 {
-    if (!strstr (self->err, needle))
-        print_error ("stderr: %s\n", self->err);
+    if (!strstr (self->err, needle)) print_error ("stderr: %s\n", self->err);
     assert_non_null (strstr (self->err, needle));
     assert_non_null (strstr (self->err, "\nusage: zflow "));
     assert_string_equal (self->out, "");
@@ -108,24 +106,36 @@ s_eod_run (zf_run_status_t *run, zf_task_status_t tasks[5])
     run->flow = "eod";
     run->version = 3;
     run->state = ZF_RS_RUNNING;
-    run->started = 1795478400000;  //  2026-11-24T00:00:00Z
+    run->started = 1795478400000; //  2026-11-24T00:00:00Z
     run->tasks = tasks;
     run->task_count = 5;
-    tasks[0] = (zf_task_status_t){.id = "start", .state = ZF_TS_SUCCEEDED, .attempt = 1,
-                                  .started = run->started, .ended = run->started + 1200,
+    tasks[0] = (zf_task_status_t){.id = "start",
+                                  .state = ZF_TS_SUCCEEDED,
+                                  .attempt = 1,
+                                  .started = run->started,
+                                  .ended = run->started + 1200,
                                   .executor = "e1"};
-    tasks[1] = (zf_task_status_t){.id = "accrue", .state = ZF_TS_RUNNING, .attempt = 1,
-                                  .shards_total = 3, .shards_done = 2,
-                                  .started = run->started + 2000, .executor = "e2"};
-    tasks[2] = (zf_task_status_t){.id = "settle", .state = ZF_TS_FAILED, .attempt = 2,
-                                  .shards_total = 2, .shards_done = 1, .shards_failed = 1,
+    tasks[1] = (zf_task_status_t){.id = "accrue",
+                                  .state = ZF_TS_RUNNING,
+                                  .attempt = 1,
+                                  .shards_total = 3,
+                                  .shards_done = 2,
+                                  .started = run->started + 2000,
+                                  .executor = "e2"};
+    tasks[2] = (zf_task_status_t){.id = "settle",
+                                  .state = ZF_TS_FAILED,
+                                  .attempt = 2,
+                                  .shards_total = 2,
+                                  .shards_done = 1,
+                                  .shards_failed = 1,
                                   .started = run->started + 3000,
-                                  .ended = run->started + 3000 + 184000, .executor = "e1",
+                                  .ended = run->started + 3000 + 184000,
+                                  .executor = "e1",
                                   .exit_status = 2,
                                   .detail = "loading\nboom: no prices for fx\n\n"};
     tasks[3] = (zf_task_status_t){.id = "report", .state = ZF_TS_WAITING};
-    tasks[4] = (zf_task_status_t){.id = "archive", .state = ZF_TS_SKIPPED, .shards_total = 2,
-                                  .shards_done = 2};
+    tasks[4] = (zf_task_status_t){
+        .id = "archive", .state = ZF_TS_SKIPPED, .shards_total = 2, .shards_done = 2};
 }
 
 //  Registers a STATUS_REPLY with the given runs.
@@ -145,7 +155,7 @@ s_error_reply (fixture_t *self, int type, int code, const char *message)
 {
     zf_reg_reply_t reply;
     zf_reg_reply_init (&reply, ZF_BODY_ERROR, 0);
-    reply.code = (uint8_t) code;
+    reply.code = (uint8_t)code;
     reply.text = message;
     fake_registry_reply (self->fake, type, &reply);
 }
@@ -239,9 +249,9 @@ test_status_json (void **state)
     assert_true (json_is_null (json_object_get (root, "ended")));
     json_t *list = json_object_get (root, "tasks");
     assert_int_equal (json_array_size (list), 5);
-    static const char *keys[] = {"id", "state", "attempt", "shards_total", "shards_done",
-                                 "shards_failed", "started", "ended", "executor",
-                                 "exit_status", "detail"};
+    static const char *keys[] = {"id",          "state",         "attempt", "shards_total",
+                                 "shards_done", "shards_failed", "started", "ended",
+                                 "executor",    "exit_status",   "detail"};
     for (size_t i = 0; i < json_array_size (list); i++)
         for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
             assert_non_null (json_object_get (json_array_get (list, i), keys[k]));
@@ -350,7 +360,7 @@ test_registry_flag (void **state)
 {
     fixture_t *self = *state;
     s_status_reply (self, NULL, 0);
-    char *argv[] = {"zflow", "status", "--registry", (char *) fake_registry_endpoint (self->fake),
+    char *argv[] = {"zflow", "status", "--registry", (char *)fake_registry_endpoint (self->fake),
                     NULL};
     free (self->out);
     free (self->err);
@@ -457,8 +467,8 @@ test_actions (void **state)
     assert_string_equal (req.shard_key, "fx");
     assert_int_equal (req.shard, ZF_SHARD_ALL);
     //  A shard by index, on a date.
-    assert_int_equal (s_zflow (self, "skip", "eod", "settle", "--shard", "3", "--date",
-                               "2026-11-24", NULL), 0);
+    assert_int_equal (
+        s_zflow (self, "skip", "eod", "settle", "--shard", "3", "--date", "2026-11-24", NULL), 0);
     assert_true (fake_registry_last (self->fake, ZF_BODY_ACTION, self->dec, &req));
     assert_int_equal (req.action, ZF_ACTION_SKIP);
     assert_int_equal (req.shard, 3);
@@ -495,8 +505,8 @@ test_logs (void **state)
     reply.text_size = strlen (reply.text);
     reply.truncated = true;
     fake_registry_reply (self->fake, ZF_BODY_LOGS, &reply);
-    assert_int_equal (s_zflow (self, "logs", "eod", "accrue", "--shard", "2", "--attempt", "2",
-                               NULL), 0);
+    assert_int_equal (
+        s_zflow (self, "logs", "eod", "accrue", "--shard", "2", "--attempt", "2", NULL), 0);
     assert_string_equal (self->out, "line one\nline two\n");
     assert_non_null (strstr (self->err, "longer"));
     zf_reg_request_t req;

@@ -20,10 +20,10 @@
 
 //  Each test's fake registry and the date its runs are for.
 typedef struct {
-    fake_registry_t *fake;      //  the registry
-    zf_date_t date;             //  2026-11-24
-    zf_date_t other;            //  2026-11-25
-    uint64_t seq;               //  last seq published
+    fake_registry_t *fake; //  the registry
+    zf_date_t date;        //  2026-11-24
+    zf_date_t other;       //  2026-11-25
+    uint64_t seq;          //  last seq published
 } fixture_t;
 
 static int
@@ -55,11 +55,17 @@ s_status (fixture_t *self, int state, zf_date_t date)
 {
     zf_task_status_t tasks[2] = {
         {.id = "load", .state = ZF_TS_SUCCEEDED, .attempt = 1},
-        {.id = "settle", .state = state == ZF_RS_FAILED ? ZF_TS_FAILED : ZF_TS_RUNNING,
-         .attempt = 2, .exit_status = state == ZF_RS_FAILED ? 3 : 0},
+        {.id = "settle",
+         .state = state == ZF_RS_FAILED ? ZF_TS_FAILED : ZF_TS_RUNNING,
+         .attempt = 2,
+         .exit_status = state == ZF_RS_FAILED ? 3 : 0},
     };
-    zf_run_status_t run = {.flow = "eod", .date = date, .version = 1, .state = (uint8_t) state,
-                           .tasks = tasks, .task_count = 2};
+    zf_run_status_t run = {.flow = "eod",
+                           .date = date,
+                           .version = 1,
+                           .state = (uint8_t)state,
+                           .tasks = tasks,
+                           .task_count = 2};
     zf_reg_reply_t reply;
     zf_reg_reply_init (&reply, ZF_BODY_STATUS_REPLY, 0);
     reply.runs = &run;
@@ -72,16 +78,21 @@ s_status (fixture_t *self, int state, zf_date_t date)
 static void
 s_run_event (fixture_t *self, const char *flow, zf_date_t date, int state)
 {
-    zf_event_t event = {.seq = ++self->seq, .time = 1, .kind = ZF_EV_RUN, .state = (uint8_t) state,
-                        .flow = flow, .version = 1, .date = date, .shard = ZF_SHARD_ALL};
+    zf_event_t event = {.seq = ++self->seq,
+                        .time = 1,
+                        .kind = ZF_EV_RUN,
+                        .state = (uint8_t)state,
+                        .flow = flow,
+                        .version = 1,
+                        .date = date,
+                        .shard = ZF_SHARD_ALL};
     char topic[ZF_EVENT_TOPIC_MAX];
     zf_event_topic (&event, topic, sizeof topic);
     fake_registry_publish (self->fake, topic, &event, 1);
 }
 
 //  Starts `zflow wait` with the arguments (NULL-ended) after "wait".
-static child_t * __attribute__ ((sentinel))
-s_wait (fixture_t *self, ...)
+static child_t *__attribute__ ((sentinel)) s_wait (fixture_t *self, ...)
 {
     char *argv[16] = {"zflow", "wait"};
     int argc = 2;
@@ -108,10 +119,8 @@ s_until_asked (fixture_t *self, int count)
 static int
 s_end (child_t *child)
 {
-    if (!child_wait (child, S_BOUND_MS))
-        return -1;
-    if (child->status > 1)
-        print_error ("stdout: %s\nstderr: %s\n", child->out, child->err);
+    if (!child_wait (child, S_BOUND_MS)) return -1;
+    if (child->status > 1) print_error ("stdout: %s\nstderr: %s\n", child->out, child->err);
     return child->status;
 }
 
@@ -198,7 +207,7 @@ test_run_not_open_yet (void **state)
     child_t *child = s_wait (self, "eod", NULL);
     s_until_asked (self, 1);
     s_run_event (self, "eod", self->other, ZF_RS_RUNNING);
-    s_run_event (self, "eod", self->date, ZF_RS_SUCCEEDED);   //  not the run it adopted
+    s_run_event (self, "eod", self->date, ZF_RS_SUCCEEDED); //  not the run it adopted
     s_run_event (self, "eod", self->other, ZF_RS_SUCCEEDED);
     assert_int_equal (s_end (child), 0);
     assert_string_equal (child->out, "eod 2026-11-25 succeeded\n");
@@ -216,8 +225,11 @@ test_new_term_rechecks (void **state)
     //  A new registry term: events may have been lost, so it asks again,
     //  and learns the run ended meanwhile.
     s_status (self, ZF_RS_SUCCEEDED, self->date);
-    zf_event_t epoch = {.seq = ++self->seq, .kind = ZF_EV_EPOCH, .value = 2,
-                        .date = ZF_DATE_NONE, .shard = ZF_SHARD_ALL};
+    zf_event_t epoch = {.seq = ++self->seq,
+                        .kind = ZF_EV_EPOCH,
+                        .value = 2,
+                        .date = ZF_DATE_NONE,
+                        .shard = ZF_SHARD_ALL};
     fake_registry_publish (self->fake, "epoch.", &epoch, 1);
     assert_int_equal (s_end (child), 0);
     assert_int_equal (fake_registry_requests (self->fake, ZF_BODY_STATUS), 2);
