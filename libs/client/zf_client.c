@@ -6,10 +6,10 @@
 
 struct _zf_client_t {
     char *endpoints[ZF_CLIENT_MAX_ENDPOINTS]; //  request endpoints, in the order given
-    int count;                  //  endpoints in use
-    int current;                //  index of the endpoint tried first
-    zsock_t *socket;            //  DEALER to endpoints[current], or NULL
-    char error[256];            //  why the last call failed
+    int count;                                //  endpoints in use
+    int current;                              //  index of the endpoint tried first
+    zsock_t *socket;                          //  DEALER to endpoints[current], or NULL
+    char error[256];                          //  why the last call failed
 };
 
 //  Splits the list and checks each entry looks like tcp://host:port or ipc://.
@@ -21,9 +21,9 @@ s_parse_endpoints (zf_client_t *self, const char *list)
     for (char *item = strtok_r (copy, ",", &save); item; item = strtok_r (NULL, ",", &save)) {
         while (*item == ' ')
             item++;
-        if (self->count == ZF_CLIENT_MAX_ENDPOINTS
-            || (strncmp (item, "tcp://", 6) != 0 && strncmp (item, "ipc://", 6) != 0)
-            || strlen (item) > 256) {
+        if (self->count == ZF_CLIENT_MAX_ENDPOINTS ||
+            (strncmp (item, "tcp://", 6) != 0 && strncmp (item, "ipc://", 6) != 0) ||
+            strlen (item) > 256) {
             free (copy);
             return -1;
         }
@@ -36,11 +36,9 @@ s_parse_endpoints (zf_client_t *self, const char *list)
 zf_client_t *
 zf_client_new (const char *endpoints)
 {
-    if (!endpoints)
-        return NULL;
+    if (!endpoints) return NULL;
     zf_client_t *self = calloc (1, sizeof *self);
-    if (self && s_parse_endpoints (self, endpoints) != 0)
-        zf_client_destroy (&self);
+    if (self && s_parse_endpoints (self, endpoints) != 0) zf_client_destroy (&self);
     return self;
 }
 
@@ -49,8 +47,7 @@ zf_client_destroy (zf_client_t **self_p)
 {
     assert (self_p);
     zf_client_t *self = *self_p;
-    if (!self)
-        return;
+    if (!self) return;
     zsock_destroy (&self->socket);
     for (int i = 0; i < self->count; i++)
         free (self->endpoints[i]);
@@ -64,8 +61,7 @@ s_connect (zf_client_t *self)
 {
     zsock_destroy (&self->socket);
     self->socket = zsock_new (ZMQ_DEALER);
-    if (!self->socket)
-        return -1;
+    if (!self->socket) return -1;
     zsock_set_linger (self->socket, 0);
     zsock_set_rcvtimeo (self->socket, -1);
     if (zsock_connect (self->socket, "%s", self->endpoints[self->current]) != 0) {
@@ -84,25 +80,20 @@ s_receive (zf_client_t *self, int64_t until)
 {
     while (1) {
         int64_t wait = until - zclock_mono ();
-        if (wait <= 0)
-            return NULL;
+        if (wait <= 0) return NULL;
         zmq_pollitem_t item = {zsock_resolve (self->socket), 0, ZMQ_POLLIN, 0};
-        int rc = zmq_poll (&item, 1, (long) wait);
+        int rc = zmq_poll (&item, 1, (long)wait);
         //  Ctrl-C (CZMQ's handler sets zsys_interrupted) ends the wait.
-        if (rc < 0 && errno == EINTR && !zsys_interrupted)
-            continue;
-        if (rc <= 0)
-            return NULL;
+        if (rc < 0 && errno == EINTR && !zsys_interrupted) continue;
+        if (rc <= 0) return NULL;
         zmsg_t *reply = zmsg_recv (self->socket);
-        if (!reply)
-            return NULL;
+        if (!reply) return NULL;
         zframe_t *empty = zmsg_pop (reply);
         zframe_t *frame = zmsg_pop (reply);
         int good = empty && zframe_size (empty) == 0 && frame && zmsg_size (reply) == 0;
         zframe_destroy (&empty);
         zmsg_destroy (&reply);
-        if (good)
-            return frame;
+        if (good) return frame;
         zframe_destroy (&frame);
         //  A malformed reply: keep waiting for a proper one until the deadline.
     }
@@ -115,11 +106,9 @@ zf_client_call (zf_client_t *self, const void *body, size_t size, int timeout_ms
     int64_t deadline = zclock_mono () + timeout_ms;
     //  Each endpoint gets an equal share of the time, at least once round.
     int share = timeout_ms / self->count;
-    if (share < 1)
-        share = 1;
+    if (share < 1) share = 1;
     for (int tried = 0; tried < self->count; tried++) {
-        if (!self->socket && s_connect (self) != 0)
-            goto next;
+        if (!self->socket && s_connect (self) != 0) goto next;
         zmsg_t *request = zmsg_new ();
         zmsg_addmem (request, NULL, 0);
         zmsg_addmem (request, body, size);
@@ -128,22 +117,20 @@ zf_client_call (zf_client_t *self, const void *body, size_t size, int timeout_ms
             goto next;
         }
         int64_t until = zclock_mono () + share;
-        if (tried == self->count - 1 || until > deadline)
-            until = deadline;
+        if (tried == self->count - 1 || until > deadline) until = deadline;
         zframe_t *frame = s_receive (self, until);
-        if (frame)
-            return frame;
+        if (frame) return frame;
         snprintf (self->error, sizeof self->error, "no answer from %s within %d ms",
                   self->endpoints[self->current], timeout_ms);
     next:
         zsock_destroy (&self->socket);
         self->current = (self->current + 1) % self->count;
-        if (zclock_mono () >= deadline)
-            break;
+        if (zclock_mono () >= deadline) break;
     }
     if (self->count > 1)
-        snprintf (self->error, sizeof self->error, "no registry answered within %d ms (tried %d endpoints)",
-                  timeout_ms, self->count);
+        snprintf (self->error, sizeof self->error,
+                  "no registry answered within %d ms (tried %d endpoints)", timeout_ms,
+                  self->count);
     return NULL;
 }
 
@@ -151,8 +138,7 @@ zframe_t *
 zf_client_recv (zf_client_t *self, int timeout_ms)
 {
     assert (self);
-    if (!self->socket)
-        return NULL;
+    if (!self->socket) return NULL;
     zframe_t *frame = s_receive (self, zclock_mono () + timeout_ms);
     if (!frame)
         snprintf (self->error, sizeof self->error, "no further reply from %s within %d ms",
@@ -163,11 +149,9 @@ zf_client_recv (zf_client_t *self, int timeout_ms)
 const char *
 zf_client_endpoints_resolve (const char *flag)
 {
-    if (flag && *flag)
-        return flag;
+    if (flag && *flag) return flag;
     const char *env = getenv ("ZFLOW_REGISTRY");
-    if (env && *env)
-        return env;
+    if (env && *env) return env;
     return ZF_CLIENT_DEFAULT_ENDPOINT;
 }
 
@@ -196,16 +180,13 @@ int
 zf_client_events_endpoint (zf_client_t *self, int i, char *buf, size_t size)
 {
     assert (self);
-    if (i < 0 || i >= self->count)
-        return -1;
+    if (i < 0 || i >= self->count) return -1;
     const char *endpoint = self->endpoints[i];
     const char *colon = strrchr (endpoint, ':');
-    if (strncmp (endpoint, "tcp://", 6) != 0 || !colon || colon < endpoint + 6)
-        return -1;
+    if (strncmp (endpoint, "tcp://", 6) != 0 || !colon || colon < endpoint + 6) return -1;
     char *end;
     long port = strtol (colon + 1, &end, 10);
-    if (*end || port <= 0 || port >= 65535)
-        return -1;
-    snprintf (buf, size, "%.*s:%ld", (int) (colon - endpoint), endpoint, port + 1);
+    if (*end || port <= 0 || port >= 65535) return -1;
+    snprintf (buf, size, "%.*s:%ld", (int)(colon - endpoint), endpoint, port + 1);
     return 0;
 }

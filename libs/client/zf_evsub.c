@@ -7,20 +7,18 @@
 #define S_RCVHWM 100000
 
 struct _zf_evsub_t {
-    zsock_t *sub;               //  the subscription
-    zactor_t *monitor;          //  CONNECTED events of sub
-    char *endpoint;             //  where sub connects
-    int connects;               //  connections seen so far
+    zsock_t *sub;      //  the subscription
+    zactor_t *monitor; //  CONNECTED events of sub
+    char *endpoint;    //  where sub connects
+    int connects;      //  connections seen so far
 };
 
 zf_evsub_t *
 zf_evsub_new (const char *endpoint)
 {
-    if (!endpoint)
-        return NULL;
+    if (!endpoint) return NULL;
     zf_evsub_t *self = calloc (1, sizeof *self);
-    if (!self)
-        return NULL;
+    if (!self) return NULL;
     self->endpoint = strdup (endpoint);
     self->sub = zsock_new (ZMQ_SUB);
     if (!self->endpoint || !self->sub) {
@@ -38,8 +36,7 @@ zf_evsub_new (const char *endpoint)
     zstr_sendx (self->monitor, "LISTEN", "CONNECTED", NULL);
     zstr_sendx (self->monitor, "START", NULL);
     zsock_wait (self->monitor);
-    if (zsock_connect (self->sub, "%s", endpoint) != 0)
-        zf_evsub_destroy (&self);
+    if (zsock_connect (self->sub, "%s", endpoint) != 0) zf_evsub_destroy (&self);
     return self;
 }
 
@@ -48,8 +45,7 @@ zf_evsub_destroy (zf_evsub_t **self_p)
 {
     assert (self_p);
     zf_evsub_t *self = *self_p;
-    if (!self)
-        return;
+    if (!self) return;
     zactor_destroy (&self->monitor);
     zsock_destroy (&self->sub);
     free (self->endpoint);
@@ -85,8 +81,7 @@ zf_evsub_on_monitor (zf_evsub_t *self)
     zmsg_t *msg = zmsg_recv (self->monitor);
     char *event = msg ? zmsg_popstr (msg) : NULL;
     int reconnect = 0;
-    if (event && streq (event, "CONNECTED"))
-        reconnect = self->connects++ > 0;
+    if (event && streq (event, "CONNECTED")) reconnect = self->connects++ > 0;
     zstr_free (&event);
     zmsg_destroy (&msg);
     return reconnect;
@@ -100,8 +95,7 @@ zf_evsub_wait_connected (zf_evsub_t *self, int timeout_ms)
     zpoller_t *poller = zpoller_new (self->monitor, NULL);
     while (self->connects == 0) {
         int64_t left = until - zclock_mono ();
-        if (left <= 0 || !zpoller_wait (poller, (int) left))
-            break;
+        if (left <= 0 || !zpoller_wait (poller, (int)left)) break;
         zf_evsub_on_monitor (self);
     }
     zpoller_destroy (&poller);

@@ -4,24 +4,22 @@
 #include <assert.h>
 
 struct _zf_regclient_t {
-    zf_client_t *client;        //  the endpoints and the socket, with failover
-    zf_proto_encoder_t *enc;    //  request bodies
-    zf_proto_decoder_t *dec;    //  holds the last reply
-    uint64_t req_id;            //  req_id of the last request sent
-    char error[320];            //  why the last call failed
+    zf_client_t *client;     //  the endpoints and the socket, with failover
+    zf_proto_encoder_t *enc; //  request bodies
+    zf_proto_decoder_t *dec; //  holds the last reply
+    uint64_t req_id;         //  req_id of the last request sent
+    char error[320];         //  why the last call failed
 };
 
 zf_regclient_t *
 zf_regclient_new (const char *endpoints)
 {
     zf_regclient_t *self = calloc (1, sizeof *self);
-    if (!self)
-        return NULL;
+    if (!self) return NULL;
     self->client = zf_client_new (endpoints);
     self->enc = zf_proto_encoder_new ();
     self->dec = zf_proto_decoder_new ();
-    if (!self->client || !self->enc || !self->dec)
-        zf_regclient_destroy (&self);
+    if (!self->client || !self->enc || !self->dec) zf_regclient_destroy (&self);
     return self;
 }
 
@@ -30,8 +28,7 @@ zf_regclient_destroy (zf_regclient_t **self_p)
 {
     assert (self_p);
     zf_regclient_t *self = *self_p;
-    if (!self)
-        return;
+    if (!self) return;
     zf_client_destroy (&self->client);
     zf_proto_encoder_destroy (&self->enc);
     zf_proto_decoder_destroy (&self->dec);
@@ -47,20 +44,18 @@ s_match (zf_regclient_t *self, zframe_t *first, zf_reg_reply_t *reply, int64_t d
     zframe_t *frame = first;
     while (frame) {
         zf_proto_error_t err;
-        int rc = zf_reg_reply_decode (self->dec, zframe_data (frame), zframe_size (frame), reply,
-                                      &err);
+        int rc =
+            zf_reg_reply_decode (self->dec, zframe_data (frame), zframe_size (frame), reply, &err);
         zframe_destroy (&frame);
         if (rc != 0) {
             snprintf (self->error, sizeof self->error, "the reply from %s did not decode: %s",
                       zf_client_endpoint (self->client), err.text);
             return ZF_REGCLIENT_BAD;
         }
-        if (reply->req_id == self->req_id)
-            return 0;
+        if (reply->req_id == self->req_id) return 0;
         int64_t left = deadline - zclock_mono ();
-        if (left <= 0)
-            break;
-        frame = zf_client_recv (self->client, (int) left);
+        if (left <= 0) break;
+        frame = zf_client_recv (self->client, (int)left);
     }
     snprintf (self->error, sizeof self->error, "%s", zf_client_error (self->client));
     return ZF_REGCLIENT_UNREACHABLE;

@@ -16,8 +16,8 @@
 typedef struct _zf_regclient_t zf_regclient_t;
 
 //  What a call can end with besides 0 (a reply, ERROR replies included).
-#define ZF_REGCLIENT_UNREACHABLE (-1)   //  no registry answered in time
-#define ZF_REGCLIENT_BAD (-2)           //  the request did not encode or the reply did not decode
+#define ZF_REGCLIENT_UNREACHABLE (-1) //  no registry answered in time
+#define ZF_REGCLIENT_BAD         (-2) //  the request did not encode or the reply did not decode
 
 //  endpoints as for zf_client_new. NULL if malformed.
 zf_regclient_t *zf_regclient_new (const char *endpoints);

@@ -107,7 +107,7 @@ zf_archiver_pump (zf_archiver_t *self)
         now >= self->retry_at) {
         if (now >= self->sync_retry_at) {
             self->sync_retry_at = 0;
-            zf_follow_sync (self);
+            zf_archiver_follow_sync (self);
         }
         if (self->sync_needed)
             next = s_min (next, self->sync_retry_at > now ? self->sync_retry_at : now);
@@ -120,7 +120,7 @@ zf_archiver_pump (zf_archiver_t *self)
         zf_queue_count (self->queue) < self->batch_max && now >= self->retry_at &&
         now >= self->snapshot_retry_at &&
         (!self->snapshot_taken || self->since_snapshot >= self->snapshot_every))
-        zf_follow_periodic (self);
+        zf_archiver_follow_periodic (self);
     if (self->snapshot_retry_at > now && !self->sync_needed)
         next = s_min (next, self->snapshot_retry_at);
     //  4. Acknowledgements.
@@ -266,7 +266,7 @@ s_setup (zf_archiver_t *self, zf_archiver_config_t *cfg)
         snprintf (cfg->error, sizeof cfg->error, "out of memory");
         return -1;
     }
-    if (zf_follow_start (self, cfg->error, sizeof cfg->error) != 0) return -1;
+    if (zf_archiver_follow_start (self, cfg->error, sizeof cfg->error) != 0) return -1;
     self->router = zsock_new (ZMQ_ROUTER);
     if (!self->router) {
         snprintf (cfg->error, sizeof cfg->error, "cannot make a socket");
@@ -311,9 +311,9 @@ zf_archiver_actor (zsock_t *pipe, void *args)
     zloop_reader (self.loop, pipe, s_on_pipe, &self);
     zloop_reader (self.loop, self.router, zf_serve_on_router, &self);
     for (int i = 0; i < self.endpoint_count; i++) {
-        zloop_reader (self.loop, zf_evsub_sock (self.subs[i]), zf_follow_on_sub, &self);
-        zloop_reader (self.loop, (zsock_t *)zf_evsub_monitor (self.subs[i]), zf_follow_on_monitor,
-                      &self);
+        zloop_reader (self.loop, zf_evsub_sock (self.subs[i]), zf_archiver_follow_on_sub, &self);
+        zloop_reader (self.loop, (zsock_t *)zf_evsub_monitor (self.subs[i]),
+                      zf_archiver_follow_on_monitor, &self);
         zloop_reader (self.loop, self.ackers[i], zf_batch_on_ack, &self);
     }
     self.retain_timer =

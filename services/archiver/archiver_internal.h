@@ -152,22 +152,22 @@ void zf_archiver_pump (zf_archiver_t *self);
 //  follow.c
 
 //  Reads the watermark and what is known of its event from the store.
-int zf_follow_start (zf_archiver_t *self, char *error, size_t size);
+int zf_archiver_follow_start (zf_archiver_t *self, char *error, size_t size);
 
 //  zloop readers: events on a SUB, connection events on its monitor.
-int zf_follow_on_sub (zloop_t *loop, zsock_t *reader, void *arg);
-int zf_follow_on_monitor (zloop_t *loop, zsock_t *reader, void *arg);
+int zf_archiver_follow_on_sub (zloop_t *loop, zsock_t *reader, void *arg);
+int zf_archiver_follow_on_monitor (zloop_t *loop, zsock_t *reader, void *arg);
 
 //  Takes every event already received (a registry that died may have
 //  published them just before) and writes out the queue. Returns 0, or -1
 //  if the store failed.
-int zf_follow_drain (zf_archiver_t *self);
+int zf_archiver_follow_drain (zf_archiver_t *self);
 
 //  One round of catching up (or the snapshot that replaces it).
-void zf_follow_sync (zf_archiver_t *self);
+void zf_archiver_follow_sync (zf_archiver_t *self);
 
 //  Asks for a periodic snapshot, to be stored once the watermark reaches it.
-void zf_follow_periodic (zf_archiver_t *self);
+void zf_archiver_follow_periodic (zf_archiver_t *self);
 
 //  Destroys a snapshot; idempotent.
 void zf_snap_destroy (zf_snap_t **self_p);

@@ -59,7 +59,7 @@ s_note_last (const zf_store_event_t *row, void *arg)
 }
 
 int
-zf_follow_start (zf_archiver_t *self, char *error, size_t size)
+zf_archiver_follow_start (zf_archiver_t *self, char *error, size_t size)
 {
     zf_store_mark_t mark;
     if (zf_store_watermark (self->store, &mark) != 0) {
@@ -208,7 +208,7 @@ s_read (zf_archiver_t *self, zsock_t *reader, int max)
 }
 
 int
-zf_follow_on_sub (zloop_t *loop, zsock_t *reader, void *arg)
+zf_archiver_follow_on_sub (zloop_t *loop, zsock_t *reader, void *arg)
 {
     zf_archiver_t *self = arg;
     s_read (self, reader, ZF_ARCHIVER_READS_PER_TURN);
@@ -217,7 +217,7 @@ zf_follow_on_sub (zloop_t *loop, zsock_t *reader, void *arg)
 }
 
 int
-zf_follow_drain (zf_archiver_t *self)
+zf_archiver_follow_drain (zf_archiver_t *self)
 {
     for (int i = 0; i < self->endpoint_count; i++) {
         zsock_t *sub = zf_evsub_sock (self->subs[i]);
@@ -231,7 +231,7 @@ zf_follow_drain (zf_archiver_t *self)
 }
 
 int
-zf_follow_on_monitor (zloop_t *loop, zsock_t *reader, void *arg)
+zf_archiver_follow_on_monitor (zloop_t *loop, zsock_t *reader, void *arg)
 {
     zf_archiver_t *self = arg;
     for (int i = 0; i < self->endpoint_count; i++) {
@@ -345,7 +345,7 @@ s_fallback (zf_archiver_t *self)
 }
 
 void
-zf_follow_periodic (zf_archiver_t *self)
+zf_archiver_follow_periodic (zf_archiver_t *self)
 {
     zf_snap_t *snap = s_fetch_snapshot (self, false);
     if (!snap) {
@@ -378,7 +378,7 @@ s_same (zf_archiver_t *self, const zf_event_t *event)
 }
 
 void
-zf_follow_sync (zf_archiver_t *self)
+zf_archiver_follow_sync (zf_archiver_t *self)
 {
     if (self->need_snapshot) {
         s_fallback (self);

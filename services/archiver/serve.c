@@ -261,7 +261,7 @@ s_send (zf_archiver_t *self, s_sender_t *sender, uint64_t snap_seq, uint32_t sna
 static void
 s_snapshot (zf_archiver_t *self, zframe_t *identity, const zf_reg_request_t *req)
 {
-    if (zf_follow_drain (self) != 0) {
+    if (zf_archiver_follow_drain (self) != 0) {
         zf_serve_error (self, identity, req->req_id, ZF_ERR_UNAVAILABLE, "the store is failing: %s",
                         zf_store_error (self->store));
         return;

@@ -1,6 +1,7 @@
 """test_recovery.py - the registry killed with SIGKILL at random moments of a run, again and again.
 
-Every task appends a line to its own file and its rollback removes the file, so an attempt that
+Every task appends a line to its own file (and takes a tenth of a second, so the run outlasts
+the kills) and its rollback removes the file, so an attempt that
 ran twice without its rollback leaves two lines. `zflow up` restarts the registry after each kill
 and the registry recovers from the archiver (invariant 5): confirmed work stays done, work the
 dispatcher still holds is taken back, the rest goes through its rollback and runs again. At the
@@ -25,7 +26,7 @@ def _flow():
             after = "start" if i == 0 else "c%d_%d" % (c, i - 1)
             lines += ["  - id: c%d_%d" % (c, i),
                       "    after: [%s]" % after,
-                      '    run: echo "$ZFLOW_TASK $ZFLOW_ATTEMPT" >> "out/$ZFLOW_TASK"',
+                      '    run: echo "$ZFLOW_TASK $ZFLOW_ATTEMPT" >> "out/$ZFLOW_TASK"; sleep 0.1',
                       '    rollback: rm -f "out/$ZFLOW_TASK"']
     return "\n".join(lines) + "\n"
 

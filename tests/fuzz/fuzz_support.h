@@ -55,7 +55,6 @@ void zf_fuzz_check (zf_fuzz_recode_fn *recode, const uint8_t *data, size_t size)
 
 //  Cuts an input into frames, parses them as each role would, checks that
 //  a parsed message rebuilds to the same frames, and decodes its body.
-void zf_fuzz_mdp (const uint8_t *data, size_t size, zf_mdp_role_t role_a,
-                  zf_mdp_role_t role_b);
+void zf_fuzz_mdp (const uint8_t *data, size_t size, zf_mdp_role_t role_a, zf_mdp_role_t role_b);
 
 #endif

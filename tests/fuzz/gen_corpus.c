@@ -20,10 +20,10 @@
 
 //  Where seeds go, and how it went.
 typedef struct {
-    const char *root;           //  the corpus folder
-    bool check;                 //  compare instead of writing
-    int written;                //  seeds written or matched
-    int stale;                  //  seeds that differ (check mode)
+    const char *root; //  the corpus folder
+    bool check;       //  compare instead of writing
+    int written;      //  seeds written or matched
+    int stale;        //  seeds that differ (check mode)
 } s_gen_t;
 
 //  Writes (or checks) one seed.
@@ -41,14 +41,12 @@ s_seed (s_gen_t *self, const char *target, const char *name, const void *data, s
         static uint8_t held[S_MAX_SEED];
         FILE *file = fopen (path, "rb");
         size_t got = file ? fread (held, 1, sizeof (held), file) : 0;
-        if (file)
-            fclose (file);
+        if (file) fclose (file);
         if (!file || got != size || memcmp (held, data, size) != 0) {
             fprintf (stderr, "gen_corpus: %s is stale\n", path);
             self->stale++;
         }
-    }
-    else {
+    } else {
         FILE *file = fopen (path, "wb");
         if (!file || fwrite (data, 1, size, file) != size) {
             fprintf (stderr, "gen_corpus: cannot write %s\n", path);
@@ -76,11 +74,11 @@ s_body_seeds (s_gen_t *self, const char *target, const char *name, zf_proto_enco
     s_seed (self, target, seed, data, size * 2 / 3);
     uint8_t copy[S_MAX_SEED];
     memcpy (copy, data, size);
-    copy[1] = 2;               //  the version (a positive fixint)
+    copy[1] = 2; //  the version (a positive fixint)
     snprintf (seed, sizeof (seed), "version-%s", name);
     s_seed (self, target, seed, copy, size);
     memcpy (copy, data, size);
-    copy[size - 1] = 0xc3;     //  the last value becomes true
+    copy[size - 1] = 0xc3; //  the last value becomes true
     snprintf (seed, sizeof (seed), "type-%s", name);
     s_seed (self, target, seed, copy, size);
 }
@@ -117,9 +115,9 @@ s_frame (zf_proto_encoder_t *enc)
     return zf_proto_encoder_frame (enc);
 }
 
-static const char *s_keys[] = { "bonds", "fx", "equities" };
-static const char *s_env[] = { "RUN_MODE=full", "EMPTY=" };
-static const char *s_services[] = { "shell", "settle" };
+static const char *s_keys[] = {"bonds", "fx", "equities"};
+static const char *s_env[] = {"RUN_MODE=full", "EMPTY="};
+static const char *s_services[] = {"shell", "settle"};
 
 //  The event seeds.
 static void
@@ -127,22 +125,48 @@ s_events (s_gen_t *self, zf_proto_encoder_t *enc, zf_proto_error_t *err)
 {
     const char yaml[] = "flow: eod\ntasks:\n  - id: start\n    type: start\n";
     zf_event_t events[] = {
-        { .seq = 1, .time = 1764000000000, .kind = ZF_EV_FLOW, .flow = "eod", .version = 1,
-          .date = ZF_DATE_NONE, .shard = ZF_SHARD_ALL, .detail = "eod.yaml", .text = yaml,
-          .text_size = sizeof (yaml) - 1 },
-        { .seq = 2, .kind = ZF_EV_RUN, .state = ZF_RS_RUNNING, .flow = "eod", .version = 1,
-          .date = 20416, .shard = ZF_SHARD_ALL },
-        { .seq = 3, .kind = ZF_EV_TASK, .state = ZF_TS_FAILED, .flow = "eod", .date = 20416,
-          .task = "accrue", .shard = 2, .attempt = 2, .exit_status = -9, .executor = "node-a.1",
-          .detail = "timed out" },
-        { .seq = 4, .kind = ZF_EV_PAUSE, .flow = "eod", .date = ZF_DATE_NONE,
-          .shard = ZF_SHARD_ALL, .value = 1 },
-        { .seq = 5, .kind = ZF_EV_CONFIRM, .date = ZF_DATE_NONE, .shard = ZF_SHARD_ALL,
-          .value = 4 },
-        { .seq = 6, .kind = ZF_EV_ERROR, .date = ZF_DATE_NONE, .shard = ZF_SHARD_ALL,
-          .executor = "archiver", .detail = "database unreachable" },
-        { .seq = 7, .kind = ZF_EV_EPOCH, .date = ZF_DATE_NONE, .shard = ZF_SHARD_ALL,
-          .value = 3 },
+        {.seq = 1,
+         .time = 1764000000000,
+         .kind = ZF_EV_FLOW,
+         .flow = "eod",
+         .version = 1,
+         .date = ZF_DATE_NONE,
+         .shard = ZF_SHARD_ALL,
+         .detail = "eod.yaml",
+         .text = yaml,
+         .text_size = sizeof (yaml) - 1},
+        {.seq = 2,
+         .kind = ZF_EV_RUN,
+         .state = ZF_RS_RUNNING,
+         .flow = "eod",
+         .version = 1,
+         .date = 20416,
+         .shard = ZF_SHARD_ALL},
+        {.seq = 3,
+         .kind = ZF_EV_TASK,
+         .state = ZF_TS_FAILED,
+         .flow = "eod",
+         .date = 20416,
+         .task = "accrue",
+         .shard = 2,
+         .attempt = 2,
+         .exit_status = -9,
+         .executor = "node-a.1",
+         .detail = "timed out"},
+        {.seq = 4,
+         .kind = ZF_EV_PAUSE,
+         .flow = "eod",
+         .date = ZF_DATE_NONE,
+         .shard = ZF_SHARD_ALL,
+         .value = 1},
+        {.seq = 5, .kind = ZF_EV_CONFIRM, .date = ZF_DATE_NONE, .shard = ZF_SHARD_ALL, .value = 4},
+        {.seq = 6,
+         .kind = ZF_EV_ERROR,
+         .date = ZF_DATE_NONE,
+         .shard = ZF_SHARD_ALL,
+         .executor = "archiver",
+         .detail = "database unreachable"},
+        {.seq = 7, .kind = ZF_EV_EPOCH, .date = ZF_DATE_NONE, .shard = ZF_SHARD_ALL, .value = 3},
     };
     if (s_ok (zf_event_encode (enc, events, 7, err), err))
         s_body_seeds (self, "fuzz_events", "all-kinds", enc);
@@ -156,10 +180,9 @@ s_events (s_gen_t *self, zf_proto_encoder_t *enc, zf_proto_error_t *err)
 static void
 s_regapi (s_gen_t *self, zf_proto_encoder_t *enc, zf_proto_error_t *err)
 {
-    const int types[] = {
-        ZF_BODY_SUBMIT, ZF_BODY_VALIDATE, ZF_BODY_START, ZF_BODY_STATUS, ZF_BODY_ACTION,
-        ZF_BODY_SNAPSHOT, ZF_BODY_EVENTS_SINCE, ZF_BODY_LOGS, ZF_BODY_ARCHIVED, ZF_BODY_PING
-    };
+    const int types[] = {ZF_BODY_SUBMIT,   ZF_BODY_VALIDATE, ZF_BODY_START,        ZF_BODY_STATUS,
+                         ZF_BODY_ACTION,   ZF_BODY_SNAPSHOT, ZF_BODY_EVENTS_SINCE, ZF_BODY_LOGS,
+                         ZF_BODY_ARCHIVED, ZF_BODY_PING};
     for (size_t i = 0; i < sizeof (types) / sizeof (types[0]); i++) {
         zf_reg_request_t req;
         zf_reg_request_init (&req, types[i], 100 + i);
@@ -178,21 +201,29 @@ s_regapi (s_gen_t *self, zf_proto_encoder_t *enc, zf_proto_error_t *err)
             s_body_seeds (self, "fuzz_reg_request", zf_body_type_name (types[i]), enc);
     }
     zf_task_status_t tasks[] = {
-        { .id = "start", .state = ZF_TS_CONFIRMED, .attempt = 1, .started = 1, .ended = 2 },
-        { .id = "accrue", .state = ZF_TS_RUNNING, .attempt = 1, .shards_total = 3,
-          .shards_done = 1, .executor = "node-a.1", .detail = "running" },
+        {.id = "start", .state = ZF_TS_CONFIRMED, .attempt = 1, .started = 1, .ended = 2},
+        {.id = "accrue",
+         .state = ZF_TS_RUNNING,
+         .attempt = 1,
+         .shards_total = 3,
+         .shards_done = 1,
+         .executor = "node-a.1",
+         .detail = "running"},
     };
     zf_run_status_t runs[] = {
-        { .flow = "eod", .date = 20416, .version = 2, .state = ZF_RS_RUNNING, .tasks = tasks,
-          .task_count = 2 },
+        {.flow = "eod",
+         .date = 20416,
+         .version = 2,
+         .state = ZF_RS_RUNNING,
+         .tasks = tasks,
+         .task_count = 2},
     };
     zf_event_t events[] = {
-        { .seq = 9, .kind = ZF_EV_RUN, .flow = "eod", .date = 20416, .shard = ZF_SHARD_ALL },
+        {.seq = 9, .kind = ZF_EV_RUN, .flow = "eod", .date = 20416, .shard = ZF_SHARD_ALL},
     };
-    const char *lines[] = { "eod.yaml:1:1: unknown key" };
-    const int reply_types[] = {
-        ZF_BODY_OK, ZF_BODY_ERROR, ZF_BODY_STATUS_REPLY, ZF_BODY_EVENTS_REPLY, ZF_BODY_LOGS_REPLY
-    };
+    const char *lines[] = {"eod.yaml:1:1: unknown key"};
+    const int reply_types[] = {ZF_BODY_OK, ZF_BODY_ERROR, ZF_BODY_STATUS_REPLY,
+                               ZF_BODY_EVENTS_REPLY, ZF_BODY_LOGS_REPLY};
     for (size_t i = 0; i < sizeof (reply_types) / sizeof (reply_types[0]); i++) {
         zf_reg_reply_t reply;
         zf_reg_reply_init (&reply, reply_types[i], 200 + i);
@@ -220,44 +251,80 @@ s_regapi (s_gen_t *self, zf_proto_encoder_t *enc, zf_proto_error_t *err)
 static void
 s_dispatch (s_gen_t *self, zf_proto_encoder_t *enc, zf_proto_error_t *err)
 {
-    zf_shard_run_t runs[] = { { 1, 2 } };
-    int32_t rollback[] = { 1 };
+    zf_shard_run_t runs[] = {{1, 2}};
+    int32_t rollback[] = {1};
     zf_order_t orders[] = {
-        { .flow = "eod", .date = 20416, .task = "load", .version = 1, .attempt = 1,
-          .command = "./load.sh", .cwd = "/srv", .timeout_ms = 60000 },
-        { .flow = "eod", .date = 20416, .task = "accrue", .version = 1, .attempt = 1,
-          .shard_count = 3, .shard_keys = s_keys, .shard_runs = runs, .shard_run_count = 1,
-          .command = "./accrue.sh", .rollback = "./undo.sh", .rollback_shards = rollback,
-          .rollback_count = 1, .env = s_env, .env_count = 2, .speculative = true },
+        {.flow = "eod",
+         .date = 20416,
+         .task = "load",
+         .version = 1,
+         .attempt = 1,
+         .command = "./load.sh",
+         .cwd = "/srv",
+         .timeout_ms = 60000},
+        {.flow = "eod",
+         .date = 20416,
+         .task = "accrue",
+         .version = 1,
+         .attempt = 1,
+         .shard_count = 3,
+         .shard_keys = s_keys,
+         .shard_runs = runs,
+         .shard_run_count = 1,
+         .command = "./accrue.sh",
+         .rollback = "./undo.sh",
+         .rollback_shards = rollback,
+         .rollback_count = 1,
+         .env = s_env,
+         .env_count = 2,
+         .speculative = true},
     };
-    zf_dispatch_t dispatch = { .epoch = 3, .orders = orders, .order_count = 2 };
+    zf_dispatch_t dispatch = {.epoch = 3, .orders = orders, .order_count = 2};
     zf_job_t jobs_items[] = {
-        { .job_id = 1, .flow = "eod", .date = 20416, .task = "accrue", .shard = 1,
-          .shard_count = 3, .shard_key = "fx", .attempt = 2, .service = "shell",
-          .command = "./accrue.sh", .rollback = "./undo.sh", .cwd = "/srv", .env = s_env,
-          .env_count = 2 },
+        {.job_id = 1,
+         .flow = "eod",
+         .date = 20416,
+         .task = "accrue",
+         .shard = 1,
+         .shard_count = 3,
+         .shard_key = "fx",
+         .attempt = 2,
+         .service = "shell",
+         .command = "./accrue.sh",
+         .rollback = "./undo.sh",
+         .cwd = "/srv",
+         .env = s_env,
+         .env_count = 2},
     };
-    zf_jobs_t jobs = { .epoch = 3, .jobs = jobs_items, .job_count = 1 };
+    zf_jobs_t jobs = {.epoch = 3, .jobs = jobs_items, .job_count = 1};
     zf_result_t result_items[] = {
-        { .job_id = 1, .key = { "eod", 20416, "accrue", 1, 2 }, .status = ZF_JOB_SUCCEEDED,
-          .executor = "node-a.1", .started = 1, .ended = 2, .log_tail = "ok\n", .winner = true },
-        { .job_id = 2, .key = { "eod", 20416, "load", ZF_SHARD_ALL, 1 },
-          .status = ZF_JOB_FAILED, .exit_status = 3 },
+        {.job_id = 1,
+         .key = {"eod", 20416, "accrue", 1, 2},
+         .status = ZF_JOB_SUCCEEDED,
+         .executor = "node-a.1",
+         .started = 1,
+         .ended = 2,
+         .log_tail = "ok\n",
+         .winner = true},
+        {.job_id = 2,
+         .key = {"eod", 20416, "load", ZF_SHARD_ALL, 1},
+         .status = ZF_JOB_FAILED,
+         .exit_status = 3},
     };
-    zf_results_t results = { .results = result_items, .result_count = 2 };
-    zf_task_key_t keys[] = { { "eod", 20416, "accrue", 1, 2 } };
-    zf_ack_t ack = { .keys = keys, .key_count = 1 };
-    uint64_t ids[] = { 1, 2 };
-    zf_cancel_t cancel_task = { .flow = "eod", .date = 20416, .task = "accrue", .shard = 1 };
-    zf_cancel_t cancel_jobs = { .date = ZF_DATE_NONE, .shard = ZF_SHARD_ALL, .job_ids = ids,
-                                .job_id_count = 2 };
-    zf_worker_ready_t ready = { .executor = "node-a.1", .pid = 100, .slots = 4,
-                                .services = s_services, .service_count = 2 };
-    zf_hello_t hello = { .epoch = 3, .name = "registry" };
-    zf_inflight_t inflight[] = { { { "eod", 20416, "accrue", 1, 2 }, "node-a.1" } };
-    zf_hello_reply_t hello_reply = { .epoch = 3, .inflight = inflight, .inflight_count = 1 };
-    zf_refused_t refused = { .code = ZF_REFUSE_NO_WORKER, .epoch = 3, .text = "no worker",
-                             .keys = keys, .key_count = 1 };
+    zf_results_t results = {.results = result_items, .result_count = 2};
+    zf_task_key_t keys[] = {{"eod", 20416, "accrue", 1, 2}};
+    zf_ack_t ack = {.keys = keys, .key_count = 1};
+    uint64_t ids[] = {1, 2};
+    zf_cancel_t cancel_task = {.flow = "eod", .date = 20416, .task = "accrue", .shard = 1};
+    zf_cancel_t cancel_jobs = {
+        .date = ZF_DATE_NONE, .shard = ZF_SHARD_ALL, .job_ids = ids, .job_id_count = 2};
+    zf_worker_ready_t ready = {
+        .executor = "node-a.1", .pid = 100, .slots = 4, .services = s_services, .service_count = 2};
+    zf_hello_t hello = {.epoch = 3, .name = "registry"};
+    zf_inflight_t inflight[] = {{{"eod", 20416, "accrue", 1, 2}, "node-a.1"}};
+    zf_hello_reply_t hello_reply = {.epoch = 3, .inflight = inflight, .inflight_count = 1};
+    zf_refused_t refused = {
+        .code = ZF_REFUSE_NO_WORKER, .epoch = 3, .text = "no worker", .keys = keys, .key_count = 1};
     zmsg_t *msg;
     zframe_t *body;
     zframe_t *address;
@@ -357,16 +424,28 @@ static void
 s_others (s_gen_t *self, zf_proto_encoder_t *enc, zf_proto_error_t *err)
 {
     zf_dispevent_t events[] = {
-        { .seq = 1, .time = 5, .kind = ZF_DE_WORKER_JOIN, .worker = "node-a.1",
-          .service = "shell", .date = ZF_DATE_NONE, .shard = ZF_SHARD_ALL },
-        { .seq = 2, .kind = ZF_DE_ASSIGN, .worker = "node-a.1", .service = "shell",
-          .flow = "eod", .date = 20416, .task = "accrue", .shard = 1, .attempt = 2,
-          .detail = "rendezvous" },
+        {.seq = 1,
+         .time = 5,
+         .kind = ZF_DE_WORKER_JOIN,
+         .worker = "node-a.1",
+         .service = "shell",
+         .date = ZF_DATE_NONE,
+         .shard = ZF_SHARD_ALL},
+        {.seq = 2,
+         .kind = ZF_DE_ASSIGN,
+         .worker = "node-a.1",
+         .service = "shell",
+         .flow = "eod",
+         .date = 20416,
+         .task = "accrue",
+         .shard = 1,
+         .attempt = 2,
+         .detail = "rendezvous"},
     };
     if (s_ok (zf_dispevent_encode (enc, events, 2, err), err))
         s_body_seeds (self, "fuzz_dispevent", "events", enc);
     for (int state = ZF_BSTAR_PRIMARY; state <= ZF_BSTAR_STATE_MAX; state++) {
-        zf_bstar_msg_t msg = { .state = (uint8_t) state, .epoch = 3, .seq = 1000 };
+        zf_bstar_msg_t msg = {.state = (uint8_t)state, .epoch = 3, .seq = 1000};
         char name[32];
         snprintf (name, sizeof (name), "%s", zf_bstar_state_name (state));
         if (s_ok (zf_bstar_encode (enc, &msg, err), err))
@@ -377,28 +456,26 @@ s_others (s_gen_t *self, zf_proto_encoder_t *enc, zf_proto_error_t *err)
 int
 main (int argc, char *argv[])
 {
-    s_gen_t self = { NULL, false, 0, 0 };
+    s_gen_t self = {NULL, false, 0, 0};
     if (argc == 3 && strcmp (argv[1], "--check") == 0) {
         self.check = true;
         self.root = argv[2];
-    }
-    else
-    if (argc == 2)
+    } else if (argc == 2)
         self.root = argv[1];
     else {
         fprintf (stderr, "usage: gen_corpus [--check] DIR\n");
         return 2;
     }
     zf_proto_encoder_t *enc = zf_proto_encoder_new ();
-    zf_proto_error_t err = { "" };
+    zf_proto_error_t err = {""};
     s_events (&self, enc, &err);
     s_regapi (&self, enc, &err);
     s_dispatch (&self, enc, &err);
     s_others (&self, enc, &err);
     zf_proto_encoder_destroy (&enc);
     if (self.stale) {
-        fprintf (stderr, "gen_corpus: %d of %d seeds are stale; run gen_corpus %s\n",
-                 self.stale, self.written, self.root);
+        fprintf (stderr, "gen_corpus: %d of %d seeds are stale; run gen_corpus %s\n", self.stale,
+                 self.written, self.root);
         return 1;
     }
     printf ("gen_corpus: %d seeds %s\n", self.written, self.check ? "current" : "written");

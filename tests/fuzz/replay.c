@@ -27,15 +27,15 @@ s_replay_file (const char *path)
         return -1;
     }
     //  An exact-size copy, so a read past the input is caught under ASan.
-    uint8_t *data = malloc (size ? (size_t) size : 1);
-    if (!data || fread (data, 1, (size_t) size, file) != (size_t) size) {
+    uint8_t *data = malloc (size ? (size_t)size : 1);
+    if (!data || fread (data, 1, (size_t)size, file) != (size_t)size) {
         free (data);
         fclose (file);
         fprintf (stderr, "replay: cannot read %s\n", path);
         return -1;
     }
     fclose (file);
-    LLVMFuzzerTestOneInput (data, (size_t) size);
+    LLVMFuzzerTestOneInput (data, (size_t)size);
     free (data);
     return 0;
 }
@@ -55,8 +55,7 @@ s_replay_folder (const char *folder)
         char path[4096];
         snprintf (path, sizeof (path), "%s/%s", folder, entry->d_name);
         struct stat info;
-        if (stat (path, &info) || !S_ISREG (info.st_mode))
-            continue;
+        if (stat (path, &info) || !S_ISREG (info.st_mode)) continue;
         if (s_replay_file (path)) {
             closedir (dir);
             return -1;
@@ -77,10 +76,10 @@ main (int argc, char *argv[])
             fprintf (stderr, "replay: no such file or folder %s\n", argv[i]);
             return 1;
         }
-        int count = S_ISDIR (info.st_mode) ? s_replay_folder (argv[i])
-                                           : s_replay_file (argv[i]) == 0 ? 1 : -1;
-        if (count < 0)
-            return 1;
+        int count = S_ISDIR (info.st_mode)         ? s_replay_folder (argv[i])
+                    : s_replay_file (argv[i]) == 0 ? 1
+                                                   : -1;
+        if (count < 0) return 1;
         total += count;
     }
     if (total == 0) {

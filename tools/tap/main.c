@@ -58,8 +58,7 @@ s_help (void)
 }
 
 //  Prints a usage error; returns 2.
-static int __attribute__ ((format (printf, 1, 2)))
-s_bad_usage (const char *format, ...)
+static int __attribute__ ((format (printf, 1, 2))) s_bad_usage (const char *format, ...)
 {
     fprintf (stderr, "zflow-tap: ");
     va_list args;
@@ -92,49 +91,48 @@ main (int argc, char **argv)
     opterr = 0;
     while ((opt = getopt_long (argc, argv, ":hv", options, NULL)) != -1) {
         switch (opt) {
-            case 'h':
-                s_help ();
-                return 0;
-            case 'v':
-                verbosity++;
-                break;
-            case S_OPT_REGISTRY:
-                registry = optarg;
-                break;
-            case S_OPT_DISPATCHER:
-                cfg.dispatcher = optarg;
-                break;
-            case S_OPT_FILTER:
-                if (cfg.filter_count == ZF_TAP_MAX_FILTERS)
-                    return s_bad_usage ("more than %d --filter options", ZF_TAP_MAX_FILTERS);
-                cfg.filters[cfg.filter_count++] = optarg;
-                break;
-            case S_OPT_JSON:
-                cfg.json = true;
-                break;
-            case S_OPT_SNAPSHOT:
-                cfg.snapshot = true;
-                break;
-            case S_OPT_VERSION:
-                printf ("zflow-tap %s\n", ZF_VERSION);
-                return 0;
-            case ':':
-                return s_bad_usage ("option '%s' needs a value", argv[optind - 1]);
-            default:
-                return s_bad_usage ("unknown option '%s'", argv[optind - 1]);
+        case 'h':
+            s_help ();
+            return 0;
+        case 'v':
+            verbosity++;
+            break;
+        case S_OPT_REGISTRY:
+            registry = optarg;
+            break;
+        case S_OPT_DISPATCHER:
+            cfg.dispatcher = optarg;
+            break;
+        case S_OPT_FILTER:
+            if (cfg.filter_count == ZF_TAP_MAX_FILTERS)
+                return s_bad_usage ("more than %d --filter options", ZF_TAP_MAX_FILTERS);
+            cfg.filters[cfg.filter_count++] = optarg;
+            break;
+        case S_OPT_JSON:
+            cfg.json = true;
+            break;
+        case S_OPT_SNAPSHOT:
+            cfg.snapshot = true;
+            break;
+        case S_OPT_VERSION:
+            printf ("zflow-tap %s\n", ZF_VERSION);
+            return 0;
+        case ':':
+            return s_bad_usage ("option '%s' needs a value", argv[optind - 1]);
+        default:
+            return s_bad_usage ("unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (optind < argc)
-        return s_bad_usage ("unexpected argument '%s'", argv[optind]);
+    if (optind < argc) return s_bad_usage ("unexpected argument '%s'", argv[optind]);
     cfg.registry = zf_client_endpoints_resolve (registry);
     const char *timeout = getenv ("ZFLOW_REQUEST_TIMEOUT");
     int64_t timeout_ms = 0;
     if (timeout && *timeout) {
-        if (zf_duration_parse (timeout, &timeout_ms) != 0 || timeout_ms <= 0
-            || timeout_ms > 3600000)
+        if (zf_duration_parse (timeout, &timeout_ms) != 0 || timeout_ms <= 0 ||
+            timeout_ms > 3600000)
             return s_bad_usage ("bad ZFLOW_REQUEST_TIMEOUT '%s' (want a duration such as 5s)",
                                 timeout);
-        cfg.timeout_ms = (int) timeout_ms;
+        cfg.timeout_ms = (int)timeout_ms;
     }
     zf_log_init ("tap", verbosity);
     zsys_init ();

@@ -32,8 +32,7 @@ zf_out_event_line (bool json, const zf_event_t *event, zf_out_origin_t origin)
     char *line = NULL;
     size_t size = 0;
     FILE *stream = open_memstream (&line, &size);
-    if (!stream)
-        return NULL;
+    if (!stream) return NULL;
     zf_render_event_text (event, origin == ZF_OUT_SNAPSHOT, stream);
     fclose (stream);
     return line;
@@ -73,11 +72,10 @@ zf_out_gap (bool json, const char *source, uint64_t from, uint64_t to, bool repa
             const char *how)
 {
     if (json) {
-        json_t *object = json_pack ("{s:s, s:s, s:I, s:I, s:b}", "source", source, "kind", "gap",
-                                    "from", (json_int_t) from, "to", (json_int_t) to, "repaired",
-                                    repaired);
-        if (object && how)
-            json_object_set_new (object, "detail", zf_render_string_json (how));
+        json_t *object =
+            json_pack ("{s:s, s:s, s:I, s:I, s:b}", "source", source, "kind", "gap", "from",
+                       (json_int_t)from, "to", (json_int_t)to, "repaired", repaired);
+        if (object && how) json_object_set_new (object, "detail", zf_render_string_json (how));
         s_json_line (object);
         return;
     }
@@ -94,8 +92,7 @@ zf_out_note (bool json, const char *source, const char *format, ...)
     va_start (args, format);
     char *text = zsys_vprintf (format, args);
     va_end (args);
-    if (!text)
-        return;
+    if (!text) return;
     if (json)
         s_json_line (json_pack ("{s:s, s:s, s:o}", "source", source, "kind", "note", "detail",
                                 zf_render_string_json (text)));
@@ -111,8 +108,8 @@ zf_out_snapshot_end (bool json, size_t count, uint64_t seq_at)
 {
     if (json)
         s_json_line (json_pack ("{s:s, s:s, s:I, s:I}", "source", "registry", "kind",
-                                "snapshot_end", "events", (json_int_t) count, "seq_at",
-                                (json_int_t) seq_at));
+                                "snapshot_end", "events", (json_int_t)count, "seq_at",
+                                (json_int_t)seq_at));
     else {
         printf ("snapshot: %zu events at seq %" PRIu64 "\n", count, seq_at);
         fflush (stdout);

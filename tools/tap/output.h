@@ -19,9 +19,9 @@
 
 //  How an event reached the tap.
 typedef enum {
-    ZF_OUT_LIVE,                //  published
-    ZF_OUT_SNAPSHOT,            //  an item of a snapshot
-    ZF_OUT_REPAIRED             //  fetched to fill a gap
+    ZF_OUT_LIVE,     //  published
+    ZF_OUT_SNAPSHOT, //  an item of a snapshot
+    ZF_OUT_REPAIRED  //  fetched to fill a gap
 } zf_out_origin_t;
 
 //  The line for a registry event, with its newline (the caller frees it).

@@ -22,13 +22,13 @@
 
 //  What to watch and how to print it.
 typedef struct {
-    const char *registry;       //  registry request endpoints (events at port + 1)
-    const char *dispatcher;     //  dispatcher events endpoint
-    const char *filters[ZF_TAP_MAX_FILTERS];  //  topic prefixes; none: everything
-    int filter_count;           //  entries in filters
-    bool json;                  //  JSON lines instead of text
-    bool snapshot;              //  print the registry's snapshot first
-    int timeout_ms;             //  per registry request
+    const char *registry;                    //  registry request endpoints (events at port + 1)
+    const char *dispatcher;                  //  dispatcher events endpoint
+    const char *filters[ZF_TAP_MAX_FILTERS]; //  topic prefixes; none: everything
+    int filter_count;                        //  entries in filters
+    bool json;                               //  JSON lines instead of text
+    bool snapshot;                           //  print the registry's snapshot first
+    int timeout_ms;                          //  per registry request
 } zf_tap_config_t;
 
 //  Runs until interrupted (exit status 0), or returns 1 after printing why

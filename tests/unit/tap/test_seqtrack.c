@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "seqtrack.h"
+#include "zf_seqtrack.h"
 
 static void
 test_stream (void **state)

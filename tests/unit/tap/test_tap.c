@@ -21,11 +21,11 @@
 
 //  Each test's fakes.
 typedef struct {
-    fake_registry_t *fake;      //  the registry
-    zsock_t *dispatcher;        //  XPUB standing in for the dispatcher's events
-    char dispatcher_endpoint[64];   //  where it listens
-    zf_date_t date;             //  2026-11-24
-    zf_proto_decoder_t *dec;    //  requests the fake received
+    fake_registry_t *fake;        //  the registry
+    zsock_t *dispatcher;          //  XPUB standing in for the dispatcher's events
+    char dispatcher_endpoint[64]; //  where it listens
+    zf_date_t date;               //  2026-11-24
+    zf_proto_decoder_t *dec;      //  requests the fake received
 } fixture_t;
 
 static int
@@ -59,8 +59,7 @@ s_teardown (void **state)
 }
 
 //  Starts zflow-tap with the fake dispatcher and the arguments (NULL-ended).
-static child_t * __attribute__ ((sentinel))
-s_tap (fixture_t *self, ...)
+static child_t *__attribute__ ((sentinel)) s_tap (fixture_t *self, ...)
 {
     char *argv[16] = {"zflow-tap", "--dispatcher-events", self->dispatcher_endpoint};
     int argc = 3;
@@ -83,11 +82,10 @@ s_subscribed (fixture_t *self, const char *prefix)
     while (1) {
         zframe_t *frame = zframe_recv (self->dispatcher);
         assert_non_null (frame);
-        bool found = zframe_size (frame) == strlen (prefix) + 1 && zframe_data (frame)[0] == 1
-                     && memcmp (zframe_data (frame) + 1, prefix, strlen (prefix)) == 0;
+        bool found = zframe_size (frame) == strlen (prefix) + 1 && zframe_data (frame)[0] == 1 &&
+                     memcmp (zframe_data (frame) + 1, prefix, strlen (prefix)) == 0;
         zframe_destroy (&frame);
-        if (found)
-            return;
+        if (found) return;
     }
 }
 
@@ -95,9 +93,16 @@ s_subscribed (fixture_t *self, const char *prefix)
 static zf_event_t
 s_task (fixture_t *self, uint64_t seq, const char *task, int state)
 {
-    return (zf_event_t){.seq = seq, .time = 1795478400000 + (int64_t) seq, .kind = ZF_EV_TASK,
-                        .state = (uint8_t) state, .flow = "eod", .version = 3,
-                        .date = self->date, .task = task, .shard = ZF_SHARD_ALL, .attempt = 1,
+    return (zf_event_t){.seq = seq,
+                        .time = 1795478400000 + (int64_t)seq,
+                        .kind = ZF_EV_TASK,
+                        .state = (uint8_t)state,
+                        .flow = "eod",
+                        .version = 3,
+                        .date = self->date,
+                        .task = task,
+                        .shard = ZF_SHARD_ALL,
+                        .attempt = 1,
                         .executor = "e1"};
 }
 
@@ -105,9 +110,14 @@ s_task (fixture_t *self, uint64_t seq, const char *task, int state)
 static zf_event_t
 s_run (fixture_t *self, uint64_t seq, int state)
 {
-    return (zf_event_t){.seq = seq, .time = 1795478400000, .kind = ZF_EV_RUN,
-                        .state = (uint8_t) state, .flow = "eod", .version = 3,
-                        .date = self->date, .shard = ZF_SHARD_ALL};
+    return (zf_event_t){.seq = seq,
+                        .time = 1795478400000,
+                        .kind = ZF_EV_RUN,
+                        .state = (uint8_t)state,
+                        .flow = "eod",
+                        .version = 3,
+                        .date = self->date,
+                        .shard = ZF_SHARD_ALL};
 }
 
 //  Publishes one event on its topic.
@@ -123,9 +133,16 @@ s_publish (fixture_t *self, zf_event_t event)
 static void
 s_dispatch (fixture_t *self, uint64_t seq)
 {
-    zf_dispevent_t event = {.seq = seq, .time = 1795478400000, .kind = ZF_DE_ASSIGN,
-                            .worker = "e1", .service = "shell", .flow = "eod",
-                            .date = self->date, .task = "accrue", .shard = 1, .attempt = 1};
+    zf_dispevent_t event = {.seq = seq,
+                            .time = 1795478400000,
+                            .kind = ZF_DE_ASSIGN,
+                            .worker = "e1",
+                            .service = "shell",
+                            .flow = "eod",
+                            .date = self->date,
+                            .task = "accrue",
+                            .shard = 1,
+                            .attempt = 1};
     zf_proto_encoder_t *enc = zf_proto_encoder_new ();
     zf_proto_error_t err;
     assert_int_equal (zf_dispevent_encode (enc, &event, 1, &err), 0);
@@ -267,8 +284,13 @@ static void
 test_snapshot (void **state)
 {
     fixture_t *self = *state;
-    zf_event_t flow = {.kind = ZF_EV_FLOW, .flow = "eod", .version = 3, .date = ZF_DATE_NONE,
-                       .shard = ZF_SHARD_ALL, .detail = "/srv/eod.yaml", .text = "flow: eod\n",
+    zf_event_t flow = {.kind = ZF_EV_FLOW,
+                       .flow = "eod",
+                       .version = 3,
+                       .date = ZF_DATE_NONE,
+                       .shard = ZF_SHARD_ALL,
+                       .detail = "/srv/eod.yaml",
+                       .text = "flow: eod\n",
                        .text_size = 10};
     zf_event_t first[2] = {flow, s_run (self, 0, ZF_RS_RUNNING)};
     zf_event_t second[1] = {s_task (self, 0, "load", ZF_TS_SUCCEEDED)};
@@ -310,8 +332,8 @@ test_filter (void **state)
     s_events_reply (self, ZF_BODY_EVENTS_SINCE, 11, 1, 1, range, 2);
     s_publish (self, s_task (self, 12, "accrue", ZF_TS_SUCCEEDED));
     s_expect (child, " #12 ");
-    assert_true (s_at (child, "gap: missed seq 10..10, repaired from the registry")
-                 < s_at (child, " #10 "));
+    assert_true (s_at (child, "gap: missed seq 10..10, repaired from the registry") <
+                 s_at (child, " #10 "));
     assert_true (s_at (child, " #10 ") < s_at (child, " #12 "));
     assert_null (strstr (child->out, " #8 "));
     assert_null (strstr (child->out, " #11 "));
@@ -348,8 +370,9 @@ test_bad_usage (void **state)
     free (out);
     free (err);
     char *extra[] = {"zflow-tap", "extra", NULL};
-    assert_int_equal (child_run ("zflow-tap", fake_registry_endpoint (self->fake), extra,
-                                 S_BOUND_MS, &out, &err), 2);
+    assert_int_equal (
+        child_run ("zflow-tap", fake_registry_endpoint (self->fake), extra, S_BOUND_MS, &out, &err),
+        2);
     assert_non_null (strstr (err, "unexpected argument 'extra'"));
     free (out);
     free (err);

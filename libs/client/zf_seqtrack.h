@@ -1,7 +1,7 @@
-/*  seqtrack.h - where a stream of sequence numbers stands: next, gap or old.
+/*  zf_seqtrack.h - where a stream of sequence numbers stands: next, gap or old.
 
     Registry events carry a sequence number without gaps per registry
-    history; a dispatcher's events one per dispatcher start. The tap keeps
+    history; a dispatcher's events one per dispatcher start. A follower keeps
     one tracker per stream it must see whole and asks it about each number.
     Plain data and pure functions, so tests drive it without sockets.
 */
@@ -12,14 +12,14 @@
 
 //  What a sequence number means after the last one accepted.
 typedef enum {
-    ZF_SEQ_FIRST,               //  nothing accepted before: it starts the stream
-    ZF_SEQ_NEXT,                //  the very next one
-    ZF_SEQ_GAP,                 //  later than the next: *from..*to were missed
-    ZF_SEQ_OLD                  //  not after the last one: a duplicate, or a restart
+    ZF_SEQ_FIRST, //  nothing accepted before: it starts the stream
+    ZF_SEQ_NEXT,  //  the very next one
+    ZF_SEQ_GAP,   //  later than the next: *from..*to were missed
+    ZF_SEQ_OLD    //  not after the last one: a duplicate, or a restart
 } zf_seq_verdict_t;
 
 typedef struct {
-    uint64_t last;              //  the last number accepted, 0 before the first
+    uint64_t last; //  the last number accepted, 0 before the first
 } zf_seqtrack_t;
 
 //  Judges seq; accepts it (it becomes last) unless it is ZF_SEQ_OLD. For a

@@ -1,0 +1,109 @@
+/*  actions.c - the requester: ACTION, START and LOGS to the registry. */
+#include "actions.h"
+#include "zf_common.h"
+#include "zf_regclient.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+int
+zf_gw_actions_request (const zf_gw_request_t *req, zf_reg_request_t *out)
+{
+    assert (req && out);
+    if (req->type == ZF_GW_REQ_ACTION && req->action == ZF_GW_ACTION_START) {
+        zf_reg_request_init (out, ZF_BODY_START, 0);
+        out->flow = req->flow;
+        out->date = req->date;
+        return 0;
+    }
+    if (req->type == ZF_GW_REQ_ACTION) {
+        zf_reg_request_init (out, ZF_BODY_ACTION, 0);
+        out->action = req->action;
+        out->flow = req->flow;
+        out->task = req->has_task ? req->task : NULL;
+        out->date = req->date;
+        out->shard = req->shard;
+        out->shard_key = req->has_shard_key ? req->shard_key : NULL;
+        return 0;
+    }
+    if (req->type == ZF_GW_REQ_LOGS) {
+        zf_reg_request_init (out, ZF_BODY_LOGS, 0);
+        out->flow = req->flow;
+        out->task = req->task;
+        out->date = req->date;
+        out->shard = req->shard;
+        out->attempt = req->attempt;
+        return 0;
+    }
+    return -1;
+}
+
+//  Sends one request to the registry and makes the browser's answer.
+static zf_gw_frame_t *
+s_relay (zf_regclient_t *client, int timeout_ms, const zf_gw_request_t *req)
+{
+    zf_reg_request_t request;
+    if (zf_gw_actions_request (req, &request) != 0)
+        return zf_gw_msg_reply (req->id, false, "not a request for the registry");
+    zf_reg_reply_t reply;
+    int rc = zf_regclient_call (client, &request, &reply, timeout_ms);
+    if (rc != 0) {
+        zf_log_warn ("request failed type=%s reason=\"%s\"", zf_body_type_name (request.type),
+                     zf_regclient_error (client));
+        return zf_gw_msg_reply (req->id, false,
+                                rc == ZF_REGCLIENT_UNREACHABLE ? "the registry did not answer"
+                                                               : zf_regclient_error (client));
+    }
+    if (reply.type == ZF_BODY_ERROR) {
+        char message[ZF_MAX_TEXT / 4];
+        snprintf (message, sizeof message, "%s%s%s", zf_reg_error_name (reply.code),
+                  reply.text ? ": " : "", reply.text ? reply.text : "");
+        return zf_gw_msg_reply (req->id, false, reply.text ? reply.text : message);
+    }
+    if (reply.type == ZF_BODY_LOGS_REPLY && req->type == ZF_GW_REQ_LOGS)
+        return zf_gw_msg_logs (req->id, reply.text, reply.text_size, reply.truncated);
+    if (reply.type == ZF_BODY_OK && req->type == ZF_GW_REQ_ACTION) {
+        char message[ZF_MAX_NAME * 2 + 64];
+        if (reply.text)
+            snprintf (message, sizeof message, "%s", reply.text);
+        else
+            snprintf (message, sizeof message, "%s %s: done", zf_gw_action_name (req->action),
+                      req->flow);
+        return zf_gw_msg_reply (req->id, true, message);
+    }
+    return zf_gw_msg_reply (req->id, false, "the registry sent an unexpected reply");
+}
+
+void
+zf_gw_actions_actor (zsock_t *pipe, void *args)
+{
+    zf_gw_actions_config_t *cfg = args;
+    zf_regclient_t *client = zf_regclient_new (cfg->registry);
+    cfg->failed = client == NULL;
+    zsock_signal (pipe, client ? 0 : 1);
+    while (client) {
+        zmsg_t *msg = zmsg_recv (pipe);
+        if (!msg) break;
+        char *command = zmsg_popstr (msg);
+        bool stop = !command || streq (command, "$TERM");
+        if (!stop && streq (command, "REQ")) {
+            zframe_t *frame = zmsg_pop (msg);
+            zf_gw_request_t *req = NULL;
+            if (frame && zframe_size (frame) == sizeof req)
+                memcpy (&req, zframe_data (frame), sizeof req);
+            zframe_destroy (&frame);
+            //  Once the gateway stops nobody waits for answers, and a
+            //  registry that does not answer would hold the stop up.
+            if (req && !atomic_load (cfg->stopping)) {
+                zf_gw_frame_t *answer = s_relay (client, cfg->timeout_ms, req);
+                if (answer) zf_gw_handover_push_frame (cfg->handover, req->client, &answer);
+            }
+            free (req);
+        }
+        zstr_free (&command);
+        zmsg_destroy (&msg);
+        if (stop) break;
+    }
+    zf_regclient_destroy (&client);
+}

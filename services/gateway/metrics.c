@@ -1,0 +1,184 @@
+/*  metrics.c - counters under one lock; Prometheus text format 0.0.4. */
+#include "metrics.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+//  Bucket bounds of the dispatch latency, seconds.
+static const double s_bounds[ZF_GW_LATENCY_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                       0.25,  0.5,    1,     2.5,  5,     10,   30};
+
+struct _zf_gw_metrics_t {
+    pthread_mutex_t lock;                    //  guards everything below
+    uint64_t seq;                            //  last registry event applied
+    uint64_t confirmed;                      //  the archiver's confirm watermark
+    bool synced;                             //  the replica is in step
+    uint64_t buckets[ZF_GW_LATENCY_BUCKETS]; //  latencies up to each bound
+    uint64_t latency_count;                  //  latencies observed
+    double latency_sum;                      //  their sum, seconds
+    size_t executors_live;                   //  executors live
+    size_t executors_lost;                   //  executors lost
+    uint64_t tasks[ZF_TS_MAX + 1];           //  tasks held, by state
+    size_t clients;                          //  browsers connected
+    uint64_t resyncs;                        //  snapshots sent to browsers already holding one
+    uint64_t bad_frames;                     //  browser frames refused
+};
+
+zf_gw_metrics_t *
+zf_gw_metrics_new (void)
+{
+    zf_gw_metrics_t *self = calloc (1, sizeof *self);
+    if (self) pthread_mutex_init (&self->lock, NULL);
+    return self;
+}
+
+void
+zf_gw_metrics_destroy (zf_gw_metrics_t **self_p)
+{
+    assert (self_p);
+    zf_gw_metrics_t *self = *self_p;
+    if (!self) return;
+    pthread_mutex_destroy (&self->lock);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+zf_gw_metrics_replica (zf_gw_metrics_t *self, uint64_t seq, uint64_t confirmed, bool synced)
+{
+    assert (self);
+    pthread_mutex_lock (&self->lock);
+    self->seq = seq;
+    self->confirmed = confirmed;
+    self->synced = synced;
+    pthread_mutex_unlock (&self->lock);
+}
+
+void
+zf_gw_metrics_dispatch_latency (zf_gw_metrics_t *self, double seconds)
+{
+    assert (self);
+    if (seconds < 0) seconds = 0;
+    pthread_mutex_lock (&self->lock);
+    for (int i = 0; i < ZF_GW_LATENCY_BUCKETS; i++)
+        if (seconds <= s_bounds[i]) self->buckets[i]++;
+    self->latency_count++;
+    self->latency_sum += seconds;
+    pthread_mutex_unlock (&self->lock);
+}
+
+void
+zf_gw_metrics_executors (zf_gw_metrics_t *self, size_t live, size_t lost)
+{
+    assert (self);
+    pthread_mutex_lock (&self->lock);
+    self->executors_live = live;
+    self->executors_lost = lost;
+    pthread_mutex_unlock (&self->lock);
+}
+
+void
+zf_gw_metrics_tasks (zf_gw_metrics_t *self, const uint64_t *counts)
+{
+    assert (self && counts);
+    pthread_mutex_lock (&self->lock);
+    for (int i = 0; i <= ZF_TS_MAX; i++)
+        self->tasks[i] = counts[i];
+    pthread_mutex_unlock (&self->lock);
+}
+
+void
+zf_gw_metrics_clients (zf_gw_metrics_t *self, size_t clients)
+{
+    assert (self);
+    pthread_mutex_lock (&self->lock);
+    self->clients = clients;
+    pthread_mutex_unlock (&self->lock);
+}
+
+void
+zf_gw_metrics_resync (zf_gw_metrics_t *self)
+{
+    assert (self);
+    pthread_mutex_lock (&self->lock);
+    self->resyncs++;
+    pthread_mutex_unlock (&self->lock);
+}
+
+void
+zf_gw_metrics_bad_frame (zf_gw_metrics_t *self)
+{
+    assert (self);
+    pthread_mutex_lock (&self->lock);
+    self->bad_frames++;
+    pthread_mutex_unlock (&self->lock);
+}
+
+bool
+zf_gw_metrics_synced (zf_gw_metrics_t *self)
+{
+    assert (self);
+    pthread_mutex_lock (&self->lock);
+    bool synced = self->synced;
+    pthread_mutex_unlock (&self->lock);
+    return synced;
+}
+
+//  Writes a HELP and a TYPE line.
+static void
+s_family (FILE *out, const char *name, const char *type, const char *help)
+{
+    fprintf (out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+char *
+zf_gw_metrics_render (zf_gw_metrics_t *self, size_t *size)
+{
+    assert (self && size);
+    char *text = NULL;
+    FILE *out = open_memstream (&text, size);
+    if (!out) return NULL;
+    pthread_mutex_lock (&self->lock);
+    s_family (out, "zflow_tasks", "gauge", "Tasks of the runs the gateway holds, by state.");
+    for (int i = 0; i <= ZF_TS_MAX; i++)
+        fprintf (out, "zflow_tasks{state=\"%s\"} %" PRIu64 "\n", zf_task_state_name (i),
+                 self->tasks[i]);
+    s_family (out, "zflow_registry_seq", "gauge", "The last registry event the gateway applied.");
+    fprintf (out, "zflow_registry_seq %" PRIu64 "\n", self->seq);
+    s_family (out, "zflow_dispatch_latency_seconds", "histogram",
+              "Time from a shard's dispatched event to its running event.");
+    for (int i = 0; i < ZF_GW_LATENCY_BUCKETS; i++)
+        fprintf (out, "zflow_dispatch_latency_seconds_bucket{le=\"%g\"} %" PRIu64 "\n", s_bounds[i],
+                 self->buckets[i]);
+    fprintf (out, "zflow_dispatch_latency_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n",
+             self->latency_count);
+    fprintf (out, "zflow_dispatch_latency_seconds_sum %.6f\n", self->latency_sum);
+    fprintf (out, "zflow_dispatch_latency_seconds_count %" PRIu64 "\n", self->latency_count);
+    s_family (out, "zflow_archiver_lag_events", "gauge",
+              "Registry seq minus the archiver's confirm watermark.");
+    fprintf (out, "zflow_archiver_lag_events %" PRIu64 "\n",
+             self->seq > self->confirmed ? self->seq - self->confirmed : 0);
+    s_family (out, "zflow_executors", "gauge", "Executors by state.");
+    fprintf (out, "zflow_executors{state=\"live\"} %zu\n", self->executors_live);
+    fprintf (out, "zflow_executors{state=\"lost\"} %zu\n", self->executors_lost);
+    s_family (out, "zflow_gateway_synced", "gauge",
+              "1 while the gateway's replica is in step with the registry.");
+    fprintf (out, "zflow_gateway_synced %d\n", self->synced ? 1 : 0);
+    s_family (out, "zflow_gateway_clients", "gauge", "WebSocket clients connected.");
+    fprintf (out, "zflow_gateway_clients %zu\n", self->clients);
+    s_family (out, "zflow_gateway_resyncs_total", "counter",
+              "Snapshots sent again to clients that fell behind or after a new replica.");
+    fprintf (out, "zflow_gateway_resyncs_total %" PRIu64 "\n", self->resyncs);
+    s_family (out, "zflow_gateway_bad_frames_total", "counter",
+              "Client frames refused as malformed, too large or unexpected.");
+    fprintf (out, "zflow_gateway_bad_frames_total %" PRIu64 "\n", self->bad_frames);
+    pthread_mutex_unlock (&self->lock);
+    if (fclose (out) != 0) {
+        free (text);
+        return NULL;
+    }
+    return text;
+}

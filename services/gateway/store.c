@@ -1,0 +1,643 @@
+/*  store.c - latest views, a log of changes, shared snapshot and update frames. */
+#include "store.h"
+#include "gateway.h"
+#include "views.h"
+#include "zf_limits.h"
+
+#include <assert.h>
+#include <czmq.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  Update frames cached for the current version, one per starting version.
+#define S_UPDATE_CACHE 8
+
+//  A log entry's task for "the run's fields changed".
+#define S_FIELDS UINT32_MAX
+
+//  View bytes.
+typedef struct {
+    uint8_t *data; //  msgpack, or NULL
+    uint32_t size; //  bytes
+} s_bytes_t;
+
+//  One task's latest view.
+typedef struct {
+    s_bytes_t view; //  TASKVIEW
+    uint8_t state;  //  its state, for the counts
+    bool held;      //  a view came
+    uint64_t mark;  //  the update build that last picked it
+} s_task_t;
+
+//  One run.
+typedef struct {
+    uint32_t flow;         //  index in flows
+    zf_date_t date;        //  business date
+    s_bytes_t fields;      //  RUNVIEW fields before "tasks"
+    s_task_t *tasks;       //  its tasks in flow order
+    uint32_t task_count;   //  entries in tasks
+    uint64_t mark;         //  the update build that last picked it
+    uint32_t *picked;      //  tasks picked by that build, in order
+    uint32_t picked_count; //  entries in picked
+} s_run_t;
+
+//  One flow.
+typedef struct {
+    char *name;         //  flow name
+    s_bytes_t def;      //  FLOWDEF
+    uint64_t changed;   //  version of its last change
+    uint32_t *runs;     //  run indices in date order
+    uint32_t run_count; //  entries in runs
+    uint32_t run_cap;   //  room in runs
+} s_flow_t;
+
+//  One executor.
+typedef struct {
+    char *name;       //  executor name
+    s_bytes_t view;   //  EXECUTOR
+    uint64_t changed; //  version of its last change
+} s_executor_t;
+
+//  One change: a run's fields or one of its tasks, at a version.
+typedef struct {
+    uint64_t version; //  the delta that made it
+    uint32_t run;     //  index in runs
+    uint32_t task;    //  task index, or S_FIELDS
+} s_change_t;
+
+//  A cached update.
+typedef struct {
+    uint64_t since;       //  the version it starts from
+    zf_gw_frame_t *frame; //  the message
+} s_cached_t;
+
+struct _zf_gw_store_t {
+    s_flow_t *flows;                     //  in the order first seen
+    size_t flow_count;                   //  entries used
+    size_t flow_cap;                     //  room
+    zhashx_t *flow_index;                //  name -> index + 1
+    s_run_t *runs;                       //  in the order first seen
+    size_t run_count;                    //  entries used
+    size_t run_cap;                      //  room
+    zhashx_t *run_index;                 //  "flow date" -> index + 1
+    s_executor_t *executors;             //  in the order first seen
+    size_t executor_count;               //  entries used
+    size_t executor_cap;                 //  room
+    zhashx_t *executor_index;            //  name -> index + 1
+    s_bytes_t errors[ZF_GW_ERRORS_KEPT]; //  ERROR fields, a ring
+    size_t error_next;                   //  where the next one goes
+    size_t error_count;                  //  entries held
+    zlistx_t *error_frames;              //  "error" messages not yet taken
+    s_change_t *log;                     //  changes, a ring in version order
+    size_t log_cap;                      //  room
+    size_t log_head;                     //  oldest entry
+    size_t log_count;                    //  entries held
+    uint64_t floor;                      //  updates need since >= floor
+    uint64_t version;                    //  deltas applied
+    uint64_t seq;                        //  registry seq of the last delta
+    uint64_t epoch;                      //  registry epoch of the last delta
+    bool has_state;                      //  a reset came
+    bool synced;                         //  the last delta was in step
+    uint64_t states[ZF_TS_MAX + 1];      //  tasks held by state
+    uint64_t build;                      //  update builds so far (marks)
+    uint32_t *touched;                   //  runs picked by the build in progress
+    size_t touched_cap;                  //  room
+    zf_gw_frame_t *snapshot;             //  the snapshot of snapshot_version, or NULL
+    uint64_t snapshot_version;           //  its version
+    s_cached_t cache[S_UPDATE_CACHE];    //  updates to the current version
+    size_t cache_count;                  //  entries used
+};
+
+//  Grows an array to hold at least want entries.
+static void *
+s_grow (void *array, size_t *cap, size_t want, size_t size)
+{
+    if (want <= *cap) return array;
+    size_t grown = *cap ? *cap : 16;
+    while (grown < want)
+        grown *= 2;
+    void *bigger = realloc (array, grown * size);
+    assert (bigger);
+    *cap = grown;
+    return bigger;
+}
+
+//  Replaces bytes with a copy of data; true if they differ from before.
+static bool
+s_set_bytes (s_bytes_t *bytes, const uint8_t *data, size_t size)
+{
+    if (bytes->data && bytes->size == size && memcmp (bytes->data, data, size) == 0) return false;
+    uint8_t *copy = malloc (size ? size : 1);
+    assert (copy);
+    memcpy (copy, data, size);
+    free (bytes->data);
+    bytes->data = copy;
+    bytes->size = (uint32_t)size;
+    return true;
+}
+
+//  Frees bytes.
+static void
+s_free_bytes (s_bytes_t *bytes)
+{
+    free (bytes->data);
+    bytes->data = NULL;
+    bytes->size = 0;
+}
+
+zf_gw_store_t *
+zf_gw_store_new (size_t log_changes)
+{
+    assert (log_changes > 0);
+    zf_gw_store_t *self = calloc (1, sizeof *self);
+    if (!self) return NULL;
+    self->flow_index = zhashx_new ();
+    self->run_index = zhashx_new ();
+    self->executor_index = zhashx_new ();
+    self->error_frames = zlistx_new ();
+    self->log = calloc (log_changes, sizeof *self->log);
+    self->log_cap = log_changes;
+    if (!self->flow_index || !self->run_index || !self->executor_index || !self->error_frames ||
+        !self->log) {
+        zf_gw_store_destroy (&self);
+        return NULL;
+    }
+    self->synced = false;
+    return self;
+}
+
+//  Drops every cached frame (the version moved).
+static void
+s_uncache (zf_gw_store_t *self)
+{
+    for (size_t i = 0; i < self->cache_count; i++)
+        zf_gw_frame_unref (&self->cache[i].frame);
+    self->cache_count = 0;
+}
+
+//  Forgets every flow, run and executor (errors stay).
+static void
+s_clear (zf_gw_store_t *self)
+{
+    for (size_t i = 0; i < self->flow_count; i++) {
+        free (self->flows[i].name);
+        s_free_bytes (&self->flows[i].def);
+        free (self->flows[i].runs);
+    }
+    for (size_t i = 0; i < self->run_count; i++) {
+        s_run_t *run = &self->runs[i];
+        for (uint32_t t = 0; t < run->task_count; t++)
+            s_free_bytes (&run->tasks[t].view);
+        free (run->tasks);
+        free (run->picked);
+        s_free_bytes (&run->fields);
+    }
+    for (size_t i = 0; i < self->executor_count; i++) {
+        free (self->executors[i].name);
+        s_free_bytes (&self->executors[i].view);
+    }
+    self->flow_count = self->run_count = self->executor_count = 0;
+    zhashx_purge (self->flow_index);
+    zhashx_purge (self->run_index);
+    zhashx_purge (self->executor_index);
+    self->log_head = self->log_count = 0;
+    memset (self->states, 0, sizeof self->states);
+}
+
+void
+zf_gw_store_destroy (zf_gw_store_t **self_p)
+{
+    assert (self_p);
+    zf_gw_store_t *self = *self_p;
+    if (!self) return;
+    if (self->flow_index && self->run_index && self->executor_index) s_clear (self);
+    for (size_t i = 0; i < ZF_GW_ERRORS_KEPT; i++)
+        s_free_bytes (&self->errors[i]);
+    if (self->error_frames) {
+        zf_gw_frame_t *frame;
+        while ((frame = zlistx_detach (self->error_frames, NULL)))
+            zf_gw_frame_unref (&frame);
+        zlistx_destroy (&self->error_frames);
+    }
+    s_uncache (self);
+    zf_gw_frame_unref (&self->snapshot);
+    zhashx_destroy (&self->flow_index);
+    zhashx_destroy (&self->run_index);
+    zhashx_destroy (&self->executor_index);
+    free (self->flows);
+    free (self->runs);
+    free (self->executors);
+    free (self->log);
+    free (self->touched);
+    free (self);
+    *self_p = NULL;
+}
+
+//  Records a change in the log; the oldest one falls out when it is full,
+//  and browsers from before it can no longer be brought up to date.
+static void
+s_log (zf_gw_store_t *self, uint32_t run, uint32_t task)
+{
+    if (self->log_count == self->log_cap) {
+        s_change_t *oldest = &self->log[self->log_head];
+        if (oldest->version > self->floor) self->floor = oldest->version;
+        self->log_head = (self->log_head + 1) % self->log_cap;
+        self->log_count--;
+    }
+    size_t at = (self->log_head + self->log_count) % self->log_cap;
+    self->log[at] = (s_change_t){self->version, run, task};
+    self->log_count++;
+}
+
+//  The flow called name, made on first use; its index.
+static uint32_t
+s_flow (zf_gw_store_t *self, const char *name)
+{
+    uintptr_t found = (uintptr_t)zhashx_lookup (self->flow_index, name);
+    if (found) return (uint32_t)(found - 1);
+    self->flows = s_grow (self->flows, &self->flow_cap, self->flow_count + 1, sizeof (s_flow_t));
+    s_flow_t *flow = &self->flows[self->flow_count];
+    memset (flow, 0, sizeof *flow);
+    flow->name = strdup (name);
+    assert (flow->name);
+    zhashx_insert (self->flow_index, name, (void *)(uintptr_t)(self->flow_count + 1));
+    return (uint32_t)self->flow_count++;
+}
+
+//  The run of flow on date, made on first use with task_count tasks; its index.
+static uint32_t
+s_run (zf_gw_store_t *self, const char *flow_name, zf_date_t date, uint32_t task_count)
+{
+    char key[ZF_MAX_NAME + 24];
+    snprintf (key, sizeof key, "%s %d", flow_name, (int)date);
+    uintptr_t found = (uintptr_t)zhashx_lookup (self->run_index, key);
+    if (found) return (uint32_t)(found - 1);
+    uint32_t flow_index = s_flow (self, flow_name);
+    self->runs = s_grow (self->runs, &self->run_cap, self->run_count + 1, sizeof (s_run_t));
+    uint32_t index = (uint32_t)self->run_count++;
+    s_run_t *run = &self->runs[index];
+    memset (run, 0, sizeof *run);
+    run->flow = flow_index;
+    run->date = date;
+    run->task_count = task_count;
+    run->tasks = calloc (task_count ? task_count : 1, sizeof *run->tasks);
+    run->picked = calloc (task_count ? task_count : 1, sizeof *run->picked);
+    assert (run->tasks && run->picked);
+    zhashx_insert (self->run_index, key, (void *)(uintptr_t)(index + 1));
+    //  The flow keeps its runs in date order; new dates usually come last.
+    s_flow_t *flow = &self->flows[flow_index];
+    size_t cap = flow->run_cap;
+    flow->runs = s_grow (flow->runs, &cap, flow->run_count + 1, sizeof *flow->runs);
+    flow->run_cap = (uint32_t)cap;
+    uint32_t at = flow->run_count;
+    while (at > 0 && self->runs[flow->runs[at - 1]].date > date) {
+        flow->runs[at] = flow->runs[at - 1];
+        at--;
+    }
+    flow->runs[at] = index;
+    flow->run_count++;
+    return index;
+}
+
+//  Applies an executor's view.
+static void
+s_executor (zf_gw_store_t *self, const zf_gw_op_t *op)
+{
+    uintptr_t found = (uintptr_t)zhashx_lookup (self->executor_index, op->name);
+    size_t index = found ? found - 1 : self->executor_count;
+    if (!found) {
+        self->executors = s_grow (self->executors, &self->executor_cap, self->executor_count + 1,
+                                  sizeof (s_executor_t));
+        s_executor_t *executor = &self->executors[self->executor_count++];
+        memset (executor, 0, sizeof *executor);
+        executor->name = strdup (op->name);
+        assert (executor->name);
+        zhashx_insert (self->executor_index, op->name, (void *)(uintptr_t)(index + 1));
+    }
+    s_executor_t *executor = &self->executors[index];
+    if (s_set_bytes (&executor->view, op->view, op->view_size)) executor->changed = self->version;
+}
+
+//  Keeps an ERROR and makes its "error" message.
+static void
+s_error (zf_gw_store_t *self, const zf_gw_op_t *op)
+{
+    s_set_bytes (&self->errors[self->error_next], op->view, op->view_size);
+    self->error_next = (self->error_next + 1) % ZF_GW_ERRORS_KEPT;
+    if (self->error_count < ZF_GW_ERRORS_KEPT) self->error_count++;
+    msgpack_sbuffer buffer;
+    msgpack_packer pk;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 1 + ZF_GW_ERROR_FIELDS);
+    zf_gw_pack_str (&pk, "t");
+    zf_gw_pack_str (&pk, "error");
+    msgpack_sbuffer_write (&buffer, (const char *)op->view, op->view_size);
+    zf_gw_frame_t *frame = zf_gw_frame_take (&buffer);
+    msgpack_sbuffer_destroy (&buffer);
+    if (frame) zlistx_add_end (self->error_frames, frame);
+}
+
+void
+zf_gw_store_apply (zf_gw_store_t *self, const zf_gw_delta_t *delta)
+{
+    assert (self && delta);
+    self->version++;
+    s_uncache (self);
+    if (delta->reset) {
+        s_clear (self);
+        //  Every browser holds views of the old replica: none can be updated.
+        self->floor = self->version;
+        self->has_state = true;
+    }
+    self->seq = delta->seq;
+    self->epoch = delta->epoch;
+    self->synced = delta->synced;
+    s_run_t *run = NULL;
+    uint32_t run_index = 0;
+    size_t offset = 0;
+    zf_gw_op_t op;
+    while (zf_gw_delta_next (delta, &offset, &op)) {
+        switch (op.type) {
+        case ZF_GW_OP_FLOW: {
+            uint32_t index = s_flow (self, op.name); //  may move self->flows
+            s_flow_t *flow = &self->flows[index];
+            if (s_set_bytes (&flow->def, op.view, op.view_size)) flow->changed = self->version;
+            break;
+        }
+        case ZF_GW_OP_RUN:
+            run_index = s_run (self, op.name, op.date, op.index);
+            run = &self->runs[run_index];
+            if (s_set_bytes (&run->fields, op.view, op.view_size))
+                s_log (self, run_index, S_FIELDS);
+            break;
+        case ZF_GW_OP_TASK: {
+            assert (run);
+            if (op.index >= run->task_count) break;
+            s_task_t *task = &run->tasks[op.index];
+            if (task->held) self->states[task->state]--;
+            task->held = true;
+            task->state = op.state <= ZF_TS_MAX ? op.state : ZF_TS_WAITING;
+            self->states[task->state]++;
+            if (s_set_bytes (&task->view, op.view, op.view_size)) s_log (self, run_index, op.index);
+            break;
+        }
+        case ZF_GW_OP_EXECUTOR:
+            s_executor (self, &op);
+            break;
+        case ZF_GW_OP_ERROR:
+            s_error (self, &op);
+            break;
+        default:
+            assert (false);
+        }
+    }
+}
+
+uint64_t
+zf_gw_store_version (zf_gw_store_t *self)
+{
+    assert (self);
+    return self->version;
+}
+
+uint64_t
+zf_gw_store_seq (zf_gw_store_t *self)
+{
+    assert (self);
+    return self->seq;
+}
+
+uint64_t
+zf_gw_store_epoch (zf_gw_store_t *self)
+{
+    assert (self);
+    return self->epoch;
+}
+
+bool
+zf_gw_store_has_state (zf_gw_store_t *self)
+{
+    assert (self);
+    return self->has_state;
+}
+
+bool
+zf_gw_store_synced (zf_gw_store_t *self)
+{
+    assert (self);
+    return self->synced;
+}
+
+const uint64_t *
+zf_gw_store_task_states (zf_gw_store_t *self)
+{
+    assert (self);
+    return self->states;
+}
+
+zf_gw_frame_t *
+zf_gw_store_take_error (zf_gw_store_t *self)
+{
+    assert (self);
+    zf_gw_frame_t *frame = zlistx_first (self->error_frames);
+    if (frame) zlistx_detach_cur (self->error_frames);
+    return frame;
+}
+
+//  ---------------------------------------------------------------------------
+//  Messages
+
+//  A packer over a new buffer.
+typedef struct {
+    msgpack_sbuffer buffer; //  the bytes
+    msgpack_packer pk;      //  writes into buffer
+} s_out_t;
+
+//  Starts a message: a map of count pairs, "t": type, "seq".
+static void
+s_begin (zf_gw_store_t *self, s_out_t *out, uint32_t count, const char *type)
+{
+    msgpack_sbuffer_init (&out->buffer);
+    msgpack_packer_init (&out->pk, &out->buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&out->pk, count);
+    zf_gw_pack_str (&out->pk, "t");
+    zf_gw_pack_str (&out->pk, type);
+    zf_gw_pack_str (&out->pk, "seq");
+    msgpack_pack_uint64 (&out->pk, self->seq);
+}
+
+//  Appends view bytes as they are.
+static void
+s_raw (s_out_t *out, const s_bytes_t *bytes)
+{
+    msgpack_sbuffer_write (&out->buffer, (const char *)bytes->data, bytes->size);
+}
+
+//  Packs a RUNVIEW: its fields and "tasks" with count views from picked
+//  (or every task, when picked is NULL).
+static void
+s_pack_run (s_out_t *out, const s_run_t *run, const uint32_t *picked, uint32_t count)
+{
+    msgpack_pack_map (&out->pk, ZF_GW_RUN_FIELDS + 1);
+    s_raw (out, &run->fields);
+    zf_gw_pack_str (&out->pk, "tasks");
+    uint32_t held = 0;
+    for (uint32_t i = 0; i < count; i++)
+        held += run->tasks[picked ? picked[i] : i].held;
+    msgpack_pack_array (&out->pk, held);
+    for (uint32_t i = 0; i < count; i++) {
+        const s_task_t *task = &run->tasks[picked ? picked[i] : i];
+        if (task->held) s_raw (out, &task->view);
+    }
+}
+
+//  Ends a message: the frame (or NULL).
+static zf_gw_frame_t *
+s_end (s_out_t *out)
+{
+    zf_gw_frame_t *frame = zf_gw_frame_take (&out->buffer);
+    msgpack_sbuffer_destroy (&out->buffer);
+    return frame;
+}
+
+zf_gw_frame_t *
+zf_gw_store_snapshot (zf_gw_store_t *self)
+{
+    assert (self);
+    if (self->snapshot && self->snapshot_version == self->version)
+        return zf_gw_frame_ref (self->snapshot);
+    zf_gw_frame_unref (&self->snapshot);
+    s_out_t out;
+    s_begin (self, &out, 6, "snapshot");
+    //  A flow is shown once its FLOWDEF came (it always comes before its runs).
+    uint32_t flows = 0;
+    for (size_t i = 0; i < self->flow_count; i++)
+        flows += self->flows[i].def.data != NULL;
+    zf_gw_pack_str (&out.pk, "flows");
+    msgpack_pack_array (&out.pk, flows);
+    for (size_t i = 0; i < self->flow_count; i++)
+        if (self->flows[i].def.data) s_raw (&out, &self->flows[i].def);
+    uint32_t runs = 0;
+    for (size_t i = 0; i < self->flow_count; i++)
+        runs += self->flows[i].run_count < ZF_GW_RUNS_PER_FLOW ? self->flows[i].run_count
+                                                               : ZF_GW_RUNS_PER_FLOW;
+    zf_gw_pack_str (&out.pk, "runs");
+    msgpack_pack_array (&out.pk, runs);
+    for (size_t i = 0; i < self->flow_count; i++) {
+        const s_flow_t *flow = &self->flows[i];
+        uint32_t first =
+            flow->run_count > ZF_GW_RUNS_PER_FLOW ? flow->run_count - ZF_GW_RUNS_PER_FLOW : 0;
+        for (uint32_t r = first; r < flow->run_count; r++) {
+            const s_run_t *run = &self->runs[flow->runs[r]];
+            s_pack_run (&out, run, NULL, run->task_count);
+        }
+    }
+    zf_gw_pack_str (&out.pk, "executors");
+    msgpack_pack_array (&out.pk, (uint32_t)self->executor_count);
+    for (size_t i = 0; i < self->executor_count; i++)
+        s_raw (&out, &self->executors[i].view);
+    zf_gw_pack_str (&out.pk, "errors");
+    msgpack_pack_array (&out.pk, (uint32_t)self->error_count);
+    for (size_t i = 0; i < self->error_count; i++) {
+        size_t at =
+            (self->error_next + ZF_GW_ERRORS_KEPT - self->error_count + i) % ZF_GW_ERRORS_KEPT;
+        msgpack_pack_map (&out.pk, ZF_GW_ERROR_FIELDS);
+        s_raw (&out, &self->errors[at]);
+    }
+    self->snapshot = s_end (&out);
+    self->snapshot_version = self->version;
+    return self->snapshot ? zf_gw_frame_ref (self->snapshot) : NULL;
+}
+
+//  The log entry i places after the oldest.
+static s_change_t *
+s_log_at (zf_gw_store_t *self, size_t i)
+{
+    return &self->log[(self->log_head + i) % self->log_cap];
+}
+
+//  The first log entry (by place) with a version after since.
+static size_t
+s_log_after (zf_gw_store_t *self, uint64_t since)
+{
+    size_t low = 0, high = self->log_count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        if (s_log_at (self, middle)->version <= since)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return low;
+}
+
+int
+zf_gw_store_update (zf_gw_store_t *self, uint64_t since, zf_gw_frame_t **frame)
+{
+    assert (self && frame);
+    *frame = NULL;
+    if (since >= self->version) return 0;
+    if (since < self->floor) return -1;
+    for (size_t i = 0; i < self->cache_count; i++)
+        if (self->cache[i].since == since) {
+            *frame = self->cache[i].frame ? zf_gw_frame_ref (self->cache[i].frame) : NULL;
+            return *frame ? 1 : 0;
+        }
+
+    //  Pick every run and task touched since, each once, in the order of
+    //  their first change.
+    uint64_t build = ++self->build;
+    size_t touched = 0;
+    size_t bytes = 0;
+    for (size_t i = s_log_after (self, since); i < self->log_count; i++) {
+        const s_change_t *change = s_log_at (self, i);
+        s_run_t *run = &self->runs[change->run];
+        if (run->mark != build) {
+            run->mark = build;
+            run->picked_count = 0;
+            self->touched =
+                s_grow (self->touched, &self->touched_cap, touched + 1, sizeof *self->touched);
+            self->touched[touched++] = change->run;
+            bytes += run->fields.size + 16;
+        }
+        if (change->task == S_FIELDS) continue;
+        s_task_t *task = &run->tasks[change->task];
+        if (task->mark == build) continue;
+        task->mark = build;
+        run->picked[run->picked_count++] = change->task;
+        bytes += task->view.size;
+        if (bytes > ZF_GW_MAX_UPDATE) return -1;
+    }
+    uint32_t flows = 0, executors = 0;
+    for (size_t i = 0; i < self->flow_count; i++)
+        flows += self->flows[i].changed > since;
+    for (size_t i = 0; i < self->executor_count; i++)
+        executors += self->executors[i].changed > since;
+
+    zf_gw_frame_t *built = NULL;
+    if (touched || flows || executors) {
+        s_out_t out;
+        s_begin (self, &out, 5, "update");
+        zf_gw_pack_str (&out.pk, "flows");
+        msgpack_pack_array (&out.pk, flows);
+        for (size_t i = 0; i < self->flow_count; i++)
+            if (self->flows[i].changed > since) s_raw (&out, &self->flows[i].def);
+        zf_gw_pack_str (&out.pk, "runs");
+        msgpack_pack_array (&out.pk, (uint32_t)touched);
+        for (size_t i = 0; i < touched; i++) {
+            const s_run_t *run = &self->runs[self->touched[i]];
+            s_pack_run (&out, run, run->picked, run->picked_count);
+        }
+        zf_gw_pack_str (&out.pk, "executors");
+        msgpack_pack_array (&out.pk, executors);
+        for (size_t i = 0; i < self->executor_count; i++)
+            if (self->executors[i].changed > since) s_raw (&out, &self->executors[i].view);
+        built = s_end (&out);
+    }
+    if (self->cache_count == S_UPDATE_CACHE)
+        zf_gw_frame_unref (&self->cache[--self->cache_count].frame);
+    self->cache[self->cache_count++] = (s_cached_t){since, built};
+    *frame = built ? zf_gw_frame_ref (built) : NULL;
+    return built ? 1 : 0;
+}
