@@ -8,7 +8,7 @@
 
 struct _zf_evsub_t {
     zsock_t *sub;      //  the subscription
-    zactor_t *monitor; //  CONNECTED events of sub
+    zactor_t *monitor; //  HANDSHAKE_SUCCEEDED events of sub
     char *endpoint;    //  where sub connects
     int connects;      //  connections seen so far
 };
@@ -33,7 +33,11 @@ zf_evsub_new (const char *endpoint)
         zf_evsub_destroy (&self);
         return NULL;
     }
-    zstr_sendx (self->monitor, "LISTEN", "CONNECTED", NULL);
+    //  A connection counts once its handshake is done: only then has the
+    //  subscription gone out, while CONNECTED comes as soon as TCP connects,
+    //  and events published in between would be lost to a reader that
+    //  believed itself subscribed.
+    zstr_sendx (self->monitor, "LISTEN", "HANDSHAKE_SUCCEEDED", NULL);
     zstr_sendx (self->monitor, "START", NULL);
     zsock_wait (self->monitor);
     if (zsock_connect (self->sub, "%s", endpoint) != 0) zf_evsub_destroy (&self);
@@ -81,7 +85,12 @@ zf_evsub_on_monitor (zf_evsub_t *self)
     zmsg_t *msg = zmsg_recv (self->monitor);
     char *event = msg ? zmsg_popstr (msg) : NULL;
     int reconnect = 0;
-    if (event && streq (event, "CONNECTED")) reconnect = self->connects++ > 0;
+    if (event && streq (event, "HANDSHAKE_SUCCEEDED")) {
+        reconnect = self->connects++ > 0;
+        //  The socket sends its subscriptions on a new connection only when
+        //  it next handles its commands: make that now, not at the next read.
+        zsock_events (self->sub);
+    }
     zstr_free (&event);
     zmsg_destroy (&msg);
     return reconnect;

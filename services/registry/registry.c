@@ -103,6 +103,10 @@ static void
 s_turn_end (zf_registry_t *self, bool idle)
 {
     zf_session_pump (self);
+    //  Take in new subscriptions before publishing: a send processes them
+    //  only now and then, and a subscriber that has just subscribed and
+    //  asked for STATUS must not miss the events that follow the reply.
+    zsock_events (self->pub);
     zf_publisher_flush (self->publisher);
     zf_session_flush_acks (self);
     s_arm_deadline (self, idle);
