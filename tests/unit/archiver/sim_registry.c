@@ -447,15 +447,20 @@ s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
     return rc;
 }
 
-//  Binds the ROUTER on a free port P and the XPUB on P + 1.
+//  Binds the ROUTER on a free port P and the XPUB on P + 1. P is drawn below
+//  the kernel's ephemeral range (32768 up), where outgoing connections of
+//  tests running at the same time take ports one after another and P + 1 is
+//  rarely free.
 static void
 s_bind (s_sim_t *self)
 {
-    for (int tries = 0; tries < 50; tries++) {
+    for (int tries = 0; tries < 500; tries++) {
         self->router = zsock_new (ZMQ_ROUTER);
         self->xpub = zsock_new (ZMQ_XPUB);
-        int port = zsock_bind (self->router, "tcp://127.0.0.1:*");
-        if (port > 0 && zsock_bind (self->xpub, "tcp://127.0.0.1:%d", port + 1) >= 0) return;
+        int port = 20000 + (int)(randof (12000));
+        if (zsock_bind (self->router, "tcp://127.0.0.1:%d", port) == port &&
+            zsock_bind (self->xpub, "tcp://127.0.0.1:%d", port + 1) >= 0)
+            return;
         zsock_destroy (&self->router);
         zsock_destroy (&self->xpub);
     }
