@@ -2,6 +2,8 @@
 BUILD      ?= build
 TEST_BUILD ?= build-test
 JOBS       ?= $(shell nproc)
+# The builds CMake runs need not announce every folder they enter.
+MAKEFLAGS  += --no-print-directory
 
 .PHONY: all deps build web demo test test-build check-gcc bench format clean
 
