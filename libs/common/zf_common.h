@@ -1,4 +1,4 @@
-/*  zf_common.h - the common library: limits, logging, clocks, time. */
+/*  zf_common.h - the common library: limits, logging, clocks, time, numbers. */
 #ifndef ZF_COMMON_H_INCLUDED
 #define ZF_COMMON_H_INCLUDED
 
@@ -6,5 +6,6 @@
 #include "zf_log.h"
 #include "zf_clock.h"
 #include "zf_time.h"
+#include "zf_number.h"
 
 #endif

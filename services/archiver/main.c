@@ -2,6 +2,7 @@
 #include "archiver.h"
 #include "zf_client.h"
 #include "zf_log.h"
+#include "zf_number.h"
 #include "zf_time.h"
 
 #include <getopt.h>
@@ -27,16 +28,6 @@ s_usage (FILE *out)
         "  --snapshot-every N       events between stored registry snapshots (100000)\n"
         "  -v, --verbose            more output (-vv for debug)\n"
         "  -h, --help               this text\n");
-}
-
-//  Reads a whole number in [min, max]; -1 if it is not one.
-static long long
-s_number (const char *text, long long min, long long max)
-{
-    char *end;
-    long long value = strtoll (text, &end, 10);
-    if (!*text || *end || value < min || value > max) return -1;
-    return value;
 }
 
 //  Fails with the usage line: exit status 2.
@@ -88,7 +79,7 @@ main (int argc, char **argv)
             cfg.bind = optarg;
             break;
         case O_BATCH:
-            if ((number = s_number (optarg, 1, 100000)) < 0)
+            if ((number = zf_number_parse (optarg, 1, 100000)) < 0)
                 return s_bad ("--batch takes 1 to 100000");
             cfg.batch = (uint32_t)number;
             break;
@@ -105,7 +96,7 @@ main (int argc, char **argv)
             cfg.log_dir = optarg;
             break;
         case O_SNAPSHOT:
-            if ((number = s_number (optarg, 1, 1000000000000LL)) < 0)
+            if ((number = zf_number_parse (optarg, 1, 1000000000000LL)) < 0)
                 return s_bad ("--snapshot-every takes a number of events");
             cfg.snapshot_every = (uint64_t)number;
             break;

@@ -1,6 +1,7 @@
 /*  main.c - zflow-dispatcher: parses arguments, starts the dispatcher actor, waits. */
 #include "dispatcher.h"
 #include "zf_log.h"
+#include "zf_number.h"
 #include "zf_time.h"
 
 #include <getopt.h>
@@ -27,23 +28,13 @@ s_usage (FILE *out)
              "  -h, --help               this text\n");
 }
 
-//  Reads a whole number in [min, max]; -1 if it is not one.
-static long long
-s_number (const char *text, long long min, long long max)
-{
-    char *end;
-    long long value = strtoll (text, &end, 10);
-    if (!*text || *end || value < min || value > max) return -1;
-    return value;
-}
-
 //  Reads SERVICE=N into the configuration; -1 if malformed or too many.
 static int
 s_pool (zf_dispatcher_config_t *cfg, char *text)
 {
     char *equals = strchr (text, '=');
     if (!equals || equals == text || cfg->pool_count == ZF_DISPATCHER_MAX_POOLS) return -1;
-    long long limit = s_number (equals + 1, 0, UINT32_MAX);
+    long long limit = zf_number_parse (equals + 1, 0, UINT32_MAX);
     if (limit < 0) return -1;
     *equals = 0;
     cfg->pool_services[cfg->pool_count] = text;
@@ -103,14 +94,14 @@ main (int argc, char **argv)
             }
             break;
         case O_LIVENESS:
-            if ((number = s_number (optarg, 1, 1000)) < 0) {
+            if ((number = zf_number_parse (optarg, 1, 1000)) < 0) {
                 fprintf (stderr, "zflow-dispatcher: --liveness takes 1 to 1000\n");
                 return 2;
             }
             cfg.broker.liveness = (uint32_t)number;
             break;
         case O_PREFETCH:
-            if ((number = s_number (optarg, 0, 100000)) < 0) {
+            if ((number = zf_number_parse (optarg, 0, 100000)) < 0) {
                 fprintf (stderr, "zflow-dispatcher: --prefetch takes 0 to 100000\n");
                 return 2;
             }
@@ -142,7 +133,7 @@ main (int argc, char **argv)
             }
             break;
         case O_BACKLOG:
-            if ((number = s_number (optarg, 1, 100000000)) < 0) {
+            if ((number = zf_number_parse (optarg, 1, 100000000)) < 0) {
                 fprintf (stderr, "zflow-dispatcher: --backlog takes 1 to 100000000\n");
                 return 2;
             }

@@ -1,6 +1,7 @@
 /*  main.c - zflow-executor: parses arguments, starts the executor actor, waits. */
 #include "executor.h"
 #include "zf_log.h"
+#include "zf_number.h"
 #include "zf_time.h"
 
 #include <getopt.h>
@@ -22,16 +23,6 @@ s_usage (FILE *out)
                   "  --grace DURATION       SIGTERM to SIGKILL on timeout or cancel (default 5s)\n"
                   "  -v, --verbose          more output (-vv for debug)\n"
                   "  -h, --help             this text\n");
-}
-
-//  Reads a whole number in [min, max]; -1 if it is not one.
-static long long
-s_number (const char *text, long long min, long long max)
-{
-    char *end;
-    long long value = strtoll (text, &end, 10);
-    if (!*text || *end || value < min || value > max) return -1;
-    return value;
 }
 
 int
@@ -63,7 +54,7 @@ main (int argc, char **argv)
             cfg.name = optarg;
             break;
         case 's':
-            if ((number = s_number (optarg, 1, 4096)) < 0) {
+            if ((number = zf_number_parse (optarg, 1, 4096)) < 0) {
                 fprintf (stderr, "zflow-executor: --slots takes 1 to 4096\n");
                 return 2;
             }
@@ -79,7 +70,7 @@ main (int argc, char **argv)
             }
             break;
         case 'L':
-            if ((number = s_number (optarg, 1, 1000)) < 0) {
+            if ((number = zf_number_parse (optarg, 1, 1000)) < 0) {
                 fprintf (stderr, "zflow-executor: --liveness takes 1 to 1000\n");
                 return 2;
             }

@@ -1,6 +1,7 @@
 /*  main.c - zflow-registry: parses arguments, starts the registry actor, waits. */
 #include "registry.h"
 #include "zf_log.h"
+#include "zf_number.h"
 #include "zf_time.h"
 
 #include <getopt.h>
@@ -26,16 +27,6 @@ s_usage (FILE *out)
                   "                           this long (default 60s; 0 waits for ever)\n"
                   "  -v, --verbose            more output (-vv for debug)\n"
                   "  -h, --help               this text\n");
-}
-
-//  Reads a whole number in [min, max]; -1 if it is not one.
-static long long
-s_number (const char *text, long long min, long long max)
-{
-    char *end;
-    long long value = strtoll (text, &end, 10);
-    if (!*text || *end || value < min || value > max) return -1;
-    return value;
 }
 
 //  Fails with the usage line: exit status 2.
@@ -113,7 +104,7 @@ main (int argc, char **argv)
                 return s_bad ("--heartbeat takes a duration (1s)");
             break;
         case O_LIVENESS:
-            if ((number = s_number (optarg, 1, 1000)) < 0)
+            if ((number = zf_number_parse (optarg, 1, 1000)) < 0)
                 return s_bad ("--liveness takes 1 to 1000");
             cfg.liveness = (uint32_t)number;
             break;
