@@ -55,24 +55,49 @@ def _store_options(name):
 
 
 class Tap:
-    """zflow-tap --json in the background, its lines collected."""
+    """zflow-tap --json --snapshot in the background, its lines collected.
+
+    The tap subscribes, then takes a snapshot; from the snapshot's sequence
+    number on it misses nothing (a gap is repaired from the registry). The
+    constructor returns once the snapshot has ended, so whatever a test does
+    afterwards is seen. Snapshot items are kept apart from the events."""
 
     def __init__(self, env, *args):
-        self.proc = subprocess.Popen([os.path.join(BIN, "zflow-tap"), "--json", *args], env=env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.proc = subprocess.Popen([os.path.join(BIN, "zflow-tap"), "--json", "--snapshot", *args],
+                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         self.lines = []
+        self.snapshot = []
+        self.subscribed = False
         self.cond = threading.Condition()
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
+        deadline = time.monotonic() + 20
+        with self.cond:
+            while not self.subscribed and self.proc.poll() is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.cond.wait(left)
+        if not self.subscribed:
+            self.stop()
+            raise RuntimeError("zflow-tap did not take its snapshot")
 
     def _read(self):
         for line in self.proc.stdout:
             with self.cond:
                 try:
-                    self.lines.append(json.loads(line))
+                    event = json.loads(line)
                 except ValueError:
-                    self.lines.append({"unparsed": line})
+                    event = {"unparsed": line}
+                if event.get("snapshot") is True:
+                    self.snapshot.append(event)
+                elif event.get("kind") == "snapshot_end":
+                    self.subscribed = True
+                else:
+                    self.lines.append(event)
                 self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
 
     def wait_for(self, predicate, timeout=30):
         """Waits until some collected event satisfies predicate; returns it or None."""
