@@ -180,11 +180,13 @@ typedef struct {
     zf_date_t date;               //  business date
     zf_date_t horizon;            //  earlier-date dependencies before this date are met
     uint8_t state;                //  zf_run_state_t
+    bool archived;                //  tasks and shards freed: read from the archive
     bool begun;                   //  it has been running
     bool dirty;                   //  in the decider's list of runs to check
     int64_t begins;               //  when its date begins in the flow's zone
     int64_t started;              //  first time it ran, 0 if not begun
     int64_t ended;                //  when it last ended, 0 while not ended
+    uint64_t ended_seq;           //  seq of the event that made it succeed
     zf_tinst_t *tasks;            //  one per task of ver
     zf_shard_t *shards;           //  all shards; task t's at ver->offset [t]
     uint32_t tsum[ZF_TS_MAX + 1]; //  tasks by summary state
@@ -228,6 +230,9 @@ struct _zf_engine_t {
     uint64_t ready_shards;               //  shards ready
     uint64_t inflight_shards;            //  shards dispatched or running
     uint64_t unconfirmed;                //  shards succeeded, not confirmed
+    uint32_t keep_runs;                  //  latest runs per flow never archived; 0: keep all
+    size_t archived_runs;                //  runs archived
+    bool archive_due;                    //  a run may have become archivable
     bool restoring;                      //  applying a snapshot
     bool deciding;                       //  a decision is applying its events
     int64_t now;                         //  the time of the decision in progress
@@ -312,7 +317,8 @@ zf_flowent_t *zf_core_flow (zf_engine_t *self, const char *name);
 //  The run of flow on date (ZF_DATE_NONE: the latest), or NULL.
 zf_run_t *zf_core_run (zf_engine_t *self, zf_flowent_t *flow, zf_date_t date);
 
-//  Finds flow, run and task by name for an action, recording an error.
+//  Finds flow, run and task by name for an action, recording an error. An
+//  archived run is ZF_E_ARCHIVED, with *run_out set all the same.
 int zf_core_find (zf_engine_t *self, const char *flow, zf_date_t date, const char *task,
                   zf_flowent_t **flow_out, zf_run_t **run_out, int32_t *task_out);
 
@@ -341,12 +347,19 @@ zf_run_t *zf_core_run_new (zf_engine_t *self, zf_flowent_t *flow, zf_version_t *
 //  Frees a run.
 void zf_core_run_free (zf_run_t *run);
 
+//  Archives a run that succeeded (the fold of its RUN archived event): frees
+//  its tasks, shards and waiters, keeping what the run itself says.
+void zf_core_run_archive (zf_engine_t *self, zf_run_t *run);
+
 //  Wires up the earlier-date dependencies of a new run.
 int zf_core_cross_open (zf_engine_t *self, zf_run_t *run);
 
 //  Task t of run is done: its same-date successors and its later-date
 //  waiters get one dependency fewer.
 void zf_core_task_done (zf_engine_t *self, zf_run_t *run, uint32_t t);
+
+//  Only the later-date waiters of task t of run get one dependency fewer.
+void zf_core_task_done_waiters (zf_engine_t *self, zf_run_t *run, uint32_t t);
 
 //  --- zf_apply.c: the fold
 

@@ -199,6 +199,7 @@ static uint32_t
 s_unconfirmed (zf_engine_t *self, const zf_success_t *entry)
 {
     zf_run_t *run = self->runs[entry->run];
+    if (run->archived) return 0;
     return zf_core_count_shards (run, entry->task,
                                  zf_core_sharded (run, entry->task) ? entry->shard : ZF_SHARD_ALL,
                                  ZF_BIT (ZF_TS_SUCCEEDED), 0);
@@ -307,7 +308,7 @@ s_roll_back_lost (zf_engine_t *self, size_t runs, zf_engine_live_fn *is_live, vo
     int rolled_back = 0;
     for (size_t r = 0; r < runs; r++) {
         zf_run_t *run = self->runs[r];
-        if (run->ssum[ZF_TS_DISPATCHED] + run->ssum[ZF_TS_RUNNING] == 0) continue;
+        if (run->archived || run->ssum[ZF_TS_DISPATCHED] + run->ssum[ZF_TS_RUNNING] == 0) continue;
         for (uint32_t t = 0; t < run->ver->def->task_count; t++) {
             zf_tinst_t *ti = &run->tasks[t];
             if (ti->counts[ZF_TS_DISPATCHED] + ti->counts[ZF_TS_RUNNING] == 0) continue;

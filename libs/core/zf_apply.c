@@ -228,10 +228,15 @@ s_apply_confirm (zf_engine_t *self, const zf_event_t *ev)
     if (ev->value < 0 || (!self->restoring && (uint64_t)ev->value < self->confirmed))
         return zf_core_fail (self, ZF_E_INVALID, "confirm watermark %lld behind %llu",
                              (long long)ev->value, (unsigned long long)self->confirmed);
+    if ((uint64_t)ev->value > self->confirmed) self->archive_due = true;
     self->confirmed = (uint64_t)ev->value;
     zf_success_t *entry;
     while ((entry = zf_ring_peek (&self->successes)) && entry->seq <= self->confirmed) {
         zf_run_t *run = self->runs[entry->run];
+        if (run->archived) {
+            zf_ring_pop (&self->successes);
+            continue;
+        }
         zf_tinst_t *ti = &run->tasks[entry->task];
         uint32_t count = 0;
         zf_shard_t *shards = zf_core_shards (run, entry->task, &count);
@@ -265,7 +270,10 @@ s_apply_epoch (zf_engine_t *self, const zf_event_t *ev)
 static bool
 s_run_transition_ok (const zf_run_t *run, uint8_t state)
 {
+    if (run->archived) return false;
     switch (run->state) {
+    case ZF_RS_SUCCEEDED:
+        return state == ZF_RS_ARCHIVED;
     case ZF_RS_WAITING:
         return state == ZF_RS_RUNNING || state == ZF_RS_CANCELLED;
     case ZF_RS_RUNNING:
@@ -284,6 +292,16 @@ s_run_transition_ok (const zf_run_t *run, uint8_t state)
 static int
 s_run_set_state (zf_engine_t *self, zf_run_t *run, uint8_t state, const zf_event_t *ev)
 {
+    if (state == ZF_RS_ARCHIVED) {
+        //  A snapshot may archive a run it opened a moment ago.
+        run->state = ZF_RS_SUCCEEDED;
+        zf_core_run_archive (self, run);
+        return 0;
+    }
+    if (state == ZF_RS_SUCCEEDED) {
+        run->ended_seq = ev->seq;
+        self->archive_due = true;
+    }
     if (state == ZF_RS_WAITING) {
         run->begins = ev->value;
         zf_timer_t timer = {.due = run->begins, .run = run->id, .kind = ZF_TIMER_RUN};
@@ -319,6 +337,9 @@ s_apply_run (zf_engine_t *self, const zf_event_t *ev)
                              (int)ev->date);
     zf_run_t *run = zf_core_run (self, flow, ev->date);
     if (run) {
+        if (run->archived)
+            return zf_core_fail (self, ZF_E_ARCHIVED, "run %s/%d is archived", flow->name,
+                                 (int)ev->date);
         if (ev->version != run->ver->number)
             return zf_core_fail (self, ZF_E_INVALID, "run %s/%d pinned version %u, not %u",
                                  flow->name, (int)ev->date, run->ver->number, ev->version);
@@ -338,6 +359,7 @@ s_apply_run (zf_engine_t *self, const zf_event_t *ev)
     if (ev->state != ZF_RS_WAITING && ev->state != ZF_RS_RUNNING)
         return zf_core_fail (self, ZF_E_INVALID, "a run opens waiting or running, not %s",
                              zf_run_state_name (ev->state));
+    self->archive_due = true;
     if (self->run_count >= ZF_MAX_RUNS)
         return zf_core_fail (self, ZF_E_LIMIT, "runs exceed ZF_MAX_RUNS (%d)", ZF_MAX_RUNS);
     if (zf_core_grow ((void **)&self->runs, &self->run_capacity, sizeof (zf_run_t *),
@@ -387,6 +409,9 @@ s_resolve (zf_engine_t *self, const zf_event_t *ev, zf_run_t **run_out, uint32_t
     run = zf_core_run (self, flow, ev->date);
     if (!run || ev->date < 0)
         return zf_core_fail (self, ZF_E_UNKNOWN_RUN, "flow %s has no run on day %d", flow->name,
+                             (int)ev->date);
+    if (run->archived)
+        return zf_core_fail (self, ZF_E_ARCHIVED, "run %s/%d is archived", flow->name,
                              (int)ev->date);
     int32_t t = ev->task ? zf_flow_task_index (run->ver->def, ev->task) : -1;
     if (t < 0)

@@ -154,6 +154,62 @@ zf_core_open_run (zf_engine_t *self, zf_flowent_t *flow, zf_version_t *ver, zf_d
     return zf_core_commit (self, &ev, NULL, 0);
 }
 
+//  --------------------------------------------------------------------------
+//  Archiving
+
+void
+zf_engine_set_keep_runs (zf_engine_t *self, uint32_t keep)
+{
+    assert (self);
+    self->keep_runs = keep;
+    self->archive_due = true;
+}
+
+//  True if a run may leave memory: it succeeded, every event up to its
+//  success is durable (so are its tasks' successes: none is left merely
+//  succeeded) and it is not archived yet.
+static bool
+s_archivable (zf_engine_t *self, const zf_run_t *run)
+{
+    return !run->archived && run->state == ZF_RS_SUCCEEDED && run->ssum[ZF_TS_SUCCEEDED] == 0 &&
+           run->ended_seq <= self->confirmed;
+}
+
+//  Archives what may go. A flow's runs are held by date; all but its
+//  keep_runs latest are candidates. The scan runs only after something that
+//  can make a run archivable: a success, a confirm, a new run.
+int
+zf_engine_archive (zf_engine_t *self)
+{
+    assert (self);
+    self->error[0] = 0;
+    if (!self->keep_runs || !self->archive_due) return 0;
+    self->archive_due = false;
+    zf_core_begin (self);
+    int archived = 0;
+    int rc = 0;
+    for (size_t f = 0; f < self->flow_count && rc == 0; f++) {
+        zf_flowent_t *flow = self->flows[f];
+        if (flow->run_count <= self->keep_runs) continue;
+        size_t older = flow->run_count - self->keep_runs;
+        for (size_t r = 0; r < older && rc == 0; r++) {
+            zf_run_t *run = self->runs[flow->by_date[r].run];
+            if (!s_archivable (self, run)) continue;
+            zf_event_t ev;
+            zf_core_event_init (&ev, ZF_EV_RUN);
+            ev.flow = flow->name;
+            ev.version = run->ver->number;
+            ev.date = run->date;
+            ev.state = ZF_RS_ARCHIVED;
+            ev.value = run->begins;
+            rc = zf_core_commit (self, &ev, NULL, 0);
+            if (rc == 0) archived++;
+        }
+    }
+    zf_core_end (self);
+    return rc < 0 ? rc : archived;
+}
+
 //  Opens the run of a flow on a date.
 int
 zf_engine_start (zf_engine_t *self, const char *flow, zf_date_t date)
@@ -258,6 +314,7 @@ zf_core_settle_all (zf_engine_t *self)
 {
     for (size_t r = 0; r < self->run_count; r++) {
         zf_run_t *run = self->runs[r];
+        if (run->archived) continue;
         for (uint32_t t = 0; t < run->ver->def->task_count; t++)
             zf_core_refresh (self, run, t);
     }
@@ -441,6 +498,8 @@ s_find_key (zf_engine_t *self, const zf_task_key_t *key, zf_run_t **run_out, uin
     if (!key) return zf_core_fail (self, ZF_E_INVALID, "no key");
     int32_t t = -1;
     int rc = zf_core_find (self, key->flow, key->date, key->task, NULL, run_out, &t);
+    //  A run that was archived had every result it needed long ago.
+    if (rc == ZF_E_ARCHIVED) rc = ZF_E_STALE;
     if (rc == 0 && key->date == ZF_DATE_NONE)
         rc = zf_core_fail (self, ZF_E_UNKNOWN_RUN, "a result names no date");
     if (rc == 0) rc = zf_core_shard_arg (self, *run_out, (uint32_t)t, key->shard, shard_out);

@@ -91,10 +91,10 @@ zf_engine_last_error (zf_engine_t *self)
 const char *
 zf_engine_error_name (int code)
 {
-    static const char *names[] = {"ok",           "unknown_flow", "unknown_run",
-                                  "unknown_task", "conflict",     "invalid",
-                                  "gap",          "stale",        "limit"};
-    return code <= 0 && code >= ZF_E_LIMIT ? names[-code] : "?";
+    static const char *names[] = {"ok",       "unknown_flow", "unknown_run", "unknown_task",
+                                  "conflict", "invalid",      "gap",         "stale",
+                                  "limit",    "archived"};
+    return code <= 0 && code >= ZF_E_ARCHIVED ? names[-code] : "?";
 }
 
 //  Returns the seq of the last event applied.
@@ -133,6 +133,7 @@ zf_engine_stats (zf_engine_t *self, zf_engine_stats_t *stats)
     stats->confirmed = self->confirmed;
     stats->flows = self->flow_count;
     stats->runs = self->run_count;
+    stats->archived = self->archived_runs;
     stats->shards = self->shard_total;
     stats->ready = self->ready_shards;
     stats->in_flight = self->inflight_shards;
@@ -219,6 +220,7 @@ zf_core_end (zf_engine_t *self)
         while (self->eligible_head < self->eligible_count) {
             zf_tref_t ref = self->eligible[self->eligible_head++];
             zf_run_t *run = self->runs[ref.run];
+            if (run->archived) continue;
             run->tasks[ref.task].flags &= (uint8_t)~ZF_TI_ELIGIBLE;
             zf_core_decide_task (self, run, ref.task);
         }

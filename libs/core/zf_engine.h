@@ -56,7 +56,9 @@ typedef enum {
     ZF_E_GAP = -6,          //  an event's seq is not the next one: re-sync
     ZF_E_STALE = -7,        //  changes nothing: an older or already applied
                             //  result, a cancelled attempt (count it, ack it)
-    ZF_E_LIMIT = -8         //  a named limit would be exceeded
+    ZF_E_LIMIT = -8,        //  a named limit would be exceeded
+    ZF_E_ARCHIVED = -9      //  the run succeeded and was archived: its tasks
+                            //  are read from the archive, not the engine
 } zf_engine_error_t;
 
 //  How an attempt ended, as the registry tells the engine.
@@ -139,6 +141,8 @@ typedef struct {
     uint32_t tasks_done;         //  tasks succeeded, confirmed or skipped
     uint32_t tasks_failed;       //  tasks failed or cancelled
     uint64_t shard_count;        //  shards of all its tasks
+    bool archived;               //  it succeeded and its tasks left memory for
+                                 //  the archive (task queries say ZF_E_ARCHIVED)
 } zf_engine_run_info_t;
 
 //  One task of a run (a summary of its shards).
@@ -183,7 +187,8 @@ typedef struct {
     uint64_t epoch;       //  current term
     uint64_t confirmed;   //  confirm watermark
     size_t flows;         //  flows held
-    size_t runs;          //  runs held
+    size_t runs;          //  runs held (archived ones included)
+    size_t archived;      //  runs archived: their tasks left memory
     uint64_t shards;      //  shards of every run held
     uint64_t ready;       //  shards ready
     uint64_t in_flight;   //  shards dispatched or running
@@ -319,6 +324,20 @@ int zf_engine_confirm (zf_engine_t *self, uint64_t seq);
 //  Makes epoch the registry term that drives dispatch (an EPOCH event);
 //  orders carry it. Returns 0, or ZF_E_STALE if it does not rise.
 int zf_engine_set_epoch (zf_engine_t *self, uint64_t epoch);
+
+//  How many of each flow's latest runs stay in memory whatever their state
+//  (0, the default: every run stays). With keep > 0, zf_engine_archive
+//  archives the older ones that succeeded.
+void zf_engine_set_keep_runs (zf_engine_t *self, uint32_t keep);
+
+//  Archives every run that succeeded, whose events up to its success are all
+//  confirmed (durable in the archive) and that is not among the keep latest
+//  runs of its flow (a RUN event with state archived each): its tasks and
+//  shards leave memory; its flow, date, version and times stay, so
+//  cross-date rules, history and a new start of that date still see it.
+//  Cheap when nothing changed since the last call (nothing to look at).
+//  Returns how many runs were archived.
+int zf_engine_archive (zf_engine_t *self);
 
 //  Puts an error on the bus with the next seq (an ERROR event): service is
 //  the one that saw it. Returns 0.

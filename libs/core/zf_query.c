@@ -77,6 +77,9 @@ s_run_info (zf_run_t *run, zf_engine_run_info_t *info)
         run->tsum[ZF_TS_SUCCEEDED] + run->tsum[ZF_TS_CONFIRMED] + run->tsum[ZF_TS_SKIPPED];
     info->tasks_failed = run->tsum[ZF_TS_FAILED] + run->tsum[ZF_TS_CANCELLED];
     info->shard_count = run->ver->shard_total;
+    info->archived = run->archived;
+    //  An archived run succeeded: every task was done.
+    if (run->archived) info->tasks_done = info->task_count;
 }
 
 //  Calls fn for every run of a flow, by date.
@@ -104,6 +107,10 @@ zf_engine_run_info (zf_engine_t *self, const char *flow, zf_date_t date, zf_engi
     assert (info);
     zf_run_t *run = NULL;
     int rc = zf_core_find (self, flow, date, NULL, NULL, &run, NULL);
+    if (rc == ZF_E_ARCHIVED) {
+        self->error[0] = 0;
+        rc = 0;
+    }
     if (rc == 0) s_run_info (run, info);
     return rc;
 }

@@ -8,6 +8,11 @@
     run has succeeded or been skipped. An unmet one is a waiter: on the
     earlier run if it is open (filed under x, so x's completion touches only
     its own waiters), or in the flow's pending list until that run opens.
+
+    An archived run succeeded, so every dependency on it is met. Archiving
+    frees a run's tasks and shards: whatever still refers to it by id (a
+    stale queue entry, a timer, a waiter it filed on an earlier run for a
+    task that was skipped) finds it archived and lets it be.
 */
 #include "core_internal.h"
 
@@ -70,6 +75,11 @@ zf_core_find (zf_engine_t *self, const char *flow, zf_date_t date, const char *t
     }
     if (flow_out) *flow_out = entry;
     if (run_out) *run_out = run;
+    if (run->archived) {
+        char text[ZF_DATE_TEXT];
+        return zf_core_fail (self, ZF_E_ARCHIVED, "the run of %s on %s succeeded and is archived",
+                             flow, zf_date_format (run->date, text, sizeof (text)));
+    }
     if (task_out) {
         int32_t index = task ? zf_flow_task_index (run->ver->def, task) : -1;
         if (index < 0)
@@ -137,7 +147,7 @@ void
 zf_core_run_free (zf_run_t *run)
 {
     if (!run) return;
-    uint64_t total = run->ver->shard_total;
+    uint64_t total = run->shards ? run->ver->shard_total : 0;
     for (uint64_t i = 0; i < total; i++)
         free (run->shards[i].detail);
     free (run->tasks);
@@ -232,7 +242,7 @@ zf_core_cross_open (zf_engine_t *self, zf_run_t *run)
             flow->pending[kept++] = pending;
             continue;
         }
-        if (met) {
+        if (met && !self->runs[pending.run]->archived) {
             zf_run_t *later = self->runs[pending.run];
             later->tasks[pending.task].cross_unmet--;
             zf_core_refresh (self, later, pending.task);
@@ -249,8 +259,10 @@ zf_core_cross_open (zf_engine_t *self, zf_run_t *run)
             const char *id = ver->def->tasks[dep->task].id;
             zf_run_t *earlier = zf_core_run (self, flow, date);
             int met = 1;
-            if (earlier)
+            if (earlier && !earlier->archived)
                 met = s_wait_on (earlier, id, run->id, t);
+            else if (earlier)
+                met = 1;
             else {
                 if (zf_core_grow ((void **)&flow->pending, &flow->pending_capacity,
                                   sizeof (zf_pending_t), flow->pending_count + 1))
@@ -282,6 +294,13 @@ zf_core_task_done (zf_engine_t *self, zf_run_t *run, uint32_t t)
         run->tasks[s].unmet--;
         zf_core_refresh (self, run, s);
     }
+    zf_core_task_done_waiters (self, run, t);
+}
+
+//  The later runs' tasks waiting for task t of run get one dependency fewer.
+void
+zf_core_task_done_waiters (zf_engine_t *self, zf_run_t *run, uint32_t t)
+{
     if (!run->waiter_head || !run->waiter_head[t]) return;
     uint32_t next = run->waiter_head[t];
     run->waiter_head[t] = 0;
@@ -289,8 +308,46 @@ zf_core_task_done (zf_engine_t *self, zf_run_t *run, uint32_t t)
         zf_waiter_t *waiter = &run->waiters[next - 1];
         next = waiter->next;
         zf_run_t *later = self->runs[waiter->run];
+        if (later->archived) continue;
         assert (later->tasks[waiter->task].cross_unmet > 0);
         later->tasks[waiter->task].cross_unmet--;
         zf_core_refresh (self, later, waiter->task);
     }
+}
+
+//  Archives a run: later runs still waiting for its tasks (a snapshot opens
+//  an archived run with its tasks waiting, after later runs filed waiters on
+//  it) are released as if each task just ended, its own pending entries go,
+//  and its tasks, shards and waiters are freed.
+void
+zf_core_run_archive (zf_engine_t *self, zf_run_t *run)
+{
+    if (run->archived) return;
+    if (run->waiter_head)
+        for (uint32_t t = 0; t < run->ver->def->task_count; t++)
+            if (run->waiter_head[t]) zf_core_task_done_waiters (self, run, t);
+    zf_flowent_t *flow = run->flow;
+    size_t kept = 0;
+    for (size_t i = 0; i < flow->pending_count; i++)
+        if (flow->pending[i].run != run->id) flow->pending[kept++] = flow->pending[i];
+    flow->pending_count = kept;
+    for (uint64_t i = 0; i < run->ver->shard_total; i++)
+        free (run->shards[i].detail);
+    free (run->tasks);
+    free (run->shards);
+    free (run->waiter_head);
+    free (run->waiters);
+    free (run->nb_instants);
+    run->tasks = NULL;
+    run->shards = NULL;
+    run->waiter_head = NULL;
+    run->waiters = NULL;
+    run->nb_instants = NULL;
+    run->waiter_count = run->waiter_capacity = 0;
+    memset (run->tsum, 0, sizeof run->tsum);
+    memset (run->ssum, 0, sizeof run->ssum);
+    run->timer_tasks = run->cross_tasks = 0;
+    run->archived = true;
+    self->archived_runs++;
+    self->shard_total -= run->ver->shard_total;
 }

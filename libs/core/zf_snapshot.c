@@ -117,7 +117,8 @@ s_put_task (s_writer_t *w, zf_run_t *run, uint32_t t)
     }
 }
 
-//  Writes a run's events: how it opened, and its state if that differs.
+//  Writes a run's events: how it opened, and its state if that differs; an
+//  archived run then says so (its tasks are not written).
 static void
 s_put_run (s_writer_t *w, zf_run_t *run)
 {
@@ -133,6 +134,10 @@ s_put_run (s_writer_t *w, zf_run_t *run)
     if (run->state != ev.state) {
         ev.state = run->state;
         ev.time = run->ended;
+        s_put (w, &ev);
+    }
+    if (run->archived) {
+        ev.state = ZF_RS_ARCHIVED;
         s_put (w, &ev);
     }
 }
@@ -178,12 +183,13 @@ zf_engine_snapshot (zf_engine_t *self, zf_engine_event_fn *fn, void *arg)
         s_put_run (&w, self->runs[r]);
     for (size_t r = 0; r < self->run_count && !w.stopped; r++) {
         zf_run_t *run = self->runs[r];
-        for (uint32_t t = 0; t < run->ver->def->task_count && !w.stopped; t++)
+        for (uint32_t t = 0; t < run->ver->def->task_count && !w.stopped && !run->archived; t++)
             s_put_task (&w, run, t);
     }
     for (size_t i = 0; i < self->successes.count && !w.stopped; i++) {
         const zf_success_t *entry = zf_ring_at (&self->successes, i);
         zf_run_t *run = self->runs[entry->run];
+        if (run->archived) continue;
         uint32_t count = 0;
         zf_shard_t *shards = zf_core_shards (run, entry->task, &count);
         uint32_t first = entry->shard == ZF_SHARD_ALL ? 0 : (uint32_t)entry->shard;
@@ -264,9 +270,10 @@ s_digest_run (zf_engine_t *self, zf_run_t *run)
     h = s_mix (h, (uint64_t)run->ended);
     h = s_mix (h, run->timer_tasks);
     h = s_mix (h, run->cross_tasks);
+    h = s_mix (h, run->archived);
     for (int s = 0; s <= ZF_TS_MAX; s++)
         h = s_mix (s_mix (h, run->tsum[s]), run->ssum[s]);
-    for (uint32_t t = 0; t < run->ver->def->task_count; t++) {
+    for (uint32_t t = 0; t < run->ver->def->task_count && !run->archived; t++) {
         zf_tinst_t *ti = &run->tasks[t];
         for (int s = 0; s <= ZF_TS_MAX; s++)
             h = s_mix (h, ti->counts[s]);
@@ -317,6 +324,7 @@ zf_engine_digest (zf_engine_t *self)
     for (size_t i = 0; i < self->successes.count; i++) {
         const zf_success_t *entry = zf_ring_at (&self->successes, i);
         zf_run_t *run = self->runs[entry->run];
+        if (run->archived) continue;
         uint32_t count = 0;
         zf_shard_t *shards = zf_core_shards (run, entry->task, &count);
         uint32_t first = entry->shard == ZF_SHARD_ALL ? 0 : (uint32_t)entry->shard;

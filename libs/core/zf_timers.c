@@ -83,6 +83,7 @@ bool
 zf_core_timer_live (zf_engine_t *self, const zf_timer_t *timer)
 {
     zf_run_t *run = self->runs[timer->run];
+    if (run->archived) return false;
     switch (timer->kind) {
     case ZF_TIMER_RUN:
         return !run->begun && run->state == ZF_RS_WAITING && run->begins == timer->due;

@@ -14,7 +14,8 @@ static const char *s_task_states[] = {"waiting",   "ready",     "dispatched", "r
                                       "succeeded", "confirmed", "failed",     "retrying",
                                       "skipped",   "cancelled", "rolled_back"};
 
-static const char *s_run_states[] = {"waiting", "running", "succeeded", "failed", "cancelled"};
+static const char *s_run_states[] = {"waiting", "running",   "succeeded",
+                                     "failed",  "cancelled", "archived"};
 
 static const char *s_kinds[] = {"?", "flow", "run", "task", "pause", "confirm", "error", "epoch"};
 

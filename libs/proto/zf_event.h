@@ -10,7 +10,9 @@
 
     Which fields each kind uses:
       FLOW     flow, version, text/text_size (the YAML), detail (the file's path)
-      RUN      flow, version, date, state (zf_run_state_t)
+      RUN      flow, version, date, state (zf_run_state_t), value (when the
+               date begins); state archived: the run, succeeded and durable,
+               leaves the registry's memory for the archive
       TASK     flow, date, task, shard, state (zf_task_state_t), attempt,
                value (due time for waiting/retrying, else 0),
                exit_status, executor, detail (error or log tail)
@@ -61,10 +63,11 @@ typedef enum {
     ZF_RS_RUNNING = 1,
     ZF_RS_SUCCEEDED = 2,
     ZF_RS_FAILED = 3,
-    ZF_RS_CANCELLED = 4
+    ZF_RS_CANCELLED = 4,
+    ZF_RS_ARCHIVED = 5 //  only in RUN events: a succeeded run is now read from the archive
 } zf_run_state_t;
 
-#define ZF_RS_MAX 4
+#define ZF_RS_MAX 5
 
 //  The whole task rather than one shard.
 #define ZF_SHARD_ALL (-1)

@@ -288,7 +288,8 @@ s_put_run (zf_wire_writer_t *w, const zf_run_status_t *run, size_t index)
     zf_wire_put_str (w, "flow", &zf_wire_name, false, run->flow, SIZE_MAX);
     zf_wire_put_date (w, "date", run->date, false);
     zf_wire_put_uint (w, run->version);
-    if (zf_wire_check (w, "state", run->state, 0, ZF_RS_MAX)) zf_wire_put_uint (w, run->state);
+    if (zf_wire_check (w, "state", run->state, 0, ZF_RS_CANCELLED))
+        zf_wire_put_uint (w, run->state);
     zf_wire_put_bool (w, run->paused);
     zf_wire_put_int (w, run->started);
     zf_wire_put_int (w, run->ended);
@@ -387,7 +388,7 @@ s_get_run (zf_wire_reader_t *r, zf_run_status_t *run)
     zf_wire_str (r, "flow", &zf_wire_name, false, &run->flow, NULL);
     zf_wire_date (r, "date", false, &run->date);
     zf_wire_u32 (r, "version", UINT32_MAX, &run->version);
-    zf_wire_enum (r, "state", 0, ZF_RS_MAX, &run->state);
+    zf_wire_enum (r, "state", 0, ZF_RS_CANCELLED, &run->state);
     zf_wire_bool (r, "paused", &run->paused);
     zf_wire_i64 (r, "started", &run->started);
     zf_wire_i64 (r, "ended", &run->ended);

@@ -2,7 +2,8 @@
     not_before, earlier-date dependencies, built-ins and calendars vary) are
     driven with orders, starts, results in random order, failures, duplicate
     and stale results, dispatcher requeues, operator actions, pauses,
-    confirmations, recoveries and clock jumps. After every step:
+    confirmations, archiving of old runs, recoveries and clock jumps. After
+    every step:
       - every dispatched task had all its dependencies done (same date and,
         within the run's horizon, earlier dates) and its time had come;
       - no (task, shard, attempt) was ever handed out twice;
@@ -42,6 +43,7 @@ typedef struct {
     uint64_t actions;    //  operator actions that applied
     uint64_t refused;    //  operator actions refused with an error
     uint64_t restores;   //  snapshots restored and followed
+    uint64_t archived;   //  runs archived
     uint64_t recoveries; //  recoveries that rolled something back
     uint64_t runs_done;  //  runs that succeeded
     uint64_t events;     //  events made
@@ -161,10 +163,13 @@ s_scan_runs (s_ctx_t *ctx)
     }
 }
 
-//  Summary state of task t on date.
+//  Summary state of task t on date (an archived run's tasks were all done).
 static int
 s_state (s_ctx_t *ctx, zf_date_t date, uint32_t t)
 {
+    zf_engine_run_info_t run;
+    if (zf_engine_run_info (ctx->h->engine, ctx->def->name, date, &run) == 0 && run.archived)
+        return ZF_TS_CONFIRMED;
     zf_engine_task_info_t info;
     assert_int_equal (zf_engine_task_info (ctx->h->engine, ctx->def->name, date, t, &info), 0);
     return info.state;
@@ -371,7 +376,7 @@ s_operator (s_ctx_t *ctx)
         break;
     }
     if (rc) {
-        assert_true (rc == ZF_E_CONFLICT || rc == ZF_E_UNKNOWN_TASK);
+        assert_true (rc == ZF_E_CONFLICT || rc == ZF_E_UNKNOWN_TASK || rc == ZF_E_ARCHIVED);
         assert_true (strlen (zf_engine_last_error (h->engine)) > 0);
         s_expect_no_change (ctx, events, digest);
         ctx->tally->refused++;
@@ -433,6 +438,9 @@ s_step (s_ctx_t *ctx)
         uint64_t seq = zf_engine_seq (h->engine);
         int rc = zf_engine_confirm (h->engine, seq ? 1 + s_pick (ctx, (uint32_t)seq) : 0);
         assert_true (rc >= 0);
+        rc = zf_engine_archive (h->engine);
+        assert_true (rc >= 0);
+        ctx->tally->archived += (uint64_t)rc;
     } else if (roll < 84) {
         zf_date_t date = ctx->base + (zf_date_t)s_pick (ctx, 3);
         int rc = zf_engine_start (h->engine, ctx->def->name, date);
@@ -540,6 +548,8 @@ s_one_flow (uint64_t seed, s_tally_t *tally)
     zf_engine_flow_info_t info;
     assert_int_equal (zf_engine_flow_info (ctx->h->engine, name, &info), 0);
     ctx->def = info.latest;
+    //  Half the flows keep only their latest runs in memory.
+    if (seed % 2) zf_engine_set_keep_runs (ctx->h->engine, 1 + s_pick (ctx, 3));
     //  Start on a business date a few days back, so dates catch up.
     ctx->base = zf_flow_next_business_date (ctx->def, h_date ("2026-11-24") - 1 - s_pick (ctx, 4));
     ctx->limit = zf_clock_now (ctx->h->clock) + 3 * 86400000LL;
@@ -563,12 +573,13 @@ test_random_flows_keep_every_invariant (void **state)
     fprintf (stderr,
              "random flows: %d in %lds: %llu orders, %llu results, %llu stale, "
              "%llu actions, %llu refused, %llu restores, %llu recoveries, %llu runs done, "
-             "%llu events\n",
+             "%llu archived, %llu events\n",
              S_FLOWS, (long)(time (NULL) - started), (unsigned long long)tally.orders,
              (unsigned long long)tally.results, (unsigned long long)tally.stale,
              (unsigned long long)tally.actions, (unsigned long long)tally.refused,
              (unsigned long long)tally.restores, (unsigned long long)tally.recoveries,
-             (unsigned long long)tally.runs_done, (unsigned long long)tally.events);
+             (unsigned long long)tally.runs_done, (unsigned long long)tally.archived,
+             (unsigned long long)tally.events);
     //  Each kind of step happened many times over.
     assert_true (tally.orders > 10 * S_FLOWS);
     assert_true (tally.stale > S_FLOWS);
@@ -576,6 +587,7 @@ test_random_flows_keep_every_invariant (void **state)
     assert_true (tally.restores > S_FLOWS / 2);
     assert_true (tally.recoveries > S_FLOWS / 20);
     assert_true (tally.runs_done > S_FLOWS);
+    assert_true (tally.archived > S_FLOWS / 20);
 }
 
 int

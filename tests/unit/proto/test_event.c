@@ -289,7 +289,7 @@ test_semantic_errors (void **state)
     bad = self->events[1];
     bad.state = ZF_RS_MAX + 1;
     assert_int_equal (zf_event_encode (self->codec->enc, &bad, 1, &err), -1);
-    assert_string_equal (err.text, "event[0].state: value 5 out of range 0..4");
+    assert_string_equal (err.text, "event[0].state: value 6 out of range 0..5");
     bad.kind = 0;
     assert_int_equal (zf_event_encode (self->codec->enc, &bad, 1, &err), -1);
     assert_string_equal (err.text, "event[0].kind: value 0 out of range 1..7");
@@ -336,7 +336,8 @@ test_topics_and_names (void **state)
     assert_string_equal (zf_task_state_name (ZF_TS_ROLLED_BACK), "rolled_back");
     assert_string_equal (zf_task_state_name (11), "?");
     assert_string_equal (zf_task_state_name (-1), "?");
-    assert_string_equal (zf_run_state_name (5), "?");
+    assert_string_equal (zf_run_state_name (ZF_RS_ARCHIVED), "archived");
+    assert_string_equal (zf_run_state_name (6), "?");
     assert_string_equal (zf_event_kind_name (0), "?");
     assert_int_equal (zf_task_state_parse ("nonsense"), -1);
     assert_int_equal (zf_task_state_parse (NULL), -1);
