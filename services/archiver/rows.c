@@ -323,7 +323,8 @@ s_flow (zf_rows_t *self, const zf_event_t *ev, uint64_t seq)
 static int
 s_run (zf_rows_t *self, const zf_event_t *ev, uint64_t seq)
 {
-    if (!ev->flow || ev->date == ZF_DATE_NONE) return 0;
+    //  An archived run left the registry's memory; its row stays succeeded.
+    if (!ev->flow || ev->date == ZF_DATE_NONE || ev->state == ZF_RS_ARCHIVED) return 0;
     char key[S_KEY_MAX];
     snprintf (key, sizeof key, "%s/%d", ev->flow, (int)ev->date);
     bool fresh;

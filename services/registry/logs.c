@@ -6,12 +6,15 @@
     which on one host is the same folder. The engine resolves what the
     request leaves open: the latest run, a shard named by key, the latest
     attempt. Names in the path are checked against the flow file's alphabet
-    first, so no request can reach outside the log folder. Reading is
+    first, so no request can reach outside the log folder. For a run that
+    was archived the engine no longer knows attempts: the latest attempt is
+    the highest one with a log file in the run's folder. Reading is
     synchronous: a log is at most ZF_TASK_LOG_CAP bytes and the reply at most
     half a frame, so one read costs milliseconds.
 */
 #include "registry_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -41,6 +44,42 @@ typedef struct {
     int32_t shard;    //  shard index, or ZF_SHARD_ALL
     uint32_t attempt; //  attempt
 } s_target_t;
+
+//  The highest attempt of a task (shard >= 0: of that shard) with a log file
+//  in LOG_DIR/FLOW/DATE, or 0 if none has one.
+static uint32_t
+s_latest_logged (zf_registry_t *self, const char *flow, zf_date_t date, const char *task,
+                 int32_t shard)
+{
+    char day[ZF_DATE_TEXT], path[PATH_MAX], prefix[ZF_MAX_NAME + 16];
+    zf_date_format (date, day, sizeof day);
+    int length = snprintf (path, sizeof path, "%s/%s/%s", self->log_dir, flow, day);
+    if (length < 0 || (size_t)length >= sizeof path) return 0;
+    if (shard >= 0)
+        snprintf (prefix, sizeof prefix, "%s.%d.", task, (int)shard);
+    else
+        snprintf (prefix, sizeof prefix, "%s.", task);
+    size_t prefix_size = strlen (prefix);
+    DIR *dir = opendir (path);
+    if (!dir) return 0;
+    uint32_t latest = 0;
+    struct dirent *entry;
+    while ((entry = readdir (dir))) {
+        const char *name = entry->d_name;
+        if (strncmp (name, prefix, prefix_size) != 0) continue;
+        //  What follows the prefix must be exactly "N.log".
+        const char *digits = name + prefix_size;
+        char *end = NULL;
+        errno = 0;
+        unsigned long attempt = strtoul (digits, &end, 10);
+        if (errno || end == digits || *digits < '1' || *digits > '9' || strcmp (end, ".log") != 0 ||
+            attempt > UINT32_MAX)
+            continue;
+        if (attempt > latest) latest = (uint32_t)attempt;
+    }
+    closedir (dir);
+    return latest;
+}
 
 //  Resolves date, shard and attempt through the engine. Returns 0, 1 if the
 //  engine does not know the run (the request must then name everything
@@ -83,6 +122,14 @@ s_resolve (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req,
         return -1;
     }
     if (!sharded) target->shard = ZF_SHARD_ALL;
+    if (target->attempt == 0 && run.archived) {
+        target->attempt = s_latest_logged (self, req->flow, target->date, req->task, target->shard);
+        if (target->attempt == 0) {
+            zf_requests_error (self, identity, req->req_id, ZF_ERR_UNKNOWN_TASK,
+                               "no log of task %s is left for this archived run", req->task);
+            return -1;
+        }
+    }
     if (target->attempt == 0) {
         zf_engine_shard_info_t info;
         rc = zf_engine_shard_info (self->engine, req->flow, target->date, (uint32_t)index,

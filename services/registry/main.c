@@ -12,21 +12,26 @@
 static void
 s_usage (FILE *out)
 {
-    fprintf (out, "usage: zflow-registry [options]\n"
-                  "  --bind ENDPOINT          requests, ROUTER (default tcp://*:5570)\n"
-                  "  --events ENDPOINT        events, PUB (default tcp://*:5571)\n"
-                  "  --dispatcher ENDPOINT    the dispatcher (default tcp://127.0.0.1:5560)\n"
-                  "  --archiver ENDPOINT      recover the durable state from this archiver at\n"
-                  "                           start (default: none, start empty)\n"
-                  "  --dir DIR                holds registry.epoch (default ./var)\n"
-                  "  --log-dir DIR            the executors' task logs (default DIR/logs)\n"
-                  "  --name NAME              our name at the dispatcher (default registry)\n"
-                  "  --heartbeat DURATION     heartbeat interval with the dispatcher (default 1s)\n"
-                  "  --liveness N             heartbeats the dispatcher may miss (default 3)\n"
-                  "  --no-worker-wait DURATION  an order fails once no worker offered its service\n"
-                  "                           this long (default 60s; 0 waits for ever)\n"
-                  "  -v, --verbose            more output (-vv for debug)\n"
-                  "  -h, --help               this text\n");
+    fprintf (out,
+             "usage: zflow-registry [options]\n"
+             "  --bind ENDPOINT          requests, ROUTER (default tcp://*:5570)\n"
+             "  --events ENDPOINT        events, PUB (default tcp://*:5571)\n"
+             "  --dispatcher ENDPOINT    the dispatcher (default tcp://127.0.0.1:5560)\n"
+             "  --archiver ENDPOINT      recover the durable state from this archiver at\n"
+             "                           start, and read archived runs from it (default:\n"
+             "                           none, start empty and keep every run in memory)\n"
+             "  --keep-runs N            with an archiver, the latest runs of each flow kept\n"
+             "                           in memory; older ones that succeeded and are durable\n"
+             "                           are read from the archive (default 7; 0 keeps all)\n"
+             "  --dir DIR                holds registry.epoch (default ./var)\n"
+             "  --log-dir DIR            the executors' task logs (default DIR/logs)\n"
+             "  --name NAME              our name at the dispatcher (default registry)\n"
+             "  --heartbeat DURATION     heartbeat interval with the dispatcher (default 1s)\n"
+             "  --liveness N             heartbeats the dispatcher may miss (default 3)\n"
+             "  --no-worker-wait DURATION  an order fails once no worker offered its service\n"
+             "                           this long (default 60s; 0 waits for ever)\n"
+             "  -v, --verbose            more output (-vv for debug)\n"
+             "  -h, --help               this text\n");
 }
 
 //  Fails with the usage line: exit status 2.
@@ -54,7 +59,8 @@ main (int argc, char **argv)
         O_HEARTBEAT,
         O_LIVENESS,
         O_WAIT,
-        O_ARCHIVER
+        O_ARCHIVER,
+        O_KEEP_RUNS
     };
     static const struct option options[] = {
         {"bind", required_argument, NULL, O_BIND},
@@ -67,6 +73,7 @@ main (int argc, char **argv)
         {"liveness", required_argument, NULL, O_LIVENESS},
         {"no-worker-wait", required_argument, NULL, O_WAIT},
         {"archiver", required_argument, NULL, O_ARCHIVER},
+        {"keep-runs", required_argument, NULL, O_KEEP_RUNS},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -86,6 +93,11 @@ main (int argc, char **argv)
             break;
         case O_ARCHIVER:
             cfg.archiver = optarg;
+            break;
+        case O_KEEP_RUNS:
+            if ((number = zf_number_parse (optarg, 0, 100000)) < 0)
+                return s_bad ("--keep-runs takes 0 to 100000");
+            cfg.keep_runs = (uint32_t)number;
             break;
         case O_DIR:
             if (!*optarg) return s_bad ("--dir takes a folder");

@@ -41,6 +41,7 @@ zf_registry_config_defaults (zf_registry_config_t *cfg)
     cfg->journal_events = ZF_REGISTRY_JOURNAL_EVENTS;
     cfg->journal_bytes = ZF_REGISTRY_JOURNAL_BYTES;
     cfg->max_in_flight = ZF_REGISTRY_MAX_IN_FLIGHT;
+    cfg->keep_runs = ZF_REGISTRY_KEEP_RUNS;
 }
 
 //  ---------------------------------------------------------------------------
@@ -107,6 +108,9 @@ s_turn_end (zf_registry_t *self, bool idle)
     //  only now and then, and a subscriber that has just subscribed and
     //  asked for STATUS must not miss the events that follow the reply.
     zsock_events (self->pub);
+    //  Runs that became durable leave memory (nothing to do most turns).
+    if (zf_engine_archive (self->engine) < 0)
+        zf_log_error ("archiving runs failed reason=\"%s\"", zf_engine_last_error (self->engine));
     zf_publisher_flush (self->publisher);
     zf_session_flush_acks (self);
     s_arm_deadline (self, idle);
@@ -193,6 +197,7 @@ s_teardown (zf_registry_t *self)
 {
     zf_session_close (self);
     zf_session_destroy (self);
+    zf_history_close (self);
     zloop_destroy (&self->loop);
     zf_engine_destroy (&self->engine);
     zf_publisher_destroy (&self->publisher);
@@ -298,6 +303,13 @@ s_setup (zf_registry_t *self, zf_registry_config_t *cfg)
         snprintf (cfg->error, sizeof cfg->error, "out of memory");
         return -1;
     }
+    if (zf_history_open (self, cfg->archiver) != 0) {
+        snprintf (cfg->error, sizeof cfg->error, "cannot connect to the archiver at %s",
+                  cfg->archiver);
+        return -1;
+    }
+    //  Only what an archiver holds may leave memory.
+    if (self->archive) zf_engine_set_keep_runs (self->engine, cfg->keep_runs);
     return 0;
 }
 

@@ -27,12 +27,18 @@
 //  engine until results make room (the dispatcher's backlog is as large).
 #define ZF_REGISTRY_MAX_IN_FLIGHT 1000000
 
+//  Latest runs of each flow kept in memory when an archiver holds the rest.
+#define ZF_REGISTRY_KEEP_RUNS 7
+
 //  Settings; zf_registry_config_defaults fills the defaults named here.
 typedef struct {
     const char *bind;       //  ROUTER for requests ("tcp://*:5570")
     const char *events;     //  PUB for events ("tcp://*:5571")
     const char *dispatcher; //  the dispatcher ("tcp://127.0.0.1:5560")
-    const char *archiver;   //  the archiver to recover from at start, or NULL (start empty)
+    const char *archiver;   //  the archiver to recover from at start and to read archived
+                            //  runs from, or NULL (start empty, keep every run)
+    uint32_t keep_runs;     //  with an archiver: latest runs per flow kept in memory
+                            //  (ZF_REGISTRY_KEEP_RUNS; 0 keeps all)
     const char *dir;        //  holds registry.epoch ("./var")
     const char *log_dir;    //  the executors' task logs, or NULL for DIR/logs
     const char *name;       //  the name the dispatcher knows us by ("registry")

@@ -7,6 +7,7 @@
     replay.c     SNAPSHOT and EVENTS_SINCE replies
     dispatch.c   the Majordomo client session with the dispatcher
     recover.c    a cold start from the archiver's durable state
+    history.c    STATUS of archived runs, asked of the archiver
 
     The pure pieces (publisher, journal, orders, results, epoch) have their
     own headers and know nothing of this struct.
@@ -57,6 +58,13 @@ typedef struct {
     zf_arena_t *arena;   //  their strings
 } zf_keyset_t;
 
+//  Requests to the archiver waiting at once, at most, and how long each may.
+#define ZF_HISTORY_PENDING    64
+#define ZF_HISTORY_TIMEOUT_MS 5000
+
+//  A STATUS forwarded to the archiver (history.c).
+typedef struct _zf_history_slot_t zf_history_slot_t;
+
 //  The actor.
 typedef struct {
     //  Settings (copied from the configuration)
@@ -67,6 +75,7 @@ typedef struct {
     int64_t heartbeat_ms;   //  heartbeat interval
     uint32_t liveness;      //  intervals of silence before a reconnect
     uint64_t max_in_flight; //  shards dispatched or running at most
+    char *archiver;         //  the archiver's endpoint, or NULL
 
     //  Sockets and loop
     zsock_t *pipe;   //  to the caller
@@ -115,6 +124,15 @@ typedef struct {
     bool send_failed;     //  the socket refused orders this turn
     bool cold;            //  state came from the archiver; in-flight work not settled yet
 
+    //  The archive (history.c)
+    zsock_t *archive;                    //  DEALER to the archiver, or NULL
+    zf_proto_decoder_t *history_decoder; //  its replies
+    zf_proto_encoder_t *history_encoder; //  requests to it
+    zf_history_slot_t *history;          //  ZF_HISTORY_PENDING slots
+    uint64_t history_seq;                //  req_ids towards the archiver
+    uint64_t history_requests;           //  STATUS requests forwarded
+    uint64_t history_timeouts;           //  of which the archiver did not answer
+
     //  Counters
     uint64_t requests;        //  requests answered
     uint64_t bad_requests;    //  requests that did not decode, or frames dropped
@@ -146,6 +164,19 @@ int zf_registry_raise_epoch (zf_registry_t *self, uint64_t newest);
 //  the reason in error (the archiver did not answer, or its state does not
 //  fold).
 int zf_registry_recover (zf_registry_t *self, const char *archiver, char *error, size_t size);
+
+//  ---------------------------------------------------------------------------
+//  history.c
+
+//  Connects to the archiver (endpoint NULL or "": none) and reads it in the
+//  loop. 0 or -1.
+int zf_history_open (zf_registry_t *self, const char *endpoint);
+
+//  Disconnects; every request still waiting is dropped.
+void zf_history_close (zf_registry_t *self);
+
+//  Answers a STATUS for an archived run from the archiver, later.
+void zf_history_status (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req);
 
 //  Logs an error and puts it on the bus as an ERROR event from service.
 void zf_registry_error (zf_registry_t *self, const char *service, const char *format, ...)

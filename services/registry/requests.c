@@ -86,6 +86,7 @@ s_error_code (int code)
     case ZF_E_CONFLICT:
     case ZF_E_STALE:
     case ZF_E_LIMIT:
+    case ZF_E_ARCHIVED:
         return ZF_ERR_CONFLICT;
     case ZF_E_INVALID:
         return ZF_ERR_BAD_REQUEST;

@@ -5,7 +5,9 @@
     has not been started yet (an empty list: the flow exists, it simply has
     nothing to show); with a date, that run or ERROR unknown_flow. A reply
     that would not fit in a frame (thousands of tasks with long error texts)
-    is sent again without the texts, then without the tasks.
+    is sent again without the texts, then without the tasks. A run that was
+    archived (it succeeded, is durable and left memory) is answered by the
+    archiver, through history.c.
 */
 #include "registry_internal.h"
 #include "zf_log.h"
@@ -158,6 +160,10 @@ zf_status_reply (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t
         }
         zf_engine_run_info_t run;
         int rc = zf_engine_run_info (self->engine, req->flow, req->date, &run);
+        if (rc == 0 && run.archived) {
+            zf_history_status (self, identity, req);
+            return;
+        }
         if (rc == 0)
             ok = s_add_run (&runs, &run);
         else if (!(rc == ZF_E_UNKNOWN_RUN && req->date == ZF_DATE_NONE)) {

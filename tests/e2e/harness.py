@@ -217,11 +217,12 @@ class Zflow:
 
 
 class ZflowTest(unittest.TestCase):
-    """A test case with a fresh zflow per test."""
+    """A test case with a fresh zflow per test; up_args go to `zflow up`."""
     executors = 2
+    up_args = ()
 
     def setUp(self):
-        self.z = Zflow(executors=self.executors)
+        self.z = Zflow(executors=self.executors, extra=self.up_args)
         self.addCleanup(self.z.stop)
 
 

@@ -4,6 +4,7 @@ Each test starts its own `zflow up`, submits a flow with `zflow submit`, starts 
 waits with `zflow wait` (which blocks on events) and checks the outcome through
 `zflow status --json`, the files the tasks wrote, and the events `zflow-tap` received.
 """
+import json
 import os
 import select
 import signal
@@ -304,3 +305,66 @@ tasks:
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
+
+
+class HistoryTests(ZflowTest):
+    """Runs beyond --keep-runs leave the registry's memory once durable; the
+    command line still reads them, through the registry, from the store."""
+    up_args = ("--keep-runs", "1")
+
+    def test_archived_dates_read_from_the_store(self):
+        z = self.z
+        path = z.write("flow/hist.yaml", """\
+flow: hist
+timezone: UTC
+calendar:
+  weekdays: [mon, tue, wed, thu, fri, sat, sun]
+tasks:
+  - id: start
+    type: start
+  - id: work
+    after: [start]
+    shards: [north, south]
+    run: echo "work $ZFLOW_SHARD_KEY $ZFLOW_DATE"
+  - id: total
+    after: [work]
+    run: echo "total $ZFLOW_DATE"
+""")
+        z.ok("submit", path)
+        tap = z.tap("--filter", "run.hist")
+        dates = [day(-3), day(-2), day(-1)]
+        for d in dates:
+            z.ok("start", "hist", "--date", d)
+            z.ok("wait", "hist", "--date", d, "--timeout", "30s", timeout=60)
+        # Every date but the latest leaves memory once the store holds it.
+        for d in dates[:2]:
+            self.assertIsNotNone(tap.wait_for(lambda e, d=d: e.get("kind") == "run" and e.get("date") == d
+                                              and e.get("state") == "archived"), d)
+        self.assertFalse([e for e in tap.events() if e.get("date") == dates[2] and e.get("state") == "archived"])
+
+        for d in dates:
+            st = z.status("hist", d)
+            self.assertEqual((st["flow"], st["date"], st["version"], st["state"]), ("hist", d, 1, "succeeded"))
+            tasks = _by_id(st)
+            self.assertEqual(set(tasks), {"start", "work", "total"})
+            for t in tasks.values():
+                self.assertIn(t["state"], DONE, (d, t))
+                self.assertTrue(t["started"] and t["ended"], (d, t))
+            self.assertEqual((tasks["work"]["shards_total"], tasks["work"]["shards_done"]), (2, 2))
+            self.assertEqual(tasks["total"]["attempt"], 1)
+        # The table too, and the latest run still comes from memory.
+        self.assertIn("succeeded", z.ok("status", "hist", "--date", dates[0]))
+        self.assertEqual(z.status("hist", dates[2])["date"], dates[2])
+        self.assertEqual(json.loads(z.ok("status", "hist", "--json"))["date"], dates[2])
+
+        # Logs of an archived date: the latest attempt on disk.
+        self.assertIn("work south " + dates[0], z.ok("logs", "hist", "work", "--date", dates[0],
+                                                      "--shard", "south"))
+        self.assertIn("total " + dates[1], z.ok("logs", "hist", "total", "--date", dates[1]))
+        # An archived run is history: actions say so, clearly.
+        r = z.run("retry", "hist", "total", "--date", dates[0])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("archived", r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        # A date never run is still unknown, archive or not.
+        self.assertEqual(z.run("status", "hist", "--date", day(-9), "--json").returncode, 1)

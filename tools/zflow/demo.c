@@ -238,7 +238,13 @@ s_on_timeout (zloop_t *loop, int timer_id, void *arg)
     return -1;
 }
 
-static const zf_cli_verb_t s_verb = {"demo", "[--exit] [up options]", NULL};
+static const zf_cli_verb_t s_verb = {
+    "demo", "[--exit] [up options]",
+    "Starts everything as `zflow up` does, submits the example end-of-day flow,\n"
+    "starts today's date and shows its progress, then a summary and the\n"
+    "dashboard's URL. Stays up for the dashboard until Ctrl-C; with --exit it\n"
+    "stops after the summary and exits 0 only if the flow succeeded.\n"
+    "Options of `zflow up`:\n"};
 
 //  Waits until the registry answers: a request sent before it has bound
 //  waits in ZeroMQ's queue, so one call with the whole timeout suffices.
@@ -420,8 +426,8 @@ zf_cmd_demo (int argc, char **argv)
     cfg.example_worker = true;
     const char *extra[] = {"exit", NULL};
     unsigned flags = 0;
-    int rc = zf_up_parse (argc, argv, &cfg, extra, &flags);
-    if (rc != 0) return rc;
+    int rc = zf_up_parse (argc, argv, &s_verb, &cfg, extra, &flags);
+    if (rc != 0) return rc < 0 ? 0 : rc;
     s_demo_t demo = {0};
     demo.exit_after = flags & 1;
     zf_up_block_signals ();

@@ -36,10 +36,29 @@ zf_up_defaults (zf_up_config_t *cfg)
     cfg->dir = "./var";
 }
 
+//  What `zflow up -h` (and `zflow demo -h`) print after their usage line.
+#define S_UP_HELP                                                                                  \
+    "Starts the registry, the dispatcher, N executors, the archiver and the\n"                     \
+    "gateway on 127.0.0.1, supervises them (a service that dies starts again,\n"                   \
+    "with backoff) and stops them all on Ctrl-C or SIGTERM.\n"                                     \
+    "  --store sqlite:PATH | postgresql://...  the archiver's store\n"                             \
+    "                            (default sqlite:DIR/zflow.db)\n"                                  \
+    "  --executors N             executors to start, 0 to 64 (default 2)\n"                        \
+    "  --http HOST:PORT          the gateway's dashboard (default 127.0.0.1:8080)\n"               \
+    "  --base-port P             ZeroMQ ports at their offsets from P (default 5560)\n"            \
+    "  --dir DIR                 the store, the task logs, the registry's term\n"                  \
+    "                            (default ./var)\n"                                                \
+    "  --keep-runs N             runs of each flow the registry keeps in memory;\n"                \
+    "                            older ones that succeeded are read from the store\n"              \
+    "                            (default 7; 0 keeps all)\n"                                       \
+    "  --pair                    the registry as a Binary Star pair (not available)\n"             \
+    "  -v                        more output from every service (-vv for debug)\n"
+
 int
-zf_up_parse (int argc, char **argv, zf_up_config_t *cfg, const char **extra, unsigned *extra_flags)
+zf_up_parse (int argc, char **argv, const zf_cli_verb_t *verb, zf_up_config_t *cfg,
+             const char **extra, unsigned *extra_flags)
 {
-    enum { O_STORE = 1000, O_EXECUTORS, O_HTTP, O_PAIR, O_BASE, O_DIR, O_EXTRA };
+    enum { O_STORE = 1000, O_EXECUTORS, O_HTTP, O_PAIR, O_BASE, O_DIR, O_KEEP, O_EXTRA };
     struct option options[16] = {
         {"store", required_argument, NULL, O_STORE},
         {"executors", required_argument, NULL, O_EXECUTORS},
@@ -47,39 +66,33 @@ zf_up_parse (int argc, char **argv, zf_up_config_t *cfg, const char **extra, uns
         {"pair", no_argument, NULL, O_PAIR},
         {"base-port", required_argument, NULL, O_BASE},
         {"dir", required_argument, NULL, O_DIR},
+        {"keep-runs", required_argument, NULL, O_KEEP},
         {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
     };
-    int n = 7;
+    int n = 9;
     for (int i = 0; extra && extra[i] && n < 15; i++, n++)
         options[n] = (struct option){extra[i], no_argument, NULL, O_EXTRA + i};
     if (extra_flags) *extra_flags = 0;
 
     int opt;
-    while ((opt = getopt_long (argc, argv, "v", options, NULL)) != -1) {
-        char *end;
-        long value;
+    long long value;
+    opterr = 0;
+    while ((opt = getopt_long (argc, argv, ":vh", options, NULL)) != -1) {
         switch (opt) {
         case O_STORE:
             if (strncmp (optarg, "sqlite:", 7) != 0 && strncmp (optarg, "postgresql://", 13) != 0 &&
-                strncmp (optarg, "postgres://", 11) != 0) {
-                fprintf (stderr, "zflow: --store takes sqlite:PATH or postgresql://...\n");
-                return 2;
-            }
+                strncmp (optarg, "postgres://", 11) != 0)
+                return zf_cli_usage_error (verb, "--store takes sqlite:PATH or postgresql://...");
             cfg->store = optarg;
             break;
         case O_EXECUTORS:
-            value = strtol (optarg, &end, 10);
-            if (*end || value < 0 || value > S_MAX_EXECUTORS) {
-                fprintf (stderr, "zflow: --executors takes 0 to %d\n", S_MAX_EXECUTORS);
-                return 2;
-            }
+            if ((value = zf_number_parse (optarg, 0, S_MAX_EXECUTORS)) < 0)
+                return zf_cli_usage_error (verb, "--executors takes 0 to %d", S_MAX_EXECUTORS);
             cfg->executors = (int)value;
             break;
         case O_HTTP:
-            if (!strchr (optarg, ':')) {
-                fprintf (stderr, "zflow: --http takes HOST:PORT\n");
-                return 2;
-            }
+            if (!strchr (optarg, ':')) return zf_cli_usage_error (verb, "--http takes HOST:PORT");
             cfg->http = optarg;
             break;
         case O_PAIR:
@@ -89,31 +102,35 @@ zf_up_parse (int argc, char **argv, zf_up_config_t *cfg, const char **extra, uns
                              "runs alone\n");
             return 1;
         case O_BASE:
-            value = strtol (optarg, &end, 10);
-            if (*end || value < 1024 || value > 65535 - 30) {
-                fprintf (stderr, "zflow: --base-port takes 1024 to %d\n", 65535 - 30);
-                return 2;
-            }
+            if ((value = zf_number_parse (optarg, 1024, 65535 - 30)) < 0)
+                return zf_cli_usage_error (verb, "--base-port takes 1024 to %d", 65535 - 30);
             cfg->base_port = (int)value;
             break;
         case O_DIR:
+            if (!*optarg) return zf_cli_usage_error (verb, "--dir takes a folder");
             cfg->dir = optarg;
+            break;
+        case O_KEEP:
+            if (zf_number_parse (optarg, 0, 100000) < 0)
+                return zf_cli_usage_error (verb, "--keep-runs takes 0 to 100000");
+            cfg->keep = optarg;
             break;
         case 'v':
             cfg->verbose++;
             break;
+        case 'h':
+            zf_cli_help (verb);
+            fputs (S_UP_HELP, stdout);
+            return -1;
         default:
             if (opt >= O_EXTRA && extra_flags) {
                 *extra_flags |= 1u << (opt - O_EXTRA);
                 break;
             }
-            return 2;
+            return zf_cli_bad_option (verb, opt, argv);
         }
     }
-    if (optind < argc) {
-        fprintf (stderr, "zflow: unexpected argument '%s'\n", argv[optind]);
-        return 2;
-    }
+    if (optind < argc) return zf_cli_usage_error (verb, "unexpected argument '%s'", argv[optind]);
     return 0;
 }
 
@@ -228,7 +245,11 @@ zf_up_start (zf_up_config_t *cfg, FILE *out)
     char archiver[64];
     bool with_archiver = s_have (bindir, "zflow-archiver");
     s_endpoint (cfg, S_ARCHIVER, archiver, sizeof archiver);
-    if (with_archiver)
+    if (with_archiver && cfg->keep)
+        rc |= zf_supervisor_add (supervisor, "registry", "zflow-registry", "--bind", reg,
+                                 "--events", reg_ev, "--dispatcher", disp, "--dir", cfg->dir,
+                                 "--archiver", archiver, "--keep-runs", cfg->keep, v, NULL);
+    else if (with_archiver)
         rc |= zf_supervisor_add (supervisor, "registry", "zflow-registry", "--bind", reg,
                                  "--events", reg_ev, "--dispatcher", disp, "--dir", cfg->dir,
                                  "--archiver", archiver, v, NULL);
@@ -353,10 +374,11 @@ zf_up_attach (zf_supervisor_t *supervisor, zloop_t *loop)
 int
 zf_cmd_up (int argc, char **argv)
 {
+    static const zf_cli_verb_t verb = {"up", "[OPTIONS]", NULL};
     zf_up_config_t cfg;
     zf_up_defaults (&cfg);
-    int rc = zf_up_parse (argc, argv, &cfg, NULL, NULL);
-    if (rc != 0) return rc;
+    int rc = zf_up_parse (argc, argv, &verb, &cfg, NULL, NULL);
+    if (rc != 0) return rc < 0 ? 0 : rc;
     zf_up_block_signals ();
     zsys_handler_set (NULL);
     zf_supervisor_t *supervisor = zf_up_start (&cfg, stdout);

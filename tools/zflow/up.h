@@ -4,6 +4,7 @@
 
 #include <czmq.h>
 #include <stdbool.h>
+#include "cli.h"
 #include "supervisor.h"
 
 //  What `zflow up` (and `zflow demo`) start and where.
@@ -14,6 +15,7 @@ typedef struct {
     int pair;            //  --pair: a Binary Star registry pair
     int base_port;       //  --base-port P: ZeroMQ ports at fixed offsets from P
     const char *dir;     //  --dir DIR: store and task logs
+    const char *keep;    //  --keep-runs N: runs per flow the registry keeps in memory, or NULL
     int verbose;         //  -v count, passed on to services
     bool example_worker; //  also run zflow-settle, the example C worker (demo)
     char dashboard[192]; //  set by zf_up_start: the dashboard's URL, "" if none
@@ -22,11 +24,13 @@ typedef struct {
 //  Fills defaults (DESIGN.md: ports from 5560, 2 executors, ./var, 127.0.0.1:8080).
 void zf_up_defaults (zf_up_config_t *cfg);
 
-//  Parses the options of `zflow up`/`zflow demo` from argv[optind...]; extra
-//  long options given in extra are accepted and reported through *extra_flags
-//  (bit i set for extra[i]). Returns 0, or 2 on bad usage (message printed).
-int zf_up_parse (int argc, char **argv, zf_up_config_t *cfg, const char **extra,
-                 unsigned *extra_flags);
+//  Parses the options of `zflow up`/`zflow demo` (verb names which) from
+//  argv[optind...]; extra long options given in extra are accepted and
+//  reported through *extra_flags (bit i set for extra[i]). Returns 0, -1
+//  after -h printed the help (exit 0), 1 for --pair, or 2 on bad usage
+//  (message and usage line printed).
+int zf_up_parse (int argc, char **argv, const zf_cli_verb_t *verb, zf_up_config_t *cfg,
+                 const char **extra, unsigned *extra_flags);
 
 //  The registry's request endpoint(s) of this configuration, comma-separated.
 void zf_up_registry_endpoints (const zf_up_config_t *cfg, char *buf, size_t size);

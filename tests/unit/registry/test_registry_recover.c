@@ -1,7 +1,8 @@
 /*  Registry tests of a cold start: the actor recovers from a fake archiver
     (a ROUTER in a thread answering SNAPSHOT with a snapshot and the journal
     after it), then settles what was in flight once the fake dispatcher has
-    said what it holds (invariant 5). */
+    said what it holds (invariant 5). And the runs the engine archived: their
+    STATUS comes from the archiver, their logs from the log folder. */
 #include "reg_harness.h"
 #include "zf_engine.h"
 #include "zf_event_wire.h"
@@ -38,7 +39,49 @@ typedef struct {
     size_t count;
     uint64_t seq_at; //  the last journal event's seq
     bool journal;    //  the listener is recording the journal now
+    int status_mode; //  STATUS: S_ANSWER, S_SILENT or S_WRONG_TYPE
+    int statuses;    //  STATUS requests received
 } s_history_t;
+
+//  How the fake archiver treats STATUS.
+#define S_ANSWER     0 //  one run with one task
+#define S_SILENT     1 //  no answer
+#define S_WRONG_TYPE 2 //  OK instead of STATUS_REPLY
+
+//  Answers a STATUS as the fake archiver's mode says.
+static void
+s_archiver_status (s_history_t *history, zsock_t *router, zframe_t *identity,
+                   zf_proto_encoder_t *enc, const zf_reg_request_t *req)
+{
+    history->statuses++;
+    if (history->status_mode == S_SILENT) return;
+    zf_task_status_t task = {.id = "a",
+                             .state = ZF_TS_CONFIRMED,
+                             .attempt = 2,
+                             .started = 1000,
+                             .ended = 2000,
+                             .executor = "exec-9"};
+    zf_run_status_t run = {.flow = req->flow,
+                           .date = req->date,
+                           .version = 1,
+                           .state = ZF_RS_SUCCEEDED,
+                           .started = 1000,
+                           .ended = 3000,
+                           .tasks = &task,
+                           .task_count = 1};
+    zf_reg_reply_t reply;
+    zf_reg_reply_init (&reply, history->status_mode == S_ANSWER ? ZF_BODY_STATUS_REPLY : ZF_BODY_OK,
+                       req->req_id);
+    reply.runs = &run;
+    reply.run_count = history->status_mode == S_ANSWER ? 1 : 0;
+    zf_proto_error_t err;
+    assert_int_equal (zf_reg_reply_encode (enc, &reply, &err), 0);
+    zmsg_t *out = zmsg_new ();
+    zmsg_append (out, &(zframe_t *){zframe_dup (identity)});
+    zmsg_addmem (out, "", 0);
+    zmsg_addmem (out, zf_proto_encoder_data (enc), zf_proto_encoder_size (enc));
+    zmsg_send (&out, router);
+}
 
 static int
 s_take_snapshot (const zf_event_t *event, void *arg)
@@ -83,6 +126,14 @@ s_archiver (zsock_t *pipe, void *args)
         zf_proto_error_t err;
         assert_int_equal (
             zf_reg_request_decode (dec, zframe_data (body), zframe_size (body), &req, &err), 0);
+        if (req.type == ZF_BODY_STATUS) {
+            s_archiver_status (history, router, identity, enc, &req);
+            zframe_destroy (&identity);
+            zframe_destroy (&empty);
+            zframe_destroy (&body);
+            zmsg_destroy (&msg);
+            continue;
+        }
         assert_int_equal (req.type, ZF_BODY_SNAPSHOT);
         size_t half = history->count / 2;
         for (uint32_t part = 1; part <= 2; part++) {
@@ -217,6 +268,132 @@ test_no_answer_from_the_archiver_stops_the_start (void **state)
     zsock_destroy (&silent);
 }
 
+//  A history in which the run of S_DATE succeeded and was archived, and the
+//  next date's run is open.
+static zf_engine_t *
+s_archived_source (zf_clock_t *clock, s_history_t *history)
+{
+    zf_engine_t *engine = zf_engine_new (clock);
+    assert_int_equal (zf_engine_set_epoch (engine, 3), 0);
+    assert_int_equal (zf_engine_submit (engine, s_flow, strlen (s_flow), "/tmp/t.yaml", NULL), 1);
+    zf_engine_set_keep_runs (engine, 1);
+    assert_int_equal (zf_engine_start (engine, "t", S_DATE), 0);
+    zf_engine_tick (engine);
+    for (int round = 0; round < 5; round++) {
+        zf_engine_order_t order;
+        while (zf_engine_next_order (engine, &order) == 1) {
+            zf_task_key_t key = {"t", S_DATE, order.task_id, ZF_SHARD_ALL, order.shards[0].attempt};
+            assert_int_equal (zf_engine_running (engine, &key, "exec-1"), 0);
+            assert_int_equal (
+                zf_engine_result (engine, &key, ZF_OUTCOME_SUCCEEDED, 0, "exec-1", NULL), 0);
+        }
+    }
+    assert_int_equal (zf_engine_start (engine, "t", S_DATE + 1), 0);
+    assert_true (zf_engine_confirm (engine, zf_engine_seq (engine)) > 0);
+    assert_int_equal (zf_engine_archive (engine), 1);
+    assert_true (zf_engine_snapshot (engine, s_take_snapshot, history) > 0);
+    history->seq_at = zf_engine_seq (engine);
+    return engine;
+}
+
+//  Writes a log file of the registry's log folder.
+static void
+s_write_log (rh_t *h, const char *name, const char *text)
+{
+    char path[256];
+    snprintf (path, sizeof path, "mkdir -p '%s/logs/t/2025-11-24'", h->dir);
+    assert_int_equal (system (path), 0);
+    snprintf (path, sizeof path, "%s/logs/t/2025-11-24/%s", h->dir, name);
+    FILE *file = fopen (path, "w");
+    assert_non_null (file);
+    fputs (text, file);
+    fclose (file);
+}
+
+static void
+test_archived_runs_are_read_from_the_archiver (void **state)
+{
+    zf_clock_t *clock = zf_clock_new_real ();
+    s_history_t *history = calloc (1, sizeof *history);
+    zf_engine_t *source = s_archived_source (clock, history);
+    zactor_t *archiver = zactor_new (s_archiver, history);
+    char *endpoint = zstr_recv (archiver);
+    rh_t *h = rh_new_recovering (endpoint, NULL, 0);
+
+    //  The archive answers for the archived date, under the client's req_id.
+    zf_reg_request_t req;
+    zf_reg_request_init (&req, ZF_BODY_STATUS, 0);
+    req.flow = "t";
+    req.date = S_DATE;
+    zf_reg_reply_t reply;
+    rh_call (h, &req, &reply);
+    assert_int_equal (reply.type, ZF_BODY_STATUS_REPLY);
+    assert_int_equal (reply.run_count, 1);
+    assert_int_equal (reply.runs[0].date, S_DATE);
+    assert_int_equal (reply.runs[0].task_count, 1);
+    assert_string_equal (reply.runs[0].tasks[0].executor, "exec-9");
+    assert_int_equal (history->statuses, 1);
+    //  The open date comes from memory.
+    req.date = S_DATE + 1;
+    rh_call (h, &req, &reply);
+    assert_int_equal (reply.type, ZF_BODY_STATUS_REPLY);
+    assert_int_equal (reply.runs[0].task_count, 5);
+    assert_int_equal (history->statuses, 1);
+
+    //  An archive that answers nonsense, or nothing: a clear error.
+    history->status_mode = S_WRONG_TYPE;
+    req.date = S_DATE;
+    rh_call (h, &req, &reply);
+    assert_int_equal (reply.type, ZF_BODY_ERROR);
+    assert_int_equal (reply.code, ZF_ERR_INTERNAL);
+    assert_non_null (strstr (reply.text, "answered STATUS with"));
+    history->status_mode = S_SILENT;
+    rh_call (h, &req, &reply);
+    assert_int_equal (reply.type, ZF_BODY_ERROR);
+    assert_int_equal (reply.code, ZF_ERR_UNAVAILABLE);
+    assert_non_null (strstr (reply.text, "did not answer"));
+    history->status_mode = S_ANSWER;
+
+    //  Actions on an archived run are refused, saying why.
+    zf_reg_request_init (&req, ZF_BODY_ACTION, 0);
+    req.action = ZF_ACTION_RETRY;
+    req.flow = "t";
+    req.task = "a";
+    req.date = S_DATE;
+    req.shard = ZF_SHARD_ALL;
+    rh_call (h, &req, &reply);
+    assert_int_equal (reply.type, ZF_BODY_ERROR);
+    assert_int_equal (reply.code, ZF_ERR_CONFLICT);
+    assert_non_null (strstr (reply.text, "archived"));
+
+    //  Logs: the highest attempt with a file, whatever else lies there.
+    s_write_log (h, "a.1.log", "first\n");
+    s_write_log (h, "a.2.log", "second\n");
+    s_write_log (h, "a.2.log.tmp", "not a log\n");
+    s_write_log (h, "a.x.log", "not a log\n");
+    s_write_log (h, "ab.7.log", "another task\n");
+    zf_reg_request_init (&req, ZF_BODY_LOGS, 0);
+    req.flow = "t";
+    req.task = "a";
+    req.date = S_DATE;
+    req.shard = ZF_SHARD_ALL;
+    rh_call (h, &req, &reply);
+    assert_int_equal (reply.type, ZF_BODY_LOGS_REPLY);
+    assert_int_equal (reply.text_size, 7);
+    assert_memory_equal (reply.text, "second\n", 7);
+    req.task = "b";
+    rh_call (h, &req, &reply);
+    assert_int_equal (reply.type, ZF_BODY_ERROR);
+    assert_non_null (strstr (reply.text, "no log"));
+
+    rh_destroy (&h);
+    zactor_destroy (&archiver);
+    zstr_free (&endpoint);
+    zf_engine_destroy (&source);
+    free (history);
+    zf_clock_destroy (&clock);
+}
+
 int
 main (void)
 {
@@ -224,6 +401,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_a_cold_start_recovers_confirms_and_reruns_lost_work),
         cmocka_unit_test (test_no_answer_from_the_archiver_stops_the_start),
+        cmocka_unit_test (test_archived_runs_are_read_from_the_archiver),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

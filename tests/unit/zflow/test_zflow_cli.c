@@ -550,6 +550,33 @@ test_bad_usage (void **state)
     assert_true (strncmp (self->out, "usage: zflow wait FLOW", 22) == 0);
 }
 
+//  up and demo check their options before starting anything.
+static void
+test_up_usage (void **state)
+{
+    fixture_t *self = *state;
+    assert_int_equal (s_zflow (self, "up", "-h", NULL), 0);
+    assert_true (strncmp (self->out, "usage: zflow up [OPTIONS]\n", 26) == 0);
+    assert_non_null (strstr (self->out, "--keep-runs N"));
+    assert_int_equal (s_zflow (self, "demo", "--help", NULL), 0);
+    assert_true (strncmp (self->out, "usage: zflow demo [--exit]", 26) == 0);
+    assert_non_null (strstr (self->out, "--executors N"));
+    assert_int_equal (s_zflow (self, "up", "--keep-runs", "-1", NULL), 2);
+    s_usage_error (self, "--keep-runs takes 0 to 100000");
+    assert_int_equal (s_zflow (self, "up", "--executors", "65", NULL), 2);
+    s_usage_error (self, "--executors takes 0 to 64");
+    assert_int_equal (s_zflow (self, "up", "--base-port", "80", NULL), 2);
+    s_usage_error (self, "--base-port takes 1024 to");
+    assert_int_equal (s_zflow (self, "up", "--store", "mysql://x", NULL), 2);
+    s_usage_error (self, "--store takes sqlite:PATH");
+    assert_int_equal (s_zflow (self, "demo", "--bogus", NULL), 2);
+    s_usage_error (self, "unknown option '--bogus'");
+    assert_int_equal (s_zflow (self, "up", "extra", NULL), 2);
+    s_usage_error (self, "unexpected argument 'extra'");
+    assert_int_equal (s_zflow (self, "up", "--dir", NULL), 2);
+    s_usage_error (self, "option '--dir' needs a value");
+}
+
 int
 main (void)
 {
@@ -567,6 +594,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_actions, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_logs, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_bad_usage, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_up_usage, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
