@@ -251,6 +251,33 @@ test_merge (void **state)
     assert_int_equal (batch.tasks[0].shard, 2);
 }
 
+//  A run the registry archived stays succeeded in the store: the archived
+//  event goes to the journal and changes no runs row.
+static void
+test_archived_run (void **state)
+{
+    s_fixture_t *fx = *state;
+    s_flow_and_run (fx);
+    zf_event_t done = s_event (3, ZF_EV_RUN, ZF_RS_SUCCEEDED);
+    done.version = 1;
+    s_add (fx, done);
+    zf_store_batch_t batch;
+    memset (&batch, 0, sizeof batch);
+    zf_rows_fill (fx->rows, &batch);
+    assert_int_equal (batch.run_count, 1);
+    assert_int_equal (batch.runs[0].state, ZF_RS_SUCCEEDED);
+    assert_int_equal (batch.runs[0].ended, 1003);
+    zf_rows_reset (fx->rows);
+    zf_event_t archived = s_event (4, ZF_EV_RUN, ZF_RS_ARCHIVED);
+    archived.version = 1;
+    s_add (fx, archived);
+    memset (&batch, 0, sizeof batch);
+    zf_rows_fill (fx->rows, &batch);
+    assert_int_equal (batch.run_count, 0);
+    assert_int_equal (batch.event_count, 1);
+    assert_int_equal (batch.events[0].state, ZF_RS_ARCHIVED);
+}
+
 //  Snapshot records: a running record gives the start, the state record
 //  the end, a success the seq that made it.
 static void
@@ -315,6 +342,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_shards, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_merge, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_records, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_archived_run, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_unknown_flow, s_setup, s_teardown),
     };
     return cmocka_run_group_tests_name ("archiver_rows", tests, NULL, NULL);
