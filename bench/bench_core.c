@@ -8,11 +8,18 @@
     successors ready, and the next order marks them dispatched - and the
     resident memory per instance with all of them open and unconfirmed.
 
+    Then day after day: a flow of 2,000 tasks x 10 shards run for 60
+    business dates, everything confirmed after each, once keeping every run
+    in memory and once keeping the latest 7 (older ones archived).
+
     Prints, per shape:
       system=zflow workload=core-open instances=N seconds=S shape=...
       system=zflow workload=core-complete completions=N seconds=S rate=R shape=...
       system=zflow workload=core-memory instances=N bytes_per_instance=B shape=...
+    and per setting of the daily run:
+      system=zflow workload=core-days dates=60 keep=K resident_mb=M seconds=S ...
 */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,7 +138,73 @@ s_shape (zf_clock_t *clock, const char *name, int tasks, int shards, int chain)
             instances, (double)(after - before) / (double)instances, tasks, shards);
     fflush (stdout);
     zf_engine_destroy (&engine);
+    //  Freed memory goes back, so the next measure starts from the same ground.
+    malloc_trim (0);
     return 0;
+}
+
+//  Takes every order and succeeds every shard; returns the completions.
+static uint64_t
+s_drain (zf_engine_t *engine)
+{
+    uint64_t completions = 0;
+    zf_engine_order_t order;
+    zf_engine_shard_run_t runs[64];
+    while (zf_engine_next_order (engine, &order) == 1) {
+        size_t count = order.shard_count < 64 ? order.shard_count : 64;
+        memcpy (runs, order.shards, count * sizeof (zf_engine_shard_run_t));
+        zf_task_key_t key = {order.flow_name, order.date, order.task_id, 0, 0};
+        for (size_t i = 0; i < count; i++) {
+            key.shard = runs[i].shard;
+            key.attempt = runs[i].attempt;
+            if (zf_engine_result (engine, &key, ZF_OUTCOME_SUCCEEDED, 0, "bench", NULL) == 0)
+                completions++;
+        }
+    }
+    return completions;
+}
+
+//  Runs a flow date after date, confirming each; keep 0 holds every run.
+static int
+s_days (zf_clock_t *clock, uint32_t keep, int dates)
+{
+    const int tasks = 2000, shards = 10;
+    char *text = s_flow_text ("days", tasks, shards, 100);
+    if (!text) return -1;
+    long before = s_resident ();
+    zf_engine_t *engine = zf_engine_new (clock);
+    int version = zf_engine_submit (engine, text, strlen (text), "bench.yaml", NULL);
+    free (text);
+    if (version < 1) {
+        zf_engine_destroy (&engine);
+        return -1;
+    }
+    zf_engine_set_keep_runs (engine, keep);
+    const zf_flow_t *def = zf_engine_flow (engine, "days", 0);
+    zf_date_t date = zf_flow_next_business_date (def, (zf_date_t)(time (NULL) / 86400) - 3 * dates);
+    double started = s_seconds ();
+    uint64_t completions = 0;
+    int archived = 0;
+    for (int d = 0; d < dates; d++, date = zf_flow_next_business_date (def, date)) {
+        if (zf_engine_start (engine, "days", date) != 0) break;
+        completions += s_drain (engine);
+        zf_engine_confirm (engine, zf_engine_seq (engine));
+        archived += zf_engine_archive (engine);
+    }
+    double finished = s_seconds ();
+    long after = s_resident ();
+    zf_engine_stats_t stats;
+    zf_engine_stats (engine, &stats);
+    int rc = completions == (uint64_t)dates * tasks * shards ? 0 : -1;
+    if (rc) fprintf (stderr, "bench_core: the daily run did not complete\n");
+    printf ("system=zflow workload=core-days dates=%d keep=%u resident_mb=%.1f seconds=%.3f "
+            "shards_held=%llu runs_archived=%d shape=%dx%d\n",
+            dates, keep, (double)(after - before) / (1024.0 * 1024.0), finished - started,
+            (unsigned long long)stats.shards, archived, tasks, shards);
+    fflush (stdout);
+    zf_engine_destroy (&engine);
+    malloc_trim (0);
+    return rc;
 }
 
 int
@@ -140,6 +213,8 @@ main (void)
     zf_clock_t *clock = zf_clock_new_real ();
     int rc = s_shape (clock, "wide", 1000, 1000, 1000);
     if (rc == 0) rc = s_shape (clock, "deep", 100000, 10, 1000);
+    if (rc == 0) rc = s_days (clock, 7, 60);
+    if (rc == 0) rc = s_days (clock, 0, 60);
     zf_clock_destroy (&clock);
     return rc ? 1 : 0;
 }
