@@ -233,6 +233,7 @@ struct _zf_engine_t {
     uint32_t keep_runs;                  //  latest runs per flow never archived; 0: keep all
     size_t archived_runs;                //  runs archived
     bool archive_due;                    //  a run may have become archivable
+    uint64_t last_success_seq;           //  seq of the latest RUN succeeded event
     bool restoring;                      //  applying a snapshot
     bool deciding;                       //  a decision is applying its events
     int64_t now;                         //  the time of the decision in progress

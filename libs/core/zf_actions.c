@@ -221,8 +221,12 @@ zf_engine_confirm (zf_engine_t *self, uint64_t seq)
         confirmed += s_unconfirmed (self, entry);
     }
     //  No event when nothing changes: the archiver acknowledges CONFIRM
-    //  events too, and must not be answered with yet another one.
-    if (confirmed == 0) return 0;
+    //  events too, and must not be answered with yet another one. A run
+    //  that succeeded after its last task's success becomes archivable only
+    //  once the watermark passes its own RUN event: that is a change too.
+    bool run_durable = self->keep_runs && self->last_success_seq > self->confirmed &&
+                       self->last_success_seq <= seq;
+    if (confirmed == 0 && !run_durable) return 0;
     zf_core_begin (self);
     zf_event_t ev;
     zf_core_event_init (&ev, ZF_EV_CONFIRM);

@@ -300,6 +300,7 @@ s_run_set_state (zf_engine_t *self, zf_run_t *run, uint8_t state, const zf_event
     }
     if (state == ZF_RS_SUCCEEDED) {
         run->ended_seq = ev->seq;
+        if (ev->seq > self->last_success_seq) self->last_success_seq = ev->seq;
         self->archive_due = true;
     }
     if (state == ZF_RS_WAITING) {

@@ -170,6 +170,33 @@ test_failed_and_cancelled_runs_stay (void **state)
     h_check (h);
 }
 
+//  A run whose own RUN event is the last one made: confirming it makes a
+//  CONFIRM event even though no task success is left to confirm, or the
+//  run would wait for some later success to become archivable.
+static void
+test_a_run_durable_by_its_own_event (void **state)
+{
+    harness_t *h = *state;
+    zf_engine_set_keep_runs (h->engine, 1);
+    s_run_date (h, "2026-11-22");
+    s_run_date (h, "2026-11-21");
+    uint64_t ended = zf_engine_seq (h->engine);
+    assert_int_equal (h->log[h->log_count - 1].kind, ZF_EV_RUN);
+    assert_int_equal (h->log[h->log_count - 1].state, ZF_RS_SUCCEEDED);
+    assert_true (zf_engine_confirm (h->engine, ended - 1) > 0);
+    assert_int_equal (zf_engine_archive (h->engine), 0);
+    size_t mark = h->log_count;
+    assert_int_equal (zf_engine_confirm (h->engine, ended), 0);
+    assert_int_equal (h_count (h, mark, ZF_EV_CONFIRM, NULL), 1);
+    assert_int_equal (zf_engine_archive (h->engine), 1);
+    assert_true (s_archived (h, "2026-11-21"));
+    //  Acknowledging that CONFIRM makes no other.
+    mark = h->log_count;
+    assert_int_equal (zf_engine_confirm (h->engine, zf_engine_seq (h->engine)), 0);
+    assert_int_equal (h->log_count, mark + 0);
+    h_check (h);
+}
+
 //  A later date opened before an earlier one waits for it; the earlier one
 //  succeeds and is archived. A snapshot opens the archived run afresh after
 //  the later one filed its waiters: archiving it must release them.
@@ -225,6 +252,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_old_durable_successes_are_archived, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_failed_and_cancelled_runs_stay, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_run_durable_by_its_own_event, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_snapshot_releases_waiters_of_archived_runs, s_setup,
                                          s_teardown),
     };
