@@ -10,6 +10,14 @@
     ZF_HISTORY_PENDING requests are out at once, each for at most
     ZF_HISTORY_TIMEOUT_MS, and past either limit the client is told at once
     (ERROR unavailable) rather than left waiting.
+
+    It also watches how far behind the archiver is: once a second, the
+    events made but not yet acknowledged as durable. Past ZF_LAG_WARN_EVENTS
+    of them, or with events waiting and no acknowledgement for
+    ZF_LAG_WARN_MS (or as configured), the registry says so on its log and on the bus (an ERROR
+    event), again every ZF_LAG_REPEAT_MS while it lasts, and logs when the
+    archiver has caught up. Dispatch never waits for the archiver: what it
+    has not acknowledged waits in the journal (bounded, docs/REGISTRY.md).
 */
 #include "registry_internal.h"
 #include "zf_log.h"
@@ -113,9 +121,47 @@ s_on_archive (zloop_t *loop, zsock_t *reader, void *arg)
     return 0;
 }
 
-int
-zf_history_open (zf_registry_t *self, const char *endpoint)
+void
+zf_history_archived (zf_registry_t *self, uint64_t seq)
 {
+    if (seq > self->archived_seq) self->archived_seq = seq;
+    self->archived_at = zclock_mono ();
+}
+
+//  Once a second: is the archiver behind?
+static int
+s_on_watch (zloop_t *loop, int timer_id, void *arg)
+{
+    zf_registry_t *self = arg;
+    uint64_t seq = zf_engine_seq (self->engine);
+    uint64_t lag = seq > self->archived_seq ? seq - self->archived_seq : 0;
+    int64_t now = zclock_mono ();
+    int64_t silent = now - self->archived_at;
+    bool behind = lag > 0 && (lag >= ZF_LAG_WARN_EVENTS || silent >= self->lag_warn_ms);
+    if (!behind) {
+        if (self->lag_warned_at) zf_log_info ("the archiver caught up seq=%" PRIu64, seq);
+        self->lag_warned_at = 0;
+        return 0;
+    }
+    if (self->lag_warned_at && now - self->lag_warned_at < ZF_LAG_REPEAT_MS) return 0;
+    self->lag_warned_at = now;
+    char text[512];
+    snprintf (text, sizeof text,
+              "the archiver is behind: %" PRIu64 " events are not durable yet, nothing "
+              "acknowledged for %.1f s (archiver %s); work goes on, successes stay "
+              "unconfirmed until it catches up",
+              lag, (double)silent / 1000.0, self->archiver);
+    zf_log_warn ("%s", text);
+    zf_engine_report_error (self->engine, "registry", text);
+    zf_registry_turn_end (self);
+    return 0;
+}
+
+int
+zf_history_open (zf_registry_t *self, const char *endpoint, int64_t lag_warn_ms)
+{
+    self->watch_timer = -1;
+    self->lag_warn_ms = lag_warn_ms > 0 ? lag_warn_ms : ZF_LAG_WARN_MS;
     if (!endpoint || !*endpoint) return 0;
     self->history = calloc (ZF_HISTORY_PENDING, sizeof (zf_history_slot_t));
     if (!self->history) return -1;
@@ -131,6 +177,12 @@ zf_history_open (zf_registry_t *self, const char *endpoint)
     zsock_set_sndhwm (self->archive, ZF_HISTORY_PENDING);
     zsock_set_linger (self->archive, 0);
     if (zsock_connect (self->archive, "%s", endpoint) != 0) return -1;
+    //  What was durable at start came from the archiver.
+    self->archived_seq = zf_engine_seq (self->engine);
+    self->archived_at = zclock_mono ();
+    size_t every = self->lag_warn_ms < 1000 ? (size_t)self->lag_warn_ms : 1000;
+    self->watch_timer = zloop_timer (self->loop, every, 0, s_on_watch, self);
+    if (self->watch_timer < 0) return -1;
     return zloop_reader (self->loop, self->archive, s_on_archive, self);
 }
 

@@ -303,7 +303,7 @@ s_setup (zf_registry_t *self, zf_registry_config_t *cfg)
         snprintf (cfg->error, sizeof cfg->error, "out of memory");
         return -1;
     }
-    if (zf_history_open (self, cfg->archiver) != 0) {
+    if (zf_history_open (self, cfg->archiver, cfg->lag_warn_ms) != 0) {
         snprintf (cfg->error, sizeof cfg->error, "cannot connect to the archiver at %s",
                   cfg->archiver);
         return -1;

@@ -39,6 +39,8 @@ typedef struct {
                             //  runs from, or NULL (start empty, keep every run)
     uint32_t keep_runs;     //  with an archiver: latest runs per flow kept in memory
                             //  (ZF_REGISTRY_KEEP_RUNS; 0 keeps all)
+    int64_t lag_warn_ms;    //  with an archiver: events unacknowledged this long make it
+                            //  count as behind (ZF_LAG_WARN_MS if 0)
     const char *dir;        //  holds registry.epoch ("./var")
     const char *log_dir;    //  the executors' task logs, or NULL for DIR/logs
     const char *name;       //  the name the dispatcher knows us by ("registry")

@@ -62,6 +62,13 @@ typedef struct {
 #define ZF_HISTORY_PENDING    64
 #define ZF_HISTORY_TIMEOUT_MS 5000
 
+//  The archiver counts as behind when this many events are not durable, or
+//  when events wait and nothing was acknowledged for this long; while it is,
+//  the registry says so once per ZF_LAG_REPEAT_MS (log and bus).
+#define ZF_LAG_WARN_EVENTS 50000
+#define ZF_LAG_WARN_MS     10000
+#define ZF_LAG_REPEAT_MS   60000
+
 //  A STATUS forwarded to the archiver (history.c).
 typedef struct _zf_history_slot_t zf_history_slot_t;
 
@@ -132,6 +139,11 @@ typedef struct {
     uint64_t history_seq;                //  req_ids towards the archiver
     uint64_t history_requests;           //  STATUS requests forwarded
     uint64_t history_timeouts;           //  of which the archiver did not answer
+    uint64_t archived_seq;               //  the highest seq the archiver said is durable
+    int64_t archived_at;                 //  when it last said so (monotonic), or start
+    int64_t lag_warned_at;               //  when its lag was last reported, 0 if not behind
+    int watch_timer;                     //  checks the lag once a second
+    int64_t lag_warn_ms;                 //  ZF_LAG_WARN_MS, or as configured
 
     //  Counters
     uint64_t requests;        //  requests answered
@@ -168,15 +180,18 @@ int zf_registry_recover (zf_registry_t *self, const char *archiver, char *error,
 //  ---------------------------------------------------------------------------
 //  history.c
 
-//  Connects to the archiver (endpoint NULL or "": none) and reads it in the
-//  loop. 0 or -1.
-int zf_history_open (zf_registry_t *self, const char *endpoint);
+//  Connects to the archiver (endpoint NULL or "": none), reads it in the
+//  loop and watches its lag (lag_warn_ms: see ZF_LAG_WARN_MS). 0 or -1.
+int zf_history_open (zf_registry_t *self, const char *endpoint, int64_t lag_warn_ms);
 
 //  Disconnects; every request still waiting is dropped.
 void zf_history_close (zf_registry_t *self);
 
 //  Answers a STATUS for an archived run from the archiver, later.
 void zf_history_status (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req);
+
+//  The archiver made everything up to seq durable (an ARCHIVED request).
+void zf_history_archived (zf_registry_t *self, uint64_t seq);
 
 //  Logs an error and puts it on the bus as an ERROR event from service.
 void zf_registry_error (zf_registry_t *self, const char *service, const char *format, ...)

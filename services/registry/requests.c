@@ -271,6 +271,7 @@ static void
 s_archived (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req)
 {
     int rc = zf_engine_confirm (self->engine, req->seq);
+    if (rc >= 0) zf_history_archived (self, req->seq);
     if (rc < 0)
         zf_requests_engine_error (self, identity, req->req_id, rc);
     else

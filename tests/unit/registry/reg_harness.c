@@ -73,6 +73,8 @@ s_new (zf_clock_t *clock, int64_t heartbeat_ms, const char *archiver, const zf_i
     self->cfg.no_worker_wait_ms = 5000;
     self->cfg.clock = clock;
     self->cfg.archiver = archiver;
+    //  A fake archiver acknowledges nothing: its lag shows within a second.
+    self->cfg.lag_warn_ms = 300;
     self->actor = zactor_new (zf_registry_actor, &self->cfg);
     assert_non_null (self->actor);
     assert_string_equal (self->cfg.error, "");

@@ -394,6 +394,36 @@ test_archived_runs_are_read_from_the_archiver (void **state)
     zf_clock_destroy (&clock);
 }
 
+//  An archiver that acknowledges nothing is reported on the bus; its
+//  acknowledgement is taken.
+static void
+test_a_silent_archiver_is_reported (void **state)
+{
+    zf_clock_t *clock = zf_clock_new_real ();
+    s_history_t *history = calloc (1, sizeof *history);
+    zf_engine_t *source = s_archived_source (clock, history);
+    zactor_t *archiver = zactor_new (s_archiver, history);
+    char *endpoint = zstr_recv (archiver);
+    rh_t *h = rh_new_recovering (endpoint, NULL, 0);
+    assert_int_equal (rh_submit (h, "t2", "flow: t2\ntasks:\n  - id: x\n    run: echo x\n"), 1);
+    assert_true (rh_await_event (h, ZF_EV_ERROR, -1, NULL));
+    zf_reg_request_t req;
+    zf_reg_request_init (&req, ZF_BODY_PING, 0);
+    zf_reg_reply_t reply;
+    rh_call (h, &req, &reply);
+    uint64_t seq = (uint64_t)reply.number;
+    zf_reg_request_init (&req, ZF_BODY_ARCHIVED, 0);
+    req.seq = seq;
+    rh_call (h, &req, &reply);
+    assert_int_equal (reply.type, ZF_BODY_OK);
+    rh_destroy (&h);
+    zactor_destroy (&archiver);
+    zstr_free (&endpoint);
+    zf_engine_destroy (&source);
+    free (history);
+    zf_clock_destroy (&clock);
+}
+
 int
 main (void)
 {
@@ -402,6 +432,7 @@ main (void)
         cmocka_unit_test (test_a_cold_start_recovers_confirms_and_reruns_lost_work),
         cmocka_unit_test (test_no_answer_from_the_archiver_stops_the_start),
         cmocka_unit_test (test_archived_runs_are_read_from_the_archiver),
+        cmocka_unit_test (test_a_silent_archiver_is_reported),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
