@@ -30,6 +30,7 @@
 #include "zf_evsub.h"
 #include "zf_proto.h"
 #include "zf_regclient.h"
+#include "zf_replier.h"
 #include "zf_store.h"
 
 //  Messages read from one socket before the pump runs.
@@ -202,12 +203,8 @@ void zf_batch_lag (zf_archiver_t *self, int64_t *p50, int64_t *p99, int64_t *max
 //  zloop reader: requests on the ROUTER.
 int zf_serve_on_router (zloop_t *loop, zsock_t *reader, void *arg);
 
-//  Sends a reply to the client at identity. Returns 0 or -1.
-int zf_serve_send (zf_archiver_t *self, zframe_t *identity, const zf_reg_reply_t *reply);
-
-//  Sends ERROR code with a message (printf-style).
-void zf_serve_error (zf_archiver_t *self, zframe_t *identity, uint64_t req_id, int code,
-                     const char *format, ...) __attribute__ ((format (printf, 5, 6)));
+//  Replies go out through zf_replier (libs/client) on self->router with
+//  self->encoder.
 
 //  Answers STATUS for one flow (and date) from the store.
 void zf_status_reply (zf_archiver_t *self, zframe_t *identity, const zf_reg_request_t *req);

@@ -38,44 +38,6 @@
 //  Journal rows read per query while sending.
 #define S_PAGE_ROWS 4096
 
-int
-zf_serve_send (zf_archiver_t *self, zframe_t *identity, const zf_reg_reply_t *reply)
-{
-    zf_proto_error_t err;
-    if (zf_reg_reply_encode (self->encoder, reply, &err) != 0) {
-        zf_log_error ("reply not encoded type=%s reason=\"%s\"", zf_body_type_name (reply->type),
-                      err.text);
-        return -1;
-    }
-    void *socket = zsock_resolve (self->router);
-    if (zmq_send (socket, zframe_data (identity), zframe_size (identity),
-                  ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-        zmq_send (socket, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-        zmq_send (socket, zf_proto_encoder_data (self->encoder),
-                  zf_proto_encoder_size (self->encoder), ZMQ_DONTWAIT) < 0) {
-        zf_log_warn ("reply not sent type=%s reason=\"%s\"", zf_body_type_name (reply->type),
-                     zmq_strerror (zmq_errno ()));
-        return -1;
-    }
-    return 0;
-}
-
-void
-zf_serve_error (zf_archiver_t *self, zframe_t *identity, uint64_t req_id, int code,
-                const char *format, ...)
-{
-    char text[512];
-    va_list args;
-    va_start (args, format);
-    vsnprintf (text, sizeof text, format, args);
-    va_end (args);
-    zf_reg_reply_t reply;
-    zf_reg_reply_init (&reply, ZF_BODY_ERROR, req_id);
-    reply.code = (uint8_t)code;
-    reply.text = text;
-    zf_serve_send (self, identity, &reply);
-}
-
 //  ---------------------------------------------------------------------------
 //  Journal ranges in parts
 
@@ -159,7 +121,7 @@ s_send_part (s_sender_t *sender, const zf_event_t *events, size_t count)
     reply.parts = sender->parts;
     reply.events = events;
     reply.event_count = count;
-    zf_serve_send (sender->self, sender->identity, &reply);
+    zf_replier_send (sender->self->router, sender->identity, sender->self->encoder, &reply);
 }
 
 //  Sends the journal part being filled and empties it.
@@ -244,8 +206,9 @@ s_send (zf_archiver_t *self, s_sender_t *sender, uint64_t snap_seq, uint32_t sna
         zf_log_error ("reply cut short req_id=%llu parts=%u sent=%u",
                       (unsigned long long)sender->req_id, sender->parts, sender->part);
         //  A client waiting for more parts needs to hear why.
-        zf_serve_error (self, sender->identity, sender->req_id, ZF_ERR_INTERNAL,
-                        "the archive could not be read: %s", zf_store_error (self->store));
+        zf_replier_error (self->router, sender->identity, self->encoder, sender->req_id,
+                          ZF_ERR_INTERNAL, "the archive could not be read: %s",
+                          zf_store_error (self->store));
     }
     for (size_t i = 0; sender->items && i < sender->count; i++)
         zf_item_destroy (&sender->items[i]);
@@ -262,8 +225,8 @@ static void
 s_snapshot (zf_archiver_t *self, zframe_t *identity, const zf_reg_request_t *req)
 {
     if (zf_archiver_follow_drain (self) != 0) {
-        zf_serve_error (self, identity, req->req_id, ZF_ERR_UNAVAILABLE, "the store is failing: %s",
-                        zf_store_error (self->store));
+        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNAVAILABLE,
+                          "the store is failing: %s", zf_store_error (self->store));
         return;
     }
     //  A registry starts from this state: check its history before taking
@@ -275,8 +238,8 @@ s_snapshot (zf_archiver_t *self, zframe_t *identity, const zf_reg_request_t *req
     uint64_t last = 0;
     uint64_t after = found == 0 ? info.seq_at : 0;
     if (found < 0 || s_plan (self, after, self->durable, &parts, &last) != 0) {
-        zf_serve_error (self, identity, req->req_id, ZF_ERR_UNAVAILABLE, "the store is failing: %s",
-                        zf_store_error (self->store));
+        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNAVAILABLE,
+                          "the store is failing: %s", zf_store_error (self->store));
         return;
     }
     if (last < self->durable)
@@ -298,9 +261,9 @@ s_since (zf_archiver_t *self, zframe_t *identity, const zf_reg_request_t *req)
 {
     uint64_t after = req->seq;
     if (after > self->durable) {
-        zf_serve_error (self, identity, req->req_id, ZF_ERR_UNAVAILABLE,
-                        "seq %llu is beyond the archive's last durable event %llu",
-                        (unsigned long long)after, (unsigned long long)self->durable);
+        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNAVAILABLE,
+                          "seq %llu is beyond the archive's last durable event %llu",
+                          (unsigned long long)after, (unsigned long long)self->durable);
         return;
     }
     uint64_t max = req->max ? req->max : ZF_ARCHIVER_SERVE_EVENTS;
@@ -308,14 +271,14 @@ s_since (zf_archiver_t *self, zframe_t *identity, const zf_reg_request_t *req)
     size_t parts = 0;
     uint64_t last = after;
     if (until > after && s_plan (self, after, until, &parts, &last) != 0) {
-        zf_serve_error (self, identity, req->req_id, ZF_ERR_UNAVAILABLE, "the store is failing: %s",
-                        zf_store_error (self->store));
+        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNAVAILABLE,
+                          "the store is failing: %s", zf_store_error (self->store));
         return;
     }
     if (last < until) {
-        zf_serve_error (self, identity, req->req_id, ZF_ERR_UNAVAILABLE,
-                        "events after %llu are not all held here: take a snapshot",
-                        (unsigned long long)(last > after ? last : after));
+        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNAVAILABLE,
+                          "events after %llu are not all held here: take a snapshot",
+                          (unsigned long long)(last > after ? last : after));
         return;
     }
     s_sender_t sender = {self, identity, req->req_id, until, 0, 0, NULL, 0, 0, NULL, NULL, false};
@@ -332,7 +295,7 @@ s_ping (zf_archiver_t *self, zframe_t *identity, const zf_reg_request_t *req)
     reply.text = "archiver";
     reply.has_number = true;
     reply.number = (int64_t)self->durable;
-    zf_serve_send (self, identity, &reply);
+    zf_replier_send (self->router, identity, self->encoder, &reply);
 }
 
 //  Handles one message [identity][""][request].
@@ -356,7 +319,8 @@ s_on_request (zf_archiver_t *self, zmsg_t *msg)
         zf_log_warn ("malformed request reason=\"%s\" count=%llu", err.text,
                      (unsigned long long)self->bad_requests);
         if (req.req_id)
-            zf_serve_error (self, identity, req.req_id, ZF_ERR_BAD_REQUEST, "%s", err.text);
+            zf_replier_error (self->router, identity, self->encoder, req.req_id, ZF_ERR_BAD_REQUEST,
+                              "%s", err.text);
         return;
     }
     self->requests++;
@@ -375,9 +339,9 @@ s_on_request (zf_archiver_t *self, zmsg_t *msg)
         break;
     default:
         self->bad_requests++;
-        zf_serve_error (self, identity, req.req_id, ZF_ERR_BAD_REQUEST,
-                        "%s is not served by the archiver: ask the registry",
-                        zf_body_type_name (req.type));
+        zf_replier_error (self->router, identity, self->encoder, req.req_id, ZF_ERR_BAD_REQUEST,
+                          "%s is not served by the archiver: ask the registry",
+                          zf_body_type_name (req.type));
         break;
     }
 }

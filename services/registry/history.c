@@ -65,8 +65,9 @@ s_on_timeout (zloop_t *loop, int timer_id, void *arg)
         self->history_timeouts++;
         zf_log_warn ("the archiver did not answer a status request in %d ms endpoint=%s",
                      ZF_HISTORY_TIMEOUT_MS, self->archiver);
-        zf_requests_error (self, slot->identity, slot->client_id, ZF_ERR_UNAVAILABLE,
-                           "the archive did not answer in %d ms", ZF_HISTORY_TIMEOUT_MS);
+        zf_replier_error (self->router, slot->identity, self->encoder, slot->client_id,
+                          ZF_ERR_UNAVAILABLE, "the archive did not answer in %d ms",
+                          ZF_HISTORY_TIMEOUT_MS);
         s_release (self, slot);
         break;
     }
@@ -90,8 +91,9 @@ s_on_reply (zf_registry_t *self, zmsg_t *msg)
         zf_log_warn ("malformed reply from the archiver reason=\"%s\"", err.text);
         zf_history_slot_t *slot = s_slot (self, reply.req_id);
         if (slot) {
-            zf_requests_error (self, slot->identity, slot->client_id, ZF_ERR_INTERNAL,
-                               "the archive answered with a malformed reply: %s", err.text);
+            zf_replier_error (self->router, slot->identity, self->encoder, slot->client_id,
+                              ZF_ERR_INTERNAL, "the archive answered with a malformed reply: %s",
+                              err.text);
             s_release (self, slot);
         }
         return;
@@ -100,10 +102,11 @@ s_on_reply (zf_registry_t *self, zmsg_t *msg)
     if (!slot) return; //  answered after its timeout
     reply.req_id = slot->client_id;
     if (reply.type != ZF_BODY_STATUS_REPLY && reply.type != ZF_BODY_ERROR)
-        zf_requests_error (self, slot->identity, slot->client_id, ZF_ERR_INTERNAL,
-                           "the archive answered STATUS with %s", zf_body_type_name (reply.type));
+        zf_replier_error (self->router, slot->identity, self->encoder, slot->client_id,
+                          ZF_ERR_INTERNAL, "the archive answered STATUS with %s",
+                          zf_body_type_name (reply.type));
     else
-        zf_requests_send (self, slot->identity, &reply);
+        zf_replier_send (self->router, slot->identity, self->encoder, &reply);
     s_release (self, slot);
 }
 
@@ -206,18 +209,18 @@ zf_history_status (zf_registry_t *self, zframe_t *identity, const zf_reg_request
     char date[ZF_DATE_TEXT];
     zf_date_format (req->date, date, sizeof date);
     if (!self->archive) {
-        zf_requests_error (self, identity, req->req_id, ZF_ERR_UNAVAILABLE,
-                           "the run of %s on %s is archived and no archiver is configured",
-                           req->flow, date);
+        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNAVAILABLE,
+                          "the run of %s on %s is archived and no archiver is configured",
+                          req->flow, date);
         return;
     }
     zf_history_slot_t *slot = NULL;
     for (size_t i = 0; i < ZF_HISTORY_PENDING && !slot; i++)
         if (!self->history[i].id) slot = &self->history[i];
     if (!slot) {
-        zf_requests_error (self, identity, req->req_id, ZF_ERR_UNAVAILABLE,
-                           "%d requests to the archive are waiting already: try again",
-                           ZF_HISTORY_PENDING);
+        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNAVAILABLE,
+                          "%d requests to the archive are waiting already: try again",
+                          ZF_HISTORY_PENDING);
         return;
     }
     zf_reg_request_t ask;
@@ -230,8 +233,8 @@ zf_history_status (zf_registry_t *self, zframe_t *identity, const zf_reg_request
         zmq_send (socket, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
         zmq_send (socket, zf_proto_encoder_data (self->history_encoder),
                   zf_proto_encoder_size (self->history_encoder), ZMQ_DONTWAIT) < 0) {
-        zf_requests_error (self, identity, req->req_id, ZF_ERR_UNAVAILABLE,
-                           "cannot reach the archive at %s", self->archiver);
+        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNAVAILABLE,
+                          "cannot reach the archive at %s", self->archiver);
         return;
     }
     slot->id = ask.req_id;

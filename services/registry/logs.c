@@ -102,31 +102,33 @@ s_resolve (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req,
     target->date = run.date;
     int32_t index = zf_flow_task_index (run.definition, req->task);
     if (index < 0) {
-        zf_requests_error (self, identity, req->req_id, ZF_ERR_UNKNOWN_TASK,
-                           "flow %s has no task %s", req->flow, req->task);
+        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNKNOWN_TASK,
+                          "flow %s has no task %s", req->flow, req->task);
         return -1;
     }
     const zf_flow_task_t *task = &run.definition->tasks[index];
     if (req->shard_key) {
         target->shard = zf_engine_shard_lookup (task, req->shard_key);
         if (target->shard < 0) {
-            zf_requests_error (self, identity, req->req_id, ZF_ERR_UNKNOWN_TASK,
-                               "task %s has no shard %s", req->task, req->shard_key);
+            zf_replier_error (self->router, identity, self->encoder, req->req_id,
+                              ZF_ERR_UNKNOWN_TASK, "task %s has no shard %s", req->task,
+                              req->shard_key);
             return -1;
         }
     }
     bool sharded = task->shard_count > 1;
     if (sharded && target->shard == ZF_SHARD_ALL) {
-        zf_requests_error (self, identity, req->req_id, ZF_ERR_BAD_REQUEST,
-                           "task %s has %u shards: name one", req->task, task->shard_count);
+        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_BAD_REQUEST,
+                          "task %s has %u shards: name one", req->task, task->shard_count);
         return -1;
     }
     if (!sharded) target->shard = ZF_SHARD_ALL;
     if (target->attempt == 0 && run.archived) {
         target->attempt = s_latest_logged (self, req->flow, target->date, req->task, target->shard);
         if (target->attempt == 0) {
-            zf_requests_error (self, identity, req->req_id, ZF_ERR_UNKNOWN_TASK,
-                               "no log of task %s is left for this archived run", req->task);
+            zf_replier_error (self->router, identity, self->encoder, req->req_id,
+                              ZF_ERR_UNKNOWN_TASK,
+                              "no log of task %s is left for this archived run", req->task);
             return -1;
         }
     }
@@ -139,8 +141,8 @@ s_resolve (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req,
             return -1;
         }
         if (info.attempt == 0) {
-            zf_requests_error (self, identity, req->req_id, ZF_ERR_UNKNOWN_TASK,
-                               "task %s has not run yet", req->task);
+            zf_replier_error (self->router, identity, self->encoder, req->req_id,
+                              ZF_ERR_UNKNOWN_TASK, "task %s has not run yet", req->task);
             return -1;
         }
         target->attempt = info.attempt;
@@ -186,8 +188,8 @@ void
 zf_logs_reply (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req)
 {
     if (!s_name_ok (req->flow) || !s_name_ok (req->task)) {
-        zf_requests_error (self, identity, req->req_id, ZF_ERR_BAD_REQUEST,
-                           "flow and task names are [a-z0-9_-]+");
+        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_BAD_REQUEST,
+                          "flow and task names are [a-z0-9_-]+");
         return;
     }
     s_target_t target;
@@ -199,9 +201,9 @@ zf_logs_reply (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *
                            date, req->task, shard, target.attempt);
     int fd = length > 0 && (size_t)length < sizeof path ? open (path, O_RDONLY | O_CLOEXEC) : -1;
     if (fd < 0) {
-        zf_requests_error (self, identity, req->req_id, ZF_ERR_UNKNOWN_TASK,
-                           "no log for %s/%s/%s%s attempt %u", req->flow, date, req->task, shard,
-                           target.attempt);
+        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNKNOWN_TASK,
+                          "no log for %s/%s/%s%s attempt %u", req->flow, date, req->task, shard,
+                          target.attempt);
         return;
     }
     size_t size = 0;
@@ -210,8 +212,8 @@ zf_logs_reply (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *
     int saved = errno;
     close (fd);
     if (!text) {
-        zf_requests_error (self, identity, req->req_id, ZF_ERR_INTERNAL, "cannot read %s: %s", path,
-                           strerror (saved));
+        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_INTERNAL,
+                          "cannot read %s: %s", path, strerror (saved));
         return;
     }
     zf_reg_reply_t reply;
@@ -219,6 +221,6 @@ zf_logs_reply (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *
     reply.text = text;
     reply.text_size = size;
     reply.truncated = truncated;
-    zf_requests_send (self, identity, &reply);
+    zf_replier_send (self->router, identity, self->encoder, &reply);
     free (text);
 }

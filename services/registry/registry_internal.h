@@ -21,6 +21,7 @@
 #include "orders.h"
 #include "publisher.h"
 #include "registry.h"
+#include "zf_replier.h"
 #include "zf_engine.h"
 #include "zf_proto.h"
 
@@ -203,15 +204,8 @@ void zf_registry_error (zf_registry_t *self, const char *service, const char *fo
 //  Handles requests on the ROUTER (a zloop reader).
 int zf_requests_on_router (zloop_t *loop, zsock_t *reader, void *arg);
 
-//  Sends a reply to the client at identity. Returns 0 or -1.
-int zf_requests_send (zf_registry_t *self, zframe_t *identity, const zf_reg_reply_t *reply);
-
-//  Sends the body last encoded into self->encoder to the client. 0 or -1.
-int zf_requests_send_body (zf_registry_t *self, zframe_t *identity);
-
-//  Sends ERROR code with a message (printf-style).
-void zf_requests_error (zf_registry_t *self, zframe_t *identity, uint64_t req_id, int code,
-                        const char *format, ...) __attribute__ ((format (printf, 5, 6)));
+//  Replies go out through zf_replier (libs/client) on self->router with
+//  self->encoder.
 
 //  Sends ERROR for a failed engine call (code from zf_engine_error_t).
 void zf_requests_engine_error (zf_registry_t *self, zframe_t *identity, uint64_t req_id, int code);

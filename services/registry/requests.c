@@ -24,55 +24,6 @@
 //  ---------------------------------------------------------------------------
 //  Replies
 
-int
-zf_requests_send (zf_registry_t *self, zframe_t *identity, const zf_reg_reply_t *reply)
-{
-    zf_proto_error_t err;
-    if (zf_reg_reply_encode (self->encoder, reply, &err) != 0) {
-        zf_log_error ("reply not encoded type=%s req_id=%llu reason=\"%s\"",
-                      zf_body_type_name (reply->type), (unsigned long long)reply->req_id, err.text);
-        if (reply->type == ZF_BODY_ERROR) return -1;
-        zf_reg_reply_t error;
-        zf_reg_reply_init (&error, ZF_BODY_ERROR, reply->req_id);
-        error.code = ZF_ERR_INTERNAL;
-        error.text = err.text;
-        return zf_requests_send (self, identity, &error);
-    }
-    return zf_requests_send_body (self, identity);
-}
-
-int
-zf_requests_send_body (zf_registry_t *self, zframe_t *identity)
-{
-    void *socket = zsock_resolve (self->router);
-    const void *body = zf_proto_encoder_data (self->encoder);
-    size_t size = zf_proto_encoder_size (self->encoder);
-    //  A client that went away, or one that does not read, loses its
-    //  reply: the ROUTER drops what it cannot route or queue.
-    if (zmq_send (socket, zframe_data (identity), zframe_size (identity),
-                  ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-        zmq_send (socket, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-        zmq_send (socket, body, size, ZMQ_DONTWAIT) < 0)
-        return -1;
-    return 0;
-}
-
-void
-zf_requests_error (zf_registry_t *self, zframe_t *identity, uint64_t req_id, int code,
-                   const char *format, ...)
-{
-    char text[1024];
-    va_list args;
-    va_start (args, format);
-    vsnprintf (text, sizeof text, format, args);
-    va_end (args);
-    zf_reg_reply_t reply;
-    zf_reg_reply_init (&reply, ZF_BODY_ERROR, req_id);
-    reply.code = (uint8_t)code;
-    reply.text = text;
-    zf_requests_send (self, identity, &reply);
-}
-
 //  The API's error code for an engine error.
 static int
 s_error_code (int code)
@@ -99,8 +50,8 @@ void
 zf_requests_engine_error (zf_registry_t *self, zframe_t *identity, uint64_t req_id, int code)
 {
     const char *why = zf_engine_last_error (self->engine);
-    zf_requests_error (self, identity, req_id, s_error_code (code), "%s",
-                       why && *why ? why : zf_engine_error_name (code));
+    zf_replier_error (self->router, identity, self->encoder, req_id, s_error_code (code), "%s",
+                      why && *why ? why : zf_engine_error_name (code));
 }
 
 //  OK with a note and, if has_number, a number.
@@ -113,7 +64,7 @@ s_ok (zf_registry_t *self, zframe_t *identity, uint64_t req_id, const char *text
     reply.text = text;
     reply.has_number = has_number;
     reply.number = number;
-    zf_requests_send (self, identity, &reply);
+    zf_replier_send (self->router, identity, self->encoder, &reply);
 }
 
 //  ---------------------------------------------------------------------------
@@ -143,7 +94,7 @@ s_invalid_flow (zf_registry_t *self, zframe_t *identity, uint64_t req_id, zf_flo
     reply.text = text;
     reply.lines = lines;
     reply.line_count = lines ? count : 0;
-    zf_requests_send (self, identity, &reply);
+    zf_replier_send (self->router, identity, self->encoder, &reply);
     free (lines);
 }
 
@@ -173,7 +124,8 @@ s_validate (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req
     else if (errors.count)
         s_invalid_flow (self, identity, req->req_id, &errors);
     else
-        zf_requests_error (self, identity, req->req_id, ZF_ERR_INTERNAL, "the flow did not parse");
+        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_INTERNAL,
+                          "the flow did not parse");
     zf_flow_destroy (&flow);
     zf_flow_errors_clear (&errors);
 }
@@ -183,8 +135,8 @@ s_start (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req)
 {
     const zf_flow_t *flow = zf_engine_flow (self->engine, req->flow, 0);
     if (!flow) {
-        zf_requests_error (self, identity, req->req_id, ZF_ERR_UNKNOWN_FLOW, "no flow %s",
-                           req->flow);
+        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNKNOWN_FLOW,
+                          "no flow %s", req->flow);
         return;
     }
     //  "Today" is the flow's: the date in its zone now. The reply says which
@@ -212,14 +164,14 @@ s_shard_of (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req
     }
     int32_t task = zf_flow_task_index (run.definition, req->task);
     if (task < 0) {
-        zf_requests_error (self, identity, req->req_id, ZF_ERR_UNKNOWN_TASK,
-                           "flow %s has no task %s", req->flow, req->task);
+        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNKNOWN_TASK,
+                          "flow %s has no task %s", req->flow, req->task);
         return -1;
     }
     int32_t shard = zf_engine_shard_lookup (&run.definition->tasks[task], req->shard_key);
     if (shard < 0)
-        zf_requests_error (self, identity, req->req_id, ZF_ERR_UNKNOWN_TASK,
-                           "task %s has no shard %s", req->task, req->shard_key);
+        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNKNOWN_TASK,
+                          "task %s has no shard %s", req->task, req->shard_key);
     return shard;
 }
 
@@ -227,9 +179,9 @@ static void
 s_action (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req)
 {
     if ((req->action == ZF_ACTION_PAUSE || req->action == ZF_ACTION_RESUME) && req->task) {
-        zf_requests_error (self, identity, req->req_id, ZF_ERR_BAD_REQUEST,
-                           "%s applies to a whole flow, not to a task",
-                           zf_action_name (req->action));
+        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_BAD_REQUEST,
+                          "%s applies to a whole flow, not to a task",
+                          zf_action_name (req->action));
         return;
     }
     int32_t shard = s_shard_of (self, identity, req);
@@ -319,7 +271,8 @@ s_on_request (zf_registry_t *self, zmsg_t *msg)
         s_malformed (self, err.text);
         //  Without a request type the body is not ours at all: no answer.
         if (req.type != 0)
-            zf_requests_error (self, identity, req.req_id, ZF_ERR_BAD_REQUEST, "%s", err.text);
+            zf_replier_error (self->router, identity, self->encoder, req.req_id, ZF_ERR_BAD_REQUEST,
+                              "%s", err.text);
         return;
     }
     self->requests++;

@@ -154,8 +154,8 @@ zf_status_reply (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t
     else {
         zf_engine_flow_info_t flow;
         if (zf_engine_flow_info (self->engine, req->flow, &flow) != 0) {
-            zf_requests_error (self, identity, req->req_id, ZF_ERR_UNKNOWN_FLOW, "no flow %s",
-                               req->flow);
+            zf_replier_error (self->router, identity, self->encoder, req->req_id,
+                              ZF_ERR_UNKNOWN_FLOW, "no flow %s", req->flow);
             return;
         }
         zf_engine_run_info_t run;
@@ -168,9 +168,9 @@ zf_status_reply (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t
             ok = s_add_run (&runs, &run);
         else if (!(rc == ZF_E_UNKNOWN_RUN && req->date == ZF_DATE_NONE)) {
             char date[ZF_DATE_TEXT];
-            zf_requests_error (self, identity, req->req_id, ZF_ERR_UNKNOWN_FLOW,
-                               "flow %s has no run on %s", req->flow,
-                               zf_date_format (req->date, date, sizeof date));
+            zf_replier_error (self->router, identity, self->encoder, req->req_id,
+                              ZF_ERR_UNKNOWN_FLOW, "flow %s has no run on %s", req->flow,
+                              zf_date_format (req->date, date, sizeof date));
             return;
         }
     }
@@ -180,8 +180,10 @@ zf_status_reply (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t
     for (int depth = S_FULL; rc == -1 && depth <= S_NO_TASKS; depth++)
         rc = s_encode (self, req->req_id, &runs, (s_depth_t)depth, &err);
     if (rc == 0)
-        zf_requests_send_body (self, identity);
+        zf_replier_send_body (self->router, identity, zf_proto_encoder_data (self->encoder),
+                              zf_proto_encoder_size (self->encoder));
     else
-        zf_requests_error (self, identity, req->req_id, ZF_ERR_INTERNAL, "%s", err.text);
+        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_INTERNAL, "%s",
+                          err.text);
     free (runs.runs);
 }
