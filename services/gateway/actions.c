@@ -1,4 +1,4 @@
-/*  actions.c - the requester: ACTION, START and LOGS to the registry. */
+/*  actions.c - the requester: ACTION, START, LOGS and STATUS to the registry. */
 #include "actions.h"
 #include "zf_common.h"
 #include "zf_regclient.h"
@@ -36,7 +36,28 @@ zf_gw_actions_request (const zf_gw_request_t *req, zf_reg_request_t *out)
         out->attempt = req->attempt;
         return 0;
     }
+    if (req->type == ZF_GW_REQ_RUN_STATUS) {
+        zf_reg_request_init (out, ZF_BODY_STATUS, 0);
+        out->flow = req->flow;
+        out->date = req->date;
+        return 0;
+    }
     return -1;
+}
+
+//  The browser's answer to a STATUS_REPLY: the run of the date asked.
+static zf_gw_frame_t *
+s_run_status (const zf_gw_request_t *req, const zf_reg_reply_t *reply)
+{
+    for (size_t i = 0; i < reply->run_count; i++) {
+        const zf_run_status_t *run = &reply->runs[i];
+        if (run->date == req->date && run->flow && streq (run->flow, req->flow))
+            return zf_gw_msg_run_status (req->id, run);
+    }
+    char date[ZF_DATE_TEXT], message[ZF_MAX_NAME + 64];
+    snprintf (message, sizeof message, "flow %s has no run on %s", req->flow,
+              zf_date_format (req->date, date, sizeof date));
+    return zf_gw_msg_reply (req->id, false, message);
 }
 
 //  Sends one request to the registry and makes the browser's answer.
@@ -63,6 +84,8 @@ s_relay (zf_regclient_t *client, int timeout_ms, const zf_gw_request_t *req)
     }
     if (reply.type == ZF_BODY_LOGS_REPLY && req->type == ZF_GW_REQ_LOGS)
         return zf_gw_msg_logs (req->id, reply.text, reply.text_size, reply.truncated);
+    if (reply.type == ZF_BODY_STATUS_REPLY && req->type == ZF_GW_REQ_RUN_STATUS)
+        return s_run_status (req, &reply);
     if (reply.type == ZF_BODY_OK && req->type == ZF_GW_REQ_ACTION) {
         char message[ZF_MAX_NAME * 2 + 64];
         if (reply.text)

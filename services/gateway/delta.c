@@ -9,7 +9,7 @@
 typedef struct {
     uint8_t type;       //  zf_gw_op_type_t
     uint8_t state;      //  task or run state
-    uint8_t flag;       //  executor live
+    uint8_t flag;       //  executor live, run archived
     uint8_t pad;        //  zero
     uint32_t index;     //  task index, or task count
     int32_t date;       //  business date

@@ -23,7 +23,8 @@
 //  What one operation does.
 typedef enum {
     ZF_GW_OP_FLOW = 1,     //  name: flow; view: FLOWDEF
-    ZF_GW_OP_RUN = 2,      //  name: flow, date, count: tasks; view: RUNVIEW fields
+    ZF_GW_OP_RUN = 2,      //  name: flow, date, count: tasks, flag: archived (its tasks'
+                           //  views are dropped); view: RUNVIEW fields
     ZF_GW_OP_TASK = 3,     //  of the last run: index, state; view: TASKVIEW
     ZF_GW_OP_EXECUTOR = 4, //  name: executor, flag: live; view: EXECUTOR
     ZF_GW_OP_ERROR = 5     //  view: the ERROR fields
@@ -33,7 +34,7 @@ typedef enum {
 typedef struct {
     uint8_t type;        //  zf_gw_op_type_t
     uint8_t state;       //  TASK: zf_task_state_t; RUN: zf_run_state_t
-    bool flag;           //  EXECUTOR: live
+    bool flag;           //  EXECUTOR: live; RUN: archived
     uint32_t index;      //  TASK: task index; RUN: task count
     zf_date_t date;      //  RUN: business date
     const char *name;    //  FLOW, RUN: flow; EXECUTOR: executor (nul-terminated)

@@ -93,6 +93,8 @@ s_on_woken (void *arg)
     }
     if (!changed) return;
     zf_gw_metrics_tasks (self->metrics, zf_gw_store_task_states (self->store));
+    zf_gw_metrics_runs (self->metrics, zf_gw_store_runs (self->store),
+                        zf_gw_store_runs_archived (self->store));
     if (first && zf_gw_store_has_state (self->store))
         s_on_tick (self); //  browsers waiting for their first snapshot
     else

@@ -22,6 +22,8 @@ struct _zf_gw_metrics_t {
     size_t executors_live;                   //  executors live
     size_t executors_lost;                   //  executors lost
     uint64_t tasks[ZF_TS_MAX + 1];           //  tasks held, by state
+    size_t runs;                             //  runs held
+    size_t runs_archived;                    //  of them archived
     size_t clients;                          //  browsers connected
     uint64_t resyncs;                        //  snapshots sent to browsers already holding one
     uint64_t bad_frames;                     //  browser frames refused
@@ -91,6 +93,16 @@ zf_gw_metrics_tasks (zf_gw_metrics_t *self, const uint64_t *counts)
 }
 
 void
+zf_gw_metrics_runs (zf_gw_metrics_t *self, size_t runs, size_t archived)
+{
+    assert (self);
+    pthread_mutex_lock (&self->lock);
+    self->runs = runs;
+    self->runs_archived = archived;
+    pthread_mutex_unlock (&self->lock);
+}
+
+void
 zf_gw_metrics_clients (zf_gw_metrics_t *self, size_t clients)
 {
     assert (self);
@@ -146,6 +158,11 @@ zf_gw_metrics_render (zf_gw_metrics_t *self, size_t *size)
     for (int i = 0; i <= ZF_TS_MAX; i++)
         fprintf (out, "zflow_tasks{state=\"%s\"} %" PRIu64 "\n", zf_task_state_name (i),
                  self->tasks[i]);
+    s_family (out, "zflow_runs", "gauge", "Runs the gateway holds, archived ones included.");
+    fprintf (out, "zflow_runs %zu\n", self->runs);
+    s_family (out, "zflow_runs_archived", "gauge",
+              "Runs the gateway holds that are archived: succeeded, their tasks in the archive.");
+    fprintf (out, "zflow_runs_archived %zu\n", self->runs_archived);
     s_family (out, "zflow_registry_seq", "gauge", "The last registry event the gateway applied.");
     fprintf (out, "zflow_registry_seq %" PRIu64 "\n", self->seq);
     s_family (out, "zflow_dispatch_latency_seconds", "histogram",

@@ -2,8 +2,8 @@
 
     Both threads write here: the replica (registry seq, the archiver's lag,
     dispatch latencies, executors, whether it is in step) and the web
-    thread (tasks by state in the views it holds, browsers, re-syncs, bad
-    frames). One lock guards it all; each update is a few stores.
+    thread (tasks by state and runs in the views it holds, browsers,
+    re-syncs, bad frames). One lock guards it all; each update is a few stores.
 */
 #ifndef ZF_GW_METRICS_H_INCLUDED
 #define ZF_GW_METRICS_H_INCLUDED
@@ -33,6 +33,9 @@ void zf_gw_metrics_executors (zf_gw_metrics_t *self, size_t live, size_t lost);
 
 //  Web thread: tasks held per state (ZF_TS_MAX + 1 counts).
 void zf_gw_metrics_tasks (zf_gw_metrics_t *self, const uint64_t *counts);
+
+//  Web thread: runs held, and how many of them are archived (no tasks held).
+void zf_gw_metrics_runs (zf_gw_metrics_t *self, size_t runs, size_t archived);
 
 //  Web thread: browsers connected.
 void zf_gw_metrics_clients (zf_gw_metrics_t *self, size_t clients);

@@ -129,8 +129,12 @@ s_apply_task (s_replica_t *self, const zf_event_t *event)
         index = zf_flow_task_index (run.definition, event->task);
     zf_engine_task_info_t task;
     if (index < 0 ||
-        zf_engine_task_info (engine, event->flow, event->date, (uint32_t)index, &task) != 0)
-        return zf_engine_apply (engine, event); //  refused: it says why
+        zf_engine_task_info (engine, event->flow, event->date, (uint32_t)index, &task) != 0) {
+        //  Refused, and it says why: no such run or task, or a run that is
+        //  archived (ZF_E_ARCHIVED: the registry moves none of its tasks,
+        //  so such an event means the replica differs from it).
+        return zf_engine_apply (engine, event);
+    }
 
     //  The shards the event may move, as they were.
     s_before_t one = {ZF_SHARD_ALL, 0, NULL};
@@ -313,6 +317,8 @@ static void
 s_count_run (const zf_engine_run_info_t *run, void *arg)
 {
     s_replica_t *self = arg;
+    //  An archived run succeeded: nothing of it runs, and its tasks are gone.
+    if (run->archived) return;
     for (uint32_t t = 0; t < run->task_count; t++) {
         zf_engine_task_info_t task;
         if (zf_engine_task_info (self->engine, run->flow, run->date, t, &task) != 0 ||
@@ -493,8 +499,15 @@ s_shards (s_replica_t *self, const zf_gw_request_t *req)
     }
     index = zf_flow_task_index (run.definition, req->task);
     zf_engine_task_info_t task;
-    if (index < 0 ||
-        zf_engine_task_info (self->engine, run.flow, run.date, (uint32_t)index, &task) != 0) {
+    int rc = index < 0
+                 ? ZF_E_UNKNOWN_TASK
+                 : zf_engine_task_info (self->engine, run.flow, run.date, (uint32_t)index, &task);
+    if (rc == ZF_E_ARCHIVED) {
+        //  Its shards left memory with it; run_status reads its tasks.
+        s_refuse (self, req, "the run is archived: its shards are not held, ask run_status");
+        return;
+    }
+    if (rc != 0) {
         s_refuse (self, req, "no such task");
         return;
     }

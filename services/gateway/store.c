@@ -39,6 +39,7 @@ typedef struct {
     uint64_t mark;         //  the update build that last picked it
     uint32_t *picked;      //  tasks picked by that build, in order
     uint32_t picked_count; //  entries in picked
+    bool archived;         //  its tasks are in the archive: none held
 } s_run_t;
 
 //  One flow.
@@ -99,6 +100,7 @@ struct _zf_gw_store_t {
     bool has_state;                      //  a reset came
     bool synced;                         //  the last delta was in step
     uint64_t states[ZF_TS_MAX + 1];      //  tasks held by state
+    size_t archived;                     //  runs held that are archived
     uint64_t build;                      //  update builds so far (marks)
     uint32_t *touched;                   //  runs picked by the build in progress
     size_t touched_cap;                  //  room
@@ -202,6 +204,7 @@ s_clear (zf_gw_store_t *self)
     zhashx_purge (self->executor_index);
     self->log_head = self->log_count = 0;
     memset (self->states, 0, sizeof self->states);
+    self->archived = 0;
 }
 
 void
@@ -299,6 +302,28 @@ s_run (zf_gw_store_t *self, const char *flow_name, zf_date_t date, uint32_t task
     return index;
 }
 
+//  A run was archived: the views of its tasks go (they are in the archive
+//  now, and a browser asks for them there), and so do their counts. Older
+//  entries of the log may still name its tasks; updates skip them.
+static void
+s_archive_run (zf_gw_store_t *self, s_run_t *run)
+{
+    for (uint32_t t = 0; t < run->task_count; t++) {
+        s_task_t *task = &run->tasks[t];
+        if (task->held) self->states[task->state]--;
+        s_free_bytes (&task->view);
+    }
+    free (run->tasks);
+    free (run->picked);
+    run->tasks = calloc (1, sizeof *run->tasks);
+    run->picked = calloc (1, sizeof *run->picked);
+    assert (run->tasks && run->picked);
+    run->task_count = 0;
+    run->picked_count = 0;
+    run->archived = true;
+    self->archived++;
+}
+
 //  Applies an executor's view.
 static void
 s_executor (zf_gw_store_t *self, const zf_gw_op_t *op)
@@ -368,6 +393,8 @@ zf_gw_store_apply (zf_gw_store_t *self, const zf_gw_delta_t *delta)
         case ZF_GW_OP_RUN:
             run_index = s_run (self, op.name, op.date, op.index);
             run = &self->runs[run_index];
+            //  The engine never brings an archived run back: the flag only rises.
+            if (op.flag && !run->archived) s_archive_run (self, run);
             if (s_set_bytes (&run->fields, op.view, op.view_size))
                 s_log (self, run_index, S_FIELDS);
             break;
@@ -436,6 +463,20 @@ zf_gw_store_task_states (zf_gw_store_t *self)
     return self->states;
 }
 
+size_t
+zf_gw_store_runs (zf_gw_store_t *self)
+{
+    assert (self);
+    return self->run_count;
+}
+
+size_t
+zf_gw_store_runs_archived (zf_gw_store_t *self)
+{
+    assert (self);
+    return self->archived;
+}
+
 zf_gw_frame_t *
 zf_gw_store_take_error (zf_gw_store_t *self)
 {
@@ -475,11 +516,11 @@ s_raw (s_out_t *out, const s_bytes_t *bytes)
 }
 
 //  Packs a RUNVIEW: its fields and "tasks" with count views from picked
-//  (or every task, when picked is NULL).
+//  (or every task, when picked is NULL; none for an archived run).
 static void
 s_pack_run (s_out_t *out, const s_run_t *run, const uint32_t *picked, uint32_t count)
 {
-    msgpack_pack_map (&out->pk, ZF_GW_RUN_FIELDS + 1);
+    msgpack_pack_map (&out->pk, zf_gw_run_fields (run->archived) + 1);
     s_raw (out, &run->fields);
     zf_gw_pack_str (&out->pk, "tasks");
     uint32_t held = 0;
@@ -601,7 +642,8 @@ zf_gw_store_update (zf_gw_store_t *self, uint64_t since, zf_gw_frame_t **frame)
             self->touched[touched++] = change->run;
             bytes += run->fields.size + 16;
         }
-        if (change->task == S_FIELDS) continue;
+        //  A task changed before its run was archived is no longer held.
+        if (change->task == S_FIELDS || change->task >= run->task_count) continue;
         s_task_t *task = &run->tasks[change->task];
         if (task->mark == build) continue;
         task->mark = build;

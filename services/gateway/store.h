@@ -11,6 +11,10 @@
     the same frame, built once; so do browsers connecting while nothing
     changes, for the snapshot.
 
+    A run that is archived keeps its RUNVIEW fields and loses its tasks'
+    views: snapshots and updates list it with "archived": true and no
+    tasks, and a browser that held them drops them when it reads that.
+
     A browser so far behind that the log no longer reaches back to it, or
     whose update would pass ZF_GW_MAX_UPDATE, gets a snapshot instead. A
     reset (a new replica) moves the log's start past every browser, so all
@@ -48,8 +52,12 @@ bool zf_gw_store_has_state (zf_gw_store_t *self);
 //  True if the last delta said the replica is in step with the registry.
 bool zf_gw_store_synced (zf_gw_store_t *self);
 
-//  Tasks held, by state (ZF_TS_MAX + 1 counts).
+//  Tasks held, by state (ZF_TS_MAX + 1 counts). An archived run holds none.
 const uint64_t *zf_gw_store_task_states (zf_gw_store_t *self);
+
+//  Runs held, and how many of them are archived.
+size_t zf_gw_store_runs (zf_gw_store_t *self);
+size_t zf_gw_store_runs_archived (zf_gw_store_t *self);
 
 //  The snapshot message of the current version: a new reference, or NULL
 //  if out of memory.

@@ -97,6 +97,51 @@ zf_gw_view_run_fields (msgpack_packer *pk, const zf_engine_run_info_t *run)
     msgpack_pack_int64 (pk, run->started);
     s_key (pk, "ended");
     msgpack_pack_int64 (pk, run->ended);
+    //  Only on an archived run, so the RUNVIEW of every other run stays as
+    //  it was: a browser reads an absent "archived" as false.
+    if (run->archived) {
+        s_key (pk, "archived");
+        msgpack_pack_true (pk);
+    }
+}
+
+uint32_t
+zf_gw_run_fields (bool archived)
+{
+    return ZF_GW_RUN_FIELDS + (archived ? 1 : 0);
+}
+
+//  True for the states that count a shard done.
+static bool
+s_done (uint8_t state)
+{
+    return state == ZF_TS_SUCCEEDED || state == ZF_TS_CONFIRMED || state == ZF_TS_SKIPPED;
+}
+
+void
+zf_gw_view_task_status (msgpack_packer *pk, const zf_task_status_t *status)
+{
+    assert (pk && status);
+    //  The STATUS view of a task differs from the engine's in two ways: an
+    //  unsharded task reports 0 shards, and running shards are not counted.
+    bool sharded = status->shards_total > 0;
+    uint8_t state = status->state <= ZF_TS_MAX ? status->state : ZF_TS_WAITING;
+    zf_engine_task_info_t task = {
+        .id = status->id ? status->id : "",
+        .state = state,
+        .attempt = status->attempt,
+        .shard_count = sharded ? status->shards_total : 1,
+        .sharded = sharded,
+        .shards_done = sharded ? status->shards_done : s_done (state),
+        .shards_failed = sharded ? status->shards_failed : state == ZF_TS_FAILED,
+        .shards_running = !sharded && (state == ZF_TS_DISPATCHED || state == ZF_TS_RUNNING) ? 1 : 0,
+        .started = status->started,
+        .ended = status->ended,
+        .executor = status->executor,
+        .exit_status = status->exit_status,
+        .detail = status->detail,
+    };
+    zf_gw_view_task (pk, &task);
 }
 
 //  Packs one task of a flow definition.
@@ -490,12 +535,13 @@ s_write_flow (zf_gw_delta_t *delta, const zf_engine_flow_info_t *info)
     zf_gw_delta_end (delta);
 }
 
-//  Appends one run's fields.
+//  Appends one run's fields. An archived run holds no task views: its
+//  operation says so (flag) and counts none.
 static void
 s_write_run (zf_gw_delta_t *delta, const zf_engine_run_info_t *run)
 {
-    zf_gw_delta_begin (delta, ZF_GW_OP_RUN, run->flow, run->date, run->task_count, run->state,
-                       false);
+    zf_gw_delta_begin (delta, ZF_GW_OP_RUN, run->flow, run->date,
+                       run->archived ? 0 : run->task_count, run->state, run->archived);
     zf_gw_view_run_fields (zf_gw_delta_pk (delta), run);
     zf_gw_delta_end (delta);
 }
@@ -526,6 +572,9 @@ zf_gw_views_write_changes (zf_engine_t *engine, zf_gw_changes_t *changes, zf_gw_
         zf_engine_run_info_t run;
         if (zf_engine_run_info (engine, mark->flow, mark->date, &run) != 0) continue;
         s_write_run (delta, &run);
+        //  Its tasks left the engine; marks made before it was archived
+        //  (in the same batch) have nothing left to show.
+        if (run.archived) continue;
         if (mark->all) {
             for (uint32_t i = 0; i < run.task_count; i++)
                 s_write_task (engine, delta, &run, i);
@@ -551,7 +600,7 @@ s_all_run (const zf_engine_run_info_t *run, void *arg)
 {
     s_all_t *all = arg;
     s_write_run (all->delta, run);
-    for (uint32_t i = 0; i < run->task_count; i++)
+    for (uint32_t i = 0; !run->archived && i < run->task_count; i++)
         s_write_task (all->engine, all->delta, run, i);
 }
 

@@ -7,9 +7,13 @@
     a task's TASKVIEW when one of its shards moved, a run's fields when the
     run moved or its flow was paused, a flow's FLOWDEF when a version came.
 
-    A RUNVIEW goes out in pieces: its fields (ZF_GW_RUN_FIELDS key-value
+    A RUNVIEW goes out in pieces: its fields (zf_gw_run_fields key-value
     pairs without a map header) are built here, and the web thread adds the
     map header and the "tasks" list of whichever TASKVIEWs a message needs.
+
+    An archived run (it succeeded and its tasks left the engine for the
+    archive) has no tasks here: its RUNVIEW says "archived": true and lists
+    none, and the browser asks for them with run_status when it shows it.
 */
 #ifndef ZF_GW_VIEWS_H_INCLUDED
 #define ZF_GW_VIEWS_H_INCLUDED
@@ -18,8 +22,10 @@
 #include <stdbool.h>
 #include "delta.h"
 #include "zf_engine.h"
+#include "zf_regapi.h"
 
-//  Key-value pairs of a RUNVIEW before "tasks".
+//  Key-value pairs of a RUNVIEW before "tasks"; an archived run has one
+//  more, "archived" (zf_gw_run_fields).
 #define ZF_GW_RUN_FIELDS 7
 
 //  Key-value pairs of an ERROR.
@@ -37,8 +43,19 @@ void zf_gw_pack_date (msgpack_packer *pk, zf_date_t date);
 //  Packs a TASKVIEW map.
 void zf_gw_view_task (msgpack_packer *pk, const zf_engine_task_info_t *task);
 
-//  Packs the RUNVIEW fields before "tasks" (no map header).
+//  Packs the RUNVIEW fields before "tasks" (no map header): ZF_GW_RUN_FIELDS
+//  pairs, and "archived": true after them for an archived run.
 void zf_gw_view_run_fields (msgpack_packer *pk, const zf_engine_run_info_t *run);
+
+//  Key-value pairs zf_gw_view_run_fields packs for a run archived or not.
+uint32_t zf_gw_run_fields (bool archived);
+
+//  Packs a TASKVIEW map from a task of a STATUS_REPLY (the registry's or
+//  the archive's view of a task): an unsharded task counts as one shard,
+//  its shards_done and shards_failed follow its state; a sharded task's
+//  running shards are not in STATUS, so shards_running counts only an
+//  unsharded task that runs; due is 0.
+void zf_gw_view_task_status (msgpack_packer *pk, const zf_task_status_t *task);
 
 //  Packs a FLOWDEF map.
 void zf_gw_view_flow (msgpack_packer *pk, const zf_engine_flow_info_t *flow);
@@ -96,11 +113,14 @@ size_t zf_gw_changes_task_count (zf_gw_changes_t *self);
 void zf_gw_changes_clear (zf_gw_changes_t *self);
 
 //  Appends the views of everything marked to delta, each task once, then
-//  forgets the marks. Marks the engine no longer knows are skipped.
+//  forgets the marks. Marks the engine no longer knows are skipped, and so
+//  are the tasks of an archived run: its RUN operation carries the flag
+//  (delta.h) that tells the web thread to drop the views it held of them.
 void zf_gw_views_write_changes (zf_engine_t *engine, zf_gw_changes_t *changes,
                                 zf_gw_delta_t *delta);
 
-//  Appends the views of every flow, run and task to delta.
+//  Appends the views of every flow, run and task to delta (an archived
+//  run: its fields only).
 void zf_gw_views_write_all (zf_engine_t *engine, zf_gw_delta_t *delta);
 
 #endif

@@ -297,6 +297,8 @@ s_request (s_reader_t *r, s_value_t *values, zf_gw_request_t *req)
         req->type = ZF_GW_REQ_LOGS;
     else if (s_is (t, "history"))
         req->type = ZF_GW_REQ_HISTORY;
+    else if (s_is (t, "run_status"))
+        req->type = ZF_GW_REQ_RUN_STATUS;
     else
         return s_fail (r, "t: unknown message type");
 
@@ -304,6 +306,10 @@ s_request (s_reader_t *r, s_value_t *values, zf_gw_request_t *req)
         return -1;
     if (req->type == ZF_GW_REQ_HISTORY) return 0;
     if (s_date (r, &values[K_DATE], &req->date)) return -1;
+    //  A run's status is asked of one date: "the latest run" may change
+    //  between the question and the answer.
+    if (req->type == ZF_GW_REQ_RUN_STATUS)
+        return req->date == ZF_DATE_NONE ? s_fail (r, "date: missing") : 0;
     bool task_optional = req->type == ZF_GW_REQ_ACTION;
     if (s_string (r, &values[K_TASK], "task", ZF_MAX_NAME, "ZF_MAX_NAME", task_optional, req->task,
                   &req->has_task))
@@ -530,7 +536,7 @@ zf_gw_msg_history_begin (msgpack_packer *pk, uint64_t id, const char *flow, uint
 void
 zf_gw_msg_history_run (msgpack_packer *pk, const zf_engine_run_info_t *run)
 {
-    msgpack_pack_map (pk, 4);
+    msgpack_pack_map (pk, run->archived ? 5 : 4);
     zf_gw_pack_str (pk, "date");
     zf_gw_pack_date (pk, run->date);
     zf_gw_pack_str (pk, "state");
@@ -539,4 +545,43 @@ zf_gw_msg_history_run (msgpack_packer *pk, const zf_engine_run_info_t *run)
     msgpack_pack_int64 (pk, run->started);
     zf_gw_pack_str (pk, "ended");
     msgpack_pack_int64 (pk, run->ended);
+    if (run->archived) {
+        zf_gw_pack_str (pk, "archived");
+        msgpack_pack_true (pk);
+    }
+}
+
+zf_gw_frame_t *
+zf_gw_msg_run_status (uint64_t id, const zf_run_status_t *run)
+{
+    assert (run);
+    s_out_t out;
+    s_begin (&out, 5, "run_status");
+    zf_gw_pack_str (&out.pk, "id");
+    msgpack_pack_uint64 (&out.pk, id);
+    zf_gw_pack_str (&out.pk, "flow");
+    zf_gw_pack_str (&out.pk, run->flow ? run->flow : "");
+    zf_gw_pack_str (&out.pk, "date");
+    zf_gw_pack_date (&out.pk, run->date);
+    //  The run as a RUNVIEW, so the browser reads it as it reads any run.
+    //  "archived" is a state of RUN events only: such a run succeeded.
+    bool archived = run->state == ZF_RS_ARCHIVED;
+    zf_engine_run_info_t info = {
+        .flow = run->flow ? run->flow : "",
+        .date = run->date,
+        .version = run->version,
+        .state = archived ? (uint8_t)ZF_RS_SUCCEEDED : run->state,
+        .paused = run->paused,
+        .started = run->started,
+        .ended = run->ended,
+        .archived = archived,
+    };
+    zf_gw_pack_str (&out.pk, "run");
+    msgpack_pack_map (&out.pk, zf_gw_run_fields (archived) + 1);
+    zf_gw_view_run_fields (&out.pk, &info);
+    zf_gw_pack_str (&out.pk, "tasks");
+    msgpack_pack_array (&out.pk, (uint32_t)run->task_count);
+    for (size_t i = 0; i < run->task_count; i++)
+        zf_gw_view_task_status (&out.pk, &run->tasks[i]);
+    return s_end (&out);
 }

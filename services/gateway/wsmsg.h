@@ -8,7 +8,7 @@
     the same bounds), so a newer dashboard may send more.
 
     The views of flows, runs and tasks are built in views.c; the messages
-    here are the rest: hello, reply, shards, logs, history.
+    here are the rest: hello, reply, shards, logs, history, run_status.
 */
 #ifndef ZF_GW_WSMSG_H_INCLUDED
 #define ZF_GW_WSMSG_H_INCLUDED
@@ -21,6 +21,7 @@
 #include "handover.h"
 #include "zf_engine.h"
 #include "zf_limits.h"
+#include "zf_regapi.h"
 
 //  Keys in one browser message at most.
 #define ZF_GW_MAX_KEYS 32
@@ -33,10 +34,12 @@
 
 //  What a browser asks for.
 typedef enum {
-    ZF_GW_REQ_ACTION = 1, //  an operator action, relayed to the registry
-    ZF_GW_REQ_SHARDS = 2, //  the shards of a task, from the replica
-    ZF_GW_REQ_LOGS = 3,   //  a task's log, relayed to the registry
-    ZF_GW_REQ_HISTORY = 4 //  the dates of a flow, from the replica
+    ZF_GW_REQ_ACTION = 1,    //  an operator action, relayed to the registry
+    ZF_GW_REQ_SHARDS = 2,    //  the shards of a task, from the replica
+    ZF_GW_REQ_LOGS = 3,      //  a task's log, relayed to the registry
+    ZF_GW_REQ_HISTORY = 4,   //  the dates of a flow, from the replica
+    ZF_GW_REQ_RUN_STATUS = 5 //  a run with its tasks, relayed to the registry's STATUS
+                             //  (which reads an archived run from the archive)
 } zf_gw_req_type_t;
 
 //  The action "start", beside zf_action_t's 1..5 (a START request).
@@ -51,7 +54,8 @@ typedef struct {
     char token[ZF_GW_MAX_TOKEN + 1];      //  the token
     uint8_t action;                       //  ACTION: zf_action_t or ZF_GW_ACTION_START
     char flow[ZF_MAX_NAME + 1];           //  the flow
-    zf_date_t date;                       //  business date, or ZF_DATE_NONE
+    zf_date_t date;                       //  business date, or ZF_DATE_NONE (never
+                                          //  for RUN_STATUS: it needs a date)
     bool has_task;                        //  task was given
     char task[ZF_MAX_NAME + 1];           //  the task
     int32_t shard;                        //  shard by index, or ZF_SHARD_ALL
@@ -93,7 +97,12 @@ void zf_gw_msg_shard (msgpack_packer *pk, const zf_engine_shard_info_t *shard);
 //  list header for count runs; each follows with zf_gw_msg_history_run.
 void zf_gw_msg_history_begin (msgpack_packer *pk, uint64_t id, const char *flow, uint32_t count);
 
-//  Packs one run of a history message: date, state, started, ended.
+//  Packs one run of a history message: date, state, started, ended, and
+//  "archived": true for an archived run.
 void zf_gw_msg_history_run (msgpack_packer *pk, const zf_engine_run_info_t *run);
+
+//  {"t":"run_status", "id", "flow", "date", "run": RUNVIEW with every task}
+//  from a run of a STATUS_REPLY (tasks in the order the registry gave).
+zf_gw_frame_t *zf_gw_msg_run_status (uint64_t id, const zf_run_status_t *run);
 
 #endif

@@ -4,8 +4,9 @@
 // `zflow up` starts (it prints "dashboard http://...") or, for builds where it does not, one
 // started here. Submits a small flow, then in the page: starts a run, watches states change
 // live, sees a task fail, makes its input appear, retries it with confirmation, sees it and
-// its successors succeed, reads its log tail, and checks that errors surface (a refused
-// action, and an ERROR event provoked on the bus). Screenshots go to $ZF_BUILD_DIR/screenshots.
+// its successors succeed, reads its log tail, starts an older date that the registry archives
+// once it is durable (`--keep-runs 1`) and reads that run's tasks and log back from the archive,
+// and checks that errors surface (a refused action, and an ERROR event provoked on the bus). Screenshots go to $ZF_BUILD_DIR/screenshots.
 //
 //   ZF_BIN_DIR=build/bin ZF_BUILD_DIR=build node tests/browser/dashboard.test.mjs
 //
@@ -209,8 +210,9 @@ step("a private zflow with its gateway comes up", async () => {
   const ports = await pickPorts();
   base = ports.base;
   env = { ZFLOW_REGISTRY: `tcp://127.0.0.1:${base + 10}` };
+  // One run per flow stays in the registry's memory: an older date is archived once durable.
   start("zflow up", join(BIN, "zflow"), ["up", "--dir", join(work, "var"), "--base-port", String(base), "--executors", "2",
-    "--http", `127.0.0.1:${ports.http}`]);
+    "--http", `127.0.0.1:${ports.http}`, "--keep-runs", "1"]);
   const said = await until("zflow up to print its endpoints", () => /export ZFLOW_REGISTRY/.test(logs["zflow up"]), 20000)
     .then(() => logs["zflow up"]);
   const m = said.match(/dashboard (http:\/\/\S+)/);
@@ -321,6 +323,27 @@ step("shards, timeline, history and executors show the run", async () => {
   await page.waitForSelector(`${sel("executor-executor-1")}[data-live="true"]`, { timeout: 10000 });
   await page.screenshot({ path: join(shots, "executors.png") });
   await page.click(sel("tab-graph"));
+});
+
+step("an older date, archived once durable, shows read-only with its tasks read from the archive", async () => {
+  const old = new Date(Date.parse(`${today}T00:00:00Z`) - 5 * 86400000).toISOString().slice(0, 10);
+  await confirmAction(page, "action-start", { date: old });
+  const toast = await waitToast(page, new RegExp(`Start .*${old}`));
+  assert.equal(toast.kind, "ok", toast.text);
+  // It runs, the archiver makes it durable, and the registry lets it go (today's run is later).
+  await page.waitForSelector(`${sel(`run-${FLOW}-${old}`)}[data-archived="true"]`, { timeout: 60000 });
+  assert.equal(await page.getAttribute(sel(`run-${FLOW}-${old}`), "data-state"), "succeeded");
+  assert.equal(await page.getAttribute(sel(`run-${FLOW}-${today}`), "data-archived"), null);
+  await page.click(sel(`run-${FLOW}-${old}`));
+  await page.waitForSelector(`${sel("archive-state")}[data-status="loaded"]`, { timeout: 15000 });
+  await waitTaskState(page, "split", "succeeded|confirmed");
+  await waitTaskState(page, "publish", "succeeded|confirmed");
+  await page.click(sel("task-prepare"));
+  assert.equal(await page.isHidden(sel("action-retry")), true, "no actions on an archived run");
+  await page.waitForFunction(([s, d]) => (document.querySelector(s)?.textContent ?? "").includes(`prepare for ${d}`),
+    [sel("log-tail"), old], { timeout: 15000 });
+  await page.screenshot({ path: join(shots, "archived.png") });
+  await page.click(sel(`run-${FLOW}-${today}`));
 });
 
 step("a refused action shows an error toast and lands in the errors panel", async () => {

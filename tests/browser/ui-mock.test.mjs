@@ -90,6 +90,68 @@ test("a date started from the page runs live; a failed task is retried from the 
   await page.click(sel("tab-graph"));
 });
 
+test("an archived run shows as archived and read-only; its tasks are read when it is shown", async () => {
+  mock.sim.gates.add("flaky");
+  // A run seen live, then archived while it is on screen: its pushed tasks go, and the page
+  // reads them from the archive (run_status) at once.
+  mock.sim.start("demo", "2026-02-27");
+  await page.waitForSelector(`${sel("run-demo-2026-02-27")}[data-state="succeeded"]`, { timeout: 15000 });
+  await page.click(sel("run-demo-2026-02-27"));
+  await waitTaskState(page, "publish", "succeeded");
+  const asked = () => mock.sim.requests.get("run_status") ?? 0;
+  const before = asked();
+  assert.equal(mock.sim.archive("demo", "2026-02-27"), null);
+  await page.waitForSelector(`${sel("run-demo-2026-02-27")}[data-archived="true"]`, { timeout: 5000 });
+  await page.waitForSelector(sel("archived-demo-2026-02-27"));
+  assert.equal(await page.getAttribute(sel("run-demo-2026-02-27"), "data-state"), "succeeded");
+  await page.waitForSelector(sel("run-archived"));
+  await page.waitForSelector(`${sel("archive-state")}[data-status="loaded"]`, { timeout: 5000 });
+  await waitTaskState(page, "publish", "succeeded");
+  await waitTaskState(page, "split", "succeeded");
+  assert.equal(asked(), before + 1, "one run_status for the run shown");
+
+  // Read-only: no actions on its tasks, no shards table (not held), the log by attempt.
+  await page.click(sel("task-flaky"));
+  await page.waitForSelector(`${sel("panel-state")}[data-state="succeeded"]`);
+  assert.equal(await page.isHidden(sel("action-retry")), true);
+  assert.equal(await page.isHidden(sel("action-skip")), true);
+  await page.waitForFunction((s) => /output of flaky attempt 1/.test(document.querySelector(s)?.textContent ?? ""), sel("log-tail"));
+  await page.click(sel("task-split"));
+  await page.waitForSelector(sel("shards-archived"));
+  assert.equal(await page.isVisible(sel("shards-table")), false);
+  assert.equal(await page.isEnabled(sel("action-cancel-run")), false);
+  await page.screenshot({ path: join(shots, "mock-archived.png") });
+
+  // History marks it too.
+  await page.click(sel("tab-history"));
+  await page.waitForSelector(`tr[data-archived="true"] ${sel("history-2026-02-27")}`);
+  await page.click(sel("tab-graph"));
+
+  // Another run archived while not shown, with the archive down: selecting it says why, in
+  // the graph and in the errors panel; reading again once the archive is back shows it.
+  mock.sim.start("demo", "2026-02-26");
+  await page.waitForSelector(`${sel("run-demo-2026-02-26")}[data-state="succeeded"]`, { timeout: 15000 });
+  mock.sim.archiveDown = true;
+  assert.equal(mock.sim.archive("demo", "2026-02-26"), null);
+  await page.waitForSelector(`${sel("run-demo-2026-02-26")}[data-archived="true"]`, { timeout: 5000 });
+  await page.click(sel("run-demo-2026-02-26"));
+  await page.waitForSelector(`${sel("archive-state")}[data-status="failed"]`, { timeout: 5000 });
+  await page.waitForFunction((s) => [...document.querySelectorAll(s)].some((e) => /2026-02-26.*archive did not answer/.test(e.textContent)), sel("error-item"));
+  assert.match(await page.textContent(sel("dag")), /could not be read from the archive/);
+  assert.equal(await page.locator(`${sel("dag")} .node`).count(), 0);
+  mock.sim.archiveDown = false;
+  await page.click(sel("archive-retry"));
+  await page.waitForSelector(`${sel("archive-state")}[data-status="loaded"]`, { timeout: 5000 });
+  await waitTaskState(page, "report", "succeeded");
+
+  // Back to the first: its tasks come from the page's cache, not the archive again.
+  const again = asked();
+  await page.click(sel("run-demo-2026-02-27"));
+  await page.waitForSelector(`${sel("archive-state")}[data-status="loaded"]`, { timeout: 5000 });
+  await waitTaskState(page, "publish", "succeeded");
+  assert.equal(asked(), again);
+});
+
 test("a refused action shows an error toast and stays in the errors panel", async () => {
   await page.click(sel("token-button"));
   await page.fill(sel("token-input"), "wrong-token");

@@ -10,6 +10,7 @@
 //  One run: its state and its tasks' states.
 typedef struct {
     char state[32];  //  run state
+    bool archived;   //  the run is archived (its tasks are not sent)
     zhashx_t *tasks; //  task id -> state (strings)
 } s_run_t;
 
@@ -87,6 +88,10 @@ s_apply_run (model_t *self, const msgpack_object *view)
         zhashx_insert (self->runs, key, run);
     }
     mp_text (view, "state", run->state, sizeof run->state);
+    //  An archived run's tasks are in the archive: the dashboard drops
+    //  the ones it held.
+    run->archived = mp_bool (view, "archived", false);
+    if (run->archived) zhashx_purge (run->tasks);
     const msgpack_object *tasks = mp_get (view, "tasks");
     if (!tasks || tasks->type != MSGPACK_OBJECT_ARRAY) return;
     for (uint32_t i = 0; i < tasks->via.array.size; i++) {
@@ -181,6 +186,13 @@ model_task_state (model_t *self, const char *flow, const char *date, const char 
 {
     s_run_t *run = s_run (self, flow, date);
     return run ? zhashx_lookup (run->tasks, task) : NULL;
+}
+
+bool
+model_run_archived (model_t *self, const char *flow, const char *date)
+{
+    s_run_t *run = s_run (self, flow, date);
+    return run && run->archived;
 }
 
 size_t

@@ -3,9 +3,9 @@
     Applies hello, snapshot, update, error and reply messages the way the
     dashboard does (a snapshot replaces everything, an update replaces the
     views it lists) and keeps what the tests look at: each run's state and
-    its tasks' states, each flow's paused flag, the last reply, counts of
-    every kind of message. Shards, logs and history answers are kept whole
-    (the last one of each).
+    its tasks' states (none for an archived run), each flow's paused flag,
+    the last reply, counts of every kind of message. Shards, logs, history
+    and run_status answers are kept whole (the last one of each).
 */
 #ifndef MODEL_H_INCLUDED
 #define MODEL_H_INCLUDED
@@ -37,6 +37,10 @@ const char *model_task_state (model_t *self, const char *flow, const char *date,
 
 //  Tasks held of that run.
 size_t model_task_count (model_t *self, const char *flow, const char *date);
+
+//  True if that run is held and archived (a RUNVIEW said "archived": true;
+//  its tasks were dropped).
+bool model_run_archived (model_t *self, const char *flow, const char *date);
 
 //  True if the flow is held and paused.
 bool model_flow_paused (model_t *self, const char *flow);

@@ -126,6 +126,18 @@ stack_start (gw_stack_t *self, int executors, int slots)
 }
 
 int
+stack_attach (gw_stack_t *self, const char *registry)
+{
+    memset (self, 0, sizeof *self);
+    snprintf (self->dir, sizeof self->dir, "/tmp/zf-gwtest-XXXXXX");
+    if (!mkdtemp (self->dir)) return -1;
+    snprintf (self->registry, sizeof self->registry, "%s", registry);
+    snprintf (self->dispatcher_events, sizeof self->dispatcher_events, "tcp://127.0.0.1:%d",
+              zf_proc_free_port ());
+    return 0;
+}
+
+int
 stack_restart_registry (gw_stack_t *self)
 {
     zf_proc_stop (self->registry_pid, 5000);

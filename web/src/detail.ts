@@ -1,6 +1,9 @@
 // The task panel: everything about one task of the selected run, its shards (asked with a
 // `shards` request), its log tail (asked with `logs`) and the operator actions. Shards and
 // logs are asked again when the task's pushed state says they changed, never on a timer.
+// A task of an archived run is read-only: no actions, and no shards table (the registry no
+// longer holds its shards); its log is asked for by its attempt, which the registry serves
+// from the log folder without the run in memory.
 
 import { Actions } from "./actions";
 import { Connection } from "./connection";
@@ -87,7 +90,7 @@ export class TaskPanel {
     this.logPre.textContent = "Loading…";
     this.logNote.textContent = "";
     this.loadLogs();
-    if (t.shards_total > 1) this.loadShards();
+    if (t.shards_total > 1 && !run!.archived) this.loadShards();
   }
 
   // The selected task changed (pushed update): redraw, and re-ask shards/logs if needed.
@@ -166,6 +169,7 @@ export class TaskPanel {
       }
     }
 
+    this.buttons.hidden = run.archived;
     const active = ACTIVE.has(t.state) || t.state === "waiting";
     this.retryBtn.disabled = active;
     this.skipBtn.disabled = t.state === "succeeded" || t.state === "confirmed" || t.state === "skipped";
@@ -180,11 +184,19 @@ export class TaskPanel {
   }
 
   private renderShards(t: TaskView): void {
-    const key = t.shards_total > 1 ? JSON.stringify([this.shardRows, t.shards_done, t.shards_total]) : "";
+    const archived = !!this.run?.archived;
+    const key = t.shards_total > 1 ? JSON.stringify([this.shardRows, t.shards_done, t.shards_total, archived]) : "";
     if (key === this.shardsKey) return;
     this.shardsKey = key;
     if (t.shards_total <= 1) {
       fill(this.shardsBox);
+      return;
+    }
+    if (archived) {
+      fill(this.shardsBox, h("div", { class: "section-head" }, h("h3", null, `Shards (${t.shards_done}/${t.shards_total})`)),
+        h("p", { class: "muted small", "data-testid": "shards-archived" },
+          `${t.shards_done} of ${t.shards_total} shards done${t.shards_failed ? `, ${t.shards_failed} failed` : ""}. ` +
+          "The shards of an archived run are not kept; the log of each is below."));
       return;
     }
     const refresh = h("button", { class: "btn btn-small", "data-testid": "shards-refresh" }, "Refresh");
@@ -244,7 +256,7 @@ export class TaskPanel {
   private async loadShards(): Promise<void> {
     const run = this.run;
     const id = this.id;
-    if (!run || !id) return;
+    if (!run || !id || run.archived) return;
     const gen = this.gen;
     try {
       const a = await this.conn.request({ t: "shards", flow: run.flow, date: run.date, task: id });
@@ -263,7 +275,10 @@ export class TaskPanel {
     if (!run || !id) return;
     const gen = this.gen;
     const shard = this.logShard.value === "" ? null : Number(this.logShard.value);
-    const attempt = Number(this.logAttempt.value) || 0;
+    // "The latest attempt" needs the run in the registry's memory; an archived run's latest
+    // attempt is known here, and a log asked for by attempt is read from the folder.
+    const latest = run.archived ? run.tasks.get(id)?.attempt ?? 0 : 0;
+    const attempt = Number(this.logAttempt.value) || latest;
     try {
       const a = await this.conn.request({ t: "logs", flow: run.flow, date: run.date, task: id, shard, attempt });
       if (gen !== this.gen) return;

@@ -1,6 +1,7 @@
 // A flow across business dates: state and duration of each run, newest first. The list comes
 // from a `history` request, asked when the view opens and when a run of the flow changes
-// state; until it answers, the runs the page already holds are shown.
+// state; until it answers, the runs the page already holds are shown. Archived runs (their
+// tasks in the archive) are marked; opening one reads its tasks from there.
 
 import { Connection } from "./connection";
 import { h, fill, stateBadge } from "./dom";
@@ -55,7 +56,7 @@ export class HistoryView {
       return;
     }
     const rows: HistoryRun[] = this.rows ?? this.store.runsOf(flow).map((r) => ({
-      date: r.date, state: r.state, started: r.started, ended: r.ended,
+      date: r.date, state: r.state, started: r.started, ended: r.ended, archived: r.archived,
     }));
     const now = Date.now();
     const longest = Math.max(1, ...rows.map((r) => (r.started ? (r.ended || now) - r.started : 0)));
@@ -67,8 +68,12 @@ export class HistoryView {
         this.ui.selectRun(flow, r.date);
         this.ui.setView("graph");
       });
-      body.append(h("tr", { "data-state": r.state, class: r.date === this.ui.date ? "sel" : null },
-        h("td", null, open), h("td", null, stateBadge(r.state)),
+      body.append(h("tr", {
+        "data-state": r.state, "data-archived": r.archived ? "true" : null, class: r.date === this.ui.date ? "sel" : null,
+      },
+        h("td", null, open), h("td", null, stateBadge(r.state), r.archived ? h("span", {
+          class: "badge s-archived", title: "Its tasks are read from the archive when the run is opened",
+        }, "archived") : null),
         h("td", null, fmtDateTime(r.started)), h("td", null, fmtDateTime(r.ended)),
         h("td", { class: "num" }, r.started ? fmtDuration(d) : "—"),
         h("td", { class: "bar-cell" }, h("span", {

@@ -2,6 +2,7 @@
 // pushed change to the views it concerns.
 
 import { Actions, Toasts, Token, TokenDialog } from "./actions";
+import { ArchiveLoader } from "./archive";
 import { Banner } from "./banner";
 import { Connection } from "./connection";
 import { criticalPath, CriticalPath } from "./critical";
@@ -63,6 +64,8 @@ function boot(): void {
       ui.selectRun(flow, date);
     }
   });
+  // Archived runs' tasks, read from the archive when such a run is shown.
+  const archive = new ArchiveLoader(conn, store, () => showRun());
   const tokenDialog = new TokenDialog(token, () => {
     if (!store.readOnlyOpen || !conn.isOpen) conn.reconnectNow();
     renderTokenButton();
@@ -116,7 +119,7 @@ function boot(): void {
 
   // Views.
   const sidebar = new Sidebar(store, ui, (flow) => void actions.run("start", { flow }));
-  const runbar = new RunBar(store, ui, actions);
+  const runbar = new RunBar(store, ui, actions, archive);
   const select = (id: string) => ui.selectTask(id);
   const dag = new DagView(select);
   const timeline = new TimelineView(select);
@@ -166,14 +169,24 @@ function boot(): void {
 
   const emptyText = () => {
     if (!store.haveSnapshot) return "Waiting for the gateway…";
+    const run = selectedRun();
+    if (run?.archived && !run.fromArchive) {
+      const s = archive.state(run);
+      return s.status === "failed"
+        ? `The tasks of this archived run could not be read from the archive: ${s.message}`
+        : "This run is archived: reading its tasks from the archive…";
+    }
     if (!ui.flow) return store.flows.size ? "Select a flow on the left." : "No flows yet. Submit one with `zflow submit FILE`.";
     if (!ui.date) return `No run of ${ui.flow} selected. Start a business date with “Start a date…”.`;
     return `No run of ${ui.flow} for ${ui.date}.`;
   };
 
-  // Redraws everything that depends on the selected run.
+  // Redraws everything that depends on the selected run. An archived run is shown once its
+  // tasks came from the archive; until then (or if they cannot come) the graph says why.
   const showRun = () => {
-    const run = selectedRun();
+    const selected = selectedRun();
+    archive.show(selected);
+    const run = selected && selected.archived && !selected.fromArchive ? null : selected;
     graph = run ? runGraph(run, store.flows.get(run.flow)) : null;
     computeMatch();
     computeCrit();
@@ -244,6 +257,7 @@ function boot(): void {
     if (c.errors && !c.full && !c.runs.size && !c.tasks.size && !c.flows.size) return;
     const selKey = ui.flow && ui.date ? runKey(ui.flow, ui.date) : "";
     if (c.full) {
+      archive.forgetFailures();
       fixSelection();
       sidebar.render();
       showRun();

@@ -35,6 +35,9 @@ export interface RunView {
   paused: boolean;
   started: number;
   ended: number;
+  // The run succeeded and its tasks left the registry's memory for the archive: the gateway
+  // sends none (ask them with `run_status`). Absent on the wire means false.
+  archived: boolean;
   tasks: TaskView[];
 }
 
@@ -90,6 +93,7 @@ export interface HistoryRun {
   state: string;
   started: number;
   ended: number;
+  archived: boolean;
 }
 
 export type ServerMsg =
@@ -100,7 +104,8 @@ export type ServerMsg =
   | { t: "reply"; id: number; ok: boolean; message: string }
   | { t: "shards"; id: number; flow: string; date: string; task: string; shards: ShardView[] }
   | { t: "logs"; id: number; text: string; truncated: boolean }
-  | { t: "history"; id: number; flow: string; runs: HistoryRun[] };
+  | { t: "history"; id: number; flow: string; runs: HistoryRun[] }
+  | { t: "run_status"; id: number; flow: string; date: string; run: RunView | null };
 
 export type ActionName = "retry" | "skip" | "cancel" | "pause" | "resume" | "start";
 
@@ -109,7 +114,8 @@ export type ClientMsg =
       task: string | null; shard: string | number | null }
   | { t: "shards"; id: number; flow: string; date: string; task: string }
   | { t: "logs"; id: number; flow: string; date: string; task: string; shard: number | null; attempt: number }
-  | { t: "history"; id: number; flow: string };
+  | { t: "history"; id: number; flow: string }
+  | { t: "run_status"; id: number; flow: string; date: string };
 
 type Raw = Record<string, unknown>;
 
@@ -181,6 +187,7 @@ export function readRun(v: unknown): RunRead | null {
     paused: bool(v.paused),
     started: num(v.started),
     ended: num(v.ended),
+    archived: bool(v.archived),
     tasks: list(v.tasks, readTask),
     present: new Set(Object.keys(v)),
   };
@@ -246,7 +253,10 @@ function readShard(v: unknown): ShardView | null {
 
 function readHistoryRun(v: unknown): HistoryRun | null {
   if (!isMap(v) || typeof v.date !== "string") return null;
-  return { date: v.date, state: str(v.state, "waiting"), started: num(v.started), ended: num(v.ended) };
+  return {
+    date: v.date, state: str(v.state, "waiting"), started: num(v.started), ended: num(v.ended),
+    archived: bool(v.archived),
+  };
 }
 
 // Turns a decoded frame into a typed message, or null when it is not one we know.
@@ -281,6 +291,8 @@ export function readServerMsg(v: unknown): ServerMsg | null {
       return { t: "logs", id: num(v.id), text: str(v.text), truncated: bool(v.truncated) };
     case "history":
       return { t: "history", id: num(v.id), flow: str(v.flow), runs: list(v.runs, readHistoryRun) };
+    case "run_status":
+      return { t: "run_status", id: num(v.id), flow: str(v.flow), date: str(v.date), run: readRun(v.run) };
     default:
       return null;
   }

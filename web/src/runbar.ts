@@ -1,11 +1,13 @@
 // The bar above the main view: the selected run's state and progress, and the run and flow
-// actions (start a date, pause or resume the flow, cancel the run).
+// actions (start a date, pause or resume the flow, cancel the run). An archived run is marked
+// so, read-only: its tasks come from the archive, and nothing of it can be acted on.
 
 import { Actions } from "./actions";
+import { ArchiveLoader } from "./archive";
 import { h, fill, stateBadge } from "./dom";
 import { fmtDateTime, fmtDuration } from "./format";
 import { stateColor } from "./states";
-import { Store } from "./store";
+import { Run, Store } from "./store";
 import { Ui } from "./ui";
 
 const ORDER = ["succeeded", "confirmed", "skipped", "running", "dispatched", "ready", "retrying", "failed",
@@ -18,7 +20,7 @@ export class RunBar {
   private buttons = h("div", { class: "actions" });
   private buttonsKey = "";
 
-  constructor(private store: Store, private ui: Ui, private actions: Actions) {
+  constructor(private store: Store, private ui: Ui, private actions: Actions, private archive: ArchiveLoader) {
     fill(this.el, this.title, this.buttons, this.bar);
   }
 
@@ -42,7 +44,12 @@ export class RunBar {
       run ? stateBadge(run.state, "run-state") : h("span", { class: "muted small" }, "no date selected"),
       run ? h("span", { class: "muted small" }, `v${run.version}`) : null,
       def?.paused || run?.paused ? h("span", { class: "badge s-paused" }, "paused") : null,
-      h("span", { class: "muted small", "data-testid": "run-times" }, when));
+      run?.archived ? h("span", {
+        class: "badge s-archived", "data-testid": "run-archived",
+        title: "This run succeeded and left the registry's memory: its tasks are read from the archive",
+      }, "archived") : null,
+      h("span", { class: "muted small", "data-testid": "run-times" }, when),
+      run?.archived ? this.archiveNote(run) : null);
 
     const paused = def?.paused ?? false;
     const active = !!run && (run.state === "running" || run.state === "waiting");
@@ -53,6 +60,19 @@ export class RunBar {
       this.renderButtons(flow, run?.date ?? null, paused, active);
     }
     this.renderProgress();
+  }
+
+  // Where an archived run's tasks stand: read-only, loading, or not loaded (with a retry).
+  private archiveNote(run: Run): HTMLElement {
+    const s = this.archive.state(run);
+    if (s.status === "failed") {
+      const again = h("button", { class: "btn btn-small", "data-testid": "archive-retry" }, "Read again");
+      again.addEventListener("click", () => this.archive.retry(run));
+      return h("span", { class: "muted small archive-note", "data-testid": "archive-state", "data-status": s.status },
+        "tasks not read from the archive ", again);
+    }
+    return h("span", { class: "muted small archive-note", "data-testid": "archive-state", "data-status": s.status },
+      s.status === "loaded" ? "read-only, from the archive" : "reading its tasks from the archive…");
   }
 
   private renderButtons(flow: string, date: string | null, paused: boolean, active: boolean): void {

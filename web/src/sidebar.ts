@@ -1,4 +1,5 @@
 // The sidebar: every flow and its business dates, newest first, each with its run's state.
+// An archived run (succeeded, its tasks in the archive) is marked so instead of counting tasks.
 
 import { h, fill, stateBadge } from "./dom";
 import { Store, Run } from "./store";
@@ -48,10 +49,16 @@ export class Sidebar {
     let done = 0;
     for (const t of r.tasks.values()) if (DONE_OK.has(t.state)) done++;
     const sel = this.ui.flow === r.flow && this.ui.date === r.date;
+    const title = r.archived
+      ? `${r.flow} ${r.date}: ${r.state}, archived (its tasks are read from the archive)`
+      : `${r.flow} ${r.date}: ${r.state}, ${done}/${r.tasks.size} tasks done`;
     const b = h("button", {
       class: `date-btn${sel ? " sel" : ""}`, "data-testid": `run-${r.flow}-${r.date}`, "data-state": r.state,
-      "aria-current": sel ? "true" : null, title: `${r.flow} ${r.date}: ${r.state}, ${done}/${r.tasks.size} tasks done`,
-    }, h("span", { class: "date" }, r.date), stateBadge(r.state), h("span", { class: "muted small" }, `${done}/${r.tasks.size}`));
+      "data-archived": r.archived ? "true" : null, "aria-current": sel ? "true" : null, title,
+    }, h("span", { class: "date" }, r.date), stateBadge(r.state),
+    r.archived
+      ? h("span", { class: "muted small archived-mark", "data-testid": `archived-${r.flow}-${r.date}` }, "archived")
+      : h("span", { class: "muted small" }, `${done}/${r.tasks.size}`));
     b.addEventListener("click", () => this.ui.selectRun(r.flow, r.date));
     return b;
   }

@@ -11,6 +11,8 @@ export interface Run {
   paused: boolean;
   started: number;
   ended: number;
+  archived: boolean;            // succeeded, its tasks in the archive: the gateway pushes none
+  fromArchive: boolean;         // tasks holds what a run_status read from the archive (read-only)
   tasks: Map<string, TaskView>; // by id, in flow order (Map keeps insertion order)
 }
 
@@ -137,6 +139,31 @@ export class Store {
     this.emit(c);
   }
 
+  // Gives an archived run the tasks the archive answered with (a `run_status`), read-only: an
+  // archived run never changes. False if the run is not held or not archived.
+  fillFromArchive(flow: string, date: string, tasks: TaskView[]): boolean {
+    const key = runKey(flow, date);
+    const r = this.runs.get(key);
+    if (!r || !r.archived) return false;
+    r.tasks = new Map(tasks.map((t) => [t.id, t]));
+    r.fromArchive = true;
+    const c = emptyChange();
+    c.runs.add(key);
+    this.emit(c);
+    return true;
+  }
+
+  // Lets go of the tasks an archived run was given; they are asked again when it is shown.
+  emptyArchived(key: string): void {
+    const r = this.runs.get(key);
+    if (!r || !r.fromArchive) return;
+    r.tasks = new Map();
+    r.fromArchive = false;
+    const c = emptyChange();
+    c.runs.add(key);
+    this.emit(c);
+  }
+
   // Dates of a flow's runs, newest first.
   runsOf(flow: string): Run[] {
     const out: Run[] = [];
@@ -156,11 +183,14 @@ function newestFirst(a: ShownError, b: ShownError): number {
 function toRun(r: RunView): Run {
   return {
     flow: r.flow, date: r.date, version: r.version, state: r.state, paused: r.paused,
-    started: r.started, ended: r.ended, tasks: new Map(r.tasks.map((t) => [t.id, t])),
+    started: r.started, ended: r.ended, archived: r.archived, fromArchive: false,
+    tasks: new Map(r.archived ? [] : r.tasks.map((t) => [t.id, t])),
   };
 }
 
-// Copies the run-level fields an update carries; true if any changed.
+// Copies the run-level fields an update carries; true if any changed. A run that becomes
+// archived drops its tasks: they left the registry for the archive, and the gateway will send
+// no more of them.
 function mergeRunFields(held: Run, r: RunRead): boolean {
   let changed = false;
   const fields = ["version", "state", "paused", "started", "ended"] as const;
@@ -170,6 +200,12 @@ function mergeRunFields(held: Run, r: RunRead): boolean {
       (held as unknown as Record<string, unknown>)[f] = r[f];
       changed = true;
     }
+  }
+  if (r.archived && !held.archived) {
+    held.archived = true;
+    held.fromArchive = false;
+    held.tasks = new Map();
+    changed = true;
   }
   return changed;
 }

@@ -96,6 +96,8 @@ export class Sim {
     this.onChange = () => {};
     this.timers = new Set();
     this.speed = 1;
+    this.archiveDown = false; // run_status of an archived run: refused as the registry would
+    this.requests = new Map(); // requests received by type
   }
 
   key(flow, date) {
@@ -248,6 +250,7 @@ export class Sim {
     }
     const run = this.runs.get(this.key(a.flow, a.date ?? ""));
     if (!run) return `no run of ${a.flow} for ${a.date}`;
+    if (run.archived) return `the run of ${a.flow} on ${a.date} succeeded and is archived`;
     if (!a.task) {
       if (a.action !== "cancel") return `${a.action} needs a task`;
       for (const t of run.tasks.values()) if (!DONE.has(t.state) && t.state !== "failed") this.set(run, t, { state: "cancelled", ended: Date.now() });
@@ -279,6 +282,26 @@ export class Sim {
       return null;
     }
     return `unknown action ${a.action}`;
+  }
+
+  // Archives a run that succeeded, as the registry does past --keep-runs: the gateway then
+  // sends its fields with archived: true and no tasks; run_status reads them from the archive.
+  archive(flowName, date) {
+    const run = this.runs.get(this.key(flowName, date));
+    if (!run || run.state !== "succeeded" || run.archived) return `run ${flowName} ${date} cannot be archived`;
+    run.archived = true;
+    this.changed(run, [], true);
+    return null;
+  }
+
+  // The answer to a run_status request: the run with every task, or an error text.
+  runStatus(flowName, date) {
+    if (!this.flows.has(flowName)) return { error: `no flow ${flowName}` };
+    const run = this.runs.get(this.key(flowName, date));
+    if (!run) return { error: `flow ${flowName} has no run on ${date}` };
+    if (run.archived && this.archiveDown) return { error: "the archive did not answer in 5000 ms" };
+    const out = this.runOut({ ...run, archived: false }, [...run.tasks.keys()]);
+    return { run: out };
   }
 
   // A run with n tasks and a mix of states, for load tests; returns its key.
@@ -325,10 +348,12 @@ export class Sim {
     };
   }
 
+  // A RUNVIEW; an archived run's has archived: true and never any task.
   runOut(r, ids) {
     return {
       flow: r.flow, date: r.date, version: r.version, state: r.state, paused: this.flows.get(r.flow)?.paused ?? false,
-      started: r.started, ended: r.ended, tasks: ids.map((id) => taskOut(r.tasks.get(id))),
+      started: r.started, ended: r.ended, ...(r.archived ? { archived: true } : {}),
+      tasks: r.archived ? [] : ids.map((id) => taskOut(r.tasks.get(id))),
     };
   }
 }
@@ -414,6 +439,7 @@ export async function startMock({ port = 0, token = "secret", webDir = DEFAULT_W
           return reply(0, false, "not msgpack");
         }
         const id = typeof m?.id === "number" ? m.id : 0;
+        sim.requests.set(m?.t, (sim.requests.get(m?.t) ?? 0) + 1);
         switch (m?.t) {
           case "action": {
             if (m.token !== token) return reply(id, false, "token required");
@@ -421,7 +447,9 @@ export async function startMock({ port = 0, token = "secret", webDir = DEFAULT_W
             return reply(id, !err, err ?? "");
           }
           case "shards": {
-            const t = sim.runs.get(sim.key(m.flow, m.date))?.tasks.get(m.task);
+            const run = sim.runs.get(sim.key(m.flow, m.date));
+            if (run?.archived) return reply(id, false, "the run is archived: its shards are not held, ask run_status");
+            const t = run?.tasks.get(m.task);
             if (!t) return reply(id, false, "unknown task");
             return ws.send(encode({
               t: "shards", id, flow: m.flow, date: m.date, task: m.task,
@@ -439,8 +467,15 @@ export async function startMock({ port = 0, token = "secret", webDir = DEFAULT_W
           case "history": {
             const runs = [...sim.runs.values()].filter((r) => r.flow === m.flow)
               .sort((a, b) => (a.date < b.date ? 1 : -1))
-              .map((r) => ({ date: r.date, state: r.state, started: r.started, ended: r.ended }));
+              .map((r) => ({ date: r.date, state: r.state, started: r.started, ended: r.ended, ...(r.archived ? { archived: true } : {}) }));
             return ws.send(encode({ t: "history", id, flow: m.flow, runs }));
+          }
+          case "run_status": {
+            if (typeof m.flow !== "string") return reply(id, false, "flow: missing");
+            if (typeof m.date !== "string") return reply(id, false, "date: missing");
+            const a = sim.runStatus(m.flow, m.date);
+            if (a.error) return reply(id, false, a.error);
+            return ws.send(encode({ t: "run_status", id, flow: m.flow, date: m.date, run: a.run }));
           }
           default:
             return reply(id, false, `unknown type ${m?.t}`);

@@ -1,0 +1,483 @@
+/*  zflow-gateway as a process against a registry simulated in the test
+    (simreg.h) that archives runs: the RUN archived event reaching the
+    browsers (the run flagged, its tasks dropped, /metrics counting it), a
+    later browser's snapshot and a gateway started afterwards listing the
+    archived runs without tasks, history marking them, a run_status request
+    relayed to the registry's STATUS and answered with every task, and the
+    refusals: missing flow or date, unknown flow, a date without a run, the
+    archive unavailable, shards and actions of an archived run. Every wait
+    is for something the gateway sends, with a deadline. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "mp.h"
+#include "simreg.h"
+#include "stack.h"
+#include "wsclient.h"
+#include "zf_common.h"
+#include "zf_proto.h"
+
+//  Bound of each wait.
+#define S_WAIT_MS 60000
+
+//  The gateway's token.
+#define S_TOKEN "archive-token"
+
+static const char *s_flow = "flow: arch\n"
+                            "calendar:\n"
+                            "  weekdays: [mon, tue, wed, thu, fri, sat, sun]\n"
+                            "tasks:\n"
+                            "  - id: start\n"
+                            "    type: start\n"
+                            "  - id: load\n"
+                            "    after: [start]\n"
+                            "    run: ./load.sh\n"
+                            "  - id: fan\n"
+                            "    after: [load]\n"
+                            "    shards: [north, south]\n"
+                            "    run: ./fan.sh\n";
+
+//  A browser: its connection and what it holds.
+typedef struct {
+    ws_conn_t *conn;     //  the connection
+    model_t *model;      //  what it was sent
+    int protocol_errors; //  messages that were not msgpack maps with "t"
+} client_t;
+
+//  The simulated registry, the gateways, the browsers.
+typedef struct {
+    simreg_t *registry;  //  engine, events, archive
+    gw_stack_t stack;    //  the gateways started against it
+    int port;            //  the main gateway's HTTP port
+    ws_pool_t *pool;     //  WebSocket clients
+    client_t clients[4]; //  browsers
+    int client_count;    //  entries used
+    char dates[3][16];   //  the three dates run, oldest first
+} fixture_t;
+
+//  Every message a browser receives.
+static void
+s_on_message (ws_conn_t *conn, const uint8_t *data, size_t size, bool binary, void *arg)
+{
+    client_t *client = arg;
+    if (!binary || model_apply (client->model, data, size) != 0) client->protocol_errors++;
+}
+
+//  Connects a browser to a gateway.
+static client_t *
+s_client (fixture_t *fx, int port)
+{
+    assert_true (fx->client_count < 4);
+    client_t *client = &fx->clients[fx->client_count++];
+    client->model = model_new ();
+    char origin[64];
+    snprintf (origin, sizeof origin, "127.0.0.1:%d", port);
+    client->conn = ws_connect (fx->pool, port, "/ws", origin, "zflow.v1", s_on_message, client);
+    assert_non_null (client->conn);
+    return client;
+}
+
+//  What a wait waits for.
+typedef struct {
+    client_t *client; //  whose state
+    const char *type; //  a message type
+    int count;        //  at least this many of it
+    const char *flow; //  or a run of flow on date
+    const char *date; //  that is archived, without tasks
+} s_wait_t;
+
+static bool
+s_got (void *arg)
+{
+    s_wait_t *wait = arg;
+    return model_count (wait->client->model, wait->type) >= wait->count;
+}
+
+static bool
+s_archived (void *arg)
+{
+    s_wait_t *wait = arg;
+    return model_run_archived (wait->client->model, wait->flow, wait->date) &&
+           model_task_count (wait->client->model, wait->flow, wait->date) == 0;
+}
+
+//  Waits for count messages of type.
+static void
+s_await (fixture_t *fx, client_t *client, const char *type, int count)
+{
+    s_wait_t wait = {client, type, count, NULL, NULL};
+    if (!ws_pool_run (fx->pool, s_got, &wait, S_WAIT_MS))
+        fail_msg ("no %d %s message(s) (got %d)", count, type, model_count (client->model, type));
+}
+
+//  Sends a message built with mp_build's specs and waits for one more
+//  message of reply_type.
+static void
+s_ask (fixture_t *fx, client_t *client, const char *reply_type, const char *buf, size_t size)
+{
+    int before = model_count (client->model, reply_type);
+    ws_send (client->conn, buf, size, true);
+    s_await (fx, client, reply_type, before + 1);
+}
+
+//  The last reply: asserts its id and ok, returns its message.
+static const char *
+s_reply (client_t *client, uint64_t id, bool ok)
+{
+    uint64_t got_id = 0;
+    bool got_ok = false;
+    const char *message = NULL;
+    assert_true (model_reply (client->model, &got_id, &got_ok, &message));
+    if (got_id != id || got_ok != ok)
+        fail_msg ("reply id=%llu ok=%d message=%s; wanted id=%llu ok=%d",
+                  (unsigned long long)got_id, got_ok, message, (unsigned long long)id, ok);
+    return message;
+}
+
+//  The value of a line "name value" of /metrics.
+static long
+s_metric (int port, const char *name)
+{
+    char *body = NULL;
+    assert_int_equal (ws_http_get (port, "/metrics", &body), 200);
+    char key[128];
+    snprintf (key, sizeof key, "\n%s ", name);
+    const char *line = strstr (body, key);
+    if (!line) fail_msg ("/metrics lacks %s", name);
+    long value = -1;
+    assert_int_equal (sscanf (line + strlen (key), "%ld", &value), 1);
+    free (body);
+    return value;
+}
+
+//  The run of flow on date in a snapshot or update message, or NULL.
+static const msgpack_object *
+s_find_run (const msgpack_object *msg, const char *flow, const char *date)
+{
+    const msgpack_object *runs = mp_get (msg, "runs");
+    for (uint32_t i = 0; runs && i < runs->via.array.size; i++)
+        if (mp_key_is (&runs->via.array.ptr[i], "flow", flow) &&
+            mp_key_is (&runs->via.array.ptr[i], "date", date))
+            return &runs->via.array.ptr[i];
+    return NULL;
+}
+
+//  Checks a browser's snapshot: the two older runs archived without
+//  tasks, the latest with its three.
+static void
+s_check_snapshot (fixture_t *fx, client_t *client)
+{
+    assert_int_equal (model_count (client->model, "snapshot"), 1);
+    for (int i = 0; i < 2; i++) {
+        assert_true (model_run_archived (client->model, "arch", fx->dates[i]));
+        assert_int_equal (model_task_count (client->model, "arch", fx->dates[i]), 0);
+        assert_string_equal (model_run_state (client->model, "arch", fx->dates[i]), "succeeded");
+    }
+    assert_false (model_run_archived (client->model, "arch", fx->dates[2]));
+    assert_int_equal (model_task_count (client->model, "arch", fx->dates[2]), 3);
+    assert_int_equal (client->protocol_errors, 0);
+}
+
+//  The snapshot a browser gets as raw bytes: connects one that keeps them.
+typedef struct {
+    uint8_t *data; //  the first snapshot's bytes
+    size_t size;   //  their count
+} s_raw_t;
+
+static void
+s_on_raw (ws_conn_t *conn, const uint8_t *data, size_t size, bool binary, void *arg)
+{
+    s_raw_t *raw = arg;
+    msgpack_unpacked msg;
+    if (raw->data || !mp_parse (data, size, &msg)) return;
+    if (mp_key_is (&msg.data, "t", "snapshot")) {
+        raw->data = malloc (size);
+        memcpy (raw->data, data, size);
+        raw->size = size;
+    }
+    msgpack_unpacked_destroy (&msg);
+}
+
+static bool
+s_raw_done (void *arg)
+{
+    return ((s_raw_t *)arg)->data != NULL;
+}
+
+static int
+s_setup (void **state)
+{
+    fixture_t *fx = calloc (1, sizeof *fx);
+    *state = fx;
+    fx->registry = simreg_new ();
+    assert_int_equal (simreg_submit (fx->registry, s_flow), 1);
+    zf_date_t today = simreg_today (fx->registry);
+    for (int i = 0; i < 3; i++) {
+        zf_date_t date = today - 2 + i;
+        zf_date_format (date, fx->dates[i], sizeof fx->dates[i]);
+        assert_int_equal (simreg_start (fx->registry, "arch", date), 0);
+    }
+    //  start, load and two shards of fan, per date.
+    assert_int_equal (simreg_run_all (fx->registry), 3 * 3);
+    assert_int_equal (stack_attach (&fx->stack, simreg_endpoint (fx->registry)), 0);
+    fx->port = stack_gateway (&fx->stack, "--token", S_TOKEN, NULL);
+    assert_true (fx->port > 0);
+    fx->pool = ws_pool_new ();
+    assert_non_null (fx->pool);
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    fixture_t *fx = *state;
+    ws_pool_destroy (&fx->pool);
+    for (int i = 0; i < fx->client_count; i++)
+        model_destroy (&fx->clients[i].model);
+    int rc = stack_stop (&fx->stack);
+    simreg_destroy (&fx->registry);
+    free (fx);
+    //  Every gateway must have ended cleanly (no sanitizer report).
+    return rc;
+}
+
+static void
+test_archived_event_reaches_browsers (void **state)
+{
+    fixture_t *fx = *state;
+    client_t *a = s_client (fx, fx->port);
+    s_await (fx, a, "snapshot", 1);
+    for (int i = 0; i < 3; i++) {
+        assert_string_equal (model_run_state (a->model, "arch", fx->dates[i]), "succeeded");
+        assert_int_equal (model_task_count (a->model, "arch", fx->dates[i]), 3);
+        assert_false (model_run_archived (a->model, "arch", fx->dates[i]));
+    }
+    assert_int_equal (s_metric (fx->port, "zflow_runs_archived"), 0);
+
+    //  The registry keeps the latest run of the flow: the two before go.
+    assert_int_equal (simreg_archive (fx->registry, 1), 2);
+    for (int i = 0; i < 2; i++) {
+        s_wait_t wait = {a, NULL, 0, "arch", fx->dates[i]};
+        if (!ws_pool_run (fx->pool, s_archived, &wait, S_WAIT_MS))
+            fail_msg ("the run of %s is not shown archived without tasks", fx->dates[i]);
+        assert_string_equal (model_run_state (a->model, "arch", fx->dates[i]), "succeeded");
+    }
+    assert_false (model_run_archived (a->model, "arch", fx->dates[2]));
+    assert_int_equal (model_task_count (a->model, "arch", fx->dates[2]), 3);
+    assert_int_equal (a->protocol_errors, 0);
+
+    //  The browser saw the update, so the views that made it are applied:
+    //  archived runs count no tasks any more.
+    assert_int_equal (s_metric (fx->port, "zflow_runs_archived"), 2);
+    assert_int_equal (s_metric (fx->port, "zflow_runs"), 3);
+    char *body = NULL;
+    assert_int_equal (ws_http_get (fx->port, "/metrics", &body), 200);
+    long tasks = 0;
+    for (const char *line = strstr (body, "\nzflow_tasks{"); line;
+         line = strstr (line + 1, "\nzflow_tasks{")) {
+        const char *value = strchr (line, '}');
+        tasks += strtol (value + 1, NULL, 10);
+    }
+    free (body);
+    assert_int_equal (tasks, 3);
+    //  The replica is still in step: no event of it was refused.
+    assert_int_equal (s_metric (fx->port, "zflow_gateway_synced"), 1);
+}
+
+static void
+test_snapshots_list_archived_runs (void **state)
+{
+    fixture_t *fx = *state;
+    //  A browser that comes later.
+    client_t *b = s_client (fx, fx->port);
+    s_await (fx, b, "snapshot", 1);
+    s_check_snapshot (fx, b);
+
+    //  The snapshot as bytes: "archived": true and an empty task list on
+    //  an archived run, no "archived" key on the others.
+    s_raw_t raw = {NULL, 0};
+    char origin[64];
+    snprintf (origin, sizeof origin, "127.0.0.1:%d", fx->port);
+    assert_non_null (ws_connect (fx->pool, fx->port, "/ws", origin, "zflow.v1", s_on_raw, &raw));
+    assert_true (ws_pool_run (fx->pool, s_raw_done, &raw, S_WAIT_MS));
+    msgpack_unpacked msg;
+    assert_true (mp_parse (raw.data, raw.size, &msg));
+    const msgpack_object *old = s_find_run (&msg.data, "arch", fx->dates[0]);
+    assert_non_null (old);
+    assert_true (mp_has_keys (old, "flow", "date", "version", "state", "paused", "started", "ended",
+                              "archived", "tasks", NULL));
+    assert_true (mp_bool (old, "archived", false));
+    assert_true (mp_key_is (old, "state", "succeeded"));
+    assert_true (mp_int (old, "ended", 0) > 0);
+    assert_int_equal (mp_get (old, "tasks")->via.array.size, 0);
+    const msgpack_object *latest = s_find_run (&msg.data, "arch", fx->dates[2]);
+    assert_non_null (latest);
+    assert_null (mp_get (latest, "archived"));
+    assert_int_equal (mp_get (latest, "tasks")->via.array.size, 3);
+    msgpack_unpacked_destroy (&msg);
+    free (raw.data);
+
+    //  A gateway started now restores the archived runs from the
+    //  registry's snapshot (open, succeeded, archived; no task events).
+    int port = stack_gateway (&fx->stack, NULL);
+    assert_true (port > 0);
+    client_t *c = s_client (fx, port);
+    s_await (fx, c, "snapshot", 1);
+    s_check_snapshot (fx, c);
+    assert_int_equal (s_metric (port, "zflow_runs_archived"), 2);
+    assert_int_equal (s_metric (port, "zflow_gateway_synced"), 1);
+
+    //  History marks the archived dates, newest first.
+    char buf[512];
+    size_t size = mp_build (buf, sizeof buf, "t", "s:history", "id", "i:5", "flow", "s:arch", NULL);
+    s_ask (fx, c, "history", buf, size);
+    size_t got = 0;
+    const uint8_t *data = model_last (c->model, "history", &got);
+    assert_true (mp_parse (data, got, &msg));
+    const msgpack_object *runs = mp_get (&msg.data, "runs");
+    assert_int_equal (runs->via.array.size, 3);
+    assert_true (mp_key_is (&runs->via.array.ptr[0], "date", fx->dates[2]));
+    assert_null (mp_get (&runs->via.array.ptr[0], "archived"));
+    for (int i = 1; i < 3; i++) {
+        assert_true (mp_bool (&runs->via.array.ptr[i], "archived", false));
+        assert_true (mp_key_is (&runs->via.array.ptr[i], "state", "succeeded"));
+    }
+    msgpack_unpacked_destroy (&msg);
+}
+
+static void
+test_run_status_relayed (void **state)
+{
+    fixture_t *fx = *state;
+    client_t *a = &fx->clients[0];
+    int before = simreg_requests (fx->registry, ZF_BODY_STATUS);
+    char buf[512], spec[32];
+    snprintf (spec, sizeof spec, "s:%s", fx->dates[0]);
+    size_t size = mp_build (buf, sizeof buf, "t", "s:run_status", "id", "i:41", "flow", "s:arch",
+                            "date", spec, NULL);
+    s_ask (fx, a, "run_status", buf, size);
+    assert_int_equal (simreg_requests (fx->registry, ZF_BODY_STATUS), before + 1);
+
+    size_t got = 0;
+    const uint8_t *data = model_last (a->model, "run_status", &got);
+    msgpack_unpacked msg;
+    assert_true (mp_parse (data, got, &msg));
+    assert_true (mp_has_keys (&msg.data, "t", "id", "flow", "date", "run", NULL));
+    assert_int_equal (mp_int (&msg.data, "id", 0), 41);
+    assert_true (mp_key_is (&msg.data, "flow", "arch"));
+    assert_true (mp_key_is (&msg.data, "date", fx->dates[0]));
+    const msgpack_object *run = mp_get (&msg.data, "run");
+    assert_true (mp_key_is (run, "state", "succeeded"));
+    assert_true (mp_key_is (run, "date", fx->dates[0]));
+    const msgpack_object *tasks = mp_get (run, "tasks");
+    assert_int_equal (tasks->via.array.size, 3);
+    const char *ids[] = {"start", "load", "fan"};
+    for (uint32_t i = 0; i < 3; i++) {
+        const msgpack_object *task = &tasks->via.array.ptr[i];
+        assert_true (mp_has_keys (task, "id", "state", "attempt", "shards_total", "shards_done",
+                                  "shards_failed", "shards_running", "started", "ended", "executor",
+                                  "exit_status", "detail", "due", NULL));
+        assert_true (mp_key_is (task, "id", ids[i]));
+        char name[32];
+        mp_text (task, "state", name, sizeof name);
+        assert_true (strcmp (name, "succeeded") == 0 || strcmp (name, "confirmed") == 0);
+        assert_int_equal (mp_int (task, "shards_done", 0), mp_int (task, "shards_total", 0));
+    }
+    //  An unsharded task counts as one shard; the sharded one has its two.
+    assert_int_equal (mp_int (&tasks->via.array.ptr[1], "shards_total", 0), 1);
+    assert_true (mp_key_is (&tasks->via.array.ptr[1], "executor", "ex-1"));
+    assert_int_equal (mp_int (&tasks->via.array.ptr[2], "shards_total", 0), 2);
+    assert_int_equal (mp_int (&tasks->via.array.ptr[2], "shards_running", 1), 0);
+    msgpack_unpacked_destroy (&msg);
+
+    //  A run still held answers the same way, from the registry's engine.
+    snprintf (spec, sizeof spec, "s:%s", fx->dates[2]);
+    size = mp_build (buf, sizeof buf, "t", "s:run_status", "id", "i:42", "flow", "s:arch", "date",
+                     spec, NULL);
+    s_ask (fx, a, "run_status", buf, size);
+    data = model_last (a->model, "run_status", &got);
+    assert_true (mp_parse (data, got, &msg));
+    assert_int_equal (mp_int (&msg.data, "id", 0), 42);
+    assert_int_equal (mp_get (mp_get (&msg.data, "run"), "tasks")->via.array.size, 3);
+    msgpack_unpacked_destroy (&msg);
+
+    //  The browser's own view of the archived run is unchanged: no tasks.
+    assert_int_equal (model_task_count (a->model, "arch", fx->dates[0]), 0);
+    assert_int_equal (a->protocol_errors, 0);
+}
+
+static void
+test_run_status_refused (void **state)
+{
+    fixture_t *fx = *state;
+    client_t *a = &fx->clients[0];
+    char buf[512], spec[32];
+    snprintf (spec, sizeof spec, "s:%s", fx->dates[0]);
+
+    //  Malformed: answered by the gateway itself.
+    size_t size = mp_build (buf, sizeof buf, "t", "s:run_status", "id", "i:51", "date", spec, NULL);
+    s_ask (fx, a, "reply", buf, size);
+    assert_string_equal (s_reply (a, 51, false), "flow: missing");
+    size = mp_build (buf, sizeof buf, "t", "s:run_status", "id", "i:52", "flow", "s:arch", NULL);
+    s_ask (fx, a, "reply", buf, size);
+    assert_string_equal (s_reply (a, 52, false), "date: missing");
+    size = mp_build (buf, sizeof buf, "t", "s:run_status", "id", "i:53", "flow", "s:arch", "date",
+                     "n", NULL);
+    s_ask (fx, a, "reply", buf, size);
+    assert_string_equal (s_reply (a, 53, false), "date: missing");
+
+    //  Refused by the registry, its text relayed.
+    int before = simreg_requests (fx->registry, ZF_BODY_STATUS);
+    size = mp_build (buf, sizeof buf, "t", "s:run_status", "id", "i:54", "flow", "s:nosuch", "date",
+                     spec, NULL);
+    s_ask (fx, a, "reply", buf, size);
+    assert_non_null (strstr (s_reply (a, 54, false), "no flow nosuch"));
+    size = mp_build (buf, sizeof buf, "t", "s:run_status", "id", "i:55", "flow", "s:arch", "date",
+                     "s:2001-01-01", NULL);
+    s_ask (fx, a, "reply", buf, size);
+    assert_non_null (strstr (s_reply (a, 55, false), "has no run on 2001-01-01"));
+    assert_int_equal (simreg_requests (fx->registry, ZF_BODY_STATUS), before + 2);
+
+    //  The archive cannot answer: the registry says so, the browser hears it.
+    simreg_archive_down (fx->registry, true);
+    size = mp_build (buf, sizeof buf, "t", "s:run_status", "id", "i:56", "flow", "s:arch", "date",
+                     spec, NULL);
+    s_ask (fx, a, "reply", buf, size);
+    assert_non_null (strstr (s_reply (a, 56, false), "archive did not answer"));
+    simreg_archive_down (fx->registry, false);
+
+    //  An archived run's shards are not held; its tasks take no action.
+    size = mp_build (buf, sizeof buf, "t", "s:shards", "id", "i:57", "flow", "s:arch", "date", spec,
+                     "task", "s:fan", NULL);
+    s_ask (fx, a, "reply", buf, size);
+    assert_non_null (strstr (s_reply (a, 57, false), "archived"));
+    size = mp_build (buf, sizeof buf, "t", "s:action", "id", "i:58", "action", "s:retry", "flow",
+                     "s:arch", "date", spec, "task", "s:load", "token", "s:" S_TOKEN, NULL);
+    s_ask (fx, a, "reply", buf, size);
+    assert_non_null (strstr (s_reply (a, 58, false), "archived"));
+
+    //  The connection stays, and the runs are as they were.
+    assert_int_equal (ws_state (a->conn), WS_OPEN);
+    assert_true (model_run_archived (a->model, "arch", fx->dates[0]));
+    assert_int_equal (s_metric (fx->port, "zflow_gateway_synced"), 1);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_archived_event_reaches_browsers),
+        cmocka_unit_test (test_snapshots_list_archived_runs),
+        cmocka_unit_test (test_run_status_relayed),
+        cmocka_unit_test (test_run_status_refused),
+    };
+    return cmocka_run_group_tests (tests, s_setup, s_teardown);
+}
