@@ -20,8 +20,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         return 0;
     }
     size_t flow = strnlen (req.flow, sizeof req.flow);
-    if (req.type < ZF_GW_REQ_ACTION || req.type > ZF_GW_REQ_HISTORY || req.id > ZF_GW_MAX_ID ||
-        flow == 0 || flow > ZF_MAX_NAME || strnlen (req.task, sizeof req.task) > ZF_MAX_NAME ||
+    if (req.type < ZF_GW_REQ_ACTION || req.type > ZF_GW_REQ_RUN_STATUS || req.id > ZF_GW_MAX_ID ||
+        (req.type == ZF_GW_REQ_RUN_STATUS && req.date == ZF_DATE_NONE) || flow == 0 ||
+        flow > ZF_MAX_NAME || strnlen (req.task, sizeof req.task) > ZF_MAX_NAME ||
         strnlen (req.token, sizeof req.token) > ZF_GW_MAX_TOKEN ||
         strnlen (req.shard_key, sizeof req.shard_key) > ZF_MAX_SHARD_KEY ||
         (req.type == ZF_GW_REQ_ACTION && (req.action < 1 || req.action > ZF_GW_ACTION_START)) ||
