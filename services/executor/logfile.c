@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 struct _zf_logfile_t {
-    int fd;          //  the file, or -1 after a write failed
+    char *path;      //  where the file goes
+    bool created;    //  the first output came and the file was made (or tried)
+    int fd;          //  the file, or -1 before output or after a failure
     size_t head_cap; //  bytes kept from the start
     size_t ring_cap; //  bytes kept from the end, once past the head
     uint64_t total;  //  bytes of output seen
@@ -40,16 +42,14 @@ zf_logfile_open (const char *path, size_t cap)
 {
     assert (path);
     if (cap < ZF_LOGFILE_MIN_CAP) cap = ZF_LOGFILE_MIN_CAP;
-    if (zf_logfile_mkdirs (path) != 0) return NULL;
     zf_logfile_t *self = calloc (1, sizeof (zf_logfile_t));
     if (!self) return NULL;
-    self->fd = open (path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (self->fd < 0) {
-        int saved = errno;
+    self->path = strdup (path);
+    if (!self->path) {
         free (self);
-        errno = saved;
         return NULL;
     }
+    self->fd = -1;
     self->head_cap = cap / 2;
     self->ring_cap = cap - self->head_cap - ZF_LOGFILE_MARKER;
     return self;
@@ -73,11 +73,26 @@ s_pwrite_all (int fd, const char *data, size_t size, off_t offset)
 //  Output lands at its own offset while it fits in the head and the space
 //  after it; past that the region after the marker is used as a ring, so
 //  the file never grows beyond its cap.
+//  Makes the file with its folders; 0, or -1 with errno set.
+static int
+s_create (zf_logfile_t *self)
+{
+    self->created = true;
+    if (zf_logfile_mkdirs (self->path) != 0) return -1;
+    self->fd = open (self->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    return self->fd < 0 ? -1 : 0;
+}
+
 int
 zf_logfile_write (zf_logfile_t *self, const void *data, size_t size)
 {
     assert (self);
-    if (self->fd < 0) return -1;
+    if (size == 0) return self->created && self->fd < 0 ? -1 : 0;
+    if (!self->created && s_create (self) != 0) return -1;
+    if (self->fd < 0) {
+        errno = EBADF;
+        return -1;
+    }
     const char *bytes = data;
     uint64_t linear = self->head_cap + ZF_LOGFILE_MARKER + self->ring_cap;
     while (size > 0) {
@@ -104,6 +119,13 @@ zf_logfile_write (zf_logfile_t *self, const void *data, size_t size)
         size -= chunk;
     }
     return 0;
+}
+
+bool
+zf_logfile_created (zf_logfile_t *self)
+{
+    assert (self);
+    return self->created;
 }
 
 uint64_t
@@ -159,6 +181,9 @@ zf_logfile_close (zf_logfile_t **self_p)
         s_finish (self);
         close (self->fd);
     }
+    //  No output this time: no file from an earlier time may stand for it.
+    if (!self->created) unlink (self->path);
+    free (self->path);
     free (self);
     *self_p = NULL;
 }

@@ -5,10 +5,17 @@
     then the last bytes. While the task runs, output past the head goes into
     a ring region of the file, so memory stays small however much a task
     prints; closing the file puts the ring in order.
+
+    The file is made with the first output, not before: creating a file is
+    most of what starting a short command costs on a slow disk, and a task
+    that prints nothing has no log to keep. Closing a log that never got
+    output removes any file left at its path (an earlier execution of the
+    same attempt), so a log file always holds this execution's output.
 */
 #ifndef ZF_LOGFILE_H_INCLUDED
 #define ZF_LOGFILE_H_INCLUDED
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "zf_limits.h"
@@ -21,13 +28,17 @@
 
 typedef struct _zf_logfile_t zf_logfile_t;
 
-//  Creates (or truncates) the file at path, making its folders, with the
-//  given cap (at least ZF_LOGFILE_MIN_CAP). NULL with errno set on failure.
+//  A log for the file at path with the given cap (at least
+//  ZF_LOGFILE_MIN_CAP); nothing is created yet. NULL if out of memory.
 zf_logfile_t *zf_logfile_open (const char *path, size_t cap);
 
-//  Adds output. Returns 0, or -1 if writing failed (the file is then left
-//  as it is, and later writes are ignored).
+//  Adds output; the first creates (or truncates) the file, making its
+//  folders. Returns 0, or -1 with errno set if creating or writing failed:
+//  the file is then left as it is, and later writes fail too.
 int zf_logfile_write (zf_logfile_t *self, const void *data, size_t size);
+
+//  True once the file was made (or its making was tried).
+bool zf_logfile_created (zf_logfile_t *self);
 
 //  Bytes of output seen, kept or not.
 uint64_t zf_logfile_total (zf_logfile_t *self);

@@ -49,6 +49,7 @@ struct _s_run_t {
     int pidfd;           //  readable once the shell exits, -1 if none
     int out_fd;          //  read end of the output pipe, -1 once closed
     bool in_rollback;    //  the rollback command is what runs
+    bool log_failed;     //  writing its log failed (said once)
     int kill_status;     //  ZF_JOB_TIMED_OUT or _CANCELLED once killed, else 0
     int timeout_timer;   //  zloop timer of the timeout, or -1
     int grace_timer;     //  zloop timer of the SIGKILL, or -1
@@ -424,6 +425,16 @@ s_spawn (s_run_t *run, const char *command, char *err, size_t err_size)
     return 0;
 }
 
+//  Adds output to the log; a failure is said once per job (the tail still
+//  gets the output, and the result carries the tail).
+static void
+s_log (s_run_t *run, const char *data, size_t size)
+{
+    if (zf_logfile_write (run->log, data, size) == 0 || run->log_failed) return;
+    run->log_failed = true;
+    zf_log_warn ("log not written path=%s reason=\"%s\"", run->log_path, strerror (errno));
+}
+
 //  Reads what output is there into the log and the tail.
 static void
 s_drain (s_run_t *run)
@@ -432,8 +443,7 @@ s_drain (s_run_t *run)
     for (int turn = 0; turn < S_READS_PER_TURN && run->out_fd >= 0; turn++) {
         ssize_t rc = read (run->out_fd, buf, sizeof buf);
         if (rc > 0) {
-            if (zf_logfile_write (run->log, buf, (size_t)rc) != 0 && zf_logfile_total (run->log))
-                zf_log_warn ("log write failed path=%s", run->log_path);
+            s_log (run, buf, (size_t)rc);
             zf_tail_add (&run->tail, buf, (size_t)rc);
             continue;
         }
@@ -467,7 +477,7 @@ s_now_ms (void)
 static void
 s_note (s_run_t *run, const char *text)
 {
-    zf_logfile_write (run->log, text, strlen (text));
+    s_log (run, text, strlen (text));
     zf_tail_add (&run->tail, text, strlen (text));
 }
 
@@ -685,9 +695,10 @@ zf_runner_start (zf_runner_t *self, const zf_job_t *job, char *err, size_t err_s
         s_run_free (run);
         return -1;
     }
+    //  The log file itself is made with the first output.
     run->log = zf_logfile_open (path, self->log_cap);
     if (!run->log) {
-        snprintf (err, err_size, "cannot open log file %s: %s", path, strerror (errno));
+        snprintf (err, err_size, "out of memory");
         s_run_free (run);
         return -1;
     }

@@ -6,7 +6,10 @@
     which on one host is the same folder. The engine resolves what the
     request leaves open: the latest run, a shard named by key, the latest
     attempt. Names in the path are checked against the flow file's alphabet
-    first, so no request can reach outside the log folder. For a run that
+    first, so no request can reach outside the log folder. Executors make
+    a log file with an attempt's first output, so an attempt the engine
+    knows started but without a file printed nothing: its reply is empty.
+    For a run that
     was archived the engine no longer knows attempts: the latest attempt is
     the highest one with a log file in the run's folder. Reading is
     synchronous: a log is at most ZF_TASK_LOG_CAP bytes and the reply at most
@@ -43,6 +46,7 @@ typedef struct {
     zf_date_t date;   //  business date
     int32_t shard;    //  shard index, or ZF_SHARD_ALL
     uint32_t attempt; //  attempt
+    bool ran;         //  the engine knows this attempt started
 } s_target_t;
 
 //  The highest attempt of a task (shard >= 0: of that shard) with a log file
@@ -87,7 +91,7 @@ s_latest_logged (zf_registry_t *self, const char *flow, zf_date_t date, const ch
 static int
 s_resolve (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req, s_target_t *target)
 {
-    *target = (s_target_t){req->date, req->shard, req->attempt};
+    *target = (s_target_t){req->date, req->shard, req->attempt, false};
     zf_engine_run_info_t run;
     int rc = zf_engine_run_info (self->engine, req->flow, req->date, &run);
     if (rc == ZF_E_UNKNOWN_FLOW || rc == ZF_E_UNKNOWN_RUN) {
@@ -147,6 +151,14 @@ s_resolve (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req,
         }
         target->attempt = info.attempt;
     }
+    //  Executors make a log file with the first output: an attempt that
+    //  started and has none printed nothing.
+    if (!run.archived) {
+        zf_engine_shard_info_t info;
+        target->ran = zf_engine_shard_info (self->engine, req->flow, target->date, (uint32_t)index,
+                                            target->shard, &info) == 0 &&
+                      target->attempt <= info.attempt && info.started > 0;
+    }
     return 0;
 }
 
@@ -200,6 +212,13 @@ zf_logs_reply (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *
     int length = snprintf (path, sizeof path, "%s/%s/%s/%s%s.%u.log", self->log_dir, req->flow,
                            date, req->task, shard, target.attempt);
     int fd = length > 0 && (size_t)length < sizeof path ? open (path, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd < 0 && errno == ENOENT && target.ran) {
+        zf_reg_reply_t reply;
+        zf_reg_reply_init (&reply, ZF_BODY_LOGS_REPLY, req->req_id);
+        reply.text = "";
+        zf_replier_send (self->router, identity, self->encoder, &reply);
+        return;
+    }
     if (fd < 0) {
         zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNKNOWN_TASK,
                           "no log for %s/%s/%s%s attempt %u", req->flow, date, req->task, shard,

@@ -65,6 +65,8 @@ zf_cmd_logs (int argc, char **argv)
         else if (reply.truncated)
             fprintf (stderr, "zflow logs: the log is longer; this is its last %zu bytes\n",
                      reply.text_size);
+        else if (reply.text_size == 0)
+            fprintf (stderr, "zflow logs: the attempt printed nothing\n");
     }
     zf_rpc_destroy (&rpc);
     return status;

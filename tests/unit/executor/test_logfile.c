@@ -71,6 +71,46 @@ test_small_output_verbatim (void **state)
     free (data);
 }
 
+//  The file comes with the first output; a log without output leaves no
+//  file, not even one an earlier execution of the attempt left there.
+static void
+test_file_comes_with_output (void **state)
+{
+    s_fixture_t *fx = *state;
+    struct stat st;
+    zf_logfile_t *log = zf_logfile_open (fx->path, 4096);
+    assert_non_null (log);
+    assert_int_equal (zf_logfile_write (log, "", 0), 0);
+    assert_false (zf_logfile_created (log));
+    assert_int_equal (stat (fx->path, &st), -1);
+    zf_logfile_close (&log);
+    assert_int_equal (stat (fx->path, &st), -1);
+
+    log = zf_logfile_open (fx->path, 4096);
+    assert_int_equal (zf_logfile_write (log, "old\n", 4), 0);
+    assert_true (zf_logfile_created (log));
+    zf_logfile_close (&log);
+    assert_int_equal (stat (fx->path, &st), 0);
+    log = zf_logfile_open (fx->path, 4096);
+    zf_logfile_close (&log);
+    assert_int_equal (stat (fx->path, &st), -1);
+
+    //  A file that cannot be made: the write says so, and so do later ones.
+    char blocked[300];
+    snprintf (blocked, sizeof blocked, "%s/file", fx->dir);
+    FILE *file = fopen (blocked, "w");
+    assert_non_null (file);
+    fclose (file);
+    char below[320];
+    snprintf (below, sizeof below, "%s/file/x/accrue.1.log", fx->dir);
+    log = zf_logfile_open (below, 4096);
+    assert_int_equal (zf_logfile_write (log, "x", 1), -1);
+    assert_int_equal (zf_logfile_write (log, "y", 1), -1);
+    assert_int_equal (zf_logfile_write (log, "", 0), -1);
+    assert_int_equal (zf_logfile_total (log), 0);
+    zf_logfile_close (&log);
+}
+
 //  Writes numbered lines "line 00000\n" (11 bytes each) in uneven chunks.
 static void
 s_write_lines (zf_logfile_t *log, zf_tail_t *tail, int count)
@@ -169,6 +209,7 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_small_output_verbatim, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_file_comes_with_output, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_cap_keeps_head_and_tail, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_cap_boundaries, s_setup, s_teardown),
     };

@@ -219,6 +219,29 @@ test_success_and_environment (void **state)
     assert_int_equal (zf_runner_running (fx->runner), 0);
 }
 
+//  A job that prints nothing leaves no log file, and no file an earlier
+//  execution of the same attempt left stands for it.
+static void
+test_silent_job_leaves_no_file (void **state)
+{
+    s_fixture_t *fx = *state;
+    char dir[256], path[300];
+    snprintf (dir, sizeof dir, "mkdir -p '%s/eod/2025-11-24'", fx->logs);
+    assert_int_equal (system (dir), 0);
+    snprintf (path, sizeof path, "%s/eod/2025-11-24/accrue.1.log", fx->logs);
+    FILE *file = fopen (path, "w");
+    assert_non_null (file);
+    fputs ("from an earlier execution\n", file);
+    fclose (file);
+    zf_job_t job = s_job (31, "/bin/true");
+    s_start (fx, &job);
+    s_wait (fx, 1, 5000);
+    assert_int_equal (fx->results[0].status, ZF_JOB_SUCCEEDED);
+    assert_string_equal (fx->results[0].tail, "");
+    struct stat st;
+    assert_int_equal (stat (path, &st), -1);
+}
+
 //  Plain commands with a path run without the shell and behave as under it:
 //  arguments, exit status, environment, the working folder; a script without
 //  #! still runs (through the shell); a missing program exits 127.
@@ -518,6 +541,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_success_and_environment, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_shards_failure_and_cwd, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_silent_job_leaves_no_file, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_plain_commands, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_timeout, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_cancel, s_setup, s_teardown),

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 //  A business date in the past, so runs begin at once on the real clock.
@@ -731,6 +732,19 @@ test_logs_are_read_from_the_log_folder (void **state)
     assert_true (reply.truncated);
     assert_int_equal (reply.text_size, 8 * 1024 * 1024);
     assert_memory_equal (reply.text + reply.text_size - 4, "END\n", 4);
+    //  An attempt that ran and left no file printed nothing: an empty log.
+    char path[256];
+    snprintf (path, sizeof path, "%s/logs/t/2025-11-24/a.1.log", h->dir);
+    assert_int_equal (unlink (path), 0);
+    rh_call (h, &req, &reply);
+    assert_int_equal (reply.type, ZF_BODY_LOGS_REPLY);
+    assert_int_equal (reply.text_size, 0);
+    assert_false (reply.truncated);
+    //  An attempt that never was still has no log.
+    req.attempt = 2;
+    rh_call (h, &req, &reply);
+    assert_int_equal (reply.type, ZF_BODY_ERROR);
+    assert_int_equal (reply.code, ZF_ERR_UNKNOWN_TASK);
 }
 
 //  ---------------------------------------------------------------------------
