@@ -53,6 +53,10 @@ test("a date started from the page runs live; a failed task is retried from the 
   assert.equal((await waitToast(page, /Start/)).kind, "ok");
   await page.waitForSelector(sel("run-demo-2026-03-02"), { timeout: 10000 });
   await waitTaskState(page, "prepare", "succeeded");
+  // Retry only offers what the registry would run again.
+  await page.click(sel("task-prepare"));
+  await page.waitForSelector(`${sel("panel-state")}[data-state="succeeded"]`);
+  assert.equal(await page.isDisabled(sel("action-retry")), true, "no retry of a success");
   await waitTaskState(page, "flaky", "failed");
   await waitTaskState(page, "split", "succeeded");
   await page.waitForSelector(sel("failed-demo-2026-03-02-flaky"), { timeout: 5000 });

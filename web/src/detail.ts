@@ -10,7 +10,7 @@ import { Connection } from "./connection";
 import { h, fill, stateBadge } from "./dom";
 import { fmtDateTime, fmtDuration } from "./format";
 import { FlowDef, ShardView, TaskView, parseDep } from "./protocol";
-import { ACTIVE } from "./states";
+import { ACTIVE, RETRYABLE } from "./states";
 import { Run } from "./store";
 
 const REFRESH_DELAY_MS = 300;
@@ -171,7 +171,8 @@ export class TaskPanel {
 
     this.buttons.hidden = run.archived;
     const active = ACTIVE.has(t.state) || t.state === "waiting";
-    this.retryBtn.disabled = active;
+    // A sharded task can hold failed shards while others still run.
+    this.retryBtn.disabled = !RETRYABLE.has(t.state) && !(t.shards_failed > 0);
     this.skipBtn.disabled = t.state === "succeeded" || t.state === "confirmed" || t.state === "skipped";
     this.cancelBtn.disabled = !active;
     this.renderShards(t);
@@ -211,7 +212,7 @@ export class TaskPanel {
       });
       const retry = h("button", {
         class: "btn btn-small", "data-testid": `shard-retry-${s.shard}`,
-        disabled: ACTIVE.has(s.state) || s.state === "waiting",
+        disabled: !RETRYABLE.has(s.state),
       }, "Retry");
       retry.addEventListener("click", () => void this.actions.run("retry", {
         flow: run.flow, date: run.date, task: t.id, shard: s.key ?? s.shard,

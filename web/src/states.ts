@@ -21,6 +21,8 @@ export function stateColor(state: string): string {
 export const ACTIVE = new Set(["ready", "dispatched", "running", "retrying"]);
 export const DONE_OK = new Set(["succeeded", "confirmed", "skipped"]);
 export const BAD = new Set(["failed", "cancelled", "rolled_back"]);
+// What the registry runs again on Retry (the engine's rule): nothing else.
+export const RETRYABLE = BAD;
 
 // What the state filter offers, besides single states.
 export const STATE_GROUPS: Record<string, (s: string) => boolean> = {
