@@ -120,10 +120,17 @@ void
 zf_broker_event (zf_broker_t *self, int kind, zf_disp_worker_t *worker, zf_disp_service_t *service,
                  zf_disp_sub_t *sub, const char *detail)
 {
+    zf_broker_event_at (self, zf_clock_now (self->clock), kind, worker, service, sub, detail);
+}
+
+void
+zf_broker_event_at (zf_broker_t *self, int64_t time, int kind, zf_disp_worker_t *worker,
+                    zf_disp_service_t *service, zf_disp_sub_t *sub, const char *detail)
+{
     if (!self->ops.event) return;
     zf_dispevent_t event = {
         .seq = ++self->event_seq,
-        .time = zf_clock_now (self->clock),
+        .time = time,
         .kind = (uint8_t)kind,
         .worker = worker ? zf_disp_worker_name (worker) : NULL,
         .service = service ? zf_disp_service_name (service) : NULL,

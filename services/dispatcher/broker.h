@@ -161,6 +161,11 @@ int zf_broker_worker_gone (zf_broker_t *self, const void *identity, size_t size,
 //  waiting for their worker, orders done waiting for any worker, stragglers.
 void zf_broker_tick (zf_broker_t *self);
 
+//  Publishes a worker_join event for every live worker again, stamped with
+//  the time it joined: for a subscriber that came after the joins (the
+//  dispatcher calls it when one subscribes to them).
+void zf_broker_announce_workers (zf_broker_t *self);
+
 //  Counters.
 void zf_broker_stats (zf_broker_t *self, zf_broker_stats_t *stats);
 

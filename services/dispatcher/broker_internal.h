@@ -55,9 +55,13 @@ struct _zf_broker_t {
 //  Now, on the monotonic clock.
 int64_t zf_broker_now_us (zf_broker_t *self);
 
-//  Publishes a monitoring event about a subtask (sub may be NULL).
+//  Publishes a monitoring event about a subtask (sub may be NULL), made now.
 void zf_broker_event (zf_broker_t *self, int kind, zf_disp_worker_t *worker,
                       zf_disp_service_t *service, zf_disp_sub_t *sub, const char *detail);
+
+//  The same, stamped with another time (ms since the epoch).
+void zf_broker_event_at (zf_broker_t *self, int64_t time, int kind, zf_disp_worker_t *worker,
+                         zf_disp_service_t *service, zf_disp_sub_t *sub, const char *detail);
 
 //  A subtask has its result (or will never run): records it, tells the
 //  client, and makes the order's FINAL when it was the last.

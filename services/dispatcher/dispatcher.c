@@ -317,6 +317,33 @@ s_on_router (zloop_t *loop, zsock_t *reader, void *arg)
     return 0;
 }
 
+//  Subscriptions on the events socket: one that takes in worker_join events
+//  (its prefix is one of "disp.worker_join") hears every live worker's join
+//  again, so a monitor that starts late still knows each worker's slots.
+static int
+s_on_subscription (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    s_dispatcher_t *self = arg;
+    static const char joins[] = "disp.worker_join";
+    bool announce = false;
+    for (int i = 0; i < S_READS_PER_TURN; i++) {
+        if (i > 0 && !(zsock_events (reader) & ZMQ_POLLIN)) break;
+        zframe_t *frame = zframe_recv (reader);
+        if (!frame) break;
+        const char *data = (const char *)zframe_data (frame);
+        size_t size = zframe_size (frame);
+        if (size >= 1 && data[0] == 1 && size - 1 <= sizeof joins - 1 &&
+            memcmp (data + 1, joins, size - 1) == 0)
+            announce = true;
+        zframe_destroy (&frame);
+    }
+    if (announce) {
+        zf_broker_announce_workers (self->broker);
+        s_flush (self);
+    }
+    return 0;
+}
+
 static int
 s_on_tick (zloop_t *loop, int timer_id, void *arg)
 {
@@ -381,7 +408,10 @@ zf_dispatcher_actor (zsock_t *pipe, void *args)
     bool ok = self.clock && self.decoder && self.encoder && self.router &&
               zsock_bind (self.router, "%s", cfg->bind) >= 0;
     if (ok && cfg->events && *cfg->events) {
-        self.pub = zsock_new (ZMQ_PUB);
+        //  An XPUB that hands over every subscription, so that a subscriber
+        //  to joins can be told which workers joined before it came.
+        self.pub = zsock_new (ZMQ_XPUB);
+        if (self.pub) zsock_set_xpub_verbose (self.pub, 1);
         ok = self.pub && zsock_bind (self.pub, "%s", cfg->events) >= 0;
         if (ok) zsock_set_sndhwm (self.pub, 100000);
     }
@@ -407,6 +437,7 @@ zf_dispatcher_actor (zsock_t *pipe, void *args)
     zloop_set_nonstop (self.loop, true);
     zloop_reader (self.loop, self.router, s_on_router, &self);
     zloop_reader (self.loop, pipe, s_on_pipe, &self);
+    if (self.pub) zloop_reader (self.loop, self.pub, s_on_subscription, &self);
     zloop_timer (self.loop, (size_t)tick, 0, s_on_tick, &self);
     zf_log_info ("dispatcher ready bind=%s events=%s", zsock_endpoint (self.router),
                  self.pub ? zsock_endpoint (self.pub) : "-");

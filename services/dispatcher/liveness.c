@@ -107,6 +107,26 @@ s_drop (zf_broker_t *self, zf_disp_worker_t *worker)
     zf_broker_bury_dead (self);
 }
 
+//  What a worker_join event says about a worker.
+static void
+s_join_detail (zf_disp_worker_t *worker, char *detail, size_t size)
+{
+    snprintf (detail, size, "slots=%u services=%zu", zf_disp_worker_slots (worker),
+              zf_disp_worker_service_count (worker));
+}
+
+void
+zf_broker_announce_workers (zf_broker_t *self)
+{
+    for (size_t i = 0; i < zf_disp_workers_size (self->workers); i++) {
+        zf_disp_worker_t *worker = zf_disp_workers_at (self->workers, i);
+        char detail[64];
+        s_join_detail (worker, detail, sizeof detail);
+        zf_broker_event_at (self, zf_disp_worker_joined (worker), ZF_DE_WORKER_JOIN, worker, NULL,
+                            NULL, detail);
+    }
+}
+
 int
 zf_broker_worker_ready (zf_broker_t *self, const void *identity, size_t size,
                         const zf_worker_ready_t *ready)
@@ -154,8 +174,9 @@ zf_broker_worker_ready (zf_broker_t *self, const void *identity, size_t size,
             return -1;
         }
     }
+    zf_disp_worker_set_joined (worker, zf_clock_now (self->clock));
     char detail[64];
-    snprintf (detail, sizeof detail, "slots=%u services=%zu", ready->slots, ready->service_count);
+    s_join_detail (worker, detail, sizeof detail);
     zf_log_info ("executor joined name=%s %s", ready->executor, detail);
     zf_broker_event (self, ZF_DE_WORKER_JOIN, worker, NULL, NULL, detail);
     zf_broker_pump_worker (self, worker);

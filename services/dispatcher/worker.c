@@ -25,6 +25,7 @@ struct _zf_disp_worker_t {
     int64_t expiry_us;                      //  dead unless it speaks before then
     int64_t heartbeat_at_us;                //  when the broker next sends it a heartbeat
     uint64_t last_assign;                   //  sequence of its last assignment
+    int64_t joined_ms;                      //  when it joined (ms since the epoch)
     s_offer_t *offers;                      //  services it offers
     size_t offer_count;                     //  entries in offers
     zf_disp_copy_t *head;                   //  oldest copy it holds
@@ -324,6 +325,20 @@ zf_disp_worker_last_assign (zf_disp_worker_t *self)
 {
     assert (self);
     return self->last_assign;
+}
+
+void
+zf_disp_worker_set_joined (zf_disp_worker_t *self, int64_t at_ms)
+{
+    assert (self);
+    self->joined_ms = at_ms;
+}
+
+int64_t
+zf_disp_worker_joined (zf_disp_worker_t *self)
+{
+    assert (self);
+    return self->joined_ms;
 }
 
 int

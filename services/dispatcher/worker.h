@@ -89,6 +89,10 @@ int64_t zf_disp_worker_expiry (zf_disp_worker_t *self);
 void zf_disp_worker_set_heartbeat_at (zf_disp_worker_t *self, int64_t at_us);
 int64_t zf_disp_worker_heartbeat_at (zf_disp_worker_t *self);
 
+//  When it joined (ms since the epoch), for the events that announce it again.
+void zf_disp_worker_set_joined (zf_disp_worker_t *self, int64_t at_ms);
+int64_t zf_disp_worker_joined (zf_disp_worker_t *self);
+
 //  Order of its last assignment, for round robin among equally loaded workers.
 void zf_disp_worker_set_last_assign (zf_disp_worker_t *self, uint64_t seq);
 uint64_t zf_disp_worker_last_assign (zf_disp_worker_t *self);

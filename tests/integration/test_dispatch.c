@@ -553,9 +553,36 @@ test_events_published (void **state)
 {
     s_fixture_t *fx = *state;
     s_cluster (fx, 1, "2", NULL, NULL);
+    int64_t before_late = zclock_time ();
     zsock_t *sub = zsock_new_sub (fx->events, "disp.");
     assert_non_null (sub);
     zpoller_t *poller = zpoller_new (sub, NULL);
+    //  A subscriber that came after the join still hears of it, with the
+    //  worker's slots and the time it joined.
+    zf_proto_decoder_t *joins = zf_proto_decoder_new ();
+    bool joined = false;
+    for (int i = 0; i < 50 && !joined; i++) {
+        if (!zpoller_wait (poller, 100)) continue;
+        char *topic = NULL;
+        zframe_t *body = NULL;
+        assert_int_equal (zsock_recv (sub, "sf", &topic, &body), 0);
+        const zf_dispevent_t *events;
+        size_t n;
+        zf_proto_error_t err;
+        if (streq (topic, "disp.worker_join")) {
+            assert_int_equal (zf_dispevent_decode (joins, zframe_data (body), zframe_size (body),
+                                                   &events, &n, &err),
+                              0);
+            assert_string_equal (events[0].worker, fx->names[0]);
+            assert_non_null (strstr (events[0].detail, "slots=2"));
+            assert_true (events[0].time > 0 && events[0].time <= before_late);
+            joined = true;
+        }
+        zstr_free (&topic);
+        zframe_destroy (&body);
+    }
+    assert_true (joined);
+    zf_proto_decoder_destroy (&joins);
     //  A subscription takes effect some time after connecting; orders go out
     //  until their events arrive.
     bool assigned = false;
