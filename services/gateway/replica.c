@@ -289,8 +289,9 @@ s_flush (s_replica_t *self)
     self->delta = NULL;
     if (views) zf_gw_views_write_changes (self->engine, self->changes, delta);
     zf_gw_executors_write (self->executors, delta, false);
-    s_push (self, &delta, false);
+    //  Metrics first: whoever reads what the browsers got finds them current.
     s_report (self);
+    s_push (self, &delta, false);
 }
 
 //  Hands over everything: a reset delta.
@@ -305,8 +306,8 @@ s_send_all (s_replica_t *self)
     if (delta->reset) zf_gw_views_write_all (self->engine, delta);
     zf_gw_executors_write (self->executors, delta, true);
     self->lost = false;
-    s_push (self, &delta, true);
     s_report (self);
+    s_push (self, &delta, true);
 }
 
 //  ---------------------------------------------------------------------------

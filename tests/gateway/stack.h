@@ -41,9 +41,10 @@ typedef struct {
 int stack_start (gw_stack_t *self, int executors, int slots);
 
 //  A stack of no processes of its own around a registry that runs
-//  elsewhere (a simulation in the test, simreg.h): gateways started with it
-//  follow registry; the dispatcher's events endpoint is a free port that
-//  nothing binds. Makes the folder. Returns 0 or -1.
+//  elsewhere (a simulation in the test, tests/sim/sim_registry.h):
+//  gateways started with it follow registry; the dispatcher's events
+//  endpoint is a free port that nothing binds. Makes the folder. Returns 0
+//  or -1.
 int stack_attach (gw_stack_t *self, const char *registry);
 
 //  Stops the registry and starts a new one on the same endpoints (with no

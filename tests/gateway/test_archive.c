@@ -1,12 +1,13 @@
 /*  zflow-gateway as a process against a registry simulated in the test
-    (simreg.h) that archives runs: the RUN archived event reaching the
-    browsers (the run flagged, its tasks dropped, /metrics counting it), a
-    later browser's snapshot and a gateway started afterwards listing the
-    archived runs without tasks, history marking them, a run_status request
-    relayed to the registry's STATUS and answered with every task, and the
-    refusals: missing flow or date, unknown flow, a date without a run, the
-    archive unavailable, shards and actions of an archived run. Every wait
-    is for something the gateway sends, with a deadline. */
+    (tests/sim/sim_registry.h) that archives runs: the RUN archived event
+    reaching the browsers (the run flagged, its tasks dropped, /metrics
+    counting it), a later browser's snapshot and a gateway started
+    afterwards listing the archived runs without tasks, history marking
+    them, a run_status request relayed to the registry's STATUS and answered
+    with every task, and the refusals: missing flow or date, unknown flow, a
+    date without a run, the archive unavailable, shards and actions of an
+    archived run. Every wait is for something the gateway sends, with a
+    deadline. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,7 +20,7 @@
 
 #include "model.h"
 #include "mp.h"
-#include "simreg.h"
+#include "sim_registry.h"
 #include "stack.h"
 #include "wsclient.h"
 #include "zf_common.h"
@@ -54,13 +55,13 @@ typedef struct {
 
 //  The simulated registry, the gateways, the browsers.
 typedef struct {
-    simreg_t *registry;  //  engine, events, archive
-    gw_stack_t stack;    //  the gateways started against it
-    int port;            //  the main gateway's HTTP port
-    ws_pool_t *pool;     //  WebSocket clients
-    client_t clients[4]; //  browsers
-    int client_count;    //  entries used
-    char dates[3][16];   //  the three dates run, oldest first
+    sim_registry_t *registry; //  engine, events, archive
+    gw_stack_t stack;         //  the gateways started against it
+    int port;                 //  the main gateway's HTTP port
+    ws_pool_t *pool;          //  WebSocket clients
+    client_t clients[4];      //  browsers
+    int client_count;         //  entries used
+    char dates[3][16];        //  the three dates run, oldest first
 } fixture_t;
 
 //  Every message a browser receives.
@@ -217,17 +218,17 @@ s_setup (void **state)
 {
     fixture_t *fx = calloc (1, sizeof *fx);
     *state = fx;
-    fx->registry = simreg_new ();
-    assert_int_equal (simreg_submit (fx->registry, s_flow), 1);
-    zf_date_t today = simreg_today (fx->registry);
+    fx->registry = sim_registry_new ();
+    assert_int_equal (sim_registry_submit (fx->registry, s_flow), 1);
+    zf_date_t today = sim_registry_today (fx->registry);
     for (int i = 0; i < 3; i++) {
         zf_date_t date = today - 2 + i;
         zf_date_format (date, fx->dates[i], sizeof fx->dates[i]);
-        assert_int_equal (simreg_start (fx->registry, "arch", date), 0);
+        assert_int_equal (sim_registry_start (fx->registry, "arch", date), 0);
     }
     //  start, load and two shards of fan, per date.
-    assert_int_equal (simreg_run_all (fx->registry), 3 * 3);
-    assert_int_equal (stack_attach (&fx->stack, simreg_endpoint (fx->registry)), 0);
+    assert_int_equal (sim_registry_run_all (fx->registry, NULL), 3 * 3);
+    assert_int_equal (stack_attach (&fx->stack, sim_registry_endpoint (fx->registry)), 0);
     fx->port = stack_gateway (&fx->stack, "--token", S_TOKEN, NULL);
     assert_true (fx->port > 0);
     fx->pool = ws_pool_new ();
@@ -243,7 +244,7 @@ s_teardown (void **state)
     for (int i = 0; i < fx->client_count; i++)
         model_destroy (&fx->clients[i].model);
     int rc = stack_stop (&fx->stack);
-    simreg_destroy (&fx->registry);
+    sim_registry_destroy (&fx->registry);
     free (fx);
     //  Every gateway must have ended cleanly (no sanitizer report).
     return rc;
@@ -263,7 +264,7 @@ test_archived_event_reaches_browsers (void **state)
     assert_int_equal (s_metric (fx->port, "zflow_runs_archived"), 0);
 
     //  The registry keeps the latest run of the flow: the two before go.
-    assert_int_equal (simreg_archive (fx->registry, 1), 2);
+    assert_int_equal (sim_registry_archive_runs (fx->registry, 1), 2);
     for (int i = 0; i < 2; i++) {
         s_wait_t wait = {a, NULL, 0, "arch", fx->dates[i]};
         if (!ws_pool_run (fx->pool, s_archived, &wait, S_WAIT_MS))
@@ -358,13 +359,13 @@ test_run_status_relayed (void **state)
 {
     fixture_t *fx = *state;
     client_t *a = &fx->clients[0];
-    int before = simreg_requests (fx->registry, ZF_BODY_STATUS);
+    int before = sim_registry_requests (fx->registry, ZF_BODY_STATUS);
     char buf[512], spec[32];
     snprintf (spec, sizeof spec, "s:%s", fx->dates[0]);
     size_t size = mp_build (buf, sizeof buf, "t", "s:run_status", "id", "i:41", "flow", "s:arch",
                             "date", spec, NULL);
     s_ask (fx, a, "run_status", buf, size);
-    assert_int_equal (simreg_requests (fx->registry, ZF_BODY_STATUS), before + 1);
+    assert_int_equal (sim_registry_requests (fx->registry, ZF_BODY_STATUS), before + 1);
 
     size_t got = 0;
     const uint8_t *data = model_last (a->model, "run_status", &got);
@@ -435,7 +436,7 @@ test_run_status_refused (void **state)
     assert_string_equal (s_reply (a, 53, false), "date: missing");
 
     //  Refused by the registry, its text relayed.
-    int before = simreg_requests (fx->registry, ZF_BODY_STATUS);
+    int before = sim_registry_requests (fx->registry, ZF_BODY_STATUS);
     size = mp_build (buf, sizeof buf, "t", "s:run_status", "id", "i:54", "flow", "s:nosuch", "date",
                      spec, NULL);
     s_ask (fx, a, "reply", buf, size);
@@ -444,15 +445,15 @@ test_run_status_refused (void **state)
                      "s:2001-01-01", NULL);
     s_ask (fx, a, "reply", buf, size);
     assert_non_null (strstr (s_reply (a, 55, false), "has no run on 2001-01-01"));
-    assert_int_equal (simreg_requests (fx->registry, ZF_BODY_STATUS), before + 2);
+    assert_int_equal (sim_registry_requests (fx->registry, ZF_BODY_STATUS), before + 2);
 
     //  The archive cannot answer: the registry says so, the browser hears it.
-    simreg_archive_down (fx->registry, true);
+    sim_registry_archive_down (fx->registry, true);
     size = mp_build (buf, sizeof buf, "t", "s:run_status", "id", "i:56", "flow", "s:arch", "date",
                      spec, NULL);
     s_ask (fx, a, "reply", buf, size);
     assert_non_null (strstr (s_reply (a, 56, false), "archive did not answer"));
-    simreg_archive_down (fx->registry, false);
+    sim_registry_archive_down (fx->registry, false);
 
     //  An archived run's shards are not held; its tasks take no action.
     size = mp_build (buf, sizeof buf, "t", "s:shards", "id", "i:57", "flow", "s:arch", "date", spec,
