@@ -68,6 +68,29 @@ s_flow_text (const char *name, int tasks, int shards, int chain)
     return text;
 }
 
+//  Takes every order and succeeds every shard of it; returns the
+//  completions and adds the orders taken to *orders (may be NULL). runs has
+//  room for the shards of the largest order.
+static uint64_t
+s_drain (zf_engine_t *engine, zf_engine_shard_run_t *runs, uint64_t *orders)
+{
+    uint64_t completions = 0;
+    zf_engine_order_t order;
+    while (zf_engine_next_order (engine, &order) == 1) {
+        if (orders) (*orders)++;
+        size_t count = order.shard_count;
+        memcpy (runs, order.shards, count * sizeof (zf_engine_shard_run_t));
+        zf_task_key_t key = {order.flow_name, order.date, order.task_id, 0, 0};
+        for (size_t i = 0; i < count; i++) {
+            key.shard = runs[i].shard;
+            key.attempt = runs[i].attempt;
+            if (zf_engine_result (engine, &key, ZF_OUTCOME_SUCCEEDED, 0, "bench", NULL) == 0)
+                completions++;
+        }
+    }
+    return completions;
+}
+
 //  Runs one shape; returns 0 or -1.
 static int
 s_shape (zf_clock_t *clock, const char *name, int tasks, int shards, int chain)
@@ -100,23 +123,14 @@ s_shape (zf_clock_t *clock, const char *name, int tasks, int shards, int chain)
             "submit_seconds=%.3f\n",
             instances, opened - open_started, tasks, shards, submitted - submit_started);
 
-    uint64_t completions = 0;
     uint64_t orders = 0;
-    zf_engine_order_t order;
     zf_engine_shard_run_t *runs = malloc ((size_t)shards * sizeof (zf_engine_shard_run_t));
-    double started = s_seconds ();
-    while (zf_engine_next_order (engine, &order) == 1) {
-        orders++;
-        size_t count = order.shard_count;
-        memcpy (runs, order.shards, count * sizeof (zf_engine_shard_run_t));
-        zf_task_key_t key = {order.flow_name, order.date, order.task_id, 0, 0};
-        for (size_t i = 0; i < count; i++) {
-            key.shard = runs[i].shard;
-            key.attempt = runs[i].attempt;
-            if (zf_engine_result (engine, &key, ZF_OUTCOME_SUCCEEDED, 0, "bench", NULL) == 0)
-                completions++;
-        }
+    if (!runs) {
+        zf_engine_destroy (&engine);
+        return -1;
     }
+    double started = s_seconds ();
+    uint64_t completions = s_drain (engine, runs, &orders);
     double finished = s_seconds ();
     free (runs);
     zf_engine_run_info_t run;
@@ -143,32 +157,14 @@ s_shape (zf_clock_t *clock, const char *name, int tasks, int shards, int chain)
     return 0;
 }
 
-//  Takes every order and succeeds every shard; returns the completions.
-static uint64_t
-s_drain (zf_engine_t *engine)
-{
-    uint64_t completions = 0;
-    zf_engine_order_t order;
-    zf_engine_shard_run_t runs[64];
-    while (zf_engine_next_order (engine, &order) == 1) {
-        size_t count = order.shard_count < 64 ? order.shard_count : 64;
-        memcpy (runs, order.shards, count * sizeof (zf_engine_shard_run_t));
-        zf_task_key_t key = {order.flow_name, order.date, order.task_id, 0, 0};
-        for (size_t i = 0; i < count; i++) {
-            key.shard = runs[i].shard;
-            key.attempt = runs[i].attempt;
-            if (zf_engine_result (engine, &key, ZF_OUTCOME_SUCCEEDED, 0, "bench", NULL) == 0)
-                completions++;
-        }
-    }
-    return completions;
-}
+//  Shards of each task of the daily flow.
+#define S_DAY_SHARDS 10
 
 //  Runs a flow date after date, confirming each; keep 0 holds every run.
 static int
 s_days (zf_clock_t *clock, uint32_t keep, int dates)
 {
-    const int tasks = 2000, shards = 10;
+    const int tasks = 2000, shards = S_DAY_SHARDS;
     char *text = s_flow_text ("days", tasks, shards, 100);
     if (!text) return -1;
     long before = s_resident ();
@@ -182,12 +178,13 @@ s_days (zf_clock_t *clock, uint32_t keep, int dates)
     zf_engine_set_keep_runs (engine, keep);
     const zf_flow_t *def = zf_engine_flow (engine, "days", 0);
     zf_date_t date = zf_flow_next_business_date (def, (zf_date_t)(time (NULL) / 86400) - 3 * dates);
+    zf_engine_shard_run_t runs[S_DAY_SHARDS];
     double started = s_seconds ();
     uint64_t completions = 0;
     int archived = 0;
     for (int d = 0; d < dates; d++, date = zf_flow_next_business_date (def, date)) {
         if (zf_engine_start (engine, "days", date) != 0) break;
-        completions += s_drain (engine);
+        completions += s_drain (engine, runs, NULL);
         zf_engine_confirm (engine, zf_engine_seq (engine));
         archived += zf_engine_archive (engine);
     }

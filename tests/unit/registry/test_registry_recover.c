@@ -191,19 +191,53 @@ s_source (zf_clock_t *clock, s_history_t *history)
     return engine;
 }
 
+//  A registry recovering from the fake archiver, which serves the history
+//  of a source engine.
+typedef struct {
+    zf_clock_t *clock;    //  real clock of the source
+    s_history_t *history; //  what the archiver serves
+    zf_engine_t *source;  //  the engine that made it
+    zactor_t *archiver;   //  the fake archiver
+    char *endpoint;       //  its endpoint
+    rh_t *h;              //  the registry under test
+} s_scene_t;
+
+typedef zf_engine_t *(s_source_fn)(zf_clock_t *clock, s_history_t *history);
+
+//  Makes the history with source, starts the archiver and a registry that
+//  recovers from it; the dispatcher still holds the count attempts of live.
+static void
+s_scene_start (s_scene_t *scene, s_source_fn *source, const zf_inflight_t *live, size_t count)
+{
+    scene->clock = zf_clock_new_real ();
+    scene->history = calloc (1, sizeof *scene->history);
+    assert_non_null (scene->history);
+    scene->source = source (scene->clock, scene->history);
+    scene->archiver = zactor_new (s_archiver, scene->history);
+    scene->endpoint = zstr_recv (scene->archiver);
+    scene->h = rh_new_recovering (scene->endpoint, live, count);
+}
+
+static void
+s_scene_stop (s_scene_t *scene)
+{
+    rh_destroy (&scene->h);
+    zactor_destroy (&scene->archiver);
+    zstr_free (&scene->endpoint);
+    zf_engine_destroy (&scene->source);
+    free (scene->history);
+    zf_clock_destroy (&scene->clock);
+}
+
 static void
 test_a_cold_start_recovers_confirms_and_reruns_lost_work (void **state)
 {
-    zf_clock_t *clock = zf_clock_new_real ();
-    s_history_t *history = calloc (1, sizeof *history);
-    zf_engine_t *source = s_source (clock, history);
-    uint64_t durable = history->seq_at;
-
-    zactor_t *archiver = zactor_new (s_archiver, history);
-    char *endpoint = zstr_recv (archiver);
     //  The dispatcher still runs d (attempt 1); a was lost with it.
     zf_inflight_t live = {{"t", S_DATE, "d", ZF_SHARD_ALL, 1}, "exec-2"};
-    rh_t *h = rh_new_recovering (endpoint, &live, 1);
+    s_scene_t scene;
+    s_scene_start (&scene, s_source, &live, 1);
+    rh_t *h = scene.h;
+    uint64_t durable = scene.history->seq_at;
     //  The registry carries on numbering after the durable history.
     assert_true (rh_stat (h, 7) > durable);
     assert_int_equal (rh_state (h, "t", "c"), ZF_TS_SUCCEEDED);
@@ -234,12 +268,7 @@ test_a_cold_start_recovers_confirms_and_reruns_lost_work (void **state)
     rh_disp_result (h, &b1, ZF_JOB_SUCCEEDED, true);
     assert_true (rh_await_event (h, ZF_EV_RUN, ZF_RS_SUCCEEDED, NULL));
 
-    rh_destroy (&h);
-    zactor_destroy (&archiver);
-    zstr_free (&endpoint);
-    zf_engine_destroy (&source);
-    free (history);
-    zf_clock_destroy (&clock);
+    s_scene_stop (&scene);
 }
 
 //  A registry whose archiver does not answer refuses to start empty.
@@ -313,12 +342,10 @@ s_write_log (rh_t *h, const char *name, const char *text)
 static void
 test_archived_runs_are_read_from_the_archiver (void **state)
 {
-    zf_clock_t *clock = zf_clock_new_real ();
-    s_history_t *history = calloc (1, sizeof *history);
-    zf_engine_t *source = s_archived_source (clock, history);
-    zactor_t *archiver = zactor_new (s_archiver, history);
-    char *endpoint = zstr_recv (archiver);
-    rh_t *h = rh_new_recovering (endpoint, NULL, 0);
+    s_scene_t scene;
+    s_scene_start (&scene, s_archived_source, NULL, 0);
+    rh_t *h = scene.h;
+    s_history_t *history = scene.history;
 
     //  The archive answers for the archived date, under the client's req_id.
     zf_reg_request_t req;
@@ -386,12 +413,7 @@ test_archived_runs_are_read_from_the_archiver (void **state)
     assert_int_equal (reply.type, ZF_BODY_ERROR);
     assert_non_null (strstr (reply.text, "no log"));
 
-    rh_destroy (&h);
-    zactor_destroy (&archiver);
-    zstr_free (&endpoint);
-    zf_engine_destroy (&source);
-    free (history);
-    zf_clock_destroy (&clock);
+    s_scene_stop (&scene);
 }
 
 //  An archiver that acknowledges nothing is reported on the bus; its
@@ -399,12 +421,9 @@ test_archived_runs_are_read_from_the_archiver (void **state)
 static void
 test_a_silent_archiver_is_reported (void **state)
 {
-    zf_clock_t *clock = zf_clock_new_real ();
-    s_history_t *history = calloc (1, sizeof *history);
-    zf_engine_t *source = s_archived_source (clock, history);
-    zactor_t *archiver = zactor_new (s_archiver, history);
-    char *endpoint = zstr_recv (archiver);
-    rh_t *h = rh_new_recovering (endpoint, NULL, 0);
+    s_scene_t scene;
+    s_scene_start (&scene, s_archived_source, NULL, 0);
+    rh_t *h = scene.h;
     assert_int_equal (rh_submit (h, "t2", "flow: t2\ntasks:\n  - id: x\n    run: echo x\n"), 1);
     assert_true (rh_await_event (h, ZF_EV_ERROR, -1, NULL));
     zf_reg_request_t req;
@@ -416,12 +435,7 @@ test_a_silent_archiver_is_reported (void **state)
     req.seq = seq;
     rh_call (h, &req, &reply);
     assert_int_equal (reply.type, ZF_BODY_OK);
-    rh_destroy (&h);
-    zactor_destroy (&archiver);
-    zstr_free (&endpoint);
-    zf_engine_destroy (&source);
-    free (history);
-    zf_clock_destroy (&clock);
+    s_scene_stop (&scene);
 }
 
 int
