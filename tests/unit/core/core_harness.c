@@ -79,6 +79,14 @@ h_destroy (harness_t **self_p)
     *self_p = NULL;
 }
 
+int
+h_teardown (void **state)
+{
+    harness_t *h = *state;
+    h_destroy (&h);
+    return 0;
+}
+
 //  Submits a flow, printing the parser's messages if it fails.
 int
 h_submit (harness_t *self, const char *yaml)

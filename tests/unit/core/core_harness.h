@@ -46,6 +46,10 @@ typedef struct {
 harness_t *h_new (const char *date, int hour, int minute);
 void h_destroy (harness_t **self_p);
 
+//  A cmocka teardown for a harness in *state: checks the replicas one last
+//  time and frees it.
+int h_teardown (void **state);
+
 //  Days since the epoch of "YYYY-MM-DD".
 zf_date_t h_date (const char *text);
 

@@ -45,15 +45,6 @@ s_setup (void **state)
     return 0;
 }
 
-//  Checks the replicas one last time and frees the fixture.
-static int
-s_teardown (void **state)
-{
-    harness_t *h = *state;
-    h_destroy (&h);
-    return 0;
-}
-
 static void
 test_actions_name_what_is_wrong (void **state)
 {
@@ -226,16 +217,16 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_actions_name_what_is_wrong, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_skip_lets_successors_go, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_actions_name_what_is_wrong, s_setup, h_teardown),
+        cmocka_unit_test_setup_teardown (test_skip_lets_successors_go, s_setup, h_teardown),
         cmocka_unit_test_setup_teardown (test_cancel_reports_in_flight_and_ignores_late_results,
-                                         s_setup, s_teardown),
+                                         s_setup, h_teardown),
         cmocka_unit_test_setup_teardown (test_cancel_whole_run_and_bring_it_back, s_setup,
-                                         s_teardown),
+                                         h_teardown),
         cmocka_unit_test_setup_teardown (test_cancelled_before_its_date_waits_again_after_retry,
-                                         s_setup, s_teardown),
+                                         s_setup, h_teardown),
         cmocka_unit_test_setup_teardown (test_pause_holds_ready_work_and_resume_releases_it,
-                                         s_setup, s_teardown),
+                                         s_setup, h_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -25,14 +25,6 @@ s_setup (void **state)
     return 0;
 }
 
-static int
-s_teardown (void **state)
-{
-    harness_t *h = *state;
-    h_destroy (&h);
-    return 0;
-}
-
 //  Starts a date and runs it to success.
 static void
 s_run_date (harness_t *h, const char *date)
@@ -248,13 +240,13 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_nothing_is_archived_by_default, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_nothing_is_archived_by_default, s_setup, h_teardown),
         cmocka_unit_test_setup_teardown (test_old_durable_successes_are_archived, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_failed_and_cancelled_runs_stay, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_a_run_durable_by_its_own_event, s_setup, s_teardown),
+                                         h_teardown),
+        cmocka_unit_test_setup_teardown (test_failed_and_cancelled_runs_stay, s_setup, h_teardown),
+        cmocka_unit_test_setup_teardown (test_a_run_durable_by_its_own_event, s_setup, h_teardown),
         cmocka_unit_test_setup_teardown (test_snapshot_releases_waiters_of_archived_runs, s_setup,
-                                         s_teardown),
+                                         h_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -29,15 +29,6 @@ s_setup (void **state)
     return 0;
 }
 
-//  Checks the replicas one last time and frees the fixture.
-static int
-s_teardown (void **state)
-{
-    harness_t *h = *state;
-    h_destroy (&h);
-    return 0;
-}
-
 static void
 test_confirm_follows_the_watermark (void **state)
 {
@@ -280,13 +271,13 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_confirm_follows_the_watermark, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_epoch_rises_and_orders_carry_it, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_recovery_rolls_back_lost_work, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_confirm_follows_the_watermark, s_setup, h_teardown),
+        cmocka_unit_test_setup_teardown (test_epoch_rises_and_orders_carry_it, s_setup, h_teardown),
+        cmocka_unit_test_setup_teardown (test_recovery_rolls_back_lost_work, s_setup, h_teardown),
         cmocka_unit_test_setup_teardown (test_requeue_lost_after_a_dispatcher_restart, s_setup,
-                                         s_teardown),
+                                         h_teardown),
         cmocka_unit_test_setup_teardown (test_backup_settles_what_a_dead_registry_left, s_setup,
-                                         s_teardown),
+                                         h_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -21,15 +21,6 @@ s_setup (void **state)
     return 0;
 }
 
-//  Checks the replicas one last time and frees the fixture.
-static int
-s_teardown (void **state)
-{
-    harness_t *h = *state;
-    h_destroy (&h);
-    return 0;
-}
-
 static void
 test_first_date_does_not_wait_for_history (void **state)
 {
@@ -155,13 +146,13 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_first_date_does_not_wait_for_history, s_setup,
-                                         s_teardown),
+                                         h_teardown),
         cmocka_unit_test_setup_teardown (test_later_date_waits_for_earlier_report, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_waits_for_a_date_opened_later, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_offset_counts_business_dates, s_setup, s_teardown),
+                                         h_teardown),
+        cmocka_unit_test_setup_teardown (test_waits_for_a_date_opened_later, s_setup, h_teardown),
+        cmocka_unit_test_setup_teardown (test_offset_counts_business_dates, s_setup, h_teardown),
         cmocka_unit_test_setup_teardown (test_skipped_earlier_task_releases_later, s_setup,
-                                         s_teardown),
+                                         h_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -12,15 +12,6 @@ s_setup (void **state)
     return 0;
 }
 
-//  Checks the replicas one last time and frees the fixture.
-static int
-s_teardown (void **state)
-{
-    harness_t *h = *state;
-    h_destroy (&h);
-    return 0;
-}
-
 static void
 test_diamond_runs_in_dependency_order (void **state)
 {
@@ -167,15 +158,15 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_diamond_runs_in_dependency_order, s_setup,
-                                         s_teardown),
+                                         h_teardown),
         cmocka_unit_test_setup_teardown (test_not_before_across_midnight_in_shanghai, s_setup,
-                                         s_teardown),
+                                         h_teardown),
         cmocka_unit_test_setup_teardown (test_not_before_in_new_york_and_start_held, s_setup,
-                                         s_teardown),
+                                         h_teardown),
         cmocka_unit_test_setup_teardown (test_passed_not_before_needs_no_timer, s_setup,
-                                         s_teardown),
+                                         h_teardown),
         cmocka_unit_test_setup_teardown (test_one_heap_reports_only_the_earliest, s_setup,
-                                         s_teardown),
+                                         h_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -30,15 +30,6 @@ s_setup (void **state)
     return 0;
 }
 
-//  Checks the replicas one last time and frees the fixture.
-static int
-s_teardown (void **state)
-{
-    harness_t *h = *state;
-    h_destroy (&h);
-    return 0;
-}
-
 //  An event for the replica, as it might come off the bus.
 static zf_event_t
 s_task_event (harness_t *h, const char *task, int32_t shard, int state, uint32_t attempt)
@@ -229,11 +220,11 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_gap_and_misfits_change_nothing, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_replica_applies_bus_events, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_restore_rules, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_gap_and_misfits_change_nothing, s_setup, h_teardown),
+        cmocka_unit_test_setup_teardown (test_replica_applies_bus_events, s_setup, h_teardown),
+        cmocka_unit_test_setup_teardown (test_restore_rules, s_setup, h_teardown),
         cmocka_unit_test_setup_teardown (test_snapshot_at_any_point_rebuilds_the_state, s_setup,
-                                         s_teardown),
+                                         h_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -28,15 +28,6 @@ s_setup (void **state)
     return 0;
 }
 
-//  Checks the replicas one last time and frees the fixture.
-static int
-s_teardown (void **state)
-{
-    harness_t *h = *state;
-    h_destroy (&h);
-    return 0;
-}
-
 static void
 test_result_is_idempotent_on_its_key (void **state)
 {
@@ -189,14 +180,14 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_result_is_idempotent_on_its_key, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_bad_keys_are_errors, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_result_is_idempotent_on_its_key, s_setup, h_teardown),
+        cmocka_unit_test_setup_teardown (test_bad_keys_are_errors, s_setup, h_teardown),
         cmocka_unit_test_setup_teardown (test_requeued_attempt_is_accepted_and_is_no_failure,
-                                         s_setup, s_teardown),
+                                         s_setup, h_teardown),
         cmocka_unit_test_setup_teardown (test_retries_wait_their_delay_then_fail, s_setup,
-                                         s_teardown),
+                                         h_teardown),
         cmocka_unit_test_setup_teardown (test_run_fails_when_nothing_else_can_go, s_setup,
-                                         s_teardown),
+                                         h_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -27,15 +27,6 @@ s_setup (void **state)
     return 0;
 }
 
-//  Checks the replicas one last time and frees the fixture.
-static int
-s_teardown (void **state)
-{
-    harness_t *h = *state;
-    h_destroy (&h);
-    return 0;
-}
-
 static void
 test_start_checks_business_dates (void **state)
 {
@@ -160,17 +151,17 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_start_checks_business_dates, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_start_checks_business_dates, s_setup, h_teardown),
         cmocka_unit_test_setup_teardown (test_run_waits_for_its_date_in_its_zone, s_setup,
-                                         s_teardown),
+                                         h_teardown),
         cmocka_unit_test_setup_teardown (test_shanghai_begins_the_day_before_in_utc, s_setup,
-                                         s_teardown),
+                                         h_teardown),
         cmocka_unit_test_setup_teardown (test_day_roll_skips_weekend_and_holiday, s_setup,
-                                         s_teardown),
+                                         h_teardown),
         cmocka_unit_test_setup_teardown (test_past_date_catches_up_date_by_date, s_setup,
-                                         s_teardown),
+                                         h_teardown),
         cmocka_unit_test_setup_teardown (test_built_ins_alone_catch_up_to_today, s_setup,
-                                         s_teardown),
+                                         h_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -28,15 +28,6 @@ s_setup (void **state)
     return 0;
 }
 
-//  Checks the replicas one last time and frees the fixture.
-static int
-s_teardown (void **state)
-{
-    harness_t *h = *state;
-    h_destroy (&h);
-    return 0;
-}
-
 static void
 test_sharded_task_is_one_order (void **state)
 {
@@ -181,10 +172,10 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_sharded_task_is_one_order, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_failed_shard_retries_alone, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_big_task_moves_in_few_events, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_shard_lookup_by_key_or_index, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_sharded_task_is_one_order, s_setup, h_teardown),
+        cmocka_unit_test_setup_teardown (test_failed_shard_retries_alone, s_setup, h_teardown),
+        cmocka_unit_test_setup_teardown (test_big_task_moves_in_few_events, s_setup, h_teardown),
+        cmocka_unit_test_setup_teardown (test_shard_lookup_by_key_or_index, s_setup, h_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

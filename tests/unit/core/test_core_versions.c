@@ -31,15 +31,6 @@ s_setup (void **state)
     return 0;
 }
 
-//  Checks the replicas one last time and frees the fixture.
-static int
-s_teardown (void **state)
-{
-    harness_t *h = *state;
-    h_destroy (&h);
-    return 0;
-}
-
 static void
 test_submit_makes_versions (void **state)
 {
@@ -128,12 +119,12 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_submit_makes_versions, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_submit_makes_versions, s_setup, h_teardown),
         cmocka_unit_test_setup_teardown (test_bad_flow_is_refused_with_messages, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_run_pins_its_version, s_setup, s_teardown),
+                                         h_teardown),
+        cmocka_unit_test_setup_teardown (test_run_pins_its_version, s_setup, h_teardown),
         cmocka_unit_test_setup_teardown (test_flow_of_another_name_is_another_flow, s_setup,
-                                         s_teardown),
+                                         h_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
