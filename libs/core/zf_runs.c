@@ -142,11 +142,10 @@ zf_core_not_before (zf_run_t *run, uint32_t t)
     return run->nb_instants[slot];
 }
 
-//  Frees a run.
-void
-zf_core_run_free (zf_run_t *run)
+//  Frees what a run holds of its tasks and shards, and NULLs it.
+static void
+s_free_tasks (zf_run_t *run)
 {
-    if (!run) return;
     uint64_t total = run->shards ? run->ver->shard_total : 0;
     for (uint64_t i = 0; i < total; i++)
         free (run->shards[i].detail);
@@ -155,6 +154,20 @@ zf_core_run_free (zf_run_t *run)
     free (run->waiter_head);
     free (run->waiters);
     free (run->nb_instants);
+    run->tasks = NULL;
+    run->shards = NULL;
+    run->waiter_head = NULL;
+    run->waiters = NULL;
+    run->nb_instants = NULL;
+    run->waiter_count = run->waiter_capacity = 0;
+}
+
+//  Frees a run.
+void
+zf_core_run_free (zf_run_t *run)
+{
+    if (!run) return;
+    s_free_tasks (run);
     free (run);
 }
 
@@ -331,19 +344,7 @@ zf_core_run_archive (zf_engine_t *self, zf_run_t *run)
     for (size_t i = 0; i < flow->pending_count; i++)
         if (flow->pending[i].run != run->id) flow->pending[kept++] = flow->pending[i];
     flow->pending_count = kept;
-    for (uint64_t i = 0; i < run->ver->shard_total; i++)
-        free (run->shards[i].detail);
-    free (run->tasks);
-    free (run->shards);
-    free (run->waiter_head);
-    free (run->waiters);
-    free (run->nb_instants);
-    run->tasks = NULL;
-    run->shards = NULL;
-    run->waiter_head = NULL;
-    run->waiters = NULL;
-    run->nb_instants = NULL;
-    run->waiter_count = run->waiter_capacity = 0;
+    s_free_tasks (run);
     memset (run->tsum, 0, sizeof run->tsum);
     memset (run->ssum, 0, sizeof run->ssum);
     run->timer_tasks = run->cross_tasks = 0;

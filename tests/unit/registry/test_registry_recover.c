@@ -7,6 +7,7 @@
 #include "zf_engine.h"
 #include "zf_event_wire.h"
 #include "zf_regapi.h"
+#include "zf_replier.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,13 +75,7 @@ s_archiver_status (s_history_t *history, zsock_t *router, zframe_t *identity,
                        req->req_id);
     reply.runs = &run;
     reply.run_count = history->status_mode == S_ANSWER ? 1 : 0;
-    zf_proto_error_t err;
-    assert_int_equal (zf_reg_reply_encode (enc, &reply, &err), 0);
-    zmsg_t *out = zmsg_new ();
-    zmsg_append (out, &(zframe_t *){zframe_dup (identity)});
-    zmsg_addmem (out, "", 0);
-    zmsg_addmem (out, zf_proto_encoder_data (enc), zf_proto_encoder_size (enc));
-    zmsg_send (&out, router);
+    assert_int_equal (zf_replier_send (router, identity, enc, &reply), 0);
 }
 
 static int
@@ -144,12 +139,7 @@ s_archiver (zsock_t *pipe, void *args)
             reply.parts = 2;
             reply.events = part == 1 ? history->events : history->events + half;
             reply.event_count = part == 1 ? half : history->count - half;
-            assert_int_equal (zf_reg_reply_encode (enc, &reply, &err), 0);
-            zmsg_t *out = zmsg_new ();
-            zmsg_append (out, &(zframe_t *){zframe_dup (identity)});
-            zmsg_addmem (out, "", 0);
-            zmsg_addmem (out, zf_proto_encoder_data (enc), zf_proto_encoder_size (enc));
-            zmsg_send (&out, router);
+            assert_int_equal (zf_replier_send (router, identity, enc, &reply), 0);
         }
         zframe_destroy (&identity);
         zframe_destroy (&empty);
