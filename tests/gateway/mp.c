@@ -100,6 +100,14 @@ mp_has_keys (const msgpack_object *map, ...)
     return all && count == map->via.map.size;
 }
 
+bool
+mp_is_taskview (const msgpack_object *map)
+{
+    return mp_has_keys (map, "id", "state", "attempt", "shards_total", "shards_done",
+                        "shards_failed", "shards_running", "started", "ended", "executor",
+                        "exit_status", "detail", "due", NULL);
+}
+
 //  Appends bytes to the buffer being built.
 typedef struct {
     char *buf;   //  the buffer
@@ -121,11 +129,22 @@ s_build_write (void *data, const char *bytes, size_t len)
 size_t
 mp_build (char *buf, size_t size, ...)
 {
+    va_list args;
+    va_start (args, size);
+    size_t used = mp_vbuild (buf, size, args);
+    va_end (args);
+    return used;
+}
+
+size_t
+mp_vbuild (char *buf, size_t size, va_list specs)
+{
     s_build_t build = {buf, size, 0};
     msgpack_packer pk;
     msgpack_packer_init (&pk, &build, s_build_write);
+    //  Two passes over the specs: the map header needs their count first.
     va_list args;
-    va_start (args, size);
+    va_copy (args, specs);
     uint32_t pairs = 0;
     for (const char *key = va_arg (args, const char *); key; key = va_arg (args, const char *)) {
         va_arg (args, const char *);
@@ -133,7 +152,7 @@ mp_build (char *buf, size_t size, ...)
     }
     va_end (args);
     msgpack_pack_map (&pk, pairs);
-    va_start (args, size);
+    va_copy (args, specs);
     for (const char *key = va_arg (args, const char *); key; key = va_arg (args, const char *)) {
         const char *spec = va_arg (args, const char *);
         msgpack_pack_str (&pk, strlen (key));

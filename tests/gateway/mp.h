@@ -8,6 +8,7 @@
 #define MP_H_INCLUDED
 
 #include <msgpack.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,9 +38,16 @@ const char *mp_text (const msgpack_object *map, const char *key, char *buf, size
 //  True if map has exactly these keys (NULL-ended), in any order.
 bool mp_has_keys (const msgpack_object *map, ...) __attribute__ ((sentinel));
 
+//  True if map has exactly the keys of a TASKVIEW (docs/GATEWAY.md).
+bool mp_is_taskview (const msgpack_object *map);
+
 //  A browser message: a map built from pairs of key and value specs,
 //  NULL-ended. A spec is "s:text", "i:123", "n" (nil), "b:1"/"b:0".
 //  Returns the bytes in buf (up to size) and their count.
 size_t mp_build (char *buf, size_t size, ...) __attribute__ ((sentinel));
+
+//  mp_build with the specs in a va_list (left for the caller to va_end),
+//  for helpers that take the specs as their own arguments.
+size_t mp_vbuild (char *buf, size_t size, va_list specs);
 
 #endif

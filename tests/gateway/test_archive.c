@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "browser.h"
 #include "model.h"
 #include "mp.h"
 #include "sim_registry.h"
@@ -25,9 +26,6 @@
 #include "wsclient.h"
 #include "zf_common.h"
 #include "zf_proto.h"
-
-//  Bound of each wait.
-#define S_WAIT_MS 60000
 
 //  The gateway's token.
 #define S_TOKEN "archive-token"
@@ -46,61 +44,21 @@ static const char *s_flow = "flow: arch\n"
                             "    shards: [north, south]\n"
                             "    run: ./fan.sh\n";
 
-//  A browser: its connection and what it holds.
-typedef struct {
-    ws_conn_t *conn;     //  the connection
-    model_t *model;      //  what it was sent
-    int protocol_errors; //  messages that were not msgpack maps with "t"
-} client_t;
-
 //  The simulated registry, the gateways, the browsers.
 typedef struct {
     sim_registry_t *registry; //  engine, events, archive
     gw_stack_t stack;         //  the gateways started against it
     int port;                 //  the main gateway's HTTP port
-    ws_pool_t *pool;          //  WebSocket clients
-    client_t clients[4];      //  browsers
-    int client_count;         //  entries used
+    browsers_t *browsers;     //  the browsers and their pool
     char dates[3][16];        //  the three dates run, oldest first
 } fixture_t;
 
-//  Every message a browser receives.
-static void
-s_on_message (ws_conn_t *conn, const uint8_t *data, size_t size, bool binary, void *arg)
-{
-    client_t *client = arg;
-    if (!binary || model_apply (client->model, data, size) != 0) client->protocol_errors++;
-}
-
-//  Connects a browser to a gateway.
-static client_t *
-s_client (fixture_t *fx, int port)
-{
-    assert_true (fx->client_count < 4);
-    client_t *client = &fx->clients[fx->client_count++];
-    client->model = model_new ();
-    char origin[64];
-    snprintf (origin, sizeof origin, "127.0.0.1:%d", port);
-    client->conn = ws_connect (fx->pool, port, "/ws", origin, "zflow.v1", s_on_message, client);
-    assert_non_null (client->conn);
-    return client;
-}
-
-//  What a wait waits for.
+//  A run to wait for.
 typedef struct {
-    client_t *client; //  whose state
-    const char *type; //  a message type
-    int count;        //  at least this many of it
-    const char *flow; //  or a run of flow on date
-    const char *date; //  that is archived, without tasks
+    browser_t *client; //  whose state
+    const char *flow;  //  a run of flow on date
+    const char *date;  //  that is archived, without tasks
 } s_wait_t;
-
-static bool
-s_got (void *arg)
-{
-    s_wait_t *wait = arg;
-    return model_count (wait->client->model, wait->type) >= wait->count;
-}
 
 static bool
 s_archived (void *arg)
@@ -108,55 +66,6 @@ s_archived (void *arg)
     s_wait_t *wait = arg;
     return model_run_archived (wait->client->model, wait->flow, wait->date) &&
            model_task_count (wait->client->model, wait->flow, wait->date) == 0;
-}
-
-//  Waits for count messages of type.
-static void
-s_await (fixture_t *fx, client_t *client, const char *type, int count)
-{
-    s_wait_t wait = {client, type, count, NULL, NULL};
-    if (!ws_pool_run (fx->pool, s_got, &wait, S_WAIT_MS))
-        fail_msg ("no %d %s message(s) (got %d)", count, type, model_count (client->model, type));
-}
-
-//  Sends a message built with mp_build's specs and waits for one more
-//  message of reply_type.
-static void
-s_ask (fixture_t *fx, client_t *client, const char *reply_type, const char *buf, size_t size)
-{
-    int before = model_count (client->model, reply_type);
-    ws_send (client->conn, buf, size, true);
-    s_await (fx, client, reply_type, before + 1);
-}
-
-//  The last reply: asserts its id and ok, returns its message.
-static const char *
-s_reply (client_t *client, uint64_t id, bool ok)
-{
-    uint64_t got_id = 0;
-    bool got_ok = false;
-    const char *message = NULL;
-    assert_true (model_reply (client->model, &got_id, &got_ok, &message));
-    if (got_id != id || got_ok != ok)
-        fail_msg ("reply id=%llu ok=%d message=%s; wanted id=%llu ok=%d",
-                  (unsigned long long)got_id, got_ok, message, (unsigned long long)id, ok);
-    return message;
-}
-
-//  The value of a line "name value" of /metrics.
-static long
-s_metric (int port, const char *name)
-{
-    char *body = NULL;
-    assert_int_equal (ws_http_get (port, "/metrics", &body), 200);
-    char key[128];
-    snprintf (key, sizeof key, "\n%s ", name);
-    const char *line = strstr (body, key);
-    if (!line) fail_msg ("/metrics lacks %s", name);
-    long value = -1;
-    assert_int_equal (sscanf (line + strlen (key), "%ld", &value), 1);
-    free (body);
-    return value;
 }
 
 //  The run of flow on date in a snapshot or update message, or NULL.
@@ -174,7 +83,7 @@ s_find_run (const msgpack_object *msg, const char *flow, const char *date)
 //  Checks a browser's snapshot: the two older runs archived without
 //  tasks, the latest with its three.
 static void
-s_check_snapshot (fixture_t *fx, client_t *client)
+s_check_snapshot (fixture_t *fx, browser_t *client)
 {
     assert_int_equal (model_count (client->model, "snapshot"), 1);
     for (int i = 0; i < 2; i++) {
@@ -231,8 +140,7 @@ s_setup (void **state)
     assert_int_equal (stack_attach (&fx->stack, sim_registry_endpoint (fx->registry)), 0);
     fx->port = stack_gateway (&fx->stack, "--token", S_TOKEN, NULL);
     assert_true (fx->port > 0);
-    fx->pool = ws_pool_new ();
-    assert_non_null (fx->pool);
+    fx->browsers = browsers_new ();
     return 0;
 }
 
@@ -240,9 +148,7 @@ static int
 s_teardown (void **state)
 {
     fixture_t *fx = *state;
-    ws_pool_destroy (&fx->pool);
-    for (int i = 0; i < fx->client_count; i++)
-        model_destroy (&fx->clients[i].model);
+    browsers_destroy (&fx->browsers);
     int rc = stack_stop (&fx->stack);
     sim_registry_destroy (&fx->registry);
     free (fx);
@@ -254,20 +160,20 @@ static void
 test_archived_event_reaches_browsers (void **state)
 {
     fixture_t *fx = *state;
-    client_t *a = s_client (fx, fx->port);
-    s_await (fx, a, "snapshot", 1);
+    browser_t *a = browsers_connect (fx->browsers, fx->port, "/ws");
+    browser_await (a, "snapshot", 1);
     for (int i = 0; i < 3; i++) {
         assert_string_equal (model_run_state (a->model, "arch", fx->dates[i]), "succeeded");
         assert_int_equal (model_task_count (a->model, "arch", fx->dates[i]), 3);
         assert_false (model_run_archived (a->model, "arch", fx->dates[i]));
     }
-    assert_int_equal (s_metric (fx->port, "zflow_runs_archived"), 0);
+    assert_int_equal (browser_metric (fx->port, "zflow_runs_archived"), 0);
 
     //  The registry keeps the latest run of the flow: the two before go.
     assert_int_equal (sim_registry_archive_runs (fx->registry, 1), 2);
     for (int i = 0; i < 2; i++) {
-        s_wait_t wait = {a, NULL, 0, "arch", fx->dates[i]};
-        if (!ws_pool_run (fx->pool, s_archived, &wait, S_WAIT_MS))
+        s_wait_t wait = {a, "arch", fx->dates[i]};
+        if (!browser_wait (a, s_archived, &wait))
             fail_msg ("the run of %s is not shown archived without tasks", fx->dates[i]);
         assert_string_equal (model_run_state (a->model, "arch", fx->dates[i]), "succeeded");
     }
@@ -277,8 +183,8 @@ test_archived_event_reaches_browsers (void **state)
 
     //  The browser saw the update, so the views that made it are applied:
     //  archived runs count no tasks any more.
-    assert_int_equal (s_metric (fx->port, "zflow_runs_archived"), 2);
-    assert_int_equal (s_metric (fx->port, "zflow_runs"), 3);
+    assert_int_equal (browser_metric (fx->port, "zflow_runs_archived"), 2);
+    assert_int_equal (browser_metric (fx->port, "zflow_runs"), 3);
     char *body = NULL;
     assert_int_equal (ws_http_get (fx->port, "/metrics", &body), 200);
     long tasks = 0;
@@ -290,7 +196,7 @@ test_archived_event_reaches_browsers (void **state)
     free (body);
     assert_int_equal (tasks, 3);
     //  The replica is still in step: no event of it was refused.
-    assert_int_equal (s_metric (fx->port, "zflow_gateway_synced"), 1);
+    assert_int_equal (browser_metric (fx->port, "zflow_gateway_synced"), 1);
 }
 
 static void
@@ -298,17 +204,18 @@ test_snapshots_list_archived_runs (void **state)
 {
     fixture_t *fx = *state;
     //  A browser that comes later.
-    client_t *b = s_client (fx, fx->port);
-    s_await (fx, b, "snapshot", 1);
+    browser_t *b = browsers_connect (fx->browsers, fx->port, "/ws");
+    browser_await (b, "snapshot", 1);
     s_check_snapshot (fx, b);
 
     //  The snapshot as bytes: "archived": true and an empty task list on
     //  an archived run, no "archived" key on the others.
     s_raw_t raw = {NULL, 0};
+    ws_pool_t *pool = browsers_pool (fx->browsers);
     char origin[64];
     snprintf (origin, sizeof origin, "127.0.0.1:%d", fx->port);
-    assert_non_null (ws_connect (fx->pool, fx->port, "/ws", origin, "zflow.v1", s_on_raw, &raw));
-    assert_true (ws_pool_run (fx->pool, s_raw_done, &raw, S_WAIT_MS));
+    assert_non_null (ws_connect (pool, fx->port, "/ws", origin, "zflow.v1", s_on_raw, &raw));
+    assert_true (ws_pool_run (pool, s_raw_done, &raw, BROWSER_WAIT_MS));
     msgpack_unpacked msg;
     assert_true (mp_parse (raw.data, raw.size, &msg));
     const msgpack_object *old = s_find_run (&msg.data, "arch", fx->dates[0]);
@@ -330,16 +237,14 @@ test_snapshots_list_archived_runs (void **state)
     //  registry's snapshot (open, succeeded, archived; no task events).
     int port = stack_gateway (&fx->stack, NULL);
     assert_true (port > 0);
-    client_t *c = s_client (fx, port);
-    s_await (fx, c, "snapshot", 1);
+    browser_t *c = browsers_connect (fx->browsers, port, "/ws");
+    browser_await (c, "snapshot", 1);
     s_check_snapshot (fx, c);
-    assert_int_equal (s_metric (port, "zflow_runs_archived"), 2);
-    assert_int_equal (s_metric (port, "zflow_gateway_synced"), 1);
+    assert_int_equal (browser_metric (port, "zflow_runs_archived"), 2);
+    assert_int_equal (browser_metric (port, "zflow_gateway_synced"), 1);
 
     //  History marks the archived dates, newest first.
-    char buf[512];
-    size_t size = mp_build (buf, sizeof buf, "t", "s:history", "id", "i:5", "flow", "s:arch", NULL);
-    s_ask (fx, c, "history", buf, size);
+    browser_request (c, "history", "t", "s:history", "id", "i:5", "flow", "s:arch", NULL);
     size_t got = 0;
     const uint8_t *data = model_last (c->model, "history", &got);
     assert_true (mp_parse (data, got, &msg));
@@ -358,13 +263,12 @@ static void
 test_run_status_relayed (void **state)
 {
     fixture_t *fx = *state;
-    client_t *a = &fx->clients[0];
+    browser_t *a = browsers_at (fx->browsers, 0);
     int before = sim_registry_requests (fx->registry, ZF_BODY_STATUS);
-    char buf[512], spec[32];
+    char spec[32];
     snprintf (spec, sizeof spec, "s:%s", fx->dates[0]);
-    size_t size = mp_build (buf, sizeof buf, "t", "s:run_status", "id", "i:41", "flow", "s:arch",
-                            "date", spec, NULL);
-    s_ask (fx, a, "run_status", buf, size);
+    browser_request (a, "run_status", "t", "s:run_status", "id", "i:41", "flow", "s:arch", "date",
+                     spec, NULL);
     assert_int_equal (sim_registry_requests (fx->registry, ZF_BODY_STATUS), before + 1);
 
     size_t got = 0;
@@ -383,9 +287,7 @@ test_run_status_relayed (void **state)
     const char *ids[] = {"start", "load", "fan"};
     for (uint32_t i = 0; i < 3; i++) {
         const msgpack_object *task = &tasks->via.array.ptr[i];
-        assert_true (mp_has_keys (task, "id", "state", "attempt", "shards_total", "shards_done",
-                                  "shards_failed", "shards_running", "started", "ended", "executor",
-                                  "exit_status", "detail", "due", NULL));
+        assert_true (mp_is_taskview (task));
         assert_true (mp_key_is (task, "id", ids[i]));
         char name[32];
         mp_text (task, "state", name, sizeof name);
@@ -401,9 +303,8 @@ test_run_status_relayed (void **state)
 
     //  A run still held answers the same way, from the registry's engine.
     snprintf (spec, sizeof spec, "s:%s", fx->dates[2]);
-    size = mp_build (buf, sizeof buf, "t", "s:run_status", "id", "i:42", "flow", "s:arch", "date",
+    browser_request (a, "run_status", "t", "s:run_status", "id", "i:42", "flow", "s:arch", "date",
                      spec, NULL);
-    s_ask (fx, a, "run_status", buf, size);
     data = model_last (a->model, "run_status", &got);
     assert_true (mp_parse (data, got, &msg));
     assert_int_equal (mp_int (&msg.data, "id", 0), 42);
@@ -419,56 +320,48 @@ static void
 test_run_status_refused (void **state)
 {
     fixture_t *fx = *state;
-    client_t *a = &fx->clients[0];
-    char buf[512], spec[32];
+    browser_t *a = browsers_at (fx->browsers, 0);
+    char spec[32];
     snprintf (spec, sizeof spec, "s:%s", fx->dates[0]);
 
     //  Malformed: answered by the gateway itself.
-    size_t size = mp_build (buf, sizeof buf, "t", "s:run_status", "id", "i:51", "date", spec, NULL);
-    s_ask (fx, a, "reply", buf, size);
-    assert_string_equal (s_reply (a, 51, false), "flow: missing");
-    size = mp_build (buf, sizeof buf, "t", "s:run_status", "id", "i:52", "flow", "s:arch", NULL);
-    s_ask (fx, a, "reply", buf, size);
-    assert_string_equal (s_reply (a, 52, false), "date: missing");
-    size = mp_build (buf, sizeof buf, "t", "s:run_status", "id", "i:53", "flow", "s:arch", "date",
-                     "n", NULL);
-    s_ask (fx, a, "reply", buf, size);
-    assert_string_equal (s_reply (a, 53, false), "date: missing");
+    browser_request (a, "reply", "t", "s:run_status", "id", "i:51", "date", spec, NULL);
+    assert_string_equal (browser_reply (a, 51, false), "flow: missing");
+    browser_request (a, "reply", "t", "s:run_status", "id", "i:52", "flow", "s:arch", NULL);
+    assert_string_equal (browser_reply (a, 52, false), "date: missing");
+    browser_request (a, "reply", "t", "s:run_status", "id", "i:53", "flow", "s:arch", "date", "n",
+                     NULL);
+    assert_string_equal (browser_reply (a, 53, false), "date: missing");
 
     //  Refused by the registry, its text relayed.
     int before = sim_registry_requests (fx->registry, ZF_BODY_STATUS);
-    size = mp_build (buf, sizeof buf, "t", "s:run_status", "id", "i:54", "flow", "s:nosuch", "date",
+    browser_request (a, "reply", "t", "s:run_status", "id", "i:54", "flow", "s:nosuch", "date",
                      spec, NULL);
-    s_ask (fx, a, "reply", buf, size);
-    assert_non_null (strstr (s_reply (a, 54, false), "no flow nosuch"));
-    size = mp_build (buf, sizeof buf, "t", "s:run_status", "id", "i:55", "flow", "s:arch", "date",
+    assert_non_null (strstr (browser_reply (a, 54, false), "no flow nosuch"));
+    browser_request (a, "reply", "t", "s:run_status", "id", "i:55", "flow", "s:arch", "date",
                      "s:2001-01-01", NULL);
-    s_ask (fx, a, "reply", buf, size);
-    assert_non_null (strstr (s_reply (a, 55, false), "has no run on 2001-01-01"));
+    assert_non_null (strstr (browser_reply (a, 55, false), "has no run on 2001-01-01"));
     assert_int_equal (sim_registry_requests (fx->registry, ZF_BODY_STATUS), before + 2);
 
     //  The archive cannot answer: the registry says so, the browser hears it.
     sim_registry_archive_down (fx->registry, true);
-    size = mp_build (buf, sizeof buf, "t", "s:run_status", "id", "i:56", "flow", "s:arch", "date",
-                     spec, NULL);
-    s_ask (fx, a, "reply", buf, size);
-    assert_non_null (strstr (s_reply (a, 56, false), "archive did not answer"));
+    browser_request (a, "reply", "t", "s:run_status", "id", "i:56", "flow", "s:arch", "date", spec,
+                     NULL);
+    assert_non_null (strstr (browser_reply (a, 56, false), "archive did not answer"));
     sim_registry_archive_down (fx->registry, false);
 
     //  An archived run's shards are not held; its tasks take no action.
-    size = mp_build (buf, sizeof buf, "t", "s:shards", "id", "i:57", "flow", "s:arch", "date", spec,
+    browser_request (a, "reply", "t", "s:shards", "id", "i:57", "flow", "s:arch", "date", spec,
                      "task", "s:fan", NULL);
-    s_ask (fx, a, "reply", buf, size);
-    assert_non_null (strstr (s_reply (a, 57, false), "archived"));
-    size = mp_build (buf, sizeof buf, "t", "s:action", "id", "i:58", "action", "s:retry", "flow",
+    assert_non_null (strstr (browser_reply (a, 57, false), "archived"));
+    browser_request (a, "reply", "t", "s:action", "id", "i:58", "action", "s:retry", "flow",
                      "s:arch", "date", spec, "task", "s:load", "token", "s:" S_TOKEN, NULL);
-    s_ask (fx, a, "reply", buf, size);
-    assert_non_null (strstr (s_reply (a, 58, false), "archived"));
+    assert_non_null (strstr (browser_reply (a, 58, false), "archived"));
 
     //  The connection stays, and the runs are as they were.
     assert_int_equal (ws_state (a->conn), WS_OPEN);
     assert_true (model_run_archived (a->model, "arch", fx->dates[0]));
-    assert_int_equal (s_metric (fx->port, "zflow_gateway_synced"), 1);
+    assert_int_equal (browser_metric (fx->port, "zflow_gateway_synced"), 1);
 }
 
 int

@@ -22,6 +22,7 @@
 #include "mp.h"
 #include "store.h"
 #include "views.h"
+#include "views_harness.h"
 #include "wsmsg.h"
 
 //  Every date is a business date, so dates run one after another.
@@ -38,43 +39,28 @@ static const char *s_flow = "flow: arc\n"
 
 //  The engines, the changes and the store.
 typedef struct {
-    zf_clock_t *clock;        //  fake, 2026-11-24 12:00 UTC
-    zf_engine_t *engine;      //  decides
-    zf_engine_t *replica;     //  applies its events, as the gateway's
-    zf_gw_changes_t *changes; //  what the events changed
-    zf_gw_store_t *store;     //  the web thread's views
-    zf_date_t day1, day2;     //  2026-11-20 and 2026-11-21
+    views_harness_t *h;   //  clock (2026-11-24 12:00 UTC), engine, replica, changes
+    zf_gw_store_t *store; //  the web thread's views
+    zf_date_t day1, day2; //  2026-11-20 and 2026-11-21
 } fixture_t;
-
-//  Every event of the deciding engine: applied to the replica, then marked.
-static void
-s_listener (const zf_event_t *event, void *arg)
-{
-    fixture_t *fx = arg;
-    zf_engine_run_info_t run;
-    bool existed = event->kind == ZF_EV_RUN &&
-                   zf_engine_run_info (fx->replica, event->flow, event->date, &run) == 0;
-    assert_int_equal (zf_engine_apply (fx->replica, event), 0);
-    zf_gw_changes_event (fx->changes, fx->replica, event, existed);
-}
 
 //  Starts a date and runs every shard of it to success.
 static void
 s_run_date (fixture_t *fx, zf_date_t date)
 {
-    assert_int_equal (zf_engine_start (fx->engine, "arc", date), 0);
+    assert_int_equal (zf_engine_start (fx->h->engine, "arc", date), 0);
     zf_engine_order_t order;
-    while (zf_engine_next_order (fx->engine, &order)) {
+    while (zf_engine_next_order (fx->h->engine, &order)) {
         for (size_t i = 0; i < order.shard_count; i++) {
             zf_task_key_t key = {order.flow_name, order.date, order.task_id, order.shards[i].shard,
                                  order.shards[i].attempt};
-            assert_int_equal (zf_engine_running (fx->engine, &key, "ex1"), 0);
+            assert_int_equal (zf_engine_running (fx->h->engine, &key, "ex1"), 0);
             assert_int_equal (
-                zf_engine_result (fx->engine, &key, ZF_OUTCOME_SUCCEEDED, 0, "ex1", NULL), 0);
+                zf_engine_result (fx->h->engine, &key, ZF_OUTCOME_SUCCEEDED, 0, "ex1", NULL), 0);
         }
     }
     zf_engine_run_info_t run;
-    assert_int_equal (zf_engine_run_info (fx->engine, "arc", date, &run), 0);
+    assert_int_equal (zf_engine_run_info (fx->h->engine, "arc", date, &run), 0);
     assert_int_equal (run.state, ZF_RS_SUCCEEDED);
 }
 
@@ -87,10 +73,10 @@ s_delta (fixture_t *fx, bool reset)
     delta->synced = true;
     delta->reset = reset;
     if (reset) {
-        zf_gw_changes_clear (fx->changes);
-        zf_gw_views_write_all (fx->replica, delta);
+        zf_gw_changes_clear (fx->h->changes);
+        zf_gw_views_write_all (fx->h->replica, delta);
     } else
-        zf_gw_views_write_changes (fx->replica, fx->changes, delta);
+        zf_gw_views_write_changes (fx->h->replica, fx->h->changes, delta);
     return delta;
 }
 
@@ -98,28 +84,22 @@ s_delta (fixture_t *fx, bool reset)
 static void
 s_archive (fixture_t *fx)
 {
-    assert_true (zf_engine_confirm (fx->engine, zf_engine_seq (fx->engine)) > 0);
-    zf_engine_set_keep_runs (fx->engine, 1);
-    assert_int_equal (zf_engine_archive (fx->engine), 1);
+    assert_true (zf_engine_confirm (fx->h->engine, zf_engine_seq (fx->h->engine)) > 0);
+    zf_engine_set_keep_runs (fx->h->engine, 1);
+    assert_int_equal (zf_engine_archive (fx->h->engine), 1);
 }
 
 static int
 s_setup (void **state)
 {
     fixture_t *fx = calloc (1, sizeof *fx);
-    zf_date_t today;
-    zf_date_parse ("2026-11-24", &today);
-    fx->clock = zf_clock_new_fake ((int64_t)today * 86400000 + 12 * 3600000);
-    fx->engine = zf_engine_new (fx->clock);
-    fx->replica = zf_engine_new (fx->clock);
-    fx->changes = zf_gw_changes_new ();
+    fx->h = vh_new ("2026-11-24", 12);
     fx->store = zf_gw_store_new (1024);
-    assert_non_null (fx->changes);
     assert_non_null (fx->store);
-    zf_engine_set_listener (fx->engine, s_listener, fx);
     zf_date_parse ("2026-11-20", &fx->day1);
     zf_date_parse ("2026-11-21", &fx->day2);
-    assert_int_equal (zf_engine_submit (fx->engine, s_flow, strlen (s_flow), "arc.yaml", NULL), 1);
+    assert_int_equal (zf_engine_submit (fx->h->engine, s_flow, strlen (s_flow), "arc.yaml", NULL),
+                      1);
     s_run_date (fx, fx->day1);
     s_run_date (fx, fx->day2);
     *state = fx;
@@ -131,10 +111,7 @@ s_teardown (void **state)
 {
     fixture_t *fx = *state;
     zf_gw_store_destroy (&fx->store);
-    zf_gw_changes_destroy (&fx->changes);
-    zf_engine_destroy (&fx->engine);
-    zf_engine_destroy (&fx->replica);
-    zf_clock_destroy (&fx->clock);
+    vh_destroy (&fx->h);
     free (fx);
     return 0;
 }
@@ -162,12 +139,7 @@ s_read (zf_gw_delta_t *delta, s_ops_t *ops)
             ops->date[i] = op.date;
             ops->archived[i] = op.flag;
             ops->count[i] = op.index;
-            //  The fields come without a map header: the store adds it.
-            uint8_t *bytes = malloc (op.view_size + 1);
-            bytes[0] = (uint8_t)(0x80 | zf_gw_run_fields (op.flag));
-            memcpy (bytes + 1, op.view, op.view_size);
-            assert_true (mp_parse (bytes, op.view_size + 1, &ops->f[i]));
-            free (bytes);
+            vh_view (&op, &ops->f[i]);
         } else if (op.type == ZF_GW_OP_TASK) {
             assert_true (ops->runs > 0);
             ops->tasks[ops->runs - 1]++;
@@ -271,8 +243,8 @@ test_views_drop_the_tasks (void **state)
     zf_gw_frame_unref (&frame);
 
     //  Marks on the archived run's tasks (late ones) write its fields only.
-    zf_gw_changes_task (fx->changes, "arc", fx->day1, 0);
-    zf_gw_changes_task (fx->changes, "arc", fx->day1, 1);
+    zf_gw_changes_task (fx->h->changes, "arc", fx->day1, 0);
+    zf_gw_changes_task (fx->h->changes, "arc", fx->day1, 1);
     delta = s_delta (fx, false);
     s_read (delta, &ops);
     assert_int_equal (ops.runs, 1);
@@ -294,13 +266,13 @@ test_update_across_the_archive (void **state)
     uint64_t before = zf_gw_store_version (fx->store);
     //  The first run's tasks change (confirmed) and reach the store, and
     //  the log; then the run is archived in a later delta.
-    assert_true (zf_engine_confirm (fx->engine, zf_engine_seq (fx->engine)) > 0);
+    assert_true (zf_engine_confirm (fx->h->engine, zf_engine_seq (fx->h->engine)) > 0);
     delta = s_delta (fx, false);
     zf_gw_store_apply (fx->store, delta);
     zf_gw_delta_destroy (&delta);
     assert_int_equal (zf_gw_store_task_states (fx->store)[ZF_TS_CONFIRMED], 4);
-    zf_engine_set_keep_runs (fx->engine, 1);
-    assert_int_equal (zf_engine_archive (fx->engine), 1);
+    zf_engine_set_keep_runs (fx->h->engine, 1);
+    assert_int_equal (zf_engine_archive (fx->h->engine), 1);
     delta = s_delta (fx, false);
     zf_gw_store_apply (fx->store, delta);
     zf_gw_delta_destroy (&delta);
@@ -345,10 +317,10 @@ test_snapshot_restore (void **state)
     s_archive (fx);
     //  A replica restored from the registry's snapshot: the archived run
     //  is run events only, and its views say so.
-    zf_engine_t *restored = zf_engine_new (fx->clock);
+    zf_engine_t *restored = zf_engine_new (fx->h->clock);
     zf_gw_changes_t *changes = zf_gw_changes_new ();
     assert_int_equal (zf_engine_restore_begin (restored), 0);
-    int64_t seq = zf_engine_snapshot (fx->engine, s_restore_event, restored);
+    int64_t seq = zf_engine_snapshot (fx->h->engine, s_restore_event, restored);
     assert_true (seq > 0);
     assert_int_equal (zf_engine_restore_end (restored, (uint64_t)seq), 0);
     zf_gw_changes_snapshot_end (changes);
@@ -399,9 +371,7 @@ test_run_status_message (void **state)
     assert_int_equal (list->via.array.size, 3);
     //  An unsharded task counts as one shard, done or failed by its state.
     const msgpack_object *a = &list->via.array.ptr[0];
-    assert_true (mp_has_keys (a, "id", "state", "attempt", "shards_total", "shards_done",
-                              "shards_failed", "shards_running", "started", "ended", "executor",
-                              "exit_status", "detail", "due", NULL));
+    assert_true (mp_is_taskview (a));
     assert_true (mp_key_is (a, "state", "confirmed"));
     assert_int_equal (mp_int (a, "shards_total", 0), 1);
     assert_int_equal (mp_int (a, "shards_done", 0), 1);
@@ -440,14 +410,10 @@ static int
 s_decode (zf_gw_request_t *req, char *why, size_t size, ...)
 {
     char buf[512];
-    va_list args;
-    va_start (args, size);
-    const char *spec[12] = {NULL};
-    for (int i = 0; i < 11; i++)
-        if (!(spec[i] = va_arg (args, const char *))) break;
-    va_end (args);
-    size_t used = mp_build (buf, sizeof buf, spec[0], spec[1], spec[2], spec[3], spec[4], spec[5],
-                            spec[6], spec[7], spec[8], spec[9], NULL);
+    va_list specs;
+    va_start (specs, size);
+    size_t used = mp_vbuild (buf, sizeof buf, specs);
+    va_end (specs);
     return zf_gw_request_decode (buf, used, req, why, size);
 }
 
@@ -510,9 +476,9 @@ test_history_and_metrics (void **state)
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
     zf_gw_msg_history_begin (&pk, 3, "arc", 2);
     zf_engine_run_info_t run;
-    assert_int_equal (zf_engine_run_info (fx->replica, "arc", fx->day2, &run), 0);
+    assert_int_equal (zf_engine_run_info (fx->h->replica, "arc", fx->day2, &run), 0);
     zf_gw_msg_history_run (&pk, &run);
-    assert_int_equal (zf_engine_run_info (fx->replica, "arc", fx->day1, &run), 0);
+    assert_int_equal (zf_engine_run_info (fx->h->replica, "arc", fx->day1, &run), 0);
     zf_gw_msg_history_run (&pk, &run);
     msgpack_unpacked msg;
     assert_true (mp_parse (buffer.data, buffer.size, &msg));

@@ -18,13 +18,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "browser.h"
 #include "model.h"
 #include "mp.h"
 #include "stack.h"
 #include "wsclient.h"
-
-//  Bound of each wait.
-#define S_WAIT_MS 60000
 
 //  The token of the main gateway.
 #define S_TOKEN "s3cret-token"
@@ -44,63 +42,22 @@ static const char *s_flow = "flow: gw\n"
                             "    after: [fan]\n"
                             "    run: \"echo hello from shell\"\n";
 
-//  A browser: its connection and what it holds.
+//  The processes, the web folder and the browsers, for every test.
 typedef struct {
-    ws_conn_t *conn;     //  the connection
-    model_t *model;      //  what it was sent
-    int protocol_errors; //  messages that were not msgpack maps with "t"
-} client_t;
-
-//  The processes, the web folder and the client pool, for every test.
-typedef struct {
-    gw_stack_t stack;    //  registry, dispatcher, executor, gateways
-    char web[PATH_MAX];  //  a web folder with an index.html
-    int port;            //  the main gateway's HTTP port
-    char origin[64];     //  an Origin it allows
-    ws_pool_t *pool;     //  WebSocket clients
-    client_t clients[8]; //  browsers
-    int client_count;    //  entries used
+    gw_stack_t stack;     //  registry, dispatcher, executor, gateways
+    char web[PATH_MAX];   //  a web folder with an index.html
+    int port;             //  the main gateway's HTTP port
+    char origin[64];      //  an Origin it allows
+    browsers_t *browsers; //  the browsers and their pool
 } fixture_t;
 
-//  Every message a browser receives.
-static void
-s_on_message (ws_conn_t *conn, const uint8_t *data, size_t size, bool binary, void *arg)
-{
-    client_t *client = arg;
-    if (!binary || model_apply (client->model, data, size) != 0) client->protocol_errors++;
-}
-
-//  Connects a browser to port with the allowed Origin.
-static client_t *
-s_client (fixture_t *fx, int port, const char *path)
-{
-    assert_true (fx->client_count < 8);
-    client_t *client = &fx->clients[fx->client_count++];
-    client->model = model_new ();
-    char origin[64];
-    snprintf (origin, sizeof origin, "127.0.0.1:%d", port);
-    client->conn = ws_connect (fx->pool, port, path, origin, "zflow.v1", s_on_message, client);
-    assert_non_null (client->conn);
-    return client;
-}
-
-//  Wait conditions.
+//  A run to wait for.
 typedef struct {
-    client_t *client;  //  whose state
-    const char *type;  //  a message type
-    int count;         //  at least this many
-    const char *flow;  //  a run's flow
+    browser_t *client; //  whose state
+    const char *flow;  //  the run's flow
     const char *date;  //  and date
     const char *state; //  the state wanted
 } s_wait_t;
-
-//  The client got count messages of type.
-static bool
-s_got (void *arg)
-{
-    s_wait_t *wait = arg;
-    return model_count (wait->client->model, wait->type) >= wait->count;
-}
 
 //  The run reached state, every task done.
 static bool
@@ -119,60 +76,14 @@ s_closed (void *arg)
     return ws_state (conn) == WS_CLOSED || ws_state (conn) == WS_FAILED;
 }
 
-//  Waits for count messages of type.
-static void
-s_await (fixture_t *fx, client_t *client, const char *type, int count)
-{
-    s_wait_t wait = {client, type, count, NULL, NULL, NULL};
-    if (!ws_pool_run (fx->pool, s_got, &wait, S_WAIT_MS))
-        fail_msg ("no %d %s message(s) (got %d)", count, type, model_count (client->model, type));
-}
-
 //  Waits for the run to reach state.
 static void
-s_await_run (fixture_t *fx, client_t *client, const char *flow, const char *date, const char *state)
+s_await_run (browser_t *client, const char *flow, const char *date, const char *state)
 {
-    s_wait_t wait = {client, NULL, 0, flow, date, state};
-    if (!ws_pool_run (fx->pool, s_run_is, &wait, S_WAIT_MS))
+    s_wait_t wait = {client, flow, date, state};
+    if (!browser_wait (client, s_run_is, &wait))
         fail_msg ("run %s %s is %s, not %s", flow, date,
                   model_run_state (client->model, flow, date) ?: "unknown", state);
-}
-
-//  Sends a message built from specs (see mp_build) and waits for one more reply.
-static void
-s_request (fixture_t *fx, client_t *client, const char *reply_type, ...)
-{
-    char buf[4096];
-    const char *specs[32];
-    int count = 0;
-    va_list args;
-    va_start (args, reply_type);
-    for (const char *spec = va_arg (args, const char *); spec && count < 30;
-         spec = va_arg (args, const char *))
-        specs[count++] = spec;
-    va_end (args);
-    while (count < 30)
-        specs[count++] = NULL;
-    size_t size = mp_build (buf, sizeof buf, specs[0], specs[1], specs[2], specs[3], specs[4],
-                            specs[5], specs[6], specs[7], specs[8], specs[9], specs[10], specs[11],
-                            specs[12], specs[13], specs[14], specs[15], specs[16], specs[17], NULL);
-    int before = model_count (client->model, reply_type);
-    ws_send (client->conn, buf, size, true);
-    s_await (fx, client, reply_type, before + 1);
-}
-
-//  The last reply: asserts its id and ok, returns its message.
-static const char *
-s_reply (client_t *client, uint64_t id, bool ok)
-{
-    uint64_t got_id = 0;
-    bool got_ok = false;
-    const char *message = NULL;
-    assert_true (model_reply (client->model, &got_id, &got_ok, &message));
-    if (got_id != id || got_ok != ok)
-        fail_msg ("reply id=%llu ok=%d message=%s; wanted id=%llu ok=%d",
-                  (unsigned long long)got_id, got_ok, message, (unsigned long long)id, ok);
-    return message;
 }
 
 static int
@@ -195,8 +106,7 @@ s_setup (void **state)
     fx->port = stack_gateway (&fx->stack, "--token", S_TOKEN, "--web", fx->web, NULL);
     assert_true (fx->port > 0);
     snprintf (fx->origin, sizeof fx->origin, "http://127.0.0.1:%d", fx->port);
-    fx->pool = ws_pool_new ();
-    assert_non_null (fx->pool);
+    fx->browsers = browsers_new ();
     return 0;
 }
 
@@ -205,9 +115,7 @@ s_teardown (void **state)
 {
     fixture_t *fx = *state;
     if (!fx) return 0;
-    ws_pool_destroy (&fx->pool);
-    for (int i = 0; i < fx->client_count; i++)
-        model_destroy (&fx->clients[i].model);
+    browsers_destroy (&fx->browsers);
     //  Every gateway must exit cleanly: no sanitizer report, no leak.
     int rc = stack_stop (&fx->stack);
     free (fx);
@@ -218,8 +126,8 @@ static void
 test_snapshot_and_updates (void **state)
 {
     fixture_t *fx = *state;
-    client_t *a = s_client (fx, fx->port, "/ws");
-    s_await (fx, a, "snapshot", 1);
+    browser_t *a = browsers_connect (fx->browsers, fx->port, "/ws");
+    browser_await (a, "snapshot", 1);
     assert_int_equal (model_count (a->model, "hello"), 1);
     assert_int_equal (a->protocol_errors, 0);
     size_t size = 0;
@@ -234,7 +142,7 @@ test_snapshot_and_updates (void **state)
     //  A flow and a run: the browser sees both come, then the run end.
     assert_int_equal (stack_submit (&fx->stack, s_flow), 0);
     assert_int_equal (stack_start_run (&fx->stack, "gw", "2026-11-23"), 0);
-    s_await_run (fx, a, "gw", "2026-11-23", "succeeded");
+    s_await_run (a, "gw", "2026-11-23", "succeeded");
     assert_true (model_has_flow (a->model, "gw"));
     assert_true (model_count (a->model, "update") >= 1);
     assert_int_equal (model_task_count (a->model, "gw", "2026-11-23"), 4);
@@ -246,8 +154,8 @@ test_snapshot_and_updates (void **state)
     assert_true (seq > 0);
 
     //  A browser that comes later gets it all in its snapshot.
-    client_t *b = s_client (fx, fx->port, "/ws");
-    s_await (fx, b, "snapshot", 1);
+    browser_t *b = browsers_connect (fx->browsers, fx->port, "/ws");
+    browser_await (b, "snapshot", 1);
     assert_string_equal (model_run_state (b->model, "gw", "2026-11-23"), "succeeded");
     assert_string_equal (model_task_state (b->model, "gw", "2026-11-23", "fan"), "succeeded");
     assert_int_equal (b->protocol_errors, 0);
@@ -257,33 +165,31 @@ static void
 test_actions (void **state)
 {
     fixture_t *fx = *state;
-    client_t *a = &fx->clients[0];
+    browser_t *a = browsers_at (fx->browsers, 0);
     //  No token, a wrong one: refused without reaching the registry.
-    s_request (fx, a, "reply", "t", "s:action", "id", "i:11", "action", "s:pause", "flow", "s:gw",
-               NULL);
-    assert_string_equal (s_reply (a, 11, false), "token required");
-    s_request (fx, a, "reply", "t", "s:action", "id", "i:12", "action", "s:pause", "flow", "s:gw",
-               "token", "s:wrong", NULL);
-    assert_string_equal (s_reply (a, 12, false), "token required");
+    browser_request (a, "reply", "t", "s:action", "id", "i:11", "action", "s:pause", "flow", "s:gw",
+                     NULL);
+    assert_string_equal (browser_reply (a, 11, false), "token required");
+    browser_request (a, "reply", "t", "s:action", "id", "i:12", "action", "s:pause", "flow", "s:gw",
+                     "token", "s:wrong", NULL);
+    assert_string_equal (browser_reply (a, 12, false), "token required");
     assert_false (model_flow_paused (a->model, "gw"));
 
     //  With the token: relayed, answered, and the views show it.
-    s_request (fx, a, "reply", "t", "s:action", "id", "i:13", "action", "s:pause", "flow", "s:gw",
-               "token", "s:" S_TOKEN, NULL);
-    s_reply (a, 13, true);
-    s_wait_t wait = {a, "update", model_count (a->model, "update") + 1, NULL, NULL, NULL};
-    while (!model_flow_paused (a->model, "gw")) {
-        assert_true (ws_pool_run (fx->pool, s_got, &wait, S_WAIT_MS));
-        wait.count++;
-    }
-    s_request (fx, a, "reply", "t", "s:action", "id", "i:14", "action", "s:resume", "flow", "s:gw",
-               "token", "s:" S_TOKEN, NULL);
-    s_reply (a, 14, true);
+    browser_request (a, "reply", "t", "s:action", "id", "i:13", "action", "s:pause", "flow", "s:gw",
+                     "token", "s:" S_TOKEN, NULL);
+    browser_reply (a, 13, true);
+    int updates = model_count (a->model, "update");
+    while (!model_flow_paused (a->model, "gw"))
+        browser_await (a, "update", ++updates);
+    browser_request (a, "reply", "t", "s:action", "id", "i:14", "action", "s:resume", "flow",
+                     "s:gw", "token", "s:" S_TOKEN, NULL);
+    browser_reply (a, 14, true);
 
     //  The registry's refusal comes back as the message.
-    s_request (fx, a, "reply", "t", "s:action", "id", "i:15", "action", "s:retry", "flow", "s:gw",
-               "date", "s:2026-11-23", "task", "s:nosuchtask", "token", "s:" S_TOKEN, NULL);
-    const char *message = s_reply (a, 15, false);
+    browser_request (a, "reply", "t", "s:action", "id", "i:15", "action", "s:retry", "flow", "s:gw",
+                     "date", "s:2026-11-23", "task", "s:nosuchtask", "token", "s:" S_TOKEN, NULL);
+    const char *message = browser_reply (a, 15, false);
     assert_true (strlen (message) > 0);
     assert_null (strstr (message, "token"));
 }
@@ -292,9 +198,9 @@ static void
 test_reads (void **state)
 {
     fixture_t *fx = *state;
-    client_t *a = &fx->clients[0];
-    s_request (fx, a, "shards", "t", "s:shards", "id", "i:21", "flow", "s:gw", "date",
-               "s:2026-11-23", "task", "s:fan", NULL);
+    browser_t *a = browsers_at (fx->browsers, 0);
+    browser_request (a, "shards", "t", "s:shards", "id", "i:21", "flow", "s:gw", "date",
+                     "s:2026-11-23", "task", "s:fan", NULL);
     size_t size = 0;
     const uint8_t *data = model_last (a->model, "shards", &size);
     msgpack_unpacked msg;
@@ -307,7 +213,7 @@ test_reads (void **state)
     assert_true (mp_key_is (&shards->via.array.ptr[1], "state", "succeeded"));
     msgpack_unpacked_destroy (&msg);
 
-    s_request (fx, a, "history", "t", "s:history", "id", "i:22", "flow", "s:gw", NULL);
+    browser_request (a, "history", "t", "s:history", "id", "i:22", "flow", "s:gw", NULL);
     data = model_last (a->model, "history", &size);
     assert_true (mp_parse (data, size, &msg));
     const msgpack_object *runs = mp_get (&msg.data, "runs");
@@ -316,8 +222,8 @@ test_reads (void **state)
     assert_true (mp_key_is (&runs->via.array.ptr[0], "state", "succeeded"));
     msgpack_unpacked_destroy (&msg);
 
-    s_request (fx, a, "logs", "t", "s:logs", "id", "i:23", "flow", "s:gw", "date", "s:2026-11-23",
-               "task", "s:shell", NULL);
+    browser_request (a, "logs", "t", "s:logs", "id", "i:23", "flow", "s:gw", "date", "s:2026-11-23",
+                     "task", "s:shell", NULL);
     data = model_last (a->model, "logs", &size);
     assert_true (mp_parse (data, size, &msg));
     assert_int_equal (mp_int (&msg.data, "id", 0), 23);
@@ -326,36 +232,36 @@ test_reads (void **state)
     msgpack_unpacked_destroy (&msg);
 
     //  A request about what is not there gets a reply, not silence.
-    s_request (fx, a, "reply", "t", "s:shards", "id", "i:24", "flow", "s:gw", "date",
-               "s:2026-11-23", "task", "s:nosuchtask", NULL);
-    s_reply (a, 24, false);
+    browser_request (a, "reply", "t", "s:shards", "id", "i:24", "flow", "s:gw", "date",
+                     "s:2026-11-23", "task", "s:nosuchtask", NULL);
+    browser_reply (a, 24, false);
 }
 
 static void
 test_bad_input (void **state)
 {
     fixture_t *fx = *state;
-    client_t *a = &fx->clients[0];
-    client_t *noisy = s_client (fx, fx->port, "/ws");
-    client_t *huge = s_client (fx, fx->port, "/ws");
-    s_await (fx, noisy, "snapshot", 1);
-    s_await (fx, huge, "snapshot", 1);
+    browser_t *a = browsers_at (fx->browsers, 0);
+    browser_t *noisy = browsers_connect (fx->browsers, fx->port, "/ws");
+    browser_t *huge = browsers_connect (fx->browsers, fx->port, "/ws");
+    browser_await (noisy, "snapshot", 1);
+    browser_await (huge, "snapshot", 1);
 
     //  A text frame, then garbage: each answered, until the tenth closes.
     ws_send (noisy->conn, "{\"t\":\"history\"}", 15, false);
-    s_await (fx, noisy, "reply", 1);
-    s_reply (noisy, 0, false);
+    browser_await (noisy, "reply", 1);
+    browser_reply (noisy, 0, false);
     static const uint8_t garbage[] = {0xc1, 0xff, 0x00};
     ws_send (noisy->conn, garbage, sizeof garbage, true);
-    s_await (fx, noisy, "reply", 2);
+    browser_await (noisy, "reply", 2);
     char buf[256];
     size_t size = mp_build (buf, sizeof buf, "t", "s:explode", "id", "i:31", NULL);
     ws_send (noisy->conn, buf, size, true);
-    s_await (fx, noisy, "reply", 3);
-    assert_non_null (strstr (s_reply (noisy, 31, false), "unknown"));
+    browser_await (noisy, "reply", 3);
+    assert_non_null (strstr (browser_reply (noisy, 31, false), "unknown"));
     for (int i = 3; i < 10; i++)
         ws_send (noisy->conn, garbage, sizeof garbage, true);
-    assert_true (ws_pool_run (fx->pool, s_closed, noisy->conn, S_WAIT_MS));
+    assert_true (browser_wait (noisy, s_closed, noisy->conn));
     assert_int_equal (ws_close_code (noisy->conn), 1008);
 
     //  A 2 MiB frame closes its connection.
@@ -364,24 +270,16 @@ test_bad_input (void **state)
     bytes[0] = 0x81;
     ws_send (huge->conn, bytes, big, true);
     free (bytes);
-    assert_true (ws_pool_run (fx->pool, s_closed, huge->conn, S_WAIT_MS));
+    assert_true (browser_wait (huge, s_closed, huge->conn));
     //  The close frame may be lost to a reset while the client still sends.
     assert_true (ws_close_code (huge->conn) == 1009 || ws_close_code (huge->conn) == 0);
 
     //  The others go on: a new run reaches the first browser.
     assert_int_equal (stack_start_run (&fx->stack, "gw", "2026-11-20"), 0);
-    s_await_run (fx, a, "gw", "2026-11-20", "succeeded");
+    s_await_run (a, "gw", "2026-11-20", "succeeded");
     assert_int_equal (ws_state (a->conn), WS_OPEN);
     assert_int_equal (a->protocol_errors, 0);
-
-    char *body = NULL;
-    assert_int_equal (ws_http_get (fx->port, "/metrics", &body), 200);
-    unsigned long bad = 0;
-    const char *line = strstr (body, "\nzflow_gateway_bad_frames_total ");
-    assert_non_null (line);
-    assert_int_equal (sscanf (line, "\nzflow_gateway_bad_frames_total %lu", &bad), 1);
-    assert_true (bad >= 11);
-    free (body);
+    assert_true (browser_metric (fx->port, "zflow_gateway_bad_frames_total") >= 11);
 }
 
 //  An upgrade request for path with the headers given (each ending in CRLF).
@@ -493,8 +391,8 @@ test_not_built_and_closed (void **state)
     assert_int_equal (s_upgrade (port, "/ws", "Sec-WebSocket-Protocol: zflow.v1\r\n"), 403);
     assert_int_equal (s_upgrade (port, "/ws?token=wrong", "Sec-WebSocket-Protocol: zflow.v1\r\n"),
                       403);
-    client_t *viewer = s_client (fx, port, "/ws?token=" S_TOKEN);
-    s_await (fx, viewer, "snapshot", 1);
+    browser_t *viewer = browsers_connect (fx->browsers, port, "/ws?token=" S_TOKEN);
+    browser_await (viewer, "snapshot", 1);
     size_t size = 0;
     const uint8_t *data = model_last (viewer->model, "hello", &size);
     msgpack_unpacked hello;
@@ -508,7 +406,7 @@ test_not_built_and_closed (void **state)
 static bool
 s_flow_gone (void *arg)
 {
-    client_t *client = arg;
+    browser_t *client = arg;
     return model_count (client->model, "snapshot") > 1 && !model_has_flow (client->model, "gw");
 }
 
@@ -516,27 +414,21 @@ static void
 test_registry_restart (void **state)
 {
     fixture_t *fx = *state;
-    client_t *a = &fx->clients[0];
+    browser_t *a = browsers_at (fx->browsers, 0);
     assert_true (model_has_flow (a->model, "gw"));
     //  A registry without its state starts a new history: the gateway
     //  takes a fresh snapshot and sends every browser a new one.
     assert_int_equal (stack_restart_registry (&fx->stack), 0);
-    assert_true (ws_pool_run (fx->pool, s_flow_gone, a, S_WAIT_MS));
+    assert_true (browser_wait (a, s_flow_gone, a));
     //  ... and follows the new history from there.
     assert_int_equal (stack_submit (&fx->stack, s_flow), 0);
     assert_int_equal (stack_start_run (&fx->stack, "gw", "2026-11-23"), 0);
-    s_await_run (fx, a, "gw", "2026-11-23", "succeeded");
+    s_await_run (a, "gw", "2026-11-23", "succeeded");
     assert_int_equal (a->protocol_errors, 0);
     char *body = NULL;
     assert_int_equal (ws_http_get (fx->port, "/healthz", &body), 200);
     free (body);
-    assert_int_equal (ws_http_get (fx->port, "/metrics", &body), 200);
-    unsigned long resyncs = 0;
-    const char *line = strstr (body, "\nzflow_gateway_resyncs_total ");
-    assert_non_null (line);
-    sscanf (line, "\nzflow_gateway_resyncs_total %lu", &resyncs);
-    assert_true (resyncs >= 1);
-    free (body);
+    assert_true (browser_metric (fx->port, "zflow_gateway_resyncs_total") >= 1);
 }
 
 int
