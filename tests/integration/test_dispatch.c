@@ -548,67 +548,68 @@ test_pool_limit_holds (void **state)
     assert_int_equal (most, 2);
 }
 
+//  Events from the dispatcher's events socket, decoded.
+typedef struct {
+    zsock_t *sub;                 //  the subscriber
+    zpoller_t *poller;            //  on it
+    zf_proto_decoder_t *decoder;  //  the last body
+    char topic[64];               //  the last topic
+    const zf_dispevent_t *events; //  its events (in the decoder)
+    size_t count;                 //  how many
+} s_events_t;
+
+//  The next message within wait_ms, decoded into events; false if none came.
+static bool
+s_next_events (s_events_t *self, int wait_ms)
+{
+    if (!zpoller_wait (self->poller, wait_ms)) return false;
+    char *topic = NULL;
+    zframe_t *body = NULL;
+    assert_int_equal (zsock_recv (self->sub, "sf", &topic, &body), 0);
+    snprintf (self->topic, sizeof self->topic, "%s", topic);
+    zf_proto_error_t err;
+    assert_int_equal (zf_dispevent_decode (self->decoder, zframe_data (body), zframe_size (body),
+                                           &self->events, &self->count, &err),
+                      0);
+    zstr_free (&topic);
+    zframe_destroy (&body);
+    return true;
+}
+
 static void
 test_events_published (void **state)
 {
     s_fixture_t *fx = *state;
     s_cluster (fx, 1, "2", NULL, NULL);
     int64_t before_late = zclock_time ();
-    zsock_t *sub = zsock_new_sub (fx->events, "disp.");
-    assert_non_null (sub);
-    zpoller_t *poller = zpoller_new (sub, NULL);
+    s_events_t ev = {.sub = zsock_new_sub (fx->events, "disp."),
+                     .decoder = zf_proto_decoder_new ()};
+    assert_non_null (ev.sub);
+    ev.poller = zpoller_new (ev.sub, NULL);
     //  A subscriber that came after the join still hears of it, with the
     //  worker's slots and the time it joined.
-    zf_proto_decoder_t *joins = zf_proto_decoder_new ();
     bool joined = false;
     for (int i = 0; i < 50 && !joined; i++) {
-        if (!zpoller_wait (poller, 100)) continue;
-        char *topic = NULL;
-        zframe_t *body = NULL;
-        assert_int_equal (zsock_recv (sub, "sf", &topic, &body), 0);
-        const zf_dispevent_t *events;
-        size_t n;
-        zf_proto_error_t err;
-        if (streq (topic, "disp.worker_join")) {
-            assert_int_equal (zf_dispevent_decode (joins, zframe_data (body), zframe_size (body),
-                                                   &events, &n, &err),
-                              0);
-            assert_string_equal (events[0].worker, fx->names[0]);
-            assert_non_null (strstr (events[0].detail, "slots=2"));
-            assert_true (events[0].time > 0 && events[0].time <= before_late);
-            joined = true;
-        }
-        zstr_free (&topic);
-        zframe_destroy (&body);
+        if (!s_next_events (&ev, 100) || !streq (ev.topic, "disp.worker_join")) continue;
+        assert_string_equal (ev.events[0].worker, fx->names[0]);
+        assert_non_null (strstr (ev.events[0].detail, "slots=2"));
+        assert_true (ev.events[0].time > 0 && ev.events[0].time <= before_late);
+        joined = true;
     }
     assert_true (joined);
-    zf_proto_decoder_destroy (&joins);
     //  A subscription takes effect some time after connecting; orders go out
     //  until their events arrive.
     bool assigned = false;
-    zf_proto_decoder_t *decoder = zf_proto_decoder_new ();
     for (int round = 0; round < 50 && !assigned; round++) {
         char task[32];
         snprintf (task, sizeof task, "watched-%d", round);
         zf_order_t order = s_order (fx, task, 0, NULL);
         assert_int_equal (zf_dclient_dispatch (fx->client, "noop", 1, &order, 1), 0);
-        while (zpoller_wait (poller, 100)) {
-            char *topic = NULL;
-            zframe_t *body = NULL;
-            assert_int_equal (zsock_recv (sub, "sf", &topic, &body), 0);
-            const zf_dispevent_t *events;
-            size_t n;
-            zf_proto_error_t err;
-            assert_int_equal (zf_dispevent_decode (decoder, zframe_data (body), zframe_size (body),
-                                                   &events, &n, &err),
-                              0);
-            if (streq (topic, "disp.assign")) {
-                assert_string_equal (events[0].worker, fx->names[0]);
-                assert_string_equal (events[0].service, "noop");
-                assigned = true;
-            }
-            zstr_free (&topic);
-            zframe_destroy (&body);
+        while (s_next_events (&ev, 100)) {
+            if (!streq (ev.topic, "disp.assign")) continue;
+            assert_string_equal (ev.events[0].worker, fx->names[0]);
+            assert_string_equal (ev.events[0].service, "noop");
+            assigned = true;
         }
     }
     assert_true (assigned);
@@ -616,19 +617,12 @@ test_events_published (void **state)
     zf_proc_stop (fx->executors[0], 3000);
     fx->executor_count = 0;
     bool lost = false;
-    for (int i = 0; i < 50 && !lost; i++) {
-        if (!zpoller_wait (poller, 100)) continue;
-        char *topic = NULL;
-        zframe_t *body = NULL;
-        zsock_recv (sub, "sf", &topic, &body);
-        lost = topic && streq (topic, "disp.worker_lost");
-        zstr_free (&topic);
-        zframe_destroy (&body);
-    }
+    for (int i = 0; i < 50 && !lost; i++)
+        lost = s_next_events (&ev, 100) && streq (ev.topic, "disp.worker_lost");
     assert_true (lost);
-    zf_proto_decoder_destroy (&decoder);
-    zpoller_destroy (&poller);
-    zsock_destroy (&sub);
+    zf_proto_decoder_destroy (&ev.decoder);
+    zpoller_destroy (&ev.poller);
+    zsock_destroy (&ev.sub);
 }
 
 //  The example worker program: keyed shards of a service: task, twice; the
