@@ -132,7 +132,9 @@ s_resolve (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req,
         if (target->attempt == 0) {
             zf_replier_error (self->router, identity, self->encoder, req->req_id,
                               ZF_ERR_UNKNOWN_TASK,
-                              "no log of task %s is left for this archived run", req->task);
+                              "no log of task %s is left for this archived run: it printed "
+                              "nothing, was skipped, or its log was removed by retention",
+                              req->task);
             return -1;
         }
     }
