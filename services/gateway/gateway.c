@@ -23,8 +23,9 @@ struct _zf_gateway_t {
     zf_gw_http_t *http;                 //  lws
     zf_gw_replica_config_t replica_cfg; //  the replica's settings
     zactor_t *replica;                  //  follows the registry and the dispatcher
-    zf_gw_actions_config_t actions_cfg; //  the requester's settings
-    zactor_t *requester;                //  relays actions and log requests
+    zf_gw_actions_config_t actions_cfg; //  the requesters' settings
+    zactor_t *requester;                //  relays operator actions (retry, start...)
+    zactor_t *reader;                   //  relays reads: logs, an archived run's status
     atomic_bool stopping;               //  the loop ends; the requester drops what is queued
     size_t requests;                    //  requests sent to the actors and not yet answered
     int64_t last_flush;                 //  when browsers were last flushed (monotonic ms)
@@ -114,9 +115,12 @@ s_forward (zf_gw_request_t *req, void *arg)
 {
     zf_gateway_t *self = arg;
     if (self->requests >= ZF_GW_MAX_REQUESTS || atomic_load (&self->stopping)) return -1;
+    //  Reads wait on their own requester: a log, or an archived run that
+    //  the registry asks of a slow archive, never holds up an action.
     zactor_t *actor = req->type == ZF_GW_REQ_SHARDS || req->type == ZF_GW_REQ_HISTORY
                           ? self->replica
-                          : self->requester;
+                      : req->type == ZF_GW_REQ_ACTION ? self->requester
+                                                      : self->reader;
     //  The pointer travels; the actor frees the request.
     if (zsock_send (actor, "sb", "REQ", &req, sizeof req) != 0) return -1;
     self->requests++;
@@ -170,7 +174,9 @@ zf_gateway_new (const zf_gateway_config_t *cfg, char *why, size_t why_size)
                                                  ZF_GW_REQUEST_TIMEOUT_MS, &self->stopping, false};
     self->requester = zactor_new (zf_gw_actions_actor, &self->actions_cfg);
     if (self->requester && self->actions_cfg.failed) zactor_destroy (&self->requester);
-    if (!self->replica || !self->requester) {
+    self->reader = zactor_new (zf_gw_actions_actor, &self->actions_cfg);
+    if (self->reader && self->actions_cfg.failed) zactor_destroy (&self->reader);
+    if (!self->replica || !self->requester || !self->reader) {
         snprintf (why, why_size, "bad endpoints: registry %s, dispatcher events %s",
                   cfg->registry ? cfg->registry : "-",
                   cfg->dispatcher_events ? cfg->dispatcher_events : "-");
@@ -214,6 +220,7 @@ zf_gateway_destroy (zf_gateway_t **self_p)
     //  The actors go first: while they stop they may still push and wake
     //  the web thread, whose context must live until then.
     zactor_destroy (&self->requester);
+    zactor_destroy (&self->reader);
     zactor_destroy (&self->replica);
     zf_gw_http_destroy (&self->http);
     zf_gw_clients_destroy (&self->clients);

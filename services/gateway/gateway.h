@@ -3,9 +3,10 @@
     Two threads. The ZeroMQ side is two actors: the replica (replica.c)
     follows the registry's events into an engine of its own and the
     dispatcher's events into a table of executors, and turns every change
-    into views (views.c, executors.c); the requester (actions.c) relays
-    operator actions and log requests to the registry, one at a time, so a
-    slow registry never holds up the event flow. The web side is the main
+    into views (views.c, executors.c); two requesters (actions.c) relay
+    requests to the registry one at a time, one the operator actions, the
+    other the reads (logs, archived runs), so a slow registry never holds up
+    the event flow and a slow read never holds up an action. The web side is the main
     thread: libwebsockets serves files, /metrics and /healthz and the
     WebSocket (http.c), keeps the views the browsers see (store.c) and each
     browser's state (clients.c).
