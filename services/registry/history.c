@@ -6,7 +6,8 @@
     tasks. A STATUS for such a run goes to the archiver, whose ROUTER answers
     STATUS from its runs and task_instances rows, over a DEALER that the loop
     reads like any other socket; the reply goes back to the client under the
-    client's own req_id. The loop never waits for the archiver: at most
+    client's own req_id, each run saying whether its flow is paused now (the
+    archive keeps no pauses). The loop never waits for the archiver: at most
     ZF_HISTORY_PENDING requests are out at once, each for at most
     ZF_HISTORY_TIMEOUT_MS, and past either limit the client is told at once
     (ERROR unavailable) rather than left waiting.
@@ -101,12 +102,28 @@ s_on_reply (zf_registry_t *self, zmsg_t *msg)
     zf_history_slot_t *slot = s_slot (self, reply.req_id);
     if (!slot) return; //  answered after its timeout
     reply.req_id = slot->client_id;
-    if (reply.type != ZF_BODY_STATUS_REPLY && reply.type != ZF_BODY_ERROR)
+    if (reply.type != ZF_BODY_STATUS_REPLY && reply.type != ZF_BODY_ERROR) {
         zf_replier_error (self->router, slot->identity, self->encoder, slot->client_id,
                           ZF_ERR_INTERNAL, "the archive answered STATUS with %s",
                           zf_body_type_name (reply.type));
-    else
-        zf_replier_send (self->router, slot->identity, self->encoder, &reply);
+        s_release (self, slot);
+        return;
+    }
+    //  The archive does not keep pauses: a run says whether its flow is
+    //  paused now, as the runs in memory do.
+    zf_run_status_t *runs = NULL;
+    if (reply.type == ZF_BODY_STATUS_REPLY && reply.run_count > 0) {
+        runs = calloc (reply.run_count, sizeof *runs);
+        for (size_t i = 0; runs && i < reply.run_count; i++) {
+            runs[i] = reply.runs[i];
+            zf_engine_flow_info_t flow;
+            runs[i].paused =
+                zf_engine_flow_info (self->engine, runs[i].flow, &flow) == 0 && flow.paused;
+        }
+        if (runs) reply.runs = runs;
+    }
+    zf_replier_send (self->router, slot->identity, self->encoder, &reply);
+    free (runs);
     s_release (self, slot);
 }
 

@@ -349,13 +349,27 @@ test_archived_runs_are_read_from_the_archiver (void **state)
     assert_int_equal (reply.runs[0].date, S_DATE);
     assert_int_equal (reply.runs[0].task_count, 1);
     assert_string_equal (reply.runs[0].tasks[0].executor, "exec-9");
+    assert_false (reply.runs[0].paused);
     assert_int_equal (history->statuses, 1);
+    //  The archive keeps no pauses: the run says whether its flow is paused now.
+    zf_reg_request_t pause;
+    zf_reg_request_init (&pause, ZF_BODY_ACTION, 0);
+    pause.action = ZF_ACTION_PAUSE;
+    pause.flow = "t";
+    rh_call (h, &pause, &reply);
+    assert_int_equal (reply.type, ZF_BODY_OK);
+    rh_call (h, &req, &reply);
+    assert_int_equal (reply.type, ZF_BODY_STATUS_REPLY);
+    assert_true (reply.runs[0].paused);
+    pause.action = ZF_ACTION_RESUME;
+    rh_call (h, &pause, &reply);
+    assert_int_equal (reply.type, ZF_BODY_OK);
     //  The open date comes from memory.
     req.date = S_DATE + 1;
     rh_call (h, &req, &reply);
     assert_int_equal (reply.type, ZF_BODY_STATUS_REPLY);
     assert_int_equal (reply.runs[0].task_count, 5);
-    assert_int_equal (history->statuses, 1);
+    assert_int_equal (history->statuses, 2);
 
     //  An archive that answers nonsense, or nothing: a clear error.
     history->status_mode = S_WRONG_TYPE;
