@@ -213,7 +213,10 @@ export class TimelineView {
     const r = this.scroller.getBoundingClientRect();
     const d = fmtDuration((t.ended || Date.now()) - t.started);
     this.tip.textContent = `${t.id} · ${t.state} · ${fmtTime(t.started)} → ${t.ended ? fmtTime(t.ended) : "now"} · ${d}` +
-      (t.executor ? ` · ${t.executor}` : "") + (this.crit.has(t.id) ? " · critical path" : "");
+      (t.executor ? ` · ${t.executor}` : "") +
+      // A bar runs from the first start of any attempt to the end of the last.
+      (t.attempt > 1 ? ` · ${t.attempt} attempts, all in this bar` : "") +
+      (this.crit.has(t.id) ? " · critical path" : "");
     this.tip.hidden = false;
     this.tip.style.left = `${Math.min(e.clientX - r.left + 12, r.width - 260)}px`;
     this.tip.style.top = `${e.clientY - r.top + 14}px`;
