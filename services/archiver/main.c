@@ -1,7 +1,7 @@
 /*  main.c - zflow-archiver: parses arguments, starts the archiver actor, waits. */
 #include "archiver.h"
 #include "zf_client.h"
-#include "zf_log.h"
+#include "zf_service.h"
 #include "zf_number.h"
 #include "zf_time.h"
 
@@ -113,19 +113,5 @@ main (int argc, char **argv)
     }
     if (optind < argc) return s_bad ("unexpected argument");
     cfg.registry = zf_client_endpoints_resolve (registry);
-    zf_log_init ("archiver", verbose > 2 ? 2 : verbose);
-    zsys_init ();
-    zactor_t *actor = zactor_new (zf_archiver_actor, &cfg);
-    if (!actor || cfg.error[0]) {
-        fprintf (stderr, "zflow-archiver: %s\n", cfg.error[0] ? cfg.error : "cannot start");
-        zactor_destroy (&actor);
-        return 1;
-    }
-    //  The pipe speaks only if the actor ends on its own; SIGINT and
-    //  SIGTERM end the wait.
-    zpoller_t *poller = zpoller_new (actor, NULL);
-    zpoller_wait (poller, -1);
-    zpoller_destroy (&poller);
-    zactor_destroy (&actor);
-    return 0;
+    return zf_service_run ("archiver", verbose, zf_archiver_actor, &cfg, cfg.error);
 }

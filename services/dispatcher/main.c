@@ -1,6 +1,6 @@
 /*  main.c - zflow-dispatcher: parses arguments, starts the dispatcher actor, waits. */
 #include "dispatcher.h"
-#include "zf_log.h"
+#include "zf_service.h"
 #include "zf_number.h"
 #include "zf_time.h"
 
@@ -154,22 +154,5 @@ main (int argc, char **argv)
         s_usage (stderr);
         return 2;
     }
-    zf_log_init ("dispatcher", verbose);
-    zsys_init ();
-    zactor_t *actor = zactor_new (zf_dispatcher_actor, &cfg);
-    if (!actor) {
-        fprintf (stderr, "zflow-dispatcher: cannot start\n");
-        return 1;
-    }
-    //  The pipe speaks only if the actor ends on its own (it could not
-    //  bind); SIGINT and SIGTERM end the wait too.
-    zpoller_t *poller = zpoller_new (actor, NULL);
-    void *which = zpoller_wait (poller, -1);
-    int rc = which ? 1 : 0;
-    if (which)
-        fprintf (stderr, "zflow-dispatcher: cannot bind %s or %s\n", cfg.bind,
-                 cfg.events ? cfg.events : "-");
-    zpoller_destroy (&poller);
-    zactor_destroy (&actor);
-    return rc;
+    return zf_service_run ("dispatcher", verbose, zf_dispatcher_actor, &cfg, NULL);
 }

@@ -1,6 +1,6 @@
 /*  main.c - zflow-executor: parses arguments, starts the executor actor, waits. */
 #include "executor.h"
-#include "zf_log.h"
+#include "zf_service.h"
 #include "zf_number.h"
 #include "zf_time.h"
 
@@ -105,19 +105,5 @@ main (int argc, char **argv)
         snprintf (name, sizeof name, "%s-%d", host, (int)getpid ());
         cfg.name = name;
     }
-    zf_log_init ("executor", verbose);
-    zsys_init ();
-    zactor_t *actor = zactor_new (zf_executor_actor, &cfg);
-    if (!actor) {
-        fprintf (stderr, "zflow-executor: cannot start\n");
-        return 1;
-    }
-    //  The actor's pipe speaks only when the actor ends on its own; a
-    //  signal ends the wait too (zsys catches SIGINT and SIGTERM).
-    zpoller_t *poller = zpoller_new (actor, NULL);
-    zpoller_wait (poller, -1);
-    int rc = zpoller_terminated (poller) ? 0 : 1;
-    zpoller_destroy (&poller);
-    zactor_destroy (&actor);
-    return rc;
+    return zf_service_run ("executor", verbose, zf_executor_actor, &cfg, NULL);
 }

@@ -1,6 +1,6 @@
 /*  main.c - zflow-registry: parses arguments, starts the registry actor, waits. */
 #include "registry.h"
-#include "zf_log.h"
+#include "zf_service.h"
 #include "zf_number.h"
 #include "zf_time.h"
 
@@ -137,19 +137,5 @@ main (int argc, char **argv)
         }
     }
     if (optind < argc) return s_bad ("unexpected argument");
-    zf_log_init ("registry", verbose > 2 ? 2 : verbose);
-    zsys_init ();
-    zactor_t *actor = zactor_new (zf_registry_actor, &cfg);
-    if (!actor || cfg.error[0]) {
-        fprintf (stderr, "zflow-registry: %s\n", cfg.error[0] ? cfg.error : "cannot start");
-        zactor_destroy (&actor);
-        return 1;
-    }
-    //  The pipe speaks only if the actor ends on its own; SIGINT and
-    //  SIGTERM end the wait.
-    zpoller_t *poller = zpoller_new (actor, NULL);
-    zpoller_wait (poller, -1);
-    zpoller_destroy (&poller);
-    zactor_destroy (&actor);
-    return 0;
+    return zf_service_run ("registry", verbose, zf_registry_actor, &cfg, cfg.error);
 }
