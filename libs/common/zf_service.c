@@ -3,6 +3,7 @@
 #include "zf_log.h"
 
 #include <assert.h>
+#include <stdarg.h>
 #include <stdio.h>
 
 int
@@ -29,4 +30,19 @@ zf_service_run (const char *name, int verbose, zactor_fn *actor_fn, void *args, 
         fprintf (stderr, "zflow-%s: stopped by itself: %s\n", name,
                  error && error[0] ? error : "see the errors logged above");
     return signalled ? 0 : 1;
+}
+
+int
+zf_service_bad_usage (const char *name, const char *usage, const char *format, ...)
+{
+    if (format) {
+        fprintf (stderr, "zflow-%s: ", name);
+        va_list args;
+        va_start (args, format);
+        vfprintf (stderr, format, args);
+        va_end (args);
+        fputc ('\n', stderr);
+    }
+    fputs (usage, stderr);
+    return 2;
 }

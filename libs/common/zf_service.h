@@ -3,7 +3,8 @@
     Every service's main() parses its options into a configuration, then
     hands over to zf_service_run: logging set up, the actor started with the
     configuration, and a wait until SIGINT or SIGTERM (CZMQ's handler) or
-    until the actor ends by itself, which only a failure makes it do.
+    until the actor ends by itself, which only a failure makes it do. Bad
+    usage is said the same way by every service.
 */
 #ifndef ZF_SERVICE_H_INCLUDED
 #define ZF_SERVICE_H_INCLUDED
@@ -18,5 +19,11 @@
 //  Returns the exit status: 0 after a signal, 1 otherwise.
 int zf_service_run (const char *name, int verbose, zactor_fn *actor_fn, void *args,
                     const char *error);
+
+//  Bad usage of service name: prints "zflow-NAME: <message>" (printf-style;
+//  none if format is NULL, as when getopt said what was wrong) and the
+//  usage text on stderr. Returns 2, the exit status of bad usage.
+int zf_service_bad_usage (const char *name, const char *usage, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
 
 #endif

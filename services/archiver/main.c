@@ -10,34 +10,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void
-s_usage (FILE *out)
-{
-    fprintf (
-        out,
-        "usage: zflow-archiver [options]\n"
-        "  --registry EP[,EP]       the registry's requests (default tcp://127.0.0.1:5570,\n"
-        "                           or ZFLOW_REGISTRY); its events are at port + 1\n"
-        "  --store URI              sqlite:PATH or postgresql://... (default\n"
-        "                           sqlite:./var/zflow.db)\n"
-        "  --bind ENDPOINT          recovery and history requests, ROUTER (default tcp://*:5574)\n"
-        "  --batch N                events per transaction, at most (default 1000)\n"
-        "  --batch-wait DURATION    an event waits at most this long for its batch (20ms)\n"
-        "  --retention DURATION     journal rows and task logs older than this go (30d)\n"
-        "  --log-dir DIR            task logs to apply retention to (default: none)\n"
-        "  --snapshot-every N       events between stored registry snapshots (100000)\n"
-        "  -v, --verbose            more output (-vv for debug)\n"
-        "  -h, --help               this text\n");
-}
-
-//  Fails with the usage line: exit status 2.
-static int
-s_bad (const char *message)
-{
-    fprintf (stderr, "zflow-archiver: %s\n", message);
-    s_usage (stderr);
-    return 2;
-}
+//  What -h prints, and every usage error after its message.
+static const char s_usage[] =
+    "usage: zflow-archiver [options]\n"
+    "  --registry EP[,EP]       the registry's requests (default tcp://127.0.0.1:5570,\n"
+    "                           or ZFLOW_REGISTRY); its events are at port + 1\n"
+    "  --store URI              sqlite:PATH or postgresql://... (default\n"
+    "                           sqlite:./var/zflow.db)\n"
+    "  --bind ENDPOINT          recovery and history requests, ROUTER (default tcp://*:5574)\n"
+    "  --batch N                events per transaction, at most (default 1000)\n"
+    "  --batch-wait DURATION    an event waits at most this long for its batch (20ms)\n"
+    "  --retention DURATION     journal rows and task logs older than this go (30d)\n"
+    "  --log-dir DIR            task logs to apply retention to (default: none)\n"
+    "  --snapshot-every N       events between stored registry snapshots (100000)\n"
+    "  -v, --verbose            more output (-vv for debug)\n"
+    "  -h, --help               this text\n";
 
 int
 main (int argc, char **argv)
@@ -65,53 +52,59 @@ main (int argc, char **argv)
     while ((opt = getopt_long (argc, argv, "vh", options, NULL)) != -1) {
         switch (opt) {
         case O_REGISTRY:
-            if (!*optarg) return s_bad ("--registry takes endpoints");
+            if (!*optarg)
+                return zf_service_bad_usage ("archiver", s_usage, "--registry takes endpoints");
             registry = optarg;
             break;
         case O_STORE:
             if (strncmp (optarg, "sqlite:", 7) != 0 && strncmp (optarg, "postgresql://", 13) != 0 &&
                 strncmp (optarg, "postgres://", 11) != 0)
-                return s_bad ("--store takes sqlite:PATH or postgresql://...");
+                return zf_service_bad_usage ("archiver", s_usage,
+                                             "--store takes sqlite:PATH or postgresql://...");
             cfg.store = optarg;
             break;
         case O_BIND:
-            if (!*optarg) return s_bad ("--bind takes an endpoint");
+            if (!*optarg)
+                return zf_service_bad_usage ("archiver", s_usage, "--bind takes an endpoint");
             cfg.bind = optarg;
             break;
         case O_BATCH:
             if ((number = zf_number_parse (optarg, 1, 100000)) < 0)
-                return s_bad ("--batch takes 1 to 100000");
+                return zf_service_bad_usage ("archiver", s_usage, "--batch takes 1 to 100000");
             cfg.batch = (uint32_t)number;
             break;
         case O_WAIT:
             if (zf_duration_parse (optarg, &cfg.batch_wait_ms) != 0)
-                return s_bad ("--batch-wait takes a duration (20ms)");
+                return zf_service_bad_usage ("archiver", s_usage,
+                                             "--batch-wait takes a duration (20ms)");
             break;
         case O_RETENTION:
             if (zf_duration_parse (optarg, &cfg.retention_ms) != 0 || cfg.retention_ms <= 0)
-                return s_bad ("--retention takes a duration (30d)");
+                return zf_service_bad_usage ("archiver", s_usage,
+                                             "--retention takes a duration (30d)");
             break;
         case O_LOG_DIR:
-            if (!*optarg) return s_bad ("--log-dir takes a folder");
+            if (!*optarg)
+                return zf_service_bad_usage ("archiver", s_usage, "--log-dir takes a folder");
             cfg.log_dir = optarg;
             break;
         case O_SNAPSHOT:
             if ((number = zf_number_parse (optarg, 1, 1000000000000LL)) < 0)
-                return s_bad ("--snapshot-every takes a number of events");
+                return zf_service_bad_usage ("archiver", s_usage,
+                                             "--snapshot-every takes a number of events");
             cfg.snapshot_every = (uint64_t)number;
             break;
         case 'v':
             verbose++;
             break;
         case 'h':
-            s_usage (stdout);
+            fputs (s_usage, stdout);
             return 0;
         default:
-            s_usage (stderr);
-            return 2;
+            return zf_service_bad_usage ("archiver", s_usage, NULL);
         }
     }
-    if (optind < argc) return s_bad ("unexpected argument");
+    if (optind < argc) return zf_service_bad_usage ("archiver", s_usage, "unexpected argument");
     cfg.registry = zf_client_endpoints_resolve (registry);
     return zf_service_run ("archiver", verbose, zf_archiver_actor, &cfg, cfg.error);
 }

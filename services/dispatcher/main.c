@@ -9,24 +9,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void
-s_usage (FILE *out)
-{
-    fprintf (out,
-             "usage: zflow-dispatcher [options]\n"
-             "  --bind ENDPOINT          clients and executors (default tcp://*:5560)\n"
-             "  --events ENDPOINT        monitoring events, PUB (default tcp://*:5561)\n"
-             "  --heartbeat DURATION     heartbeat interval (default 1s)\n"
-             "  --liveness N             heartbeats an executor may miss (default 3)\n"
-             "  --prefetch N             jobs beyond its slots an executor may hold (default 64)\n"
-             "  --pool SERVICE=N         at most N jobs of SERVICE at once (repeatable)\n"
-             "  --straggler-factor X     speculative copy after X times the median (default 3)\n"
-             "  --straggler-min DURATION ... and after at least this long (default 10s)\n"
-             "  --locality-wait DURATION a keyed shard waits this long for its executor (1s)\n"
-             "  --backlog N              shards in flight plus results held, at most\n"
-             "  -v, --verbose            more output (-vv for debug)\n"
-             "  -h, --help               this text\n");
-}
+//  What -h prints, and every usage error after its message.
+static const char s_usage[] =
+    "usage: zflow-dispatcher [options]\n"
+    "  --bind ENDPOINT          clients and executors (default tcp://*:5560)\n"
+    "  --events ENDPOINT        monitoring events, PUB (default tcp://*:5561)\n"
+    "  --heartbeat DURATION     heartbeat interval (default 1s)\n"
+    "  --liveness N             heartbeats an executor may miss (default 3)\n"
+    "  --prefetch N             jobs beyond its slots an executor may hold (default 64)\n"
+    "  --pool SERVICE=N         at most N jobs of SERVICE at once (repeatable)\n"
+    "  --straggler-factor X     speculative copy after X times the median (default 3)\n"
+    "  --straggler-min DURATION ... and after at least this long (default 10s)\n"
+    "  --locality-wait DURATION a keyed shard waits this long for its executor (1s)\n"
+    "  --backlog N              shards in flight plus results held, at most\n"
+    "  -v, --verbose            more output (-vv for debug)\n"
+    "  -h, --help               this text\n";
 
 //  Reads SERVICE=N into the configuration; -1 if malformed or too many.
 static int
@@ -89,53 +86,50 @@ main (int argc, char **argv)
         case O_HEARTBEAT:
             if (zf_duration_parse (optarg, &cfg.broker.heartbeat_ms) != 0 ||
                 cfg.broker.heartbeat_ms <= 0) {
-                fprintf (stderr, "zflow-dispatcher: --heartbeat takes a duration (1s)\n");
-                return 2;
+                return zf_service_bad_usage ("dispatcher", s_usage,
+                                             "--heartbeat takes a duration (1s)");
             }
             break;
         case O_LIVENESS:
             if ((number = zf_number_parse (optarg, 1, 1000)) < 0) {
-                fprintf (stderr, "zflow-dispatcher: --liveness takes 1 to 1000\n");
-                return 2;
+                return zf_service_bad_usage ("dispatcher", s_usage, "--liveness takes 1 to 1000");
             }
             cfg.broker.liveness = (uint32_t)number;
             break;
         case O_PREFETCH:
             if ((number = zf_number_parse (optarg, 0, 100000)) < 0) {
-                fprintf (stderr, "zflow-dispatcher: --prefetch takes 0 to 100000\n");
-                return 2;
+                return zf_service_bad_usage ("dispatcher", s_usage, "--prefetch takes 0 to 100000");
             }
             cfg.broker.prefetch = (uint32_t)number;
             break;
         case O_POOL:
             if (s_pool (&cfg, optarg) != 0) {
-                fprintf (stderr, "zflow-dispatcher: --pool takes SERVICE=N\n");
-                return 2;
+                return zf_service_bad_usage ("dispatcher", s_usage, "--pool takes SERVICE=N");
             }
             break;
         case O_FACTOR:
             cfg.broker.straggler_factor = strtod (optarg, &end);
             if (*end || !(cfg.broker.straggler_factor >= 1.0)) {
-                fprintf (stderr, "zflow-dispatcher: --straggler-factor takes a number >= 1\n");
-                return 2;
+                return zf_service_bad_usage ("dispatcher", s_usage,
+                                             "--straggler-factor takes a number >= 1");
             }
             break;
         case O_MIN:
             if (zf_duration_parse (optarg, &cfg.broker.straggler_min_ms) != 0) {
-                fprintf (stderr, "zflow-dispatcher: --straggler-min takes a duration\n");
-                return 2;
+                return zf_service_bad_usage ("dispatcher", s_usage,
+                                             "--straggler-min takes a duration");
             }
             break;
         case O_LOCALITY:
             if (zf_duration_parse (optarg, &cfg.broker.locality_wait_ms) != 0) {
-                fprintf (stderr, "zflow-dispatcher: --locality-wait takes a duration\n");
-                return 2;
+                return zf_service_bad_usage ("dispatcher", s_usage,
+                                             "--locality-wait takes a duration");
             }
             break;
         case O_BACKLOG:
             if ((number = zf_number_parse (optarg, 1, 100000000)) < 0) {
-                fprintf (stderr, "zflow-dispatcher: --backlog takes 1 to 100000000\n");
-                return 2;
+                return zf_service_bad_usage ("dispatcher", s_usage,
+                                             "--backlog takes 1 to 100000000");
             }
             cfg.broker.backlog = (size_t)number;
             break;
@@ -143,16 +137,12 @@ main (int argc, char **argv)
             verbose++;
             break;
         case 'h':
-            s_usage (stdout);
+            fputs (s_usage, stdout);
             return 0;
         default:
-            s_usage (stderr);
-            return 2;
+            return zf_service_bad_usage ("dispatcher", s_usage, NULL);
         }
     }
-    if (optind < argc) {
-        s_usage (stderr);
-        return 2;
-    }
+    if (optind < argc) return zf_service_bad_usage ("dispatcher", s_usage, "unexpected argument");
     return zf_service_run ("dispatcher", verbose, zf_dispatcher_actor, &cfg, NULL);
 }

@@ -10,20 +10,18 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static void
-s_usage (FILE *out)
-{
-    fprintf (out, "usage: zflow-executor [options]\n"
-                  "  --dispatcher ENDPOINT  the dispatcher (default tcp://127.0.0.1:5560)\n"
-                  "  --name NAME            executor name, unique (default HOST-PID)\n"
-                  "  --slots N              jobs at once (default: number of cores)\n"
-                  "  --log-dir DIR          task logs (default var/logs)\n"
-                  "  --heartbeat DURATION   heartbeat interval (default 1s)\n"
-                  "  --liveness N           heartbeats the dispatcher may miss (default 3)\n"
-                  "  --grace DURATION       SIGTERM to SIGKILL on timeout or cancel (default 5s)\n"
-                  "  -v, --verbose          more output (-vv for debug)\n"
-                  "  -h, --help             this text\n");
-}
+//  What -h prints, and every usage error after its message.
+static const char s_usage[] =
+    "usage: zflow-executor [options]\n"
+    "  --dispatcher ENDPOINT  the dispatcher (default tcp://127.0.0.1:5560)\n"
+    "  --name NAME            executor name, unique (default HOST-PID)\n"
+    "  --slots N              jobs at once (default: number of cores)\n"
+    "  --log-dir DIR          task logs (default var/logs)\n"
+    "  --heartbeat DURATION   heartbeat interval (default 1s)\n"
+    "  --liveness N           heartbeats the dispatcher may miss (default 3)\n"
+    "  --grace DURATION       SIGTERM to SIGKILL on timeout or cancel (default 5s)\n"
+    "  -v, --verbose          more output (-vv for debug)\n"
+    "  -h, --help             this text\n";
 
 int
 main (int argc, char **argv)
@@ -55,8 +53,7 @@ main (int argc, char **argv)
             break;
         case 's':
             if ((number = zf_number_parse (optarg, 1, 4096)) < 0) {
-                fprintf (stderr, "zflow-executor: --slots takes 1 to 4096\n");
-                return 2;
+                return zf_service_bad_usage ("executor", s_usage, "--slots takes 1 to 4096");
             }
             cfg.slots = (uint32_t)number;
             break;
@@ -65,38 +62,32 @@ main (int argc, char **argv)
             break;
         case 'b':
             if (zf_duration_parse (optarg, &cfg.heartbeat_ms) != 0 || cfg.heartbeat_ms <= 0) {
-                fprintf (stderr, "zflow-executor: --heartbeat takes a duration (500ms, 1s)\n");
-                return 2;
+                return zf_service_bad_usage ("executor", s_usage,
+                                             "--heartbeat takes a duration (500ms, 1s)");
             }
             break;
         case 'L':
             if ((number = zf_number_parse (optarg, 1, 1000)) < 0) {
-                fprintf (stderr, "zflow-executor: --liveness takes 1 to 1000\n");
-                return 2;
+                return zf_service_bad_usage ("executor", s_usage, "--liveness takes 1 to 1000");
             }
             cfg.liveness = (uint32_t)number;
             break;
         case 'g':
             if (zf_duration_parse (optarg, &cfg.grace_ms) != 0) {
-                fprintf (stderr, "zflow-executor: --grace takes a duration (5s)\n");
-                return 2;
+                return zf_service_bad_usage ("executor", s_usage, "--grace takes a duration (5s)");
             }
             break;
         case 'v':
             verbose++;
             break;
         case 'h':
-            s_usage (stdout);
+            fputs (s_usage, stdout);
             return 0;
         default:
-            s_usage (stderr);
-            return 2;
+            return zf_service_bad_usage ("executor", s_usage, NULL);
         }
     }
-    if (optind < argc) {
-        s_usage (stderr);
-        return 2;
-    }
+    if (optind < argc) return zf_service_bad_usage ("executor", s_usage, "unexpected argument");
     char name[HOST_NAME_MAX + 32];
     if (!cfg.name) {
         char host[HOST_NAME_MAX + 1] = "executor";

@@ -9,39 +9,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void
-s_usage (FILE *out)
-{
-    fprintf (out,
-             "usage: zflow-registry [options]\n"
-             "  --bind ENDPOINT          requests, ROUTER (default tcp://*:5570)\n"
-             "  --events ENDPOINT        events, PUB (default tcp://*:5571)\n"
-             "  --dispatcher ENDPOINT    the dispatcher (default tcp://127.0.0.1:5560)\n"
-             "  --archiver ENDPOINT      recover the durable state from this archiver at\n"
-             "                           start, and read archived runs from it (default:\n"
-             "                           none, start empty and keep every run in memory)\n"
-             "  --keep-runs N            with an archiver, the latest runs of each flow kept\n"
-             "                           in memory; older ones that succeeded and are durable\n"
-             "                           are read from the archive (default 7; 0 keeps all)\n"
-             "  --dir DIR                holds registry.epoch (default ./var)\n"
-             "  --log-dir DIR            the executors' task logs (default DIR/logs)\n"
-             "  --name NAME              our name at the dispatcher (default registry)\n"
-             "  --heartbeat DURATION     heartbeat interval with the dispatcher (default 1s)\n"
-             "  --liveness N             heartbeats the dispatcher may miss (default 3)\n"
-             "  --no-worker-wait DURATION  an order fails once no worker offered its service\n"
-             "                           this long (default 60s; 0 waits for ever)\n"
-             "  -v, --verbose            more output (-vv for debug)\n"
-             "  -h, --help               this text\n");
-}
-
-//  Fails with the usage line: exit status 2.
-static int
-s_bad (const char *message)
-{
-    fprintf (stderr, "zflow-registry: %s\n", message);
-    s_usage (stderr);
-    return 2;
-}
+//  What -h prints, and every usage error after its message.
+static const char s_usage[] =
+    "usage: zflow-registry [options]\n"
+    "  --bind ENDPOINT          requests, ROUTER (default tcp://*:5570)\n"
+    "  --events ENDPOINT        events, PUB (default tcp://*:5571)\n"
+    "  --dispatcher ENDPOINT    the dispatcher (default tcp://127.0.0.1:5560)\n"
+    "  --archiver ENDPOINT      recover the durable state from this archiver at\n"
+    "                           start, and read archived runs from it (default:\n"
+    "                           none, start empty and keep every run in memory)\n"
+    "  --keep-runs N            with an archiver, the latest runs of each flow kept\n"
+    "                           in memory; older ones that succeeded and are durable\n"
+    "                           are read from the archive (default 7; 0 keeps all)\n"
+    "  --dir DIR                holds registry.epoch (default ./var)\n"
+    "  --log-dir DIR            the executors' task logs (default DIR/logs)\n"
+    "  --name NAME              our name at the dispatcher (default registry)\n"
+    "  --heartbeat DURATION     heartbeat interval with the dispatcher (default 1s)\n"
+    "  --liveness N             heartbeats the dispatcher may miss (default 3)\n"
+    "  --no-worker-wait DURATION  an order fails once no worker offered its service\n"
+    "                           this long (default 60s; 0 waits for ever)\n"
+    "  -v, --verbose            more output (-vv for debug)\n"
+    "  -h, --help               this text\n";
 
 int
 main (int argc, char **argv)
@@ -96,46 +84,49 @@ main (int argc, char **argv)
             break;
         case O_KEEP_RUNS:
             if ((number = zf_number_parse (optarg, 0, 100000)) < 0)
-                return s_bad ("--keep-runs takes 0 to 100000");
+                return zf_service_bad_usage ("registry", s_usage, "--keep-runs takes 0 to 100000");
             cfg.keep_runs = (uint32_t)number;
             break;
         case O_DIR:
-            if (!*optarg) return s_bad ("--dir takes a folder");
+            if (!*optarg) return zf_service_bad_usage ("registry", s_usage, "--dir takes a folder");
             cfg.dir = optarg;
             break;
         case O_LOG_DIR:
-            if (!*optarg) return s_bad ("--log-dir takes a folder");
+            if (!*optarg)
+                return zf_service_bad_usage ("registry", s_usage, "--log-dir takes a folder");
             cfg.log_dir = optarg;
             break;
         case O_NAME:
-            if (!*optarg || strlen (optarg) > 128) return s_bad ("--name takes 1 to 128 bytes");
+            if (!*optarg || strlen (optarg) > 128)
+                return zf_service_bad_usage ("registry", s_usage, "--name takes 1 to 128 bytes");
             cfg.name = optarg;
             break;
         case O_HEARTBEAT:
             if (zf_duration_parse (optarg, &cfg.heartbeat_ms) != 0 || cfg.heartbeat_ms <= 0)
-                return s_bad ("--heartbeat takes a duration (1s)");
+                return zf_service_bad_usage ("registry", s_usage,
+                                             "--heartbeat takes a duration (1s)");
             break;
         case O_LIVENESS:
             if ((number = zf_number_parse (optarg, 1, 1000)) < 0)
-                return s_bad ("--liveness takes 1 to 1000");
+                return zf_service_bad_usage ("registry", s_usage, "--liveness takes 1 to 1000");
             cfg.liveness = (uint32_t)number;
             break;
         case O_WAIT:
             if (zf_duration_parse (optarg, &cfg.no_worker_wait_ms) != 0 ||
                 cfg.no_worker_wait_ms < 0)
-                return s_bad ("--no-worker-wait takes a duration (60s)");
+                return zf_service_bad_usage ("registry", s_usage,
+                                             "--no-worker-wait takes a duration (60s)");
             break;
         case 'v':
             verbose++;
             break;
         case 'h':
-            s_usage (stdout);
+            fputs (s_usage, stdout);
             return 0;
         default:
-            s_usage (stderr);
-            return 2;
+            return zf_service_bad_usage ("registry", s_usage, NULL);
         }
     }
-    if (optind < argc) return s_bad ("unexpected argument");
+    if (optind < argc) return zf_service_bad_usage ("registry", s_usage, "unexpected argument");
     return zf_service_run ("registry", verbose, zf_registry_actor, &cfg, cfg.error);
 }
