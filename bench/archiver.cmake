@@ -3,6 +3,7 @@
 # during W1 with registry, dispatcher and executors run as processes (A2).
 # Without --pg it starts a private PostgreSQL server with the test harness.
 add_executable (bench_archiver ${CMAKE_CURRENT_LIST_DIR}/bench_archiver.c
+    ${CMAKE_CURRENT_LIST_DIR}/bench_stats.c
     ${PROJECT_SOURCE_DIR}/tests/integration/procs.c)
 target_include_directories (bench_archiver PRIVATE ${PROJECT_SOURCE_DIR}/tests/integration)
 target_compile_definitions (bench_archiver PRIVATE ZF_SOURCE_DIR="${PROJECT_SOURCE_DIR}")

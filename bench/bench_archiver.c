@@ -21,6 +21,7 @@
                           [--executors N] [--only A1,A2]
 */
 #include "archiver.h"
+#include "bench_stats.h"
 #include "procs.h"
 #include "zf_engine.h"
 #include "zf_proto.h"
@@ -29,7 +30,6 @@
 
 #include <getopt.h>
 #include <stdarg.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -403,14 +403,6 @@ typedef struct {
     zactor_t *archiver;     //  the archiver
 } s_procs_t;
 
-//  qsort order of doubles.
-static int
-s_cmp_double (const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 //  Sends one request; 0 if the reply is not an ERROR.
 static int
 s_call (s_procs_t *p, zf_reg_request_t *req, zf_reg_reply_t *reply)
@@ -591,14 +583,10 @@ s_lag (const char *store_name, const char *store, int runs, int executors)
         max[r] = (double)lmax;
         events = count;
     }
-    qsort (seconds, (size_t)runs, sizeof (double), s_cmp_double);
-    qsort (p50, (size_t)runs, sizeof (double), s_cmp_double);
-    qsort (p99, (size_t)runs, sizeof (double), s_cmp_double);
-    qsort (max, (size_t)runs, sizeof (double), s_cmp_double);
     printf ("system=zflow workload=A2 store=%s tasks=%d events=%llu w1_seconds=%.3f "
             "lag_p50_ms=%.0f lag_p99_ms=%.0f lag_max_ms=%.0f\n",
-            store_name, S_TASKS, (unsigned long long)events, seconds[runs / 2], p50[runs / 2],
-            p99[runs / 2], max[runs / 2]);
+            store_name, S_TASKS, (unsigned long long)events, zf_bench_median (seconds, runs),
+            zf_bench_median (p50, runs), zf_bench_median (p99, runs), zf_bench_median (max, runs));
     fflush (stdout);
     rc = 0;
 done:
@@ -694,14 +682,7 @@ main (int argc, char **argv)
                  S_MAX_RUNS);
         return 2;
     }
-    if (!getenv ("ZF_BIN_DIR")) {
-        char self_path[PATH_MAX];
-        ssize_t len = readlink ("/proc/self/exe", self_path, sizeof self_path - 1);
-        if (len > 0) {
-            self_path[len] = 0;
-            setenv ("ZF_BIN_DIR", dirname (self_path), 1);
-        }
-    }
+    zf_proc_bin_dir_default ();
     zsys_init ();
     zsys_set_sndhwm (0);
     zsys_set_rcvhwm (0);

@@ -13,10 +13,10 @@
     usage: bench_dispatch [--executors N] [--slots N] [--runs N] [--prefetch N]
 */
 #include "dclient.h"
+#include "bench_stats.h"
 #include "procs.h"
 
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,20 +36,6 @@ typedef struct {
     uint64_t epoch;
     int round; //  orders sent so far, for unique task names
 } s_bench_t;
-
-static int
-s_compare_double (const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double
-s_median (double *values, int count)
-{
-    qsort (values, (size_t)count, sizeof (double), s_compare_double);
-    return values[count / 2];
-}
 
 static double
 s_now (void)
@@ -227,13 +213,7 @@ main (int argc, char **argv)
                  S_MAX_RUNS);
         return 2;
     }
-    //  The programs live beside this one.
-    char self[PATH_MAX];
-    ssize_t len = readlink ("/proc/self/exe", self, sizeof self - 1);
-    if (len > 0 && !getenv ("ZF_BIN_DIR")) {
-        self[len] = 0;
-        setenv ("ZF_BIN_DIR", dirname (self), 1);
-    }
+    zf_proc_bin_dir_default ();
     zsys_init ();
     zf_proc_subreaper ();
     s_bench_t bench = {0};
@@ -252,7 +232,7 @@ main (int argc, char **argv)
         double sum = 0;
         for (int i = 0; i < requests; i++)
             sum += latencies[i];
-        qsort (latencies, requests, sizeof (double), s_compare_double);
+        zf_bench_sort (latencies, (size_t)(requests));
         p50[run] = latencies[requests / 2] * 1000;
         p99[run] = latencies[requests * 99 / 100] * 1000;
         mean[run] = sum / requests * 1000;
@@ -264,16 +244,16 @@ main (int argc, char **argv)
     if (ok) {
         printf ("system=zflow workload=dispatch-rtt requests=%d p50_ms=%.3f p99_ms=%.3f "
                 "mean_ms=%.3f executors=%d\n",
-                requests, s_median (p50, runs), s_median (p99, runs), s_median (mean, runs),
-                executors);
-        double t = s_median (w1, runs);
+                requests, zf_bench_median (p50, runs), zf_bench_median (p99, runs),
+                zf_bench_median (mean, runs), executors);
+        double t = zf_bench_median (w1, runs);
         printf ("system=zflow workload=W1-dispatch tasks=10000 seconds=%.3f rate=%.1f "
                 "executors=%d\n",
                 t, 10000 / t, executors);
-        t = s_median (w5, runs);
+        t = zf_bench_median (w5, runs);
         printf ("system=zflow workload=W5 tasks=10000 seconds=%.3f rate=%.1f executors=%d\n", t,
                 10000 / t, executors);
-        t = s_median (w4, runs);
+        t = zf_bench_median (w4, runs);
         printf ("system=zflow workload=W4-dispatch tasks=2000 seconds=%.3f rate=%.1f "
                 "executors=%d slots=%s\n",
                 t, 2000 / t, executors, slots);

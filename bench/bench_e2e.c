@@ -17,6 +17,7 @@
 
     usage: bench_e2e [--executors N] [--slots N] [--runs N] [--only W1,W2,...]
 */
+#include "bench_stats.h"
 #include "procs.h"
 #include "zf_regclient.h"
 #include "zf_common.h"
@@ -26,7 +27,6 @@
 
 #include <assert.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -52,20 +52,6 @@ typedef struct {
     zf_proto_decoder_t *event_dec; //  for EVENTS bodies
     int64_t hop_arrival[S_CHAIN];  //  W2: usecs when task i succeeded
 } s_bench_t;
-
-static int
-s_compare_double (const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double
-s_median (double *values, int count)
-{
-    qsort (values, (size_t)count, sizeof (double), s_compare_double);
-    return values[count / 2];
-}
 
 //  Sends one request; returns 0 if the reply is not an ERROR.
 static int
@@ -261,19 +247,19 @@ s_workload (s_bench_t *self, const char *workload, int runs, zf_date_t *next_dat
             double hops[S_CHAIN - 1];
             for (int i = 1; i < S_CHAIN; i++)
                 hops[i - 1] = (double)(self->hop_arrival[i] - self->hop_arrival[i - 1]) / 1000.0;
-            qsort (hops, S_CHAIN - 1, sizeof (double), s_compare_double);
+            zf_bench_sort (hops, (size_t)(S_CHAIN - 1));
             p50[done] = hops[(S_CHAIN - 1) / 2];
             p99[done] = hops[(S_CHAIN - 1) * 99 / 100];
             max[done] = hops[S_CHAIN - 2];
         }
         done++;
     }
-    double median = s_median (seconds, done);
+    double median = zf_bench_median (seconds, done);
     if (strcmp (workload, "W2") == 0)
         printf ("system=zflow workload=W2 tasks=%d seconds=%.3f ms_per_hop=%.3f p50_ms=%.3f "
                 "p99_ms=%.3f max_ms=%.3f\n",
-                tasks, median, median * 1000.0 / tasks, s_median (p50, done), s_median (p99, done),
-                s_median (max, done));
+                tasks, median, median * 1000.0 / tasks, zf_bench_median (p50, done),
+                zf_bench_median (p99, done), zf_bench_median (max, done));
     else
         printf ("system=zflow workload=%s tasks=%d seconds=%.3f rate=%.1f\n", workload, tasks,
                 median, tasks / median);
@@ -373,14 +359,7 @@ main (int argc, char **argv)
                  S_MAX_RUNS);
         return 2;
     }
-    if (!getenv ("ZF_BIN_DIR")) {
-        char self_path[PATH_MAX];
-        ssize_t len = readlink ("/proc/self/exe", self_path, sizeof self_path - 1);
-        if (len > 0) {
-            self_path[len] = 0;
-            setenv ("ZF_BIN_DIR", dirname (self_path), 1);
-        }
-    }
+    zf_proc_bin_dir_default ();
     zsys_init ();
     zsys_set_sndhwm (0);
     zsys_set_rcvhwm (0);

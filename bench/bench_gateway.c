@@ -18,14 +18,15 @@
 
     usage: bench_gateway [--clients 1,10,100,1000] [--tasks 1000] [--runs 3]
 */
+#include "bench_stats.h"
 #include "fleet.h"
+#include "procs.h"
 #include "rawws.h"
 #include "stack.h"
 #include "wsclient.h"
 #include "zf_common.h"
 
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,22 +44,6 @@ typedef struct {
     double updates;       //  updates per client
     double seconds;       //  START to the last client seeing the end
 } s_result_t;
-
-//  Orders doubles.
-static int
-s_compare (const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-//  The median of count values (sorts them).
-static double
-s_median (double *values, int count)
-{
-    qsort (values, (size_t)count, sizeof (double), s_compare);
-    return values[count / 2];
-}
 
 //  The flow: start, then tasks no-op tasks after it.
 static char *
@@ -149,13 +134,7 @@ main (int argc, char **argv)
         }
     }
     if (tasks < 1 || runs < 1 || runs > S_MAX_RUNS) return 2;
-    //  The programs are beside this one.
-    char self[PATH_MAX];
-    ssize_t length = readlink ("/proc/self/exe", self, sizeof self - 1);
-    if (length > 0 && !getenv ("ZF_BIN_DIR")) {
-        self[length] = 0;
-        setenv ("ZF_BIN_DIR", dirname (self), 1);
-    }
+    zf_proc_bin_dir_default ();
     zsys_init ();
     zf_log_init ("bench", 0);
     int status = 0;
@@ -185,9 +164,9 @@ main (int argc, char **argv)
         }
         printf ("system=zflow workload=G1 clients=%d tasks=%d runs=%d p50_ms=%.0f p99_ms=%.0f "
                 "max_ms=%.0f seen_s=%.3f mb=%.1f updates_per_client=%.1f\n",
-                clients, tasks, done, s_median (p50, done), s_median (p99, done),
-                s_median (max, done), s_median (seconds, done), s_median (mb, done),
-                s_median (updates, done));
+                clients, tasks, done, zf_bench_median (p50, done), zf_bench_median (p99, done),
+                zf_bench_median (max, done), zf_bench_median (seconds, done),
+                zf_bench_median (mb, done), zf_bench_median (updates, done));
         fflush (stdout);
     }
     return status;

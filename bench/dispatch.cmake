@@ -2,6 +2,7 @@
 # against zflow-dispatcher and zflow-executor run as processes. It speaks the
 # client side with the same helper the integration tests use.
 add_executable (bench_dispatch ${CMAKE_CURRENT_LIST_DIR}/bench_dispatch.c
+    ${CMAKE_CURRENT_LIST_DIR}/bench_stats.c
     ${PROJECT_SOURCE_DIR}/tests/integration/dclient.c
     ${PROJECT_SOURCE_DIR}/tests/integration/procs.c)
 target_include_directories (bench_dispatch PRIVATE ${PROJECT_SOURCE_DIR}/tests/integration)

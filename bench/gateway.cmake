@@ -3,6 +3,7 @@
 # clients and the process helpers come from the gateway's tests.
 set (gw_kit ${PROJECT_SOURCE_DIR}/tests/gateway)
 add_executable (bench_gateway ${CMAKE_CURRENT_LIST_DIR}/bench_gateway.c
+    ${CMAKE_CURRENT_LIST_DIR}/bench_stats.c
     ${gw_kit}/rawws.c ${gw_kit}/fleet.c ${gw_kit}/stack.c ${gw_kit}/mp.c ${gw_kit}/wsclient.c
     ${PROJECT_SOURCE_DIR}/tests/integration/procs.c)
 target_include_directories (bench_gateway PRIVATE ${gw_kit} ${PROJECT_SOURCE_DIR}/tests/integration)

@@ -2,6 +2,8 @@
 #include "procs.h"
 
 #include <arpa/inet.h>
+#include <libgen.h>
+#include <limits.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -111,4 +113,15 @@ zf_proc_reap (void)
 {
     while (waitpid (-1, NULL, WNOHANG) > 0)
         ;
+}
+
+void
+zf_proc_bin_dir_default (void)
+{
+    if (getenv ("ZF_BIN_DIR")) return;
+    char self[PATH_MAX];
+    ssize_t length = readlink ("/proc/self/exe", self, sizeof self - 1);
+    if (length <= 0) return;
+    self[length] = 0;
+    setenv ("ZF_BIN_DIR", dirname (self), 1);
 }

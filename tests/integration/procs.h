@@ -34,4 +34,8 @@ void zf_proc_subreaper (void);
 //  Reaps every child that has ended.
 void zf_proc_reap (void);
 
+//  Unless ZF_BIN_DIR says otherwise, programs come from the folder of the
+//  running program (the benchmarks live beside the services they start).
+void zf_proc_bin_dir_default (void);
+
 #endif
