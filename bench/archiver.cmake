@@ -3,9 +3,10 @@
 # during W1 with registry, dispatcher and executors run as processes (A2).
 # Without --pg it starts a private PostgreSQL server with the test harness.
 add_executable (bench_archiver ${CMAKE_CURRENT_LIST_DIR}/bench_archiver.c
-    ${CMAKE_CURRENT_LIST_DIR}/bench_stats.c
+    ${CMAKE_CURRENT_LIST_DIR}/bench_stats.c ${PROJECT_SOURCE_DIR}/tests/gateway/stack.c
     ${PROJECT_SOURCE_DIR}/tests/integration/procs.c)
-target_include_directories (bench_archiver PRIVATE ${PROJECT_SOURCE_DIR}/tests/integration)
+target_include_directories (bench_archiver PRIVATE ${PROJECT_SOURCE_DIR}/tests/integration
+    ${PROJECT_SOURCE_DIR}/tests/gateway)
 target_compile_definitions (bench_archiver PRIVATE ZF_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 target_link_libraries (bench_archiver PRIVATE zf_archiver zf_core zf_client zf_proto zf_common
     PkgConfig::CZMQ PkgConfig::ZMQ zf_warnings)

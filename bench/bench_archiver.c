@@ -23,6 +23,7 @@
 #include "archiver.h"
 #include "bench_stats.h"
 #include "procs.h"
+#include "stack.h"
 #include "zf_engine.h"
 #include "zf_proto.h"
 #include "zf_regclient.h"
@@ -390,25 +391,20 @@ done:
 //  ---------------------------------------------------------------------------
 //  A2: W1 with real processes
 
-//  The services of A2.
+//  The services of A2: a real zflow (the gateway tests' stack) and the
+//  archiver under test in this process.
 typedef struct {
-    char dir[PATH_MAX]; //  registry dir, task logs
-    char registry[64];  //  request endpoint
-    char events[64];    //  event endpoint
-    pid_t dispatcher, registry_pid;
-    pid_t executors[16];
-    int executor_count;
-    zf_regclient_t *client; //  registry requests
-    zsock_t *sub;           //  run events
-    zactor_t *archiver;     //  the archiver
+    gw_stack_t stack;   //  dispatcher, registry, executors
+    zsock_t *sub;       //  run events
+    zactor_t *archiver; //  the archiver
 } s_procs_t;
 
 //  Sends one request; 0 if the reply is not an ERROR.
 static int
 s_call (s_procs_t *p, zf_reg_request_t *req, zf_reg_reply_t *reply)
 {
-    if (zf_regclient_call (p->client, req, reply, 30000) != 0) {
-        fprintf (stderr, "bench_archiver: registry: %s\n", zf_regclient_error (p->client));
+    if (zf_regclient_call (p->stack.client, req, reply, 30000) != 0) {
+        fprintf (stderr, "bench_archiver: registry: %s\n", zf_regclient_error (p->stack.client));
         return -1;
     }
     return reply->type == ZF_BODY_ERROR ? -1 : 0;
@@ -418,44 +414,12 @@ s_call (s_procs_t *p, zf_reg_request_t *req, zf_reg_reply_t *reply)
 static int
 s_procs_start (s_procs_t *p, const char *store, int executors)
 {
-    snprintf (p->dir, sizeof p->dir, "/tmp/zflow-bench-arc.XXXXXX");
-    if (!mkdtemp (p->dir)) return -1;
-    char disp[64], disp_ev[64], logs[PATH_MAX + 8];
-    for (int tries = 0; tries < 50; tries++) {
-        int port = zf_proc_free_port ();
-        zsock_t *probe = zsock_new (ZMQ_PUB);
-        int bound = zsock_bind (probe, "tcp://127.0.0.1:%d", port + 1);
-        zsock_destroy (&probe);
-        if (port > 0 && bound > 0) {
-            snprintf (p->registry, sizeof p->registry, "tcp://127.0.0.1:%d", port);
-            snprintf (p->events, sizeof p->events, "tcp://127.0.0.1:%d", port + 1);
-            break;
-        }
-    }
-    snprintf (disp, sizeof disp, "tcp://127.0.0.1:%d", zf_proc_free_port ());
-    snprintf (disp_ev, sizeof disp_ev, "tcp://127.0.0.1:%d", zf_proc_free_port ());
-    snprintf (logs, sizeof logs, "%s/logs", p->dir);
-    p->dispatcher = zf_proc_spawn ("zflow-dispatcher", "--bind", disp, "--events", disp_ev, NULL);
-    p->registry_pid = zf_proc_spawn ("zflow-registry", "--bind", p->registry, "--events", p->events,
-                                     "--dispatcher", disp, "--dir", p->dir, NULL);
-    char slots[16];
-    snprintf (slots, sizeof slots, "%ld", sysconf (_SC_NPROCESSORS_ONLN));
-    p->executor_count = executors;
-    for (int i = 0; i < executors; i++) {
-        char name[32];
-        snprintf (name, sizeof name, "bench-%d", i + 1);
-        p->executors[i] = zf_proc_spawn ("zflow-executor", "--dispatcher", disp, "--name", name,
-                                         "--log-dir", logs, "--slots", slots, NULL);
-    }
-    p->client = zf_regclient_new (p->registry);
-    p->sub = zsock_new_sub (p->events, "run.");
-    zf_reg_request_t req;
-    zf_reg_reply_t reply;
-    zf_reg_request_init (&req, ZF_BODY_PING, 0);
-    if (!p->client || !p->sub || s_call (p, &req, &reply) != 0) return -1;
+    if (stack_start (&p->stack, executors, (int)sysconf (_SC_NPROCESSORS_ONLN)) != 0) return -1;
+    p->sub = zsock_new_sub (p->stack.registry_events, "run.");
+    if (!p->sub) return -1;
     zf_archiver_config_t cfg;
     zf_archiver_config_defaults (&cfg);
-    cfg.registry = p->registry;
+    cfg.registry = p->stack.registry;
     cfg.store = store;
     cfg.bind = "tcp://127.0.0.1:*";
     p->archiver = zactor_new (zf_archiver_actor, &cfg);
@@ -470,15 +434,8 @@ static void
 s_procs_stop (s_procs_t *p)
 {
     zactor_destroy (&p->archiver);
-    zf_regclient_destroy (&p->client);
     zsock_destroy (&p->sub);
-    for (int i = 0; i < p->executor_count; i++)
-        zf_proc_stop (p->executors[i], 3000);
-    if (p->registry_pid > 0) zf_proc_stop (p->registry_pid, 3000);
-    if (p->dispatcher > 0) zf_proc_stop (p->dispatcher, 3000);
-    char command[PATH_MAX + 16];
-    snprintf (command, sizeof command, "rm -rf '%s'", p->dir);
-    if (system (command) != 0) fprintf (stderr, "bench_archiver: could not remove %s\n", p->dir);
+    stack_stop (&p->stack);
 }
 
 //  The archiver's watermark.
@@ -559,7 +516,7 @@ s_lag (const char *store_name, const char *store, int runs, int executors)
     zf_reg_request_init (&req, ZF_BODY_SUBMIT, 0);
     req.text = text;
     req.text_size = strlen (text);
-    req.path = p.dir;
+    req.path = p.stack.dir;
     int submitted = s_call (&p, &req, &reply);
     free (text);
     if (submitted != 0) goto done;

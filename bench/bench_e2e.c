@@ -19,6 +19,7 @@
 */
 #include "bench_stats.h"
 #include "procs.h"
+#include "stack.h"
 #include "zf_regclient.h"
 #include "zf_common.h"
 #include "zf_event_wire.h"
@@ -35,19 +36,12 @@
 #include <unistd.h>
 
 #define S_MAX_RUNS       9
-#define S_MAX_EXECUTORS  16
 #define S_RUN_TIMEOUT_MS (180 * 1000)
 #define S_CHAIN          1000
 
-//  The processes and the client side.
+//  The processes (the gateway tests' stack) and the client side.
 typedef struct {
-    char workdir[PATH_MAX]; //  registry dir, task logs
-    char registry[64];      //  request endpoint
-    char events[64];        //  event endpoint
-    pid_t dispatcher, registry_pid;
-    pid_t executors[S_MAX_EXECUTORS];
-    int executor_count;
-    zf_regclient_t *client;        //  registry requests
+    gw_stack_t stack;              //  dispatcher, registry, executors, registry client
     zsock_t *sub;                  //  run.* and task.w2 events
     zf_proto_decoder_t *event_dec; //  for EVENTS bodies
     int64_t hop_arrival[S_CHAIN];  //  W2: usecs when task i succeeded
@@ -57,9 +51,9 @@ typedef struct {
 static int
 s_call (s_bench_t *self, zf_reg_request_t *req, zf_reg_reply_t *reply)
 {
-    int rc = zf_regclient_call (self->client, req, reply, 30000);
+    int rc = zf_regclient_call (self->stack.client, req, reply, 30000);
     if (rc != 0) {
-        fprintf (stderr, "bench_e2e: registry: %s\n", zf_regclient_error (self->client));
+        fprintf (stderr, "bench_e2e: registry: %s\n", zf_regclient_error (self->stack.client));
         return -1;
     }
     if (reply->type == ZF_BODY_ERROR) {
@@ -69,19 +63,6 @@ s_call (s_bench_t *self, zf_reg_request_t *req, zf_reg_reply_t *reply)
         return -1;
     }
     return 0;
-}
-
-//  Submits a flow text. Returns 0 or -1.
-static int
-s_submit (s_bench_t *self, const char *text)
-{
-    zf_reg_request_t req;
-    zf_reg_reply_t reply;
-    zf_reg_request_init (&req, ZF_BODY_SUBMIT, 0);
-    req.text = text;
-    req.text_size = strlen (text);
-    req.path = self->workdir;
-    return s_call (self, &req, &reply);
 }
 
 //  Flow texts of the workloads, written into a growing zchunk-like buffer.
@@ -229,7 +210,7 @@ s_workload (s_bench_t *self, const char *workload, int runs, zf_date_t *next_dat
                 : strcmp (workload, "W2") == 0 ? S_CHAIN
                 : strcmp (workload, "W3") == 0 ? 10 * 1002
                                                : 2000;
-    if (s_submit (self, text) != 0) {
+    if (stack_submit (&self->stack, text) != 0) {
         free (text);
         return;
     }
@@ -266,62 +247,34 @@ s_workload (s_bench_t *self, const char *workload, int runs, zf_date_t *next_dat
     fflush (stdout);
     if (strcmp (workload, "W1") == 0) {
         long executor = 0;
-        for (int i = 0; i < self->executor_count; i++)
-            if (s_peak_kib (self->executors[i]) > executor)
-                executor = s_peak_kib (self->executors[i]);
+        for (int i = 0; i < self->stack.executor_count; i++)
+            if (s_peak_kib (self->stack.executors[i]) > executor)
+                executor = s_peak_kib (self->stack.executors[i]);
         printf ("system=zflow workload=M1 registry_kib=%ld dispatcher_kib=%ld executor_kib=%ld\n",
-                s_peak_kib (self->registry_pid), s_peak_kib (self->dispatcher), executor);
+                s_peak_kib (self->stack.registry_pid), s_peak_kib (self->stack.dispatcher_pid),
+                executor);
         fflush (stdout);
     }
 }
 
 //  Starts the services. Returns 0 or -1.
 static int
-s_start (s_bench_t *self, int executors, const char *slots)
+s_start (s_bench_t *self, int executors, int slots)
 {
-    snprintf (self->workdir, sizeof self->workdir, "/tmp/zflow-bench.XXXXXX");
-    if (!mkdtemp (self->workdir)) return -1;
-    char disp[64], disp_ev[64], logs[PATH_MAX + 8];
-    snprintf (disp, sizeof disp, "tcp://127.0.0.1:%d", zf_proc_free_port ());
-    snprintf (disp_ev, sizeof disp_ev, "tcp://127.0.0.1:%d", zf_proc_free_port ());
-    snprintf (self->registry, sizeof self->registry, "tcp://127.0.0.1:%d", zf_proc_free_port ());
-    snprintf (self->events, sizeof self->events, "tcp://127.0.0.1:%d", zf_proc_free_port ());
-    snprintf (logs, sizeof logs, "%s/logs", self->workdir);
-    self->dispatcher =
-        zf_proc_spawn ("zflow-dispatcher", "--bind", disp, "--events", disp_ev, NULL);
-    self->registry_pid =
-        zf_proc_spawn ("zflow-registry", "--bind", self->registry, "--events", self->events,
-                       "--dispatcher", disp, "--dir", self->workdir, NULL);
-    self->executor_count = executors;
-    for (int i = 0; i < executors; i++) {
-        char name[32];
-        snprintf (name, sizeof name, "bench-%d", i + 1);
-        self->executors[i] = zf_proc_spawn ("zflow-executor", "--dispatcher", disp, "--name", name,
-                                            "--log-dir", logs, "--slots", slots, NULL);
-    }
-    self->client = zf_regclient_new (self->registry);
-    self->sub = zsock_new_sub (self->events, "run.");
+    if (stack_start (&self->stack, executors, slots) != 0) return -1;
+    self->sub = zsock_new_sub (self->stack.registry_events, "run.");
+    if (!self->sub) return -1;
     zsock_set_subscribe (self->sub, "task.w2");
     self->event_dec = zf_proto_decoder_new ();
-    zf_reg_request_t req;
-    zf_reg_reply_t reply;
-    zf_reg_request_init (&req, ZF_BODY_PING, 0);
-    return self->client && self->sub && s_call (self, &req, &reply) == 0 ? 0 : -1;
+    return self->event_dec ? 0 : -1;
 }
 
 static void
 s_stop (s_bench_t *self)
 {
-    zf_regclient_destroy (&self->client);
     zsock_destroy (&self->sub);
     zf_proto_decoder_destroy (&self->event_dec);
-    for (int i = 0; i < self->executor_count; i++)
-        zf_proc_stop (self->executors[i], 3000);
-    if (self->registry_pid > 0) zf_proc_stop (self->registry_pid, 3000);
-    if (self->dispatcher > 0) zf_proc_stop (self->dispatcher, 3000);
-    char command[PATH_MAX + 16];
-    snprintf (command, sizeof command, "rm -rf '%s'", self->workdir);
-    if (system (command) != 0) fprintf (stderr, "bench_e2e: could not remove %s\n", self->workdir);
+    stack_stop (&self->stack);
 }
 
 int
@@ -329,8 +282,7 @@ main (int argc, char **argv)
 {
     int executors = 2, runs = 3;
     const char *only = "W1,W2,W3,W4";
-    char slots[16];
-    snprintf (slots, sizeof slots, "%ld", sysconf (_SC_NPROCESSORS_ONLN));
+    int slots = (int)sysconf (_SC_NPROCESSORS_ONLN);
     static const struct option options[] = {
         {"executors", required_argument, NULL, 'e'},
         {"slots", required_argument, NULL, 's'},
@@ -343,7 +295,7 @@ main (int argc, char **argv)
         if (opt == 'e')
             executors = atoi (optarg);
         else if (opt == 's')
-            snprintf (slots, sizeof slots, "%s", optarg);
+            slots = atoi (optarg);
         else if (opt == 'r')
             runs = atoi (optarg);
         else if (opt == 'o')
@@ -354,9 +306,10 @@ main (int argc, char **argv)
             return 2;
         }
     }
-    if (executors < 1 || executors > S_MAX_EXECUTORS || runs < 1 || runs > S_MAX_RUNS) {
-        fprintf (stderr, "bench_e2e: --executors 1..%d, --runs 1..%d\n", S_MAX_EXECUTORS,
-                 S_MAX_RUNS);
+    if (executors < 1 || executors > STACK_MAX_EXECUTORS || slots < 1 || runs < 1 ||
+        runs > S_MAX_RUNS) {
+        fprintf (stderr, "bench_e2e: --executors 1..%d, --slots 1.., --runs 1..%d\n",
+                 STACK_MAX_EXECUTORS, S_MAX_RUNS);
         return 2;
     }
     zf_proc_bin_dir_default ();

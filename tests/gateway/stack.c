@@ -24,11 +24,9 @@
 static pid_t
 s_spawn_registry (gw_stack_t *self)
 {
-    int port = atoi (strrchr (self->registry, ':') + 1);
-    char events[64];
-    snprintf (events, sizeof events, "tcp://127.0.0.1:%d", port + 1);
-    return zf_proc_spawn ("zflow-registry", "--bind", self->registry, "--events", events,
-                          "--dispatcher", self->dispatcher, "--dir", self->dir, NULL);
+    return zf_proc_spawn ("zflow-registry", "--bind", self->registry, "--events",
+                          self->registry_events, "--dispatcher", self->dispatcher, "--dir",
+                          self->dir, NULL);
 }
 
 //  Waits up to timeout_ms until the registry answers a PING. Returns 0 or -1.
@@ -72,6 +70,8 @@ s_pick_ports (gw_stack_t *self)
     snprintf (self->dispatcher_events, sizeof self->dispatcher_events, "tcp://127.0.0.1:%d",
               events);
     snprintf (self->registry, sizeof self->registry, "tcp://127.0.0.1:%d", registry);
+    snprintf (self->registry_events, sizeof self->registry_events, "tcp://127.0.0.1:%d",
+              registry + 1);
 }
 
 //  Starts the dispatcher and the registry and waits until both are bound:

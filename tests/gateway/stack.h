@@ -1,4 +1,4 @@
-/*  stack.h - a real zflow on 127.0.0.1 for the gateway's tests and benchmark.
+/*  stack.h - a real zflow on 127.0.0.1 for the gateway's tests and the benchmarks.
 
     Starts zflow-dispatcher, zflow-registry, executors and gateways (the
     programs in ZF_BIN_DIR) on free ports in a fresh folder, and talks to
@@ -24,6 +24,7 @@
 typedef struct {
     char dir[PATH_MAX];                   //  the registry's folder and the task logs
     char registry[64];                    //  registry request endpoint
+    char registry_events[64];             //  its events: the port after it
     char dispatcher[64];                  //  dispatcher endpoint
     char dispatcher_events[64];           //  dispatcher events endpoint
     pid_t dispatcher_pid;                 //  the dispatcher
