@@ -7,6 +7,12 @@
     then from the service queues, one subtask per service in turn so that a
     busy service does not starve a quiet one. Pools cap the copies of a
     service with workers at once.
+
+    The locality deadline is the earliest moment a keyed subtask's wait may
+    end: never later than the first wait at the head of a local queue to
+    end, sometimes earlier (a subtask that was placed in time leaves its
+    deadline behind), in which case the timer finds nothing to do and the
+    deadline is looked for again.
 */
 #include "broker_internal.h"
 
@@ -144,7 +150,7 @@ s_assign (zf_broker_t *self, zf_disp_sub_t *sub, zf_disp_worker_t *worker, int c
     zf_disp_order_t *order = sub->order;
     zf_disp_copy_t *copy = &sub->copy[c];
     assert (!copy->worker);
-    zf_disp_queue_remove (sub);
+    zf_broker_dequeue (self, sub);
     copy->job_id = ++self->next_job_id;
     copy->sent_us = zf_broker_now_us (self);
     copy->started_us = -1;
@@ -189,12 +195,36 @@ zf_broker_release_copy (zf_broker_t *self, zf_disp_copy_t *copy)
     zf_disp_sub_t *sub = copy->sub;
     zf_disp_order_t *order = sub->order;
     assert (copy->worker && sub->running > 0 && order->copies > 0);
+    //  With one copy left or none, the shard is no straggler to watch: it
+    //  had its speculative copy already, or it has no copy running.
+    zf_broker_spec_unwatch (self, sub);
     s_spread_add (order, copy->worker, -1);
     zf_disp_worker_detach (copy->worker, copy);
     zf_disp_service_finished (order->service);
     sub->running--;
     order->copies--;
     copy->cancelling = false;
+}
+
+//  Lowers the locality deadline to a keyed subtask's end of wait.
+static void
+s_local_watch (zf_broker_t *self, int64_t until_us)
+{
+    if (self->local_due_us < 0 || until_us < self->local_due_us) self->local_due_us = until_us;
+}
+
+//  A subtask leaving the head of a local queue uncovers the next one, whose
+//  wait may end before the locality deadline: requeued work goes to the
+//  front of the line with a fresh wait.
+void
+zf_broker_dequeue (zf_broker_t *self, zf_disp_sub_t *sub)
+{
+    zf_disp_queue_t *queue = sub->queue;
+    if (!queue) return;
+    bool head = queue->head == sub;
+    zf_disp_queue_remove (sub);
+    if (head && queue->head && queue != zf_disp_service_queue (sub->order->service))
+        s_local_watch (self, queue->head->local_until_us);
 }
 
 void
@@ -213,6 +243,7 @@ zf_broker_enqueue (zf_broker_t *self, zf_disp_sub_t *sub, bool front)
         zf_disp_queue_t *local = zf_disp_worker_local_for (worker, service);
         if (self->cfg.locality_wait_ms > 0 && local) {
             sub->local_until_us = zf_broker_now_us (self) + self->cfg.locality_wait_ms * 1000;
+            s_local_watch (self, sub->local_until_us);
             if (front)
                 zf_disp_queue_push_front (local, sub);
             else
@@ -234,6 +265,8 @@ zf_broker_enqueue (zf_broker_t *self, zf_disp_sub_t *sub, bool front)
         zf_disp_queue_push_front (queue, sub);
     else
         zf_disp_queue_push (queue, sub);
+    if (zf_disp_service_worker_count (service) == 0)
+        zf_broker_watch_wait (self, order->wait_until_us);
 }
 
 void
@@ -281,9 +314,14 @@ zf_broker_pump_service (zf_broker_t *self, zf_disp_service_t *service)
     }
 }
 
+//  A local queue gives up only the subtasks at its head whose wait has
+//  ended; one behind a longer wait waits for it (see zf_broker_dequeue).
+//  Moving work may place other workers' local work, so the deadline is
+//  looked for once everything has moved.
 void
 zf_broker_expire_locality (zf_broker_t *self, int64_t now_us)
 {
+    if (self->local_due_us < 0 || self->local_due_us > now_us) return;
     size_t workers = zf_disp_workers_size (self->workers);
     for (size_t w = 0; w < workers; w++) {
         zf_disp_worker_t *worker = zf_disp_workers_at (self->workers, w);
@@ -299,6 +337,14 @@ zf_broker_expire_locality (zf_broker_t *self, int64_t now_us)
             if (moved) zf_broker_pump_service (self, service);
         }
     }
+    self->local_due_us = -1;
+    for (size_t w = 0; w < workers; w++) {
+        zf_disp_worker_t *worker = zf_disp_workers_at (self->workers, w);
+        for (size_t i = 0; i < zf_disp_worker_service_count (worker); i++) {
+            zf_disp_queue_t *local = zf_disp_worker_local (worker, i);
+            if (local->head) s_local_watch (self, local->head->local_until_us);
+        }
+    }
 }
 
 void
@@ -312,43 +358,16 @@ zf_broker_rehome_local (zf_broker_t *self, zf_disp_worker_t *worker)
     }
 }
 
-void
-zf_broker_spec_remove (zf_broker_t *self, zf_disp_order_t *order)
+int
+zf_broker_assign_speculative (zf_broker_t *self, zf_disp_sub_t *sub)
 {
-    if (!order->in_spec) return;
-    if (order->spec_prev)
-        order->spec_prev->spec_next = order->spec_next;
-    else
-        self->spec = order->spec_next;
-    if (order->spec_next) order->spec_next->spec_prev = order->spec_prev;
-    order->spec_prev = order->spec_next = NULL;
-    order->in_spec = false;
-}
-
-//  A shard gets one speculative copy at most per attempt, on a worker other
-//  than the one running it, and only once it has run past the threshold
-//  its finished siblings set.
-void
-zf_broker_speculate (zf_broker_t *self, int64_t now_us)
-{
-    for (zf_disp_order_t *order = self->spec; order; order = order->spec_next) {
-        int64_t threshold = zf_straggler_threshold (order->straggler, self->cfg.straggler_factor,
-                                                    self->cfg.straggler_min_ms);
-        if (threshold < 0) continue;
-        for (uint32_t i = 0; i < order->sub_count; i++) {
-            zf_disp_sub_t *sub = &order->subs[i];
-            if (sub->state != ZF_SUB_RUNNING || sub->running != 1 || sub->speculated ||
-                sub->cancel_asked)
-                continue;
-            int c = sub->copy[0].worker ? 0 : 1;
-            zf_disp_copy_t *copy = &sub->copy[c];
-            if (copy->started_us < 0 || (now_us - copy->started_us) / 1000 <= threshold) continue;
-            if (!zf_disp_service_has_room (order->service)) break;
-            zf_disp_worker_t *worker = s_pick (self, order->service, order, copy->worker);
-            if (!worker) continue;
-            sub->speculated = true;
-            self->stats.speculative++;
-            s_assign (self, sub, worker, 1 - c);
-        }
-    }
+    zf_disp_order_t *order = sub->order;
+    int c = sub->copy[0].worker ? 0 : 1;
+    if (!zf_disp_service_has_room (order->service)) return -1;
+    zf_disp_worker_t *worker = s_pick (self, order->service, order, sub->copy[c].worker);
+    if (!worker) return -1;
+    sub->speculated = true;
+    self->stats.speculative++;
+    s_assign (self, sub, worker, 1 - c);
+    return 0;
 }

@@ -65,6 +65,7 @@ zf_broker_new (const zf_broker_config_t *cfg, zf_clock_t *clock, const zf_broker
     }
     zhashx_set_destructor (self->clients, s_client_free);
     zf_fence_init (&self->fence);
+    self->spec_due_us = self->local_due_us = self->wait_due_us = -1;
     return self;
 }
 
@@ -107,6 +108,7 @@ zf_broker_set_pool (zf_broker_t *self, const char *service, uint32_t limit)
     assert (self && service);
     if (zf_disp_services_set_pool (self->services, service, limit) != 0) return -1;
     zf_broker_pump_service (self, zf_disp_services_find (self->services, service));
+    zf_broker_spec_retry (self);
     return 0;
 }
 
@@ -327,6 +329,7 @@ s_order_new (zf_broker_t *self, zf_broker_client_t *client, zf_disp_service_t *s
     order->shard_count = spec->shard_count;
     order->timeout_ms = spec->timeout_ms;
     order->speculative = spec->speculative && spec->shard_count > 1;
+    order->spec_due_us = -1;
     order->wait_until_us = spec->wait_ms > 0 ? zf_broker_now_us (self) + spec->wait_ms * 1000 : 0;
     order->sub_count = (uint32_t)count;
     order->attempt = spec->attempt ? spec->attempt : 1;
@@ -415,12 +418,7 @@ s_take_order (zf_broker_t *self, zf_broker_client_t *client, zf_disp_service_t *
         self->orders = order;
     self->orders_tail = order;
     order->open = order->sub_count;
-    if (order->speculative) {
-        order->spec_next = self->spec;
-        if (self->spec) self->spec->spec_prev = order;
-        self->spec = order;
-        order->in_spec = true;
-    }
+    if (order->speculative) zf_broker_spec_add (self, order);
     for (uint32_t i = 0; i < order->sub_count; i++)
         zf_disp_results_track (self->results, &order->subs[i]);
     for (uint32_t i = 0; i < order->sub_count; i++)
@@ -492,7 +490,8 @@ zf_broker_finish_sub (zf_broker_t *self, zf_disp_sub_t *sub, const zf_result_t *
 {
     assert (sub->state != ZF_SUB_DONE);
     zf_disp_order_t *order = sub->order;
-    zf_disp_queue_remove (sub);
+    zf_broker_dequeue (self, sub);
+    zf_broker_spec_unwatch (self, sub);
     zf_disp_results_untrack (self->results, sub);
     sub->state = ZF_SUB_DONE;
     order->open--;
@@ -587,6 +586,7 @@ zf_broker_cancel (zf_broker_t *self, const void *identity, size_t size, const zf
             zf_disp_sub_t *sub = &order->subs[i];
             if (sub->state == ZF_SUB_DONE || !s_cancel_matches (cancel, sub)) continue;
             sub->cancel_asked = true;
+            zf_broker_spec_unwatch (self, sub);
             if (sub->state == ZF_SUB_QUEUED) {
                 zf_broker_event (self, ZF_DE_CANCEL, NULL, order->service, sub, "queued");
                 zf_broker_finish_plain (self, sub, ZF_JOB_CANCELLED, "cancelled");
@@ -685,11 +685,28 @@ zf_broker_hello (zf_broker_t *self, const void *identity, size_t size, const zf_
 //  ---------------------------------------------------------------------------
 //  Time
 
+void
+zf_broker_watch_wait (zf_broker_t *self, int64_t wait_until_us)
+{
+    if (wait_until_us > 0 && (self->wait_due_us < 0 || wait_until_us < self->wait_due_us))
+        self->wait_due_us = wait_until_us;
+}
+
+void
+zf_broker_watch_waits (zf_broker_t *self, zf_disp_service_t *service)
+{
+    for (zf_disp_sub_t *sub = zf_disp_service_queue (service)->head; sub; sub = sub->qnext)
+        zf_broker_watch_wait (self, sub->order->wait_until_us);
+}
+
 //  Orders waiting on a service that no worker offers fail once the wait
-//  their client allowed has passed.
+//  their client allowed has passed. The no-worker deadline is never later
+//  than the first such wait to end; it is made exact again here.
 static void
 s_expire_waiting (zf_broker_t *self, int64_t now_us)
 {
+    if (self->wait_due_us < 0 || self->wait_due_us > now_us) return;
+    self->wait_due_us = -1;
     size_t services = zf_disp_services_size (self->services);
     for (size_t i = 0; i < services; i++) {
         zf_disp_service_t *service = zf_disp_services_at (self->services, i);
@@ -713,7 +730,8 @@ s_expire_waiting (zf_broker_t *self, int64_t now_us)
                 //  The next subtask in the queue is not done, so if it is
                 //  of this order, the order stays.
                 zf_broker_order_release (self, order);
-            }
+            } else
+                zf_broker_watch_wait (self, order->wait_until_us);
             sub = next;
         }
     }
@@ -740,9 +758,33 @@ zf_broker_tick (zf_broker_t *self)
     s_client_heartbeats (self, now_us);
     zf_broker_heartbeats (self, now_us);
     zf_broker_bury_dead (self);
+}
+
+//  The earlier of two deadlines, -1 standing for none.
+static int64_t
+s_earlier (int64_t a, int64_t b)
+{
+    return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
+
+int64_t
+zf_broker_next_deadline (zf_broker_t *self)
+{
+    assert (self);
+    int64_t next = zf_broker_spec_deadline (self);
+    next = s_earlier (next, self->local_due_us);
+    return s_earlier (next, self->wait_due_us);
+}
+
+void
+zf_broker_expire (zf_broker_t *self)
+{
+    assert (self);
+    int64_t now_us = zf_broker_now_us (self);
     zf_broker_expire_locality (self, now_us);
     s_expire_waiting (self, now_us);
-    zf_broker_speculate (self, now_us);
+    int64_t due = zf_broker_spec_deadline (self);
+    if (due >= 0 && due <= now_us) zf_broker_speculate (self, now_us);
 }
 
 void

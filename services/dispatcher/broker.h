@@ -33,6 +33,15 @@
         gets a copy on another worker; the first success wins and the other
         copy is cancelled.
 
+    Time reaches the broker two ways. zf_broker_tick, called a few times per
+    heartbeat interval, sends heartbeats and buries silent workers. Every
+    other wait has a moment the broker knows in advance (a straggler's is
+    set by its start and its siblings' median, a keyed shard's and an
+    order's by when they were queued): zf_broker_next_deadline says the
+    earliest, the actor arms one timer for it and calls zf_broker_expire
+    when it comes, and asks again after every call, since any call may
+    move it.
+
     Subtask states (sub.h):
       queued  --assign-->  running  --result-->  done
       running --worker lost--> queued (attempt + 1)
@@ -157,9 +166,19 @@ int zf_broker_worker_heartbeat (zf_broker_t *self, const void *identity, size_t 
 int zf_broker_worker_gone (zf_broker_t *self, const void *identity, size_t size,
                            const char *reason);
 
-//  Does what time asks: heartbeats due, silent workers, keyed shards done
-//  waiting for their worker, orders done waiting for any worker, stragglers.
+//  Does what the heartbeat asks: heartbeats due to workers and clients,
+//  and silent workers buried (their work requeued).
 void zf_broker_tick (zf_broker_t *self);
+
+//  When zf_broker_expire next has something to do, on the clock's monotonic
+//  time (zf_clock_mono_us); -1 if nothing waits on time. It may be early
+//  (expire then finds nothing and the deadline moves on), never late.
+int64_t zf_broker_next_deadline (zf_broker_t *self);
+
+//  Does what has come due: stragglers' speculative copies, keyed shards done
+//  waiting for their worker, orders done waiting for any worker. After it
+//  the next deadline lies in the future.
+void zf_broker_expire (zf_broker_t *self);
 
 //  Publishes a worker_join event for every live worker again, stamped with
 //  the time it joined: for a subscriber that came after the joins (the

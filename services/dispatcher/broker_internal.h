@@ -1,7 +1,8 @@
 /*  broker_internal.h - the broker's state, shared by its files.
 
-    broker.c     clients, orders, results, acknowledgements, cancels
-    assign.c     placing subtasks on workers: queues, locality, pools, speculation
+    broker.c     clients, orders, results, acknowledgements, cancels, deadlines
+    assign.c     placing subtasks on workers: queues, locality, pools, speculative copies
+    speculate.c  the straggler watch: when a running shard earns a speculative copy
     liveness.c   the worker side: READY, results, heartbeats, loss and requeue
 */
 #ifndef ZF_BROKER_INTERNAL_H_INCLUDED
@@ -45,6 +46,11 @@ struct _zf_broker_t {
     zf_disp_order_t *orders;        //  live orders, oldest first
     zf_disp_order_t *orders_tail;   //  newest live order
     zf_disp_order_t *spec;          //  speculative orders with open shards
+    int64_t spec_due_us;            //  earliest deadline of those orders, -1 none
+    bool spec_stale;                //  spec_due_us must be looked for again
+    bool spec_waiting;              //  a straggler may wait for a worker with room
+    int64_t local_due_us;           //  no keyed subtask's locality wait ends before; -1 none
+    int64_t wait_due_us;            //  no order's wait for a worker ends before; -1 none
     uint64_t next_job_id;           //  last job id given
     uint64_t assign_seq;            //  assignments so far, for round robin
     uint64_t event_seq;             //  events published so far
@@ -77,6 +83,14 @@ void zf_broker_order_release (zf_broker_t *self, zf_disp_order_t *order);
 //  Holds and sends a PARTIAL that is not a shard's end (a LOST notice).
 void zf_broker_notice (zf_broker_t *self, zf_disp_sub_t *sub, int status, const char *detail);
 
+//  Orders queued on the service may wait for a worker until their
+//  wait_until_us: the no-worker deadline takes them in (it lost its last
+//  worker, or never had one).
+void zf_broker_watch_waits (zf_broker_t *self, zf_disp_service_t *service);
+
+//  The no-worker deadline takes in one order's wait (0: it waits for ever).
+void zf_broker_watch_wait (zf_broker_t *self, int64_t wait_until_us);
+
 //  assign.c
 //  Queues a subtask (at the front for requeued work) and places it at once
 //  if a worker has room.
@@ -91,17 +105,47 @@ void zf_broker_pump_service (zf_broker_t *self, zf_disp_service_t *service);
 //  Takes a copy back from its worker and undoes its counts.
 void zf_broker_release_copy (zf_broker_t *self, zf_disp_copy_t *copy);
 
-//  Keyed subtasks done waiting for their preferred worker go to any worker.
-void zf_broker_expire_locality (zf_broker_t *self, int64_t now_us);
+//  Takes a subtask out of the queue that holds it, if any.
+void zf_broker_dequeue (zf_broker_t *self, zf_disp_sub_t *sub);
 
-//  Starts speculative copies of stragglers.
-void zf_broker_speculate (zf_broker_t *self, int64_t now_us);
+//  Keyed subtasks done waiting for their preferred worker go to any worker,
+//  if the locality deadline has come.
+void zf_broker_expire_locality (zf_broker_t *self, int64_t now_us);
 
 //  Moves the keyed subtasks waiting for a worker to other queues (it died).
 void zf_broker_rehome_local (zf_broker_t *self, zf_disp_worker_t *worker);
 
-//  Removes a speculative order from the straggler watch.
+//  Starts a speculative copy of a running subtask on the best other worker
+//  with room. Returns 0, or -1 if no worker or no room in the pool.
+int zf_broker_assign_speculative (zf_broker_t *self, zf_disp_sub_t *sub);
+
+//  speculate.c
+//  Puts a new speculative order under the straggler watch.
+void zf_broker_spec_add (zf_broker_t *self, zf_disp_order_t *order);
+
+//  Removes a speculative order from the straggler watch; no-op if it is not
+//  in it. Its shards must all have ended.
 void zf_broker_spec_remove (zf_broker_t *self, zf_disp_order_t *order);
+
+//  Watches a shard whose one copy said it started, if its order is
+//  speculative and it may still get a copy.
+void zf_broker_spec_watch (zf_broker_t *self, zf_disp_sub_t *sub);
+
+//  Stops watching a shard (it got its copy, lost it, ended or was
+//  cancelled); no-op if it is not watched.
+void zf_broker_spec_unwatch (zf_broker_t *self, zf_disp_sub_t *sub);
+
+//  A shard of the order succeeded after duration_ms: the threshold moves.
+void zf_broker_spec_finished (zf_broker_t *self, zf_disp_order_t *order, int64_t duration_ms);
+
+//  Starts speculative copies of the shards that are stragglers by now_us.
+void zf_broker_speculate (zf_broker_t *self, int64_t now_us);
+
+//  Room may have come: stragglers that waited for it try again.
+void zf_broker_spec_retry (zf_broker_t *self);
+
+//  When the next shard becomes a straggler (monotonic); -1 if none will.
+int64_t zf_broker_spec_deadline (zf_broker_t *self);
 
 //  liveness.c
 //  Handles every worker on the dead list: requeues its work, forgets it.

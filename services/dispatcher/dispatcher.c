@@ -1,4 +1,12 @@
-/*  dispatcher.c - the dispatcher actor: sockets around the broker core. */
+/*  dispatcher.c - the dispatcher actor: sockets around the broker core.
+
+    Every callback of the loop (the ROUTER, the events socket, the heartbeat
+    timer, the deadline timer) ends its turn the same way: what the broker
+    produced goes out in batches, and the one deadline timer is armed again
+    at the broker's next deadline. The heartbeat timer runs a few times per
+    heartbeat interval and does only heartbeats and liveness; stragglers,
+    locality and no-worker waits wake the loop exactly when they end.
+*/
 #include "dispatcher.h"
 #include "outbox.h"
 #include "zf_clock.h"
@@ -11,12 +19,22 @@
 //  Messages read from the ROUTER before the batches go out.
 #define S_READS_PER_TURN 256
 
+//  If the broker reports a deadline that its expiry did not move on, wait
+//  this long before trying again, so a defect cannot spin the loop.
+#define S_DEADLINE_RETRY_MS 100
+
+//  The longest the deadline timer is armed for; a later deadline is armed
+//  again when this one fires.
+#define S_DEADLINE_MAX_MS 3600000
+
 //  The actor's state.
 typedef struct {
     zsock_t *pipe;               //  to the caller
     zsock_t *router;             //  clients and workers
     zsock_t *pub;                //  events, or NULL
     zloop_t *loop;               //  the loop
+    int deadline_timer;          //  the timer armed at the broker's deadline, or -1
+    int64_t deadline_at;         //  the deadline it is armed for (monotonic us), -1 none
     zf_clock_t *clock;           //  the real clock
     zf_broker_t *broker;         //  the core
     zf_outbox_t *outbox;         //  batches to send
@@ -153,15 +171,44 @@ s_send_failed (void *arg, const void *identity, size_t size)
     zf_broker_worker_gone (self->broker, identity, size, "jobs could not be sent");
 }
 
-//  Sends what the turn produced; dropping a worker may produce more.
+static int s_on_deadline (zloop_t *loop, int timer_id, void *arg);
+
+//  Puts the one deadline timer at the broker's next deadline. expired_at
+//  is the time of an expiry this turn made, or -1: a deadline not past it
+//  means the expiry did not move on, and waits S_DEADLINE_RETRY_MS.
 static void
-s_flush (s_dispatcher_t *self)
+s_arm_deadline (s_dispatcher_t *self, int64_t expired_at)
+{
+    int64_t next = zf_broker_next_deadline (self->broker);
+    if (next == self->deadline_at && self->deadline_timer >= 0) return;
+    if (self->deadline_timer >= 0) zloop_timer_end (self->loop, self->deadline_timer);
+    self->deadline_timer = -1;
+    self->deadline_at = next;
+    if (next < 0) return;
+    //  zloop counts whole milliseconds: round up, so the timer does not
+    //  come before the deadline more than the loop's own rounding.
+    int64_t delay = next - zf_clock_mono_us (self->clock);
+    delay = delay <= 0 ? 0 : (delay + 999) / 1000;
+    if (expired_at >= 0 && next <= expired_at) {
+        zf_log_error ("dispatcher deadline did not move deadline_us=%lld", (long long)next);
+        delay = S_DEADLINE_RETRY_MS;
+    }
+    if (delay > S_DEADLINE_MAX_MS) delay = S_DEADLINE_MAX_MS;
+    self->deadline_timer = zloop_timer (self->loop, (size_t)delay, 1, s_on_deadline, self);
+    if (self->deadline_timer < 0) zf_log_error ("dispatcher deadline timer not armed");
+}
+
+//  Ends a turn: sends what it produced (dropping a worker may produce
+//  more), then arms the deadline timer.
+static void
+s_turn_end (s_dispatcher_t *self, int64_t expired_at)
 {
     for (int round = 0; round < 4; round++) {
         uint64_t dropped = zf_outbox_dropped (self->outbox);
         zf_outbox_flush (self->outbox, s_send_failed, self);
         if (zf_outbox_dropped (self->outbox) == dropped) break;
     }
+    s_arm_deadline (self, expired_at);
 }
 
 //  ---------------------------------------------------------------------------
@@ -313,7 +360,7 @@ s_on_router (zloop_t *loop, zsock_t *reader, void *arg)
         s_on_message (self, msg);
         zmsg_destroy (&msg);
     }
-    s_flush (self);
+    s_turn_end (self, -1);
     return 0;
 }
 
@@ -339,17 +386,32 @@ s_on_subscription (zloop_t *loop, zsock_t *reader, void *arg)
     }
     if (announce) {
         zf_broker_announce_workers (self->broker);
-        s_flush (self);
+        s_turn_end (self, -1);
     }
     return 0;
 }
 
+//  Heartbeats and liveness.
 static int
 s_on_tick (zloop_t *loop, int timer_id, void *arg)
 {
     s_dispatcher_t *self = arg;
     zf_broker_tick (self->broker);
-    s_flush (self);
+    s_turn_end (self, -1);
+    return 0;
+}
+
+//  The broker's deadline has come: stragglers, keyed shards and orders done
+//  waiting.
+static int
+s_on_deadline (zloop_t *loop, int timer_id, void *arg)
+{
+    s_dispatcher_t *self = arg;
+    self->deadline_timer = -1;
+    self->deadline_at = -1;
+    int64_t now = zf_clock_mono_us (self->clock);
+    zf_broker_expire (self->broker);
+    s_turn_end (self, now);
     return 0;
 }
 
@@ -394,7 +456,7 @@ void
 zf_dispatcher_actor (zsock_t *pipe, void *args)
 {
     const zf_dispatcher_config_t *cfg = args;
-    s_dispatcher_t self = {.pipe = pipe};
+    s_dispatcher_t self = {.pipe = pipe, .deadline_timer = -1, .deadline_at = -1};
     self.clock = zf_clock_new_real ();
     self.decoder = zf_proto_decoder_new ();
     self.encoder = zf_proto_encoder_new ();
@@ -430,8 +492,7 @@ zf_dispatcher_actor (zsock_t *pipe, void *args)
         zsock_signal (pipe, 1);
         return;
     }
-    //  Time-driven work (heartbeats, expiry, stragglers) runs a few times
-    //  per heartbeat interval.
+    //  Heartbeats and liveness run a few times per heartbeat interval.
     int64_t tick = cfg->broker.heartbeat_ms / 4;
     tick = tick < 5 ? 5 : tick > 100 ? 100 : tick;
     zloop_set_nonstop (self.loop, true);

@@ -46,16 +46,23 @@ s_requeue (zf_broker_t *self, zf_disp_sub_t *sub, zf_disp_worker_t *worker)
     zf_broker_enqueue (self, sub, true);
 }
 
+//  A service left without workers starts the no-worker wait of what it
+//  queues; room a dead worker leaves may go to stragglers waiting for it.
 void
 zf_broker_bury_dead (zf_broker_t *self)
 {
     zf_disp_worker_t *worker;
+    bool buried = false;
     while ((worker = zf_disp_workers_pop_dead (self->workers))) {
+        buried = true;
         zf_log_warn ("executor lost name=%s jobs=%u", zf_disp_worker_name (worker),
                      zf_disp_worker_load (worker));
         zf_broker_event (self, ZF_DE_WORKER_LOST, worker, NULL, NULL, NULL);
-        for (size_t i = 0; i < zf_disp_worker_service_count (worker); i++)
-            zf_disp_service_remove_worker (zf_disp_worker_service (worker, i), worker);
+        for (size_t i = 0; i < zf_disp_worker_service_count (worker); i++) {
+            zf_disp_service_t *service = zf_disp_worker_service (worker, i);
+            zf_disp_service_remove_worker (service, worker);
+            if (zf_disp_service_worker_count (service) == 0) zf_broker_watch_waits (self, service);
+        }
         zf_broker_rehome_local (self, worker);
         zf_disp_copy_t *copy;
         while ((copy = zf_disp_worker_first_copy (worker))) {
@@ -76,6 +83,7 @@ zf_broker_bury_dead (zf_broker_t *self)
             zf_broker_pump_service (self, zf_disp_worker_service (worker, i));
         zf_disp_worker_destroy (&worker);
     }
+    if (buried) zf_broker_spec_retry (self);
 }
 
 void
@@ -180,6 +188,7 @@ zf_broker_worker_ready (zf_broker_t *self, const void *identity, size_t size,
     zf_log_info ("executor joined name=%s %s", ready->executor, detail);
     zf_broker_event (self, ZF_DE_WORKER_JOIN, worker, NULL, NULL, detail);
     zf_broker_pump_worker (self, worker);
+    zf_broker_spec_retry (self);
     return 0;
 }
 
@@ -218,6 +227,7 @@ s_worker_result (zf_broker_t *self, zf_disp_worker_t *worker, const zf_result_t 
     if (result->status == ZF_JOB_RUNNING) {
         if (copy->started_us < 0) {
             copy->started_us = now_us;
+            zf_broker_spec_watch (self, sub);
             //  The client hears when the shard starts, not when a
             //  speculative copy does.
             if (sub->state != ZF_SUB_DONE && copy == &sub->copy[0] && self->ops.result) {
@@ -243,8 +253,8 @@ s_worker_result (zf_broker_t *self, zf_disp_worker_t *worker, const zf_result_t 
         zf_broker_order_release (self, order);
         return;
     }
-    if (out.status == ZF_JOB_SUCCEEDED && order->straggler)
-        zf_straggler_add (order->straggler, (now_us - started_us) / 1000);
+    if (out.status == ZF_JOB_SUCCEEDED)
+        zf_broker_spec_finished (self, order, (now_us - started_us) / 1000);
     //  With the other copy still running, a failure here is not the
     //  shard's end: the other copy may still succeed.
     if (out.status != ZF_JOB_SUCCEEDED && sub->running > 0 && !sub->cancel_asked) return;
@@ -284,6 +294,7 @@ zf_broker_worker_results (zf_broker_t *self, const void *identity, size_t size,
         zf_disp_service_t *service = zf_disp_worker_service (worker, i);
         if (zf_disp_service_pool (service)) zf_broker_pump_service (self, service);
     }
+    zf_broker_spec_retry (self);
     return 0;
 }
 

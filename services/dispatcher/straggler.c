@@ -83,9 +83,8 @@ s_select (int64_t *values, int64_t n, int64_t k)
     }
 }
 
-//  The median is computed again only after new durations arrived, so a
-//  periodic straggler check of many running shards costs one selection per
-//  finished shard rather than one per check.
+//  The median is computed again only after new durations arrived, so asking
+//  for it again and again costs one selection per finished shard.
 int64_t
 zf_straggler_median (zf_straggler_t *self)
 {
@@ -124,4 +123,16 @@ zf_straggler_is_slow (zf_straggler_t *self, int64_t running_ms, double factor, i
 {
     int64_t threshold = zf_straggler_threshold (self, factor, min_ms);
     return threshold >= 0 && running_ms > threshold;
+}
+
+//  A shard that has run running_ms whole milliseconds is slow once
+//  running_ms > threshold, that is once threshold + 1 whole milliseconds
+//  have passed since its start.
+int64_t
+zf_straggler_due_us (zf_straggler_t *self, int64_t started_us, double factor, int64_t min_ms)
+{
+    int64_t threshold = zf_straggler_threshold (self, factor, min_ms);
+    if (threshold < 0) return -1;
+    if (threshold >= (INT64_MAX - (started_us > 0 ? started_us : 0)) / 1000 - 1) return INT64_MAX;
+    return started_us + (threshold + 1) * 1000;
 }

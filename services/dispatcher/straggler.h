@@ -42,4 +42,11 @@ int64_t zf_straggler_threshold (zf_straggler_t *self, double factor, int64_t min
 //  True if a shard that has run for running_ms is a straggler.
 bool zf_straggler_is_slow (zf_straggler_t *self, int64_t running_ms, double factor, int64_t min_ms);
 
+//  When a shard that started at started_us (monotonic microseconds) becomes
+//  a straggler: the first moment at which zf_straggler_is_slow holds for its
+//  running time in whole milliseconds. -1 while no sibling has finished;
+//  INT64_MAX when the threshold lies beyond any clock.
+int64_t zf_straggler_due_us (zf_straggler_t *self, int64_t started_us, double factor,
+                             int64_t min_ms);
+
 #endif

@@ -66,6 +66,9 @@ struct _zf_disp_sub_t {
     zf_disp_queue_t *queue;              //  the queue holding it, or NULL
     zf_disp_sub_t *qprev;                //  in that queue
     zf_disp_sub_t *qnext;                //  in that queue
+    bool watched;                        //  in its order's straggler watch (speculate.c)
+    zf_disp_sub_t *wprev;                //  in that watch
+    zf_disp_sub_t *wnext;                //  in that watch
 };
 
 //  How many subtasks of an order one worker holds (for spreading shards).
@@ -108,6 +111,10 @@ struct _zf_disp_order_t {
     zf_disp_order_t *spec_prev; //  in the list of speculative orders with open shards
     zf_disp_order_t *spec_next; //  in the list of speculative orders with open shards
     bool in_spec;               //  it is in that list
+    zf_disp_sub_t *watch_head;  //  straggler watch: its running shards, earliest start first
+    zf_disp_sub_t *watch_tail;  //  the latest start in the watch
+    zf_disp_sub_t *watch_next;  //  first watched shard not found a straggler yet, or NULL
+    int64_t spec_due_us;        //  when watch_next becomes a straggler (monotonic); -1 never
 };
 
 //  Appends a subtask to a queue (it must be in none).

@@ -568,20 +568,24 @@ test_no_worker_wait (void **state)
     patient.command = NULL;
     zf_order_t orders[2] = {bounded, patient};
     s_dispatch (fx, "settle", orders, 2);
-    zf_clock_advance (fx->clock, 1000);
-    zf_broker_tick (fx->broker);
+    //  The broker's deadline is the end of the bounded wait, 2 s from now.
+    assert_int_equal (zf_broker_next_deadline (fx->broker), 2000 * 1000);
+    zf_clock_advance (fx->clock, 1999);
+    zf_broker_expire (fx->broker);
     assert_int_equal (fx->result_count, 0);
-    zf_clock_advance (fx->clock, 1500);
-    zf_broker_tick (fx->broker);
-    //  The bounded one fails with NO_WORKER; the other waits on.
+    zf_clock_advance (fx->clock, 1);
+    zf_broker_expire (fx->broker);
+    //  The bounded one fails with NO_WORKER; the other waits on, with no
+    //  deadline.
     assert_int_equal (fx->result_count, 1);
+    assert_int_equal (zf_broker_next_deadline (fx->broker), -1);
     assert_string_equal (fx->results[0].task, "bounded");
     assert_int_equal (fx->results[0].status, ZF_JOB_NO_WORKER);
     assert_true (fx->results[0].final);
     assert_int_equal (fx->refused_count, 1);
     assert_int_equal (fx->refused[0], ZF_REFUSE_NO_WORKER);
     zf_clock_advance (fx->clock, 3600 * 1000);
-    zf_broker_tick (fx->broker);
+    zf_broker_expire (fx->broker);
     assert_int_equal (fx->result_count, 1);
     //  A worker offering the service arrives and takes it.
     s_ready (fx, "settler", 2, "settle", "noop", NULL);
@@ -664,15 +668,15 @@ test_locality_wait (void **state)
     second.shard_keys = key;
     s_dispatch (fx, "shell", &second, 1);
     assert_int_equal (fx->job_count, 1);
-    zf_clock_advance (fx->clock, 500);
-    zf_broker_tick (fx->broker);
+    assert_int_equal (zf_broker_next_deadline (fx->broker), 1000 * 1000);
+    zf_clock_advance (fx->clock, 999);
+    zf_broker_expire (fx->broker);
     assert_int_equal (fx->job_count, 1);
-    //  Past the locality wait it goes to the other worker.
-    zf_clock_advance (fx->clock, 600);
-    zf_broker_worker_heartbeat (fx->broker, "a", 1);
-    zf_broker_worker_heartbeat (fx->broker, "b", 1);
-    zf_broker_tick (fx->broker);
+    //  At the end of the locality wait it goes to the other worker.
+    zf_clock_advance (fx->clock, 1);
+    zf_broker_expire (fx->broker);
     assert_int_equal (fx->job_count, 2);
+    assert_int_equal (zf_broker_next_deadline (fx->broker), -1);
     assert_string_not_equal (fx->jobs[1].worker, home);
     //  Within the wait, its own worker coming free takes it.
     zf_order_t third = s_order ("third", 1);
@@ -710,23 +714,27 @@ test_speculative (void **state)
         for (int i = 0; i < 4; i++)
             zf_broker_worker_heartbeat (fx->broker, names[i], 1);
         zf_broker_tick (fx->broker);
+        zf_broker_expire (fx->broker);
         if (step < 8) assert_int_equal (fx->job_count, 3);
     }
     //  At 10 s past its start (and a bit) the straggler gets a copy elsewhere.
     zf_clock_advance (fx->clock, 500);
     zf_broker_tick (fx->broker);
+    zf_broker_expire (fx->broker);
     assert_int_equal (fx->job_count, 4);
     assert_int_equal (fx->jobs[3].copy, 1);
     assert_int_equal (fx->jobs[3].shard, fx->jobs[2].shard);
     assert_int_equal (fx->jobs[3].attempt, fx->jobs[2].attempt);
     assert_string_not_equal (fx->jobs[3].worker, fx->jobs[2].worker);
     assert_int_equal (s_events (fx, ZF_DE_SPECULATIVE), 1);
-    //  Only one copy per shard.
+    //  Only one copy per shard, and nothing left to wait for.
+    assert_int_equal (zf_broker_next_deadline (fx->broker), -1);
     for (int step = 0; step < 5; step++) {
         zf_clock_advance (fx->clock, 1000);
         for (int i = 0; i < 4; i++)
             zf_broker_worker_heartbeat (fx->broker, names[i], 1);
         zf_broker_tick (fx->broker);
+        zf_broker_expire (fx->broker);
     }
     assert_int_equal (fx->job_count, 4);
     //  The copy wins; the original is cancelled.
@@ -765,13 +773,178 @@ test_not_speculative (void **state)
     for (size_t i = 0; i < 3; i++)
         s_report (fx, i, ZF_JOB_RUNNING);
     s_report (fx, 0, ZF_JOB_SUCCEEDED);
+    //  Nothing speculative: nothing for the actor to arm.
+    assert_int_equal (zf_broker_next_deadline (fx->broker), -1);
     for (int step = 0; step < 60; step++) {
         zf_clock_advance (fx->clock, 1000);
         zf_broker_worker_heartbeat (fx->broker, "a", 1);
         zf_broker_worker_heartbeat (fx->broker, "b", 1);
         zf_broker_tick (fx->broker);
+        zf_broker_expire (fx->broker);
     }
     assert_int_equal (fx->job_count, 3);
+    assert_int_equal (zf_broker_next_deadline (fx->broker), -1);
+}
+
+//  Index of the job that runs the shard, copy 0.
+static size_t
+s_job_of (s_fixture_t *fx, int32_t shard)
+{
+    for (size_t i = 0; i < fx->job_count; i++)
+        if (fx->jobs[i].shard == shard && fx->jobs[i].copy == 0) return i;
+    fail_msg ("no job for shard %d", shard);
+    return 0;
+}
+
+//  A speculative order of three shards, all running on their own workers
+//  from time 0 (workers a, b, c; d idle), with shards 0 and 1 done after
+//  1000 and 1500 ms. The threshold is then 3 x the median 1250 ms = 3750 ms.
+static void
+s_straggling (s_fixture_t *fx)
+{
+    fx->cfg.straggler_min_ms = 2000;
+    s_start (fx);
+    const char *names[] = {"a", "b", "c", "d"};
+    for (int i = 0; i < 4; i++)
+        s_ready (fx, names[i], 1, "shell", NULL);
+    zf_order_t order = s_order ("settle", 3);
+    order.speculative = true;
+    s_dispatch (fx, "shell", &order, 1);
+    assert_int_equal (fx->job_count, 3);
+    //  Nothing runs yet, then nothing has finished: no deadline.
+    assert_int_equal (zf_broker_next_deadline (fx->broker), -1);
+    for (size_t i = 0; i < 3; i++)
+        s_report (fx, i, ZF_JOB_RUNNING);
+    assert_int_equal (zf_broker_next_deadline (fx->broker), -1);
+    //  The first sibling ends: 3 x 1000 ms is over the 2 s minimum, so a
+    //  shard is a straggler once it has run more than 3000 ms, at 3001 ms.
+    zf_clock_advance (fx->clock, 1000);
+    s_report (fx, s_job_of (fx, 0), ZF_JOB_SUCCEEDED);
+    assert_int_equal (zf_broker_next_deadline (fx->broker), 3001 * 1000);
+    //  The second moves the median to 1250 ms, and the deadline with it.
+    zf_clock_advance (fx->clock, 500);
+    s_report (fx, s_job_of (fx, 1), ZF_JOB_SUCCEEDED);
+    assert_int_equal (zf_broker_next_deadline (fx->broker), 3751 * 1000);
+}
+
+//  The copy is made at the very moment the shard becomes a straggler, and
+//  the deadline the actor must arm is that moment.
+static void
+test_straggler_deadline (void **state)
+{
+    s_fixture_t *fx = *state;
+    s_straggling (fx);
+    size_t slow = s_job_of (fx, 2);
+    //  One millisecond before: nothing, and the deadline stays.
+    zf_clock_advance (fx->clock, 3750 - 1500);
+    zf_broker_expire (fx->broker);
+    assert_int_equal (fx->job_count, 3);
+    assert_int_equal (zf_broker_next_deadline (fx->broker), 3751 * 1000);
+    //  At the moment: the copy, on a worker without a shard of the order.
+    zf_clock_advance (fx->clock, 1);
+    zf_broker_expire (fx->broker);
+    assert_int_equal (fx->job_count, 4);
+    assert_int_equal (fx->jobs[3].copy, 1);
+    assert_int_equal (fx->jobs[3].shard, 2);
+    assert_string_not_equal (fx->jobs[3].worker, fx->jobs[slow].worker);
+    assert_int_equal (s_stats (fx).speculative, 1);
+    //  One copy per shard: nothing is left to wait for.
+    assert_int_equal (zf_broker_next_deadline (fx->broker), -1);
+    //  The order ends; still nothing.
+    s_report (fx, slow, ZF_JOB_SUCCEEDED);
+    assert_true (fx->results[fx->result_count - 1].final);
+    s_report (fx, 3, ZF_JOB_CANCELLED);
+    assert_int_equal (s_stats (fx).inflight, 0);
+    assert_int_equal (zf_broker_next_deadline (fx->broker), -1);
+}
+
+//  A shard that ends before its deadline takes the deadline with it.
+static void
+test_straggler_finishes_first (void **state)
+{
+    s_fixture_t *fx = *state;
+    s_straggling (fx);
+    zf_clock_advance (fx->clock, 2000);
+    s_report (fx, s_job_of (fx, 2), ZF_JOB_SUCCEEDED);
+    assert_true (fx->results[fx->result_count - 1].final);
+    assert_int_equal (zf_broker_next_deadline (fx->broker), -1);
+    zf_clock_advance (fx->clock, 60 * 1000);
+    zf_broker_expire (fx->broker);
+    assert_int_equal (fx->job_count, 3);
+}
+
+//  A cancelled order leaves no deadline behind.
+static void
+test_straggler_cancelled (void **state)
+{
+    s_fixture_t *fx = *state;
+    s_straggling (fx);
+    zf_cancel_t cancel = {.flow = "eod", .date = 20000, .task = "settle", .shard = ZF_SHARD_ALL};
+    zf_broker_cancel (fx->broker, "reg", 3, &cancel);
+    assert_int_equal (fx->cancel_count, 1);
+    assert_int_equal (zf_broker_next_deadline (fx->broker), -1);
+    zf_clock_advance (fx->clock, 60 * 1000);
+    zf_broker_expire (fx->broker);
+    assert_int_equal (fx->job_count, 3);
+    s_report (fx, s_job_of (fx, 2), ZF_JOB_CANCELLED);
+    assert_true (fx->results[fx->result_count - 1].final);
+    assert_int_equal (s_stats (fx).inflight, 0);
+    assert_int_equal (zf_broker_next_deadline (fx->broker), -1);
+}
+
+//  A straggler whose worker dies is requeued: no deadline until its next
+//  attempt runs, and then one from that start.
+static void
+test_straggler_worker_lost (void **state)
+{
+    s_fixture_t *fx = *state;
+    s_straggling (fx);
+    size_t slow = s_job_of (fx, 2);
+    char worker[S_TEXT];
+    strcpy (worker, fx->jobs[slow].worker);
+    zf_broker_worker_gone (fx->broker, worker, strlen (worker), "test");
+    assert_int_equal (s_stats (fx).requeued, 1);
+    assert_int_equal (fx->job_count, 4);
+    assert_int_equal (fx->jobs[3].attempt, 2);
+    assert_int_equal (zf_broker_next_deadline (fx->broker), -1);
+    //  The next attempt starts at 2000 ms: a straggler from 5751 ms.
+    zf_clock_advance (fx->clock, 500);
+    s_report (fx, 3, ZF_JOB_RUNNING);
+    assert_int_equal (zf_broker_next_deadline (fx->broker), (2000 + 3751) * 1000);
+    zf_clock_advance (fx->clock, 3750);
+    zf_broker_expire (fx->broker);
+    assert_int_equal (fx->job_count, 4);
+    zf_clock_advance (fx->clock, 1);
+    zf_broker_expire (fx->broker);
+    assert_int_equal (fx->job_count, 5);
+    assert_int_equal (fx->jobs[4].copy, 1);
+    assert_int_equal (fx->jobs[4].attempt, 2);
+    assert_int_equal (zf_broker_next_deadline (fx->broker), -1);
+}
+
+//  A straggler that finds no worker with room gets its copy as soon as one
+//  has room, without waiting for a deadline; meanwhile none is armed.
+static void
+test_straggler_waits_for_room (void **state)
+{
+    s_fixture_t *fx = *state;
+    s_straggling (fx);
+    //  Every worker other than the straggler's is busy.
+    zf_order_t fillers[3] = {s_order ("f1", 0), s_order ("f2", 0), s_order ("f3", 0)};
+    s_dispatch (fx, "shell", fillers, 3);
+    assert_int_equal (fx->job_count, 6);
+    zf_clock_advance (fx->clock, 3751 - 1500);
+    zf_broker_expire (fx->broker);
+    assert_int_equal (fx->job_count, 6);
+    assert_int_equal (zf_broker_next_deadline (fx->broker), -1);
+    //  A filler ends: its worker takes the copy at once.
+    zf_clock_advance (fx->clock, 10);
+    s_report (fx, 4, ZF_JOB_SUCCEEDED);
+    assert_int_equal (fx->job_count, 7);
+    assert_int_equal (fx->jobs[6].copy, 1);
+    assert_int_equal (fx->jobs[6].shard, 2);
+    assert_string_equal (fx->jobs[6].worker, fx->jobs[4].worker);
+    assert_int_equal (zf_broker_next_deadline (fx->broker), -1);
 }
 
 static void
@@ -955,6 +1128,11 @@ main (void)
         cmocka_unit_test_setup_teardown (test_locality_wait, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_speculative, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_not_speculative, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_straggler_deadline, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_straggler_finishes_first, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_straggler_cancelled, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_straggler_worker_lost, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_straggler_waits_for_room, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_cancel, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_bad_workers, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_backlog_and_heartbeats, s_setup, s_teardown),

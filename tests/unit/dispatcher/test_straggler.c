@@ -68,6 +68,25 @@ test_threshold (void **state)
     zf_straggler_destroy (&s);
 }
 
+//  The moment a shard becomes a straggler is the first at which the rule
+//  holds, in whole milliseconds of running time.
+static void
+test_due (void **state)
+{
+    zf_straggler_t *s = zf_straggler_new (4);
+    assert_int_equal (zf_straggler_due_us (s, 5000, 3.0, 100), -1);
+    zf_straggler_add (s, 1000);
+    //  Threshold 3000 ms: slow from 3001 whole ms on.
+    int64_t due = zf_straggler_due_us (s, 5000, 3.0, 100);
+    assert_int_equal (due, 5000 + 3001 * 1000);
+    assert_false (zf_straggler_is_slow (s, (due - 1 - 5000) / 1000, 3.0, 100));
+    assert_true (zf_straggler_is_slow (s, (due - 5000) / 1000, 3.0, 100));
+    //  A threshold past any clock is never due.
+    assert_int_equal (zf_straggler_due_us (s, 5000, 1e30, 100), INT64_MAX);
+    assert_int_equal (zf_straggler_due_us (s, 5000, 3.0, INT64_MAX / 1000), INT64_MAX);
+    zf_straggler_destroy (&s);
+}
+
 static void
 test_fence (void **state)
 {
@@ -89,9 +108,8 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_median),
-        cmocka_unit_test (test_median_many),
-        cmocka_unit_test (test_threshold),
+        cmocka_unit_test (test_median),    cmocka_unit_test (test_median_many),
+        cmocka_unit_test (test_threshold), cmocka_unit_test (test_due),
         cmocka_unit_test (test_fence),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
