@@ -39,7 +39,6 @@ typedef struct {
     zf_broker_t *broker;         //  the core
     zf_outbox_t *outbox;         //  batches to send
     zf_proto_decoder_t *decoder; //  bodies received
-    zf_proto_encoder_t *encoder; //  bodies sent at once
     uint64_t malformed;          //  messages dropped as malformed
 } s_dispatcher_t;
 
@@ -86,7 +85,7 @@ s_heartbeat (void *arg, zf_disp_worker_t *worker)
     s_dispatcher_t *self = arg;
     zmsg_t *msg = zf_mdp_worker_new (ZF_MDPW_HEARTBEAT, NULL, NULL, NULL);
     zf_outbox_send_now (self->outbox, zf_disp_worker_identity (worker),
-                        zf_disp_worker_identity_size (worker), &msg);
+                        zf_disp_worker_identity_size (worker), &msg, "heartbeat");
 }
 
 static void
@@ -94,7 +93,7 @@ s_client_heartbeat (void *arg, const void *identity, size_t size)
 {
     s_dispatcher_t *self = arg;
     zmsg_t *msg = zf_mdp_client_new (ZF_MDPC_HEARTBEAT, NULL, NULL);
-    zf_outbox_send_now (self->outbox, identity, size, &msg);
+    zf_outbox_send_now (self->outbox, identity, size, &msg, "heartbeat");
 }
 
 static void
@@ -102,7 +101,7 @@ s_disconnect (void *arg, const void *identity, size_t size)
 {
     s_dispatcher_t *self = arg;
     zmsg_t *msg = zf_mdp_worker_new (ZF_MDPW_DISCONNECT, NULL, NULL, NULL);
-    zf_outbox_send_now (self->outbox, identity, size, &msg);
+    zf_outbox_send_now (self->outbox, identity, size, &msg, "disconnect");
 }
 
 static void
@@ -118,29 +117,14 @@ s_refused (void *arg, const void *identity, size_t size, const char *service,
            const zf_refused_t *refused)
 {
     s_dispatcher_t *self = arg;
-    zf_proto_error_t err;
-    if (zf_refused_encode (self->encoder, refused, &err) != 0) {
-        zf_log_error ("refusal not encoded reason=\"%s\"", err.text);
-        return;
-    }
-    zframe_t *body = zf_proto_encoder_frame (self->encoder);
-    //  ERROR needs a service frame; a refused HELLO has none.
-    zmsg_t *msg = body ? zf_mdp_client_new (ZF_MDPC_ERROR, *service ? service : "*", &body) : NULL;
-    zf_outbox_send_now (self->outbox, identity, size, &msg);
+    zf_outbox_refused (self->outbox, identity, size, service, refused);
 }
 
 static void
 s_hello_reply (void *arg, const void *identity, size_t size, const zf_hello_reply_t *reply)
 {
     s_dispatcher_t *self = arg;
-    zf_proto_error_t err;
-    if (zf_hello_reply_encode (self->encoder, reply, &err) != 0) {
-        zf_log_error ("hello reply not encoded reason=\"%s\"", err.text);
-        return;
-    }
-    zframe_t *body = zf_proto_encoder_frame (self->encoder);
-    zmsg_t *msg = body ? zf_mdp_client_new (ZF_MDPC_HELLO, NULL, &body) : NULL;
-    zf_outbox_send_now (self->outbox, identity, size, &msg);
+    zf_outbox_hello_reply (self->outbox, identity, size, reply);
 }
 
 static void
@@ -428,11 +412,17 @@ s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
         zsock_send (reader, "ss", zsock_endpoint (self->router),
                     self->pub ? zsock_endpoint (self->pub) : "");
     else if (streq (command, "STATS")) {
+        //  The broker's counters, then what was dropped: messages not
+        //  sent, not encoded, lost for lack of memory, events not
+        //  published, and messages received malformed.
         zf_broker_stats_t stats;
         zf_broker_stats (self->broker, &stats);
-        zsock_send (reader, "88888888", stats.orders, stats.jobs, stats.results, stats.requeued,
-                    stats.speculative, (uint64_t)stats.inflight, (uint64_t)stats.held,
-                    (uint64_t)stats.workers);
+        zf_outbox_stats_t drops;
+        zf_outbox_stats (self->outbox, &drops);
+        zsock_send (reader, "8888888888888", stats.orders, stats.jobs, stats.results,
+                    stats.requeued, stats.speculative, (uint64_t)stats.inflight,
+                    (uint64_t)stats.held, (uint64_t)stats.workers, drops.unsent, drops.unencoded,
+                    drops.no_memory, drops.events, self->malformed);
     }
     zstr_free (&command);
     return rc;
@@ -449,7 +439,6 @@ s_teardown (s_dispatcher_t *self)
     zsock_destroy (&self->pub);
     zf_clock_destroy (&self->clock);
     zf_proto_decoder_destroy (&self->decoder);
-    zf_proto_encoder_destroy (&self->encoder);
 }
 
 void
@@ -459,7 +448,6 @@ zf_dispatcher_actor (zsock_t *pipe, void *args)
     s_dispatcher_t self = {.pipe = pipe, .deadline_timer = -1, .deadline_at = -1};
     self.clock = zf_clock_new_real ();
     self.decoder = zf_proto_decoder_new ();
-    self.encoder = zf_proto_encoder_new ();
     self.router = zsock_new (ZMQ_ROUTER);
     if (self.router) {
         zsock_set_router_mandatory (self.router, 1);
@@ -467,8 +455,8 @@ zf_dispatcher_actor (zsock_t *pipe, void *args)
         zsock_set_rcvhwm (self.router, 100000);
         zsock_set_sndtimeo (self.router, 0);
     }
-    bool ok = self.clock && self.decoder && self.encoder && self.router &&
-              zsock_bind (self.router, "%s", cfg->bind) >= 0;
+    bool ok =
+        self.clock && self.decoder && self.router && zsock_bind (self.router, "%s", cfg->bind) >= 0;
     if (ok && cfg->events && *cfg->events) {
         //  An XPUB that hands over every subscription, so that a subscriber
         //  to joins can be told which workers joined before it came.
@@ -478,7 +466,7 @@ zf_dispatcher_actor (zsock_t *pipe, void *args)
         if (ok) zsock_set_sndhwm (self.pub, 100000);
     }
     if (ok) {
-        self.outbox = zf_outbox_new (self.router, self.pub);
+        self.outbox = zf_outbox_new (self.router, self.pub, self.clock);
         self.broker = zf_broker_new (&cfg->broker, self.clock, &s_ops, &self);
         self.loop = zloop_new ();
         ok = self.outbox && self.broker && self.loop;
