@@ -594,6 +594,34 @@ test_no_worker_wait (void **state)
     assert_string_equal (fx->jobs[0].service, "settle");
 }
 
+//  An order queued behind busy workers does not wait for a worker; it does
+//  once the service's last worker is gone, from when it was sent.
+static void
+test_no_worker_after_last_left (void **state)
+{
+    s_fixture_t *fx = *state;
+    s_ready (fx, "a", 1, "settle", NULL);
+    zf_order_t orders[2] = {s_order ("first", 0), s_order ("second", 0)};
+    orders[1].wait_ms = 2000;
+    s_dispatch (fx, "settle", orders, 2);
+    assert_int_equal (fx->job_count, 1);
+    assert_int_equal (zf_broker_next_deadline (fx->broker), -1);
+    zf_clock_advance (fx->clock, 3000);
+    zf_broker_expire (fx->broker);
+    assert_int_equal (fx->result_count, 0);
+    //  The worker leaves: the second has waited longer than it allowed; the
+    //  first, requeued, waits for ever.
+    zf_broker_worker_gone (fx->broker, "a", 1, NULL);
+    assert_int_equal (zf_broker_next_deadline (fx->broker), 2000 * 1000);
+    zf_broker_expire (fx->broker);
+    s_result_t *last = &fx->results[fx->result_count - 1];
+    assert_string_equal (last->task, "second");
+    assert_int_equal (last->status, ZF_JOB_NO_WORKER);
+    assert_int_equal (fx->refused_count, 1);
+    assert_int_equal (s_stats (fx).inflight, 1);
+    assert_int_equal (zf_broker_next_deadline (fx->broker), -1);
+}
+
 //  Runs an order of the given keys to the end and records where each key ran.
 static void
 s_run_keyed (s_fixture_t *fx, const char *task, zf_date_t date, const char *const *keys,
@@ -686,6 +714,56 @@ test_locality_wait (void **state)
     s_report (fx, 0, ZF_JOB_SUCCEEDED);
     assert_int_equal (fx->job_count, 3);
     assert_string_equal (fx->jobs[2].worker, home);
+}
+
+//  A requeued keyed shard goes to the front of its worker's local queue with
+//  a fresh wait, hiding one whose wait ends sooner; once it leaves, the
+//  deadline is the hidden one's again.
+static void
+test_locality_uncovered (void **state)
+{
+    s_fixture_t *fx = *state;
+    s_ready (fx, "a", 1, "shell", NULL);
+    s_ready (fx, "b", 1, "shell", NULL);
+    s_ready (fx, "c", 1, "shell", NULL);
+    const char *key[] = {"bonds"};
+    zf_order_t orders[3] = {s_order ("one", 1), s_order ("two", 1), s_order ("three", 1)};
+    for (int i = 0; i < 3; i++)
+        orders[i].shard_keys = key;
+    //  One runs on the key's worker; two waits for it, then goes elsewhere.
+    s_dispatch (fx, "shell", &orders[0], 1);
+    char home[S_TEXT], away[S_TEXT];
+    strcpy (home, fx->jobs[0].worker);
+    s_dispatch (fx, "shell", &orders[1], 1);
+    zf_clock_advance (fx->clock, 1000);
+    zf_broker_expire (fx->broker);
+    assert_int_equal (fx->job_count, 2);
+    strcpy (away, fx->jobs[1].worker);
+    //  Three waits for home until 2000 ms; two's worker dies at 1500 ms and
+    //  two goes first in line, waiting until 2500 ms.
+    s_dispatch (fx, "shell", &orders[2], 1);
+    assert_int_equal (zf_broker_next_deadline (fx->broker), 2000 * 1000);
+    zf_clock_advance (fx->clock, 500);
+    zf_broker_worker_gone (fx->broker, away, strlen (away), "test");
+    assert_int_equal (fx->job_count, 2);
+    zf_clock_advance (fx->clock, 500);
+    zf_broker_expire (fx->broker);
+    assert_int_equal (fx->job_count, 2);
+    assert_int_equal (zf_broker_next_deadline (fx->broker), 2500 * 1000);
+    //  Home comes free and takes two: three is past its wait, and the
+    //  deadline says so.
+    zf_clock_advance (fx->clock, 100);
+    s_report (fx, 0, ZF_JOB_SUCCEEDED);
+    assert_int_equal (fx->job_count, 3);
+    assert_string_equal (fx->jobs[2].task, "two");
+    assert_string_equal (fx->jobs[2].worker, home);
+    assert_int_equal (zf_broker_next_deadline (fx->broker), 2000 * 1000);
+    zf_broker_expire (fx->broker);
+    assert_int_equal (fx->job_count, 4);
+    assert_string_equal (fx->jobs[3].task, "three");
+    assert_string_not_equal (fx->jobs[3].worker, home);
+    assert_string_not_equal (fx->jobs[3].worker, away);
+    assert_int_equal (zf_broker_next_deadline (fx->broker), -1);
 }
 
 static void
@@ -1124,8 +1202,10 @@ main (void)
         cmocka_unit_test_setup_teardown (test_duplicates_harmless, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_epoch_fence, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_no_worker_wait, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_no_worker_after_last_left, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_locality, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_locality_wait, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_locality_uncovered, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_speculative, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_not_speculative, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_straggler_deadline, s_setup, s_teardown),
