@@ -766,10 +766,11 @@ test_locality_uncovered (void **state)
     assert_int_equal (zf_broker_next_deadline (fx->broker), -1);
 }
 
+//  Four workers of one slot, a to d, and a speculative order of three
+//  shards sent to three of them.
 static void
-test_speculative (void **state)
+s_speculative_order (s_fixture_t *fx)
 {
-    s_fixture_t *fx = *state;
     const char *names[] = {"a", "b", "c", "d"};
     for (int i = 0; i < 4; i++)
         s_ready (fx, names[i], 1, "shell", NULL);
@@ -777,6 +778,14 @@ test_speculative (void **state)
     order.speculative = true;
     s_dispatch (fx, "shell", &order, 1);
     assert_int_equal (fx->job_count, 3);
+}
+
+static void
+test_speculative (void **state)
+{
+    s_fixture_t *fx = *state;
+    const char *names[] = {"a", "b", "c", "d"};
+    s_speculative_order (fx);
     for (size_t i = 0; i < 3; i++)
         s_report (fx, i, ZF_JOB_RUNNING);
     //  The client hears each shard start.
@@ -882,13 +891,7 @@ s_straggling (s_fixture_t *fx)
 {
     fx->cfg.straggler_min_ms = 2000;
     s_start (fx);
-    const char *names[] = {"a", "b", "c", "d"};
-    for (int i = 0; i < 4; i++)
-        s_ready (fx, names[i], 1, "shell", NULL);
-    zf_order_t order = s_order ("settle", 3);
-    order.speculative = true;
-    s_dispatch (fx, "shell", &order, 1);
-    assert_int_equal (fx->job_count, 3);
+    s_speculative_order (fx);
     //  Nothing runs yet, then nothing has finished: no deadline.
     assert_int_equal (zf_broker_next_deadline (fx->broker), -1);
     for (size_t i = 0; i < 3; i++)
@@ -903,6 +906,16 @@ s_straggling (s_fixture_t *fx)
     zf_clock_advance (fx->clock, 500);
     s_report (fx, s_job_of (fx, 1), ZF_JOB_SUCCEEDED);
     assert_int_equal (zf_broker_next_deadline (fx->broker), 3751 * 1000);
+}
+
+//  The order is over: its FINAL went out last, nothing is in flight, and
+//  no deadline is left behind.
+static void
+s_assert_over (s_fixture_t *fx)
+{
+    assert_true (fx->results[fx->result_count - 1].final);
+    assert_int_equal (s_stats (fx).inflight, 0);
+    assert_int_equal (zf_broker_next_deadline (fx->broker), -1);
 }
 
 //  The copy is made at the very moment the shard becomes a straggler, and
@@ -930,10 +943,8 @@ test_straggler_deadline (void **state)
     assert_int_equal (zf_broker_next_deadline (fx->broker), -1);
     //  The order ends; still nothing.
     s_report (fx, slow, ZF_JOB_SUCCEEDED);
-    assert_true (fx->results[fx->result_count - 1].final);
     s_report (fx, 3, ZF_JOB_CANCELLED);
-    assert_int_equal (s_stats (fx).inflight, 0);
-    assert_int_equal (zf_broker_next_deadline (fx->broker), -1);
+    s_assert_over (fx);
 }
 
 //  A shard that ends before its deadline takes the deadline with it.
@@ -944,8 +955,7 @@ test_straggler_finishes_first (void **state)
     s_straggling (fx);
     zf_clock_advance (fx->clock, 2000);
     s_report (fx, s_job_of (fx, 2), ZF_JOB_SUCCEEDED);
-    assert_true (fx->results[fx->result_count - 1].final);
-    assert_int_equal (zf_broker_next_deadline (fx->broker), -1);
+    s_assert_over (fx);
     zf_clock_advance (fx->clock, 60 * 1000);
     zf_broker_expire (fx->broker);
     assert_int_equal (fx->job_count, 3);
@@ -965,9 +975,7 @@ test_straggler_cancelled (void **state)
     zf_broker_expire (fx->broker);
     assert_int_equal (fx->job_count, 3);
     s_report (fx, s_job_of (fx, 2), ZF_JOB_CANCELLED);
-    assert_true (fx->results[fx->result_count - 1].final);
-    assert_int_equal (s_stats (fx).inflight, 0);
-    assert_int_equal (zf_broker_next_deadline (fx->broker), -1);
+    s_assert_over (fx);
 }
 
 //  A straggler whose worker dies is requeued: no deadline until its next

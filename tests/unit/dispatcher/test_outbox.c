@@ -123,7 +123,7 @@ s_drop_lines (s_fixture_t *fx, char *last, size_t size)
     return count;
 }
 
-//  A job of task t for shard 0 at attempt 1.
+//  A job of the unsharded task t at attempt 1.
 static zf_job_t
 s_job (uint64_t job_id)
 {
