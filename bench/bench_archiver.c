@@ -22,8 +22,8 @@
 */
 #include "archiver.h"
 #include "bench_stats.h"
-#include "procs.h"
-#include "stack.h"
+#include "zf_proc.h"
+#include "zf_stack.h"
 #include "zf_engine.h"
 #include "zf_proto.h"
 #include "zf_regclient.h"
@@ -391,10 +391,10 @@ done:
 //  ---------------------------------------------------------------------------
 //  A2: W1 with real processes
 
-//  The services of A2: a real zflow (the gateway tests' stack) and the
-//  archiver under test in this process.
+//  The services of A2: a real zflow (libs/procs' stack) and the archiver
+//  under test in this process.
 typedef struct {
-    gw_stack_t stack;   //  dispatcher, registry, executors
+    zf_stack_t stack;   //  dispatcher, registry, executors
     zsock_t *sub;       //  run events
     zactor_t *archiver; //  the archiver
 } s_procs_t;
@@ -414,7 +414,7 @@ s_call (s_procs_t *p, zf_reg_request_t *req, zf_reg_reply_t *reply)
 static int
 s_procs_start (s_procs_t *p, const char *store, int executors)
 {
-    if (stack_start (&p->stack, executors, (int)sysconf (_SC_NPROCESSORS_ONLN)) != 0) return -1;
+    if (zf_stack_start (&p->stack, executors, (int)sysconf (_SC_NPROCESSORS_ONLN)) != 0) return -1;
     p->sub = zsock_new_sub (p->stack.registry_events, "run.");
     if (!p->sub) return -1;
     zf_archiver_config_t cfg;
@@ -435,7 +435,7 @@ s_procs_stop (s_procs_t *p)
 {
     zactor_destroy (&p->archiver);
     zsock_destroy (&p->sub);
-    stack_stop (&p->stack);
+    zf_stack_stop (&p->stack);
 }
 
 //  The archiver's watermark.

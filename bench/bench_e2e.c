@@ -18,8 +18,8 @@
     usage: bench_e2e [--executors N] [--slots N] [--runs N] [--only W1,W2,...]
 */
 #include "bench_stats.h"
-#include "procs.h"
-#include "stack.h"
+#include "zf_proc.h"
+#include "zf_stack.h"
 #include "zf_regclient.h"
 #include "zf_common.h"
 #include "zf_event_wire.h"
@@ -41,7 +41,7 @@
 
 //  The processes (the gateway tests' stack) and the client side.
 typedef struct {
-    gw_stack_t stack;              //  dispatcher, registry, executors, registry client
+    zf_stack_t stack;              //  dispatcher, registry, executors, registry client
     zsock_t *sub;                  //  run.* and task.w2 events
     zf_proto_decoder_t *event_dec; //  for EVENTS bodies
     int64_t hop_arrival[S_CHAIN];  //  W2: usecs when task i succeeded
@@ -210,7 +210,7 @@ s_workload (s_bench_t *self, const char *workload, int runs, zf_date_t *next_dat
                 : strcmp (workload, "W2") == 0 ? S_CHAIN
                 : strcmp (workload, "W3") == 0 ? 10 * 1002
                                                : 2000;
-    if (stack_submit (&self->stack, text) != 0) {
+    if (zf_stack_submit (&self->stack, text) != 0) {
         free (text);
         return;
     }
@@ -261,7 +261,7 @@ s_workload (s_bench_t *self, const char *workload, int runs, zf_date_t *next_dat
 static int
 s_start (s_bench_t *self, int executors, int slots)
 {
-    if (stack_start (&self->stack, executors, slots) != 0) return -1;
+    if (zf_stack_start (&self->stack, executors, slots) != 0) return -1;
     self->sub = zsock_new_sub (self->stack.registry_events, "run.");
     if (!self->sub) return -1;
     zsock_set_subscribe (self->sub, "task.w2");
@@ -274,7 +274,7 @@ s_stop (s_bench_t *self)
 {
     zsock_destroy (&self->sub);
     zf_proto_decoder_destroy (&self->event_dec);
-    stack_stop (&self->stack);
+    zf_stack_stop (&self->stack);
 }
 
 int
@@ -306,10 +306,10 @@ main (int argc, char **argv)
             return 2;
         }
     }
-    if (executors < 1 || executors > STACK_MAX_EXECUTORS || slots < 1 || runs < 1 ||
+    if (executors < 1 || executors > ZF_STACK_MAX_EXECUTORS || slots < 1 || runs < 1 ||
         runs > S_MAX_RUNS) {
         fprintf (stderr, "bench_e2e: --executors 1..%d, --slots 1.., --runs 1..%d\n",
-                 STACK_MAX_EXECUTORS, S_MAX_RUNS);
+                 ZF_STACK_MAX_EXECUTORS, S_MAX_RUNS);
         return 2;
     }
     zf_proc_bin_dir_default ();

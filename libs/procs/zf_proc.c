@@ -1,10 +1,11 @@
-/*  procs.c - child processes and ports for integration tests. */
-#include "procs.h"
+/*  zf_proc.c - zflow's programs as child processes, and free ports for them. */
+#include "zf_proc.h"
 
 #include <arpa/inet.h>
 #include <libgen.h>
 #include <limits.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -34,12 +35,35 @@ zf_proc_free_port (void)
     return port;
 }
 
+//  Forks and execs argv[0] from ZF_BIN_DIR; in the child, first runs
+//  prepare (if any) with arg. Returns the pid, or -1.
+static pid_t
+s_spawn (char *const *argv, void (*prepare) (int *), int *arg)
+{
+    const char *dir = getenv ("ZF_BIN_DIR");
+    char path[PATH_MAX];
+    snprintf (path, sizeof path, "%s/%s", dir ? dir : ".", argv[0]);
+    pid_t parent = getpid ();
+    pid_t pid = fork ();
+    if (pid == 0) {
+        prctl (PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid () != parent) _exit (127);
+        if (prepare) prepare (arg);
+        execv (path, argv);
+        _exit (127);
+    }
+    return pid;
+}
+
+pid_t
+zf_proc_spawn_argv (char *const *argv)
+{
+    return s_spawn (argv, NULL, NULL);
+}
+
 pid_t
 zf_proc_spawn (const char *program, ...)
 {
-    const char *dir = getenv ("ZF_BIN_DIR");
-    char path[1024];
-    snprintf (path, sizeof path, "%s/%s", dir ? dir : ".", program);
     char *argv[64];
     int argc = 0;
     argv[argc++] = (char *)program;
@@ -50,14 +74,33 @@ zf_proc_spawn (const char *program, ...)
         argv[argc++] = arg;
     va_end (args);
     argv[argc] = NULL;
-    pid_t parent = getpid ();
-    pid_t pid = fork ();
-    if (pid == 0) {
-        prctl (PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid () != parent) _exit (127);
-        execv (path, argv);
-        _exit (127);
+    return s_spawn (argv, NULL, NULL);
+}
+
+//  In the child: stderr goes to the write end of the pipe pipefd.
+static void
+s_stderr_to_pipe (int *pipefd)
+{
+    //  A full pipe drops log lines instead of stopping the child.
+    fcntl (pipefd[1], F_SETPIPE_SZ, 1024 * 1024);
+    fcntl (pipefd[1], F_SETFL, O_NONBLOCK);
+    dup2 (pipefd[1], STDERR_FILENO);
+    close (pipefd[0]);
+    close (pipefd[1]);
+}
+
+pid_t
+zf_proc_spawn_piped (char *const *argv, int *fd)
+{
+    int pipefd[2];
+    if (pipe2 (pipefd, O_CLOEXEC) != 0) return -1;
+    pid_t pid = s_spawn (argv, s_stderr_to_pipe, pipefd);
+    close (pipefd[1]);
+    if (pid < 0) {
+        close (pipefd[0]);
+        return -1;
     }
+    *fd = pipefd[0];
     return pid;
 }
 
@@ -88,6 +131,24 @@ zf_proc_await_gone (pid_t pid, int timeout_ms)
     close (fd);
     waitpid (pid, NULL, WNOHANG);
     return rc == 1 || zf_proc_gone (pid);
+}
+
+int
+zf_proc_await_exit (pid_t pid, int timeout_ms)
+{
+    int fd = pidfd_open (pid, 0);
+    if (fd < 0) return -1;
+    struct pollfd item = {fd, POLLIN, 0};
+    int rc;
+    do
+        rc = poll (&item, 1, timeout_ms);
+    while (rc < 0 && errno == EINTR);
+    close (fd);
+    if (rc != 1) return -1;
+    int status = 0;
+    while (waitpid (pid, &status, 0) < 0)
+        if (errno != EINTR) return -1;
+    return status;
 }
 
 int
