@@ -20,8 +20,8 @@
 // clang-format on
 
 static const zf_option_t s_registry[] = {
-    {ZF_OPT_BIND, "bind", "ENDPOINT", "requests, ROUTER (default tcp://*:5570)"},
-    {ZF_OPT_EVENTS, "events", "ENDPOINT", "events, PUB (default tcp://*:5571)"},
+    {ZF_OPT_BIND, "bind", "ENDPOINT", "requests, ROUTER (default tcp://127.0.0.1:5570)"},
+    {ZF_OPT_EVENTS, "events", "ENDPOINT", "events, PUB (default tcp://127.0.0.1:5571)"},
     {ZF_OPT_DISPATCHER, "dispatcher", "ENDPOINT", "the dispatcher (default tcp://127.0.0.1:5560)"},
     {ZF_OPT_ARCHIVER, "archiver", "ENDPOINT",
      "recover the durable state from this archiver at\n"
@@ -48,8 +48,10 @@ static const zf_option_t s_registry[] = {
 const zf_service_def_t zf_registry_def = {"registry", NULL, NULL, 27, s_registry};
 
 static const zf_option_t s_dispatcher[] = {
-    {ZF_OPT_BIND, "bind", "ENDPOINT", "clients and executors (default tcp://*:5560)"},
-    {ZF_OPT_EVENTS, "events", "ENDPOINT", "monitoring events, PUB (default tcp://*:5561)"},
+    {ZF_OPT_BIND, "bind", "ENDPOINT", "clients and executors (default tcp://127.0.0.1:5560)"},
+    {ZF_OPT_EVENTS, "events", "ENDPOINT",
+     "monitoring events, PUB (default\n"
+     "tcp://127.0.0.1:5561)"},
     {ZF_OPT_HEARTBEAT, "heartbeat", "DURATION", "heartbeat interval (default 1s)"},
     {ZF_OPT_LIVENESS, "liveness", "N", "heartbeats an executor may miss (default 3)"},
     {ZF_OPT_PREFETCH, "prefetch", "N", "jobs beyond its slots an executor may hold (default 64)"},
@@ -91,7 +93,8 @@ static const zf_option_t s_archiver[] = {
      "sqlite:PATH or postgresql://... (default\n"
      "sqlite:./var/zflow.db)"},
     {ZF_OPT_BIND, "bind", "ENDPOINT",
-     "recovery and history requests, ROUTER (default tcp://*:5574)"},
+     "recovery and history requests, ROUTER (default\n"
+     "tcp://127.0.0.1:5574)"},
     {ZF_OPT_BATCH, "batch", "N", "events per transaction, at most (default 1000)"},
     {ZF_OPT_BATCH_WAIT, "batch-wait", "DURATION",
      "an event waits at most this long for its batch (20ms)"},
