@@ -423,17 +423,6 @@ typedef struct {
     int64_t succeeded;       //  usecs when it succeeded, 0 before
 } s_procs_t;
 
-//  Sends one request; 0 if the reply is not an ERROR.
-static int
-s_call (s_procs_t *p, zf_reg_request_t *req, zf_reg_reply_t *reply)
-{
-    if (zf_regclient_call (p->stack.client, req, reply, 30000) != 0) {
-        fprintf (stderr, "bench_archiver: registry: %s\n", zf_regclient_error (p->stack.client));
-        return -1;
-    }
-    return reply->type == ZF_BODY_ERROR ? -1 : 0;
-}
-
 //  The highest seq the archiver acknowledged.
 static uint64_t
 s_durable (s_procs_t *p)
@@ -561,7 +550,7 @@ s_w1 (s_procs_t *p, zf_date_t date)
     p->date = date;
     p->succeeded = 0;
     int64_t start = zclock_usecs ();
-    if (s_call (p, &req, &reply) != 0) return -1;
+    if (zf_stack_call (&p->stack, &req, &reply) != 0) return -1;
     int64_t deadline = zclock_mono () + S_WAIT_MS;
     zpoller_t *poller = zpoller_new (p->sub, p->observer, NULL);
     while (!p->succeeded && zclock_mono () < deadline)
@@ -571,7 +560,7 @@ s_w1 (s_procs_t *p, zf_date_t date)
     uint64_t seq = 0;
     while (seconds >= 0 && zclock_mono () < deadline) {
         zf_reg_request_init (&req, ZF_BODY_PING, 0);
-        if (s_call (p, &req, &reply) != 0) break;
+        if (zf_stack_call (&p->stack, &req, &reply) != 0) break;
         if ((uint64_t)reply.number == seq && s_durable (p) >= seq) break;
         seq = (uint64_t)reply.number;
         //  Between looks, the next event or ARCHIVED, or a short while.
@@ -627,7 +616,7 @@ s_lag (const char *store_name, const char *store, int runs, int executors)
     req.text = text;
     req.text_size = strlen (text);
     req.path = p.stack.dir;
-    int submitted = s_call (&p, &req, &reply);
+    int submitted = zf_stack_call (&p.stack, &req, &reply);
     free (text);
     if (submitted != 0) goto done;
     double seconds[S_MAX_RUNS], p50[S_MAX_RUNS], p99[S_MAX_RUNS], max[S_MAX_RUNS];

@@ -47,24 +47,6 @@ typedef struct {
     int64_t hop_arrival[S_CHAIN];  //  W2: usecs when task i succeeded
 } s_bench_t;
 
-//  Sends one request; returns 0 if the reply is not an ERROR.
-static int
-s_call (s_bench_t *self, zf_reg_request_t *req, zf_reg_reply_t *reply)
-{
-    int rc = zf_regclient_call (self->stack.client, req, reply, 30000);
-    if (rc != 0) {
-        fprintf (stderr, "bench_e2e: registry: %s\n", zf_regclient_error (self->stack.client));
-        return -1;
-    }
-    if (reply->type == ZF_BODY_ERROR) {
-        fprintf (stderr, "bench_e2e: registry refused: %s\n", reply->text ? reply->text : "?");
-        for (size_t i = 0; i < reply->line_count; i++)
-            fprintf (stderr, "  %s\n", reply->lines[i]);
-        return -1;
-    }
-    return 0;
-}
-
 //  Flow texts of the workloads, written into a growing zchunk-like buffer.
 typedef struct {
     char *data;
@@ -150,7 +132,7 @@ s_run (s_bench_t *self, const char *flow, zf_date_t date)
     req.date = date;
     memset (self->hop_arrival, 0, sizeof self->hop_arrival);
     int64_t start = zclock_usecs ();
-    if (s_call (self, &req, &reply) != 0) return -1;
+    if (zf_stack_call (&self->stack, &req, &reply) != 0) return -1;
     int64_t deadline = zclock_mono () + S_RUN_TIMEOUT_MS;
     zpoller_t *poller = zpoller_new (self->sub, NULL);
     double seconds = -1;

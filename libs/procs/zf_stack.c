@@ -195,33 +195,31 @@ s_await_serving (int fd)
     return -1;
 }
 
-//  The command line of a gateway on the stack's endpoints (and with -v if
-//  verbose), then the NULL-ended arguments of args: copied into argv (room
-//  for ZF_CMDLINE_MAX_ARGS + 1), whose strings it holds. NULL if it cannot
-//  be built.
-static zf_cmdline_t *
-s_gateway_argv (zf_stack_t *self, const char *http, bool verbose, char **argv, va_list args)
+//  Starts a gateway with stderr on a pipe (its read end in *fd): the
+//  stack's endpoints, --http http if given, -v if verbose, then the
+//  NULL-ended arguments of args. Returns its pid, or -1.
+static pid_t
+s_spawn_gateway (zf_stack_t *self, const char *http, bool verbose, va_list args, int *fd)
 {
     zf_cmdline_t *cmdline = zf_cmdline_new (&zf_gateway_def);
-    if (!cmdline) return NULL;
+    if (!cmdline) return -1;
     zf_cmdline_verbose (cmdline, verbose ? 1 : 0);
     if (http) zf_cmdline_add (cmdline, ZF_OPT_HTTP, http);
     zf_cmdline_add (cmdline, ZF_OPT_REGISTRY, self->registry);
     zf_cmdline_add (cmdline, ZF_OPT_DISPATCHER_EVENTS, self->dispatcher_events);
     char *const *base = zf_cmdline_argv (cmdline);
-    if (!base) {
-        fprintf (stderr, "zf_stack: %s\n", zf_cmdline_error (cmdline));
-        zf_cmdline_destroy (&cmdline);
-        return NULL;
-    }
+    if (!base) fprintf (stderr, "zf_stack: %s\n", zf_cmdline_error (cmdline));
+    char *argv[ZF_CMDLINE_MAX_ARGS + 1];
     int argc = 0;
-    while (base[argc])
+    while (base && base[argc])
         argv[argc] = base[argc], argc++;
     for (char *arg = va_arg (args, char *); arg && argc < ZF_CMDLINE_MAX_ARGS;
          arg = va_arg (args, char *))
         argv[argc++] = arg;
     argv[argc] = NULL;
-    return cmdline;
+    pid_t pid = base ? zf_proc_spawn_piped (argv, fd) : -1;
+    zf_cmdline_destroy (&cmdline);
+    return pid;
 }
 
 int
@@ -231,14 +229,11 @@ zf_stack_gateway (zf_stack_t *self, ...)
     int port = zf_proc_free_port ();
     char http[32];
     snprintf (http, sizeof http, "127.0.0.1:%d", port);
-    char *argv[ZF_CMDLINE_MAX_ARGS + 1];
+    int fd = -1;
     va_list args;
     va_start (args, self);
-    zf_cmdline_t *cmdline = s_gateway_argv (self, http, true, argv, args);
+    pid_t pid = s_spawn_gateway (self, http, true, args, &fd);
     va_end (args);
-    int fd = -1;
-    pid_t pid = cmdline ? zf_proc_spawn_piped (argv, &fd) : -1;
-    zf_cmdline_destroy (&cmdline);
     if (pid <= 0) return -1;
     self->gateways[self->gateway_count] = pid;
     self->gateway_logs[self->gateway_count++] = fd;
@@ -249,15 +244,12 @@ zf_stack_gateway (zf_stack_t *self, ...)
 int
 zf_stack_gateway_exit (zf_stack_t *self, char *line, size_t size, ...)
 {
-    char *argv[ZF_CMDLINE_MAX_ARGS + 1];
-    va_list args;
-    va_start (args, size);
-    zf_cmdline_t *cmdline = s_gateway_argv (self, NULL, false, argv, args);
-    va_end (args);
     int fd = -1;
     line[0] = 0;
-    pid_t pid = cmdline ? zf_proc_spawn_piped (argv, &fd) : -1;
-    zf_cmdline_destroy (&cmdline);
+    va_list args;
+    va_start (args, size);
+    pid_t pid = s_spawn_gateway (self, NULL, false, args, &fd);
+    va_end (args);
     if (pid <= 0) return -1;
     int status = zf_proc_await_exit (pid, S_READY_MS);
     if (status < 0) {
@@ -347,9 +339,8 @@ zf_stack_stop (zf_stack_t *self)
     return rc;
 }
 
-//  Sends a request; returns 0 if the reply is not an ERROR.
-static int
-s_call (zf_stack_t *self, zf_reg_request_t *req, zf_reg_reply_t *reply)
+int
+zf_stack_call (zf_stack_t *self, zf_reg_request_t *req, zf_reg_reply_t *reply)
 {
     if (zf_regclient_call (self->client, req, reply, 30000) != 0) {
         fprintf (stderr, "zf_stack: registry: %s\n", zf_regclient_error (self->client));
@@ -373,7 +364,7 @@ zf_stack_submit (zf_stack_t *self, const char *text)
     req.text = text;
     req.text_size = strlen (text);
     req.path = self->dir;
-    return s_call (self, &req, &reply);
+    return zf_stack_call (self, &req, &reply);
 }
 
 int
@@ -384,7 +375,7 @@ zf_stack_start_run (zf_stack_t *self, const char *flow, const char *date)
     zf_reg_request_init (&req, ZF_BODY_START, 0);
     req.flow = flow;
     if (zf_date_parse (date, &req.date) != 0) return -1;
-    return s_call (self, &req, &reply);
+    return zf_stack_call (self, &req, &reply);
 }
 
 int
@@ -394,7 +385,7 @@ zf_stack_status (zf_stack_t *self, const char *flow, const char *date, zf_reg_re
     zf_reg_request_init (&req, ZF_BODY_STATUS, 0);
     req.flow = flow;
     if (zf_date_parse (date, &req.date) != 0) return -1;
-    if (s_call (self, &req, reply) != 0 || reply->type != ZF_BODY_STATUS_REPLY ||
+    if (zf_stack_call (self, &req, reply) != 0 || reply->type != ZF_BODY_STATUS_REPLY ||
         reply->run_count != 1)
         return -1;
     return 0;

@@ -93,6 +93,11 @@ int zf_stack_stop_gateway (zf_stack_t *self, int index);
 //  exited with status 0.
 int zf_stack_stop (zf_stack_t *self);
 
+//  Sends one request to the registry and waits (up to 30 s) for its reply
+//  in *reply (held by the client until its next call). Returns 0, or -1 if
+//  there is none or it is an ERROR (with the reason on stderr).
+int zf_stack_call (zf_stack_t *self, zf_reg_request_t *req, zf_reg_reply_t *reply);
+
 //  Submits a flow file's text. Returns 0 or -1 (with the reason on stderr).
 int zf_stack_submit (zf_stack_t *self, const char *text);
 

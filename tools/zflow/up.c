@@ -221,14 +221,33 @@ s_gateway_token (const char *path, char *buf, size_t size)
     return 0;
 }
 
-//  The archiver's store of cfg: --store, or the SQLite file in DIR.
+//  Where the services of a configuration listen, and what they keep where.
+typedef struct {
+    char disp[64];             //  the dispatcher's ROUTER
+    char disp_ev[64];          //  its events
+    char reg[64];              //  the registry's ROUTER
+    char reg_ev[64];           //  its events
+    char archiver[64];         //  the archiver's ROUTER
+    char logs[PATH_MAX];       //  the task logs
+    char store[PATH_MAX + 16]; //  the archiver's store: --store, or the SQLite file in DIR
+    char token_path[PATH_MAX]; //  the gateway's token
+} s_places_t;
+
+//  Fills places from cfg.
 static void
-s_store (const zf_up_config_t *cfg, char *buf, size_t size)
+s_places (const zf_up_config_t *cfg, s_places_t *places)
 {
+    s_endpoint (cfg, S_DISPATCHER, places->disp, sizeof places->disp);
+    s_endpoint (cfg, S_DISPATCHER_EVENTS, places->disp_ev, sizeof places->disp_ev);
+    s_endpoint (cfg, S_REGISTRY, places->reg, sizeof places->reg);
+    s_endpoint (cfg, S_REGISTRY_EVENTS, places->reg_ev, sizeof places->reg_ev);
+    s_endpoint (cfg, S_ARCHIVER, places->archiver, sizeof places->archiver);
+    snprintf (places->logs, sizeof places->logs, "%s/logs", cfg->dir);
     if (cfg->store)
-        snprintf (buf, size, "%s", cfg->store);
+        snprintf (places->store, sizeof places->store, "%s", cfg->store);
     else
-        snprintf (buf, size, "sqlite:%s/zflow.db", cfg->dir);
+        snprintf (places->store, sizeof places->store, "sqlite:%s/zflow.db", cfg->dir);
+    snprintf (places->token_path, sizeof places->token_path, "%s/gateway.token", cfg->dir);
 }
 
 //  Starts the command line of a service named name in plan. NULL if there
@@ -250,55 +269,47 @@ int
 zf_up_plan (const zf_up_config_t *cfg, bool with_archiver, bool with_gateway, zf_up_plan_t *plan)
 {
     memset (plan, 0, sizeof *plan);
-    char disp[64], disp_ev[64], reg[64], reg_ev[64], archiver[64], logs[PATH_MAX];
-    char store[PATH_MAX + 16], token_path[PATH_MAX];
-    s_endpoint (cfg, S_DISPATCHER, disp, sizeof disp);
-    s_endpoint (cfg, S_DISPATCHER_EVENTS, disp_ev, sizeof disp_ev);
-    s_endpoint (cfg, S_REGISTRY, reg, sizeof reg);
-    s_endpoint (cfg, S_REGISTRY_EVENTS, reg_ev, sizeof reg_ev);
-    s_endpoint (cfg, S_ARCHIVER, archiver, sizeof archiver);
-    snprintf (logs, sizeof logs, "%s/logs", cfg->dir);
-    s_store (cfg, store, sizeof store);
-    snprintf (token_path, sizeof token_path, "%s/gateway.token", cfg->dir);
+    s_places_t at;
+    s_places (cfg, &at);
 
     zf_cmdline_t *cmd = s_plan_add (plan, "dispatcher", &zf_dispatcher_def);
     if (!cmd) goto failed;
-    zf_cmdline_add (cmd, ZF_OPT_BIND, disp);
-    zf_cmdline_add (cmd, ZF_OPT_EVENTS, disp_ev);
+    zf_cmdline_add (cmd, ZF_OPT_BIND, at.disp);
+    zf_cmdline_add (cmd, ZF_OPT_EVENTS, at.disp_ev);
     //  With an archiver, the registry recovers from it at every start.
     if (!(cmd = s_plan_add (plan, "registry", &zf_registry_def))) goto failed;
-    zf_cmdline_add (cmd, ZF_OPT_BIND, reg);
-    zf_cmdline_add (cmd, ZF_OPT_EVENTS, reg_ev);
-    zf_cmdline_add (cmd, ZF_OPT_DISPATCHER, disp);
+    zf_cmdline_add (cmd, ZF_OPT_BIND, at.reg);
+    zf_cmdline_add (cmd, ZF_OPT_EVENTS, at.reg_ev);
+    zf_cmdline_add (cmd, ZF_OPT_DISPATCHER, at.disp);
     zf_cmdline_add (cmd, ZF_OPT_DIR, cfg->dir);
-    if (with_archiver) zf_cmdline_add (cmd, ZF_OPT_ARCHIVER, archiver);
+    if (with_archiver) zf_cmdline_add (cmd, ZF_OPT_ARCHIVER, at.archiver);
     if (with_archiver && cfg->keep) zf_cmdline_add (cmd, ZF_OPT_KEEP_RUNS, cfg->keep);
     if (cfg->example_worker) {
         if (!(cmd = s_plan_add (plan, "settle", &zf_settle_def))) goto failed;
-        zf_cmdline_add (cmd, ZF_OPT_DISPATCHER, disp);
+        zf_cmdline_add (cmd, ZF_OPT_DISPATCHER, at.disp);
         zf_cmdline_add (cmd, ZF_OPT_NAME, "settle-1");
     }
     for (int i = 1; i <= cfg->executors; i++) {
         char name[32];
         snprintf (name, sizeof name, "executor-%d", i);
         if (!(cmd = s_plan_add (plan, name, &zf_executor_def))) goto failed;
-        zf_cmdline_add (cmd, ZF_OPT_DISPATCHER, disp);
+        zf_cmdline_add (cmd, ZF_OPT_DISPATCHER, at.disp);
         zf_cmdline_add (cmd, ZF_OPT_NAME, name);
-        zf_cmdline_add (cmd, ZF_OPT_LOG_DIR, logs);
+        zf_cmdline_add (cmd, ZF_OPT_LOG_DIR, at.logs);
     }
     if (with_archiver) {
         if (!(cmd = s_plan_add (plan, "archiver", &zf_archiver_def))) goto failed;
-        zf_cmdline_add (cmd, ZF_OPT_REGISTRY, reg);
-        zf_cmdline_add (cmd, ZF_OPT_STORE, store);
-        zf_cmdline_add (cmd, ZF_OPT_BIND, archiver);
-        zf_cmdline_add (cmd, ZF_OPT_LOG_DIR, logs);
+        zf_cmdline_add (cmd, ZF_OPT_REGISTRY, at.reg);
+        zf_cmdline_add (cmd, ZF_OPT_STORE, at.store);
+        zf_cmdline_add (cmd, ZF_OPT_BIND, at.archiver);
+        zf_cmdline_add (cmd, ZF_OPT_LOG_DIR, at.logs);
     }
     if (with_gateway) {
         if (!(cmd = s_plan_add (plan, "gateway", &zf_gateway_def))) goto failed;
         zf_cmdline_add (cmd, ZF_OPT_HTTP, cfg->http);
-        zf_cmdline_add (cmd, ZF_OPT_REGISTRY, reg);
-        zf_cmdline_add (cmd, ZF_OPT_DISPATCHER_EVENTS, disp_ev);
-        zf_cmdline_add (cmd, ZF_OPT_TOKEN_FILE, token_path);
+        zf_cmdline_add (cmd, ZF_OPT_REGISTRY, at.reg);
+        zf_cmdline_add (cmd, ZF_OPT_DISPATCHER_EVENTS, at.disp_ev);
+        zf_cmdline_add (cmd, ZF_OPT_TOKEN_FILE, at.token_path);
     }
     int rc = 0;
     for (int i = 0; i < plan->count; i++) {
@@ -331,9 +342,10 @@ zf_up_start (zf_up_config_t *cfg, FILE *out)
     bool with_gateway = s_have (bindir, "zflow-gateway");
     if (!with_archiver && cfg->store)
         fprintf (stderr, "zflow: --store ignored: this build has no zflow-archiver\n");
-    char token_path[PATH_MAX], token[64] = "";
-    snprintf (token_path, sizeof token_path, "%s/gateway.token", cfg->dir);
-    if (with_gateway && s_gateway_token (token_path, token, sizeof token) != 0) return NULL;
+    s_places_t at;
+    s_places (cfg, &at);
+    char token[64] = "";
+    if (with_gateway && s_gateway_token (at.token_path, token, sizeof token) != 0) return NULL;
     zf_up_plan_t plan;
     if (zf_up_plan (cfg, with_archiver, with_gateway, &plan) != 0) return NULL;
     zf_supervisor_t *supervisor = zf_supervisor_new (bindir);
@@ -346,24 +358,16 @@ zf_up_start (zf_up_config_t *cfg, FILE *out)
         zf_supervisor_destroy (&supervisor);
         return NULL;
     }
-    char disp[64], disp_ev[64], reg[64], reg_ev[64], archiver[64], logs[PATH_MAX];
-    char store[PATH_MAX + 16];
-    s_endpoint (cfg, S_DISPATCHER, disp, sizeof disp);
-    s_endpoint (cfg, S_DISPATCHER_EVENTS, disp_ev, sizeof disp_ev);
-    s_endpoint (cfg, S_REGISTRY, reg, sizeof reg);
-    s_endpoint (cfg, S_REGISTRY_EVENTS, reg_ev, sizeof reg_ev);
-    s_endpoint (cfg, S_ARCHIVER, archiver, sizeof archiver);
-    snprintf (logs, sizeof logs, "%s/logs", cfg->dir);
-    s_store (cfg, store, sizeof store);
-    fprintf (out, "zflow up: dispatcher  %s  (events %s)\n", disp, disp_ev);
-    fprintf (out, "zflow up: registry    %s  (events %s)\n", reg, reg_ev);
-    fprintf (out, "zflow up: executors   %d, task logs in %s\n", cfg->executors, logs);
-    if (with_archiver) fprintf (out, "zflow up: archiver    %s  (store %s)\n", archiver, store);
+    fprintf (out, "zflow up: dispatcher  %s  (events %s)\n", at.disp, at.disp_ev);
+    fprintf (out, "zflow up: registry    %s  (events %s)\n", at.reg, at.reg_ev);
+    fprintf (out, "zflow up: executors   %d, task logs in %s\n", cfg->executors, at.logs);
+    if (with_archiver)
+        fprintf (out, "zflow up: archiver    %s  (store %s)\n", at.archiver, at.store);
     if (with_gateway) {
         snprintf (cfg->dashboard, sizeof cfg->dashboard, "http://%s/#token=%s", cfg->http, token);
         fprintf (out, "zflow up: dashboard %s\n", cfg->dashboard);
     }
-    fprintf (out, "zflow up: export ZFLOW_REGISTRY=%s\n", reg);
+    fprintf (out, "zflow up: export ZFLOW_REGISTRY=%s\n", at.reg);
     fflush (out);
     return supervisor;
 }
