@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 int
@@ -102,6 +103,26 @@ zf_proc_spawn_piped (char *const *argv, int *fd)
     }
     *fd = pipefd[0];
     return pid;
+}
+
+bool
+zf_proc_read_until (int fd, const char *needle, char *text, size_t size, int timeout_ms)
+{
+    size_t used = strlen (text);
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    int64_t deadline = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + timeout_ms;
+    while (!(needle && strstr (text, needle)) && used < size - 1) {
+        clock_gettime (CLOCK_MONOTONIC, &now);
+        int64_t left = deadline - ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+        struct pollfd item = {fd, POLLIN, 0};
+        if (left <= 0 || poll (&item, 1, (int)left) != 1) break;
+        ssize_t got = read (fd, text + used, size - 1 - used);
+        if (got <= 0) break;
+        used += (size_t)got;
+        text[used] = 0;
+    }
+    return needle && strstr (text, needle);
 }
 
 bool

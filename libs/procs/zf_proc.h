@@ -10,6 +10,7 @@
 #define ZF_PROC_H_INCLUDED
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 //  A TCP port on 127.0.0.1 that is free now.
@@ -27,6 +28,12 @@ pid_t zf_proc_spawn (const char *program, ...) __attribute__ ((sentinel));
 //  goes in *fd (the caller closes it). The pipe is large and never blocks
 //  the child: a full pipe drops its log lines rather than stopping it.
 pid_t zf_proc_spawn_piped (char *const *argv, int *fd);
+
+//  Reads fd (a child's stderr from zf_proc_spawn_piped) into text, after
+//  what it holds (size bytes, kept NUL-terminated), until it holds needle,
+//  fd ends or timeout_ms pass. True if it holds needle (NULL: reads to the
+//  end or the deadline, and is false).
+bool zf_proc_read_until (int fd, const char *needle, char *text, size_t size, int timeout_ms);
 
 //  Stops a child: SIGTERM, SIGKILL after grace_ms, reaped. Returns its wait status.
 int zf_proc_stop (pid_t pid, int grace_ms);

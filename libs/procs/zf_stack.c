@@ -5,8 +5,6 @@
 #include "zf_evsub.h"
 #include "zf_proc.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -175,22 +173,11 @@ zf_stack_restart_registry (zf_stack_t *self)
 static int
 s_await_serving (int fd)
 {
-    char text[8192];
-    size_t size = 0;
-    int64_t deadline = zclock_mono () + S_READY_MS;
-    while (size < sizeof text - 1) {
-        int64_t left = deadline - zclock_mono ();
-        struct pollfd item = {fd, POLLIN, 0};
-        if (left <= 0 || poll (&item, 1, (int)left) != 1) break;
-        ssize_t got = read (fd, text + size, sizeof text - 1 - size);
-        if (got <= 0) break;
-        size += (size_t)got;
-        text[size] = 0;
-        const char *line = strstr (text, "serving port=");
-        int port = 0;
-        if (line && sscanf (line, "serving port=%d", &port) == 1 && port > 0) return port;
-    }
-    text[size] = 0;
+    char text[8192] = "";
+    int port = 0;
+    if (zf_proc_read_until (fd, "serving port=", text, sizeof text, S_READY_MS) &&
+        sscanf (strstr (text, "serving port="), "serving port=%d", &port) == 1 && port > 0)
+        return port;
     fprintf (stderr, "zf_stack: the gateway did not start:\n%s\n", text);
     return -1;
 }

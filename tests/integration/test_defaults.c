@@ -11,6 +11,7 @@
     program says so and skips. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,7 +27,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include <czmq.h>
 
 #include "zf_proc.h"
 
@@ -149,18 +149,7 @@ s_answers (int port, bool http)
 static bool
 s_read_until (s_fixture_t *fx, int fd, const char *needle)
 {
-    size_t size = strlen (fx->output);
-    int64_t deadline = zclock_mono () + S_WAIT_MS;
-    while (!(needle && strstr (fx->output, needle)) && size < sizeof fx->output - 1) {
-        int64_t left = deadline - zclock_mono ();
-        struct pollfd item = {fd, POLLIN, 0};
-        if (left <= 0 || poll (&item, 1, (int)left) != 1) break;
-        ssize_t got = read (fd, fx->output + size, sizeof fx->output - 1 - size);
-        if (got <= 0) break;
-        size += (size_t)got;
-        fx->output[size] = 0;
-    }
-    return needle && strstr (fx->output, needle);
+    return zf_proc_read_until (fd, needle, fx->output, sizeof fx->output, S_WAIT_MS);
 }
 
 //  Times the warning appears in the fixture's output.
