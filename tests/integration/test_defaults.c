@@ -37,10 +37,10 @@
 #define S_WARNING "neither authenticated nor encrypted"
 
 typedef struct {
-    char dir[64];      //  temporary folder
-    char other[64];    //  an IPv4 address of this machine that is not loopback, or ""
-    char nowhere[64];  //  an IPv4 address that is not this machine's
-    char output[8192]; //  what the last service wrote on stderr
+    char dir[64];                  //  temporary folder
+    char other[INET_ADDRSTRLEN];   //  an IPv4 address of this machine that is not loopback, or ""
+    char nowhere[INET_ADDRSTRLEN]; //  an IPv4 address that is not this machine's
+    char output[8192];             //  what the last service wrote on stderr
 } s_fixture_t;
 
 //  Finds this machine's first IPv4 address that is up and not loopback
