@@ -1,17 +1,29 @@
 /*  bench_archiver.c - the archiver: how fast it writes, how far it lags.
 
+    The archiver runs as a process (zflow-archiver, started with
+    libs/procs), and everything is measured from outside it.
+
     A1  events/s into a store: a registry in this program publishes a
         stream of real events (W1-shaped runs: 10,000 no-op tasks after
         start, several dates, made beforehand by an engine) as the registry
         does, in [topic][EVENTS] messages of up to ZF_MAX_BATCH events, and
         answers EVENTS_SINCE, SNAPSHOT and ARCHIVED. Time runs from the
-        first message to the ARCHIVED that covers the last event.
-    A2  lag during W1 with real processes: zflow-dispatcher, zflow-registry
-        and executors run as programs, the archiver in this process on the
-        same store; W1 runs once per repetition. The lag of an event is
-        from its time (the registry's clock) to the commit of its batch and
-        the ARCHIVED that follows (the archiver's clock, same host): p50,
-        p99 and max over every event of the run.
+        first message to the ARCHIVED that covers the last event. What the
+        archiver asked for tells the rest: batches are the ARCHIVED that
+        moved its watermark (it acknowledges each batch it commits),
+        snapshots the SNAPSHOTs it took, fetched the events sent to it in
+        EVENTS_SINCE replies: what it did not take live (while it checked
+        the history as it came up, or when its queue was full), some twice
+        when its queue filled in the middle of a reply.
+    A2  lag during W1 with real processes: zflow-dispatcher, zflow-registry,
+        executors and the archiver; W1 runs once per repetition. The
+        archiver is also given this program as a second registry endpoint,
+        as it would be given the backup of a pair: it sends its ARCHIVED to
+        both, so their arrival here is when the registry hears it. The lag
+        of an event is from its time (the registry's clock) to the arrival
+        of the first ARCHIVED that covers it (this program's clock, same
+        host): p50, p99 and max over every event of the run, whose times
+        are read from the registry once the run is archived.
 
     Both against SQLite (a file in a temporary folder) and PostgreSQL (the
     URI of --pg, or a private server started with tests/pg/pg_start.sh).
@@ -20,15 +32,15 @@
     usage: bench_archiver [--store sqlite|pg|both] [--pg URI] [--dates N] [--runs N]
                           [--executors N] [--only A1,A2]
 */
-#include "archiver.h"
 #include "bench_stats.h"
-#include "procs.h"
-#include "stack.h"
 #include "zf_engine.h"
+#include "zf_proc.h"
 #include "zf_proto.h"
 #include "zf_regclient.h"
+#include "zf_stack.h"
 #include "zf_store.h"
 
+#include <assert.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <limits.h>
@@ -155,6 +167,41 @@ s_free_stream (s_stream_t *stream)
     free (stream->events);
 }
 
+//  Sends [identity][""][reply] on router.
+static void
+s_reply (zsock_t *router, zf_proto_encoder_t *enc, zframe_t *identity, const zf_reg_reply_t *reply)
+{
+    zf_proto_error_t err;
+    if (zf_reg_reply_encode (enc, reply, &err) != 0) return;
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addmem (msg, zframe_data (identity), zframe_size (identity));
+    zmsg_addmem (msg, NULL, 0);
+    zmsg_addmem (msg, zf_proto_encoder_data (enc), zf_proto_encoder_size (enc));
+    zmsg_send (&msg, router);
+}
+
+//  Binds a ROUTER on a free port P of 127.0.0.1 and an XPUB on P + 1, as a
+//  registry's requests and events; the ROUTER's endpoint goes in endpoint.
+//  0 or -1.
+static int
+s_bind_registry (zsock_t **router, zsock_t **xpub, char *endpoint, size_t size)
+{
+    for (int tries = 0; tries < 50; tries++) {
+        *router = zsock_new (ZMQ_ROUTER);
+        *xpub = zsock_new (ZMQ_XPUB);
+        zsock_set_sndhwm (*xpub, 0);
+        zsock_set_sndhwm (*router, 0);
+        int port = zsock_bind (*router, "tcp://127.0.0.1:*");
+        if (port > 0 && zsock_bind (*xpub, "tcp://127.0.0.1:%d", port + 1) >= 0) {
+            snprintf (endpoint, size, "tcp://127.0.0.1:%d", port);
+            return 0;
+        }
+        zsock_destroy (router);
+        zsock_destroy (xpub);
+    }
+    return -1;
+}
+
 //  The registry side of A1.
 typedef struct {
     s_stream_t *stream;      //  every event
@@ -166,21 +213,11 @@ typedef struct {
     zf_proto_encoder_t *enc; //  bodies
     zf_proto_decoder_t *dec; //  requests
     uint64_t archived;       //  the highest ARCHIVED
+    uint64_t batches;        //  ARCHIVED that moved it: the archiver's batches
+    uint64_t snapshots;      //  SNAPSHOT requests answered
+    uint64_t fetched;        //  events sent in EVENTS_SINCE replies
     char endpoint[64];       //  the ROUTER's
 } s_source_t;
-
-//  Sends [identity][""][reply].
-static void
-s_reply (s_source_t *src, zframe_t *identity, const zf_reg_reply_t *reply)
-{
-    zf_proto_error_t err;
-    if (zf_reg_reply_encode (src->enc, reply, &err) != 0) return;
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addmem (msg, zframe_data (identity), zframe_size (identity));
-    zmsg_addmem (msg, NULL, 0);
-    zmsg_addmem (msg, zf_proto_encoder_data (src->enc), zf_proto_encoder_size (src->enc));
-    zmsg_send (&msg, src->router);
-}
 
 //  Sends events as EVENTS_REPLY parts of at most ZF_MAX_BATCH.
 static void
@@ -197,7 +234,7 @@ s_reply_events (s_source_t *src, zframe_t *identity, uint64_t req_id, uint64_t s
         reply.events = events + part * ZF_MAX_BATCH;
         size_t left = count - part * ZF_MAX_BATCH;
         reply.event_count = left < ZF_MAX_BATCH ? left : ZF_MAX_BATCH;
-        s_reply (src, identity, &reply);
+        s_reply (src->router, src->enc, identity, &reply);
     }
 }
 
@@ -241,13 +278,17 @@ s_serve (s_source_t *src)
         zf_reg_request_decode (src->dec, zframe_data (body), zframe_size (body), &req, &err) == 0) {
         zf_reg_reply_t reply;
         if (req.type == ZF_BODY_ARCHIVED) {
-            if (req.seq > src->archived) src->archived = req.seq;
+            if (req.seq > src->archived) {
+                src->archived = req.seq;
+                src->batches++;
+            }
             zf_reg_reply_init (&reply, ZF_BODY_OK, req.req_id);
-            s_reply (src, identity, &reply);
+            s_reply (src->router, src->enc, identity, &reply);
         } else if (req.type == ZF_BODY_EVENTS_SINCE) {
             uint64_t last = src->published;
             uint64_t after = req.seq > last ? last : req.seq;
             uint64_t until = req.max && last - after > req.max ? after + req.max : last;
+            src->fetched += until - after;
             s_reply_events (src, identity, req.req_id, until, src->stream->events + after,
                             (size_t)(until - after));
         } else if (req.type == ZF_BODY_SNAPSHOT) {
@@ -256,9 +297,10 @@ s_serve (s_source_t *src)
             s_reply_events (src, identity, req.req_id, (uint64_t)seq_at, snap.events, snap.count);
             s_free_stream (&snap.strings);
             free (snap.events);
+            src->snapshots++;
         } else {
             zf_reg_reply_init (&reply, ZF_BODY_OK, req.req_id);
-            s_reply (src, identity, &reply);
+            s_reply (src->router, src->enc, identity, &reply);
         }
     }
     zmsg_destroy (&msg);
@@ -293,48 +335,28 @@ s_publish_all (s_source_t *src)
     }
 }
 
-//  Binds the ROUTER on a free port P and the XPUB on P + 1. 0 or -1.
-static int
-s_source_bind (s_source_t *src)
-{
-    for (int tries = 0; tries < 50; tries++) {
-        src->router = zsock_new (ZMQ_ROUTER);
-        src->xpub = zsock_new (ZMQ_XPUB);
-        zsock_set_sndhwm (src->xpub, 0);
-        zsock_set_sndhwm (src->router, 0);
-        int port = zsock_bind (src->router, "tcp://127.0.0.1:*");
-        if (port > 0 && zsock_bind (src->xpub, "tcp://127.0.0.1:%d", port + 1) >= 0) {
-            snprintf (src->endpoint, sizeof src->endpoint, "tcp://127.0.0.1:%d", port);
-            return 0;
-        }
-        zsock_destroy (&src->router);
-        zsock_destroy (&src->xpub);
-    }
-    return -1;
-}
-
 //  A1 against one store: prints its line. Returns 0 or -1.
 static int
 s_rate (const char *store_name, const char *store, s_stream_t *stream)
 {
-    s_source_t src = {stream, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0, ""};
-    if (s_source_bind (&src) != 0) return -1;
+    s_source_t src;
+    memset (&src, 0, sizeof src);
+    src.stream = stream;
+    zf_stack_t stack;
+    if (s_bind_registry (&src.router, &src.xpub, src.endpoint, sizeof src.endpoint) != 0 ||
+        zf_stack_attach (&stack, src.endpoint) != 0)
+        return -1;
     src.clock = zf_clock_new_fake (0);
     src.replica = zf_engine_new (src.clock);
     src.enc = zf_proto_encoder_new ();
     src.dec = zf_proto_decoder_new ();
-    zf_archiver_config_t cfg;
-    zf_archiver_config_defaults (&cfg);
-    cfg.registry = src.endpoint;
-    cfg.store = store;
-    cfg.bind = "tcp://127.0.0.1:*";
-    zactor_t *archiver = zactor_new (zf_archiver_actor, &cfg);
+    char endpoint[64];
     int rc = -1;
-    if (!archiver || cfg.error[0]) {
-        fprintf (stderr, "bench_archiver: %s\n", cfg.error);
+    if (zf_stack_archiver (&stack, NULL, store, endpoint, sizeof endpoint) <= 0) {
+        fprintf (stderr, "bench_archiver: the archiver did not start\n");
         goto done;
     }
-    //  Wait for the subscription, then publish everything at once.
+    //  Its subscription says it is up; until then, serve its requests.
     zpoller_t *poller = zpoller_new (src.router, src.xpub, NULL);
     int64_t deadline = zclock_mono () + S_WAIT_MS;
     bool subscribed = false;
@@ -361,24 +383,18 @@ s_rate (const char *store_name, const char *store, s_stream_t *stream)
     double seconds = (double)(zclock_usecs () - start) / 1e6;
     zpoller_destroy (&poller);
     if (src.archived >= stream->count) {
-        uint64_t received, written, batches, failures, durable, acked, repairs, fallbacks,
-            snapshots, dropped, requests, bad, history, queued;
-        zstr_send (archiver, "STATS");
-        zsock_recv (archiver, "88888888888888", &received, &written, &batches, &failures, &durable,
-                    &acked, &repairs, &fallbacks, &snapshots, &dropped, &requests, &bad, &history,
-                    &queued);
         printf ("system=zflow workload=A1 store=%s events=%zu seconds=%.3f rate=%.0f batches=%llu "
-                "snapshots=%llu dropped=%llu\n",
+                "snapshots=%llu fetched=%llu\n",
                 store_name, stream->count, seconds, (double)stream->count / seconds,
-                (unsigned long long)batches, (unsigned long long)snapshots,
-                (unsigned long long)dropped);
+                (unsigned long long)src.batches, (unsigned long long)src.snapshots,
+                (unsigned long long)src.fetched);
         fflush (stdout);
         rc = 0;
     } else
         printf ("system=zflow workload=A1 store=%s error=not_archived archived=%llu of %zu\n",
                 store_name, (unsigned long long)src.archived, stream->count);
 done:
-    zactor_destroy (&archiver);
+    zf_stack_stop (&stack);
     zf_engine_destroy (&src.replica);
     zf_clock_destroy (&src.clock);
     zf_proto_encoder_destroy (&src.enc);
@@ -391,62 +407,167 @@ done:
 //  ---------------------------------------------------------------------------
 //  A2: W1 with real processes
 
-//  The services of A2: a real zflow (the gateway tests' stack) and the
-//  archiver under test in this process.
+//  The services of A2 and what this program hears of them.
 typedef struct {
-    gw_stack_t stack;   //  dispatcher, registry, executors
-    zsock_t *sub;       //  run events
-    zactor_t *archiver; //  the archiver
+    zf_stack_t stack;        //  dispatcher, registry, executors, the archiver
+    zsock_t *sub;            //  the registry's run events
+    zsock_t *observer;       //  the archiver's second registry endpoint: its ARCHIVED
+    zsock_t *observer_pub;   //  its events, on the port after it: none
+    zf_proto_decoder_t *dec; //  events and requests
+    zf_proto_encoder_t *enc; //  replies
+    int64_t *times;          //  an event's time (ms) by seq, 0 if not seen
+    size_t time_room;        //  entries of times
+    uint64_t *acked;         //  the ARCHIVED seqs that moved the watermark, in order
+    int64_t *acked_at;       //  when each arrived (ms)
+    size_t acked_count;      //  entries of both
+    size_t acked_room;       //  room in both
+    zf_date_t date;          //  the run being watched
+    int64_t succeeded;       //  usecs when it succeeded, 0 before
 } s_procs_t;
 
-//  Sends one request; 0 if the reply is not an ERROR.
-static int
-s_call (s_procs_t *p, zf_reg_request_t *req, zf_reg_reply_t *reply)
+//  The highest seq the archiver acknowledged.
+static uint64_t
+s_durable (s_procs_t *p)
 {
-    if (zf_regclient_call (p->stack.client, req, reply, 30000) != 0) {
-        fprintf (stderr, "bench_archiver: registry: %s\n", zf_regclient_error (p->stack.client));
-        return -1;
-    }
-    return reply->type == ZF_BODY_ERROR ? -1 : 0;
+    return p->acked_count ? p->acked[p->acked_count - 1] : 0;
 }
 
-//  Starts the services and the archiver on store. 0 or -1.
+//  Keeps the time of an event, by its seq.
+static void
+s_note_time (s_procs_t *p, const zf_event_t *event)
+{
+    if (event->seq >= p->time_room) {
+        size_t room = p->time_room ? p->time_room : 65536;
+        while (room <= event->seq)
+            room *= 2;
+        p->times = realloc (p->times, room * sizeof (int64_t));
+        assert (p->times);
+        memset (p->times + p->time_room, 0, (room - p->time_room) * sizeof (int64_t));
+        p->time_room = room;
+    }
+    p->times[event->seq] = event->time;
+}
+
+//  Reads one message of run events: whether the run being watched
+//  succeeded.
+static void
+s_on_event (s_procs_t *p)
+{
+    zmsg_t *msg = zmsg_recv (p->sub);
+    zframe_t *body = msg ? zmsg_last (msg) : NULL;
+    const zf_event_t *events;
+    size_t count;
+    zf_proto_error_t err;
+    if (body && zf_event_decode (p->dec, zframe_data (body), zframe_size (body), &events, &count,
+                                 &err) == 0)
+        for (size_t i = 0; i < count; i++)
+            if (events[i].kind == ZF_EV_RUN && events[i].date == p->date &&
+                events[i].state == ZF_RS_SUCCEEDED && !p->succeeded)
+                p->succeeded = zclock_usecs ();
+    zmsg_destroy (&msg);
+}
+
+//  Asks the registry for the events after seq from up to until, for their
+//  times: after the run, so that reading them costs the run nothing. 0 or -1.
+static int
+s_fetch_times (s_procs_t *p, uint64_t from, uint64_t until)
+{
+    while (from < until) {
+        zf_reg_request_t req;
+        zf_reg_reply_t reply;
+        zf_reg_request_init (&req, ZF_BODY_EVENTS_SINCE, 0);
+        req.seq = from;
+        req.max = (uint32_t)(until - from);
+        if (zf_stack_call (&p->stack, &req, &reply) != 0) return -1;
+        uint64_t before = from;
+        for (;;) {
+            if (reply.type != ZF_BODY_EVENTS_REPLY) return -1;
+            for (size_t i = 0; i < reply.event_count; i++) {
+                s_note_time (p, &reply.events[i]);
+                if (reply.events[i].seq > from) from = reply.events[i].seq;
+            }
+            if (reply.part >= reply.parts) break;
+            if (zf_regclient_next (p->stack.client, &reply, S_WAIT_MS) != 0) return -1;
+        }
+        if (from == before) return -1;
+    }
+    return 0;
+}
+
+//  Reads one request on the observer: notes an ARCHIVED that moves the
+//  watermark, and answers as a registry would.
+static void
+s_on_archived (s_procs_t *p)
+{
+    zmsg_t *msg = zmsg_recv (p->observer);
+    int64_t now = zclock_time ();
+    zframe_t *identity = msg ? zmsg_first (msg) : NULL;
+    zframe_t *body = msg ? zmsg_last (msg) : NULL;
+    zf_reg_request_t req;
+    zf_proto_error_t err;
+    if (msg && zmsg_size (msg) == 3 &&
+        zf_reg_request_decode (p->dec, zframe_data (body), zframe_size (body), &req, &err) == 0 &&
+        req.type == ZF_BODY_ARCHIVED) {
+        if (req.seq > s_durable (p)) {
+            if (p->acked_count == p->acked_room) {
+                p->acked_room = p->acked_room ? p->acked_room * 2 : 1024;
+                p->acked = realloc (p->acked, p->acked_room * sizeof (uint64_t));
+                p->acked_at = realloc (p->acked_at, p->acked_room * sizeof (int64_t));
+                assert (p->acked && p->acked_at);
+            }
+            p->acked[p->acked_count] = req.seq;
+            p->acked_at[p->acked_count++] = now;
+        }
+        zf_reg_reply_t reply;
+        zf_reg_reply_init (&reply, ZF_BODY_OK, req.req_id);
+        s_reply (p->observer, p->enc, identity, &reply);
+    }
+    zmsg_destroy (&msg);
+}
+
+//  Waits up to timeout_ms for an event or an ARCHIVED, and reads what came.
+static void
+s_wait (s_procs_t *p, zpoller_t *poller, int timeout_ms)
+{
+    void *which = zpoller_wait (poller, timeout_ms);
+    if (which == p->sub)
+        s_on_event (p);
+    else if (which == p->observer)
+        s_on_archived (p);
+}
+
+//  Starts the services and the archiver on store, with this program as its
+//  second registry endpoint. 0 or -1.
 static int
 s_procs_start (s_procs_t *p, const char *store, int executors)
 {
-    if (stack_start (&p->stack, executors, (int)sysconf (_SC_NPROCESSORS_ONLN)) != 0) return -1;
-    p->sub = zsock_new_sub (p->stack.registry_events, "run.");
-    if (!p->sub) return -1;
-    zf_archiver_config_t cfg;
-    zf_archiver_config_defaults (&cfg);
-    cfg.registry = p->stack.registry;
-    cfg.store = store;
-    cfg.bind = "tcp://127.0.0.1:*";
-    p->archiver = zactor_new (zf_archiver_actor, &cfg);
-    if (!p->archiver || cfg.error[0]) {
-        fprintf (stderr, "bench_archiver: %s\n", cfg.error);
+    char observer[64], registries[160], archiver[64];
+    if (zf_stack_start (&p->stack, executors, (int)sysconf (_SC_NPROCESSORS_ONLN)) != 0 ||
+        s_bind_registry (&p->observer, &p->observer_pub, observer, sizeof observer) != 0)
         return -1;
-    }
+    p->sub = zsock_new_sub (p->stack.registry_events, "run.");
+    p->dec = zf_proto_decoder_new ();
+    p->enc = zf_proto_encoder_new ();
+    if (!p->sub || !p->dec || !p->enc) return -1;
+    snprintf (registries, sizeof registries, "%s,%s", p->stack.registry, observer);
+    if (zf_stack_archiver (&p->stack, registries, store, archiver, sizeof archiver) <= 0 ||
+        zf_stack_ping (archiver, S_WAIT_MS) != 0)
+        return -1;
     return 0;
 }
 
 static void
 s_procs_stop (s_procs_t *p)
 {
-    zactor_destroy (&p->archiver);
+    zf_stack_stop (&p->stack);
     zsock_destroy (&p->sub);
-    stack_stop (&p->stack);
-}
-
-//  The archiver's watermark.
-static uint64_t
-s_durable (s_procs_t *p)
-{
-    uint64_t v[14];
-    zstr_send (p->archiver, "STATS");
-    zsock_recv (p->archiver, "88888888888888", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
-                &v[7], &v[8], &v[9], &v[10], &v[11], &v[12], &v[13]);
-    return v[4];
+    zsock_destroy (&p->observer);
+    zsock_destroy (&p->observer_pub);
+    zf_proto_decoder_destroy (&p->dec);
+    zf_proto_encoder_destroy (&p->enc);
+    free (p->times);
+    free (p->acked);
+    free (p->acked_at);
 }
 
 //  Runs W1 on date: seconds to the run's end, then waits until the archive
@@ -459,44 +580,55 @@ s_w1 (s_procs_t *p, zf_date_t date)
     zf_reg_request_init (&req, ZF_BODY_START, 0);
     req.flow = "w1";
     req.date = date;
+    p->date = date;
+    p->succeeded = 0;
     int64_t start = zclock_usecs ();
-    if (s_call (p, &req, &reply) != 0) return -1;
+    if (zf_stack_call (&p->stack, &req, &reply) != 0) return -1;
     int64_t deadline = zclock_mono () + S_WAIT_MS;
-    zpoller_t *poller = zpoller_new (p->sub, NULL);
-    zf_proto_decoder_t *dec = zf_proto_decoder_new ();
-    double seconds = -1;
-    while (seconds < 0 && zclock_mono () < deadline) {
-        if (!zpoller_wait (poller, 1000)) continue;
-        zmsg_t *msg = zmsg_recv (p->sub);
-        zframe_t *body = msg ? zmsg_last (msg) : NULL;
-        const zf_event_t *events;
-        size_t count;
-        zf_proto_error_t err;
-        if (body && zf_event_decode (dec, zframe_data (body), zframe_size (body), &events, &count,
-                                     &err) == 0)
-            for (size_t i = 0; i < count; i++)
-                if (events[i].kind == ZF_EV_RUN && events[i].date == date &&
-                    events[i].state == ZF_RS_SUCCEEDED)
-                    seconds = (double)(zclock_usecs () - start) / 1e6;
-        zmsg_destroy (&msg);
-    }
-    zf_proto_decoder_destroy (&dec);
+    zpoller_t *poller = zpoller_new (p->sub, p->observer, NULL);
+    while (!p->succeeded && zclock_mono () < deadline)
+        s_wait (p, poller, 1000);
+    double seconds = p->succeeded ? (double)(p->succeeded - start) / 1e6 : -1;
     //  Until the archive has it all, confirmations included.
     uint64_t seq = 0;
-    while (zclock_mono () < deadline) {
+    while (seconds >= 0 && zclock_mono () < deadline) {
         zf_reg_request_init (&req, ZF_BODY_PING, 0);
-        if (s_call (p, &req, &reply) != 0) break;
+        if (zf_stack_call (&p->stack, &req, &reply) != 0) break;
         if ((uint64_t)reply.number == seq && s_durable (p) >= seq) break;
         seq = (uint64_t)reply.number;
-        //  Between looks, wait for the next run event or a short while.
+        //  Between looks, the next event or ARCHIVED, or a short while.
         while (s_durable (p) < seq && zclock_mono () < deadline)
-            if (zpoller_wait (poller, 50)) {
-                zmsg_t *msg = zmsg_recv (p->sub);
-                zmsg_destroy (&msg);
-            }
+            s_wait (p, poller, 50);
     }
     zpoller_destroy (&poller);
     return seconds;
+}
+
+//  The lag of every event after seq from until the watermark: p50, p99 and
+//  max ms; their number in *count.
+static void
+s_lags (s_procs_t *p, uint64_t from, double *p50, double *p99, double *max, uint64_t *count)
+{
+    uint64_t until = s_durable (p);
+    double *lags = malloc ((until > from ? until - from : 1) * sizeof (double));
+    assert (lags);
+    size_t n = 0, ack = 0;
+    for (uint64_t seq = from + 1; seq <= until; seq++) {
+        while (ack < p->acked_count && p->acked[ack] < seq)
+            ack++;
+        if (ack == p->acked_count || seq >= p->time_room || !p->times[seq]) continue;
+        int64_t lag = p->acked_at[ack] - p->times[seq];
+        lags[n++] = lag > 0 ? (double)lag : 0;
+    }
+    *p50 = *p99 = *max = 0;
+    *count = n;
+    if (n) {
+        zf_bench_sort (lags, n);
+        *p50 = lags[(n + 1) / 2 - 1];
+        *p99 = lags[(n * 99 + 99) / 100 - 1];
+        *max = lags[n - 1];
+    }
+    free (lags);
 }
 
 //  A2 against one store: prints its line. Returns 0 or -1.
@@ -517,28 +649,24 @@ s_lag (const char *store_name, const char *store, int runs, int executors)
     req.text = text;
     req.text_size = strlen (text);
     req.path = p.stack.dir;
-    int submitted = s_call (&p, &req, &reply);
+    int submitted = zf_stack_call (&p.stack, &req, &reply);
     free (text);
     if (submitted != 0) goto done;
     double seconds[S_MAX_RUNS], p50[S_MAX_RUNS], p99[S_MAX_RUNS], max[S_MAX_RUNS];
     uint64_t events = 0;
     zf_date_t date = zf_tz_date_at ("UTC", zclock_time ()) - 1;
     for (int r = 0; r < runs; r++) {
-        int64_t l50, l99, lmax;
-        uint64_t count;
-        zstr_send (p.archiver, "LAG");
-        zsock_recv (p.archiver, "8888", &l50, &l99, &lmax, &count);
+        uint64_t from = s_durable (&p);
         seconds[r] = s_w1 (&p, date - r);
         if (seconds[r] < 0) {
             printf ("system=zflow workload=A2 store=%s error=run_did_not_succeed\n", store_name);
             goto done;
         }
-        zstr_send (p.archiver, "LAG");
-        zsock_recv (p.archiver, "8888", &l50, &l99, &lmax, &count);
-        p50[r] = (double)l50;
-        p99[r] = (double)l99;
-        max[r] = (double)lmax;
-        events = count;
+        if (s_fetch_times (&p, from, s_durable (&p)) != 0) {
+            printf ("system=zflow workload=A2 store=%s error=events_not_read\n", store_name);
+            goto done;
+        }
+        s_lags (&p, from, &p50[r], &p99[r], &max[r], &events);
     }
     printf ("system=zflow workload=A2 store=%s tasks=%d events=%llu w1_seconds=%.3f "
             "lag_p50_ms=%.0f lag_p99_ms=%.0f lag_max_ms=%.0f\n",

@@ -14,7 +14,7 @@
 */
 #include "dclient.h"
 #include "bench_stats.h"
-#include "procs.h"
+#include "zf_proc.h"
 
 #include <getopt.h>
 #include <limits.h>

@@ -18,8 +18,8 @@
     usage: bench_e2e [--executors N] [--slots N] [--runs N] [--only W1,W2,...]
 */
 #include "bench_stats.h"
-#include "procs.h"
-#include "stack.h"
+#include "zf_proc.h"
+#include "zf_stack.h"
 #include "zf_regclient.h"
 #include "zf_common.h"
 #include "zf_event_wire.h"
@@ -41,29 +41,11 @@
 
 //  The processes (the gateway tests' stack) and the client side.
 typedef struct {
-    gw_stack_t stack;              //  dispatcher, registry, executors, registry client
+    zf_stack_t stack;              //  dispatcher, registry, executors, registry client
     zsock_t *sub;                  //  run.* and task.w2 events
     zf_proto_decoder_t *event_dec; //  for EVENTS bodies
     int64_t hop_arrival[S_CHAIN];  //  W2: usecs when task i succeeded
 } s_bench_t;
-
-//  Sends one request; returns 0 if the reply is not an ERROR.
-static int
-s_call (s_bench_t *self, zf_reg_request_t *req, zf_reg_reply_t *reply)
-{
-    int rc = zf_regclient_call (self->stack.client, req, reply, 30000);
-    if (rc != 0) {
-        fprintf (stderr, "bench_e2e: registry: %s\n", zf_regclient_error (self->stack.client));
-        return -1;
-    }
-    if (reply->type == ZF_BODY_ERROR) {
-        fprintf (stderr, "bench_e2e: registry refused: %s\n", reply->text ? reply->text : "?");
-        for (size_t i = 0; i < reply->line_count; i++)
-            fprintf (stderr, "  %s\n", reply->lines[i]);
-        return -1;
-    }
-    return 0;
-}
 
 //  Flow texts of the workloads, written into a growing zchunk-like buffer.
 typedef struct {
@@ -150,7 +132,7 @@ s_run (s_bench_t *self, const char *flow, zf_date_t date)
     req.date = date;
     memset (self->hop_arrival, 0, sizeof self->hop_arrival);
     int64_t start = zclock_usecs ();
-    if (s_call (self, &req, &reply) != 0) return -1;
+    if (zf_stack_call (&self->stack, &req, &reply) != 0) return -1;
     int64_t deadline = zclock_mono () + S_RUN_TIMEOUT_MS;
     zpoller_t *poller = zpoller_new (self->sub, NULL);
     double seconds = -1;
@@ -210,7 +192,7 @@ s_workload (s_bench_t *self, const char *workload, int runs, zf_date_t *next_dat
                 : strcmp (workload, "W2") == 0 ? S_CHAIN
                 : strcmp (workload, "W3") == 0 ? 10 * 1002
                                                : 2000;
-    if (stack_submit (&self->stack, text) != 0) {
+    if (zf_stack_submit (&self->stack, text) != 0) {
         free (text);
         return;
     }
@@ -261,7 +243,7 @@ s_workload (s_bench_t *self, const char *workload, int runs, zf_date_t *next_dat
 static int
 s_start (s_bench_t *self, int executors, int slots)
 {
-    if (stack_start (&self->stack, executors, slots) != 0) return -1;
+    if (zf_stack_start (&self->stack, executors, slots) != 0) return -1;
     self->sub = zsock_new_sub (self->stack.registry_events, "run.");
     if (!self->sub) return -1;
     zsock_set_subscribe (self->sub, "task.w2");
@@ -274,7 +256,7 @@ s_stop (s_bench_t *self)
 {
     zsock_destroy (&self->sub);
     zf_proto_decoder_destroy (&self->event_dec);
-    stack_stop (&self->stack);
+    zf_stack_stop (&self->stack);
 }
 
 int
@@ -306,10 +288,10 @@ main (int argc, char **argv)
             return 2;
         }
     }
-    if (executors < 1 || executors > STACK_MAX_EXECUTORS || slots < 1 || runs < 1 ||
+    if (executors < 1 || executors > ZF_STACK_MAX_EXECUTORS || slots < 1 || runs < 1 ||
         runs > S_MAX_RUNS) {
         fprintf (stderr, "bench_e2e: --executors 1..%d, --slots 1.., --runs 1..%d\n",
-                 STACK_MAX_EXECUTORS, S_MAX_RUNS);
+                 ZF_STACK_MAX_EXECUTORS, S_MAX_RUNS);
         return 2;
     }
     zf_proc_bin_dir_default ();

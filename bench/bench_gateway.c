@@ -20,9 +20,9 @@
 */
 #include "bench_stats.h"
 #include "fleet.h"
-#include "procs.h"
+#include "zf_proc.h"
 #include "rawws.h"
-#include "stack.h"
+#include "zf_stack.h"
 #include "wsclient.h"
 #include "zf_common.h"
 
@@ -64,17 +64,17 @@ s_flow_text (int tasks)
 static int
 s_measure (int clients, int tasks, s_result_t *result)
 {
-    gw_stack_t stack;
+    zf_stack_t stack;
     int rc = -1;
     rw_pool_t *pool = NULL;
     fleet_t *fleet = NULL;
     char max_clients[16];
     snprintf (max_clients, sizeof max_clients, "%d", clients + 100);
     int port = -1;
-    if (stack_start (&stack, 2, 64) == 0)
-        port = stack_gateway (&stack, "--max-clients", max_clients, NULL);
+    if (zf_stack_start (&stack, 2, 64) == 0)
+        port = zf_stack_gateway (&stack, "--max-clients", max_clients, NULL);
     char *flow = s_flow_text (tasks);
-    if (port > 0 && stack_submit (&stack, flow) == 0) {
+    if (port > 0 && zf_stack_submit (&stack, flow) == 0) {
         pool = rw_pool_new ();
         fleet = fleet_new (pool, port, clients, "fan", "2026-01-05", (uint32_t)tasks + 1);
         if (!rw_pool_run (pool, fleet_ready, fleet, S_WAIT_MS))
@@ -82,7 +82,7 @@ s_measure (int clients, int tasks, s_result_t *result)
                      fleet_ready_count (fleet), clients);
         else {
             int64_t start = zclock_mono ();
-            if (stack_start_run (&stack, "fan", "2026-01-05") == 0 &&
+            if (zf_stack_start_run (&stack, "fan", "2026-01-05") == 0 &&
                 rw_pool_run (pool, fleet_complete, fleet, S_WAIT_MS)) {
                 fleet_stats_t stats;
                 fleet_stats (fleet, &stats);
@@ -101,7 +101,7 @@ s_measure (int clients, int tasks, s_result_t *result)
     free (flow);
     fleet_destroy (&fleet);
     rw_pool_destroy (&pool);
-    stack_stop (&stack);
+    zf_stack_stop (&stack);
     return rc;
 }
 

@@ -13,9 +13,12 @@
           service: settle
 
     The number of records per shard comes from SETTLE_RECORDS in the
-    order's environment (default 200000).
+    order's environment (default 200000). Its options are those of its
+    table in libs/service (zf_settle_def), from which `zflow demo` builds
+    the command line it starts it with.
 */
 #include "zf_log.h"
+#include "zf_service.h"
 #include "zf_time.h"
 #include "zf_worker.h"
 
@@ -122,72 +125,51 @@ s_settle (zf_task_t *task, void *arg)
     return 0;
 }
 
-static void
-s_usage (FILE *out)
-{
-    fprintf (out, "usage: zflow-settle [options]\n"
-                  "  --dispatcher ENDPOINT  the dispatcher (default tcp://127.0.0.1:5560)\n"
-                  "  --name NAME            worker name, unique (default settle-PID)\n"
-                  "  --slots N              shards at once (default: number of cores)\n"
-                  "  --heartbeat DURATION   heartbeat interval, as the dispatcher's (default 1s)\n"
-                  "  --liveness N           heartbeats the dispatcher may miss (default 3)\n"
-                  "  -v, --verbose          more output (-vv for debug)\n");
-}
-
 int
 main (int argc, char **argv)
 {
     zf_worker_config_t cfg;
     zf_worker_config_defaults (&cfg);
     int verbose = 0;
-    static const struct option options[] = {
-        {"dispatcher", required_argument, NULL, 'd'},
-        {"name", required_argument, NULL, 'n'},
-        {"slots", required_argument, NULL, 's'},
-        {"heartbeat", required_argument, NULL, 'b'},
-        {"liveness", required_argument, NULL, 'L'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
+    zf_service_getopt_t parser;
+    zf_service_getopt_init (&parser, &zf_settle_def, false);
     int opt;
-    while ((opt = getopt_long (argc, argv, "vh", options, NULL)) != -1) {
+    while ((opt = getopt_long (argc, argv, parser.shorts, parser.longs, NULL)) != -1) {
         switch (opt) {
-        case 'd':
+        case ZF_OPT_DISPATCHER:
             cfg.endpoint = optarg;
             break;
-        case 'n':
+        case ZF_OPT_NAME:
             cfg.name = optarg;
             break;
-        case 's':
+        case ZF_OPT_SLOTS:
             cfg.slots = (uint32_t)strtoul (optarg, NULL, 10);
             if (cfg.slots == 0 || cfg.slots > 4096) {
                 fprintf (stderr, "zflow-settle: --slots takes 1 to 4096\n");
                 return 2;
             }
             break;
-        case 'b':
+        case ZF_OPT_HEARTBEAT:
             if (zf_duration_parse (optarg, &cfg.heartbeat_ms) != 0 || cfg.heartbeat_ms <= 0) {
                 fprintf (stderr, "zflow-settle: --heartbeat takes a duration (1s)\n");
                 return 2;
             }
             break;
-        case 'L':
+        case ZF_OPT_LIVENESS:
             cfg.liveness = (uint32_t)strtoul (optarg, NULL, 10);
             if (cfg.liveness == 0 || cfg.liveness > 1000) {
                 fprintf (stderr, "zflow-settle: --liveness takes 1 to 1000\n");
                 return 2;
             }
             break;
-        case 'v':
+        case ZF_OPT_VERBOSE:
             verbose++;
             break;
-        case 'h':
-            s_usage (stdout);
+        case ZF_OPT_HELP:
+            zf_service_usage (&zf_settle_def, stdout);
             return 0;
         default:
-            s_usage (stderr);
-            return 2;
+            return zf_service_bad_usage (&zf_settle_def, NULL);
         }
     }
     char name[64];

@@ -37,7 +37,7 @@ zf_archiver_config_defaults (zf_archiver_config_t *cfg)
     memset (cfg, 0, sizeof *cfg);
     cfg->registry = ZF_CLIENT_DEFAULT_ENDPOINT;
     cfg->store = "sqlite:./var/zflow.db";
-    cfg->bind = "tcp://*:5574";
+    cfg->bind = "tcp://127.0.0.1:5574";
     cfg->batch = 1000;
     cfg->batch_wait_ms = 20;
     cfg->retention_ms = 30LL * 24 * 3600 * 1000;

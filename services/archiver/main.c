@@ -10,22 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-//  What -h prints, and every usage error after its message.
-static const char s_usage[] =
-    "usage: zflow-archiver [options]\n"
-    "  --registry EP[,EP]       the registry's requests (default tcp://127.0.0.1:5570,\n"
-    "                           or ZFLOW_REGISTRY); its events are at port + 1\n"
-    "  --store URI              sqlite:PATH or postgresql://... (default\n"
-    "                           sqlite:./var/zflow.db)\n"
-    "  --bind ENDPOINT          recovery and history requests, ROUTER (default tcp://*:5574)\n"
-    "  --batch N                events per transaction, at most (default 1000)\n"
-    "  --batch-wait DURATION    an event waits at most this long for its batch (20ms)\n"
-    "  --retention DURATION     journal rows and task logs older than this go (30d)\n"
-    "  --log-dir DIR            task logs to apply retention to (default: none)\n"
-    "  --snapshot-every N       events between stored registry snapshots (100000)\n"
-    "  -v, --verbose            more output (-vv for debug)\n"
-    "  -h, --help               this text\n";
-
 int
 main (int argc, char **argv)
 {
@@ -33,78 +17,67 @@ main (int argc, char **argv)
     zf_archiver_config_defaults (&cfg);
     const char *registry = NULL;
     int verbose = 0;
-    enum { O_REGISTRY = 256, O_STORE, O_BIND, O_BATCH, O_WAIT, O_RETENTION, O_LOG_DIR, O_SNAPSHOT };
-    static const struct option options[] = {
-        {"registry", required_argument, NULL, O_REGISTRY},
-        {"store", required_argument, NULL, O_STORE},
-        {"bind", required_argument, NULL, O_BIND},
-        {"batch", required_argument, NULL, O_BATCH},
-        {"batch-wait", required_argument, NULL, O_WAIT},
-        {"retention", required_argument, NULL, O_RETENTION},
-        {"log-dir", required_argument, NULL, O_LOG_DIR},
-        {"snapshot-every", required_argument, NULL, O_SNAPSHOT},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
+    zf_service_getopt_t parser;
+    zf_service_getopt_init (&parser, &zf_archiver_def, false);
     int opt;
     long long number;
-    while ((opt = getopt_long (argc, argv, "vh", options, NULL)) != -1) {
+    while ((opt = getopt_long (argc, argv, parser.shorts, parser.longs, NULL)) != -1) {
         switch (opt) {
-        case O_REGISTRY:
+        case ZF_OPT_REGISTRY:
             if (!*optarg)
-                return zf_service_bad_usage ("archiver", s_usage, "--registry takes endpoints");
+                return zf_service_bad_usage (&zf_archiver_def, "--registry takes endpoints");
             registry = optarg;
             break;
-        case O_STORE:
+        case ZF_OPT_STORE:
             if (strncmp (optarg, "sqlite:", 7) != 0 && strncmp (optarg, "postgresql://", 13) != 0 &&
                 strncmp (optarg, "postgres://", 11) != 0)
-                return zf_service_bad_usage ("archiver", s_usage,
+                return zf_service_bad_usage (&zf_archiver_def,
                                              "--store takes sqlite:PATH or postgresql://...");
             cfg.store = optarg;
             break;
-        case O_BIND:
+        case ZF_OPT_BIND:
             if (!*optarg)
-                return zf_service_bad_usage ("archiver", s_usage, "--bind takes an endpoint");
+                return zf_service_bad_usage (&zf_archiver_def, "--bind takes an endpoint");
             cfg.bind = optarg;
             break;
-        case O_BATCH:
+        case ZF_OPT_BATCH:
             if ((number = zf_number_parse (optarg, 1, 100000)) < 0)
-                return zf_service_bad_usage ("archiver", s_usage, "--batch takes 1 to 100000");
+                return zf_service_bad_usage (&zf_archiver_def, "--batch takes 1 to 100000");
             cfg.batch = (uint32_t)number;
             break;
-        case O_WAIT:
+        case ZF_OPT_BATCH_WAIT:
             if (zf_duration_parse (optarg, &cfg.batch_wait_ms) != 0)
-                return zf_service_bad_usage ("archiver", s_usage,
+                return zf_service_bad_usage (&zf_archiver_def,
                                              "--batch-wait takes a duration (20ms)");
             break;
-        case O_RETENTION:
+        case ZF_OPT_RETENTION:
             if (zf_duration_parse (optarg, &cfg.retention_ms) != 0 || cfg.retention_ms <= 0)
-                return zf_service_bad_usage ("archiver", s_usage,
+                return zf_service_bad_usage (&zf_archiver_def,
                                              "--retention takes a duration (30d)");
             break;
-        case O_LOG_DIR:
+        case ZF_OPT_LOG_DIR:
             if (!*optarg)
-                return zf_service_bad_usage ("archiver", s_usage, "--log-dir takes a folder");
+                return zf_service_bad_usage (&zf_archiver_def, "--log-dir takes a folder");
             cfg.log_dir = optarg;
             break;
-        case O_SNAPSHOT:
+        case ZF_OPT_SNAPSHOT_EVERY:
             if ((number = zf_number_parse (optarg, 1, 1000000000000LL)) < 0)
-                return zf_service_bad_usage ("archiver", s_usage,
+                return zf_service_bad_usage (&zf_archiver_def,
                                              "--snapshot-every takes a number of events");
             cfg.snapshot_every = (uint64_t)number;
             break;
-        case 'v':
+        case ZF_OPT_VERBOSE:
             verbose++;
             break;
-        case 'h':
-            fputs (s_usage, stdout);
+        case ZF_OPT_HELP:
+            zf_service_usage (&zf_archiver_def, stdout);
             return 0;
         default:
-            return zf_service_bad_usage ("archiver", s_usage, NULL);
+            return zf_service_bad_usage (&zf_archiver_def, NULL);
         }
     }
-    if (optind < argc) return zf_service_bad_usage ("archiver", s_usage, "unexpected argument");
+    if (optind < argc) return zf_service_bad_usage (&zf_archiver_def, "unexpected argument");
     cfg.registry = zf_client_endpoints_resolve (registry);
-    return zf_service_run ("archiver", verbose, zf_archiver_actor, &cfg, cfg.error);
+    const char *binds[] = {cfg.bind};
+    return zf_service_run (&zf_archiver_def, verbose, binds, 1, zf_archiver_actor, &cfg, cfg.error);
 }

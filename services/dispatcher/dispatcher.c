@@ -47,8 +47,8 @@ zf_dispatcher_config_defaults (zf_dispatcher_config_t *cfg)
 {
     assert (cfg);
     memset (cfg, 0, sizeof *cfg);
-    cfg->bind = "tcp://*:5560";
-    cfg->events = "tcp://*:5561";
+    cfg->bind = "tcp://127.0.0.1:5560";
+    cfg->events = "tcp://127.0.0.1:5561";
     zf_broker_config_defaults (&cfg->broker);
 }
 

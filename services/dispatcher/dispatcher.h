@@ -19,8 +19,8 @@
 
 //  Settings; zf_dispatcher_config_defaults fills the defaults named here.
 typedef struct {
-    const char *bind;          //  ROUTER endpoint ("tcp://*:5560")
-    const char *events;        //  PUB endpoint ("tcp://*:5561"), or NULL for none
+    const char *bind;          //  ROUTER endpoint ("tcp://127.0.0.1:5560")
+    const char *events;        //  PUB endpoint ("tcp://127.0.0.1:5561"), or NULL for none
     zf_broker_config_t broker; //  the core's settings
     const char *pool_services[ZF_DISPATCHER_MAX_POOLS]; //  services with a pool limit
     uint32_t pool_limits[ZF_DISPATCHER_MAX_POOLS];      //  their limits

@@ -9,124 +9,75 @@
 #include <stdlib.h>
 #include <string.h>
 
-//  What -h prints, and every usage error after its message.
-static const char s_usage[] =
-    "usage: zflow-registry [options]\n"
-    "  --bind ENDPOINT          requests, ROUTER (default tcp://*:5570)\n"
-    "  --events ENDPOINT        events, PUB (default tcp://*:5571)\n"
-    "  --dispatcher ENDPOINT    the dispatcher (default tcp://127.0.0.1:5560)\n"
-    "  --archiver ENDPOINT      recover the durable state from this archiver at\n"
-    "                           start, and read archived runs from it (default:\n"
-    "                           none, start empty and keep every run in memory)\n"
-    "  --keep-runs N            with an archiver, the latest runs of each flow kept\n"
-    "                           in memory; older ones that succeeded and are durable\n"
-    "                           are read from the archive (default 7; 0 keeps all)\n"
-    "  --dir DIR                holds registry.epoch (default ./var)\n"
-    "  --log-dir DIR            the executors' task logs (default DIR/logs)\n"
-    "  --name NAME              our name at the dispatcher (default registry)\n"
-    "  --heartbeat DURATION     heartbeat interval with the dispatcher (default 1s)\n"
-    "  --liveness N             heartbeats the dispatcher may miss (default 3)\n"
-    "  --no-worker-wait DURATION  an order fails once no worker offered its service\n"
-    "                           this long (default 60s; 0 waits for ever)\n"
-    "  -v, --verbose            more output (-vv for debug)\n"
-    "  -h, --help               this text\n";
-
 int
 main (int argc, char **argv)
 {
     zf_registry_config_t cfg;
     zf_registry_config_defaults (&cfg);
     int verbose = 0;
-    enum {
-        O_BIND = 256,
-        O_EVENTS,
-        O_DISPATCHER,
-        O_DIR,
-        O_LOG_DIR,
-        O_NAME,
-        O_HEARTBEAT,
-        O_LIVENESS,
-        O_WAIT,
-        O_ARCHIVER,
-        O_KEEP_RUNS
-    };
-    static const struct option options[] = {
-        {"bind", required_argument, NULL, O_BIND},
-        {"events", required_argument, NULL, O_EVENTS},
-        {"dispatcher", required_argument, NULL, O_DISPATCHER},
-        {"dir", required_argument, NULL, O_DIR},
-        {"log-dir", required_argument, NULL, O_LOG_DIR},
-        {"name", required_argument, NULL, O_NAME},
-        {"heartbeat", required_argument, NULL, O_HEARTBEAT},
-        {"liveness", required_argument, NULL, O_LIVENESS},
-        {"no-worker-wait", required_argument, NULL, O_WAIT},
-        {"archiver", required_argument, NULL, O_ARCHIVER},
-        {"keep-runs", required_argument, NULL, O_KEEP_RUNS},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
+    zf_service_getopt_t parser;
+    zf_service_getopt_init (&parser, &zf_registry_def, false);
     int opt;
     long long number;
-    while ((opt = getopt_long (argc, argv, "vh", options, NULL)) != -1) {
+    while ((opt = getopt_long (argc, argv, parser.shorts, parser.longs, NULL)) != -1) {
         switch (opt) {
-        case O_BIND:
+        case ZF_OPT_BIND:
             cfg.bind = optarg;
             break;
-        case O_EVENTS:
+        case ZF_OPT_EVENTS:
             cfg.events = optarg;
             break;
-        case O_DISPATCHER:
+        case ZF_OPT_DISPATCHER:
             cfg.dispatcher = optarg;
             break;
-        case O_ARCHIVER:
+        case ZF_OPT_ARCHIVER:
             cfg.archiver = optarg;
             break;
-        case O_KEEP_RUNS:
+        case ZF_OPT_KEEP_RUNS:
             if ((number = zf_number_parse (optarg, 0, 100000)) < 0)
-                return zf_service_bad_usage ("registry", s_usage, "--keep-runs takes 0 to 100000");
+                return zf_service_bad_usage (&zf_registry_def, "--keep-runs takes 0 to 100000");
             cfg.keep_runs = (uint32_t)number;
             break;
-        case O_DIR:
-            if (!*optarg) return zf_service_bad_usage ("registry", s_usage, "--dir takes a folder");
+        case ZF_OPT_DIR:
+            if (!*optarg) return zf_service_bad_usage (&zf_registry_def, "--dir takes a folder");
             cfg.dir = optarg;
             break;
-        case O_LOG_DIR:
+        case ZF_OPT_LOG_DIR:
             if (!*optarg)
-                return zf_service_bad_usage ("registry", s_usage, "--log-dir takes a folder");
+                return zf_service_bad_usage (&zf_registry_def, "--log-dir takes a folder");
             cfg.log_dir = optarg;
             break;
-        case O_NAME:
+        case ZF_OPT_NAME:
             if (!*optarg || strlen (optarg) > 128)
-                return zf_service_bad_usage ("registry", s_usage, "--name takes 1 to 128 bytes");
+                return zf_service_bad_usage (&zf_registry_def, "--name takes 1 to 128 bytes");
             cfg.name = optarg;
             break;
-        case O_HEARTBEAT:
+        case ZF_OPT_HEARTBEAT:
             if (zf_duration_parse (optarg, &cfg.heartbeat_ms) != 0 || cfg.heartbeat_ms <= 0)
-                return zf_service_bad_usage ("registry", s_usage,
-                                             "--heartbeat takes a duration (1s)");
+                return zf_service_bad_usage (&zf_registry_def, "--heartbeat takes a duration (1s)");
             break;
-        case O_LIVENESS:
+        case ZF_OPT_LIVENESS:
             if ((number = zf_number_parse (optarg, 1, 1000)) < 0)
-                return zf_service_bad_usage ("registry", s_usage, "--liveness takes 1 to 1000");
+                return zf_service_bad_usage (&zf_registry_def, "--liveness takes 1 to 1000");
             cfg.liveness = (uint32_t)number;
             break;
-        case O_WAIT:
+        case ZF_OPT_NO_WORKER_WAIT:
             if (zf_duration_parse (optarg, &cfg.no_worker_wait_ms) != 0 ||
                 cfg.no_worker_wait_ms < 0)
-                return zf_service_bad_usage ("registry", s_usage,
+                return zf_service_bad_usage (&zf_registry_def,
                                              "--no-worker-wait takes a duration (60s)");
             break;
-        case 'v':
+        case ZF_OPT_VERBOSE:
             verbose++;
             break;
-        case 'h':
-            fputs (s_usage, stdout);
+        case ZF_OPT_HELP:
+            zf_service_usage (&zf_registry_def, stdout);
             return 0;
         default:
-            return zf_service_bad_usage ("registry", s_usage, NULL);
+            return zf_service_bad_usage (&zf_registry_def, NULL);
         }
     }
-    if (optind < argc) return zf_service_bad_usage ("registry", s_usage, "unexpected argument");
-    return zf_service_run ("registry", verbose, zf_registry_actor, &cfg, cfg.error);
+    if (optind < argc) return zf_service_bad_usage (&zf_registry_def, "unexpected argument");
+    const char *binds[] = {cfg.bind, cfg.events};
+    return zf_service_run (&zf_registry_def, verbose, binds, 2, zf_registry_actor, &cfg, cfg.error);
 }

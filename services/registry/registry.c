@@ -30,8 +30,8 @@ zf_registry_config_defaults (zf_registry_config_t *cfg)
 {
     assert (cfg);
     memset (cfg, 0, sizeof *cfg);
-    cfg->bind = "tcp://*:5570";
-    cfg->events = "tcp://*:5571";
+    cfg->bind = "tcp://127.0.0.1:5570";
+    cfg->events = "tcp://127.0.0.1:5571";
     cfg->dispatcher = "tcp://127.0.0.1:5560";
     cfg->dir = "./var";
     cfg->name = "registry";

@@ -32,8 +32,8 @@
 
 //  Settings; zf_registry_config_defaults fills the defaults named here.
 typedef struct {
-    const char *bind;       //  ROUTER for requests ("tcp://*:5570")
-    const char *events;     //  PUB for events ("tcp://*:5571")
+    const char *bind;       //  ROUTER for requests ("tcp://127.0.0.1:5570")
+    const char *events;     //  PUB for events ("tcp://127.0.0.1:5571")
     const char *dispatcher; //  the dispatcher ("tcp://127.0.0.1:5560")
     const char *archiver;   //  the archiver to recover from at start and to read archived
                             //  runs from, or NULL (start empty, keep every run)

@@ -22,7 +22,7 @@
 #include "model.h"
 #include "mp.h"
 #include "sim_registry.h"
-#include "stack.h"
+#include "zf_stack.h"
 #include "wsclient.h"
 #include "zf_common.h"
 #include "zf_proto.h"
@@ -47,7 +47,7 @@ static const char *s_flow = "flow: arch\n"
 //  The simulated registry, the gateways, the browsers.
 typedef struct {
     sim_registry_t *registry; //  engine, events, archive
-    gw_stack_t stack;         //  the gateways started against it
+    zf_stack_t stack;         //  the gateways started against it
     int port;                 //  the main gateway's HTTP port
     browsers_t *browsers;     //  the browsers and their pool
     char dates[3][16];        //  the three dates run, oldest first
@@ -137,8 +137,8 @@ s_setup (void **state)
     }
     //  start, load and two shards of fan, per date.
     assert_int_equal (sim_registry_run_all (fx->registry, NULL), 3 * 3);
-    assert_int_equal (stack_attach (&fx->stack, sim_registry_endpoint (fx->registry)), 0);
-    fx->port = stack_gateway (&fx->stack, "--token", S_TOKEN, NULL);
+    assert_int_equal (zf_stack_attach (&fx->stack, sim_registry_endpoint (fx->registry)), 0);
+    fx->port = zf_stack_gateway (&fx->stack, "--token", S_TOKEN, NULL);
     assert_true (fx->port > 0);
     fx->browsers = browsers_new ();
     return 0;
@@ -149,7 +149,7 @@ s_teardown (void **state)
 {
     fixture_t *fx = *state;
     browsers_destroy (&fx->browsers);
-    int rc = stack_stop (&fx->stack);
+    int rc = zf_stack_stop (&fx->stack);
     sim_registry_destroy (&fx->registry);
     free (fx);
     //  Every gateway must have ended cleanly (no sanitizer report).
@@ -235,7 +235,7 @@ test_snapshots_list_archived_runs (void **state)
 
     //  A gateway started now restores the archived runs from the
     //  registry's snapshot (open, succeeded, archived; no task events).
-    int port = stack_gateway (&fx->stack, NULL);
+    int port = zf_stack_gateway (&fx->stack, NULL);
     assert_true (port > 0);
     browser_t *c = browsers_connect (fx->browsers, port, "/ws");
     browser_await (c, "snapshot", 1);

@@ -21,7 +21,7 @@
 #include "browser.h"
 #include "model.h"
 #include "mp.h"
-#include "stack.h"
+#include "zf_stack.h"
 #include "wsclient.h"
 
 //  The token of the main gateway.
@@ -44,7 +44,7 @@ static const char *s_flow = "flow: gw\n"
 
 //  The processes, the web folder and the browsers, for every test.
 typedef struct {
-    gw_stack_t stack;     //  registry, dispatcher, executor, gateways
+    zf_stack_t stack;     //  registry, dispatcher, executor, gateways
     char web[PATH_MAX];   //  a web folder with an index.html
     int port;             //  the main gateway's HTTP port
     char origin[64];      //  an Origin it allows
@@ -91,7 +91,7 @@ s_setup (void **state)
 {
     fixture_t *fx = calloc (1, sizeof *fx);
     *state = fx;
-    assert_int_equal (stack_start (&fx->stack, 1, 4), 0);
+    assert_int_equal (zf_stack_start (&fx->stack, 1, 4), 0);
     snprintf (fx->web, sizeof fx->web, "%s/web", fx->stack.dir);
     char path[PATH_MAX + 32];
     assert_int_equal (mkdir (fx->web, 0755), 0);
@@ -103,7 +103,7 @@ s_setup (void **state)
     file = fopen (path, "w");
     fputs ("console.log ('zflow');\n", file);
     fclose (file);
-    fx->port = stack_gateway (&fx->stack, "--token", S_TOKEN, "--web", fx->web, NULL);
+    fx->port = zf_stack_gateway (&fx->stack, "--token", S_TOKEN, "--web", fx->web, NULL);
     assert_true (fx->port > 0);
     snprintf (fx->origin, sizeof fx->origin, "http://127.0.0.1:%d", fx->port);
     fx->browsers = browsers_new ();
@@ -117,7 +117,7 @@ s_teardown (void **state)
     if (!fx) return 0;
     browsers_destroy (&fx->browsers);
     //  Every gateway must exit cleanly: no sanitizer report, no leak.
-    int rc = stack_stop (&fx->stack);
+    int rc = zf_stack_stop (&fx->stack);
     free (fx);
     return rc;
 }
@@ -140,8 +140,8 @@ test_snapshot_and_updates (void **state)
     msgpack_unpacked_destroy (&hello);
 
     //  A flow and a run: the browser sees both come, then the run end.
-    assert_int_equal (stack_submit (&fx->stack, s_flow), 0);
-    assert_int_equal (stack_start_run (&fx->stack, "gw", "2026-11-23"), 0);
+    assert_int_equal (zf_stack_submit (&fx->stack, s_flow), 0);
+    assert_int_equal (zf_stack_start_run (&fx->stack, "gw", "2026-11-23"), 0);
     s_await_run (a, "gw", "2026-11-23", "succeeded");
     assert_true (model_has_flow (a->model, "gw"));
     assert_true (model_count (a->model, "update") >= 1);
@@ -275,7 +275,7 @@ test_bad_input (void **state)
     assert_true (ws_close_code (huge->conn) == 1009 || ws_close_code (huge->conn) == 0);
 
     //  The others go on: a new run reaches the first browser.
-    assert_int_equal (stack_start_run (&fx->stack, "gw", "2026-11-20"), 0);
+    assert_int_equal (zf_stack_start_run (&fx->stack, "gw", "2026-11-20"), 0);
     s_await_run (a, "gw", "2026-11-20", "succeeded");
     assert_int_equal (ws_state (a->conn), WS_OPEN);
     assert_int_equal (a->protocol_errors, 0);
@@ -322,12 +322,13 @@ test_http_and_origin (void **state)
     //  The port is taken: one line, status 1. Bad usage: status 2.
     char http[32], line[512];
     snprintf (http, sizeof http, "127.0.0.1:%d", fx->port);
-    assert_int_equal (stack_gateway_exit (&fx->stack, line, sizeof line, "--http", http, NULL), 1);
+    assert_int_equal (zf_stack_gateway_exit (&fx->stack, line, sizeof line, "--http", http, NULL),
+                      1);
     assert_non_null (strstr (line, "zflow-gateway: cannot listen on"));
-    assert_int_equal (stack_gateway_exit (&fx->stack, line, sizeof line, "--http", "nope", NULL),
+    assert_int_equal (zf_stack_gateway_exit (&fx->stack, line, sizeof line, "--http", "nope", NULL),
                       2);
     assert_int_equal (
-        stack_gateway_exit (&fx->stack, line, sizeof line, "--read-only", "closed", NULL), 2);
+        zf_stack_gateway_exit (&fx->stack, line, sizeof line, "--read-only", "closed", NULL), 2);
 
     char *body = NULL;
     assert_int_equal (ws_http_get (fx->port, "/healthz", &body), 200);
@@ -375,7 +376,7 @@ test_not_built_and_closed (void **state)
 {
     fixture_t *fx = *state;
     //  No web folder: a page says so, /metrics still works.
-    int port = stack_gateway (&fx->stack, "--web", "/nonexistent/zflow-web", NULL);
+    int port = zf_stack_gateway (&fx->stack, "--web", "/nonexistent/zflow-web", NULL);
     assert_true (port > 0);
     char *body = NULL;
     assert_int_equal (ws_http_get (port, "/", &body), 200);
@@ -386,7 +387,7 @@ test_not_built_and_closed (void **state)
     free (body);
 
     //  Viewing closed: the upgrade needs the token.
-    port = stack_gateway (&fx->stack, "--token", S_TOKEN, "--read-only", "closed", NULL);
+    port = zf_stack_gateway (&fx->stack, "--token", S_TOKEN, "--read-only", "closed", NULL);
     assert_true (port > 0);
     assert_int_equal (s_upgrade (port, "/ws", "Sec-WebSocket-Protocol: zflow.v1\r\n"), 403);
     assert_int_equal (s_upgrade (port, "/ws?token=wrong", "Sec-WebSocket-Protocol: zflow.v1\r\n"),
@@ -418,11 +419,11 @@ test_registry_restart (void **state)
     assert_true (model_has_flow (a->model, "gw"));
     //  A registry without its state starts a new history: the gateway
     //  takes a fresh snapshot and sends every browser a new one.
-    assert_int_equal (stack_restart_registry (&fx->stack), 0);
+    assert_int_equal (zf_stack_restart_registry (&fx->stack), 0);
     assert_true (browser_wait (a, s_flow_gone, a));
     //  ... and follows the new history from there.
-    assert_int_equal (stack_submit (&fx->stack, s_flow), 0);
-    assert_int_equal (stack_start_run (&fx->stack, "gw", "2026-11-23"), 0);
+    assert_int_equal (zf_stack_submit (&fx->stack, s_flow), 0);
+    assert_int_equal (zf_stack_start_run (&fx->stack, "gw", "2026-11-23"), 0);
     s_await_run (a, "gw", "2026-11-23", "succeeded");
     assert_int_equal (a->protocol_errors, 0);
     char *body = NULL;

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "fleet.h"
-#include "stack.h"
+#include "zf_stack.h"
 #include "rawws.h"
 #include "wsclient.h"
 #include "zf_common.h"
@@ -54,14 +54,14 @@ test_thousand_clients (void **state)
     long limit = ws_raise_fd_limit (s_clients * 2 + 1024);
     assert_true (limit >= s_clients + 256);
 
-    gw_stack_t stack;
-    assert_int_equal (stack_start (&stack, 2, 64), 0);
+    zf_stack_t stack;
+    assert_int_equal (zf_stack_start (&stack, 2, 64), 0);
     char max_clients[16];
     snprintf (max_clients, sizeof max_clients, "%d", s_clients + 100);
-    int port = stack_gateway (&stack, "--max-clients", max_clients, NULL);
+    int port = zf_stack_gateway (&stack, "--max-clients", max_clients, NULL);
     assert_true (port > 0);
     char *flow = s_flow_text ();
-    assert_int_equal (stack_submit (&stack, flow), 0);
+    assert_int_equal (zf_stack_submit (&stack, flow), 0);
     free (flow);
 
     rw_pool_t *pool = rw_pool_new ();
@@ -73,7 +73,7 @@ test_thousand_clients (void **state)
                   s_clients, fleet_closed_count (fleet));
     int64_t connected = zclock_mono ();
 
-    assert_int_equal (stack_start_run (&stack, "load", S_DATE), 0);
+    assert_int_equal (zf_stack_start_run (&stack, "load", S_DATE), 0);
     if (!rw_pool_run (pool, fleet_complete, fleet, S_RUN_MS))
         fail_msg ("%d of %d clients saw the run end (%d closed)", fleet_complete_count (fleet),
                   s_clients, fleet_closed_count (fleet));
@@ -81,7 +81,7 @@ test_thousand_clients (void **state)
 
     //  Every client against the registry, task by task.
     zf_reg_reply_t reply;
-    assert_int_equal (stack_status (&stack, "load", S_DATE, &reply), 0);
+    assert_int_equal (zf_stack_status (&stack, "load", S_DATE, &reply), 0);
     assert_int_equal (reply.runs[0].state, ZF_RS_SUCCEEDED);
     assert_int_equal (reply.runs[0].task_count, (size_t)s_tasks + 1);
     for (size_t i = 0; i < reply.runs[0].task_count; i++)
@@ -104,7 +104,7 @@ test_thousand_clients (void **state)
     fleet_destroy (&fleet);
     rw_pool_destroy (&pool);
     //  The gateway must have exited cleanly: no sanitizer report, no leak.
-    assert_int_equal (stack_stop (&stack), 0);
+    assert_int_equal (zf_stack_stop (&stack), 0);
 }
 
 int

@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "dclient.h"
-#include "procs.h"
+#include "zf_proc.h"
 #include "zf_dispevent.h"
 #include "zf_mdp.h"
 

@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "procs.h"
+#include "zf_proc.h"
 #include "zf_proto.h"
 
 //  A past business date: runs begin at once and not_before has passed.

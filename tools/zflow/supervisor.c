@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define S_MAX_SERVICES     64
+#define S_MAX_SERVICES     80 //  zflow up: up to 64 executors and five others
 #define S_MAX_ARGS         32
 #define S_BACKOFF_FIRST_MS 250   //  first restart delay
 #define S_BACKOFF_CAP_MS   10000 //  longest restart delay
@@ -87,31 +87,47 @@ zf_supervisor_destroy (zf_supervisor_t **self_p)
 }
 
 int
-zf_supervisor_add (zf_supervisor_t *self, const char *name, const char *program, ...)
+zf_supervisor_add_argv (zf_supervisor_t *self, const char *name, char *const *argv)
 {
-    assert (self && name && program);
+    assert (self && name && argv && argv[0]);
     if (self->count == S_MAX_SERVICES) return -1;
     s_service_t *service = &self->services[self->count];
     memset (service, 0, sizeof *service);
     service->name = strdup (name);
-    size_t size = strlen (self->bindir) + strlen (program) + 2;
+    size_t size = strlen (self->bindir) + strlen (argv[0]) + 2;
     service->argv[0] = malloc (size);
-    snprintf (service->argv[0], size, "%s/%s", self->bindir, program);
+    snprintf (service->argv[0], size, "%s/%s", self->bindir, argv[0]);
+    for (int n = 1; argv[n]; n++) {
+        if (n == S_MAX_ARGS) {
+            zf_log_error ("too many arguments service=%s", name);
+            return -1;
+        }
+        service->argv[n] = strdup (argv[n]);
+    }
+    service->backoff = S_BACKOFF_FIRST_MS;
+    self->count++;
+    return 0;
+}
+
+int
+zf_supervisor_add (zf_supervisor_t *self, const char *name, const char *program, ...)
+{
+    assert (program);
+    char *argv[S_MAX_ARGS + 1] = {(char *)program};
     va_list args;
     va_start (args, program);
     int n = 1;
-    for (const char *arg = va_arg (args, const char *); arg; arg = va_arg (args, const char *)) {
+    for (char *arg = va_arg (args, char *); arg; arg = va_arg (args, char *)) {
         if (n == S_MAX_ARGS) {
             va_end (args);
             zf_log_error ("too many arguments service=%s", name);
             return -1;
         }
-        service->argv[n++] = strdup (arg);
+        argv[n++] = arg;
     }
     va_end (args);
-    service->backoff = S_BACKOFF_FIRST_MS;
-    self->count++;
-    return 0;
+    argv[n] = NULL;
+    return zf_supervisor_add_argv (self, name, argv);
 }
 
 //  Forks and execs one service. The child unblocks signals, asks to die with

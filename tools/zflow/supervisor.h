@@ -28,6 +28,11 @@ void zf_supervisor_destroy (zf_supervisor_t **self_p);
 int zf_supervisor_add (zf_supervisor_t *self, const char *name, const char *program, ...)
     __attribute__ ((sentinel));
 
+//  Adds a service from its command line: argv[0] is the program (a file
+//  name in bindir), NULL-ended. The supervisor copies everything. Returns 0
+//  or -1.
+int zf_supervisor_add_argv (zf_supervisor_t *self, const char *name, char *const *argv);
+
 //  Starts every service not yet running. Returns 0, or -1 if a program is
 //  missing (with the reason logged).
 int zf_supervisor_start (zf_supervisor_t *self);

@@ -1,6 +1,7 @@
 /*  up.c - `zflow up`: starts the services of a local zflow and supervises them. */
 #include "up.h"
 #include "zf_common.h"
+#include "zf_service.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -23,8 +24,6 @@
 #define S_PEER_PRIMARY      20
 #define S_PEER_BACKUP       21
 #define S_ARCHIVER          14
-
-#define S_MAX_EXECUTORS 64
 
 void
 zf_up_defaults (zf_up_config_t *cfg)
@@ -87,8 +86,8 @@ zf_up_parse (int argc, char **argv, const zf_cli_verb_t *verb, zf_up_config_t *c
             cfg->store = optarg;
             break;
         case O_EXECUTORS:
-            if ((value = zf_number_parse (optarg, 0, S_MAX_EXECUTORS)) < 0)
-                return zf_cli_usage_error (verb, "--executors takes 0 to %d", S_MAX_EXECUTORS);
+            if ((value = zf_number_parse (optarg, 0, ZF_UP_MAX_EXECUTORS)) < 0)
+                return zf_cli_usage_error (verb, "--executors takes 0 to %d", ZF_UP_MAX_EXECUTORS);
             cfg->executors = (int)value;
             break;
         case O_HTTP:
@@ -222,85 +221,153 @@ s_gateway_token (const char *path, char *buf, size_t size)
     return 0;
 }
 
+//  Where the services of a configuration listen, and what they keep where.
+typedef struct {
+    char disp[64];             //  the dispatcher's ROUTER
+    char disp_ev[64];          //  its events
+    char reg[64];              //  the registry's ROUTER
+    char reg_ev[64];           //  its events
+    char archiver[64];         //  the archiver's ROUTER
+    char logs[PATH_MAX];       //  the task logs
+    char store[PATH_MAX + 16]; //  the archiver's store: --store, or the SQLite file in DIR
+    char token_path[PATH_MAX]; //  the gateway's token
+} s_places_t;
+
+//  Fills places from cfg.
+static void
+s_places (const zf_up_config_t *cfg, s_places_t *places)
+{
+    s_endpoint (cfg, S_DISPATCHER, places->disp, sizeof places->disp);
+    s_endpoint (cfg, S_DISPATCHER_EVENTS, places->disp_ev, sizeof places->disp_ev);
+    s_endpoint (cfg, S_REGISTRY, places->reg, sizeof places->reg);
+    s_endpoint (cfg, S_REGISTRY_EVENTS, places->reg_ev, sizeof places->reg_ev);
+    s_endpoint (cfg, S_ARCHIVER, places->archiver, sizeof places->archiver);
+    snprintf (places->logs, sizeof places->logs, "%s/logs", cfg->dir);
+    if (cfg->store)
+        snprintf (places->store, sizeof places->store, "%s", cfg->store);
+    else
+        snprintf (places->store, sizeof places->store, "sqlite:%s/zflow.db", cfg->dir);
+    snprintf (places->token_path, sizeof places->token_path, "%s/gateway.token", cfg->dir);
+}
+
+//  Starts the command line of a service named name in plan. NULL if there
+//  is no room or memory (said).
+static zf_cmdline_t *
+s_plan_add (zf_up_plan_t *plan, const char *name, const zf_service_def_t *def)
+{
+    zf_cmdline_t *cmdline = plan->count < ZF_UP_MAX_SERVICES ? zf_cmdline_new (def) : NULL;
+    if (!cmdline) {
+        fprintf (stderr, "zflow: cannot plan service %s\n", name);
+        return NULL;
+    }
+    snprintf (plan->names[plan->count], sizeof plan->names[0], "%s", name);
+    plan->commands[plan->count++] = cmdline;
+    return cmdline;
+}
+
+int
+zf_up_plan (const zf_up_config_t *cfg, bool with_archiver, bool with_gateway, zf_up_plan_t *plan)
+{
+    memset (plan, 0, sizeof *plan);
+    s_places_t at;
+    s_places (cfg, &at);
+
+    zf_cmdline_t *cmd = s_plan_add (plan, "dispatcher", &zf_dispatcher_def);
+    if (!cmd) goto failed;
+    zf_cmdline_add (cmd, ZF_OPT_BIND, at.disp);
+    zf_cmdline_add (cmd, ZF_OPT_EVENTS, at.disp_ev);
+    //  With an archiver, the registry recovers from it at every start.
+    if (!(cmd = s_plan_add (plan, "registry", &zf_registry_def))) goto failed;
+    zf_cmdline_add (cmd, ZF_OPT_BIND, at.reg);
+    zf_cmdline_add (cmd, ZF_OPT_EVENTS, at.reg_ev);
+    zf_cmdline_add (cmd, ZF_OPT_DISPATCHER, at.disp);
+    zf_cmdline_add (cmd, ZF_OPT_DIR, cfg->dir);
+    if (with_archiver) zf_cmdline_add (cmd, ZF_OPT_ARCHIVER, at.archiver);
+    if (with_archiver && cfg->keep) zf_cmdline_add (cmd, ZF_OPT_KEEP_RUNS, cfg->keep);
+    if (cfg->example_worker) {
+        if (!(cmd = s_plan_add (plan, "settle", &zf_settle_def))) goto failed;
+        zf_cmdline_add (cmd, ZF_OPT_DISPATCHER, at.disp);
+        zf_cmdline_add (cmd, ZF_OPT_NAME, "settle-1");
+    }
+    for (int i = 1; i <= cfg->executors; i++) {
+        char name[32];
+        snprintf (name, sizeof name, "executor-%d", i);
+        if (!(cmd = s_plan_add (plan, name, &zf_executor_def))) goto failed;
+        zf_cmdline_add (cmd, ZF_OPT_DISPATCHER, at.disp);
+        zf_cmdline_add (cmd, ZF_OPT_NAME, name);
+        zf_cmdline_add (cmd, ZF_OPT_LOG_DIR, at.logs);
+    }
+    if (with_archiver) {
+        if (!(cmd = s_plan_add (plan, "archiver", &zf_archiver_def))) goto failed;
+        zf_cmdline_add (cmd, ZF_OPT_REGISTRY, at.reg);
+        zf_cmdline_add (cmd, ZF_OPT_STORE, at.store);
+        zf_cmdline_add (cmd, ZF_OPT_BIND, at.archiver);
+        zf_cmdline_add (cmd, ZF_OPT_LOG_DIR, at.logs);
+    }
+    if (with_gateway) {
+        if (!(cmd = s_plan_add (plan, "gateway", &zf_gateway_def))) goto failed;
+        zf_cmdline_add (cmd, ZF_OPT_HTTP, cfg->http);
+        zf_cmdline_add (cmd, ZF_OPT_REGISTRY, at.reg);
+        zf_cmdline_add (cmd, ZF_OPT_DISPATCHER_EVENTS, at.disp_ev);
+        zf_cmdline_add (cmd, ZF_OPT_TOKEN_FILE, at.token_path);
+    }
+    int rc = 0;
+    for (int i = 0; i < plan->count; i++) {
+        zf_cmdline_verbose (plan->commands[i], cfg->verbose > 3 ? 3 : cfg->verbose);
+        if (!zf_cmdline_argv (plan->commands[i])) {
+            fprintf (stderr, "zflow: %s\n", zf_cmdline_error (plan->commands[i]));
+            rc = -1;
+        }
+    }
+    if (rc == 0) return 0;
+failed:
+    zf_up_plan_clear (plan);
+    return -1;
+}
+
+void
+zf_up_plan_clear (zf_up_plan_t *plan)
+{
+    for (int i = 0; i < plan->count; i++)
+        zf_cmdline_destroy (&plan->commands[i]);
+    plan->count = 0;
+}
+
 zf_supervisor_t *
 zf_up_start (zf_up_config_t *cfg, FILE *out)
 {
     char bindir[PATH_MAX];
     if (s_bindir (bindir, sizeof bindir) != 0 || s_make_dirs (cfg->dir) != 0) return NULL;
-    char disp[64], disp_ev[64], reg[64], reg_ev[64], logs[PATH_MAX], verbose[8] = "-";
-    s_endpoint (cfg, S_DISPATCHER, disp, sizeof disp);
-    s_endpoint (cfg, S_DISPATCHER_EVENTS, disp_ev, sizeof disp_ev);
-    s_endpoint (cfg, S_REGISTRY, reg, sizeof reg);
-    s_endpoint (cfg, S_REGISTRY_EVENTS, reg_ev, sizeof reg_ev);
-    snprintf (logs, sizeof logs, "%s/logs", cfg->dir);
-    for (int i = 0; i < cfg->verbose && i < 3; i++)
-        strcat (verbose, "v");
-    const char *v = cfg->verbose ? verbose : NULL;
-
-    zf_supervisor_t *supervisor = zf_supervisor_new (bindir);
-    if (!supervisor) return NULL;
-    int rc = zf_supervisor_add (supervisor, "dispatcher", "zflow-dispatcher", "--bind", disp,
-                                "--events", disp_ev, v, NULL);
-    //  With an archiver, the registry recovers from it at every start.
-    char archiver[64];
     bool with_archiver = s_have (bindir, "zflow-archiver");
-    s_endpoint (cfg, S_ARCHIVER, archiver, sizeof archiver);
-    if (with_archiver && cfg->keep)
-        rc |= zf_supervisor_add (supervisor, "registry", "zflow-registry", "--bind", reg,
-                                 "--events", reg_ev, "--dispatcher", disp, "--dir", cfg->dir,
-                                 "--archiver", archiver, "--keep-runs", cfg->keep, v, NULL);
-    else if (with_archiver)
-        rc |= zf_supervisor_add (supervisor, "registry", "zflow-registry", "--bind", reg,
-                                 "--events", reg_ev, "--dispatcher", disp, "--dir", cfg->dir,
-                                 "--archiver", archiver, v, NULL);
-    else
-        rc |=
-            zf_supervisor_add (supervisor, "registry", "zflow-registry", "--bind", reg, "--events",
-                               reg_ev, "--dispatcher", disp, "--dir", cfg->dir, v, NULL);
-    if (cfg->example_worker)
-        rc |= zf_supervisor_add (supervisor, "settle", "zflow-settle", "--dispatcher", disp,
-                                 "--name", "settle-1", v, NULL);
-    for (int i = 1; i <= cfg->executors; i++) {
-        char name[32];
-        snprintf (name, sizeof name, "executor-%d", i);
-        rc |= zf_supervisor_add (supervisor, name, "zflow-executor", "--dispatcher", disp, "--name",
-                                 name, "--log-dir", logs, v, NULL);
-    }
-    char store[PATH_MAX + 16], token_path[PATH_MAX], token[64] = "";
-    if (with_archiver) {
-        if (cfg->store)
-            snprintf (store, sizeof store, "%s", cfg->store);
-        else
-            snprintf (store, sizeof store, "sqlite:%s/zflow.db", cfg->dir);
-        rc |= zf_supervisor_add (supervisor, "archiver", "zflow-archiver", "--registry", reg,
-                                 "--store", store, "--bind", archiver, "--log-dir", logs, v, NULL);
-    } else if (cfg->store)
-        fprintf (stderr, "zflow: --store ignored: this build has no zflow-archiver\n");
     bool with_gateway = s_have (bindir, "zflow-gateway");
-    if (with_gateway) {
-        snprintf (token_path, sizeof token_path, "%s/gateway.token", cfg->dir);
-        if (s_gateway_token (token_path, token, sizeof token) != 0) {
-            zf_supervisor_destroy (&supervisor);
-            return NULL;
-        }
-        rc |= zf_supervisor_add (supervisor, "gateway", "zflow-gateway", "--http", cfg->http,
-                                 "--registry", reg, "--dispatcher-events", disp_ev, "--token-file",
-                                 token_path, v, NULL);
-    }
+    if (!with_archiver && cfg->store)
+        fprintf (stderr, "zflow: --store ignored: this build has no zflow-archiver\n");
+    s_places_t at;
+    s_places (cfg, &at);
+    char token[64] = "";
+    if (with_gateway && s_gateway_token (at.token_path, token, sizeof token) != 0) return NULL;
+    zf_up_plan_t plan;
+    if (zf_up_plan (cfg, with_archiver, with_gateway, &plan) != 0) return NULL;
+    zf_supervisor_t *supervisor = zf_supervisor_new (bindir);
+    int rc = supervisor ? 0 : -1;
+    for (int i = 0; i < plan.count && rc == 0; i++)
+        rc = zf_supervisor_add_argv (supervisor, plan.names[i], zf_cmdline_argv (plan.commands[i]));
+    zf_up_plan_clear (&plan);
     if (rc != 0 || zf_supervisor_start (supervisor) != 0) {
         fprintf (stderr, "zflow: cannot start the services (see above)\n");
         zf_supervisor_destroy (&supervisor);
         return NULL;
     }
-    fprintf (out, "zflow up: dispatcher  %s  (events %s)\n", disp, disp_ev);
-    fprintf (out, "zflow up: registry    %s  (events %s)\n", reg, reg_ev);
-    fprintf (out, "zflow up: executors   %d, task logs in %s\n", cfg->executors, logs);
-    if (with_archiver) fprintf (out, "zflow up: archiver    %s  (store %s)\n", archiver, store);
+    fprintf (out, "zflow up: dispatcher  %s  (events %s)\n", at.disp, at.disp_ev);
+    fprintf (out, "zflow up: registry    %s  (events %s)\n", at.reg, at.reg_ev);
+    fprintf (out, "zflow up: executors   %d, task logs in %s\n", cfg->executors, at.logs);
+    if (with_archiver)
+        fprintf (out, "zflow up: archiver    %s  (store %s)\n", at.archiver, at.store);
     if (with_gateway) {
         snprintf (cfg->dashboard, sizeof cfg->dashboard, "http://%s/#token=%s", cfg->http, token);
         fprintf (out, "zflow up: dashboard %s\n", cfg->dashboard);
     }
-    fprintf (out, "zflow up: export ZFLOW_REGISTRY=%s\n", reg);
+    fprintf (out, "zflow up: export ZFLOW_REGISTRY=%s\n", at.reg);
     fflush (out);
     return supervisor;
 }

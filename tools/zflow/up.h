@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include "cli.h"
 #include "supervisor.h"
+#include "zf_cmdline.h"
 
 //  What `zflow up` (and `zflow demo`) start and where.
 typedef struct {
@@ -34,6 +35,30 @@ int zf_up_parse (int argc, char **argv, const zf_cli_verb_t *verb, zf_up_config_
 
 //  The registry's request endpoint(s) of this configuration, comma-separated.
 void zf_up_registry_endpoints (const zf_up_config_t *cfg, char *buf, size_t size);
+
+//  Executors of a local zflow, at most (--executors).
+#define ZF_UP_MAX_EXECUTORS 64
+
+//  Services of a local zflow, at most: the executors and five others.
+#define ZF_UP_MAX_SERVICES (ZF_UP_MAX_EXECUTORS + 5)
+
+//  What `zflow up` starts: each service's name under the supervisor and its
+//  command line, built from the service's own table of options.
+typedef struct {
+    int count;                                  //  services
+    char names[ZF_UP_MAX_SERVICES][32];         //  each one's name
+    zf_cmdline_t *commands[ZF_UP_MAX_SERVICES]; //  its command line (owned)
+} zf_up_plan_t;
+
+//  Fills plan with the services of cfg, the archiver and the gateway only
+//  if with_archiver and with_gateway (their programs are built). Returns 0,
+//  or -1 with the reason printed if a command line cannot be built (an
+//  option its program does not take) and plan left empty.
+int zf_up_plan (const zf_up_config_t *cfg, bool with_archiver, bool with_gateway,
+                zf_up_plan_t *plan);
+
+//  Frees the command lines of plan.
+void zf_up_plan_clear (zf_up_plan_t *plan);
 
 //  Starts every service under a new supervisor and prints where each listens
 //  (and sets cfg->dashboard).

@@ -22,7 +22,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "procs.h"
+#include "zf_proc.h"
 #include "zf_pgtest.h"
 #include "zf_proto.h"
 #include "zf_regclient.h"

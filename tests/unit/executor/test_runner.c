@@ -9,10 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/pidfd.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -20,6 +17,7 @@
 #include <cmocka.h>
 
 #include "runner.h"
+#include "zf_proc.h"
 
 #define S_RESULTS 16
 
@@ -144,35 +142,6 @@ s_start (s_fixture_t *fx, const zf_job_t *job)
     int rc = zf_runner_start (fx->runner, job, err, sizeof err);
     if (rc != 0) fprintf (stderr, "start failed: %s\n", err);
     assert_int_equal (rc, 0);
-}
-
-//  True once a process is gone (or a zombie nobody reaped yet).
-static bool
-s_gone (pid_t pid)
-{
-    char path[64], stat[256] = "";
-    snprintf (path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *file = fopen (path, "r");
-    if (!file) return true;
-    size_t got = fread (stat, 1, sizeof stat - 1, file);
-    fclose (file);
-    stat[got] = 0;
-    char *state = strrchr (stat, ')');
-    return state && (state[2] == 'Z' || state[2] == 'X');
-}
-
-//  Waits up to timeout_ms for a process to end; as the subreaper of this
-//  test, orphans come to us, and their pidfd tells us when they go.
-static bool
-s_await_gone (pid_t pid, int timeout_ms)
-{
-    int fd = pidfd_open (pid, 0);
-    if (fd < 0) return true;
-    struct pollfd item = {fd, POLLIN, 0};
-    int rc = poll (&item, 1, timeout_ms);
-    close (fd);
-    waitpid (pid, NULL, WNOHANG);
-    return rc == 1 || s_gone (pid);
 }
 
 //  Reads the first numbers of a file.
@@ -380,8 +349,8 @@ test_nothing_left_behind (void **state)
     pid_t sleeper, shell;
     assert_int_equal (s_read_pids (pids, &sleeper, &shell), 2);
     //  The background sleep was killed with the job's group.
-    assert_true (s_await_gone (sleeper, 5000));
-    assert_true (s_gone (shell));
+    assert_true (zf_proc_await_gone (sleeper, 5000));
+    assert_true (zf_proc_gone (shell));
 }
 
 static void
@@ -482,10 +451,10 @@ test_destroy_kills_jobs (void **state)
     close (fd);
     pid_t sleeper, shell;
     assert_int_equal (s_read_pids (pids, &sleeper, &shell), 2);
-    assert_false (s_gone (sleeper));
+    assert_false (zf_proc_gone (sleeper));
     zf_runner_destroy (&fx->runner);
-    assert_true (s_gone (shell));
-    assert_true (s_await_gone (sleeper, 5000));
+    assert_true (zf_proc_gone (shell));
+    assert_true (zf_proc_await_gone (sleeper, 5000));
     //  No callback for jobs killed on destroy.
     assert_int_equal (fx->count, 0);
 }
@@ -519,12 +488,12 @@ test_executor_killed (void **state)
     close (fd);
     pid_t sleeper, shell;
     assert_int_equal (s_read_pids (pids, &sleeper, &shell), 2);
-    assert_false (s_gone (sleeper));
-    assert_false (s_gone (shell));
+    assert_false (zf_proc_gone (sleeper));
+    assert_false (zf_proc_gone (shell));
     kill (executor, SIGKILL);
     assert_int_equal (waitpid (executor, NULL, 0), executor);
-    assert_true (s_await_gone (shell, 5000));
-    assert_true (s_await_gone (sleeper, 5000));
+    assert_true (zf_proc_await_gone (shell, 5000));
+    assert_true (zf_proc_await_gone (sleeper, 5000));
     //  The guard, an orphan now, ends too (this test is its subreaper).
     int status;
     pid_t reaped;
@@ -537,7 +506,7 @@ main (void)
 {
     //  Orphans of the processes these tests start come to this process, so
     //  it can watch them end and reap them.
-    prctl (PR_SET_CHILD_SUBREAPER, 1);
+    zf_proc_subreaper ();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_success_and_environment, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_shards_failure_and_cwd, s_setup, s_teardown),
