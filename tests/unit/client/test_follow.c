@@ -118,14 +118,7 @@ s_reply (fixture_t *self, int type, uint64_t seq_at, uint32_t part, uint32_t par
     size_t count = 0;
     for (uint64_t seq = from; seq && seq <= to && count < S_MAX_SEEN; seq++)
         events[count++] = s_ev (seq, 1);
-    zf_reg_reply_t reply;
-    zf_reg_reply_init (&reply, ZF_BODY_EVENTS_REPLY, 0);
-    reply.seq = seq_at;
-    reply.part = part;
-    reply.parts = parts;
-    reply.events = events;
-    reply.event_count = count;
-    fake_registry_reply (self->fake, type, &reply);
+    fake_registry_reply_events (self->fake, type, seq_at, part, parts, events, count);
 }
 
 //  Registers ERROR code as the answer to requests of type.
@@ -297,13 +290,7 @@ test_other_history (void **state)
 {
     fixture_t *self = *state;
     zf_event_t events[2] = {s_ev (5, 2), s_ev (6, 2)};
-    zf_reg_reply_t reply;
-    zf_reg_reply_init (&reply, ZF_BODY_EVENTS_REPLY, 0);
-    reply.seq = 6;
-    reply.part = reply.parts = 1;
-    reply.events = events;
-    reply.event_count = 2;
-    fake_registry_reply (self->fake, ZF_BODY_EVENTS_SINCE, &reply);
+    fake_registry_reply_events (self->fake, ZF_BODY_EVENTS_SINCE, 6, 1, 1, events, 2);
     s_connect (self, 5);
     assert_int_equal (zf_follow_catch_up (self->follow), ZF_FOLLOW_NEED_SNAPSHOT);
     assert_true (zf_follow_needs_snapshot (self->follow));
@@ -479,26 +466,14 @@ s_disp_restart (const zf_dispevent_t *event, uint64_t last, void *arg)
     seen->restart_after = last;
 }
 
-//  Publishes one ASSIGN of seq on xpub.
+//  Publishes one worker_join of seq on xpub.
 static void
 s_dispatch (zsock_t *xpub, uint64_t seq)
 {
-    zf_dispevent_t event = {.seq = seq,
-                            .time = 1795478400000,
-                            .kind = ZF_DE_ASSIGN,
-                            .worker = "e1",
-                            .service = "shell",
-                            .flow = "eod",
-                            .date = 20000,
-                            .task = "load",
-                            .shard = ZF_SHARD_ALL,
-                            .attempt = 1};
-    zf_proto_encoder_t *enc = zf_proto_encoder_new ();
-    zf_proto_error_t err;
-    assert_int_equal (zf_dispevent_encode (enc, &event, 1, &err), 0);
-    zstr_sendm (xpub, "disp.assign");
-    zsock_send (xpub, "b", zf_proto_encoder_data (enc), zf_proto_encoder_size (enc));
-    zf_proto_encoder_destroy (&enc);
+    zf_dispevent_t event = {.seq = seq, .time = 1795478400000, .kind = ZF_DE_WORKER_JOIN};
+    event.worker = "e1";
+    event.shard = ZF_SHARD_ALL;
+    fake_dispatcher_publish (xpub, &event);
 }
 
 //  Numbers watched: a gap, a restart; a body that does not decode is
