@@ -119,7 +119,8 @@ typedef struct {
     uint64_t failures;     //  batches that failed
     uint64_t fallbacks;    //  snapshots taken because a gap could not be repaired
     uint64_t snapshots;    //  snapshots stored
-    uint64_t dropped;      //  live events refused while the queue was full
+    uint64_t dropped;      //  live events refused while the queue was full (and
+                           //  zf_follow_dropped: messages dropped unread)
     uint64_t requests;     //  requests answered on the ROUTER
     uint64_t bad_requests; //  requests that did not decode or are not served
     uint64_t lag[ZF_ARCHIVER_LAG_BUCKETS + 1]; //  events by ms of lag
