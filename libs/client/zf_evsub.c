@@ -71,6 +71,23 @@ zf_evsub_sock (zf_evsub_t *self)
     return self->sub;
 }
 
+int
+zf_evsub_recv (zf_evsub_t *self, char **topic_p, zframe_t **body_p)
+{
+    assert (self);
+    assert (topic_p && body_p);
+    *topic_p = NULL;
+    *body_p = NULL;
+    zmsg_t *msg = zmsg_recv (self->sub);
+    if (!msg) return -1;
+    *topic_p = zmsg_popstr (msg);
+    *body_p = zmsg_pop (msg);
+    int rc = *topic_p && *body_p && zmsg_size (msg) == 0 ? 0 : 1;
+    if (rc != 0) zframe_destroy (body_p);
+    zmsg_destroy (&msg);
+    return rc;
+}
+
 zactor_t *
 zf_evsub_monitor (zf_evsub_t *self)
 {

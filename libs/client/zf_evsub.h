@@ -28,6 +28,11 @@ void zf_evsub_subscribe (zf_evsub_t *self, const char *prefix);
 //  The SUB socket, to poll and receive [topic][body] from.
 zsock_t *zf_evsub_sock (zf_evsub_t *self);
 
+//  Receives one [topic][body] message. Returns 0 with *topic_p and *body_p
+//  set (the caller frees both), 1 if the message had another shape (it is
+//  dropped; *topic_p is its first frame, or NULL), -1 if none came.
+int zf_evsub_recv (zf_evsub_t *self, char **topic_p, zframe_t **body_p);
+
 //  The monitor, to poll; call zf_evsub_on_monitor when it is readable.
 zactor_t *zf_evsub_monitor (zf_evsub_t *self);
 

@@ -103,25 +103,25 @@ zf_archiver_pump (zf_archiver_t *self)
     }
     if (self->retry_at > now) next = s_min (next, self->retry_at);
     //  2. Catching up, once what is queued has gone out.
-    if (self->sync_needed && zf_queue_count (self->queue) < self->batch_max &&
-        now >= self->retry_at) {
-        if (now >= self->sync_retry_at) {
-            self->sync_retry_at = 0;
-            zf_archiver_follow_sync (self);
+    bool behind = zf_follow_behind (self->follow);
+    if (behind && zf_queue_count (self->queue) < self->batch_max && now >= self->retry_at) {
+        if (now >= zf_follow_due (self->follow)) zf_intake_catch_up (self);
+        behind = zf_follow_behind (self->follow);
+        if (behind) {
+            int64_t due = zf_follow_due (self->follow);
+            next = s_min (next, due > now ? due : now);
         }
-        if (self->sync_needed)
-            next = s_min (next, self->sync_retry_at > now ? self->sync_retry_at : now);
         if (zf_queue_count (self->queue) > 0) next = s_min (next, now + self->batch_wait_ms);
     }
     //  3. A periodic snapshot.
     if (self->pending && now - self->pending->arrived > ZF_ARCHIVER_PENDING_MS)
         zf_snap_destroy (&self->pending);
-    if (!self->sync_needed && self->synced && !self->pending &&
+    if (!behind && self->synced && !self->pending &&
         zf_queue_count (self->queue) < self->batch_max && now >= self->retry_at &&
         now >= self->snapshot_retry_at &&
         (!self->snapshot_taken || self->since_snapshot >= self->snapshot_every))
-        zf_archiver_follow_periodic (self);
-    if (self->snapshot_retry_at > now && !self->sync_needed)
+        zf_intake_periodic (self);
+    if (self->snapshot_retry_at > now && !zf_follow_behind (self->follow))
         next = s_min (next, self->snapshot_retry_at);
     //  4. Acknowledgements.
     zf_batch_ack (self);
@@ -147,9 +147,10 @@ s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
         zsock_send (reader, "s", zsock_endpoint (self->router));
     else if (streq (command, "STATS"))
         zsock_send (reader, "88888888888888", self->received, self->written, self->batches,
-                    self->failures, self->durable, self->acked, self->repairs, self->fallbacks,
-                    self->snapshots, self->dropped, self->requests, self->bad_requests,
-                    self->history, (uint64_t)zf_queue_count (self->queue));
+                    self->failures, self->durable, self->acked, zf_follow_repairs (self->follow),
+                    self->fallbacks, self->snapshots,
+                    self->dropped + zf_follow_dropped (self->follow), self->requests,
+                    self->bad_requests, self->history, (uint64_t)zf_queue_count (self->queue));
     else if (streq (command, "LAG")) {
         int64_t p50, p99, max;
         uint64_t count;
@@ -175,49 +176,32 @@ s_teardown (zf_archiver_t *self)
 {
     zf_retention_stop (self);
     zloop_destroy (&self->loop);
-    for (int i = 0; i < ZF_CLIENT_MAX_ENDPOINTS; i++) {
-        zf_evsub_destroy (&self->subs[i]);
+    for (int i = 0; i < ZF_CLIENT_MAX_ENDPOINTS; i++)
         zsock_destroy (&self->ackers[i]);
-    }
-    zf_regclient_destroy (&self->client);
+    zf_follow_destroy (&self->follow);
     zsock_destroy (&self->router);
     zf_snap_destroy (&self->pending);
     zf_rows_destroy (&self->rows);
     zf_queue_destroy (&self->queue);
     zf_store_destroy (&self->store);
-    zf_proto_decoder_destroy (&self->decoder);
     zf_proto_decoder_destroy (&self->req_decoder);
     zf_proto_encoder_destroy (&self->encoder);
     free (self->log_dir);
 }
 
-//  Connects the SUB and the ARCHIVED DEALER of each registry endpoint.
+//  Connects the ARCHIVED DEALER of each registry endpoint.
 static int
-s_connect_registry (zf_archiver_t *self, zf_archiver_config_t *cfg)
+s_connect_ackers (zf_archiver_t *self, zf_archiver_config_t *cfg)
 {
-    self->client = zf_regclient_new (cfg->registry);
-    if (!self->client) {
-        snprintf (cfg->error, sizeof cfg->error, "bad registry endpoints \"%s\"", cfg->registry);
-        return -1;
-    }
     char *list = strdup (cfg->registry);
     if (!list) return -1;
     char *save = NULL;
-    zf_client_t *client = zf_regclient_client (self->client);
-    for (char *item = strtok_r (list, ",", &save);
-         item && self->endpoint_count < zf_client_endpoint_count (client);
+    int count = zf_follow_source_count (self->follow);
+    for (char *item = strtok_r (list, ",", &save); item && self->endpoint_count < count;
          item = strtok_r (NULL, ",", &save)) {
         while (*item == ' ')
             item++;
         int i = self->endpoint_count;
-        char events[300];
-        if (zf_client_events_endpoint (client, i, events, sizeof events) != 0 ||
-            !(self->subs[i] = zf_evsub_new (events))) {
-            snprintf (cfg->error, sizeof cfg->error, "cannot subscribe to %s", events);
-            free (list);
-            return -1;
-        }
-        zf_evsub_subscribe (self->subs[i], "");
         self->ackers[i] = zsock_new (ZMQ_DEALER);
         if (!self->ackers[i]) {
             free (list);
@@ -251,22 +235,20 @@ s_setup (zf_archiver_t *self, zf_archiver_config_t *cfg)
         cfg->retain_every_ms > 0 ? cfg->retain_every_ms : ZF_ARCHIVER_RETAIN_EVERY_MS;
     self->log_dir = cfg->log_dir ? strdup (cfg->log_dir) : NULL;
     self->backoff_ms = ZF_ARCHIVER_BACKOFF_MIN_MS;
-    self->sync_backoff_ms = 500;
     self->wake_timer = self->retain_timer = -1;
     self->store = zf_store_open (cfg->store, cfg->error, sizeof cfg->error);
     if (!self->store) return -1;
     self->queue = zf_queue_new (cfg->queue_events ? cfg->queue_events : ZF_ARCHIVER_QUEUE_EVENTS,
                                 ZF_ARCHIVER_QUEUE_BYTES);
     self->rows = zf_rows_new (self->store);
-    self->decoder = zf_proto_decoder_new ();
     self->req_decoder = zf_proto_decoder_new ();
     self->encoder = zf_proto_encoder_new ();
-    if (!self->queue || !self->rows || !self->decoder || !self->req_decoder || !self->encoder ||
+    if (!self->queue || !self->rows || !self->req_decoder || !self->encoder ||
         zf_retention_start (self) != 0 || (cfg->log_dir && !self->log_dir)) {
         snprintf (cfg->error, sizeof cfg->error, "out of memory");
         return -1;
     }
-    if (zf_archiver_follow_start (self, cfg->error, sizeof cfg->error) != 0) return -1;
+    if (zf_intake_start (self, cfg->registry, cfg->error, sizeof cfg->error) != 0) return -1;
     self->router = zsock_new (ZMQ_ROUTER);
     if (!self->router) {
         snprintf (cfg->error, sizeof cfg->error, "cannot make a socket");
@@ -281,7 +263,7 @@ s_setup (zf_archiver_t *self, zf_archiver_config_t *cfg)
                   zmq_strerror (zmq_errno ()));
         return -1;
     }
-    if (s_connect_registry (self, cfg) != 0) {
+    if (s_connect_ackers (self, cfg) != 0) {
         if (!cfg->error[0]) snprintf (cfg->error, sizeof cfg->error, "out of memory");
         return -1;
     }
@@ -310,12 +292,13 @@ zf_archiver_actor (zsock_t *pipe, void *args)
     zloop_set_nonstop (self.loop, true);
     zloop_reader (self.loop, pipe, s_on_pipe, &self);
     zloop_reader (self.loop, self.router, zf_serve_on_router, &self);
-    for (int i = 0; i < self.endpoint_count; i++) {
-        zloop_reader (self.loop, zf_evsub_sock (self.subs[i]), zf_archiver_follow_on_sub, &self);
-        zloop_reader (self.loop, (zsock_t *)zf_evsub_monitor (self.subs[i]),
-                      zf_archiver_follow_on_monitor, &self);
-        zloop_reader (self.loop, self.ackers[i], zf_batch_on_ack, &self);
+    for (int i = 0; i < zf_follow_source_count (self.follow); i++) {
+        zf_evsub_t *sub = zf_follow_source (self.follow, i);
+        zloop_reader (self.loop, zf_evsub_sock (sub), zf_intake_on_sub, &self);
+        zloop_reader (self.loop, (zsock_t *)zf_evsub_monitor (sub), zf_intake_on_monitor, &self);
     }
+    for (int i = 0; i < self.endpoint_count; i++)
+        zloop_reader (self.loop, self.ackers[i], zf_batch_on_ack, &self);
     self.retain_timer =
         zloop_timer (self.loop, (size_t)self.retain_every_ms, 1, zf_retention_on_timer, &self);
     zf_log_info ("archiver ready bind=%s registry=%s store=%s durable=%llu history=%llu",

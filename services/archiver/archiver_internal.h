@@ -2,8 +2,9 @@
 
     archiver.c   the actor: sockets, the loop, the pump that decides what
                  to do next and arms the one timer
-    follow.c     the registry's events: subscription, catching up with
-                 EVENTS_SINCE, snapshots (after a gap that cannot be
+    intake.c     the registry's events into the queue: the follower's
+                 callbacks (zf_follow, libs/client, follows and catches
+                 up), the snapshots stored (after a gap that cannot be
                  repaired, and periodic ones)
     batch.c      batches to the store, backoff, ARCHIVED acknowledgements,
                  the lag statistics
@@ -14,10 +15,10 @@
     The pure pieces (queue.h, rows.h) know nothing of this struct.
 
     Sequence numbers the actor keeps, in order:
-      acked <= durable <= last
+      acked <= durable <= zf_follow_seq (follow)
       acked    the registry has confirmed ARCHIVED up to here
       durable  every event up to here is in the store (the watermark)
-      last     every event up to here is durable or queued
+      the follower's seq: every event up to here is durable or queued
 */
 #ifndef ZF_ARCHIVER_INTERNAL_H_INCLUDED
 #define ZF_ARCHIVER_INTERNAL_H_INCLUDED
@@ -27,7 +28,7 @@
 #include "queue.h"
 #include "rows.h"
 #include "zf_client.h"
-#include "zf_evsub.h"
+#include "zf_follow.h"
 #include "zf_proto.h"
 #include "zf_regclient.h"
 #include "zf_replier.h"
@@ -72,17 +73,15 @@ typedef struct {
     int64_t retain_every_ms; //  retention period
 
     //  Sockets and loop
-    zsock_t *pipe;                             //  to the caller
-    zsock_t *router;                           //  recovery and history requests
-    zloop_t *loop;                             //  the reactor
-    zf_evsub_t *subs[ZF_CLIENT_MAX_ENDPOINTS]; //  events of each registry endpoint
-    bool connected[ZF_CLIENT_MAX_ENDPOINTS];   //  each SUB has connected once
-    zsock_t *ackers[ZF_CLIENT_MAX_ENDPOINTS];  //  DEALERs that carry ARCHIVED
-    int endpoint_count;                        //  registry endpoints
-    zf_regclient_t *client;                    //  EVENTS_SINCE and SNAPSHOT requests
-    int wake_timer;                            //  the pump's timer, or -1
-    int64_t wake_at;                           //  when it fires (monotonic ms)
-    int retain_timer;                          //  retention's timer
+    zsock_t *pipe;                            //  to the caller
+    zsock_t *router;                          //  recovery and history requests
+    zloop_t *loop;                            //  the reactor
+    zf_follow_t *follow;                      //  the registry's events, catching up
+    zsock_t *ackers[ZF_CLIENT_MAX_ENDPOINTS]; //  DEALERs that carry ARCHIVED
+    int endpoint_count;                       //  registry endpoints
+    int wake_timer;                           //  the pump's timer, or -1
+    int64_t wake_at;                          //  when it fires (monotonic ms)
+    int retain_timer;                         //  retention's timer
 
     //  Store and queue
     zf_store_t *store;   //  the archive
@@ -97,28 +96,16 @@ typedef struct {
     int64_t retry_at;    //  no batch before this (monotonic ms)
     bool store_failing;  //  the last batch failed
 
-    //  Following the registry
-    uint64_t last;             //  every event up to here is durable or queued
-    bool last_known;           //  last_time and last_kind are those of seq last
-    int64_t last_time;         //  time of the event at seq last
-    uint8_t last_kind;         //  its kind
-    bool sync_needed;          //  a gap, bad body or (re)connect: catch up
-    bool verify_needed;        //  the registry may have started again: take no
-                               //  live event until a catch-up has checked its history
-    bool verify_off;           //  the next catch-up asks from last, unverified
-    bool need_snapshot;        //  the gap cannot be repaired: take a snapshot
-    bool new_history;          //  the registry's history is proven new
+    //  Snapshots
     bool synced;               //  caught up at least once
     bool snapshot_taken;       //  a snapshot was stored since the start
-    int64_t sync_retry_at;     //  the registry did not answer: next try (monotonic ms)
-    int64_t sync_backoff_ms;   //  the next wait after that
-    bool registry_answered;    //  the registry has answered a request since we started
     int64_t snapshot_retry_at; //  the periodic snapshot failed: next try
     uint64_t since_snapshot;   //  events made durable since the last snapshot stored
     zf_snap_t *pending;        //  a periodic snapshot waiting for the watermark
+    zf_snap_t *collecting;     //  the snapshot being fetched, or NULL
+    bool collect_records;      //  keep its events as records too
 
     //  Codecs
-    zf_proto_decoder_t *decoder;     //  events from the SUBs
     zf_proto_decoder_t *req_decoder; //  requests on the ROUTER, replies to ARCHIVED
     zf_proto_encoder_t *encoder;     //  items, replies, requests
 
@@ -130,11 +117,10 @@ typedef struct {
     uint64_t written;      //  events made durable
     uint64_t batches;      //  transactions committed
     uint64_t failures;     //  batches that failed
-    uint64_t repairs;      //  catch-ups that fetched missed events
     uint64_t fallbacks;    //  snapshots taken because a gap could not be repaired
     uint64_t snapshots;    //  snapshots stored
-    uint64_t dropped;      //  messages dropped while the queue was full
-    uint64_t bad_bodies;   //  EVENTS bodies that did not decode
+    uint64_t dropped;      //  live events refused while the queue was full (and
+                           //  zf_follow_dropped: messages dropped unread)
     uint64_t requests;     //  requests answered on the ROUTER
     uint64_t bad_requests; //  requests that did not decode or are not served
     uint64_t lag[ZF_ARCHIVER_LAG_BUCKETS + 1]; //  events by ms of lag
@@ -150,25 +136,26 @@ typedef struct {
 void zf_archiver_pump (zf_archiver_t *self);
 
 //  ---------------------------------------------------------------------------
-//  follow.c
+//  intake.c
 
-//  Reads the watermark and what is known of its event from the store.
-int zf_archiver_follow_start (zf_archiver_t *self, char *error, size_t size);
+//  Makes the follower of the registry at endpoints (cfg->registry), and
+//  resumes it from the watermark and what the store knows of its event.
+int zf_intake_start (zf_archiver_t *self, const char *endpoints, char *error, size_t size);
 
 //  zloop readers: events on a SUB, connection events on its monitor.
-int zf_archiver_follow_on_sub (zloop_t *loop, zsock_t *reader, void *arg);
-int zf_archiver_follow_on_monitor (zloop_t *loop, zsock_t *reader, void *arg);
+int zf_intake_on_sub (zloop_t *loop, zsock_t *reader, void *arg);
+int zf_intake_on_monitor (zloop_t *loop, zsock_t *reader, void *arg);
 
 //  Takes every event already received (a registry that died may have
 //  published them just before) and writes out the queue. Returns 0, or -1
 //  if the store failed.
-int zf_archiver_follow_drain (zf_archiver_t *self);
+int zf_intake_drain (zf_archiver_t *self);
 
 //  One round of catching up (or the snapshot that replaces it).
-void zf_archiver_follow_sync (zf_archiver_t *self);
+void zf_intake_catch_up (zf_archiver_t *self);
 
 //  Asks for a periodic snapshot, to be stored once the watermark reaches it.
-void zf_archiver_follow_periodic (zf_archiver_t *self);
+void zf_intake_periodic (zf_archiver_t *self);
 
 //  Destroys a snapshot; idempotent.
 void zf_snap_destroy (zf_snap_t **self_p);

@@ -224,14 +224,14 @@ s_send (zf_archiver_t *self, s_sender_t *sender, uint64_t snap_seq, uint32_t sna
 static void
 s_snapshot (zf_archiver_t *self, zframe_t *identity, const zf_reg_request_t *req)
 {
-    if (zf_archiver_follow_drain (self) != 0) {
+    if (zf_intake_drain (self) != 0) {
         zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNAVAILABLE,
                           "the store is failing: %s", zf_store_error (self->store));
         return;
     }
     //  A registry starts from this state: check its history before taking
     //  live events again.
-    self->sync_needed = self->verify_needed = true;
+    zf_follow_check_history (self->follow);
     zf_store_snapinfo_t info;
     int found = zf_store_snapshot_latest (self->store, &info);
     size_t parts = 0;

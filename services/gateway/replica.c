@@ -4,11 +4,11 @@
 #include "views.h"
 #include "wsmsg.h"
 #include "zf_common.h"
+#include "zf_dispfollow.h"
 #include "zf_engine.h"
 #include "zf_evsub.h"
 #include "zf_follow.h"
 #include "zf_proto.h"
-#include "zf_seqtrack.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -37,9 +37,7 @@ typedef struct {
     zf_gw_changes_t *changes;     //  what this batch of events changed
     zf_gw_delta_t *delta;         //  this batch's delta (errors so far), or NULL
     zf_gw_executors_t *executors; //  the executors table
-    zf_evsub_t *dispatcher;       //  the dispatcher's events, or NULL
-    zf_seqtrack_t dispatcher_seq; //  their numbers, to see a restart
-    zf_proto_decoder_t *dec;      //  DISP_EVENTS bodies
+    zf_dispfollow_t *dispatcher;  //  the dispatcher's events, or NULL
     zhashx_t *dispatched;         //  "flow date task shard" -> int64_t time dispatched
 } s_replica_t;
 
@@ -424,21 +422,23 @@ s_on_retry (zloop_t *loop, int timer_id, void *arg)
 //  ---------------------------------------------------------------------------
 //  The follower's callbacks
 
-//  One event from the follower: a snapshot item or a live one.
-static void
+//  One event from the follower: a snapshot item or a live one. Always
+//  taken: one the engine refuses makes the replica take a snapshot.
+static int
 s_follow_event (const zf_event_t *event, zf_follow_origin_t origin, void *arg)
 {
     s_replica_t *self = arg;
     if (origin != ZF_FOLLOW_SNAPSHOT) {
         s_apply (self, event);
-        return;
+        return 0;
     }
-    if (!self->restoring || self->restore_failed) return;
+    if (!self->restoring || self->restore_failed) return 0;
     if (zf_engine_apply (self->restoring, event) != 0) {
         self->restore_failed = true;
-        return;
+        return 0;
     }
     zf_gw_changes_snapshot_item (self->changes, self->restoring, event);
+    return 0;
 }
 
 //  A repair failed: the replica misses events and must start again.
@@ -632,41 +632,33 @@ s_on_registry (zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
+//  One dispatcher event, into the executors table.
+static void
+s_dispatcher_event (const zf_dispevent_t *event, void *arg)
+{
+    s_replica_t *self = arg;
+    zf_gw_executors_event (self->executors, event);
+}
+
+//  A new dispatcher, which knows no executor yet.
+static void
+s_dispatcher_restart (const zf_dispevent_t *event, uint64_t last, void *arg)
+{
+    s_replica_t *self = arg;
+    zf_gw_executors_restart (self->executors, event->time);
+}
+
 //  The dispatcher's SUB socket or monitor.
 static int
 s_on_dispatcher (zloop_t *loop, zsock_t *sock, void *arg)
 {
     s_replica_t *self = arg;
-    if (sock == (zsock_t *)zf_evsub_monitor (self->dispatcher)) {
-        zf_evsub_on_monitor (self->dispatcher);
+    zf_evsub_t *source = zf_dispfollow_source (self->dispatcher);
+    if (sock == (zsock_t *)zf_evsub_monitor (source)) {
+        zf_dispfollow_on_monitor (self->dispatcher);
         return 0;
     }
-    zmsg_t *msg = zmsg_recv (sock);
-    if (!msg) return 0;
-    char *topic = zmsg_popstr (msg);
-    zframe_t *body = zmsg_pop (msg);
-    const zf_dispevent_t *events = NULL;
-    size_t count = 0;
-    zf_proto_error_t err = {""};
-    if (!topic || !body || zmsg_size (msg) != 0)
-        snprintf (err.text, sizeof err.text, "not [topic][body]");
-    if (*err.text || zf_dispevent_decode (self->dec, zframe_data (body), zframe_size (body),
-                                          &events, &count, &err) != 0)
-        zf_log_warn ("dispatcher events did not decode topic=%s reason=%s", topic ? topic : "-",
-                     err.text);
-    else
-        for (size_t i = 0; i < count; i++) {
-            if (zf_seqtrack_check (&self->dispatcher_seq, events[i].seq, NULL, NULL) ==
-                ZF_SEQ_OLD) {
-                //  Numbers go back: a new dispatcher, which knows no executor yet.
-                zf_seqtrack_reset (&self->dispatcher_seq, events[i].seq);
-                zf_gw_executors_restart (self->executors, events[i].time);
-            }
-            zf_gw_executors_event (self->executors, &events[i]);
-        }
-    zstr_free (&topic);
-    zframe_destroy (&body);
-    zmsg_destroy (&msg);
+    zf_dispfollow_on_message (self->dispatcher);
     s_flush (self);
     return 0;
 }
@@ -675,7 +667,7 @@ s_on_dispatcher (zloop_t *loop, zsock_t *sock, void *arg)
 static int
 s_open (s_replica_t *self)
 {
-    zf_follow_fns_t fns = {s_follow_event, NULL, s_follow_repaired, s_follow_history};
+    zf_follow_fns_t fns = {s_follow_event, NULL, s_follow_repaired, s_follow_history, NULL, NULL};
     self->follow = zf_follow_new (self->cfg->registry, self->cfg->timeout_ms, &fns, self);
     if (!self->follow) return -1;
     zf_follow_subscribe (self->follow, "");
@@ -685,12 +677,13 @@ s_open (s_replica_t *self)
         zloop_reader (self->loop, (zsock_t *)zf_evsub_monitor (sub), s_on_registry, self);
     }
     if (self->cfg->dispatcher_events) {
-        self->dispatcher = zf_evsub_new (self->cfg->dispatcher_events);
+        zf_dispfollow_fns_t dfns = {s_dispatcher_event, NULL, s_dispatcher_restart};
+        self->dispatcher = zf_dispfollow_new (self->cfg->dispatcher_events, &dfns, self);
         if (!self->dispatcher) return -1;
-        zf_evsub_subscribe (self->dispatcher, "disp.");
-        zloop_reader (self->loop, zf_evsub_sock (self->dispatcher), s_on_dispatcher, self);
-        zloop_reader (self->loop, (zsock_t *)zf_evsub_monitor (self->dispatcher), s_on_dispatcher,
-                      self);
+        zf_dispfollow_subscribe (self->dispatcher, "disp.");
+        zf_evsub_t *source = zf_dispfollow_source (self->dispatcher);
+        zloop_reader (self->loop, zf_evsub_sock (source), s_on_dispatcher, self);
+        zloop_reader (self->loop, (zsock_t *)zf_evsub_monitor (source), s_on_dispatcher, self);
     }
     return 0;
 }
@@ -704,10 +697,8 @@ zf_gw_replica_actor (zsock_t *pipe, void *args)
     self.clock = zf_clock_new_real ();
     self.changes = zf_gw_changes_new ();
     self.executors = zf_gw_executors_new ();
-    self.dec = zf_proto_decoder_new ();
     self.dispatched = zhashx_new ();
-    assert (self.loop && self.clock && self.changes && self.executors && self.dec &&
-            self.dispatched);
+    assert (self.loop && self.clock && self.changes && self.executors && self.dispatched);
     zhashx_set_destructor (self.dispatched, s_free_time);
     //  The parent stops the actor with $TERM; signals are the parent's.
     zloop_set_nonstop (self.loop, true);
@@ -721,13 +712,12 @@ zf_gw_replica_actor (zsock_t *pipe, void *args)
     }
     zloop_destroy (&self.loop);
     zf_follow_destroy (&self.follow);
-    zf_evsub_destroy (&self.dispatcher);
+    zf_dispfollow_destroy (&self.dispatcher);
     zf_engine_destroy (&self.engine);
     zf_engine_destroy (&self.restoring);
     zf_gw_delta_destroy (&self.delta);
     zf_gw_changes_destroy (&self.changes);
     zf_gw_executors_destroy (&self.executors);
-    zf_proto_decoder_destroy (&self.dec);
     zhashx_destroy (&self.dispatched);
     zf_clock_destroy (&self.clock);
 }

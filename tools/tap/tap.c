@@ -2,9 +2,8 @@
 #include "tap.h"
 #include "output.h"
 #include "zf_common.h"
-#include "zf_evsub.h"
+#include "zf_dispfollow.h"
 #include "zf_follow.h"
-#include "zf_seqtrack.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -13,17 +12,15 @@
 
 //  The tap while it runs.
 typedef struct {
-    const zf_tap_config_t *cfg;   //  what to watch, how to print
-    zf_follow_t *follow;          //  the registry's events, snapshot and repairs
-    zf_evsub_t *dispatcher;       //  the dispatcher's events, or NULL
-    zf_seqtrack_t dispatcher_seq; //  its numbers
-    bool whole_registry;          //  every registry topic subscribed
-    bool whole_dispatcher;        //  every dispatcher topic subscribed
-    zf_proto_decoder_t *dec;      //  DISP_EVENTS
-    size_t snapshot_count;        //  snapshot items printed
-    zlistx_t *repair_lines;       //  a filtered repair: lines of matching events, in order
-    uint64_t repair_first;        //  first matching seq of the repair, 0 if none
-    uint64_t repair_last;         //  last matching seq
+    const zf_tap_config_t *cfg;  //  what to watch, how to print
+    zf_follow_t *follow;         //  the registry's events, snapshot and repairs
+    zf_dispfollow_t *dispatcher; //  the dispatcher's events, or NULL
+    bool whole_registry;         //  every registry topic subscribed
+    bool whole_dispatcher;       //  every dispatcher topic subscribed
+    size_t snapshot_count;       //  snapshot items printed
+    zlistx_t *repair_lines;      //  a filtered repair: lines of matching events, in order
+    uint64_t repair_first;       //  first matching seq of the repair, 0 if none
+    uint64_t repair_last;        //  last matching seq
 } s_tap_t;
 
 //  True if the topic starts with one of the filters (or there are none).
@@ -58,14 +55,14 @@ s_subscribe (const zf_tap_config_t *cfg, zf_evsub_t *sub)
 //  Prints one registry event that matches the filters, as it came: live and
 //  snapshot events at once, repaired ones at once or (filtered) after the
 //  gap line that the end of the repair knows.
-static void
+static int
 s_follow_event (const zf_event_t *event, zf_follow_origin_t origin, void *arg)
 {
     s_tap_t *self = arg;
     const zf_tap_config_t *cfg = self->cfg;
     if (origin != ZF_FOLLOW_LIVE) {
         char topic[ZF_EVENT_TOPIC_MAX];
-        if (zf_event_topic (event, topic, sizeof topic) < 0 || !s_matches (cfg, topic)) return;
+        if (zf_event_topic (event, topic, sizeof topic) < 0 || !s_matches (cfg, topic)) return 0;
     }
     switch (origin) {
     case ZF_FOLLOW_SNAPSHOT:
@@ -87,6 +84,7 @@ s_follow_event (const zf_event_t *event, zf_follow_origin_t origin, void *arg)
         zf_out_event (cfg->json, event, ZF_OUT_LIVE);
         break;
     }
+    return 0;
 }
 
 //  Events from..to never arrived. Without a filter every one of them is
@@ -156,41 +154,30 @@ s_take_snapshot (s_tap_t *self)
     return 0;
 }
 
-//  One message from the dispatcher.
+//  One dispatcher event.
 static void
-s_on_dispatcher (s_tap_t *self)
+s_dispatcher_event (const zf_dispevent_t *event, void *arg)
 {
-    zmsg_t *msg = zmsg_recv (zf_evsub_sock (self->dispatcher));
-    if (!msg) return;
-    char *topic = zmsg_popstr (msg);
-    zframe_t *body = zmsg_pop (msg);
-    const zf_dispevent_t *events = NULL;
-    size_t count = 0;
-    zf_proto_error_t err = {""};
-    if (!topic || !body || zmsg_size (msg) != 0)
-        snprintf (err.text, sizeof err.text, "not [topic][body]");
-    if (*err.text || zf_dispevent_decode (self->dec, zframe_data (body), zframe_size (body),
-                                          &events, &count, &err) != 0)
-        zf_log_warn ("dispatcher events did not decode topic=%s reason=%s", topic ? topic : "-",
-                     err.text);
-    else
-        for (size_t i = 0; i < count; i++) {
-            const zf_dispevent_t *event = &events[i];
-            uint64_t from = 0, to = 0, last = self->dispatcher_seq.last;
-            zf_seq_verdict_t verdict =
-                zf_seqtrack_check (&self->dispatcher_seq, event->seq, &from, &to);
-            if (verdict == ZF_SEQ_OLD) {
-                zf_out_note (self->cfg->json, "dispatcher",
-                             "the dispatcher restarted (seq %" PRIu64 " after %" PRIu64 ")",
-                             event->seq, last);
-                zf_seqtrack_reset (&self->dispatcher_seq, event->seq);
-            } else if (verdict == ZF_SEQ_GAP && self->whole_dispatcher)
-                zf_out_gap (self->cfg->json, "dispatcher", from, to, false, NULL);
-            zf_out_dispevent (self->cfg->json, event);
-        }
-    zstr_free (&topic);
-    zframe_destroy (&body);
-    zmsg_destroy (&msg);
+    s_tap_t *self = arg;
+    zf_out_dispevent (self->cfg->json, event);
+}
+
+//  Dispatcher events never arrived: reported when every topic is
+//  subscribed (with a filter, numbers skip by design).
+static void
+s_dispatcher_gap (uint64_t from, uint64_t to, void *arg)
+{
+    s_tap_t *self = arg;
+    if (self->whole_dispatcher) zf_out_gap (self->cfg->json, "dispatcher", from, to, false, NULL);
+}
+
+//  The dispatcher's numbers went back: it restarted.
+static void
+s_dispatcher_restart (const zf_dispevent_t *event, uint64_t last, void *arg)
+{
+    s_tap_t *self = arg;
+    zf_out_note (self->cfg->json, "dispatcher",
+                 "the dispatcher restarted (seq %" PRIu64 " after %" PRIu64 ")", event->seq, last);
 }
 
 //  Opens the subscriptions. Returns 0, or 1 after printing why not.
@@ -198,7 +185,8 @@ static int
 s_open (s_tap_t *self)
 {
     const zf_tap_config_t *cfg = self->cfg;
-    zf_follow_fns_t fns = {s_follow_event, s_follow_gap, s_follow_repaired, s_follow_history};
+    zf_follow_fns_t fns = {s_follow_event,   s_follow_gap, s_follow_repaired,
+                           s_follow_history, NULL,         NULL};
     self->follow = zf_follow_new (cfg->registry, cfg->timeout_ms, &fns, self);
     if (!self->follow) {
         fprintf (stderr, "zflow-tap: bad registry endpoint '%s'\n", cfg->registry);
@@ -210,12 +198,13 @@ s_open (s_tap_t *self)
         zf_log_info ("subscribed registry=%s", zf_evsub_endpoint (sub));
     }
     if (cfg->dispatcher) {
-        self->dispatcher = zf_evsub_new (cfg->dispatcher);
+        zf_dispfollow_fns_t dfns = {s_dispatcher_event, s_dispatcher_gap, s_dispatcher_restart};
+        self->dispatcher = zf_dispfollow_new (cfg->dispatcher, &dfns, self);
         if (!self->dispatcher) {
             fprintf (stderr, "zflow-tap: bad dispatcher events endpoint '%s'\n", cfg->dispatcher);
             return 1;
         }
-        s_subscribe (cfg, self->dispatcher);
+        s_subscribe (cfg, zf_dispfollow_source (self->dispatcher));
         zf_log_info ("subscribed dispatcher=%s", cfg->dispatcher);
     }
     return 0;
@@ -231,9 +220,10 @@ s_loop (s_tap_t *self)
         zpoller_add (poller, zf_evsub_sock (zf_follow_source (self->follow, i)));
         zpoller_add (poller, zf_evsub_monitor (zf_follow_source (self->follow, i)));
     }
-    if (self->dispatcher) {
-        zpoller_add (poller, zf_evsub_sock (self->dispatcher));
-        zpoller_add (poller, zf_evsub_monitor (self->dispatcher));
+    zf_evsub_t *dispatcher = self->dispatcher ? zf_dispfollow_source (self->dispatcher) : NULL;
+    if (dispatcher) {
+        zpoller_add (poller, zf_evsub_sock (dispatcher));
+        zpoller_add (poller, zf_evsub_monitor (dispatcher));
     }
     while (1) {
         void *which = zpoller_wait (poller, -1);
@@ -245,12 +235,12 @@ s_loop (s_tap_t *self)
             else if (which == zf_evsub_monitor (sub) && zf_follow_on_monitor (self->follow, i))
                 zf_log_info ("reconnected endpoint=%s", zf_evsub_endpoint (sub));
         }
-        if (self->dispatcher) {
-            if (which == zf_evsub_sock (self->dispatcher))
-                s_on_dispatcher (self);
-            else if (which == zf_evsub_monitor (self->dispatcher) &&
-                     zf_evsub_on_monitor (self->dispatcher))
-                zf_log_info ("reconnected endpoint=%s", zf_evsub_endpoint (self->dispatcher));
+        if (dispatcher) {
+            if (which == zf_evsub_sock (dispatcher))
+                zf_dispfollow_on_message (self->dispatcher);
+            else if (which == zf_evsub_monitor (dispatcher) &&
+                     zf_dispfollow_on_monitor (self->dispatcher))
+                zf_log_info ("reconnected endpoint=%s", zf_evsub_endpoint (dispatcher));
         }
     }
     zpoller_destroy (&poller);
@@ -263,13 +253,10 @@ zf_tap_run (const zf_tap_config_t *cfg)
     s_tap_t self = {.cfg = cfg};
     self.whole_registry = s_covers (cfg, "");
     self.whole_dispatcher = s_covers (cfg, "disp.");
-    self.dec = zf_proto_decoder_new ();
-    assert (self.dec);
     int status = s_open (&self);
     if (status == 0 && cfg->snapshot) status = s_take_snapshot (&self);
     if (status == 0) s_loop (&self);
     zf_follow_destroy (&self.follow);
-    zf_evsub_destroy (&self.dispatcher);
-    zf_proto_decoder_destroy (&self.dec);
+    zf_dispfollow_destroy (&self.dispatcher);
     return status;
 }

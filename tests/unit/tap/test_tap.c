@@ -143,29 +143,7 @@ s_dispatch (fixture_t *self, uint64_t seq)
                             .task = "accrue",
                             .shard = 1,
                             .attempt = 1};
-    zf_proto_encoder_t *enc = zf_proto_encoder_new ();
-    zf_proto_error_t err;
-    assert_int_equal (zf_dispevent_encode (enc, &event, 1, &err), 0);
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addstr (msg, "disp.assign");
-    zmsg_addmem (msg, zf_proto_encoder_data (enc), zf_proto_encoder_size (enc));
-    zmsg_send (&msg, self->dispatcher);
-    zf_proto_encoder_destroy (&enc);
-}
-
-//  Registers one EVENTS_REPLY part for a request type.
-static void
-s_events_reply (fixture_t *self, int type, uint64_t seq_at, uint32_t part, uint32_t parts,
-                const zf_event_t *events, size_t count)
-{
-    zf_reg_reply_t reply;
-    zf_reg_reply_init (&reply, ZF_BODY_EVENTS_REPLY, 0);
-    reply.seq = seq_at;
-    reply.part = part;
-    reply.parts = parts;
-    reply.events = events;
-    reply.event_count = count;
-    fake_registry_reply (self->fake, type, &reply);
+    fake_dispatcher_publish (self->dispatcher, &event);
 }
 
 //  Waits for text on the tap's stdout.
@@ -201,7 +179,7 @@ test_lines_and_gaps (void **state)
     fixture_t *self = *state;
     zf_event_t missed[2] = {s_task (self, 3, "load", ZF_TS_RUNNING),
                             s_task (self, 4, "load", ZF_TS_SUCCEEDED)};
-    s_events_reply (self, ZF_BODY_EVENTS_SINCE, 4, 1, 1, missed, 2);
+    fake_registry_reply_events (self->fake, ZF_BODY_EVENTS_SINCE, 4, 1, 1, missed, 2);
     child_t *child = s_tap (self, NULL);
     s_subscribed (self, "");
     s_publish (self, s_run (self, 1, ZF_RS_RUNNING));
@@ -294,8 +272,8 @@ test_snapshot (void **state)
                        .text_size = 10};
     zf_event_t first[2] = {flow, s_run (self, 0, ZF_RS_RUNNING)};
     zf_event_t second[1] = {s_task (self, 0, "load", ZF_TS_SUCCEEDED)};
-    s_events_reply (self, ZF_BODY_SNAPSHOT, 10, 1, 2, first, 2);
-    s_events_reply (self, ZF_BODY_SNAPSHOT, 10, 2, 2, second, 1);
+    fake_registry_reply_events (self->fake, ZF_BODY_SNAPSHOT, 10, 1, 2, first, 2);
+    fake_registry_reply_events (self->fake, ZF_BODY_SNAPSHOT, 10, 2, 2, second, 1);
     child_t *child = s_tap (self, "--snapshot", NULL);
     s_expect (child, "snapshot: 3 events at seq 10\n");
     assert_non_null (strstr (child->out, " snapshot  flow        eod v3 /srv/eod.yaml\n"));
@@ -321,7 +299,7 @@ test_filter (void **state)
     s_expect (child, " #7 ");
     //  8 was another topic: the skip is by design, nothing to report.
     zf_event_t other[1] = {s_run (self, 8, ZF_RS_RUNNING)};
-    s_events_reply (self, ZF_BODY_EVENTS_SINCE, 8, 1, 1, other, 1);
+    fake_registry_reply_events (self->fake, ZF_BODY_EVENTS_SINCE, 8, 1, 1, other, 1);
     s_publish (self, s_task (self, 9, "load", ZF_TS_SUCCEEDED));
     s_expect (child, " #9 ");
     assert_null (strstr (child->out, "gap:"));
@@ -329,7 +307,7 @@ test_filter (void **state)
     fake_registry_clear (self->fake, ZF_BODY_EVENTS_SINCE);
     zf_event_t range[2] = {s_task (self, 10, "accrue", ZF_TS_RUNNING),
                            s_run (self, 11, ZF_RS_RUNNING)};
-    s_events_reply (self, ZF_BODY_EVENTS_SINCE, 11, 1, 1, range, 2);
+    fake_registry_reply_events (self->fake, ZF_BODY_EVENTS_SINCE, 11, 1, 1, range, 2);
     s_publish (self, s_task (self, 12, "accrue", ZF_TS_SUCCEEDED));
     s_expect (child, " #12 ");
     assert_true (s_at (child, "gap: missed seq 10..10, repaired from the registry") <

@@ -263,6 +263,20 @@ fake_registry_reply (fake_registry_t *self, int request_type, const zf_reg_reply
 }
 
 void
+fake_registry_reply_events (fake_registry_t *self, int request_type, uint64_t seq_at, uint32_t part,
+                            uint32_t parts, const zf_event_t *events, size_t count)
+{
+    zf_reg_reply_t reply;
+    zf_reg_reply_init (&reply, ZF_BODY_EVENTS_REPLY, 0);
+    reply.seq = seq_at;
+    reply.part = part;
+    reply.parts = parts;
+    reply.events = events;
+    reply.event_count = count;
+    fake_registry_reply (self, request_type, &reply);
+}
+
+void
 fake_registry_clear (fake_registry_t *self, int request_type)
 {
     char type[16];
@@ -349,4 +363,19 @@ fake_registry_publish_raw (fake_registry_t *self, const char *topic, const void 
     zmsg_addmem (msg, body, size);
     zmsg_send (&msg, self->actor);
     zsock_wait (self->actor);
+}
+
+void
+fake_dispatcher_publish (zsock_t *pub, const zf_dispevent_t *event)
+{
+    zf_proto_encoder_t *enc = zf_proto_encoder_new ();
+    zf_proto_error_t err;
+    char topic[ZF_DISPEVENT_TOPIC_MAX];
+    int rc = zf_dispevent_encode (enc, event, 1, &err);
+    assert (rc == 0 && zf_dispevent_topic (event, topic, sizeof topic) > 0);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, topic);
+    zmsg_addmem (msg, zf_proto_encoder_data (enc), zf_proto_encoder_size (enc));
+    zmsg_send (&msg, pub);
+    zf_proto_encoder_destroy (&enc);
 }

@@ -10,6 +10,7 @@
 #ifndef FAKE_REGISTRY_H_INCLUDED
 #define FAKE_REGISTRY_H_INCLUDED
 
+#include <czmq.h>
 #include <stdbool.h>
 #include "zf_proto.h"
 
@@ -25,6 +26,12 @@ const char *fake_registry_endpoint (fake_registry_t *self);
 
 //  Adds a reply part for requests of this type (req_id is filled in).
 void fake_registry_reply (fake_registry_t *self, int request_type, const zf_reg_reply_t *reply);
+
+//  Adds an EVENTS_REPLY part (seq_at, part of parts, events) for requests
+//  of this type.
+void fake_registry_reply_events (fake_registry_t *self, int request_type, uint64_t seq_at,
+                                 uint32_t part, uint32_t parts, const zf_event_t *events,
+                                 size_t count);
 
 //  Forgets the replies registered for this type: its requests go unanswered.
 void fake_registry_clear (fake_registry_t *self, int request_type);
@@ -51,5 +58,9 @@ void fake_registry_publish (fake_registry_t *self, const char *topic, const zf_e
 //  Publishes a raw body under topic (for bodies that do not decode).
 void fake_registry_publish_raw (fake_registry_t *self, const char *topic, const void *body,
                                 size_t size);
+
+//  Publishes [disp.<kind>][DISP_EVENTS event] on pub, as a dispatcher does
+//  (for tests that stand in for one with an XPUB of their own).
+void fake_dispatcher_publish (zsock_t *pub, const zf_dispevent_t *event);
 
 #endif
