@@ -92,7 +92,7 @@ s_setup (void **state)
     fixture_t *fx = calloc (1, sizeof *fx);
     *state = fx;
     assert_int_equal (stack_start (&fx->stack, 1, 4), 0);
-    snprintf (fx->web, sizeof fx->web, "%s/web", fx->stack.dir);
+    assert_true (snprintf (fx->web, sizeof fx->web, "%s/web", fx->stack.dir) < (int)sizeof fx->web);
     char path[PATH_MAX + 32];
     assert_int_equal (mkdir (fx->web, 0755), 0);
     snprintf (path, sizeof path, "%s/index.html", fx->web);

@@ -175,10 +175,11 @@ s_await_gone (pid_t pid, int timeout_ms)
     return rc == 1 || s_gone (pid);
 }
 
-//  Reads the first numbers of a file.
+//  Reads the first numbers of a file; both are 0 when it cannot be read.
 static int
 s_read_pids (const char *path, pid_t *a, pid_t *b)
 {
+    *a = *b = 0;
     FILE *file = fopen (path, "r");
     if (!file) return -1;
     int x = 0, y = 0;
