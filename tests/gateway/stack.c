@@ -151,6 +151,7 @@ stack_restart_registry (gw_stack_t *self)
 static pid_t
 s_spawn_piped (char **argv, int *fd)
 {
+    zf_proc_bin_dir_default ();
     const char *dir = getenv ("ZF_BIN_DIR");
     char path[PATH_MAX];
     snprintf (path, sizeof path, "%s/zflow-gateway", dir ? dir : ".");

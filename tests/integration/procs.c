@@ -37,6 +37,7 @@ zf_proc_free_port (void)
 pid_t
 zf_proc_spawn (const char *program, ...)
 {
+    zf_proc_bin_dir_default ();
     const char *dir = getenv ("ZF_BIN_DIR");
     char path[1024];
     snprintf (path, sizeof path, "%s/%s", dir ? dir : ".", program);
