@@ -361,19 +361,17 @@ s_rate (const char *store_name, const char *store, s_stream_t *stream)
     double seconds = (double)(zclock_usecs () - start) / 1e6;
     zpoller_destroy (&poller);
     if (src.archived >= stream->count) {
-        uint64_t received, written, batches, failures, durable, acked, repairs, fallbacks,
-            snapshots, dropped, requests, bad, history, queued;
-        zstr_send (archiver, "STATS");
-        zsock_recv (archiver, "88888888888888", &received, &written, &batches, &failures, &durable,
-                    &acked, &repairs, &fallbacks, &snapshots, &dropped, &requests, &bad, &history,
-                    &queued);
+        zf_fields_t *stats = zf_fields_ask (archiver, ZF_PIPE_STATS);
+        if (!stats) goto done;
         printf ("system=zflow workload=A1 store=%s events=%zu seconds=%.3f rate=%.0f batches=%llu "
                 "snapshots=%llu dropped=%llu\n",
                 store_name, stream->count, seconds, (double)stream->count / seconds,
-                (unsigned long long)batches, (unsigned long long)snapshots,
-                (unsigned long long)dropped);
+                (unsigned long long)zf_fields_get (stats, "batches"),
+                (unsigned long long)zf_fields_get (stats, "snapshots"),
+                (unsigned long long)zf_fields_get (stats, "dropped"));
         fflush (stdout);
         rc = 0;
+        zf_fields_destroy (&stats);
     } else
         printf ("system=zflow workload=A1 store=%s error=not_archived archived=%llu of %zu\n",
                 store_name, (unsigned long long)src.archived, stream->count);
@@ -442,11 +440,10 @@ s_procs_stop (s_procs_t *p)
 static uint64_t
 s_durable (s_procs_t *p)
 {
-    uint64_t v[14];
-    zstr_send (p->archiver, "STATS");
-    zsock_recv (p->archiver, "88888888888888", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
-                &v[7], &v[8], &v[9], &v[10], &v[11], &v[12], &v[13]);
-    return v[4];
+    zf_fields_t *stats = zf_fields_ask (p->archiver, ZF_PIPE_STATS);
+    uint64_t durable = stats ? zf_fields_get (stats, "durable") : 0;
+    zf_fields_destroy (&stats);
+    return durable == ZF_FIELDS_ABSENT ? 0 : durable;
 }
 
 //  Runs W1 on date: seconds to the run's end, then waits until the archive
@@ -524,21 +521,21 @@ s_lag (const char *store_name, const char *store, int runs, int executors)
     uint64_t events = 0;
     zf_date_t date = zf_tz_date_at ("UTC", zclock_time ()) - 1;
     for (int r = 0; r < runs; r++) {
-        int64_t l50, l99, lmax;
-        uint64_t count;
-        zstr_send (p.archiver, "LAG");
-        zsock_recv (p.archiver, "8888", &l50, &l99, &lmax, &count);
+        //  The lag counts restart with each LAG: this one clears them.
+        zf_fields_t *lag = zf_fields_ask (p.archiver, "LAG");
+        zf_fields_destroy (&lag);
         seconds[r] = s_w1 (&p, date - r);
         if (seconds[r] < 0) {
             printf ("system=zflow workload=A2 store=%s error=run_did_not_succeed\n", store_name);
             goto done;
         }
-        zstr_send (p.archiver, "LAG");
-        zsock_recv (p.archiver, "8888", &l50, &l99, &lmax, &count);
-        p50[r] = (double)l50;
-        p99[r] = (double)l99;
-        max[r] = (double)lmax;
-        events = count;
+        lag = zf_fields_ask (p.archiver, "LAG");
+        if (!lag) goto done;
+        p50[r] = (double)zf_fields_get (lag, "p50_ms");
+        p99[r] = (double)zf_fields_get (lag, "p99_ms");
+        max[r] = (double)zf_fields_get (lag, "max_ms");
+        events = zf_fields_get (lag, "count");
+        zf_fields_destroy (&lag);
     }
     printf ("system=zflow workload=A2 store=%s tasks=%d events=%llu w1_seconds=%.3f "
             "lag_p50_ms=%.0f lag_p99_ms=%.0f lag_max_ms=%.0f\n",

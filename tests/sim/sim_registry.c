@@ -268,8 +268,9 @@ s_start_wait (sim_state_t *self, const char *kind, int timeout_ms)
 }
 
 //  zloop_reader_fn: a command from the test, [command][first][second] with
-//  the arguments as text where it has them. Each is answered with one
-//  number ("i", or "8" for seqs and digests), AWAIT when its wait ends.
+//  the arguments as text where it has them. ENDPOINTS and STATS are
+//  answered with named fields (zf_pipe.h), the others with one number ("i",
+//  or "8" for seqs and digests), AWAIT when its wait ends.
 static int
 s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
 {
@@ -280,11 +281,18 @@ s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
     char *first = zmsg_popstr (msg);
     char *second = zmsg_popstr (msg);
     int rc = 0;
-    if (!command || streq (command, "$TERM"))
+    if (!command || streq (command, ZF_PIPE_TERM))
         rc = -1;
-    else if (streq (command, "ENDPOINT"))
-        zsock_send (reader, "s", zsock_endpoint (self->router));
-    else if (streq (command, "SUBMIT"))
+    else if (streq (command, ZF_PIPE_ENDPOINTS)) {
+        zf_fields_t *endpoints = zf_fields_new ();
+        zf_fields_add_str (endpoints, "bind", zsock_endpoint (self->router));
+        zf_fields_send (&endpoints, reader);
+    } else if (streq (command, ZF_PIPE_STATS)) {
+        zf_fields_t *stats = zf_fields_new ();
+        zf_fields_add (stats, "seq", zf_engine_seq (self->engine));
+        zf_fields_add (stats, "archived", self->archived);
+        zf_fields_send (&stats, reader);
+    } else if (streq (command, "SUBMIT"))
         zsock_send (reader, "i",
                     zf_engine_submit (self->engine, first, strlen (first), "sim.yaml", NULL));
     else if (streq (command, "START"))
@@ -319,6 +327,8 @@ s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
         zsock_send (reader, "8", self->archived);
     else if (streq (command, "AWAIT"))
         s_start_wait (self, first, atoi (second));
+    else
+        zf_pipe_unknown ("sim registry", command);
     zstr_free (&command);
     zstr_free (&first);
     zstr_free (&second);
@@ -465,11 +475,12 @@ sim_registry_new (void)
     assert (self);
     self->actor = zactor_new (s_actor, NULL);
     assert (self->actor);
-    s_send (self, "ENDPOINT", NULL, NULL, 0);
-    char *endpoint = NULL;
-    s_answered (zsock_recv (self->actor, "s", &endpoint), "ENDPOINT");
-    snprintf (self->endpoint, sizeof self->endpoint, "%s", endpoint ? endpoint : "");
-    zstr_free (&endpoint);
+    s_send (self, ZF_PIPE_ENDPOINTS, NULL, NULL, 0);
+    zf_fields_t *endpoints = zf_fields_recv (self->actor);
+    s_answered (endpoints ? 0 : -1, ZF_PIPE_ENDPOINTS);
+    const char *bind = zf_fields_str (endpoints, "bind");
+    snprintf (self->endpoint, sizeof self->endpoint, "%s", bind ? bind : "");
+    zf_fields_destroy (&endpoints);
     return self;
 }
 
