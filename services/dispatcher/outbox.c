@@ -57,6 +57,7 @@ struct _zf_outbox_t {
     s_block_t *arena;            //  strings of queued items
     zf_proto_encoder_t *encoder; //  bodies
     uint64_t dropped;            //  messages not sent
+    bool copy_failed;            //  a string of the item being queued found no memory
 };
 
 zf_outbox_t *
@@ -117,7 +118,9 @@ zf_outbox_destroy (zf_outbox_t **self_p)
     *self_p = NULL;
 }
 
-//  A copy of a string in the arena (NULL stays NULL; out of memory gives "").
+//  A copy of a string in the arena (NULL stays NULL). Out of memory gives
+//  NULL and sets copy_failed: the item being queued is then dropped whole
+//  (s_copies_lost), never sent with a string missing.
 static const char *
 s_copy (zf_outbox_t *self, const char *text)
 {
@@ -126,7 +129,10 @@ s_copy (zf_outbox_t *self, const char *text)
     if (!self->arena || self->arena->size - self->arena->used < size) {
         size_t block = size > S_BLOCK ? size : S_BLOCK;
         s_block_t *fresh = malloc (sizeof (s_block_t) + block);
-        if (!fresh) return "";
+        if (!fresh) {
+            self->copy_failed = true;
+            return NULL;
+        }
         fresh->next = self->arena;
         fresh->used = 0;
         fresh->size = block;
@@ -136,6 +142,19 @@ s_copy (zf_outbox_t *self, const char *text)
     memcpy (place, text, size);
     self->arena->used += size;
     return place;
+}
+
+//  True, with the last item of vec taken back, counted and logged, if a
+//  string of it found no memory.
+static bool
+s_copies_lost (zf_outbox_t *self, s_vec_t *vec, const char *what)
+{
+    if (!self->copy_failed) return false;
+    self->copy_failed = false;
+    vec->count--;
+    self->dropped++;
+    zf_log_error ("%s dropped: out of memory for its strings", what);
+    return true;
 }
 
 //  Room for one more item; NULL if out of memory.
@@ -200,8 +219,7 @@ zf_outbox_job (zf_outbox_t *self, const void *identity, size_t size, const char 
     }
     zf_job_t *copy = s_vec_push (&peer->jobs, sizeof (zf_job_t));
     if (!copy) return;
-    peer->client = s_copy (self, client);
-    peer->epoch = epoch;
+    const char *client_copy = s_copy (self, client);
     *copy = *job;
     copy->flow = s_copy (self, job->flow);
     copy->task = s_copy (self, job->task);
@@ -210,6 +228,9 @@ zf_outbox_job (zf_outbox_t *self, const void *identity, size_t size, const char 
     copy->command = s_copy (self, job->command);
     copy->rollback = s_copy (self, job->rollback);
     copy->cwd = s_copy (self, job->cwd);
+    if (s_copies_lost (self, &peer->jobs, "job")) return;
+    peer->client = client_copy;
+    peer->epoch = epoch;
     //  The environment is shared by every job of an order and lives in the
     //  order, which outlives this turn: a job just sent holds its order.
 }
@@ -232,6 +253,7 @@ zf_outbox_worker_ack (zf_outbox_t *self, const void *identity, size_t size,
     *copy = *key;
     copy->flow = s_copy (self, key->flow);
     copy->task = s_copy (self, key->task);
+    s_copies_lost (self, &peer->acks, "acknowledgement");
 }
 
 void
@@ -248,6 +270,7 @@ zf_outbox_result (zf_outbox_t *self, const void *identity, size_t size, const ch
     copy->result.key.task = s_copy (self, result->key.task);
     copy->result.executor = s_copy (self, result->executor);
     copy->result.log_tail = s_copy (self, result->log_tail);
+    s_copies_lost (self, &peer->results, "result");
 }
 
 void
@@ -262,6 +285,7 @@ zf_outbox_event (zf_outbox_t *self, const zf_dispevent_t *event)
     copy->flow = s_copy (self, event->flow);
     copy->task = s_copy (self, event->task);
     copy->detail = s_copy (self, event->detail);
+    s_copies_lost (self, &self->events, "event");
 }
 
 int
