@@ -173,7 +173,8 @@ s_run_all (sim_state_t *self, const char *fail_task)
                                           order.shards[i].shard, order.shards[i].attempt};
             for (size_t i = 0; i < count; i++) {
                 zf_clock_advance (self->clock, 1000);
-                zf_engine_running (self->engine, &keys[i], "ex-1");
+                int rc = zf_engine_running (self->engine, &keys[i], "ex-1");
+                assert (rc == 0);
                 zf_clock_advance (self->clock, 1000);
                 bool fail = fail_task && streq (keys[i].task, fail_task) && keys[i].attempt == 1;
                 zf_engine_result (self->engine, &keys[i],
@@ -239,7 +240,8 @@ s_recover (sim_state_t *self, const char *endpoint)
     }
     int same = zf_engine_digest (engine) == digest;
     s_take_engine (self, engine);
-    zf_engine_recover (engine, s_nothing_live, NULL, NULL, NULL);
+    int recovered = zf_engine_recover (engine, s_nothing_live, NULL, NULL, NULL);
+    assert (recovered >= 0);
     return same;
 }
 
