@@ -1,11 +1,12 @@
 # Drives CMake. The two commands a user needs: `make demo` and `make test`.
 BUILD      ?= build
 TEST_BUILD ?= build-test
+GCC_BUILD  ?= build-gcc
 JOBS       ?= $(shell nproc)
 # The builds CMake runs need not announce every folder they enter.
 MAKEFLAGS  += --no-print-directory
 
-.PHONY: all deps build web demo test test-build check-gcc bench format clean
+.PHONY: all deps build web demo test test-build test-build-gcc bench format clean
 
 all: build
 
@@ -31,8 +32,16 @@ test-build: deps
 	@CC=clang cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DZF_SANITIZE=ON -DZF_FUZZ=ON >/dev/null
 	@cmake --build $(TEST_BUILD) -j $(JOBS)
 
-test: test-build build
+# The default build a user gets: GCC, Release, tests on, warnings as errors.
+test-build-gcc: deps
+	@CC=gcc cmake -S . -B $(GCC_BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(GCC_BUILD) -j $(JOBS)
+
+# The whole suite on the sanitizer build; the unit tests and the fuzz corpora
+# (replayed) on the GCC build, whose optimiser sees code the other does not.
+test: test-build test-build-gcc build
 	@cd $(TEST_BUILD) && ctest --output-on-failure -j $(JOBS)
+	@cd $(GCC_BUILD) && ctest --output-on-failure -j $(JOBS) -L 'unit|fuzz'
 
 bench: build
 	@cmake -S . -B $(BUILD) -DZF_TESTS=OFF >/dev/null
@@ -42,4 +51,4 @@ format:
 	@clang-format -i $$(find libs services tools tests bench examples -name "*.[ch]" -not -path "*/node_modules/*")
 
 clean:
-	@rm -rf $(BUILD) $(TEST_BUILD)
+	@rm -rf $(BUILD) $(TEST_BUILD) $(GCC_BUILD)

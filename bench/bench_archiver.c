@@ -130,6 +130,16 @@ s_w1_flow (const char *name)
     return text;
 }
 
+//  Stops the benchmark if an engine call failed: the stream it measures
+//  would not be the one it says.
+static void
+s_check (zf_engine_t *engine, int rc, const char *what)
+{
+    if (rc >= 0) return;
+    fprintf (stderr, "bench_archiver: %s failed: %s\n", what, zf_engine_last_error (engine));
+    exit (1);
+}
+
 //  Makes the stream: W1 runs on dates past dates, every task dispatched,
 //  running and succeeded, on an engine with a fake clock.
 static void
@@ -141,17 +151,19 @@ s_make_stream (s_stream_t *stream, int dates)
     zf_engine_set_listener (engine, s_collect, stream);
     zf_engine_set_epoch (engine, 1);
     char *flow = s_w1_flow ("a1");
-    zf_engine_submit (engine, flow, strlen (flow), "a1.yaml", NULL);
+    s_check (engine, zf_engine_submit (engine, flow, strlen (flow), "a1.yaml", NULL), "submit");
     free (flow);
     for (int d = 0; d < dates; d++) {
-        zf_engine_start (engine, "a1", today - 1 - d);
+        s_check (engine, zf_engine_start (engine, "a1", today - 1 - d), "start");
         zf_engine_order_t order;
         while (zf_engine_next_order (engine, &order)) {
             zf_task_key_t key = {order.flow_name, order.date, order.task_id, order.shards[0].shard,
                                  order.shards[0].attempt};
             zf_clock_advance (clock, 1);
-            zf_engine_running (engine, &key, "bench-1");
-            zf_engine_result (engine, &key, ZF_OUTCOME_SUCCEEDED, 0, "bench-1", NULL);
+            s_check (engine, zf_engine_running (engine, &key, "bench-1"), "running");
+            s_check (engine,
+                     zf_engine_result (engine, &key, ZF_OUTCOME_SUCCEEDED, 0, "bench-1", NULL),
+                     "result");
         }
     }
     zf_engine_destroy (&engine);
@@ -330,7 +342,9 @@ s_publish_all (s_source_t *src)
             zmsg_send (&msg, src->xpub);
         }
         for (size_t i = 0; i < n; i++)
-            zf_engine_apply (src->replica, &src->stream->events[src->published + i]);
+            s_check (src->replica,
+                     zf_engine_apply (src->replica, &src->stream->events[src->published + i]),
+                     "the replica's apply");
         src->published += n;
     }
 }

@@ -69,9 +69,15 @@ s_append (s_text_t *t, const char *fmt, ...)
             t->size += (size_t)len;
             return;
         }
-        t->cap = (t->cap + (size_t)len + 1) * 2;
-        t->data = realloc (t->data, t->cap);
-        assert (t->data);
+        size_t cap = (t->cap + (size_t)len + 1) * 2;
+        char *data = realloc (t->data, cap);
+        if (!data) {
+            //  The benchmark's flow text: without it there is nothing to measure.
+            fprintf (stderr, "bench_e2e: out of memory\n");
+            exit (1);
+        }
+        t->data = data;
+        t->cap = cap;
     }
 }
 

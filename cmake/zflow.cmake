@@ -2,6 +2,13 @@
 
 set (ZF_FUZZ_SECONDS 20 CACHE STRING "Seconds each fuzz target runs under ctest")
 
+# zf_test_dirs (TARGET): the source and build folders compiled in, so a test
+# run directly finds what CTest would tell it (ZF_SOURCE_DIR, ZF_BUILD_DIR).
+function (zf_test_dirs target)
+    target_compile_definitions (${target} PRIVATE ZF_TEST_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+        ZF_TEST_BUILD_DIR="${PROJECT_BINARY_DIR}")
+endfunction ()
+
 # zf_unit_test (NAME SOURCES... LIBS libs...): a cmocka test labelled "unit".
 function (zf_unit_test name)
     cmake_parse_arguments (T "" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
@@ -13,6 +20,7 @@ function (zf_unit_test name)
     endif ()
     add_executable (${name} ${T_SOURCES})
     target_link_libraries (${name} PRIVATE ${T_LIBS} PkgConfig::CMOCKA zf_warnings)
+    zf_test_dirs (${name})
     add_test (NAME ${name} COMMAND ${name})
     set_tests_properties (${name} PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}"
         ENVIRONMENT "ZF_SOURCE_DIR=${PROJECT_SOURCE_DIR};ZF_BUILD_DIR=${PROJECT_BINARY_DIR}")

@@ -37,10 +37,10 @@ zf_evsub_new (const char *endpoint)
     //  subscription gone out, while CONNECTED comes as soon as TCP connects,
     //  and events published in between would be lost to a reader that
     //  believed itself subscribed.
-    zstr_sendx (self->monitor, "LISTEN", "HANDSHAKE_SUCCEEDED", NULL);
-    zstr_sendx (self->monitor, "START", NULL);
-    zsock_wait (self->monitor);
-    if (zsock_connect (self->sub, "%s", endpoint) != 0) zf_evsub_destroy (&self);
+    if (zstr_sendx (self->monitor, "LISTEN", "HANDSHAKE_SUCCEEDED", NULL) != 0 ||
+        zstr_sendx (self->monitor, "START", NULL) != 0 || zsock_wait (self->monitor) != 0 ||
+        zsock_connect (self->sub, "%s", endpoint) != 0)
+        zf_evsub_destroy (&self);
     return self;
 }
 

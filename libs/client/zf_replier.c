@@ -15,8 +15,10 @@ zf_replier_send_body (zsock_t *router, zframe_t *identity, const void *body, siz
     if (zmq_send (socket, zframe_data (identity), zframe_size (identity),
                   ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
         zmq_send (socket, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-        zmq_send (socket, body, size, ZMQ_DONTWAIT) < 0)
+        zmq_send (socket, body, size, ZMQ_DONTWAIT) < 0) {
+        zf_log_warn ("reply dropped bytes=%zu reason=\"%s\"", size, zmq_strerror (zmq_errno ()));
         return -1;
+    }
     return 0;
 }
 

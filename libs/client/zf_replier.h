@@ -12,7 +12,8 @@
 #include <czmq.h>
 #include "zf_proto.h"
 
-//  Sends [identity][""][body]. Returns 0, or -1 if the socket refused it.
+//  Sends [identity][""][body]. Returns 0, or -1 if the socket refused it
+//  (logged here, with the reason: the caller has nothing more to do).
 int zf_replier_send_body (zsock_t *router, zframe_t *identity, const void *body, size_t size);
 
 //  Encodes reply with enc and sends it. A reply that does not encode is

@@ -1,7 +1,8 @@
-/*  zf_common.h - the common library: limits, logging, clocks, time, numbers. */
+/*  zf_common.h - the common library: limits, logging, clocks, time, numbers, attributes. */
 #ifndef ZF_COMMON_H_INCLUDED
 #define ZF_COMMON_H_INCLUDED
 
+#include "zf_attr.h"
 #include "zf_limits.h"
 #include "zf_log.h"
 #include "zf_clock.h"

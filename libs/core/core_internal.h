@@ -258,7 +258,7 @@ int zf_core_fail (zf_engine_t *self, int code, const char *format, ...)
     __attribute__ ((format (printf, 3, 4)));
 
 //  Makes room for one more item in an array of capacity items; 0 or -1.
-int zf_core_grow (void **items, size_t *capacity, size_t size, size_t needed);
+ZF_MUST_USE int zf_core_grow (void **items, size_t *capacity, size_t size, size_t needed);
 
 //  Starts a decision: takes the time, collects eligible tasks and dirty runs.
 void zf_core_begin (zf_engine_t *self);
@@ -266,7 +266,8 @@ void zf_core_begin (zf_engine_t *self);
 //  Numbers, stamps and applies one event made by a decision, then hands it to
 //  the listener. hint names its run and task (or NULL). Returns 0, or
 //  ZF_E_LIMIT when the fold could not get memory (nothing changed then).
-int zf_core_commit (zf_engine_t *self, zf_event_t *event, zf_run_t *hint, uint32_t task);
+ZF_MUST_USE int zf_core_commit (zf_engine_t *self, zf_event_t *event, zf_run_t *hint,
+                                uint32_t task);
 
 //  Ends a decision: decides every eligible task, then checks dirty runs.
 //  Returns the number of events those made.
@@ -353,7 +354,7 @@ void zf_core_run_free (zf_run_t *run);
 void zf_core_run_archive (zf_engine_t *self, zf_run_t *run);
 
 //  Wires up the earlier-date dependencies of a new run.
-int zf_core_cross_open (zf_engine_t *self, zf_run_t *run);
+ZF_MUST_USE int zf_core_cross_open (zf_engine_t *self, zf_run_t *run);
 
 //  Task t of run is done: its same-date successors and its later-date
 //  waiters get one dependency fewer.
@@ -398,7 +399,8 @@ void zf_core_check_run (zf_engine_t *self, zf_run_t *run);
 
 //  Opens the run of flow on date with version ver unless it exists; 0, 1 if it
 //  existed, or an error.
-int zf_core_open_run (zf_engine_t *self, zf_flowent_t *flow, zf_version_t *ver, zf_date_t date);
+ZF_MUST_USE int zf_core_open_run (zf_engine_t *self, zf_flowent_t *flow, zf_version_t *ver,
+                                  zf_date_t date);
 
 //  Emits events moving a set of shards of task t to state: the shards whose
 //  state is in state_mask (bits 1 << state) and whose marks have every bit of
@@ -407,9 +409,9 @@ int zf_core_open_run (zf_engine_t *self, zf_flowent_t *flow, zf_version_t *ver, 
 //  Each event's attempt is the shard's plus attempt_delta; pattern (or NULL)
 //  gives value, exit_status, executor and detail. Returns the number of
 //  shards moved, or ZF_E_LIMIT.
-int zf_core_emit_shards (zf_engine_t *self, zf_run_t *run, uint32_t t, int32_t only,
-                         uint32_t state_mask, uint8_t need_marks, uint8_t state,
-                         uint32_t attempt_delta, const zf_event_t *pattern);
+ZF_MUST_USE int zf_core_emit_shards (zf_engine_t *self, zf_run_t *run, uint32_t t, int32_t only,
+                                     uint32_t state_mask, uint8_t need_marks, uint8_t state,
+                                     uint32_t attempt_delta, const zf_event_t *pattern);
 
 //  Counts the shards zf_core_emit_shards would move.
 uint32_t zf_core_count_shards (zf_run_t *run, uint32_t t, int32_t only, uint32_t state_mask,

@@ -444,6 +444,10 @@ s_transition_ok (const zf_shard_t *shard, const zf_event_t *ev, bool builtin)
     case ZF_TS_SUCCEEDED:
         return (in_flight && a >= sa) || (old == ZF_TS_WAITING && builtin && a == sa + 1);
     case ZF_TS_FAILED:
+        //  Also work the engine could not schedule (no memory for a timer
+        //  or a place in the ready queue): it fails rather than wait for ever.
+        return (in_flight && a >= sa && a > 0) ||
+               ((old == ZF_TS_WAITING || old == ZF_TS_RETRYING) && a == sa);
     case ZF_TS_RETRYING:
         return in_flight && a >= sa && a > 0;
     case ZF_TS_CANCELLED:

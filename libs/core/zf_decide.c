@@ -10,6 +10,7 @@
 #include "core_internal.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -234,6 +235,41 @@ zf_engine_start (zf_engine_t *self, const char *flow, zf_date_t date)
     return rc;
 }
 
+//  Puts the engine's last error on the bus. An ERROR event needs no memory
+//  in the fold, so this commit cannot be refused.
+static void
+s_report_error (zf_engine_t *self)
+{
+    zf_event_t ev;
+    zf_core_event_init (&ev, ZF_EV_ERROR);
+    ev.executor = "registry";
+    ev.detail = self->error;
+    int rc = zf_core_commit (self, &ev, NULL, 0);
+    assert (rc == 0);
+}
+
+//  A decision found no memory to schedule work (a timer, a place in the
+//  ready queue or the success list), so nothing would ever move these
+//  shards on: they fail with the reason, where status, the bus and the run's
+//  state show it, and an operator's retry schedules them again. Failing
+//  needs no memory of its own; if even that is refused, the reason goes on
+//  the bus.
+static void
+s_fail_unscheduled (zf_engine_t *self, zf_run_t *run, uint32_t t, int32_t only, uint32_t state_mask)
+{
+    char reason[sizeof self->error];
+    snprintf (reason, sizeof reason, "not scheduled: %.400s", self->error);
+    zf_event_t pattern;
+    zf_core_event_init (&pattern, ZF_EV_TASK);
+    pattern.detail = reason;
+    pattern.exit_status = -1;
+    if (zf_core_emit_shards (self, run, t, only, state_mask, 0, ZF_TS_FAILED, 0, &pattern) >= 0)
+        return;
+    snprintf (self->error, sizeof self->error, "task %.128s of %.128s: %.200s",
+              run->ver->def->tasks[t].id, run->flow->name, reason);
+    s_report_error (self);
+}
+
 //  Decides an eligible task: wait for its not_before, run it, or (built-ins)
 //  complete it on the spot.
 void
@@ -250,29 +286,29 @@ zf_core_decide_task (zf_engine_t *self, zf_run_t *run, uint32_t t)
         ev.date = run->date;
         ev.task = run->ver->def->tasks[t].id;
         ev.value = not_before;
-        zf_core_commit (self, &ev, run, t);
+        if (zf_core_commit (self, &ev, run, t) != 0)
+            s_fail_unscheduled (self, run, t, ZF_SHARD_ALL, ZF_BIT (ZF_TS_WAITING));
         return;
     }
     const zf_flow_task_t *task = &run->ver->def->tasks[t];
     if (task->type != ZF_TASK_START && task->type != ZF_TASK_DAY_ROLL) {
-        zf_core_emit_shards (self, run, t, ZF_SHARD_ALL, ZF_BIT (ZF_TS_WAITING), 0, ZF_TS_READY, 1,
-                             NULL);
+        if (zf_core_emit_shards (self, run, t, ZF_SHARD_ALL, ZF_BIT (ZF_TS_WAITING), 0, ZF_TS_READY,
+                                 1, NULL) < 0)
+            s_fail_unscheduled (self, run, t, ZF_SHARD_ALL, ZF_BIT (ZF_TS_WAITING));
         return;
     }
-    zf_core_emit_shards (self, run, t, ZF_SHARD_ALL, ZF_BIT (ZF_TS_WAITING), 0, ZF_TS_SUCCEEDED, 1,
-                         NULL);
+    if (zf_core_emit_shards (self, run, t, ZF_SHARD_ALL, ZF_BIT (ZF_TS_WAITING), 0, ZF_TS_SUCCEEDED,
+                             1, NULL) < 0) {
+        s_fail_unscheduled (self, run, t, ZF_SHARD_ALL, ZF_BIT (ZF_TS_WAITING));
+        return;
+    }
     if (task->type == ZF_TASK_DAY_ROLL) {
         //  The next date opens with the latest version, by its calendar.
         zf_flowent_t *flow = run->flow;
         zf_version_t *latest = flow->versions[flow->version_count - 1];
         zf_date_t next = zf_flow_next_business_date (latest->def, run->date);
-        if (next != ZF_FLOW_NO_DATE && zf_core_open_run (self, flow, latest, next) < 0) {
-            zf_event_t ev;
-            zf_core_event_init (&ev, ZF_EV_ERROR);
-            ev.executor = "registry";
-            ev.detail = self->error;
-            zf_core_commit (self, &ev, NULL, 0);
-        }
+        if (next != ZF_FLOW_NO_DATE && zf_core_open_run (self, flow, latest, next) < 0)
+            s_report_error (self);
     }
 }
 
@@ -305,7 +341,9 @@ zf_core_check_run (zf_engine_t *self, zf_run_t *run)
     ev.date = run->date;
     ev.state = state;
     ev.value = run->begins;
-    zf_core_commit (self, &ev, NULL, 0);
+    //  Only a run going back to waiting needs memory (its timer); refused,
+    //  it keeps its state, and the reason goes on the bus.
+    if (zf_core_commit (self, &ev, NULL, 0) != 0) s_report_error (self);
 }
 
 //  Refreshes every task, so zf_core_end decides whatever is undecided.
@@ -366,13 +404,15 @@ zf_engine_tick (zf_engine_t *self)
             ev.date = run->date;
             ev.state = ZF_RS_RUNNING;
             ev.value = run->begins;
-            zf_core_commit (self, &ev, NULL, 0);
+            if (zf_core_commit (self, &ev, NULL, 0) != 0) s_report_error (self);
         } else if (timer.kind == ZF_TIMER_NOT_BEFORE)
             zf_core_decide_task (self, run, timer.task);
         else {
+            //  The timer is spent: a retry that cannot be queued fails.
             int32_t only = zf_core_sharded (run, timer.task) ? timer.shard : ZF_SHARD_ALL;
-            zf_core_emit_shards (self, run, timer.task, only, ZF_BIT (ZF_TS_RETRYING), 0,
-                                 ZF_TS_READY, 1, NULL);
+            if (zf_core_emit_shards (self, run, timer.task, only, ZF_BIT (ZF_TS_RETRYING), 0,
+                                     ZF_TS_READY, 1, NULL) < 0)
+                s_fail_unscheduled (self, run, timer.task, only, ZF_BIT (ZF_TS_RETRYING));
         }
     }
     zf_core_end (self);
@@ -463,8 +503,10 @@ zf_engine_next_order (zf_engine_t *self, zf_engine_order_t *order)
         }
         uint32_t count = 0;
         zf_shard_t *shards = zf_core_shards (run, entry.task, &count);
-        zf_core_emit_shards (self, run, entry.task, ZF_SHARD_ALL, ZF_BIT (ZF_TS_READY),
-                             ZF_SH_PICKED, ZF_TS_DISPATCHED, 0, NULL);
+        //  Dispatching needs no memory in the fold: it cannot be refused.
+        int moved = zf_core_emit_shards (self, run, entry.task, ZF_SHARD_ALL, ZF_BIT (ZF_TS_READY),
+                                         ZF_SH_PICKED, ZF_TS_DISPATCHED, 0, NULL);
+        assert (moved >= 0);
         for (size_t i = 0; i < collected; i++) {
             int32_t index = self->order_shards[i].shard;
             shards[index == ZF_SHARD_ALL ? 0 : index].marks &= (uint8_t)~ZF_SH_PICKED;

@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "zf_attr.h"
 #include "zf_clock.h"
 #include "zf_event.h"
 #include "zf_flow.h"
@@ -223,7 +224,7 @@ const char *zf_engine_error_name (int code);
 //  (unknown flow, run or task, a shard out of range, a transition the state
 //  machine has not got: an error, and nothing changes). Strings are copied
 //  where kept. Returns 0 or a ZF_E_* code.
-int zf_engine_apply (zf_engine_t *self, const zf_event_t *event);
+ZF_MUST_USE int zf_engine_apply (zf_engine_t *self, const zf_event_t *event);
 
 //  The seq of the last event applied (0 for a new engine).
 uint64_t zf_engine_seq (zf_engine_t *self);
@@ -238,11 +239,11 @@ int64_t zf_engine_snapshot (zf_engine_t *self, zf_engine_event_fn *fn, void *arg
 //  Starts a restore into a new engine (nothing applied yet): until
 //  zf_engine_restore_end, zf_engine_apply takes only snapshot events (seq 0).
 //  Returns 0, or ZF_E_CONFLICT if the engine is not new.
-int zf_engine_restore_begin (zf_engine_t *self);
+ZF_MUST_USE int zf_engine_restore_begin (zf_engine_t *self);
 
 //  Ends a restore: the state now holds at seq; events seq + 1.. apply normally.
 //  Returns 0, or ZF_E_CONFLICT if no restore was begun.
-int zf_engine_restore_end (zf_engine_t *self, uint64_t seq);
+ZF_MUST_USE int zf_engine_restore_end (zf_engine_t *self, uint64_t seq);
 
 //  A 64-bit hash of the whole logical state (flows, runs, every task and
 //  shard with its due times, derived counters, unconfirmed successes,
@@ -257,14 +258,14 @@ uint64_t zf_engine_digest (zf_engine_t *self);
 //  makes it the flow's next version (a FLOW event). Returns the version
 //  (new or unchanged, from 1), or ZF_E_INVALID with the parser's messages
 //  appended to errors (which may be NULL), or ZF_E_LIMIT.
-int zf_engine_submit (zf_engine_t *self, const char *text, size_t size, const char *path,
-                      zf_flow_errors_t *errors);
+ZF_MUST_USE int zf_engine_submit (zf_engine_t *self, const char *text, size_t size,
+                                  const char *path, zf_flow_errors_t *errors);
 
 //  Opens the run of flow on date (ZF_DATE_NONE: today in the flow's zone)
 //  with the flow's latest version. The run waits until its date begins in the
 //  flow's zone, then runs. Returns 0, 1 if the run was already open, or
 //  ZF_E_UNKNOWN_FLOW, ZF_E_INVALID (not a business date), ZF_E_LIMIT.
-int zf_engine_start (zf_engine_t *self, const char *flow, zf_date_t date);
+ZF_MUST_USE int zf_engine_start (zf_engine_t *self, const char *flow, zf_date_t date);
 
 //  The earliest pending deadline (ms since the epoch), or -1 if none.
 int64_t zf_engine_next_deadline (zf_engine_t *self);
@@ -282,7 +283,8 @@ int zf_engine_next_order (zf_engine_t *self, zf_engine_order_t *order);
 //  dispatched (the dispatcher requeued a lost shard) raises the shard's
 //  attempt. Returns 0, ZF_E_STALE (older, repeated or cancelled attempt), or
 //  ZF_E_UNKNOWN_*.
-int zf_engine_running (zf_engine_t *self, const zf_task_key_t *key, const char *executor);
+ZF_MUST_USE int zf_engine_running (zf_engine_t *self, const zf_task_key_t *key,
+                                   const char *executor);
 
 //  The dispatcher reports how an attempt ended. Idempotent on the key: an
 //  older attempt, one already applied or a cancelled one changes nothing and
@@ -296,25 +298,26 @@ int zf_engine_result (zf_engine_t *self, const zf_task_key_t *key, zf_outcome_t 
 //  or with shard >= 0 just that one) again with attempt + 1, with a fresh
 //  retry budget. date ZF_DATE_NONE means the latest run. Returns 0 or a
 //  ZF_E_* code.
-int zf_engine_retry (zf_engine_t *self, const char *flow, zf_date_t date, const char *task,
-                     int32_t shard);
+ZF_MUST_USE int zf_engine_retry (zf_engine_t *self, const char *flow, zf_date_t date,
+                                 const char *task, int32_t shard);
 
 //  Operator: treats a task (or one shard) that is not in flight and not done
 //  as done, so its successors proceed. Returns 0 or a ZF_E_* code.
-int zf_engine_skip (zf_engine_t *self, const char *flow, zf_date_t date, const char *task,
-                    int32_t shard);
+ZF_MUST_USE int zf_engine_skip (zf_engine_t *self, const char *flow, zf_date_t date,
+                                const char *task, int32_t shard);
 
 //  Operator: cancels a task (or one shard of it; or with task NULL the whole
 //  run): every shard not done becomes cancelled and later results for its
 //  attempt are ignored. fn (may be NULL) hears of each shard that was in
 //  flight, so the dispatcher can be told. Returns 0 or a ZF_E_* code.
-int zf_engine_cancel (zf_engine_t *self, const char *flow, zf_date_t date, const char *task,
-                      int32_t shard, zf_engine_inflight_fn *fn, void *arg);
+ZF_MUST_USE int zf_engine_cancel (zf_engine_t *self, const char *flow, zf_date_t date,
+                                  const char *task, int32_t shard, zf_engine_inflight_fn *fn,
+                                  void *arg);
 
 //  Operator: stops or resumes dispatching a flow's work (in-flight work goes
 //  on; ready work stays ready). Returns 0 or a ZF_E_* code.
-int zf_engine_pause (zf_engine_t *self, const char *flow);
-int zf_engine_resume (zf_engine_t *self, const char *flow);
+ZF_MUST_USE int zf_engine_pause (zf_engine_t *self, const char *flow);
+ZF_MUST_USE int zf_engine_resume (zf_engine_t *self, const char *flow);
 
 //  The archiver has made every event up to seq durable: successes with a seq
 //  up to it become confirmed (one CONFIRM event, only if any does). Returns
@@ -337,7 +340,7 @@ void zf_engine_set_keep_runs (zf_engine_t *self, uint32_t keep);
 //  cross-date rules, history and a new start of that date still see it.
 //  Cheap when nothing changed since the last call (nothing to look at).
 //  Returns how many runs were archived.
-int zf_engine_archive (zf_engine_t *self);
+ZF_MUST_USE int zf_engine_archive (zf_engine_t *self);
 
 //  Puts an error on the bus with the next seq (an ERROR event): service is
 //  the one that saw it. Returns 0.
@@ -348,8 +351,8 @@ int zf_engine_report_error (zf_engine_t *self, const char *service, const char *
 //  report becomes rolled_back and is queued again with attempt + 1 and its
 //  rollback flagged; then settles. fn (may be NULL) receives counts per run.
 //  Returns the number of shards rolled back.
-int zf_engine_recover (zf_engine_t *self, zf_engine_live_fn *is_live, void *live_arg,
-                       zf_engine_recovery_fn *fn, void *arg);
+ZF_MUST_USE int zf_engine_recover (zf_engine_t *self, zf_engine_live_fn *is_live, void *live_arg,
+                                   zf_engine_recovery_fn *fn, void *arg);
 
 //  After the dispatcher restarted or dropped the registry's session: every
 //  shard dispatched or running that is_live does not report (the dispatcher

@@ -41,6 +41,7 @@ zf_proc_free_port (void)
 static pid_t
 s_spawn (char *const *argv, void (*prepare) (int *), int *arg)
 {
+    zf_proc_bin_dir_default ();
     const char *dir = getenv ("ZF_BIN_DIR");
     char path[PATH_MAX];
     snprintf (path, sizeof path, "%s/%s", dir ? dir : ".", argv[0]);

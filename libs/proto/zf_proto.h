@@ -1,4 +1,4 @@
-/*  zf_proto.h - every zflow wire message: bodies, framing, topics.
+/*  zf_proto.h - every zflow wire message: bodies, framing, topics, actor pipes.
 
     docs/PROTOCOL.md describes the sockets, frames and bodies; each header
     below holds one protocol's structs, encoders and decoders.
@@ -15,5 +15,6 @@
 #include "zf_dispatch.h"
 #include "zf_dispevent.h"
 #include "zf_bstar.h"
+#include "zf_pipe.h"
 
 #endif

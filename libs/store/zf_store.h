@@ -35,6 +35,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "zf_attr.h"
 #include "zf_time.h"
 
 //  The layout this code writes; older layouts are migrated on open.
@@ -184,10 +185,10 @@ void zf_store_stats (zf_store_t *self, zf_store_stats_t *stats);
 //  batch of a newer history than the store's makes it the current history
 //  first (rows' seqs are reset, so the new history's rows replace them).
 //  Returns 0, or -1 and nothing is written.
-int zf_store_write (zf_store_t *self, const zf_store_batch_t *batch);
+ZF_MUST_USE int zf_store_write (zf_store_t *self, const zf_store_batch_t *batch);
 
 //  Reads the watermark. Returns 0 or -1.
-int zf_store_watermark (zf_store_t *self, zf_store_mark_t *mark);
+ZF_MUST_USE int zf_store_watermark (zf_store_t *self, zf_store_mark_t *mark);
 
 //  A flow version's text and path, copied (the caller frees both). Returns
 //  0, 1 if there is no such version, or -1.
@@ -228,6 +229,6 @@ long zf_store_journal_scan (zf_store_t *self, uint64_t after, uint64_t until, si
 long zf_store_retain (zf_store_t *self, int64_t cutoff, size_t max_rows);
 
 //  Runs SQL text without parameters (maintenance, tests). Returns 0 or -1.
-int zf_store_exec (zf_store_t *self, const char *sql);
+ZF_MUST_USE int zf_store_exec (zf_store_t *self, const char *sql);
 
 #endif

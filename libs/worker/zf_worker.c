@@ -3,6 +3,7 @@
 #include "pool.h"
 #include "zf_log.h"
 #include "zf_mdp.h"
+#include "zf_pipe.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -95,6 +96,7 @@ struct _zf_worker_t {
     zf_proto_encoder_t *encoder; //  bodies to send
     zf_proto_decoder_t *decoder; //  bodies received
     zf_worker_stats_t stats;     //  counters
+    bool dropping;               //  the last message to the dispatcher was dropped
 };
 
 //  ---------------------------------------------------------------------------
@@ -267,16 +269,25 @@ s_wall_ms (void)
 
 //  Sends a worker-protocol message. A full queue (the dispatcher is gone
 //  or slow) drops it: heartbeats are sent again, and results stay held
-//  until acknowledged and go again after a reconnect.
+//  until acknowledged and go again after a reconnect. Every drop counts;
+//  the first of a run of them is logged, and the send that ends the run.
 static void
 s_send (zf_worker_t *self, uint8_t command, const char *service, zframe_t **address_p,
         zframe_t **body_p)
 {
     zmsg_t *msg = zf_mdp_worker_new (command, service, address_p, body_p);
-    if (msg && zmsg_send (&msg, self->dealer) != 0) {
+    int rc = msg ? zmsg_send (&msg, self->dealer) : -1;
+    if (rc != 0) {
+        const char *reason = msg ? zmq_strerror (zmq_errno ()) : "out of memory";
         zmsg_destroy (&msg);
-        zf_log_debug ("message to the dispatcher dropped command=%s",
-                      zf_mdp_command_name (ZF_MDP_WORKER, command));
+        self->stats.dropped++;
+        if (!self->dropping)
+            zf_log_warn ("messages to the dispatcher dropped from command=%s reason=\"%s\"",
+                         zf_mdp_command_name (ZF_MDP_WORKER, command), reason);
+        self->dropping = true;
+    } else if (self->dropping) {
+        self->dropping = false;
+        zf_log_info ("messages to the dispatcher go again dropped=%" PRIu64, self->stats.dropped);
     }
 }
 
@@ -300,8 +311,10 @@ s_send_results (zf_worker_t *self, const zf_result_t *results, zframe_t **addres
             if (frame && address) s_send (self, commands[start], NULL, &address, &frame);
             zframe_destroy (&frame);
             zframe_destroy (&address);
-        } else
-            zf_log_error ("results not encoded reason=\"%s\"", err.text);
+        } else {
+            self->stats.dropped += end - start;
+            zf_log_error ("results not encoded count=%zu reason=\"%s\"", end - start, err.text);
+        }
         start = end;
     }
 }
@@ -360,7 +373,10 @@ s_pend (zf_worker_t *self, s_held_t *held)
     if (self->pending_count == self->pending_size) {
         size_t size = self->pending_size ? self->pending_size * 2 : 64;
         s_held_t **pending = realloc (self->pending, size * sizeof (s_held_t *));
-        if (!pending) return;
+        if (!pending) {
+            zf_log_error ("out of memory sending a result; it goes again after a reconnect");
+            return;
+        }
         self->pending = pending;
         self->pending_size = size;
     }
@@ -446,6 +462,7 @@ s_hold (zf_worker_t *self, const zf_result_t *result, zframe_t *address, bool fi
     if (zhashx_size (self->held) >= ZF_WORKER_MAX_HELD && self->oldest) {
         zf_log_error ("too many unacknowledged results (ZF_WORKER_MAX_HELD %d); oldest dropped",
                       ZF_WORKER_MAX_HELD);
+        self->stats.dropped++;
         s_held_free (self, self->oldest);
     }
     size_t bytes = sizeof (s_held_t) + s_size (result->key.flow) + s_size (result->key.task) +
@@ -453,7 +470,8 @@ s_hold (zf_worker_t *self, const zf_result_t *result, zframe_t *address, bool fi
     s_held_t *held = calloc (1, bytes);
     zframe_t *copy = zframe_dup (address);
     if (!held || !copy) {
-        zf_log_error ("out of memory holding a result");
+        self->stats.dropped++;
+        zf_log_error ("result dropped: out of memory holding it key=%s", key);
         free (held);
         zframe_destroy (&copy);
         return;
@@ -467,7 +485,13 @@ s_hold (zf_worker_t *self, const zf_result_t *result, zframe_t *address, bool fi
     held->key = (char *)s_place (&cursor, key);
     held->address = copy;
     held->final = final;
-    zhashx_insert (self->held, held->key, held);
+    if (zhashx_insert (self->held, held->key, held) != 0) {
+        self->stats.dropped++;
+        zf_log_error ("result dropped: it cannot be held key=%s", key);
+        zframe_destroy (&held->address);
+        free (held);
+        return;
+    }
     held->older = self->newest;
     if (self->newest)
         self->newest->newer = held;
@@ -532,7 +556,12 @@ zf_worker_job_started (zf_worker_t *self, uint64_t job_id)
     if (self->announce_count == self->announce_size) {
         size_t size = self->announce_size ? self->announce_size * 2 : 64;
         uint64_t *announce = realloc (self->announce, size * sizeof (uint64_t));
-        if (!announce) return;
+        if (!announce) {
+            //  The job runs all the same; only its running notice is lost.
+            self->stats.dropped++;
+            zf_log_error ("running notice dropped: out of memory job=%" PRIu64, job_id);
+            return;
+        }
         self->announce = announce;
         self->announce_size = size;
     }
@@ -572,6 +601,11 @@ s_refuse_job (zf_worker_t *self, const zf_job_t *spec, zframe_t *address, s_requ
               int status, const char *text)
 {
     int64_t now = s_wall_ms ();
+    if (status != ZF_JOB_SUCCEEDED) {
+        self->stats.refused++;
+        zf_log_warn ("job refused flow=%s task=%s attempt=%u reason=\"%s\"", spec->flow, spec->task,
+                     spec->attempt, text ? text : "");
+    }
     zf_result_t result = {
         .job_id = spec->job_id,
         .key = {spec->flow, spec->date, spec->task, spec->shard, spec->attempt},
@@ -738,7 +772,9 @@ s_on_jobs (zf_worker_t *self, zf_mdp_msg_t *msg)
     if (jobs.job_count == 0) return;
     s_request_t *request = calloc (1, sizeof (s_request_t));
     if (!request) {
-        zf_log_error ("out of memory taking jobs");
+        //  The dispatcher finds them lost when this worker's liveness runs out.
+        self->stats.dropped += jobs.job_count;
+        zf_log_error ("jobs dropped: out of memory taking them count=%zu", jobs.job_count);
         return;
     }
     request->remaining = jobs.job_count;
@@ -931,7 +967,7 @@ s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-//  The actor pipe: $TERM, STATS, RUNNING.
+//  The actor pipe: $TERM, ENDPOINTS (none: a worker binds nothing), STATS.
 static int
 s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
 {
@@ -939,15 +975,26 @@ s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
     char *command = zstr_recv (reader);
     if (!command) return -1;
     int rc = 0;
-    if (streq (command, "$TERM"))
+    if (streq (command, ZF_PIPE_TERM))
         rc = -1;
-    else if (streq (command, "STATS")) {
+    else if (streq (command, ZF_PIPE_ENDPOINTS)) {
+        zf_fields_t *endpoints = zf_fields_new ();
+        zf_fields_send (&endpoints, reader);
+    } else if (streq (command, ZF_PIPE_STATS)) {
         zf_worker_stats_t stats;
         zf_worker_stats (self, &stats);
-        zsock_send (reader, "88888", stats.jobs, stats.results, stats.reconnects, stats.malformed,
-                    (uint64_t)stats.held);
-    } else if (streq (command, "RUNNING"))
-        zsock_send (reader, "8", (uint64_t)zhashx_size (self->jobs));
+        zf_fields_t *fields = zf_fields_new ();
+        zf_fields_add (fields, "jobs", stats.jobs);
+        zf_fields_add (fields, "results", stats.results);
+        zf_fields_add (fields, "reconnects", stats.reconnects);
+        zf_fields_add (fields, "malformed", stats.malformed);
+        zf_fields_add (fields, "refused", stats.refused);
+        zf_fields_add (fields, "dropped", stats.dropped);
+        zf_fields_add (fields, "held", stats.held);
+        zf_fields_add (fields, "running", zhashx_size (self->jobs));
+        zf_fields_send (&fields, reader);
+    } else
+        zf_pipe_unknown ("worker", command);
     zstr_free (&command);
     return rc;
 }

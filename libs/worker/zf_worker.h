@@ -78,6 +78,8 @@ typedef struct {
     uint64_t results;    //  results made
     uint64_t reconnects; //  times it connected again
     uint64_t malformed;  //  messages from the dispatcher that did not decode
+    uint64_t refused;    //  jobs answered without running (older epoch, unknown service, no memory)
+    uint64_t dropped;    //  messages and results lost: not sent, not encoded, not held
     size_t held;         //  results not yet acknowledged
     size_t running;      //  jobs running or queued for a thread
 } zf_worker_stats_t;

@@ -134,6 +134,29 @@ zf_archiver_pump (zf_archiver_t *self)
 //  ---------------------------------------------------------------------------
 //  The pipe
 
+//  STATS: the counters, by name (docs/ARCHITECTURE.md lists them).
+static void
+s_send_stats (zf_archiver_t *self, zsock_t *pipe)
+{
+    zf_fields_t *stats = zf_fields_new ();
+    zf_fields_add (stats, "received", self->received);
+    zf_fields_add (stats, "written", self->written);
+    zf_fields_add (stats, "batches", self->batches);
+    zf_fields_add (stats, "failures", self->failures);
+    zf_fields_add (stats, "durable", self->durable);
+    zf_fields_add (stats, "acked", self->acked);
+    zf_fields_add (stats, "repairs", zf_follow_repairs (self->follow));
+    zf_fields_add (stats, "fallbacks", self->fallbacks);
+    zf_fields_add (stats, "snapshots", self->snapshots);
+    zf_fields_add (stats, "dropped", self->dropped + zf_follow_dropped (self->follow));
+    zf_fields_add (stats, "bad_bodies", zf_follow_bad_messages (self->follow));
+    zf_fields_add (stats, "requests", self->requests);
+    zf_fields_add (stats, "bad_requests", self->bad_requests);
+    zf_fields_add (stats, "history", self->history);
+    zf_fields_add (stats, "queued", zf_queue_count (self->queue));
+    zf_fields_send (&stats, pipe);
+}
+
 static int
 s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
 {
@@ -141,27 +164,34 @@ s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
     char *command = zstr_recv (reader);
     if (!command) return -1;
     int rc = 0;
-    if (streq (command, "$TERM"))
+    if (streq (command, ZF_PIPE_TERM))
         rc = -1;
-    else if (streq (command, "ENDPOINT"))
-        zsock_send (reader, "s", zsock_endpoint (self->router));
-    else if (streq (command, "STATS"))
-        zsock_send (reader, "88888888888888", self->received, self->written, self->batches,
-                    self->failures, self->durable, self->acked, zf_follow_repairs (self->follow),
-                    self->fallbacks, self->snapshots,
-                    self->dropped + zf_follow_dropped (self->follow), self->requests,
-                    self->bad_requests, self->history, (uint64_t)zf_queue_count (self->queue));
+    else if (streq (command, ZF_PIPE_ENDPOINTS)) {
+        zf_fields_t *endpoints = zf_fields_new ();
+        zf_fields_add_str (endpoints, "bind", zsock_endpoint (self->router));
+        zf_fields_send (&endpoints, reader);
+    } else if (streq (command, ZF_PIPE_STATS))
+        s_send_stats (self, reader);
     else if (streq (command, "LAG")) {
         int64_t p50, p99, max;
         uint64_t count;
         zf_batch_lag (self, &p50, &p99, &max, &count);
-        zsock_send (reader, "8888", (uint64_t)p50, (uint64_t)p99, (uint64_t)max, count);
+        zf_fields_t *lag = zf_fields_new ();
+        zf_fields_add (lag, "p50_ms", (uint64_t)p50);
+        zf_fields_add (lag, "p99_ms", (uint64_t)p99);
+        zf_fields_add (lag, "max_ms", (uint64_t)max);
+        zf_fields_add (lag, "count", count);
+        zf_fields_send (&lag, reader);
     } else if (streq (command, "RETAIN")) {
         uint64_t rows = 0, files = 0;
         for (int i = 0; i < S_RETAIN_STEPS && zf_retention_step (self, &rows, &files); i++)
             ;
-        zsock_send (reader, "88", rows, files);
-    }
+        zf_fields_t *retained = zf_fields_new ();
+        zf_fields_add (retained, "rows", rows);
+        zf_fields_add (retained, "files", files);
+        zf_fields_send (&retained, reader);
+    } else
+        zf_pipe_unknown ("archiver", command);
     zstr_free (&command);
     if (rc == 0) zf_archiver_pump (self);
     return rc;

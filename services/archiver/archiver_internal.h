@@ -92,6 +92,7 @@ typedef struct {
     uint64_t acked;      //  ARCHIVED confirmed by the registry
     uint64_t ack_sent;   //  ARCHIVED last sent
     int64_t ack_sent_at; //  when (monotonic ms)
+    bool ack_unsent;     //  the last ARCHIVED found no registry to take it (logged once)
     int64_t backoff_ms;  //  the next wait after a failed batch
     int64_t retry_at;    //  no batch before this (monotonic ms)
     bool store_failing;  //  the last batch failed

@@ -172,7 +172,11 @@ s_send_ack (zf_archiver_t *self, uint64_t seq)
     zf_reg_request_init (&req, ZF_BODY_ARCHIVED, seq);
     req.seq = seq;
     zf_proto_error_t err;
-    if (zf_reg_request_encode (self->encoder, &req, &err) != 0) return;
+    if (zf_reg_request_encode (self->encoder, &req, &err) != 0) {
+        zf_log_error ("ARCHIVED not encoded seq=%llu reason=\"%s\"", (unsigned long long)seq,
+                      err.text);
+        return;
+    }
     bool sent = false;
     for (int i = 0; i < self->endpoint_count; i++) {
         void *socket = zsock_resolve (self->ackers[i]);
@@ -184,6 +188,13 @@ s_send_ack (zf_archiver_t *self, uint64_t seq)
     if (sent) {
         self->ack_sent = seq;
         self->ack_sent_at = zclock_mono ();
+        if (self->ack_unsent) zf_log_info ("ARCHIVED sent again seq=%llu", (unsigned long long)seq);
+        self->ack_unsent = false;
+    } else if (!self->ack_unsent) {
+        //  No registry connected takes it (the DEALERs are ZMQ_IMMEDIATE):
+        //  it goes at the next pump that finds one.
+        self->ack_unsent = true;
+        zf_log_warn ("ARCHIVED not sent: no registry takes it seq=%llu", (unsigned long long)seq);
     }
 }
 

@@ -12,6 +12,7 @@
 #include "zf_clock.h"
 #include "zf_log.h"
 #include "zf_mdp.h"
+#include "zf_pipe.h"
 
 #include <assert.h>
 #include <string.h>
@@ -399,6 +400,35 @@ s_on_deadline (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+//  STATS: the counters, by name (docs/ARCHITECTURE.md lists them).
+static void
+s_send_stats (s_dispatcher_t *self, zsock_t *pipe)
+{
+    zf_broker_stats_t broker;
+    zf_broker_stats (self->broker, &broker);
+    zf_fields_t *stats = zf_fields_new ();
+    zf_fields_add (stats, "orders", broker.orders);
+    zf_fields_add (stats, "jobs", broker.jobs);
+    zf_fields_add (stats, "results", broker.results);
+    zf_fields_add (stats, "requeued", broker.requeued);
+    zf_fields_add (stats, "speculative", broker.speculative);
+    zf_fields_add (stats, "refused", broker.refused);
+    zf_fields_add (stats, "stale", broker.stale);
+    zf_fields_add (stats, "malformed", self->malformed);
+    zf_outbox_stats_t drops;
+    zf_outbox_stats (self->outbox, &drops);
+    zf_fields_add (stats, "dropped", zf_outbox_dropped (self->outbox));
+    zf_fields_add (stats, "unsent", drops.unsent);
+    zf_fields_add (stats, "unencoded", drops.unencoded);
+    zf_fields_add (stats, "no_memory", drops.no_memory);
+    zf_fields_add (stats, "events_dropped", drops.events);
+    zf_fields_add (stats, "queued", broker.queued);
+    zf_fields_add (stats, "inflight", broker.inflight);
+    zf_fields_add (stats, "held", broker.held);
+    zf_fields_add (stats, "workers", broker.workers);
+    zf_fields_send (&stats, pipe);
+}
+
 static int
 s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
 {
@@ -406,24 +436,17 @@ s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
     char *command = zstr_recv (reader);
     if (!command) return -1;
     int rc = 0;
-    if (streq (command, "$TERM"))
+    if (streq (command, ZF_PIPE_TERM))
         rc = -1;
-    else if (streq (command, "ENDPOINTS"))
-        zsock_send (reader, "ss", zsock_endpoint (self->router),
-                    self->pub ? zsock_endpoint (self->pub) : "");
-    else if (streq (command, "STATS")) {
-        //  The broker's counters, then what was dropped: messages not
-        //  sent, not encoded, lost for lack of memory, events not
-        //  published, and messages received malformed.
-        zf_broker_stats_t stats;
-        zf_broker_stats (self->broker, &stats);
-        zf_outbox_stats_t drops;
-        zf_outbox_stats (self->outbox, &drops);
-        zsock_send (reader, "8888888888888", stats.orders, stats.jobs, stats.results,
-                    stats.requeued, stats.speculative, (uint64_t)stats.inflight,
-                    (uint64_t)stats.held, (uint64_t)stats.workers, drops.unsent, drops.unencoded,
-                    drops.no_memory, drops.events, self->malformed);
-    }
+    else if (streq (command, ZF_PIPE_ENDPOINTS)) {
+        zf_fields_t *endpoints = zf_fields_new ();
+        zf_fields_add_str (endpoints, "bind", zsock_endpoint (self->router));
+        if (self->pub) zf_fields_add_str (endpoints, "events", zsock_endpoint (self->pub));
+        zf_fields_send (&endpoints, reader);
+    } else if (streq (command, ZF_PIPE_STATS))
+        s_send_stats (self, reader);
+    else
+        zf_pipe_unknown ("dispatcher", command);
     zstr_free (&command);
     return rc;
 }

@@ -1,9 +1,11 @@
 /*  actions.c - the requester: ACTION, START, LOGS and STATUS to the registry. */
 #include "actions.h"
 #include "zf_common.h"
+#include "zf_pipe.h"
 #include "zf_regclient.h"
 
 #include <assert.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -60,9 +62,10 @@ s_run_status (const zf_gw_request_t *req, const zf_reg_reply_t *reply)
     return zf_gw_msg_reply (req->id, false, message);
 }
 
-//  Sends one request to the registry and makes the browser's answer.
+//  Sends one request to the registry and makes the browser's answer; sets
+//  *failed if the registry did not answer.
 static zf_gw_frame_t *
-s_relay (zf_regclient_t *client, int timeout_ms, const zf_gw_request_t *req)
+s_relay (zf_regclient_t *client, int timeout_ms, const zf_gw_request_t *req, bool *failed)
 {
     zf_reg_request_t request;
     if (zf_gw_actions_request (req, &request) != 0)
@@ -70,6 +73,7 @@ s_relay (zf_regclient_t *client, int timeout_ms, const zf_gw_request_t *req)
     zf_reg_reply_t reply;
     int rc = zf_regclient_call (client, &request, &reply, timeout_ms);
     if (rc != 0) {
+        *failed = true;
         zf_log_warn ("request failed type=%s reason=\"%s\"", zf_body_type_name (request.type),
                      zf_regclient_error (client));
         return zf_gw_msg_reply (req->id, false,
@@ -98,6 +102,29 @@ s_relay (zf_regclient_t *client, int timeout_ms, const zf_gw_request_t *req)
     return zf_gw_msg_reply (req->id, false, "the registry sent an unexpected reply");
 }
 
+//  What a requester counts (STATS).
+typedef struct {
+    uint64_t requests; //  requests relayed
+    uint64_t failed;   //  of them not answered by the registry (unreachable, timed out)
+    uint64_t dropped;  //  answers that could not be made or handed over
+} s_counts_t;
+
+//  Relays one request and hands its answer over.
+static void
+s_request (zf_gw_actions_config_t *cfg, zf_regclient_t *client, zf_gw_request_t *req,
+           s_counts_t *counts)
+{
+    counts->requests++;
+    bool failed = false;
+    zf_gw_frame_t *answer = s_relay (client, cfg->timeout_ms, req, &failed);
+    if (failed) counts->failed++;
+    if (!answer || zf_gw_handover_push_frame (cfg->handover, req->client, &answer) != 0) {
+        counts->dropped++;
+        zf_gw_metrics_dropped (cfg->metrics, ZF_GW_DROP_ANSWERS, 1);
+        zf_log_error ("answer to a browser dropped: out of memory client=%" PRIu64, req->client);
+    }
+}
+
 void
 zf_gw_actions_actor (zsock_t *pipe, void *args)
 {
@@ -105,12 +132,15 @@ zf_gw_actions_actor (zsock_t *pipe, void *args)
     zf_regclient_t *client = zf_regclient_new (cfg->registry);
     cfg->failed = client == NULL;
     zsock_signal (pipe, client ? 0 : 1);
+    s_counts_t counts = {0, 0, 0};
     while (client) {
         zmsg_t *msg = zmsg_recv (pipe);
         if (!msg) break;
         char *command = zmsg_popstr (msg);
-        bool stop = !command || streq (command, "$TERM");
-        if (!stop && streq (command, "REQ")) {
+        bool stop = !command || streq (command, ZF_PIPE_TERM);
+        if (stop)
+            ;
+        else if (streq (command, "REQ")) {
             zframe_t *frame = zmsg_pop (msg);
             zf_gw_request_t *req = NULL;
             if (frame && zframe_size (frame) == sizeof req)
@@ -118,12 +148,19 @@ zf_gw_actions_actor (zsock_t *pipe, void *args)
             zframe_destroy (&frame);
             //  Once the gateway stops nobody waits for answers, and a
             //  registry that does not answer would hold the stop up.
-            if (req && !atomic_load (cfg->stopping)) {
-                zf_gw_frame_t *answer = s_relay (client, cfg->timeout_ms, req);
-                if (answer) zf_gw_handover_push_frame (cfg->handover, req->client, &answer);
-            }
+            if (req && !atomic_load (cfg->stopping)) s_request (cfg, client, req, &counts);
             free (req);
-        }
+        } else if (streq (command, ZF_PIPE_ENDPOINTS)) {
+            zf_fields_t *endpoints = zf_fields_new ();
+            zf_fields_send (&endpoints, pipe);
+        } else if (streq (command, ZF_PIPE_STATS)) {
+            zf_fields_t *stats = zf_fields_new ();
+            zf_fields_add (stats, "requests", counts.requests);
+            zf_fields_add (stats, "failed", counts.failed);
+            zf_fields_add (stats, "dropped", counts.dropped);
+            zf_fields_send (&stats, pipe);
+        } else
+            zf_pipe_unknown ("gateway requester", command);
         zstr_free (&command);
         zmsg_destroy (&msg);
         if (stop) break;

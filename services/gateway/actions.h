@@ -18,6 +18,7 @@
 #include <czmq.h>
 #include <stdatomic.h>
 #include "handover.h"
+#include "metrics.h"
 #include "wsmsg.h"
 #include "zf_regapi.h"
 
@@ -27,12 +28,13 @@ typedef struct {
     zf_gw_handover_t *handover;  //  where answers go
     int timeout_ms;              //  per request
     const atomic_bool *stopping; //  set when the gateway stops: drop what is queued
+    zf_gw_metrics_t *metrics;    //  where answers dropped are counted
     bool failed;                 //  set before the actor signals if it cannot start
 } zf_gw_actions_config_t;
 
 //  zactor body: args is a zf_gw_actions_config_t. Signals once ready; if the
-//  endpoints are malformed it sets failed, signals and ends. Stops on
-//  $TERM. Takes on its pipe:
+//  endpoints are malformed it sets failed, signals and ends. Answers the
+//  commands every actor answers (zf_pipe.h; it binds no endpoint), and:
 //    "REQ" p   a zf_gw_request_t (taken) of type ACTION, LOGS or RUN_STATUS
 void zf_gw_actions_actor (zsock_t *pipe, void *args);
 

@@ -83,23 +83,33 @@ s_key (uint64_t id, char *key, size_t size)
     snprintf (key, size, "%" PRIx64, id);
 }
 
-//  Queues a frame (a new reference is taken). False if the queue is full.
+//  Queues a frame (a new reference is taken). False if the queue is full
+//  (a limit hit, counted; the caller says what it does instead).
 static bool
-s_enqueue (zf_gw_client_t *client, zf_gw_frame_t *frame)
+s_enqueue (zf_gw_clients_t *self, zf_gw_client_t *client, zf_gw_frame_t *frame)
 {
-    if (client->count == ZF_GW_MAX_QUEUED) return false;
+    if (client->count == ZF_GW_MAX_QUEUED) {
+        zf_gw_metrics_limit (self->cfg.metrics, ZF_GW_LIMIT_QUEUED);
+        return false;
+    }
     client->queue[(client->head + client->count) % ZF_GW_MAX_QUEUED] = zf_gw_frame_ref (frame);
     client->count++;
     lws_callback_on_writable (client->wsi);
     return true;
 }
 
-//  Queues a frame made for this browser alone (taken).
+//  Queues a frame made for this browser alone (taken); NULL is one that
+//  could not be made. What is not queued is counted and logged.
 static void
-s_enqueue_own (zf_gw_client_t *client, zf_gw_frame_t *frame)
+s_enqueue_own (zf_gw_clients_t *self, zf_gw_client_t *client, zf_gw_frame_t *frame)
 {
-    if (!frame) return;
-    s_enqueue (client, frame);
+    if (frame && s_enqueue (self, client, frame)) {
+        zf_gw_frame_unref (&frame);
+        return;
+    }
+    zf_gw_metrics_dropped (self->cfg.metrics, ZF_GW_DROP_ANSWERS, 1);
+    zf_log_warn ("message to a browser dropped id=%" PRIu64 " reason=\"%s\"", client->id,
+                 frame ? "its queue is full (ZF_GW_MAX_QUEUED)" : "out of memory");
     zf_gw_frame_unref (&frame);
 }
 
@@ -108,8 +118,12 @@ static void
 s_snapshot (zf_gw_clients_t *self, zf_gw_client_t *client)
 {
     zf_gw_frame_t *frame = zf_gw_store_snapshot (self->cfg.store);
-    if (!frame) return;
-    if (s_enqueue (client, frame)) {
+    if (!frame) {
+        //  The next flush tries again: the browser is not marked as served.
+        zf_log_error ("snapshot for a browser not made: out of memory id=%" PRIu64, client->id);
+        return;
+    }
+    if (s_enqueue (self, client, frame)) {
         if (client->has_snapshot) zf_gw_metrics_resync (self->cfg.metrics);
         client->has_snapshot = true;
         client->resync = false;
@@ -135,8 +149,9 @@ zf_gw_clients_open (zf_gw_clients_t *self, struct lws *wsi)
     self->count++;
     zf_gw_metrics_clients (self->cfg.metrics, self->count);
     zf_gw_store_t *store = self->cfg.store;
-    s_enqueue_own (client, zf_gw_msg_hello (zf_gw_store_seq (store), zf_gw_store_epoch (store),
-                                            self->cfg.read_only_open));
+    s_enqueue_own (self, client,
+                   zf_gw_msg_hello (zf_gw_store_seq (store), zf_gw_store_epoch (store),
+                                    self->cfg.read_only_open));
     if (zf_gw_store_has_state (store)) s_snapshot (self, client);
     zf_log_debug ("browser connected id=%" PRIu64 " browsers=%zu", client->id, self->count);
     return client;
@@ -191,12 +206,15 @@ s_bad (zf_gw_clients_t *self, zf_gw_client_t *client, uint64_t id, const char *w
     client->bad++;
     zf_log_info ("bad message from a browser id=%" PRIu64 " reason=\"%s\"", client->id, why);
     if (client->bad >= ZF_GW_MAX_BAD_FRAMES) {
+        zf_gw_metrics_limit (self->cfg.metrics, ZF_GW_LIMIT_BAD_FRAMES);
+        zf_log_warn ("browser closed id=%" PRIu64 " limit=ZF_GW_MAX_BAD_FRAMES (%d)", client->id,
+                     ZF_GW_MAX_BAD_FRAMES);
         static const char reason[] = "too many bad messages";
         lws_close_reason (client->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)reason,
                           sizeof reason - 1);
         return -1;
     }
-    s_enqueue_own (client, zf_gw_msg_reply (id, false, why));
+    s_enqueue_own (self, client, zf_gw_msg_reply (id, false, why));
     return 0;
 }
 
@@ -205,21 +223,28 @@ static int
 s_message (zf_gw_clients_t *self, zf_gw_client_t *client)
 {
     if (!client->rx_binary) return s_bad (self, client, 0, "frames must be binary msgpack");
-    if (client->rx_total > ZF_GW_MAX_MESSAGE_IN)
+    if (client->rx_total > ZF_GW_MAX_MESSAGE_IN) {
+        zf_gw_metrics_limit (self->cfg.metrics, ZF_GW_LIMIT_MESSAGE_IN);
         return s_bad (self, client, 0, "message over ZF_GW_MAX_MESSAGE_IN (65536 bytes)");
+    }
     zf_gw_request_t req;
     char why[200];
     if (zf_gw_request_decode (client->rx, client->rx_size, &req, why, sizeof why) != 0)
         return s_bad (self, client, req.id, why);
     if (req.type == ZF_GW_REQ_ACTION &&
         !(req.has_token && zf_gw_token_equal (self->cfg.token, req.token))) {
-        s_enqueue_own (client, zf_gw_msg_reply (req.id, false, "token required"));
+        s_enqueue_own (self, client, zf_gw_msg_reply (req.id, false, "token required"));
         return 0;
     }
     if (client->requests >= ZF_GW_MAX_CLIENT_REQUESTS) {
-        s_enqueue_own (client, zf_gw_msg_reply (req.id, false,
-                                                "too many requests in flight "
-                                                "(ZF_GW_MAX_CLIENT_REQUESTS)"));
+        zf_gw_metrics_limit (self->cfg.metrics, ZF_GW_LIMIT_CLIENT_REQUESTS);
+        zf_gw_metrics_dropped (self->cfg.metrics, ZF_GW_DROP_REQUESTS, 1);
+        zf_log_warn ("browser request refused id=%" PRIu64 " limit=ZF_GW_MAX_CLIENT_REQUESTS (%d)",
+                     client->id, ZF_GW_MAX_CLIENT_REQUESTS);
+        s_enqueue_own (self, client,
+                       zf_gw_msg_reply (req.id, false,
+                                        "too many requests in flight "
+                                        "(ZF_GW_MAX_CLIENT_REQUESTS)"));
         return 0;
     }
     zf_gw_request_t *copy = malloc (sizeof *copy);
@@ -230,7 +255,7 @@ s_message (zf_gw_clients_t *self, zf_gw_client_t *client)
     }
     if (!copy || self->cfg.forward (copy, self->cfg.arg) != 0) {
         free (copy);
-        s_enqueue_own (client, zf_gw_msg_reply (req.id, false, "busy, try again"));
+        s_enqueue_own (self, client, zf_gw_msg_reply (req.id, false, "busy, try again"));
         return 0;
     }
     client->requests++;
@@ -250,6 +275,7 @@ zf_gw_clients_receive (zf_gw_clients_t *self, zf_gw_client_t *client, const void
     client->rx_total += size;
     if (client->rx_total > ZF_GW_MAX_FRAME_IN) {
         zf_gw_metrics_bad_frame (self->cfg.metrics);
+        zf_gw_metrics_limit (self->cfg.metrics, ZF_GW_LIMIT_FRAME_IN);
         zf_log_info ("browser closed, message too large id=%" PRIu64 " limit=ZF_GW_MAX_FRAME_IN",
                      client->id);
         static const char reason[] = "message over 1 MiB";
@@ -329,7 +355,7 @@ zf_gw_clients_flush (zf_gw_clients_t *self)
             s_snapshot (self, client);
             continue;
         }
-        if (rc > 0 && !s_enqueue (client, frame))
+        if (rc > 0 && !s_enqueue (self, client, frame))
             client->resync = true;
         else
             client->version = version;
@@ -347,7 +373,12 @@ zf_gw_clients_answer (zf_gw_clients_t *self, uint64_t id, zf_gw_frame_t **frame_
     if (client) {
         if (client->requests > 0) client->requests--;
         //  Broadcasts leave room for the answers of every request in flight.
-        s_enqueue (client, *frame_p);
+        if (!s_enqueue (self, client, *frame_p)) {
+            zf_gw_metrics_dropped (self->cfg.metrics, ZF_GW_DROP_ANSWERS, 1);
+            zf_log_warn ("answer to a browser dropped id=%" PRIu64
+                         " reason=\"its queue is full (ZF_GW_MAX_QUEUED)\"",
+                         client->id);
+        }
     }
     zf_gw_frame_unref (frame_p);
 }
@@ -358,10 +389,12 @@ zf_gw_clients_broadcast (zf_gw_clients_t *self, zf_gw_frame_t *frame)
     assert (self && frame);
     for (zf_gw_client_t *client = self->first; client; client = client->next) {
         if (!client->has_snapshot) continue; //  its snapshot will hold it
-        if (client->count >= S_BROADCAST_ROOM)
+        if (client->count >= S_BROADCAST_ROOM) {
+            //  Not dropped: the snapshot it gets instead holds it.
+            zf_gw_metrics_limit (self->cfg.metrics, ZF_GW_LIMIT_QUEUED);
             client->resync = true;
-        else
-            s_enqueue (client, frame);
+        } else
+            s_enqueue (self, client, frame);
     }
 }
 

@@ -17,19 +17,24 @@ typedef struct {
     uint32_t view_size; //  bytes of view
 } s_header_t;
 
-//  Makes room for size more bytes; out of memory is fatal (a view that
-//  cannot be built cannot be sent either, and the process is sized for it).
-static void
+//  Makes room for size more bytes; false, with the delta failed, if there
+//  is no memory for them.
+static bool
 s_reserve (zf_gw_delta_t *self, size_t size)
 {
-    if (self->size + size <= self->cap) return;
+    if (self->failed) return false;
+    if (self->size + size <= self->cap) return true;
     size_t cap = self->cap ? self->cap : 4096;
     while (cap < self->size + size)
         cap *= 2;
     uint8_t *ops = realloc (self->ops, cap);
-    assert (ops);
+    if (!ops) {
+        self->failed = true;
+        return false;
+    }
     self->ops = ops;
     self->cap = cap;
+    return true;
 }
 
 //  msgpack_packer_write: appends packed bytes to the open operation.
@@ -38,7 +43,7 @@ s_write (void *data, const char *buf, size_t len)
 {
     zf_gw_delta_t *self = data;
     assert (self->open != SIZE_MAX);
-    s_reserve (self, len);
+    if (!s_reserve (self, len)) return -1;
     memcpy (self->ops + self->size, buf, len);
     self->size += len;
     return 0;
@@ -80,8 +85,8 @@ zf_gw_delta_begin (zf_gw_delta_t *self, zf_gw_op_type_t type, const char *name, 
     assert (self->open == SIZE_MAX);
     size_t name_size = name ? strlen (name) : 0;
     s_header_t header = {(uint8_t)type, state, flag, 0, index, date, (uint32_t)name_size, 0};
-    s_reserve (self, sizeof header + name_size + 1);
     self->open = self->size;
+    if (!s_reserve (self, sizeof header + name_size + 1)) return;
     memcpy (self->ops + self->size, &header, sizeof header);
     self->size += sizeof header;
     if (name_size) memcpy (self->ops + self->size, name, name_size);
@@ -102,6 +107,10 @@ zf_gw_delta_end (zf_gw_delta_t *self)
 {
     assert (self);
     assert (self->open != SIZE_MAX);
+    if (self->failed) {
+        self->open = SIZE_MAX;
+        return;
+    }
     s_header_t header;
     memcpy (&header, self->ops + self->open, sizeof header);
     size_t view_start = self->open + sizeof header + header.name_size + 1;
@@ -115,7 +124,7 @@ int
 zf_gw_delta_next (const zf_gw_delta_t *self, size_t *offset, zf_gw_op_t *op)
 {
     assert (self && offset && op);
-    assert (self->open == SIZE_MAX);
+    assert (self->open == SIZE_MAX && !self->failed);
     if (*offset >= self->size) return 0;
     s_header_t header;
     assert (*offset + sizeof header <= self->size);

@@ -54,6 +54,7 @@ typedef struct {
     size_t cap;        //  bytes allocated
     size_t open;       //  offset of the operation being written, or SIZE_MAX
     uint32_t count;    //  operations written
+    bool failed;       //  ran out of memory: incomplete, never to be applied
     msgpack_packer pk; //  writes view bytes after the open header
 } zf_gw_delta_t;
 
@@ -66,7 +67,9 @@ void zf_gw_delta_destroy (zf_gw_delta_t **self_p);
 size_t zf_gw_delta_bytes (zf_gw_delta_t *self);
 
 //  Starts an operation; its view is then packed with zf_gw_delta_pk and
-//  the operation closed with zf_gw_delta_end. name may be NULL.
+//  the operation closed with zf_gw_delta_end. name may be NULL. A delta
+//  that runs out of memory on the way sets failed and takes nothing more;
+//  whoever made it drops it rather than hand over part of a batch.
 void zf_gw_delta_begin (zf_gw_delta_t *self, zf_gw_op_type_t type, const char *name, zf_date_t date,
                         uint32_t index, uint8_t state, bool flag);
 

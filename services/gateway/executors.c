@@ -1,6 +1,7 @@
 /*  executors.c - a table of executors fed by the dispatcher's events. */
 #include "executors.h"
 #include "views.h"
+#include "zf_log.h"
 
 #include <assert.h>
 #include <czmq.h>
@@ -79,11 +80,19 @@ static s_executor_t *
 s_require (zf_gw_executors_t *self, const char *name)
 {
     s_executor_t *executor = zhashx_lookup (self->index, name);
-    if (executor || zlistx_size (self->list) >= ZF_GW_MAX_EXECUTORS) return executor;
+    if (executor) return executor;
+    if (zlistx_size (self->list) >= ZF_GW_MAX_EXECUTORS) {
+        zf_log_warn ("executor not listed name=%s limit=ZF_GW_MAX_EXECUTORS (%d)", name,
+                     ZF_GW_MAX_EXECUTORS);
+        return NULL;
+    }
     executor = calloc (1, sizeof *executor);
-    assert (executor);
-    executor->name = strdup (name);
-    assert (executor->name);
+    if (executor) executor->name = strdup (name);
+    if (!executor || !executor->name) {
+        zf_log_error ("executor not listed: out of memory name=%s", name);
+        free (executor);
+        return NULL;
+    }
     executor->live = true;
     zlistx_add_end (self->list, executor);
     zhashx_insert (self->index, name, executor);
@@ -97,9 +106,17 @@ s_add_service (zf_gw_executors_t *self, s_executor_t *executor, const char *serv
 {
     for (size_t i = 0; i < executor->service_count; i++)
         if (strcmp (executor->services[i], service) == 0) return;
-    if (executor->service_count == ZF_GW_MAX_SERVICES) return;
+    if (executor->service_count == ZF_GW_MAX_SERVICES) {
+        zf_log_warn ("service not listed executor=%s service=%s limit=ZF_GW_MAX_SERVICES (%d)",
+                     executor->name, service, ZF_GW_MAX_SERVICES);
+        return;
+    }
     char *copy = strdup (service);
-    assert (copy);
+    if (!copy) {
+        zf_log_error ("service not listed: out of memory executor=%s service=%s", executor->name,
+                      service);
+        return;
+    }
     executor->services[executor->service_count++] = copy;
     s_touch (self, executor);
 }

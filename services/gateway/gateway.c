@@ -75,7 +75,13 @@ s_on_woken (void *arg)
     while (item) {
         zf_gw_item_t *next = item->next;
         if (item->kind == ZF_GW_ITEM_DELTA) {
-            zf_gw_store_apply (self->store, item->delta);
+            //  A delta applied in part leaves views that only everything
+            //  again puts right: asked for as after an overflow.
+            if (zf_gw_store_apply (self->store, item->delta) != 0) {
+                zf_log_error ("views incomplete, asking for everything reason=\"out of memory\"");
+                zf_gw_metrics_dropped (self->metrics, ZF_GW_DROP_VIEWS, 1);
+                overflowed = true;
+            }
             changed = true;
         } else {
             if (self->requests > 0) self->requests--;
@@ -84,9 +90,12 @@ s_on_woken (void *arg)
         zf_gw_item_destroy (&item);
         item = next;
     }
-    if (overflowed && self->replica && !atomic_load (&self->stopping))
-        //  A delta was dropped: the views are incomplete until a full one comes.
-        zstr_send (self->replica, "RESEND");
+    if (overflowed && self->replica && !atomic_load (&self->stopping) &&
+        zstr_send (self->replica, "RESEND") != 0)
+        //  A delta was dropped: the views are incomplete until a full one
+        //  comes. The replica hands nothing over until it is asked, so a
+        //  request that did not go would leave them so.
+        zf_log_error ("the replica was not asked for everything: its pipe refused RESEND");
     zf_gw_frame_t *error;
     while ((error = zf_gw_store_take_error (self->store))) {
         zf_gw_clients_broadcast (self->clients, error);
@@ -114,7 +123,13 @@ static int
 s_forward (zf_gw_request_t *req, void *arg)
 {
     zf_gateway_t *self = arg;
-    if (self->requests >= ZF_GW_MAX_REQUESTS || atomic_load (&self->stopping)) return -1;
+    if (atomic_load (&self->stopping)) return -1;
+    if (self->requests >= ZF_GW_MAX_REQUESTS) {
+        zf_log_warn ("browser request refused limit=ZF_GW_MAX_REQUESTS (%d)", ZF_GW_MAX_REQUESTS);
+        zf_gw_metrics_limit (self->metrics, ZF_GW_LIMIT_REQUESTS);
+        zf_gw_metrics_dropped (self->metrics, ZF_GW_DROP_REQUESTS, 1);
+        return -1;
+    }
     //  Reads wait on their own requester: a log, or an archived run that
     //  the registry asks of a slow archive, never holds up an action.
     zactor_t *actor = req->type == ZF_GW_REQ_SHARDS || req->type == ZF_GW_REQ_HISTORY
@@ -170,8 +185,11 @@ zf_gateway_new (const zf_gateway_config_t *cfg, char *why, size_t why_size)
     //  zactor_new returns once the actor signalled, so failed is set by then.
     self->replica = zactor_new (zf_gw_replica_actor, &self->replica_cfg);
     if (self->replica && self->replica_cfg.failed) zactor_destroy (&self->replica);
-    self->actions_cfg = (zf_gw_actions_config_t){cfg->registry, self->handover,
-                                                 ZF_GW_REQUEST_TIMEOUT_MS, &self->stopping, false};
+    self->actions_cfg = (zf_gw_actions_config_t){.registry = cfg->registry,
+                                                 .handover = self->handover,
+                                                 .timeout_ms = ZF_GW_REQUEST_TIMEOUT_MS,
+                                                 .stopping = &self->stopping,
+                                                 .metrics = self->metrics};
     self->requester = zactor_new (zf_gw_actions_actor, &self->actions_cfg);
     if (self->requester && self->actions_cfg.failed) zactor_destroy (&self->requester);
     self->reader = zactor_new (zf_gw_actions_actor, &self->actions_cfg);

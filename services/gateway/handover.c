@@ -140,7 +140,9 @@ zf_gw_handover_push_delta (zf_gw_handover_t *self, zf_gw_delta_t **delta_p, bool
     zf_gw_item_t *item = fits ? calloc (1, sizeof *item) : NULL;
     if (!item) {
         zf_gw_delta_destroy (delta_p);
-        return -1;
+        if (!fits) return -1;
+        zf_gw_handover_overflow (self);
+        return -2;
     }
     item->kind = ZF_GW_ITEM_DELTA;
     item->delta = *delta_p;
@@ -150,6 +152,16 @@ zf_gw_handover_push_delta (zf_gw_handover_t *self, zf_gw_delta_t **delta_p, bool
 }
 
 void
+zf_gw_handover_overflow (zf_gw_handover_t *self)
+{
+    assert (self);
+    pthread_mutex_lock (&self->lock);
+    self->overflowed = true;
+    pthread_mutex_unlock (&self->lock);
+    if (self->wake) self->wake (self->wake_arg);
+}
+
+int
 zf_gw_handover_push_frame (zf_gw_handover_t *self, uint64_t client, zf_gw_frame_t **frame_p)
 {
     assert (self);
@@ -157,13 +169,14 @@ zf_gw_handover_push_frame (zf_gw_handover_t *self, uint64_t client, zf_gw_frame_
     zf_gw_item_t *item = calloc (1, sizeof *item);
     if (!item) {
         zf_gw_frame_unref (frame_p);
-        return;
+        return -1;
     }
     item->kind = ZF_GW_ITEM_FRAME;
     item->frame = *frame_p;
     item->client = client;
     *frame_p = NULL;
     s_append (self, item, 0);
+    return 0;
 }
 
 zf_gw_item_t *

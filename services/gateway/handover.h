@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "delta.h"
+#include "zf_attr.h"
 
 //  One encoded WebSocket message.
 typedef struct {
@@ -74,11 +75,19 @@ void zf_gw_handover_destroy (zf_gw_handover_t **self_p);
 void zf_gw_handover_set_wake (zf_gw_handover_t *self, zf_gw_wake_fn *fn, void *arg);
 
 //  Queues a delta (taken). Unless force, a delta that would pass the bound
-//  is dropped and the overflow remembered. Returns 0, or -1 if dropped.
-int zf_gw_handover_push_delta (zf_gw_handover_t *self, zf_gw_delta_t **delta_p, bool force);
+//  is dropped and the overflow remembered; so is one that finds no memory.
+//  Returns 0, -1 if dropped at the bound, -2 if dropped for want of memory.
+ZF_MUST_USE int zf_gw_handover_push_delta (zf_gw_handover_t *self, zf_gw_delta_t **delta_p,
+                                           bool force);
+
+//  Remembers an overflow without a delta (one could not even be made) and
+//  wakes the web thread, which then asks for everything again.
+void zf_gw_handover_overflow (zf_gw_handover_t *self);
 
 //  Queues a frame (taken) for the browser with connection id client.
-void zf_gw_handover_push_frame (zf_gw_handover_t *self, uint64_t client, zf_gw_frame_t **frame_p);
+//  Returns 0, or -1 if it found no memory (the frame is dropped).
+ZF_MUST_USE int zf_gw_handover_push_frame (zf_gw_handover_t *self, uint64_t client,
+                                           zf_gw_frame_t **frame_p);
 
 //  Takes everything queued, oldest first (NULL if nothing). *overflowed
 //  tells whether a delta was dropped since the last take.

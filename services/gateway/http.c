@@ -258,8 +258,11 @@ s_confirm_upgrade (zf_gw_http_t *self, struct lws *wsi)
         if (!zf_gw_token_equal (self->cfg->token, given))
             return s_refuse (wsi, HTTP_STATUS_FORBIDDEN, "token required");
     }
-    if ((int)zf_gw_clients_count (self->clients) >= self->cfg->max_clients)
+    if ((int)zf_gw_clients_count (self->clients) >= self->cfg->max_clients) {
+        zf_gw_metrics_limit (self->metrics, ZF_GW_LIMIT_CLIENTS);
+        zf_log_warn ("browser refused limit=--max-clients (%d)", self->cfg->max_clients);
         return s_refuse (wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "too many clients (--max-clients)");
+    }
     return 0;
 }
 

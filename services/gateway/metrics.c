@@ -6,6 +6,18 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+//  Label values of zf_gw_drop_t and zf_gw_limit_t, in their order.
+static const char *s_drops[ZF_GW_DROP_COUNT] = {"views",    "events",  "dispatcher_events",
+                                                "requests", "answers", "latencies"};
+static const char *s_limits[ZF_GW_LIMIT_COUNT] = {
+    "ZF_GW_MAX_HANDOVER",   "ZF_GW_MAX_REQUESTS",   "ZF_GW_MAX_CLIENT_REQUESTS",
+    "ZF_GW_MAX_QUEUED",     "max_clients",          "ZF_GW_MAX_FRAME_IN",
+    "ZF_GW_MAX_MESSAGE_IN", "ZF_GW_MAX_BAD_FRAMES", "dispatch_times"};
+
+//  Bytes of a service name kept as a label.
+#define S_SERVICE_NAME 64
 
 //  Bucket bounds of the dispatch latency, seconds.
 static const double s_bounds[ZF_GW_LATENCY_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -27,6 +39,12 @@ struct _zf_gw_metrics_t {
     size_t clients;                          //  browsers connected
     uint64_t resyncs;                        //  snapshots sent to browsers already holding one
     uint64_t bad_frames;                     //  browser frames refused
+    uint64_t dropped[ZF_GW_DROP_COUNT];      //  things dropped, by what
+    uint64_t limits[ZF_GW_LIMIT_COUNT];      //  limits hit, by limit
+    char services[ZF_GW_ERROR_SERVICES][S_SERVICE_NAME]; //  services seen in ERROR events
+    uint64_t errors[ZF_GW_ERROR_SERVICES];               //  their ERROR events
+    size_t service_count;                                //  entries used in services
+    uint64_t errors_other; //  ERROR events of services beyond the table
 };
 
 zf_gw_metrics_t *
@@ -129,6 +147,58 @@ zf_gw_metrics_bad_frame (zf_gw_metrics_t *self)
     pthread_mutex_unlock (&self->lock);
 }
 
+void
+zf_gw_metrics_dropped (zf_gw_metrics_t *self, zf_gw_drop_t what, uint64_t count)
+{
+    assert (self && what < ZF_GW_DROP_COUNT);
+    pthread_mutex_lock (&self->lock);
+    self->dropped[what] += count;
+    pthread_mutex_unlock (&self->lock);
+}
+
+void
+zf_gw_metrics_limit (zf_gw_metrics_t *self, zf_gw_limit_t limit)
+{
+    assert (self && limit < ZF_GW_LIMIT_COUNT);
+    pthread_mutex_lock (&self->lock);
+    self->limits[limit]++;
+    pthread_mutex_unlock (&self->lock);
+}
+
+//  True if a service name makes a label as it is: short, and only letters,
+//  digits and "-_." (no quote or backslash to escape).
+static bool
+s_plain (const char *name)
+{
+    size_t length = strlen (name);
+    if (length == 0 || length >= S_SERVICE_NAME || strcmp (name, "other") == 0) return false;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_' || *p == '.'))
+            return false;
+    return true;
+}
+
+void
+zf_gw_metrics_bus_error (zf_gw_metrics_t *self, const char *service)
+{
+    assert (self);
+    if (!service || !*service) service = "unknown";
+    pthread_mutex_lock (&self->lock);
+    size_t i = 0;
+    while (i < self->service_count && strcmp (self->services[i], service) != 0)
+        i++;
+    if (i == self->service_count && i < ZF_GW_ERROR_SERVICES && s_plain (service)) {
+        snprintf (self->services[i], S_SERVICE_NAME, "%s", service);
+        self->service_count++;
+    }
+    if (i < self->service_count)
+        self->errors[i]++;
+    else
+        self->errors_other++;
+    pthread_mutex_unlock (&self->lock);
+}
+
 bool
 zf_gw_metrics_synced (zf_gw_metrics_t *self)
 {
@@ -192,6 +262,25 @@ zf_gw_metrics_render (zf_gw_metrics_t *self, size_t *size)
     s_family (out, "zflow_gateway_bad_frames_total", "counter",
               "Client frames refused as malformed, too large or unexpected.");
     fprintf (out, "zflow_gateway_bad_frames_total %" PRIu64 "\n", self->bad_frames);
+    s_family (out, "zflow_gateway_dropped_total", "counter",
+              "What the gateway dropped: view changes, refused events, undecodable dispatcher "
+              "events, refused browser requests, undelivered answers, dispatch times.");
+    for (int i = 0; i < ZF_GW_DROP_COUNT; i++)
+        fprintf (out, "zflow_gateway_dropped_total{what=\"%s\"} %" PRIu64 "\n", s_drops[i],
+                 self->dropped[i]);
+    s_family (out, "zflow_gateway_limit_hits_total", "counter",
+              "Times the gateway hit one of its limits.");
+    for (int i = 0; i < ZF_GW_LIMIT_COUNT; i++)
+        fprintf (out, "zflow_gateway_limit_hits_total{limit=\"%s\"} %" PRIu64 "\n", s_limits[i],
+                 self->limits[i]);
+    s_family (out, "zflow_bus_errors_total", "counter",
+              "ERROR events seen on the registry's bus, by the service that reported them.");
+    for (size_t i = 0; i < self->service_count; i++)
+        fprintf (out, "zflow_bus_errors_total{service=\"%s\"} %" PRIu64 "\n", self->services[i],
+                 self->errors[i]);
+    if (self->errors_other)
+        fprintf (out, "zflow_bus_errors_total{service=\"other\"} %" PRIu64 "\n",
+                 self->errors_other);
     pthread_mutex_unlock (&self->lock);
     if (fclose (out) != 0) {
         free (text);

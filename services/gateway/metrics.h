@@ -1,9 +1,11 @@
 /*  metrics.h - the gateway's numbers, and /metrics in Prometheus text format.
 
     Both threads write here: the replica (registry seq, the archiver's lag,
-    dispatch latencies, executors, whether it is in step) and the web
-    thread (tasks by state and runs in the views it holds, browsers,
-    re-syncs, bad frames). One lock guards it all; each update is a few stores.
+    dispatch latencies, executors, whether it is in step, ERROR events on
+    the bus by service) and the web thread (tasks by state and runs in the
+    views it holds, browsers, re-syncs, bad frames). Both count what the
+    gateway drops and the limits it hits. One lock guards it all; each
+    update is a few stores.
 */
 #ifndef ZF_GW_METRICS_H_INCLUDED
 #define ZF_GW_METRICS_H_INCLUDED
@@ -15,6 +17,35 @@
 
 //  Upper bounds of the dispatch latency histogram, seconds (then +Inf).
 #define ZF_GW_LATENCY_BUCKETS 14
+
+//  Services counted apart in zflow_bus_errors_total; ERROR events of
+//  further services are counted as service="other".
+#define ZF_GW_ERROR_SERVICES 16
+
+//  What the gateway drops: zflow_gateway_dropped_total{what=...}.
+typedef enum {
+    ZF_GW_DROP_VIEWS = 0,  //  view changes the web thread had no room for
+    ZF_GW_DROP_EVENTS,     //  registry events the replica refused (a snapshot follows)
+    ZF_GW_DROP_DISPATCHER, //  dispatcher event messages that did not decode
+    ZF_GW_DROP_REQUESTS,   //  browser requests refused (too many waiting)
+    ZF_GW_DROP_ANSWERS,    //  answers and errors not queued for a browser
+    ZF_GW_DROP_LATENCIES,  //  dispatch times forgotten: table full, or no memory
+    ZF_GW_DROP_COUNT
+} zf_gw_drop_t;
+
+//  Limits the gateway hits: zflow_gateway_limit_hits_total{limit=...}.
+typedef enum {
+    ZF_GW_LIMIT_HANDOVER = 0,    //  ZF_GW_MAX_HANDOVER
+    ZF_GW_LIMIT_REQUESTS,        //  ZF_GW_MAX_REQUESTS
+    ZF_GW_LIMIT_CLIENT_REQUESTS, //  ZF_GW_MAX_CLIENT_REQUESTS
+    ZF_GW_LIMIT_QUEUED,          //  ZF_GW_MAX_QUEUED
+    ZF_GW_LIMIT_CLIENTS,         //  --max-clients
+    ZF_GW_LIMIT_FRAME_IN,        //  ZF_GW_MAX_FRAME_IN
+    ZF_GW_LIMIT_MESSAGE_IN,      //  ZF_GW_MAX_MESSAGE_IN
+    ZF_GW_LIMIT_BAD_FRAMES,      //  ZF_GW_MAX_BAD_FRAMES
+    ZF_GW_LIMIT_DISPATCHED,      //  the dispatch-time table's size
+    ZF_GW_LIMIT_COUNT
+} zf_gw_limit_t;
 
 typedef struct _zf_gw_metrics_t zf_gw_metrics_t;
 
@@ -43,6 +74,13 @@ void zf_gw_metrics_clients (zf_gw_metrics_t *self, size_t clients);
 //  Web thread: one more re-sync, one more bad frame.
 void zf_gw_metrics_resync (zf_gw_metrics_t *self);
 void zf_gw_metrics_bad_frame (zf_gw_metrics_t *self);
+
+//  Either thread: count things dropped; one limit hit.
+void zf_gw_metrics_dropped (zf_gw_metrics_t *self, zf_gw_drop_t what, uint64_t count);
+void zf_gw_metrics_limit (zf_gw_metrics_t *self, zf_gw_limit_t limit);
+
+//  Replica: an ERROR event on the bus from service (NULL: "unknown").
+void zf_gw_metrics_bus_error (zf_gw_metrics_t *self, const char *service);
 
 //  True while the replica is in step with the registry.
 bool zf_gw_metrics_synced (zf_gw_metrics_t *self);

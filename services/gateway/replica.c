@@ -39,9 +39,20 @@ typedef struct {
     zf_gw_executors_t *executors; //  the executors table
     zf_dispfollow_t *dispatcher;  //  the dispatcher's events, or NULL
     zhashx_t *dispatched;         //  "flow date task shard" -> int64_t time dispatched
+    int resend_timer;             //  zloop timer of the next try to hand over everything, or -1
+    uint64_t events;              //  registry events applied
+    uint64_t refused;             //  of them refused (a snapshot followed)
+    uint64_t snapshots;           //  snapshots taken
+    uint64_t snapshot_failures;   //  snapshot attempts that failed
+    uint64_t views_dropped;       //  batches of view changes not handed over
+    uint64_t dispatcher_events;   //  dispatcher events applied
+    uint64_t dispatcher_bad;      //  dispatcher messages that did not decode
+    uint64_t bus_errors;          //  ERROR events seen on the registry's bus
+    uint64_t requests;            //  browser requests answered
 } s_replica_t;
 
 static int s_on_retry (zloop_t *loop, int timer_id, void *arg);
+static int s_on_resend (zloop_t *loop, int timer_id, void *arg);
 
 //  ---------------------------------------------------------------------------
 //  Dispatch latency: dispatched event to running event of the same shard
@@ -66,11 +77,21 @@ s_dispatch_key (char *key, size_t size, const char *flow, zf_date_t date, const 
 static void
 s_dispatched (s_replica_t *self, const zf_event_t *event)
 {
-    if (zhashx_size (self->dispatched) >= S_MAX_DISPATCHED) zhashx_purge (self->dispatched);
+    if (zhashx_size (self->dispatched) >= S_MAX_DISPATCHED) {
+        zf_log_warn ("dispatch times forgotten: the table is full limit=%d", S_MAX_DISPATCHED);
+        zf_gw_metrics_limit (self->cfg->metrics, ZF_GW_LIMIT_DISPATCHED);
+        zf_gw_metrics_dropped (self->cfg->metrics, ZF_GW_DROP_LATENCIES,
+                               zhashx_size (self->dispatched));
+        zhashx_purge (self->dispatched);
+    }
     char key[2 * ZF_MAX_NAME + 48];
     s_dispatch_key (key, sizeof key, event->flow, event->date, event->task, event->shard);
     int64_t *time = malloc (sizeof *time);
-    assert (time);
+    if (!time) {
+        zf_log_error ("dispatch time not kept: out of memory");
+        zf_gw_metrics_dropped (self->cfg->metrics, ZF_GW_DROP_LATENCIES, 1);
+        return;
+    }
     *time = event->time;
     zhashx_update (self->dispatched, key, time);
 }
@@ -149,8 +170,13 @@ s_apply_task (s_replica_t *self, const zf_event_t *event)
     } else if (task.shards_running > 0) {
         //  A whole sharded task moves at once (a cancel): note its running shards.
         before = calloc (task.shard_count, sizeof *before);
-        assert (before);
-        for (uint32_t i = 0; i < task.shard_count; i++) {
+        if (!before) {
+            //  The event applies all the same; only the executors' counts
+            //  miss it until the next snapshot.
+            zf_log_error ("executors' running counts not kept: out of memory task=%s", event->task);
+            before = &one;
+        }
+        for (uint32_t i = 0; before != &one && i < task.shard_count; i++) {
             zf_engine_shard_info_t shard;
             if (zf_engine_shard_info (engine, event->flow, event->date, (uint32_t)index, (int32_t)i,
                                       &shard) == 0 &&
@@ -184,13 +210,28 @@ s_apply_task (s_replica_t *self, const zf_event_t *event)
     return 0;
 }
 
-//  The delta of this batch, made on first use.
+//  View changes could not be handed over (no memory for a delta): the
+//  browsers' views are incomplete, so nothing more goes until the web thread
+//  asks for everything (RESEND), as after an overflow.
+static void
+s_views_lost (s_replica_t *self, const char *reason)
+{
+    self->views_dropped++;
+    zf_gw_metrics_dropped (self->cfg->metrics, ZF_GW_DROP_VIEWS, 1);
+    if (!self->lost) zf_log_error ("views dropped reason=\"%s\"", reason);
+    self->lost = true;
+    zf_gw_changes_clear (self->changes);
+    zf_gw_handover_overflow (self->cfg->handover);
+}
+
+//  The delta of this batch, made on first use; NULL if out of memory (the
+//  views are lost then).
 static zf_gw_delta_t *
 s_delta (s_replica_t *self)
 {
     if (!self->delta) {
         self->delta = zf_gw_delta_new ();
-        assert (self->delta);
+        if (!self->delta) s_views_lost (self, "out of memory for a delta");
     }
     return self->delta;
 }
@@ -214,7 +255,10 @@ s_apply (s_replica_t *self, const zf_event_t *event)
         break;
     case ZF_EV_ERROR: {
         rc = zf_engine_apply (engine, event);
-        zf_gw_delta_t *delta = s_delta (self);
+        self->bus_errors++;
+        zf_gw_metrics_bus_error (self->cfg->metrics, event->executor);
+        zf_gw_delta_t *delta = self->lost ? NULL : s_delta (self);
+        if (!delta) break;
         zf_gw_delta_begin (delta, ZF_GW_OP_ERROR, NULL, 0, 0, 0, false);
         zf_gw_view_error (zf_gw_delta_pk (delta), event->time, event->executor, event->detail);
         zf_gw_delta_end (delta);
@@ -224,9 +268,12 @@ s_apply (s_replica_t *self, const zf_event_t *event)
         rc = zf_engine_apply (engine, event);
         break;
     }
+    self->events++;
     if (rc == 0) zf_gw_changes_event (self->changes, engine, event, existed);
     if (rc != 0) {
         //  The replica no longer matches the registry: start again from a snapshot.
+        self->refused++;
+        zf_gw_metrics_dropped (self->cfg->metrics, ZF_GW_DROP_EVENTS, 1);
         zf_log_warn ("event refused, taking a snapshot seq=%" PRIu64 " kind=%s reason=\"%s\"",
                      event->seq, zf_event_kind_name (event->kind), zf_engine_last_error (engine));
         self->need_snapshot = true;
@@ -253,14 +300,25 @@ static void
 s_push (s_replica_t *self, zf_gw_delta_t **delta_p, bool force)
 {
     zf_gw_delta_t *delta = *delta_p;
+    if (delta->failed) {
+        zf_gw_delta_destroy (delta_p);
+        s_views_lost (self, "out of memory building views");
+        return;
+    }
     delta->synced = self->synced;
     delta->seq = self->engine ? zf_engine_seq (self->engine) : 0;
     delta->epoch = self->engine ? zf_engine_epoch (self->engine) : 0;
-    if (zf_gw_handover_push_delta (self->cfg->handover, delta_p, force) != 0) {
+    int rc = zf_gw_handover_push_delta (self->cfg->handover, delta_p, force);
+    if (rc == -2)
+        s_views_lost (self, "out of memory handing views over");
+    else if (rc != 0) {
         //  The web thread is far behind: send nothing more until it asks
         //  for everything (RESEND), so it never applies a later delta
         //  without the one that was dropped.
         zf_log_warn ("views dropped, the web thread is behind limit=ZF_GW_MAX_HANDOVER");
+        self->views_dropped++;
+        zf_gw_metrics_dropped (self->cfg->metrics, ZF_GW_DROP_VIEWS, 1);
+        zf_gw_metrics_limit (self->cfg->metrics, ZF_GW_LIMIT_HANDOVER);
         self->lost = true;
     }
     *delta_p = NULL;
@@ -271,6 +329,8 @@ static void
 s_flush (s_replica_t *self)
 {
     bool views = self->engine && self->synced && !self->need_snapshot;
+    if (!self->lost && zf_gw_changes_failed (self->changes))
+        s_views_lost (self, "out of memory marking changes");
     if (self->lost) {
         zf_gw_changes_clear (self->changes);
         zf_gw_delta_destroy (&self->delta);
@@ -284,6 +344,10 @@ s_flush (s_replica_t *self)
         return;
     }
     zf_gw_delta_t *delta = s_delta (self);
+    if (!delta) {
+        s_report (self);
+        return;
+    }
     self->delta = NULL;
     if (views) zf_gw_views_write_changes (self->engine, self->changes, delta);
     zf_gw_executors_write (self->executors, delta, false);
@@ -296,10 +360,23 @@ s_flush (s_replica_t *self)
 static void
 s_send_all (s_replica_t *self)
 {
+    if (self->resend_timer >= 0) {
+        zloop_timer_end (self->loop, self->resend_timer);
+        self->resend_timer = -1;
+    }
     zf_gw_delta_destroy (&self->delta);
     zf_gw_changes_clear (self->changes);
     zf_gw_delta_t *delta = zf_gw_delta_new ();
-    assert (delta);
+    if (!delta) {
+        //  Try again a little later; the views stay marked lost until then.
+        self->views_dropped++;
+        zf_gw_metrics_dropped (self->cfg->metrics, ZF_GW_DROP_VIEWS, 1);
+        zf_log_error ("views not handed over reason=\"out of memory for a delta\"");
+        self->lost = true;
+        if (self->resend_timer < 0)
+            self->resend_timer = zloop_timer (self->loop, ZF_GW_RETRY_MIN_MS, 1, s_on_resend, self);
+        return;
+    }
     delta->reset = self->engine && self->synced;
     if (delta->reset) zf_gw_views_write_all (self->engine, delta);
     zf_gw_executors_write (self->executors, delta, true);
@@ -363,13 +440,18 @@ s_snapshot (s_replica_t *self)
     }
     self->need_snapshot = false;
     self->restoring = zf_engine_new (self->clock);
-    assert (self->restoring);
-    zf_engine_restore_begin (self->restoring);
     self->restore_failed = false;
     zf_gw_changes_reset (self->changes);
     uint64_t seq_at = 0;
     char why[400] = "";
-    int rc = zf_follow_snapshot (self->follow, &seq_at, why, sizeof why);
+    int rc = -1;
+    if (!self->restoring)
+        snprintf (why, sizeof why, "out of memory for an engine");
+    else if (zf_engine_restore_begin (self->restoring) != 0)
+        snprintf (why, sizeof why, "the restore did not begin: %s",
+                  zf_engine_last_error (self->restoring));
+    else
+        rc = zf_follow_snapshot (self->follow, &seq_at, why, sizeof why);
     if (rc == 0 && self->restore_failed) {
         snprintf (why, sizeof why, "an item did not apply: %s",
                   zf_engine_last_error (self->restoring));
@@ -380,6 +462,7 @@ s_snapshot (s_replica_t *self)
         rc = -1;
     }
     if (rc != 0) {
+        self->snapshot_failures++;
         zf_log_warn ("no snapshot, trying again registry=%s reason=\"%s\"", self->cfg->registry,
                      why);
         zf_engine_destroy (&self->restoring);
@@ -389,8 +472,10 @@ s_snapshot (s_replica_t *self)
         self->synced = false;
         if (was) {
             zf_gw_delta_t *delta = zf_gw_delta_new ();
-            assert (delta);
-            s_push (self, &delta, true);
+            if (delta)
+                s_push (self, &delta, true);
+            else
+                s_views_lost (self, "out of memory for a delta");
         }
         s_report (self);
         s_retry_later (self);
@@ -400,6 +485,7 @@ s_snapshot (s_replica_t *self)
     self->engine = self->restoring;
     self->restoring = NULL;
     self->synced = true;
+    self->snapshots++;
     self->retry_ms = ZF_GW_RETRY_MIN_MS;
     zf_gw_changes_snapshot_end (self->changes);
     zhashx_purge (self->dispatched);
@@ -407,6 +493,16 @@ s_snapshot (s_replica_t *self)
     zf_engine_flows (self->engine, s_count_flow, self);
     zf_log_info ("snapshot taken registry=%s seq=%" PRIu64, self->cfg->registry, seq_at);
     s_send_all (self);
+}
+
+//  zloop timer: the next try to hand everything over, after one found no memory.
+static int
+s_on_resend (zloop_t *loop, int timer_id, void *arg)
+{
+    s_replica_t *self = arg;
+    self->resend_timer = -1; //  a one-shot timer ends by itself
+    s_send_all (self);
+    return 0;
 }
 
 //  zloop timer: another snapshot attempt.
@@ -478,7 +574,11 @@ typedef struct {
 static void
 s_reply_frame (s_replica_t *self, const zf_gw_request_t *req, zf_gw_frame_t *frame)
 {
-    if (frame) zf_gw_handover_push_frame (self->cfg->handover, req->client, &frame);
+    self->requests++;
+    if (!frame || zf_gw_handover_push_frame (self->cfg->handover, req->client, &frame) != 0) {
+        zf_gw_metrics_dropped (self->cfg->metrics, ZF_GW_DROP_ANSWERS, 1);
+        zf_log_error ("answer to a browser dropped: out of memory client=%" PRIu64, req->client);
+    }
 }
 
 //  Answers with ok = false.
@@ -535,6 +635,7 @@ typedef struct {
     zf_engine_run_info_t *runs; //  in date order
     size_t count;               //  entries used
     size_t cap;                 //  room
+    bool failed;                //  out of memory: the list is incomplete
 } s_history_t;
 
 //  Collects one run.
@@ -542,10 +643,14 @@ static void
 s_history_run (const zf_engine_run_info_t *run, void *arg)
 {
     s_history_t *history = arg;
+    if (history->failed) return;
     if (history->count == history->cap) {
         size_t cap = history->cap ? history->cap * 2 : 64;
         zf_engine_run_info_t *runs = realloc (history->runs, cap * sizeof *runs);
-        assert (runs);
+        if (!runs) {
+            history->failed = true;
+            return;
+        }
         history->runs = runs;
         history->cap = cap;
     }
@@ -556,9 +661,16 @@ s_history_run (const zf_engine_run_info_t *run, void *arg)
 static void
 s_history (s_replica_t *self, const zf_gw_request_t *req)
 {
-    s_history_t history = {NULL, 0, 0};
+    s_history_t history = {NULL, 0, 0, false};
     if (!self->engine || zf_engine_runs (self->engine, req->flow, s_history_run, &history) != 0) {
+        free (history.runs);
         s_refuse (self, req, "no such flow");
+        return;
+    }
+    if (history.failed) {
+        free (history.runs);
+        zf_log_error ("history not listed: out of memory flow=%s", req->flow);
+        s_refuse (self, req, "the gateway is out of memory");
         return;
     }
     s_out_t out;
@@ -575,7 +687,26 @@ s_history (s_replica_t *self, const zf_gw_request_t *req)
 //  ---------------------------------------------------------------------------
 //  The reactor
 
-//  The pipe: requests, RESEND, $TERM.
+//  STATS: the counters, by name (docs/ARCHITECTURE.md lists them).
+static void
+s_send_stats (s_replica_t *self, zsock_t *pipe)
+{
+    zf_fields_t *stats = zf_fields_new ();
+    zf_fields_add (stats, "events", self->events);
+    zf_fields_add (stats, "refused", self->refused);
+    zf_fields_add (stats, "snapshots", self->snapshots);
+    zf_fields_add (stats, "snapshot_failures", self->snapshot_failures);
+    zf_fields_add (stats, "views_dropped", self->views_dropped);
+    zf_fields_add (stats, "dispatcher_events", self->dispatcher_events);
+    zf_fields_add (stats, "dispatcher_bad", self->dispatcher_bad);
+    zf_fields_add (stats, "bus_errors", self->bus_errors);
+    zf_fields_add (stats, "requests", self->requests);
+    zf_fields_add (stats, "seq", self->engine ? zf_engine_seq (self->engine) : 0);
+    zf_fields_add (stats, "synced", self->synced);
+    zf_fields_send (&stats, pipe);
+}
+
+//  The pipe: $TERM, ENDPOINTS (none: it binds nothing), STATS, RESEND, REQ.
 static int
 s_on_pipe (zloop_t *loop, zsock_t *pipe, void *arg)
 {
@@ -584,8 +715,13 @@ s_on_pipe (zloop_t *loop, zsock_t *pipe, void *arg)
     if (!msg) return -1;
     char *command = zmsg_popstr (msg);
     int rc = 0;
-    if (!command || streq (command, "$TERM"))
+    if (!command || streq (command, ZF_PIPE_TERM))
         rc = -1;
+    else if (streq (command, ZF_PIPE_ENDPOINTS)) {
+        zf_fields_t *endpoints = zf_fields_new ();
+        zf_fields_send (&endpoints, pipe);
+    } else if (streq (command, ZF_PIPE_STATS))
+        s_send_stats (self, pipe);
     else if (streq (command, "RESEND"))
         s_send_all (self);
     else if (streq (command, "REQ")) {
@@ -601,7 +737,8 @@ s_on_pipe (zloop_t *loop, zsock_t *pipe, void *arg)
         else if (req)
             s_refuse (self, req, "not a request for the replica");
         free (req);
-    }
+    } else
+        zf_pipe_unknown ("gateway replica", command);
     zstr_free (&command);
     zmsg_destroy (&msg);
     return rc;
@@ -637,6 +774,7 @@ static void
 s_dispatcher_event (const zf_dispevent_t *event, void *arg)
 {
     s_replica_t *self = arg;
+    self->dispatcher_events++;
     zf_gw_executors_event (self->executors, event);
 }
 
@@ -659,6 +797,13 @@ s_on_dispatcher (zloop_t *loop, zsock_t *sock, void *arg)
         return 0;
     }
     zf_dispfollow_on_message (self->dispatcher);
+    //  Bodies that did not decode were logged by the follower; they are
+    //  drops of this gateway too.
+    uint64_t bad = zf_dispfollow_bad_messages (self->dispatcher);
+    if (bad > self->dispatcher_bad) {
+        zf_gw_metrics_dropped (self->cfg->metrics, ZF_GW_DROP_DISPATCHER, bad - self->dispatcher_bad);
+        self->dispatcher_bad = bad;
+    }
     s_flush (self);
     return 0;
 }
@@ -691,18 +836,24 @@ s_open (s_replica_t *self)
 void
 zf_gw_replica_actor (zsock_t *pipe, void *args)
 {
-    s_replica_t self = {
-        .cfg = args, .pipe = pipe, .retry_timer = -1, .retry_ms = ZF_GW_RETRY_MIN_MS};
+    s_replica_t self = {.cfg = args,
+                        .pipe = pipe,
+                        .retry_timer = -1,
+                        .resend_timer = -1,
+                        .retry_ms = ZF_GW_RETRY_MIN_MS};
     self.loop = zloop_new ();
     self.clock = zf_clock_new_real ();
     self.changes = zf_gw_changes_new ();
     self.executors = zf_gw_executors_new ();
     self.dispatched = zhashx_new ();
-    assert (self.loop && self.clock && self.changes && self.executors && self.dispatched);
-    zhashx_set_destructor (self.dispatched, s_free_time);
-    //  The parent stops the actor with $TERM; signals are the parent's.
-    zloop_set_nonstop (self.loop, true);
-    int rc = s_open (&self);
+    int rc = -1;
+    if (self.loop && self.clock && self.changes && self.executors && self.dispatched) {
+        zhashx_set_destructor (self.dispatched, s_free_time);
+        //  The parent stops the actor with $TERM; signals are the parent's.
+        zloop_set_nonstop (self.loop, true);
+        rc = s_open (&self);
+    } else
+        zf_log_error ("the replica cannot start: out of memory");
     self.cfg->failed = rc != 0;
     zsock_signal (pipe, rc == 0 ? 0 : 1);
     if (rc == 0) {

@@ -110,32 +110,35 @@ struct _zf_gw_store_t {
     size_t cache_count;                  //  entries used
 };
 
-//  Grows an array to hold at least want entries.
-static void *
-s_grow (void *array, size_t *cap, size_t want, size_t size)
+//  Grows an array to hold at least want entries: 0, or -1 (array and cap
+//  as they were) if out of memory.
+static int
+s_grow (void **array, size_t *cap, size_t want, size_t size)
 {
-    if (want <= *cap) return array;
+    if (want <= *cap) return 0;
     size_t grown = *cap ? *cap : 16;
     while (grown < want)
         grown *= 2;
-    void *bigger = realloc (array, grown * size);
-    assert (bigger);
+    void *bigger = realloc (*array, grown * size);
+    if (!bigger) return -1;
+    *array = bigger;
     *cap = grown;
-    return bigger;
+    return 0;
 }
 
-//  Replaces bytes with a copy of data; true if they differ from before.
-static bool
+//  Replaces bytes with a copy of data: 1 if they differ from before, 0 if
+//  not, -1 (bytes as they were) if out of memory.
+static int
 s_set_bytes (s_bytes_t *bytes, const uint8_t *data, size_t size)
 {
-    if (bytes->data && bytes->size == size && memcmp (bytes->data, data, size) == 0) return false;
+    if (bytes->data && bytes->size == size && memcmp (bytes->data, data, size) == 0) return 0;
     uint8_t *copy = malloc (size ? size : 1);
-    assert (copy);
+    if (!copy) return -1;
     memcpy (copy, data, size);
     free (bytes->data);
     bytes->data = copy;
     bytes->size = (uint32_t)size;
-    return true;
+    return 1;
 }
 
 //  Frees bytes.
@@ -252,46 +255,60 @@ s_log (zf_gw_store_t *self, uint32_t run, uint32_t task)
     self->log_count++;
 }
 
-//  The flow called name, made on first use; its index.
-static uint32_t
+//  The flow called name, made on first use: its index, or -1 if out of memory.
+static int64_t
 s_flow (zf_gw_store_t *self, const char *name)
 {
     uintptr_t found = (uintptr_t)zhashx_lookup (self->flow_index, name);
-    if (found) return (uint32_t)(found - 1);
-    self->flows = s_grow (self->flows, &self->flow_cap, self->flow_count + 1, sizeof (s_flow_t));
+    if (found) return (int64_t)(found - 1);
+    char *copy = strdup (name);
+    if (!copy ||
+        s_grow ((void **)&self->flows, &self->flow_cap, self->flow_count + 1, sizeof (s_flow_t))) {
+        free (copy);
+        return -1;
+    }
     s_flow_t *flow = &self->flows[self->flow_count];
     memset (flow, 0, sizeof *flow);
-    flow->name = strdup (name);
-    assert (flow->name);
+    flow->name = copy;
     zhashx_insert (self->flow_index, name, (void *)(uintptr_t)(self->flow_count + 1));
-    return (uint32_t)self->flow_count++;
+    return (int64_t)self->flow_count++;
 }
 
-//  The run of flow on date, made on first use with task_count tasks; its index.
-static uint32_t
+//  The run of flow on date, made on first use with task_count tasks: its
+//  index, or -1 if out of memory.
+static int64_t
 s_run (zf_gw_store_t *self, const char *flow_name, zf_date_t date, uint32_t task_count)
 {
     char key[ZF_MAX_NAME + 24];
     snprintf (key, sizeof key, "%s %d", flow_name, (int)date);
     uintptr_t found = (uintptr_t)zhashx_lookup (self->run_index, key);
-    if (found) return (uint32_t)(found - 1);
-    uint32_t flow_index = s_flow (self, flow_name);
-    self->runs = s_grow (self->runs, &self->run_cap, self->run_count + 1, sizeof (s_run_t));
+    if (found) return (int64_t)(found - 1);
+    int64_t flow_found = s_flow (self, flow_name);
+    if (flow_found < 0) return -1;
+    uint32_t flow_index = (uint32_t)flow_found;
+    //  Every allocation comes first, so a failure leaves no half-made run.
+    s_flow_t *flow = &self->flows[flow_index];
+    size_t cap = flow->run_cap;
+    int rc = s_grow ((void **)&flow->runs, &cap, flow->run_count + 1, sizeof *flow->runs);
+    flow->run_cap = (uint32_t)cap;
+    if (rc == 0)
+        rc = s_grow ((void **)&self->runs, &self->run_cap, self->run_count + 1, sizeof (s_run_t));
+    s_task_t *tasks = rc == 0 ? calloc (task_count ? task_count : 1, sizeof *tasks) : NULL;
+    uint32_t *picked = tasks ? calloc (task_count ? task_count : 1, sizeof *picked) : NULL;
+    if (!picked) {
+        free (tasks);
+        return -1;
+    }
     uint32_t index = (uint32_t)self->run_count++;
     s_run_t *run = &self->runs[index];
     memset (run, 0, sizeof *run);
     run->flow = flow_index;
     run->date = date;
     run->task_count = task_count;
-    run->tasks = calloc (task_count ? task_count : 1, sizeof *run->tasks);
-    run->picked = calloc (task_count ? task_count : 1, sizeof *run->picked);
-    assert (run->tasks && run->picked);
+    run->tasks = tasks;
+    run->picked = picked;
     zhashx_insert (self->run_index, key, (void *)(uintptr_t)(index + 1));
     //  The flow keeps its runs in date order; new dates usually come last.
-    s_flow_t *flow = &self->flows[flow_index];
-    size_t cap = flow->run_cap;
-    flow->runs = s_grow (flow->runs, &cap, flow->run_count + 1, sizeof *flow->runs);
-    flow->run_cap = (uint32_t)cap;
     uint32_t at = flow->run_count;
     while (at > 0 && self->runs[flow->runs[at - 1]].date > date) {
         flow->runs[at] = flow->runs[at - 1];
@@ -315,39 +332,43 @@ s_archive_run (zf_gw_store_t *self, s_run_t *run)
     }
     free (run->tasks);
     free (run->picked);
-    run->tasks = calloc (1, sizeof *run->tasks);
-    run->picked = calloc (1, sizeof *run->picked);
-    assert (run->tasks && run->picked);
+    run->tasks = NULL; //  with no tasks, nothing indexes them
+    run->picked = NULL;
     run->task_count = 0;
     run->picked_count = 0;
     run->archived = true;
     self->archived++;
 }
 
-//  Applies an executor's view.
-static void
+//  Applies an executor's view: 0, or -1 if out of memory.
+static int
 s_executor (zf_gw_store_t *self, const zf_gw_op_t *op)
 {
     uintptr_t found = (uintptr_t)zhashx_lookup (self->executor_index, op->name);
     size_t index = found ? found - 1 : self->executor_count;
     if (!found) {
-        self->executors = s_grow (self->executors, &self->executor_cap, self->executor_count + 1,
-                                  sizeof (s_executor_t));
+        char *name = strdup (op->name);
+        if (!name || s_grow ((void **)&self->executors, &self->executor_cap,
+                             self->executor_count + 1, sizeof (s_executor_t))) {
+            free (name);
+            return -1;
+        }
         s_executor_t *executor = &self->executors[self->executor_count++];
         memset (executor, 0, sizeof *executor);
-        executor->name = strdup (op->name);
-        assert (executor->name);
+        executor->name = name;
         zhashx_insert (self->executor_index, op->name, (void *)(uintptr_t)(index + 1));
     }
     s_executor_t *executor = &self->executors[index];
-    if (s_set_bytes (&executor->view, op->view, op->view_size)) executor->changed = self->version;
+    int rc = s_set_bytes (&executor->view, op->view, op->view_size);
+    if (rc > 0) executor->changed = self->version;
+    return rc < 0 ? -1 : 0;
 }
 
-//  Keeps an ERROR and makes its "error" message.
-static void
+//  Keeps an ERROR and makes its "error" message: 0, or -1 if out of memory.
+static int
 s_error (zf_gw_store_t *self, const zf_gw_op_t *op)
 {
-    s_set_bytes (&self->errors[self->error_next], op->view, op->view_size);
+    if (s_set_bytes (&self->errors[self->error_next], op->view, op->view_size) < 0) return -1;
     self->error_next = (self->error_next + 1) % ZF_GW_ERRORS_KEPT;
     if (self->error_count < ZF_GW_ERRORS_KEPT) self->error_count++;
     msgpack_sbuffer buffer;
@@ -360,10 +381,12 @@ s_error (zf_gw_store_t *self, const zf_gw_op_t *op)
     msgpack_sbuffer_write (&buffer, (const char *)op->view, op->view_size);
     zf_gw_frame_t *frame = zf_gw_frame_take (&buffer);
     msgpack_sbuffer_destroy (&buffer);
-    if (frame) zlistx_add_end (self->error_frames, frame);
+    if (!frame) return -1;
+    zlistx_add_end (self->error_frames, frame);
+    return 0;
 }
 
-void
+int
 zf_gw_store_apply (zf_gw_store_t *self, const zf_gw_delta_t *delta)
 {
     assert (self && delta);
@@ -382,22 +405,34 @@ zf_gw_store_apply (zf_gw_store_t *self, const zf_gw_delta_t *delta)
     uint32_t run_index = 0;
     size_t offset = 0;
     zf_gw_op_t op;
-    while (zf_gw_delta_next (delta, &offset, &op)) {
+    int rc = 0;
+    while (rc == 0 && zf_gw_delta_next (delta, &offset, &op)) {
         switch (op.type) {
         case ZF_GW_OP_FLOW: {
-            uint32_t index = s_flow (self, op.name); //  may move self->flows
+            int64_t index = s_flow (self, op.name); //  may move self->flows
+            if (index < 0) {
+                rc = -1;
+                break;
+            }
             s_flow_t *flow = &self->flows[index];
-            if (s_set_bytes (&flow->def, op.view, op.view_size)) flow->changed = self->version;
+            rc = s_set_bytes (&flow->def, op.view, op.view_size);
+            if (rc > 0) flow->changed = self->version;
             break;
         }
-        case ZF_GW_OP_RUN:
-            run_index = s_run (self, op.name, op.date, op.index);
+        case ZF_GW_OP_RUN: {
+            int64_t index = s_run (self, op.name, op.date, op.index);
+            if (index < 0) {
+                rc = -1;
+                break;
+            }
+            run_index = (uint32_t)index;
             run = &self->runs[run_index];
             //  The engine never brings an archived run back: the flag only rises.
             if (op.flag && !run->archived) s_archive_run (self, run);
-            if (s_set_bytes (&run->fields, op.view, op.view_size))
-                s_log (self, run_index, S_FIELDS);
+            rc = s_set_bytes (&run->fields, op.view, op.view_size);
+            if (rc > 0) s_log (self, run_index, S_FIELDS);
             break;
+        }
         case ZF_GW_OP_TASK: {
             assert (run);
             if (op.index >= run->task_count) break;
@@ -406,19 +441,22 @@ zf_gw_store_apply (zf_gw_store_t *self, const zf_gw_delta_t *delta)
             task->held = true;
             task->state = op.state <= ZF_TS_MAX ? op.state : ZF_TS_WAITING;
             self->states[task->state]++;
-            if (s_set_bytes (&task->view, op.view, op.view_size)) s_log (self, run_index, op.index);
+            rc = s_set_bytes (&task->view, op.view, op.view_size);
+            if (rc > 0) s_log (self, run_index, op.index);
             break;
         }
         case ZF_GW_OP_EXECUTOR:
-            s_executor (self, &op);
+            rc = s_executor (self, &op);
             break;
         case ZF_GW_OP_ERROR:
-            s_error (self, &op);
+            rc = s_error (self, &op);
             break;
         default:
             assert (false);
         }
+        if (rc > 0) rc = 0;
     }
+    return rc;
 }
 
 uint64_t
@@ -637,8 +675,9 @@ zf_gw_store_update (zf_gw_store_t *self, uint64_t since, zf_gw_frame_t **frame)
         if (run->mark != build) {
             run->mark = build;
             run->picked_count = 0;
-            self->touched =
-                s_grow (self->touched, &self->touched_cap, touched + 1, sizeof *self->touched);
+            if (s_grow ((void **)&self->touched, &self->touched_cap, touched + 1,
+                        sizeof *self->touched))
+                return -1; //  a snapshot instead
             self->touched[touched++] = change->run;
             bytes += run->fields.size + 16;
         }

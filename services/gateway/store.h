@@ -36,8 +36,10 @@ zf_gw_store_t *zf_gw_store_new (size_t log_changes);
 
 void zf_gw_store_destroy (zf_gw_store_t **self_p);
 
-//  Applies a delta; the version rises by one.
-void zf_gw_store_apply (zf_gw_store_t *self, const zf_gw_delta_t *delta);
+//  Applies a delta; the version rises by one. Returns 0, or -1 if it found
+//  no memory: the store then holds part of the delta, and only a reset
+//  delta (everything again) puts it right.
+ZF_MUST_USE int zf_gw_store_apply (zf_gw_store_t *self, const zf_gw_delta_t *delta);
 
 //  The version: deltas applied.
 uint64_t zf_gw_store_version (zf_gw_store_t *self);
@@ -65,7 +67,7 @@ zf_gw_frame_t *zf_gw_store_snapshot (zf_gw_store_t *self);
 
 //  The update message from version since to now. Returns 1 with *frame (a
 //  new reference), 0 if nothing a browser sees changed since, -1 if since
-//  is too far behind (send a snapshot instead).
+//  is too far behind or the update finds no memory (send a snapshot instead).
 int zf_gw_store_update (zf_gw_store_t *self, uint64_t since, zf_gw_frame_t **frame);
 
 //  Takes the next "error" message made by the deltas applied, or NULL.

@@ -257,6 +257,7 @@ struct _zf_gw_changes_t {
     size_t success_head;    //  first entry not yet confirmed
     size_t success_count;   //  entries used, from 0
     size_t success_cap;     //  room
+    bool failed;            //  a mark or a success found no memory: the marks are incomplete
 };
 
 //  Frees a run mark.
@@ -310,12 +311,16 @@ zf_gw_changes_flow (zf_gw_changes_t *self, const char *flow)
     assert (self && flow);
     if (zhashx_lookup (self->flow_set, flow)) return;
     char *copy = strdup (flow);
-    assert (copy);
+    if (!copy) {
+        self->failed = true;
+        return;
+    }
     zlistx_add_end (self->flows, copy);
     zhashx_insert (self->flow_set, flow, copy);
 }
 
-//  The mark of a run, made on first use.
+//  The mark of a run, made on first use; NULL (the marks failed) if out of
+//  memory.
 static s_run_mark_t *
 s_run_mark (zf_gw_changes_t *self, const char *flow, zf_date_t date)
 {
@@ -324,9 +329,12 @@ s_run_mark (zf_gw_changes_t *self, const char *flow, zf_date_t date)
     s_run_mark_t *mark = zhashx_lookup (self->run_set, key);
     if (mark) return mark;
     mark = calloc (1, sizeof *mark);
-    assert (mark);
-    mark->flow = strdup (flow);
-    assert (mark->flow);
+    if (mark) mark->flow = strdup (flow);
+    if (!mark || !mark->flow) {
+        free (mark);
+        self->failed = true;
+        return NULL;
+    }
     mark->date = date;
     zlistx_add_end (self->runs, mark);
     zhashx_insert (self->run_set, key, mark);
@@ -338,7 +346,7 @@ zf_gw_changes_run (zf_gw_changes_t *self, const char *flow, zf_date_t date, bool
 {
     assert (self && flow);
     s_run_mark_t *mark = s_run_mark (self, flow, date);
-    if (all_tasks) mark->all = true;
+    if (mark && all_tasks) mark->all = true;
 }
 
 void
@@ -347,13 +355,16 @@ zf_gw_changes_task (zf_gw_changes_t *self, const char *flow, zf_date_t date, uin
     assert (self && flow);
     s_run_mark_t *mark = s_run_mark (self, flow, date);
     self->task_count++;
-    if (mark->all) return;
+    if (!mark || mark->all) return;
     //  Repeats are kept here and dropped when the views are written: a
     //  burst marks the same task several times, and a set would cost more.
     if (mark->count == mark->cap) {
         size_t cap = mark->cap ? mark->cap * 2 : 16;
         uint32_t *tasks = realloc (mark->tasks, cap * sizeof *tasks);
-        assert (tasks);
+        if (!tasks) {
+            self->failed = true;
+            return;
+        }
         mark->tasks = tasks;
         mark->cap = cap;
     }
@@ -383,6 +394,14 @@ zf_gw_changes_clear (zf_gw_changes_t *self)
     zlistx_purge (self->flows);
     zlistx_purge (self->runs);
     self->task_count = 0;
+    self->failed = false;
+}
+
+bool
+zf_gw_changes_failed (zf_gw_changes_t *self)
+{
+    assert (self);
+    return self->failed;
 }
 
 void
@@ -415,7 +434,11 @@ s_success_push (zf_gw_changes_t *self, uint64_t seq, const char *flow, zf_date_t
         } else {
             size_t cap = self->success_cap ? self->success_cap * 2 : 1024;
             s_success_t *grown = realloc (self->successes, cap * sizeof *grown);
-            assert (grown);
+            if (!grown) {
+                //  Its confirmation would not show: the views are incomplete.
+                self->failed = true;
+                return;
+            }
             self->successes = grown;
             self->success_cap = cap;
         }

@@ -112,6 +112,10 @@ size_t zf_gw_changes_task_count (zf_gw_changes_t *self);
 //  Forgets everything marked.
 void zf_gw_changes_clear (zf_gw_changes_t *self);
 
+//  True if a mark (or a success) found no memory since the last clear: the
+//  marks are incomplete, and only a whole hand-over puts the views right.
+bool zf_gw_changes_failed (zf_gw_changes_t *self);
+
 //  Appends the views of everything marked to delta, each task once, then
 //  forgets the marks. Marks the engine no longer knows are skipped, and so
 //  are the tasks of an archived run: its RUN operation carries the flag

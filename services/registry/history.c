@@ -235,6 +235,10 @@ zf_history_status (zf_registry_t *self, zframe_t *identity, const zf_reg_request
     for (size_t i = 0; i < ZF_HISTORY_PENDING && !slot; i++)
         if (!self->history[i].id) slot = &self->history[i];
     if (!slot) {
+        self->history_refused++;
+        zf_log_warn ("status request refused: ZF_HISTORY_PENDING (%d) requests to the archive "
+                     "are waiting already flow=%s date=%s",
+                     ZF_HISTORY_PENDING, req->flow, date);
         zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNAVAILABLE,
                           "%d requests to the archive are waiting already: try again",
                           ZF_HISTORY_PENDING);
@@ -244,12 +248,15 @@ zf_history_status (zf_registry_t *self, zframe_t *identity, const zf_reg_request
     zf_reg_request_init (&ask, ZF_BODY_STATUS, ++self->history_seq);
     ask.flow = req->flow;
     ask.date = req->date;
-    zf_proto_error_t err;
+    zf_proto_error_t err = {""};
     void *socket = zsock_resolve (self->archive);
     if (zf_reg_request_encode (self->history_encoder, &ask, &err) != 0 ||
         zmq_send (socket, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
         zmq_send (socket, zf_proto_encoder_data (self->history_encoder),
                   zf_proto_encoder_size (self->history_encoder), ZMQ_DONTWAIT) < 0) {
+        self->history_refused++;
+        zf_log_warn ("status request not sent to the archiver endpoint=%s reason=\"%s\"",
+                     self->archiver, err.text[0] ? err.text : zmq_strerror (zmq_errno ()));
         zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNAVAILABLE,
                           "cannot reach the archive at %s", self->archiver);
         return;

@@ -86,8 +86,13 @@ zf_publisher_flush (zf_publisher_t *self)
     if (self->send (self->arg, topic, (size_t)length, body, size) == 0) {
         self->stats.messages++;
         self->stats.events += count;
-    } else
+    } else {
+        //  Subscribers see a gap and ask the journal for these by seq.
         self->stats.send_failed++;
+        zf_log_error ("events not published first_seq=%llu count=%zu reason=\"the socket refused "
+                      "them\"",
+                      (unsigned long long)events[0].seq, count);
+    }
     self->stats.last_seq = events[count - 1].seq;
     //  The journal keeps the body even if the socket did not take it: a
     //  subscriber that missed it asks for it by seq.

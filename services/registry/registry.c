@@ -166,6 +166,32 @@ s_send_orders (void *arg, const char *service, const void *body, size_t size)
     return rc < 0 ? -1 : 0;
 }
 
+//  STATS: the counters, by name (docs/ARCHITECTURE.md lists them).
+static void
+s_send_stats (zf_registry_t *self, zsock_t *pipe)
+{
+    zf_publisher_stats_t published;
+    zf_publisher_stats (self->publisher, &published);
+    zf_fields_t *stats = zf_fields_new ();
+    zf_fields_add (stats, "requests", self->requests);
+    zf_fields_add (stats, "bad_requests", self->bad_requests);
+    zf_fields_add (stats, "orders_sent", zf_orders_sent (self->orders));
+    zf_fields_add (stats, "results", self->results);
+    zf_fields_add (stats, "stale", self->stale);
+    zf_fields_add (stats, "refusals", self->refusals);
+    zf_fields_add (stats, "reconnects", self->reconnects);
+    zf_fields_add (stats, "dispatcher_malformed", self->disp_malformed);
+    zf_fields_add (stats, "seq", zf_engine_seq (self->engine));
+    zf_fields_add (stats, "epoch", zf_engine_epoch (self->engine));
+    zf_fields_add (stats, "events_published", published.events);
+    zf_fields_add (stats, "events_send_failed", published.send_failed);
+    zf_fields_add (stats, "events_encode_failed", published.encode_failed);
+    zf_fields_add (stats, "history_requests", self->history_requests);
+    zf_fields_add (stats, "history_timeouts", self->history_timeouts);
+    zf_fields_add (stats, "history_refused", self->history_refused);
+    zf_fields_send (&stats, pipe);
+}
+
 static int
 s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
 {
@@ -173,19 +199,19 @@ s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
     char *command = zstr_recv (reader);
     if (!command) return -1;
     int rc = 0;
-    if (streq (command, "$TERM"))
+    if (streq (command, ZF_PIPE_TERM))
         rc = -1;
-    else if (streq (command, "ENDPOINTS"))
-        zsock_send (reader, "ss", zsock_endpoint (self->router), zsock_endpoint (self->pub));
-    else if (streq (command, "STATS")) {
-        zf_publisher_stats_t published;
-        zf_publisher_stats (self->publisher, &published);
-        zsock_send (reader, "8888888888", self->requests, self->bad_requests,
-                    zf_orders_sent (self->orders), self->results, self->stale, self->refusals,
-                    self->reconnects, zf_engine_seq (self->engine), zf_engine_epoch (self->engine),
-                    published.events);
-    } else if (streq (command, "TICK"))
+    else if (streq (command, ZF_PIPE_ENDPOINTS)) {
+        zf_fields_t *endpoints = zf_fields_new ();
+        zf_fields_add_str (endpoints, "bind", zsock_endpoint (self->router));
+        zf_fields_add_str (endpoints, "events", zsock_endpoint (self->pub));
+        zf_fields_send (&endpoints, reader);
+    } else if (streq (command, ZF_PIPE_STATS))
+        s_send_stats (self, reader);
+    else if (streq (command, "TICK"))
         zf_engine_tick (self->engine);
+    else
+        zf_pipe_unknown ("registry", command);
     zstr_free (&command);
     if (rc == 0) zf_registry_turn_end (self);
     return rc;

@@ -140,6 +140,7 @@ typedef struct {
     uint64_t history_seq;                //  req_ids towards the archiver
     uint64_t history_requests;           //  STATUS requests forwarded
     uint64_t history_timeouts;           //  of which the archiver did not answer
+    uint64_t history_refused;            //  not forwarded: every slot busy, or not sent
     uint64_t archived_seq;               //  the highest seq the archiver said is durable
     int64_t archived_at;                 //  when it last said so (monotonic), or start
     int64_t lag_warned_at;               //  when its lag was last reported, 0 if not behind

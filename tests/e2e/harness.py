@@ -16,7 +16,10 @@ import threading
 import time
 import unittest
 
-BIN = os.environ.get("ZF_BIN_DIR") or os.path.join(os.environ.get("ZF_BUILD_DIR", "build"), "bin")
+# The programs: $ZF_BIN_DIR (CTest sets it), else $ZF_BUILD_DIR/bin, else build/bin of this
+# checkout, so a test file run directly from any folder finds them.
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("ZF_BIN_DIR") or os.path.join(ROOT, os.environ.get("ZF_BUILD_DIR", "build"), "bin")
 PORTS = 30  # zflow up uses offsets 0..29 from its base port
 
 

@@ -4,6 +4,7 @@ Each test starts its own `zflow up`, submits a flow with `zflow submit`, starts 
 waits with `zflow wait` (which blocks on events) and checks the outcome through
 `zflow status --json`, the files the tasks wrote, and the events `zflow-tap` received.
 """
+import collections
 import json
 import os
 import select
@@ -57,7 +58,21 @@ tasks:
 
 
 def _by_id(status):
+    """A run's tasks by id; a task listed twice is an error, not one entry."""
+    ids = collections.Counter(t["id"] for t in status["tasks"])
+    twice = sorted(i for i, n in ids.items() if n > 1)
+    if twice:
+        raise AssertionError("tasks listed more than once: %s" % twice)
     return {t["id"]: t for t in status["tasks"]}
+
+
+def _lines(path):
+    """The lines a task appended to a file: one per run of it."""
+    try:
+        with open(path) as f:
+            return f.read().splitlines()
+    except FileNotFoundError:
+        return []
 
 
 def _transitions(events, flow, date):
@@ -113,13 +128,15 @@ class FlowTests(ZflowTest):
 
         out = os.path.join(z.dir, "flow/out")
         # Near midnight UTC, Shanghai is a day ahead and today's roll may have
-        # run tomorrow's date too: the dates checked come first.
-        with open(os.path.join(out, "extract")) as f:
-            self.assertEqual(f.read().split("\n")[:2], ["full %s extract 1" % d for d in (first, today)])
-        with open(os.path.join(out, "load." + first)) as f:
-            self.assertEqual(sorted(f.read().split()), sorted(["bonds", "0/3", "fx", "1/3", "equities", "2/3"]))
-        with open(os.path.join(out, "report")) as f:
-            self.assertEqual(f.read().split()[:2], [first, today])
+        # run tomorrow's date too: the dates checked come first, each once.
+        extract = _lines(os.path.join(out, "extract"))
+        self.assertEqual(extract[:2], ["full %s extract 1" % d for d in (first, today)])
+        self.assertEqual([extract.count("full %s extract 1" % d) for d in (first, today)], [1, 1], extract)
+        self.assertEqual(sorted(_lines(os.path.join(out, "load." + first))),
+                         sorted(["bonds 0/3", "fx 1/3", "equities 2/3"]))
+        report = _lines(os.path.join(out, "report"))
+        self.assertEqual(report[:2], [first, today])
+        self.assertEqual([report.count(d) for d in (first, today)], [1, 1], report)
 
         # The bus: every event arrived, in order, with no gap, and every shard
         # went through ready, dispatched, running and succeeded.
@@ -166,7 +183,7 @@ tasks:
     run: test -f ready
   - id: after_it
     after: [needs_file]
-    run: touch after_it.done
+    run: echo ran >> after_it.done
 """)
         z.ok("submit", path)
         z.ok("start", "retry", "--date", d)
@@ -187,7 +204,7 @@ tasks:
         self.assertIn(tasks["needs_file"]["state"], DONE)
         self.assertEqual(tasks["needs_file"]["attempt"], 3)
         self.assertIn(tasks["after_it"]["state"], DONE)
-        self.assertTrue(os.path.exists(os.path.join(z.dir, "flow/after_it.done")))
+        self.assertEqual(_lines(os.path.join(z.dir, "flow/after_it.done")), ["ran"])
 
     def test_skip_lets_successors_run(self):
         z = self.z
@@ -203,7 +220,7 @@ tasks:
     run: test "$ZFLOW_SHARD_KEY" = a
   - id: after_it
     after: [broken]
-    run: touch after_it.done
+    run: echo ran >> after_it.done
 """)
         z.ok("submit", path)
         z.ok("start", "skip", "--date", d)
@@ -217,7 +234,7 @@ tasks:
         self.assertIn(tasks["broken"]["state"], DONE)
         self.assertEqual(tasks["broken"]["shards_done"], 2)
         self.assertIn(tasks["after_it"]["state"], DONE)
-        self.assertTrue(os.path.exists(os.path.join(z.dir, "flow/after_it.done")))
+        self.assertEqual(_lines(os.path.join(z.dir, "flow/after_it.done")), ["ran"])
 
     def test_pause_holds_dispatch_and_resume_releases_it(self):
         z = self.z
@@ -229,7 +246,7 @@ tasks:
     type: start
   - id: work
     after: [start]
-    run: touch work.done
+    run: echo ran >> work.done
 """)
         z.ok("submit", path)
         tap = z.tap("--filter", "task.pause")
@@ -244,7 +261,7 @@ tasks:
         self.assertFalse(os.path.exists(os.path.join(z.dir, "flow/work.done")))
         z.ok("resume", "pause")
         z.ok("wait", "pause", "--date", d, "--timeout", "30s", timeout=60)
-        self.assertTrue(os.path.exists(os.path.join(z.dir, "flow/work.done")))
+        self.assertEqual(_lines(os.path.join(z.dir, "flow/work.done")), ["ran"])
 
     def test_cancel_stops_a_running_task(self):
         z = self.z
@@ -280,10 +297,14 @@ tasks:
     def test_dispatcher_killed_mid_run(self):
         z = self.z
         d = day(-1)
+        # Work in flight when the dispatcher dies runs again, its rollback
+        # first (docs/REGISTRY.md, "Lost work"): each task appends to a file
+        # of its own, which its rollback removes.
         tasks = "".join("""\
   - id: t{i}
     after: [{after}]
-    run: echo t{i} >> out/done; sleep 0.1
+    run: echo t{i} >> out/t{i}; sleep 0.1
+    rollback: rm -f out/t{i}
 """.format(i=i, after="start" if i < 4 else "t%d" % (i - 4)) for i in range(40))
         os.makedirs(os.path.join(z.dir, "flow/out"))
         path = z.write("flow/kill.yaml", "flow: kill\ntasks:\n  - id: start\n    type: start\n" + tasks)
@@ -297,14 +318,11 @@ tasks:
         z.ok("wait", "kill", "--date", d, "--timeout", "90s", timeout=120)
         st = z.status("kill", d)
         self.assertEqual(st["state"], "succeeded")
-        with open(os.path.join(z.dir, "flow/out/done")) as f:
-            done = set(f.read().split())
-        self.assertEqual(done, {"t%d" % i for i in range(40)})
+        # Exactly one line per task: an attempt run again without its rollback
+        # shows here, where a set of names would hide it.
+        lines = {"t%d" % i: _lines(os.path.join(z.dir, "flow/out/t%d" % i)) for i in range(40)}
+        self.assertEqual({t: n for t, n in lines.items() if n != [t]}, {}, "tasks without exactly one line")
         self.assertNotEqual(z.service_pid("zflow-dispatcher"), pid, "the dispatcher was not restarted")
-
-
-if __name__ == "__main__":
-    unittest.main(verbosity=2)
 
 
 class HistoryTests(ZflowTest):
@@ -368,3 +386,7 @@ tasks:
         self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
         # A date never run is still unknown, archive or not.
         self.assertEqual(z.run("status", "hist", "--date", day(-9), "--json").returncode, 1)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

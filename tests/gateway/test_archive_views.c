@@ -181,7 +181,7 @@ test_views_drop_the_tasks (void **state)
     fixture_t *fx = *state;
     //  The web thread holds both runs and their tasks.
     zf_gw_delta_t *delta = s_delta (fx, true);
-    zf_gw_store_apply (fx->store, delta);
+    assert_int_equal (zf_gw_store_apply (fx->store, delta), 0);
     zf_gw_delta_destroy (&delta);
     assert_int_equal (s_tasks_held (fx), 4);
     assert_int_equal (zf_gw_store_runs (fx->store), 2);
@@ -210,7 +210,7 @@ test_views_drop_the_tasks (void **state)
     s_free (&ops);
 
     //  The store drops the archived run's task views and their counts.
-    zf_gw_store_apply (fx->store, delta);
+    assert_int_equal (zf_gw_store_apply (fx->store, delta), 0);
     zf_gw_delta_destroy (&delta);
     assert_int_equal (s_tasks_held (fx), 2);
     assert_int_equal (zf_gw_store_task_states (fx->store)[ZF_TS_CONFIRMED], 2);
@@ -251,7 +251,7 @@ test_views_drop_the_tasks (void **state)
     assert_true (ops.archived[0]);
     assert_int_equal (ops.tasks[0], 0);
     s_free (&ops);
-    zf_gw_store_apply (fx->store, delta);
+    assert_int_equal (zf_gw_store_apply (fx->store, delta), 0);
     zf_gw_delta_destroy (&delta);
     assert_int_equal (zf_gw_store_runs_archived (fx->store), 1);
 }
@@ -261,20 +261,20 @@ test_update_across_the_archive (void **state)
 {
     fixture_t *fx = *state;
     zf_gw_delta_t *delta = s_delta (fx, true);
-    zf_gw_store_apply (fx->store, delta);
+    assert_int_equal (zf_gw_store_apply (fx->store, delta), 0);
     zf_gw_delta_destroy (&delta);
     uint64_t before = zf_gw_store_version (fx->store);
     //  The first run's tasks change (confirmed) and reach the store, and
     //  the log; then the run is archived in a later delta.
     assert_true (zf_engine_confirm (fx->h->engine, zf_engine_seq (fx->h->engine)) > 0);
     delta = s_delta (fx, false);
-    zf_gw_store_apply (fx->store, delta);
+    assert_int_equal (zf_gw_store_apply (fx->store, delta), 0);
     zf_gw_delta_destroy (&delta);
     assert_int_equal (zf_gw_store_task_states (fx->store)[ZF_TS_CONFIRMED], 4);
     zf_engine_set_keep_runs (fx->h->engine, 1);
     assert_int_equal (zf_engine_archive (fx->h->engine), 1);
     delta = s_delta (fx, false);
-    zf_gw_store_apply (fx->store, delta);
+    assert_int_equal (zf_gw_store_apply (fx->store, delta), 0);
     zf_gw_delta_destroy (&delta);
     //  The log still names the tasks dropped: the update skips them.
     zf_gw_frame_t *frame = NULL;
@@ -297,7 +297,7 @@ test_update_across_the_archive (void **state)
     for (int i = 0; i < 2; i++)
         assert_int_equal (ops.tasks[i], ops.date[i] == fx->day1 ? 0 : 2);
     s_free (&ops);
-    zf_gw_store_apply (fx->store, delta);
+    assert_int_equal (zf_gw_store_apply (fx->store, delta), 0);
     zf_gw_delta_destroy (&delta);
     assert_int_equal (s_tasks_held (fx), 2);
     assert_int_equal (zf_gw_store_runs_archived (fx->store), 1);

@@ -92,7 +92,7 @@ s_setup (void **state)
     fixture_t *fx = calloc (1, sizeof *fx);
     *state = fx;
     assert_int_equal (zf_stack_start (&fx->stack, 1, 4), 0);
-    snprintf (fx->web, sizeof fx->web, "%s/web", fx->stack.dir);
+    assert_true (snprintf (fx->web, sizeof fx->web, "%s/web", fx->stack.dir) < (int)sizeof fx->web);
     char path[PATH_MAX + 32];
     assert_int_equal (mkdir (fx->web, 0755), 0);
     snprintf (path, sizeof path, "%s/index.html", fx->web);
@@ -280,6 +280,11 @@ test_bad_input (void **state)
     assert_int_equal (ws_state (a->conn), WS_OPEN);
     assert_int_equal (a->protocol_errors, 0);
     assert_true (browser_metric (fx->port, "zflow_gateway_bad_frames_total") >= 11);
+    //  The limits the noisy and the huge browser hit are counted.
+    assert_true (browser_metric (fx->port, "zflow_gateway_limit_hits_total"
+                                           "{limit=\"ZF_GW_MAX_BAD_FRAMES\"}") >= 1);
+    assert_true (browser_metric (fx->port, "zflow_gateway_limit_hits_total"
+                                           "{limit=\"ZF_GW_MAX_FRAME_IN\"}") >= 1);
 }
 
 //  An upgrade request for path with the headers given (each ending in CRLF).
@@ -342,6 +347,9 @@ test_http_and_origin (void **state)
                               "zflow_gateway_clients ",
                               "zflow_gateway_resyncs_total ",
                               "zflow_gateway_bad_frames_total ",
+                              "zflow_gateway_dropped_total{what=\"views\"} ",
+                              "zflow_gateway_limit_hits_total{limit=\"ZF_GW_MAX_HANDOVER\"} ",
+                              "# TYPE zflow_bus_errors_total counter",
                               "zflow_executors{state=\"live\"}",
                               "zflow_executors{state=\"lost\"}"};
     for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)

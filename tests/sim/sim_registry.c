@@ -173,7 +173,8 @@ s_run_all (sim_state_t *self, const char *fail_task)
                                           order.shards[i].shard, order.shards[i].attempt};
             for (size_t i = 0; i < count; i++) {
                 zf_clock_advance (self->clock, 1000);
-                zf_engine_running (self->engine, &keys[i], "ex-1");
+                int rc = zf_engine_running (self->engine, &keys[i], "ex-1");
+                assert (rc == 0);
                 zf_clock_advance (self->clock, 1000);
                 bool fail = fail_task && streq (keys[i].task, fail_task) && keys[i].attempt == 1;
                 zf_engine_result (self->engine, &keys[i],
@@ -239,7 +240,8 @@ s_recover (sim_state_t *self, const char *endpoint)
     }
     int same = zf_engine_digest (engine) == digest;
     s_take_engine (self, engine);
-    zf_engine_recover (engine, s_nothing_live, NULL, NULL, NULL);
+    int recovered = zf_engine_recover (engine, s_nothing_live, NULL, NULL, NULL);
+    assert (recovered >= 0);
     return same;
 }
 
@@ -268,8 +270,9 @@ s_start_wait (sim_state_t *self, const char *kind, int timeout_ms)
 }
 
 //  zloop_reader_fn: a command from the test, [command][first][second] with
-//  the arguments as text where it has them. Each is answered with one
-//  number ("i", or "8" for seqs and digests), AWAIT when its wait ends.
+//  the arguments as text where it has them. ENDPOINTS and STATS are
+//  answered with named fields (zf_pipe.h), the others with one number ("i",
+//  or "8" for seqs and digests), AWAIT when its wait ends.
 static int
 s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
 {
@@ -280,11 +283,18 @@ s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
     char *first = zmsg_popstr (msg);
     char *second = zmsg_popstr (msg);
     int rc = 0;
-    if (!command || streq (command, "$TERM"))
+    if (!command || streq (command, ZF_PIPE_TERM))
         rc = -1;
-    else if (streq (command, "ENDPOINT"))
-        zsock_send (reader, "s", zsock_endpoint (self->router));
-    else if (streq (command, "SUBMIT"))
+    else if (streq (command, ZF_PIPE_ENDPOINTS)) {
+        zf_fields_t *endpoints = zf_fields_new ();
+        zf_fields_add_str (endpoints, "bind", zsock_endpoint (self->router));
+        zf_fields_send (&endpoints, reader);
+    } else if (streq (command, ZF_PIPE_STATS)) {
+        zf_fields_t *stats = zf_fields_new ();
+        zf_fields_add (stats, "seq", zf_engine_seq (self->engine));
+        zf_fields_add (stats, "archived", self->archived);
+        zf_fields_send (&stats, reader);
+    } else if (streq (command, "SUBMIT"))
         zsock_send (reader, "i",
                     zf_engine_submit (self->engine, first, strlen (first), "sim.yaml", NULL));
     else if (streq (command, "START"))
@@ -319,6 +329,8 @@ s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
         zsock_send (reader, "8", self->archived);
     else if (streq (command, "AWAIT"))
         s_start_wait (self, first, atoi (second));
+    else
+        zf_pipe_unknown ("sim registry", command);
     zstr_free (&command);
     zstr_free (&first);
     zstr_free (&second);
@@ -465,11 +477,12 @@ sim_registry_new (void)
     assert (self);
     self->actor = zactor_new (s_actor, NULL);
     assert (self->actor);
-    s_send (self, "ENDPOINT", NULL, NULL, 0);
-    char *endpoint = NULL;
-    s_answered (zsock_recv (self->actor, "s", &endpoint), "ENDPOINT");
-    snprintf (self->endpoint, sizeof self->endpoint, "%s", endpoint ? endpoint : "");
-    zstr_free (&endpoint);
+    s_send (self, ZF_PIPE_ENDPOINTS, NULL, NULL, 0);
+    zf_fields_t *endpoints = zf_fields_recv (self->actor);
+    s_answered (endpoints ? 0 : -1, ZF_PIPE_ENDPOINTS);
+    const char *bind = zf_fields_str (endpoints, "bind");
+    snprintf (self->endpoint, sizeof self->endpoint, "%s", bind ? bind : "");
+    zf_fields_destroy (&endpoints);
     return self;
 }
 

@@ -76,7 +76,11 @@ s_follow_event (const zf_event_t *event, zf_follow_origin_t origin, void *arg)
             break;
         }
         char *line = zf_out_event_line (cfg->json, event, ZF_OUT_REPAIRED);
-        if (line) zlistx_add_end (self->repair_lines, line);
+        if (line)
+            zlistx_add_end (self->repair_lines, line);
+        else
+            fprintf (stderr, "zflow-tap: out of memory: event seq=%llu not shown\n",
+                     (unsigned long long)event->seq);
         if (!self->repair_first) self->repair_first = event->seq;
         self->repair_last = event->seq;
         break;
@@ -95,13 +99,14 @@ static void
 s_follow_gap (uint64_t from, uint64_t to, void *arg)
 {
     s_tap_t *self = arg;
-    if (self->whole_registry) {
+    self->repair_lines = self->whole_registry ? NULL : zlistx_new ();
+    if (!self->repair_lines) {
+        //  Unfiltered (or no memory to hold the lines): the gap now, and
+        //  the matching events as they are fetched.
         zf_out_gap (self->cfg->json, "registry", from, to, false,
                     "fetching them from the registry");
         return;
     }
-    self->repair_lines = zlistx_new ();
-    assert (self->repair_lines);
     zlistx_set_destructor (self->repair_lines, (zlistx_destructor_fn *)zstr_free);
     self->repair_first = self->repair_last = 0;
 }

@@ -326,7 +326,8 @@ s_summary (s_demo_t *self, zf_rpc_t *rpc, const zf_up_config_t *cfg)
     uint32_t done = 0, total = self->flow->task_count;
     if (zf_rpc_call (rpc, &req, ZF_BODY_STATUS_REPLY, &reply) == 0 && reply.run_count > 0) {
         const zf_run_status_t *run = &reply.runs[0];
-        zf_status_print_run (run, zclock_time (), stdout);
+        if (zf_status_print_run (run, zclock_time (), stdout) != 0)
+            fprintf (stderr, "zflow demo: out of memory printing the tasks\n");
         total = (uint32_t)run->task_count;
         for (size_t i = 0; i < run->task_count; i++)
             done += zf_render_task_done (run->tasks[i].state);

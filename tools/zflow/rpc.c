@@ -26,7 +26,10 @@ zf_rpc_new (const zf_cli_verb_t *verb, const char *registry_flag)
         return NULL;
     }
     zf_rpc_t *self = calloc (1, sizeof *self);
-    assert (self);
+    if (!self) {
+        zf_cli_fail (verb, "out of memory");
+        return NULL;
+    }
     self->verb = verb;
     self->endpoints = endpoints;
     self->timeout_ms = (int)timeout;

@@ -16,7 +16,8 @@ typedef struct _zf_rpc_t zf_rpc_t;
 #define ZF_RPC_TIMEOUT_MS 5000
 
 //  Resolves the endpoints and the timeout. Returns NULL when either is
-//  malformed, after a usage error (exit status 2).
+//  malformed, after a usage error (exit status 2), or when out of memory,
+//  after saying so.
 zf_rpc_t *zf_rpc_new (const zf_cli_verb_t *verb, const char *registry_flag);
 
 void zf_rpc_destroy (zf_rpc_t **self_p);

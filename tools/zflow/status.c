@@ -85,7 +85,17 @@ s_row (const zf_task_status_t *task, int64_t now, s_row_t *row)
     row->cell[5] = s_detail (task);
 }
 
-void
+//  Frees the cells of the first count rows, and the rows.
+static void
+s_rows_free (s_row_t *rows, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        for (int c = 0; c < S_COLUMNS; c++)
+            free (rows[i].cell[c]);
+    free (rows);
+}
+
+int
 zf_status_print_run (const zf_run_status_t *run, int64_t now, FILE *out)
 {
     char date[ZF_DATE_TEXT], took[ZF_RENDER_DURATION_TEXT];
@@ -99,14 +109,17 @@ zf_status_print_run (const zf_run_status_t *run, int64_t now, FILE *out)
     static const char *titles[S_COLUMNS] = {"TASK",    "STATE",    "SHARDS",
                                             "ATTEMPT", "DURATION", "DETAIL"};
     s_row_t *rows = calloc (run->task_count + 1, sizeof *rows);
-    assert (rows);
+    if (!rows) return -1;
     size_t width[S_COLUMNS];
     for (int c = 0; c < S_COLUMNS; c++)
         width[c] = strlen (titles[c]);
     for (size_t i = 0; i < run->task_count; i++) {
         s_row (&run->tasks[i], now, &rows[i]);
         for (int c = 0; c < S_COLUMNS; c++) {
-            assert (rows[i].cell[c]);
+            if (!rows[i].cell[c]) {
+                s_rows_free (rows, i + 1);
+                return -1;
+            }
             if (strlen (rows[i].cell[c]) > width[c]) width[c] = strlen (rows[i].cell[c]);
         }
     }
@@ -120,10 +133,8 @@ zf_status_print_run (const zf_run_status_t *run, int64_t now, FILE *out)
             fprintf (out, "%-*s  ", (int)width[c], cells[c]);
         fprintf (out, "%s\n", cells[last]);
     }
-    for (size_t i = 0; i < run->task_count; i++)
-        for (int c = 0; c < S_COLUMNS; c++)
-            free (rows[i].cell[c]);
-    free (rows);
+    s_rows_free (rows, run->task_count);
+    return 0;
 }
 
 //  The run a FLOW query shows: the only one, or the latest date.
@@ -209,13 +220,15 @@ zf_cmd_status (int argc, char **argv)
             printf ("no runs yet\n");
         else {
             int64_t now = zclock_time ();
+            int rc = 0;
             if (flow)
-                zf_status_print_run (s_latest (&reply), now, stdout);
+                rc = zf_status_print_run (s_latest (&reply), now, stdout);
             else
-                for (size_t i = 0; i < reply.run_count; i++) {
+                for (size_t i = 0; i < reply.run_count && rc == 0; i++) {
                     if (i > 0) printf ("\n");
-                    zf_status_print_run (&reply.runs[i], now, stdout);
+                    rc = zf_status_print_run (&reply.runs[i], now, stdout);
                 }
+            if (rc != 0) status = zf_cli_fail (&s_verb, "out of memory printing the tasks");
         }
     }
     zf_rpc_destroy (&rpc);

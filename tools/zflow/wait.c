@@ -339,8 +339,7 @@ zf_cmd_wait (int argc, char **argv)
     self.rpc = zf_rpc_new (&s_verb, registry);
     if (!self.rpc) return 2;
     self.dec = zf_proto_decoder_new ();
-    assert (self.dec);
-    status = s_wait (&self);
+    status = self.dec ? s_wait (&self) : zf_cli_fail (&s_verb, "out of memory");
     for (int i = 0; i < self.sub_count; i++)
         zf_evsub_destroy (&self.subs[i]);
     zf_proto_decoder_destroy (&self.dec);

@@ -23,6 +23,7 @@
 #include "archiver.h"
 #include "sim_registry.h"
 #include "zf_engine.h"
+#include "zf_pipe.h"
 #include "zf_regclient.h"
 #include "zf_store.h"
 
@@ -125,23 +126,47 @@ s_start (s_fixture_t *fx)
     fx->archiver = zactor_new (zf_archiver_actor, &fx->cfg);
     assert_non_null (fx->archiver);
     assert_string_equal (fx->cfg.error, "");
-    zstr_send (fx->archiver, "ENDPOINT");
-    char *endpoint = NULL;
-    zsock_recv (fx->archiver, "s", &endpoint);
-    snprintf (fx->endpoint, sizeof fx->endpoint, "%s", endpoint);
-    free (endpoint);
+    zf_fields_t *endpoints = zf_fields_ask (fx->archiver, ZF_PIPE_ENDPOINTS);
+    assert_non_null (endpoints);
+    assert_non_null (zf_fields_str (endpoints, "bind"));
+    snprintf (fx->endpoint, sizeof fx->endpoint, "%s", zf_fields_str (endpoints, "bind"));
+    zf_fields_destroy (&endpoints);
     assert_true (sim_registry_await_subscriber (fx->registry, S_WAIT_MS));
+}
+
+//  One field of an answer; the test fails if there is none of that name.
+static uint64_t
+s_field (zf_fields_t *fields, const char *name)
+{
+    uint64_t value = zf_fields_get (fields, name);
+    if (value == ZF_FIELDS_ABSENT) fail_msg ("the archiver's answer has no %s", name);
+    return value;
 }
 
 static void
 s_stats (s_fixture_t *fx, s_stats_t *s)
 {
-    zstr_send (fx->archiver, "STATS");
-    assert_int_equal (zsock_recv (fx->archiver, "88888888888888", &s->received, &s->written,
-                                  &s->batches, &s->failures, &s->durable, &s->acked, &s->repairs,
-                                  &s->fallbacks, &s->snapshots, &s->dropped, &s->requests,
-                                  &s->bad_requests, &s->history, &s->queued),
-                      0);
+    zf_fields_t *stats = zf_fields_ask (fx->archiver, ZF_PIPE_STATS);
+    assert_non_null (stats);
+    *s = (s_stats_t){
+        s_field (stats, "received"), s_field (stats, "written"),   s_field (stats, "batches"),
+        s_field (stats, "failures"), s_field (stats, "durable"),   s_field (stats, "acked"),
+        s_field (stats, "repairs"),  s_field (stats, "fallbacks"), s_field (stats, "snapshots"),
+        s_field (stats, "dropped"),  s_field (stats, "requests"),  s_field (stats, "bad_requests"),
+        s_field (stats, "history"),  s_field (stats, "queued"),
+    };
+    zf_fields_destroy (&stats);
+}
+
+//  A retention pass now (RETAIN): journal rows and log files removed.
+static void
+s_retain (s_fixture_t *fx, uint64_t *rows, uint64_t *files)
+{
+    zf_fields_t *retained = zf_fields_ask (fx->archiver, "RETAIN");
+    assert_non_null (retained);
+    *rows = s_field (retained, "rows");
+    *files = s_field (retained, "files");
+    zf_fields_destroy (&retained);
 }
 
 //  Submits the flow and runs a date to its end; waits until the archive
@@ -494,9 +519,8 @@ test_recovery_snapshot (void **state)
 
     //  Events are three days old: retention of one day removes the journal
     //  before the latest snapshot, and recovery still works.
-    zstr_send (fx->archiver, "RETAIN");
     uint64_t rows = 0, files = 0;
-    assert_int_equal (zsock_recv (fx->archiver, "88", &rows, &files), 0);
+    s_retain (fx, &rows, &files);
     assert_true (rows > 0);
     zf_store_t *store = s_open_store (fx);
     zf_store_snapinfo_t snap;
@@ -659,9 +683,8 @@ test_log_retention (void **state)
     fx->cfg.log_dir = logs;
     fx->cfg.retention_ms = 24 * 3600 * 1000;
     s_start (fx);
-    zstr_send (fx->archiver, "RETAIN");
     uint64_t rows = 0, files = 0;
-    assert_int_equal (zsock_recv (fx->archiver, "88", &rows, &files), 0);
+    s_retain (fx, &rows, &files);
     assert_int_equal (files, 5);
     struct stat info;
     snprintf (path, sizeof path, "%s/attempt-0.log", old_dir);

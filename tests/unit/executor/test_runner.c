@@ -144,10 +144,11 @@ s_start (s_fixture_t *fx, const zf_job_t *job)
     assert_int_equal (rc, 0);
 }
 
-//  Reads the first numbers of a file.
+//  Reads the first numbers of a file; both are 0 when it cannot be read.
 static int
 s_read_pids (const char *path, pid_t *a, pid_t *b)
 {
+    *a = *b = 0;
     FILE *file = fopen (path, "r");
     if (!file) return -1;
     int x = 0, y = 0;

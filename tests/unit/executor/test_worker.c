@@ -16,6 +16,7 @@
 #include "dispatcher.h"
 #include "executor.h"
 #include "pool.h"
+#include "zf_pipe.h"
 #include "zf_worker.h"
 
 static void
@@ -251,14 +252,16 @@ s_count_handler (zf_task_t *task, void *arg)
     return 0;
 }
 
-//  Asks an actor for a number on its pipe.
+//  One STATS counter of an actor; the test fails if it has none of that name.
 static uint64_t
-s_running (zactor_t *actor)
+s_stat (zactor_t *actor, const char *name)
 {
-    zstr_send (actor, "RUNNING");
-    uint64_t running = 0;
-    zsock_recv (actor, "8", &running);
-    return running;
+    zf_fields_t *stats = zf_fields_ask (actor, ZF_PIPE_STATS);
+    assert_non_null (stats);
+    uint64_t value = zf_fields_get (stats, name);
+    zf_fields_destroy (&stats);
+    if (value == ZF_FIELDS_ABSENT) fail_msg ("no STATS counter %s", name);
+    return value;
 }
 
 //  The results of the last order, by status.
@@ -283,11 +286,13 @@ test_worker_serves (void **state)
     dcfg.broker.liveness = 20;
     zactor_t *dispatcher = zactor_new (zf_dispatcher_actor, &dcfg);
     assert_non_null (dispatcher);
-    zstr_send (dispatcher, "ENDPOINTS");
-    char *endpoint = NULL, *events = NULL;
-    assert_int_equal (zsock_recv (dispatcher, "ss", &endpoint, &events), 0);
+    zf_fields_t *endpoints = zf_fields_ask (dispatcher, ZF_PIPE_ENDPOINTS);
+    assert_non_null (endpoints);
+    assert_non_null (zf_fields_str (endpoints, "bind"));
+    char *endpoint = strdup (zf_fields_str (endpoints, "bind"));
     assert_non_null (strstr (endpoint, "tcp://127.0.0.1:"));
-    assert_string_equal (events, "");
+    assert_null (zf_fields_str (endpoints, "events"));
+    zf_fields_destroy (&endpoints);
 
     //  A worker with two handlers and one slot.
     zf_worker_config_t wcfg;
@@ -346,11 +351,11 @@ test_worker_serves (void **state)
     }
     assert_true (count > 0);
     assert_int_equal (s_count_status (client, ZF_JOB_RUNNING, NULL), 1);
-    assert_int_equal (s_running (serving), 1);
+    assert_int_equal (s_stat (serving, "running"), 1);
     assert_int_equal (zf_dclient_cancel (client, "eod", 20416, "stuck", ZF_SHARD_ALL), 0);
     assert_int_equal (zf_dclient_wait (client, 1, 10000), 1);
     assert_int_equal (s_count_status (client, ZF_JOB_CANCELLED, NULL), 1);
-    assert_int_equal (s_running (serving), 0);
+    assert_int_equal (s_stat (serving, "running"), 0);
 
     //  An executor next to it runs shell jobs; a service nobody offers fails
     //  fast with no_worker when the order allows only a short wait.
@@ -381,22 +386,16 @@ test_worker_serves (void **state)
     assert_int_equal (zf_dclient_refusals (client, &code), 1);
     assert_int_equal (code, ZF_REFUSE_NO_WORKER);
     //  Every result was acknowledged: the dispatcher holds none.
-    zstr_send (dispatcher, "STATS");
-    uint64_t orders, jobs, results, requeued, speculative, inflight, held, workers;
-    assert_int_equal (zsock_recv (dispatcher, "88888888", &orders, &jobs, &results, &requeued,
-                                  &speculative, &inflight, &held, &workers),
-                      0);
-    assert_int_equal (workers, 2);
-    assert_int_equal (inflight, 0);
-    assert_true (results >= 9);
+    assert_int_equal (s_stat (dispatcher, "workers"), 2);
+    assert_int_equal (s_stat (dispatcher, "inflight"), 0);
+    assert_true (s_stat (dispatcher, "results") >= 9);
 
     zf_dclient_destroy (&client);
     zactor_destroy (&executor);
     zactor_destroy (&serving);
     zf_worker_destroy (&worker);
     zactor_destroy (&dispatcher);
-    zstr_free (&endpoint);
-    zstr_free (&events);
+    free (endpoint);
     assert_int_equal (system ("rm -rf /tmp/zf-test-worker-logs"), 0);
 }
 

@@ -78,13 +78,13 @@ s_new (zf_clock_t *clock, int64_t heartbeat_ms, const char *archiver, const zf_i
     self->actor = zactor_new (zf_registry_actor, &self->cfg);
     assert_non_null (self->actor);
     assert_string_equal (self->cfg.error, "");
-    char *endpoint = NULL, *events = NULL;
-    zstr_send (self->actor, "ENDPOINTS");
-    assert_int_equal (zsock_recv (self->actor, "ss", &endpoint, &events), 0);
-    snprintf (self->endpoint, sizeof self->endpoint, "%s", endpoint);
-    snprintf (self->events, sizeof self->events, "%s", events);
-    zstr_free (&endpoint);
-    zstr_free (&events);
+    zf_fields_t *endpoints = zf_fields_ask (self->actor, ZF_PIPE_ENDPOINTS);
+    assert_non_null (endpoints);
+    assert_non_null (zf_fields_str (endpoints, "bind"));
+    assert_non_null (zf_fields_str (endpoints, "events"));
+    snprintf (self->endpoint, sizeof self->endpoint, "%s", zf_fields_str (endpoints, "bind"));
+    snprintf (self->events, sizeof self->events, "%s", zf_fields_str (endpoints, "events"));
+    zf_fields_destroy (&endpoints);
 
     self->client = zsock_new_dealer (self->endpoint);
     self->sub = zsock_new_sub (self->events, "");
@@ -226,16 +226,14 @@ rh_state (rh_t *self, const char *flow, const char *task)
 }
 
 uint64_t
-rh_stat (rh_t *self, int index)
+rh_stat (rh_t *self, const char *name)
 {
-    uint64_t values[10];
-    zstr_send (self->actor, "STATS");
-    assert_int_equal (zsock_recv (self->actor, "8888888888", &values[0], &values[1], &values[2],
-                                  &values[3], &values[4], &values[5], &values[6], &values[7],
-                                  &values[8], &values[9]),
-                      0);
-    assert_true (index >= 0 && index < 10);
-    return values[index];
+    zf_fields_t *stats = zf_fields_ask (self->actor, ZF_PIPE_STATS);
+    assert_non_null (stats);
+    uint64_t value = zf_fields_get (stats, name);
+    zf_fields_destroy (&stats);
+    if (value == ZF_FIELDS_ABSENT) fail_msg ("the registry's STATS have no %s", name);
+    return value;
 }
 
 bool

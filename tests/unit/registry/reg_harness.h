@@ -112,7 +112,7 @@ bool rh_await_event (rh_t *self, int kind, int state, const char *task);
 //  of the run itself when task is NULL.
 int rh_state (rh_t *self, const char *flow, const char *task);
 
-//  The STATS counters: index 0 requests ... 9 events published.
-uint64_t rh_stat (rh_t *self, int index);
+//  One STATS counter, by name; the test fails if the registry has none of that name.
+uint64_t rh_stat (rh_t *self, const char *name);
 
 #endif

@@ -174,7 +174,7 @@ test_a_flow_runs_from_submit_to_success (void **state)
     s_finish_b_and_c (h, 1);
     assert_true (rh_await_event (h, ZF_EV_RUN, ZF_RS_SUCCEEDED, NULL));
     assert_int_equal (h->gaps, 0);
-    assert_int_equal (h->last_seq, rh_stat (h, 7));
+    assert_int_equal (h->last_seq, rh_stat (h, "seq"));
 
     //  STATUS tells the same story.
     zf_reg_request_t req;
@@ -204,8 +204,8 @@ test_a_flow_runs_from_submit_to_success (void **state)
     assert_int_equal (reply.type, ZF_BODY_STATUS_REPLY);
     assert_int_equal (reply.run_count, 1);
     //  Results were counted; none was stale.
-    assert_int_equal (rh_stat (h, 3), 5);
-    assert_int_equal (rh_stat (h, 4), 0);
+    assert_int_equal (rh_stat (h, "results"), 5);
+    assert_int_equal (rh_stat (h, "stale"), 0);
 }
 
 //  Reads the parts of a multi-part reply to the last request; returns the
@@ -253,7 +253,7 @@ test_replicas_get_snapshots_and_history (void **state)
     s_run_a (h, 1, ZF_JOB_SUCCEEDED);
     s_finish_b_and_c (h, 1);
     assert_true (rh_await_event (h, ZF_EV_RUN, ZF_RS_SUCCEEDED, NULL));
-    uint64_t last = rh_stat (h, 7);
+    uint64_t last = rh_stat (h, "seq");
 
     //  Everything since the start, every event once, in order.
     zf_reg_request_t req;
@@ -340,7 +340,7 @@ test_bad_requests_get_errors_and_the_registry_serves_on (void **state)
     rh_call (h, &req, &reply);
     assert_int_equal (reply.type, ZF_BODY_OK);
     assert_string_equal (reply.text, "pong");
-    assert_int_equal (rh_stat (h, 1), 3);
+    assert_int_equal (rh_stat (h, "bad_requests"), 3);
     //  The flood is on the bus.
     assert_true (rh_await_event (h, ZF_EV_ERROR, -1, NULL));
 
@@ -398,7 +398,7 @@ test_bad_requests_get_errors_and_the_registry_serves_on (void **state)
     req.seq = 1000000;
     rh_call (h, &req, &reply);
     assert_int_equal (reply.code, ZF_ERR_BAD_REQUEST);
-    assert_int_equal (rh_stat (h, 1), 3);
+    assert_int_equal (rh_stat (h, "bad_requests"), 3);
 }
 
 //  Closes the fake dispatcher and binds a new one on the same endpoint.
@@ -449,11 +449,11 @@ test_work_lost_with_the_dispatcher_runs_again (void **state)
     //  The late result of the lost attempt changes nothing.
     rh_disp_result (h, &a1, ZF_JOB_SUCCEEDED, true);
     s_await_ack (h, &a1);
-    assert_int_equal (rh_stat (h, 4), 1);
+    assert_int_equal (rh_stat (h, "stale"), 1);
     s_run_a (h, 2, ZF_JOB_SUCCEEDED);
     s_finish_b_and_c (h, 1);
     assert_true (rh_await_event (h, ZF_EV_RUN, ZF_RS_SUCCEEDED, NULL));
-    assert_true (rh_stat (h, 6) >= 1);
+    assert_true (rh_stat (h, "reconnects") >= 1);
     assert_int_equal (h->gaps, 0);
 }
 
@@ -481,7 +481,7 @@ test_work_the_dispatcher_still_holds_is_not_run_twice (void **state)
     s_await_ack (h, &a1);
     s_finish_b_and_c (h, 1);
     assert_true (rh_await_event (h, ZF_EV_RUN, ZF_RS_SUCCEEDED, NULL));
-    assert_int_equal (rh_stat (h, 4), 0);
+    assert_int_equal (rh_stat (h, "stale"), 0);
 }
 
 static void
@@ -537,7 +537,7 @@ test_refusals_fail_retry_or_raise_the_epoch (void **state)
     rh_disp_send (h, ZF_MDPC_ERROR, "shell", true);
     rh_disp_hello (h, NULL, 0);
     assert_int_equal (h->hello_epoch, old + 6);
-    assert_int_equal (rh_stat (h, 8), old + 6);
+    assert_int_equal (rh_stat (h, "epoch"), old + 6);
     char path[128];
     snprintf (path, sizeof path, "%s/registry.epoch", h->dir);
     FILE *file = fopen (path, "r");
@@ -657,7 +657,7 @@ test_actions_cancel_retry_skip_and_pause (void **state)
     assert_int_equal (reply.code, ZF_ERR_BAD_REQUEST);
     //  The archiver's watermark confirms the successes.
     zf_reg_request_init (&req, ZF_BODY_ARCHIVED, 0);
-    req.seq = rh_stat (h, 7);
+    req.seq = rh_stat (h, "seq");
     rh_call (h, &req, &reply);
     assert_int_equal (reply.type, ZF_BODY_OK);
     assert_true (reply.number >= 4);

@@ -104,7 +104,7 @@ test_registry_turnover (void **state)
     printf ("system=zflow workload=registry-only-W1 tasks=%zu seconds=%.3f rate=%.1f\n", wide,
             seconds, (double)wide / seconds);
     assert_int_equal (h->gaps, 0);
-    assert_int_equal (rh_stat (h, 4), 0);
+    assert_int_equal (rh_stat (h, "stale"), 0);
     free (text);
     rh_destroy (&h);
 }

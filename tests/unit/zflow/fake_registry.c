@@ -112,7 +112,7 @@ s_on_command (s_fake_t *self)
     if (!msg) return false;
     char *command = zmsg_popstr (msg);
     bool alive = true;
-    if (streq (command, "$TERM"))
+    if (streq (command, ZF_PIPE_TERM))
         alive = false;
     else if (streq (command, "REPLY")) {
         char *type = zmsg_popstr (msg);
@@ -157,7 +157,8 @@ s_on_command (s_fake_t *self)
         //  [topic][body] go out as they are.
         zmsg_send (&msg, self->xpub);
         zsock_signal (self->pipe, 0);
-    }
+    } else
+        zf_pipe_unknown ("fake registry", command);
     zstr_free (&command);
     zmsg_destroy (&msg);
     return alive;
