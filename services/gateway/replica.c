@@ -801,7 +801,8 @@ s_on_dispatcher (zloop_t *loop, zsock_t *sock, void *arg)
     //  drops of this gateway too.
     uint64_t bad = zf_dispfollow_bad_messages (self->dispatcher);
     if (bad > self->dispatcher_bad) {
-        zf_gw_metrics_dropped (self->cfg->metrics, ZF_GW_DROP_DISPATCHER, bad - self->dispatcher_bad);
+        zf_gw_metrics_dropped (self->cfg->metrics, ZF_GW_DROP_DISPATCHER,
+                               bad - self->dispatcher_bad);
         self->dispatcher_bad = bad;
     }
     s_flush (self);
