@@ -1,6 +1,6 @@
 /*  batch.c - events with copied strings, split by count and bytes. */
 #include "batch.h"
-#include "arena.h"
+#include "zf_arena.h"
 
 #include <assert.h>
 #include <stdlib.h>
