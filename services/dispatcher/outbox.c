@@ -1,25 +1,13 @@
 /*  outbox.c - per-peer batches of jobs, results, acknowledgements and events. */
 #include "outbox.h"
 #include "worker.h"
+#include "zf_arena.h"
 #include "zf_log.h"
 #include "zf_mdp.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
-
-//  Bytes in one arena block; bigger strings get a block of their own.
-#define S_BLOCK 65536
-
-typedef struct _s_block_t s_block_t;
-
-//  A block of the arena that holds copied strings until the next flush.
-struct _s_block_t {
-    s_block_t *next; //  the block before it
-    size_t used;     //  bytes used
-    size_t size;     //  bytes in data
-    char data[];     //  the strings
-};
 
 //  A growable array of fixed-size items.
 typedef struct {
@@ -54,7 +42,7 @@ struct _zf_outbox_t {
     size_t peer_count;           //  peers in use this turn
     size_t peer_size;            //  peers allocated
     s_vec_t events;              //  zf_dispevent_t
-    s_block_t *arena;            //  strings of queued items
+    zf_arena_t *arena;           //  strings of queued items, until the flush
     zf_proto_encoder_t *encoder; //  bodies
     uint64_t dropped;            //  messages not sent
 };
@@ -68,10 +56,8 @@ zf_outbox_new (zsock_t *router, zsock_t *pub)
     self->router = router;
     self->pub = pub;
     self->encoder = zf_proto_encoder_new ();
-    if (!self->encoder) {
-        free (self);
-        return NULL;
-    }
+    self->arena = zf_arena_new ();
+    if (!self->encoder || !self->arena) zf_outbox_destroy (&self);
     return self;
 }
 
@@ -80,18 +66,6 @@ s_vec_free (s_vec_t *vec)
 {
     free (vec->items);
     memset (vec, 0, sizeof *vec);
-}
-
-//  Frees arena blocks down to one.
-static void
-s_arena_reset (zf_outbox_t *self, bool all)
-{
-    while (self->arena && (all || self->arena->next)) {
-        s_block_t *next = self->arena->next;
-        free (self->arena);
-        self->arena = next;
-    }
-    if (self->arena) self->arena->used = 0;
 }
 
 void
@@ -111,7 +85,7 @@ zf_outbox_destroy (zf_outbox_t **self_p)
     }
     free (self->peers);
     s_vec_free (&self->events);
-    s_arena_reset (self, true);
+    zf_arena_destroy (&self->arena);
     zf_proto_encoder_destroy (&self->encoder);
     free (self);
     *self_p = NULL;
@@ -122,20 +96,8 @@ static const char *
 s_copy (zf_outbox_t *self, const char *text)
 {
     if (!text) return NULL;
-    size_t size = strlen (text) + 1;
-    if (!self->arena || self->arena->size - self->arena->used < size) {
-        size_t block = size > S_BLOCK ? size : S_BLOCK;
-        s_block_t *fresh = malloc (sizeof (s_block_t) + block);
-        if (!fresh) return "";
-        fresh->next = self->arena;
-        fresh->used = 0;
-        fresh->size = block;
-        self->arena = fresh;
-    }
-    char *place = self->arena->data + self->arena->used;
-    memcpy (place, text, size);
-    self->arena->used += size;
-    return place;
+    const char *copy = zf_arena_strdup (self->arena, text);
+    return copy ? copy : "";
 }
 
 //  Room for one more item; NULL if out of memory.
@@ -413,7 +375,7 @@ zf_outbox_flush (zf_outbox_t *self, zf_outbox_failed_fn *failed, void *arg)
     }
     self->peer_count = 0;
     if (self->events.count) s_flush_events (self);
-    s_arena_reset (self, false);
+    zf_arena_reset (self->arena);
     for (size_t i = 0; failed && i < failures; i++)
         failed (arg, failed_ids[i], failed_sizes[i]);
 }
