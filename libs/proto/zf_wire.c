@@ -3,31 +3,20 @@
     The reader decodes the msgpack format itself (the spec is short: one type
     byte, sometimes followed by a big-endian length or value) so that every
     length is compared with the bytes that are left before anything is read
-    or allocated. Strings and arrays go into the decoder's arena, a list of
-    chunks that is folded back into one chunk at the start of each decode,
-    so a stream of similar messages settles on one allocation that is reused.
+    or allocated. Strings and arrays go into the decoder's arena (zf_arena),
+    which is reset at the start of each decode, so a stream of similar
+    messages settles on one allocation that is reused.
 */
 #include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "zf_arena.h"
 #include "zf_proto.h"
 
-//  Smallest arena chunk, and the most an idle decoder keeps between decodes.
-#define S_CHUNK_MIN  (16 * 1024)
-#define S_ARENA_KEEP (4 * 1024 * 1024)
-
-typedef struct _s_chunk_t {
-    struct _s_chunk_t *next; //  older chunk
-    size_t size;             //  bytes in data
-    size_t used;             //  bytes handed out
-    max_align_t data[];      //  the memory
-} s_chunk_t;
-
 struct _zf_proto_decoder_t {
-    s_chunk_t *chunks; //  newest first; allocation bumps the newest
-    size_t wanted;     //  bytes handed out since the last reset
+    zf_arena_t *arena; //  what the last decode holds
 };
 
 struct _zf_proto_encoder_t {
@@ -53,18 +42,10 @@ const zf_wire_limit_t zf_wire_log_text = {ZF_MAX_FRAME_SIZE / 2, "ZF_MAX_FRAME_S
 zf_proto_decoder_t *
 zf_proto_decoder_new (void)
 {
-    return calloc (1, sizeof (zf_proto_decoder_t));
-}
-
-//  Frees every chunk of a list.
-static void
-s_chunks_free (s_chunk_t *chunk)
-{
-    while (chunk) {
-        s_chunk_t *next = chunk->next;
-        free (chunk);
-        chunk = next;
-    }
+    zf_proto_decoder_t *self = calloc (1, sizeof (zf_proto_decoder_t));
+    if (self) self->arena = zf_arena_new ();
+    if (self && !self->arena) zf_proto_decoder_destroy (&self);
+    return self;
 }
 
 //  Destroys a decoder and all it holds.
@@ -74,72 +55,18 @@ zf_proto_decoder_destroy (zf_proto_decoder_t **self_p)
     assert (self_p);
     zf_proto_decoder_t *self = *self_p;
     if (self) {
-        s_chunks_free (self->chunks);
+        zf_arena_destroy (&self->arena);
         free (self);
         *self_p = NULL;
     }
 }
 
-//  Bytes held in chunks.
+//  Bytes held.
 size_t
 zf_proto_decoder_capacity (zf_proto_decoder_t *self)
 {
     assert (self);
-    size_t total = 0;
-    for (s_chunk_t *chunk = self->chunks; chunk; chunk = chunk->next)
-        total += chunk->size;
-    return total;
-}
-
-//  A new chunk of at least size bytes, or NULL.
-static s_chunk_t *
-s_chunk_new (size_t size)
-{
-    s_chunk_t *chunk = malloc (sizeof (s_chunk_t) + size);
-    if (chunk) {
-        chunk->next = NULL;
-        chunk->size = size;
-        chunk->used = 0;
-    }
-    return chunk;
-}
-
-//  Forgets everything decoded before. If the last message needed more than
-//  one chunk, they are replaced by one chunk that fits such a message, up to
-//  S_ARENA_KEEP, so the next one like it needs no allocation.
-static void
-s_decoder_reset (zf_proto_decoder_t *self)
-{
-    if (self->chunks && !self->chunks->next && self->chunks->size <= S_ARENA_KEEP)
-        self->chunks->used = 0;
-    else if (self->chunks) {
-        size_t size = self->wanted;
-        if (size < S_CHUNK_MIN) size = S_CHUNK_MIN;
-        if (size > S_ARENA_KEEP) size = S_ARENA_KEEP;
-        s_chunks_free (self->chunks);
-        self->chunks = s_chunk_new (size);
-    }
-    self->wanted = 0;
-}
-
-//  size bytes, aligned for any type, or NULL if out of memory.
-static void *
-s_decoder_alloc (zf_proto_decoder_t *self, size_t size)
-{
-    size_t align = sizeof (max_align_t);
-    size = (size + align - 1) / align * align;
-    self->wanted += size;
-    s_chunk_t *chunk = self->chunks;
-    if (!chunk || chunk->size - chunk->used < size) {
-        size_t grow = chunk ? chunk->size * 2 : S_CHUNK_MIN;
-        chunk = s_chunk_new (size > grow ? size : grow);
-        if (!chunk) return NULL;
-        chunk->next = self->chunks;
-        self->chunks = chunk;
-    }
-    void *memory = (char *)chunk->data + chunk->used;
-    chunk->used += size;
-    return memory;
+    return zf_arena_capacity (self->arena);
 }
 
 //  ---------------------------------------------------------------------------
@@ -651,7 +578,7 @@ zf_wire_begin (zf_wire_reader_t *r, zf_proto_decoder_t *dec, const void *data, s
     r->dec = dec;
     r->err = err;
     if (err) err->text[0] = 0;
-    if (dec) s_decoder_reset (dec);
+    if (dec) zf_arena_reset (dec->arena);
     if (size > ZF_MAX_FRAME_SIZE) {
         zf_wire_fail (r, NULL, "body of %zu bytes exceeds ZF_MAX_FRAME_SIZE (%d)", size,
                       ZF_MAX_FRAME_SIZE);
@@ -847,7 +774,7 @@ void *
 zf_wire_alloc (zf_wire_reader_t *r, size_t n, size_t size)
 {
     assert (r->dec);
-    void *memory = s_decoder_alloc (r->dec, n * size);
+    void *memory = zf_arena_alloc (r->dec->arena, n * size);
     if (!memory)
         zf_wire_fail (r, NULL, "out of memory");
     else
