@@ -565,10 +565,11 @@ s_next_head (zf_wire_reader_t *r, const char *field, s_head_t *head)
     return s_head (r, field, head);
 }
 
-//  Starts a body.
-int
-zf_wire_begin (zf_wire_reader_t *r, zf_proto_decoder_t *dec, const void *data, size_t size,
-               int type, zf_proto_error_t *err)
+//  Sets a reader at the start of its input: resets the decoder, checks the
+//  size. Returns 0 or -1.
+static int
+s_start (zf_wire_reader_t *r, zf_proto_decoder_t *dec, const void *data, size_t size,
+         zf_proto_error_t *err)
 {
     assert (r);
     assert (data || size == 0);
@@ -584,6 +585,15 @@ zf_wire_begin (zf_wire_reader_t *r, zf_proto_decoder_t *dec, const void *data, s
                       ZF_MAX_FRAME_SIZE);
         return -1;
     }
+    return 0;
+}
+
+//  Starts a body.
+int
+zf_wire_begin (zf_wire_reader_t *r, zf_proto_decoder_t *dec, const void *data, size_t size,
+               int type, zf_proto_error_t *err)
+{
+    if (s_start (r, dec, data, size, err)) return -1;
     s_head_t head;
     if (s_head (r, NULL, &head)) return -1;
     if (head.kind != S_ARRAY) {
@@ -610,6 +620,36 @@ zf_wire_begin (zf_wire_reader_t *r, zf_proto_decoder_t *dec, const void *data, s
         return -1;
     }
     r->type = (int)body_type;
+    return 0;
+}
+
+//  Starts a map.
+int
+zf_wire_begin_map (zf_wire_reader_t *r, zf_proto_decoder_t *dec, const void *data, size_t size,
+                   uint32_t max, const char *max_name, uint32_t *count, zf_proto_error_t *err)
+{
+    assert (max <= UINT32_MAX / 2);
+    if (s_start (r, dec, data, size, err)) return -1;
+    s_head_t head;
+    if (s_head (r, NULL, &head)) return -1;
+    if (head.kind != S_MAP) {
+        zf_wire_fail (r, NULL, "expected a map, got %s", s_kind_name (head.kind));
+        return -1;
+    }
+    if (head.u > max) {
+        zf_wire_fail (r, NULL, "%llu entries, more than %s (%u)", (unsigned long long)head.u,
+                      max_name, max);
+        return -1;
+    }
+    //  A key and a value take a byte each at least.
+    if (head.u * 2 > s_left (r)) {
+        zf_wire_fail (r, NULL, "input ends early (%llu entries announced)",
+                      (unsigned long long)head.u);
+        return -1;
+    }
+    *count = (uint32_t)head.u;
+    r->level[0] = (zf_wire_level_t){NULL, -1, 2 * *count, false};
+    r->depth = 1;
     return 0;
 }
 
@@ -744,6 +784,46 @@ zf_wire_peek_nil (zf_wire_reader_t *r)
     return !r->failed && r->pos < r->end && *r->pos == 0xc0;
 }
 
+//  True if the next byte starts a string.
+bool
+zf_wire_peek_str (zf_wire_reader_t *r)
+{
+    if (r->failed || r->pos >= r->end) return false;
+    uint8_t byte = *r->pos;
+    return (byte >= 0xa0 && byte <= 0xbf) || (byte >= 0xd9 && byte <= 0xdb);
+}
+
+//  Skips one value whole, arrays and maps in it counted against the depth.
+int
+zf_wire_skip (zf_wire_reader_t *r, const char *field)
+{
+    if (s_take (r, field)) return -1;
+    //  Values left to skip in each array or map entered, innermost last.
+    uint64_t left[ZF_WIRE_DEPTH];
+    int inside = 0;
+    uint64_t count = 1;
+    while (true) {
+        while (count == 0 && inside > 0)
+            count = left[--inside];
+        if (count == 0) return 0;
+        count--;
+        s_head_t head;
+        if (s_head (r, field, &head) || s_payload (r, field, &head)) return -1;
+        if (head.kind != S_ARRAY && head.kind != S_MAP) continue;
+        if (r->depth + inside + 1 > ZF_WIRE_DEPTH) {
+            zf_wire_fail (r, field, "values nest deeper than ZF_WIRE_DEPTH (%d)", ZF_WIRE_DEPTH);
+            return -1;
+        }
+        uint64_t more = head.kind == S_ARRAY ? head.u : 2 * head.u;
+        if (more > s_left (r)) {
+            zf_wire_fail (r, field, "input ends early");
+            return -1;
+        }
+        left[inside++] = count;
+        count = more;
+    }
+}
+
 //  Reads a nil.
 int
 zf_wire_nil (zf_wire_reader_t *r, const char *field)
@@ -782,23 +862,25 @@ zf_wire_alloc (zf_wire_reader_t *r, size_t n, size_t size)
     return memory;
 }
 
-//  Reads a string within its limit into the decoder.
-int
-zf_wire_str (zf_wire_reader_t *r, const char *field, const zf_wire_limit_t *limit, bool nullable,
-             const char **out, size_t *size_out)
+//  Reads the header of a string and checks its bytes against the limit
+//  (NULL: any length the input holds). Sets *text to them in the input and
+//  *size, and moves past them; a nil that may stand for none gives NULL.
+static int
+s_str (zf_wire_reader_t *r, const char *field, const zf_wire_limit_t *limit, bool nullable,
+       const char **text, size_t *size_out)
 {
     s_head_t head;
     if (s_next_head (r, field, &head)) return -1;
     if (head.kind == S_NIL && nullable) {
-        *out = NULL;
-        if (size_out) *size_out = 0;
+        *text = NULL;
+        *size_out = 0;
         return 0;
     }
     if (head.kind != S_STR) {
         zf_wire_fail (r, field, "expected a string, got %s", s_kind_name (head.kind));
         return -1;
     }
-    if (head.u > limit->max) {
+    if (limit && head.u > limit->max) {
         zf_wire_fail (r, field, "string longer than %s (%zu)", limit->name, limit->max);
         return -1;
     }
@@ -807,20 +889,68 @@ zf_wire_str (zf_wire_reader_t *r, const char *field, const zf_wire_limit_t *limi
         return -1;
     }
     size_t size = (size_t)head.u;
-    if ((limit->flags & ZF_WIRE_NONEMPTY) && size == 0) {
+    int flags = limit ? limit->flags : 0;
+    if ((flags & ZF_WIRE_NONEMPTY) && size == 0) {
         zf_wire_fail (r, field, "empty string");
         return -1;
     }
-    if ((limit->flags & ZF_WIRE_NO_NUL) && memchr (r->pos, 0, size)) {
+    if ((flags & ZF_WIRE_NO_NUL) && memchr (r->pos, 0, size)) {
         zf_wire_fail (r, field, "string contains a nul byte");
         return -1;
     }
-    char *copy = zf_wire_alloc (r, size + 1, 1);
-    if (!copy) return -1;
-    memcpy (copy, r->pos, size);
+    *text = (const char *)r->pos;
+    *size_out = size;
     r->pos += size;
-    *out = copy;
+    return 0;
+}
+
+//  Reads a string within its limit into the decoder.
+int
+zf_wire_str (zf_wire_reader_t *r, const char *field, const zf_wire_limit_t *limit, bool nullable,
+             const char **out, size_t *size_out)
+{
+    assert (limit);
+    const char *text;
+    size_t size;
+    if (s_str (r, field, limit, nullable, &text, &size)) return -1;
+    if (text) {
+        assert (r->dec);
+        text = zf_arena_strndup (r->dec->arena, text, size);
+        if (!text) {
+            zf_wire_fail (r, field, "out of memory");
+            return -1;
+        }
+    }
+    *out = text;
     if (size_out) *size_out = size;
+    return 0;
+}
+
+//  Reads a string within its limit into the caller's buffer.
+int
+zf_wire_str_into (zf_wire_reader_t *r, const char *field, const zf_wire_limit_t *limit, char *buf,
+                  size_t buf_size)
+{
+    assert (limit && buf && buf_size > limit->max);
+    const char *text;
+    size_t size;
+    if (s_str (r, field, limit, false, &text, &size)) return -1;
+    memcpy (buf, text, size);
+    buf[size] = 0;
+    return 0;
+}
+
+//  Reads a string that must be one of some names.
+int
+zf_wire_choice (zf_wire_reader_t *r, const char *field, const char *const *names, int count,
+                int *index)
+{
+    const char *text;
+    size_t size;
+    if (s_str (r, field, NULL, false, &text, &size)) return -1;
+    *index = -1;
+    for (int i = 0; i < count && *index < 0; i++)
+        if (strlen (names[i]) == size && memcmp (names[i], text, size) == 0) *index = i;
     return 0;
 }
 
