@@ -1,5 +1,5 @@
 /*  zf_common.h - the common library: limits, logging, clocks, time, numbers,
-    arenas. */
+    arenas, growable arrays. */
 #ifndef ZF_COMMON_H_INCLUDED
 #define ZF_COMMON_H_INCLUDED
 
@@ -9,5 +9,6 @@
 #include "zf_time.h"
 #include "zf_number.h"
 #include "zf_arena.h"
+#include "zf_array.h"
 
 #endif
