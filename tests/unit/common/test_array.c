@@ -1,6 +1,6 @@
 /*  Tests of zf_array_grow: room doubles from ZF_ARRAY_MIN and keeps what
     the array held; a request already met changes nothing; sizes that
-    overflow are refused with the array untouched. */
+    overflow are refused with the array untouched; a ring keeps its order. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -75,6 +75,50 @@ test_overflow_is_refused (void **state)
     free (items);
 }
 
+//  A ring of ints with its head at 5: the items keep their order from the
+//  head as it grows, indexed by mask or by modulo.
+static void
+test_ring_keeps_order (void **state)
+{
+    int *ring = NULL;
+    size_t capacity = 0, head = 0, count = 0;
+    int next = 0, first = 0;
+    for (int round = 0; round < 2000; round++) {
+        //  Two in, one out: the ring fills, wraps round and grows.
+        for (int k = 0; k < 2; k++) {
+            if (count == capacity)
+                assert_int_equal (zf_array_grow_ring ((void **)&ring, &capacity, head, count,
+                                                      count + 1, sizeof *ring),
+                                  0);
+            assert_int_equal (capacity & (capacity - 1), 0);
+            ring[(head + count++) & (capacity - 1)] = next++;
+        }
+        assert_int_equal (ring[head], first);
+        head = (head + 1) & (capacity - 1);
+        count--;
+        first++;
+        for (size_t i = 0; i < count; i++)
+            assert_int_equal (ring[(head + i) & (capacity - 1)], first + (int)i);
+    }
+    free (ring);
+
+    //  A room that is not a power of two, indexed modulo: 3 items from
+    //  head 4 in a room of 5 (4, then 0 and 1 wrapped round).
+    ring = malloc (5 * sizeof *ring);
+    capacity = 5;
+    ring[4] = 40;
+    ring[0] = 41;
+    ring[1] = 42;
+    assert_int_equal (zf_array_grow_ring ((void **)&ring, &capacity, 4, 3, 6, sizeof *ring), 0);
+    assert_int_equal (capacity, 10);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal (ring[(4 + i) % capacity], 40 + (int)i);
+    //  Room enough already: nothing moves.
+    assert_int_equal (zf_array_grow_ring ((void **)&ring, &capacity, 4, 3, 4, sizeof *ring), 0);
+    assert_int_equal (capacity, 10);
+    free (ring);
+}
+
 int
 main (void)
 {
@@ -82,6 +126,7 @@ main (void)
         cmocka_unit_test (test_room_doubles_and_keeps_items),
         cmocka_unit_test (test_first_room),
         cmocka_unit_test (test_overflow_is_refused),
+        cmocka_unit_test (test_ring_keeps_order),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
