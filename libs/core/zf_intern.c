@@ -6,6 +6,7 @@
 */
 #include "zf_intern.h"
 #include "zf_arena.h"
+#include "zf_array.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -123,14 +124,14 @@ zf_intern_add (zf_intern_t *self, const char *str)
             return 0;
     }
     if (self->count == self->capacity) {
-        uint32_t capacity = self->capacity ? self->capacity * 2 : 16;
-        const char **strings = realloc (self->strings, capacity * sizeof (char *));
-        if (!strings) return 0;
-        self->strings = strings;
-        uint64_t *hashes = realloc (self->hashes, capacity * sizeof (uint64_t));
-        if (!hashes) return 0;
-        self->hashes = hashes;
-        self->capacity = capacity;
+        //  Both arrays grow alike from the same room.
+        size_t strings_room = self->capacity, hashes_room = self->capacity;
+        if (zf_array_grow ((void **)&self->strings, &strings_room, self->count + 1,
+                           sizeof (char *)) ||
+            zf_array_grow ((void **)&self->hashes, &hashes_room, self->count + 1,
+                           sizeof (uint64_t)))
+            return 0;
+        self->capacity = (uint32_t)strings_room;
     }
     const char *copy = zf_arena_strdup (self->arena, str);
     if (!copy) return 0;

@@ -1,6 +1,7 @@
 /*  zf_worker.c - the worker's loop: connection, jobs, results until acknowledged. */
 #include "zf_worker.h"
 #include "pool.h"
+#include "zf_array.h"
 #include "zf_log.h"
 #include "zf_mdp.h"
 
@@ -357,13 +358,10 @@ static void
 s_pend (zf_worker_t *self, s_held_t *held)
 {
     if (held->pending) return;
-    if (self->pending_count == self->pending_size) {
-        size_t size = self->pending_size ? self->pending_size * 2 : 64;
-        s_held_t **pending = realloc (self->pending, size * sizeof (s_held_t *));
-        if (!pending) return;
-        self->pending = pending;
-        self->pending_size = size;
-    }
+    if (self->pending_count == self->pending_size &&
+        zf_array_grow ((void **)&self->pending, &self->pending_size, self->pending_count + 1,
+                       sizeof (s_held_t *)))
+        return;
     held->pending = true;
     self->pending[self->pending_count++] = held;
 }
@@ -529,13 +527,10 @@ zf_worker_job_started (zf_worker_t *self, uint64_t job_id)
     if (!job || job->started) return;
     job->started = s_wall_ms ();
     job->announce = true;
-    if (self->announce_count == self->announce_size) {
-        size_t size = self->announce_size ? self->announce_size * 2 : 64;
-        uint64_t *announce = realloc (self->announce, size * sizeof (uint64_t));
-        if (!announce) return;
-        self->announce = announce;
-        self->announce_size = size;
-    }
+    if (self->announce_count == self->announce_size &&
+        zf_array_grow ((void **)&self->announce, &self->announce_size, self->announce_count + 1,
+                       sizeof (uint64_t)))
+        return;
     self->announce[self->announce_count++] = job_id;
     s_flush_outer (self);
 }

@@ -2,6 +2,7 @@
 #include "outbox.h"
 #include "worker.h"
 #include "zf_arena.h"
+#include "zf_array.h"
 #include "zf_log.h"
 #include "zf_mdp.h"
 
@@ -104,13 +105,9 @@ s_copy (zf_outbox_t *self, const char *text)
 static void *
 s_vec_push (s_vec_t *vec, size_t item_size)
 {
-    if (vec->count == vec->size) {
-        size_t size = vec->size ? vec->size * 2 : 16;
-        void *items = realloc (vec->items, size * item_size);
-        if (!items) return NULL;
-        vec->items = items;
-        vec->size = size;
-    }
+    if (vec->count == vec->size &&
+        zf_array_grow (&vec->items, &vec->size, vec->count + 1, item_size))
+        return NULL;
     return (char *)vec->items + item_size * vec->count++;
 }
 
@@ -125,10 +122,10 @@ s_peer (zf_outbox_t *self, const void *identity, size_t size)
         if (peer->size == size && memcmp (peer->identity, identity, size) == 0) return peer;
     }
     if (self->peer_count == self->peer_size) {
-        size_t grown = self->peer_size ? self->peer_size * 2 : 8;
-        s_peer_t **peers = realloc (self->peers, grown * sizeof (s_peer_t *));
-        if (!peers) return NULL;
-        self->peers = peers;
+        size_t grown = self->peer_size;
+        if (zf_array_grow ((void **)&self->peers, &grown, self->peer_count + 1,
+                           sizeof (s_peer_t *)))
+            return NULL;
         for (size_t i = self->peer_size; i < grown; i++)
             self->peers[i] = NULL;
         self->peer_size = grown;

@@ -1,5 +1,6 @@
 /*  delta.c - a binary list of view operations. */
 #include "delta.h"
+#include "zf_array.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -22,14 +23,10 @@ typedef struct {
 static void
 s_reserve (zf_gw_delta_t *self, size_t size)
 {
-    if (self->size + size <= self->cap) return;
-    size_t cap = self->cap ? self->cap : 4096;
-    while (cap < self->size + size)
-        cap *= 2;
-    uint8_t *ops = realloc (self->ops, cap);
-    assert (ops);
-    self->ops = ops;
-    self->cap = cap;
+    //  A delta is made per batch: its first room holds several views.
+    size_t need = self->size + size < 4096 ? 4096 : self->size + size;
+    int rc = zf_array_grow ((void **)&self->ops, &self->cap, need, 1);
+    assert (rc == 0);
 }
 
 //  msgpack_packer_write: appends packed bytes to the open operation.

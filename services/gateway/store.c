@@ -2,6 +2,7 @@
 #include "store.h"
 #include "gateway.h"
 #include "views.h"
+#include "zf_array.h"
 #include "zf_limits.h"
 
 #include <assert.h>
@@ -114,14 +115,9 @@ struct _zf_gw_store_t {
 static void *
 s_grow (void *array, size_t *cap, size_t want, size_t size)
 {
-    if (want <= *cap) return array;
-    size_t grown = *cap ? *cap : 16;
-    while (grown < want)
-        grown *= 2;
-    void *bigger = realloc (array, grown * size);
-    assert (bigger);
-    *cap = grown;
-    return bigger;
+    int rc = zf_array_grow (&array, cap, want, size);
+    assert (rc == 0);
+    return array;
 }
 
 //  Replaces bytes with a copy of data; true if they differ from before.

@@ -1,5 +1,6 @@
 /*  views.c - FLOWDEF, RUNVIEW and TASKVIEW from the engine; what changed. */
 #include "views.h"
+#include "zf_array.h"
 #include "zf_flow.h"
 #include "zf_limits.h"
 
@@ -351,11 +352,9 @@ zf_gw_changes_task (zf_gw_changes_t *self, const char *flow, zf_date_t date, uin
     //  Repeats are kept here and dropped when the views are written: a
     //  burst marks the same task several times, and a set would cost more.
     if (mark->count == mark->cap) {
-        size_t cap = mark->cap ? mark->cap * 2 : 16;
-        uint32_t *tasks = realloc (mark->tasks, cap * sizeof *tasks);
-        assert (tasks);
-        mark->tasks = tasks;
-        mark->cap = cap;
+        int rc =
+            zf_array_grow ((void **)&mark->tasks, &mark->cap, mark->count + 1, sizeof *mark->tasks);
+        assert (rc == 0);
     }
     mark->tasks[mark->count++] = index;
 }
@@ -413,11 +412,9 @@ s_success_push (zf_gw_changes_t *self, uint64_t seq, const char *flow, zf_date_t
             self->success_count -= self->success_head;
             self->success_head = 0;
         } else {
-            size_t cap = self->success_cap ? self->success_cap * 2 : 1024;
-            s_success_t *grown = realloc (self->successes, cap * sizeof *grown);
-            assert (grown);
-            self->successes = grown;
-            self->success_cap = cap;
+            int rc = zf_array_grow ((void **)&self->successes, &self->success_cap,
+                                    self->success_count + 1, sizeof *self->successes);
+            assert (rc == 0);
         }
     }
     self->successes[self->success_count++] = (s_success_t){seq, flow, date, index};
