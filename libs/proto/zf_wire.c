@@ -862,9 +862,9 @@ zf_wire_alloc (zf_wire_reader_t *r, size_t n, size_t size)
     return memory;
 }
 
-//  Reads the header of a string and checks its bytes against the limit
-//  (NULL: any length the input holds). Sets *text to them in the input and
-//  *size, and moves past them; a nil that may stand for none gives NULL.
+//  Reads the header of a string and checks its bytes against the limit.
+//  Sets *text to them in the input and *size, and moves past them; a nil
+//  that may stand for none gives NULL.
 static int
 s_str (zf_wire_reader_t *r, const char *field, const zf_wire_limit_t *limit, bool nullable,
        const char **text, size_t *size_out)
@@ -880,7 +880,7 @@ s_str (zf_wire_reader_t *r, const char *field, const zf_wire_limit_t *limit, boo
         zf_wire_fail (r, field, "expected a string, got %s", s_kind_name (head.kind));
         return -1;
     }
-    if (limit && head.u > limit->max) {
+    if (head.u > limit->max) {
         zf_wire_fail (r, field, "string longer than %s (%zu)", limit->name, limit->max);
         return -1;
     }
@@ -889,12 +889,11 @@ s_str (zf_wire_reader_t *r, const char *field, const zf_wire_limit_t *limit, boo
         return -1;
     }
     size_t size = (size_t)head.u;
-    int flags = limit ? limit->flags : 0;
-    if ((flags & ZF_WIRE_NONEMPTY) && size == 0) {
+    if ((limit->flags & ZF_WIRE_NONEMPTY) && size == 0) {
         zf_wire_fail (r, field, "empty string");
         return -1;
     }
-    if ((flags & ZF_WIRE_NO_NUL) && memchr (r->pos, 0, size)) {
+    if ((limit->flags & ZF_WIRE_NO_NUL) && memchr (r->pos, 0, size)) {
         zf_wire_fail (r, field, "string contains a nul byte");
         return -1;
     }
@@ -947,7 +946,9 @@ zf_wire_choice (zf_wire_reader_t *r, const char *field, const char *const *names
 {
     const char *text;
     size_t size;
-    if (s_str (r, field, NULL, false, &text, &size)) return -1;
+    //  Any length the input holds: it is only compared.
+    static const zf_wire_limit_t any = {SIZE_MAX, "SIZE_MAX", 0};
+    if (s_str (r, field, &any, false, &text, &size)) return -1;
     *index = -1;
     for (int i = 0; i < count && *index < 0; i++)
         if (strlen (names[i]) == size && memcmp (names[i], text, size) == 0) *index = i;
