@@ -939,7 +939,7 @@ zf_wire_str_into (zf_wire_reader_t *r, const char *field, const zf_wire_limit_t 
     return 0;
 }
 
-//  Reads a string that must be one of some names.
+//  Reads a string and finds it among names.
 int
 zf_wire_choice (zf_wire_reader_t *r, const char *field, const char *const *names, int count,
                 int *index)
