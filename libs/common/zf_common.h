@@ -1,4 +1,5 @@
-/*  zf_common.h - the common library: limits, logging, clocks, time, numbers, attributes. */
+/*  zf_common.h - the common library: limits, logging, clocks, time, numbers,
+    attributes, arenas, growable arrays. */
 #ifndef ZF_COMMON_H_INCLUDED
 #define ZF_COMMON_H_INCLUDED
 
@@ -8,5 +9,7 @@
 #include "zf_clock.h"
 #include "zf_time.h"
 #include "zf_number.h"
+#include "zf_arena.h"
+#include "zf_array.h"
 
 #endif

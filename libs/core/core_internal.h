@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "zf_array.h"
 #include "zf_engine.h"
 #include "zf_intern.h"
 #include "zf_limits.h"
@@ -256,9 +257,6 @@ struct _zf_engine_t {
 //  Records why a call fails and returns code.
 int zf_core_fail (zf_engine_t *self, int code, const char *format, ...)
     __attribute__ ((format (printf, 3, 4)));
-
-//  Makes room for one more item in an array of capacity items; 0 or -1.
-ZF_MUST_USE int zf_core_grow (void **items, size_t *capacity, size_t size, size_t needed);
 
 //  Starts a decision: takes the time, collects eligible tasks and dirty runs.
 void zf_core_begin (zf_engine_t *self);

@@ -48,8 +48,8 @@ static void
 s_mark_dirty (zf_engine_t *self, zf_run_t *run)
 {
     if (!self->deciding || run->dirty) return;
-    if (zf_core_grow ((void **)&self->dirty, &self->dirty_capacity, sizeof (uint32_t),
-                      self->dirty_count + 1))
+    if (zf_array_grow ((void **)&self->dirty, &self->dirty_capacity, self->dirty_count + 1,
+                       sizeof (uint32_t)))
         return; //  settle () finds what this misses
     self->dirty[self->dirty_count++] = run->id;
     run->dirty = true;
@@ -88,8 +88,8 @@ zf_core_refresh (zf_engine_t *self, zf_run_t *run, uint32_t t)
         s_mark_dirty (self, run);
         if (waiting && ti->unmet == 0 && ti->cross_unmet == 0 && run->begun &&
             !(ti->flags & (ZF_TI_TIMER | ZF_TI_ELIGIBLE)) &&
-            zf_core_grow ((void **)&self->eligible, &self->eligible_capacity, sizeof (zf_tref_t),
-                          self->eligible_count + 1) == 0) {
+            zf_array_grow ((void **)&self->eligible, &self->eligible_capacity,
+                           self->eligible_count + 1, sizeof (zf_tref_t)) == 0) {
             ti->flags |= ZF_TI_ELIGIBLE;
             self->eligible[self->eligible_count].run = run->id;
             self->eligible[self->eligible_count].task = t;
@@ -170,8 +170,8 @@ s_apply_flow (zf_engine_t *self, const zf_event_t *ev)
                              ev->flow, ZF_MAX_RUN_SHARDS);
     }
     if (!flow) {
-        if (zf_core_grow ((void **)&self->flows, &self->flow_capacity, sizeof (zf_flowent_t *),
-                          self->flow_count + 1) ||
+        if (zf_array_grow ((void **)&self->flows, &self->flow_capacity, self->flow_count + 1,
+                           sizeof (zf_flowent_t *)) ||
             !(flow = calloc (1, sizeof (zf_flowent_t)))) {
             zf_flow_destroy (&def);
             return zf_core_fail (self, ZF_E_LIMIT, "out of memory for flow %s", ev->flow);
@@ -189,8 +189,8 @@ s_apply_flow (zf_engine_t *self, const zf_event_t *ev)
     }
     zf_version_t *ver = NULL;
     size_t capacity = flow->version_capacity;
-    if (zf_core_grow ((void **)&flow->versions, &capacity, sizeof (zf_version_t *),
-                      flow->version_count + 1) ||
+    if (zf_array_grow ((void **)&flow->versions, &capacity, flow->version_count + 1,
+                       sizeof (zf_version_t *)) ||
         !(ver = zf_plan_new (def, expected))) {
         flow->version_capacity = (uint32_t)capacity;
         zf_flow_destroy (&def);
@@ -363,10 +363,10 @@ s_apply_run (zf_engine_t *self, const zf_event_t *ev)
     self->archive_due = true;
     if (self->run_count >= ZF_MAX_RUNS)
         return zf_core_fail (self, ZF_E_LIMIT, "runs exceed ZF_MAX_RUNS (%d)", ZF_MAX_RUNS);
-    if (zf_core_grow ((void **)&self->runs, &self->run_capacity, sizeof (zf_run_t *),
-                      self->run_count + 1) ||
-        zf_core_grow ((void **)&flow->by_date, &flow->run_capacity, sizeof (zf_dated_t),
-                      flow->run_count + 1) ||
+    if (zf_array_grow ((void **)&self->runs, &self->run_capacity, self->run_count + 1,
+                       sizeof (zf_run_t *)) ||
+        zf_array_grow ((void **)&flow->by_date, &flow->run_capacity, flow->run_count + 1,
+                       sizeof (zf_dated_t)) ||
         !(run = zf_core_run_new (self, flow, ver, ev->date)))
         return zf_core_fail (self, ZF_E_LIMIT, "out of memory for a run of %s", flow->name);
     run->id = (uint32_t)self->run_count;

@@ -426,8 +426,8 @@ zf_engine_tick (zf_engine_t *self)
 static int
 s_order_room (zf_engine_t *self, size_t count)
 {
-    return zf_core_grow ((void **)&self->order_shards, &self->order_capacity,
-                         sizeof (zf_engine_shard_run_t), count);
+    return zf_array_grow ((void **)&self->order_shards, &self->order_capacity, count,
+                          sizeof (zf_engine_shard_run_t));
 }
 
 //  Collects the ready shards an entry stands for (and the entries right behind

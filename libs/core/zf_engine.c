@@ -152,21 +152,6 @@ zf_core_fail (zf_engine_t *self, int code, const char *format, ...)
     return code;
 }
 
-//  Grows an array so it holds at least needed items.
-int
-zf_core_grow (void **items, size_t *capacity, size_t size, size_t needed)
-{
-    if (needed <= *capacity) return 0;
-    size_t room = *capacity ? *capacity : 8;
-    while (room < needed)
-        room *= 2;
-    void *grown = realloc (*items, room * size);
-    if (!grown) return -1;
-    *items = grown;
-    *capacity = room;
-    return 0;
-}
-
 //  An event with every field absent.
 void
 zf_core_event_init (zf_event_t *event, int kind)

@@ -1,21 +1,25 @@
 /*  zf_intern.c - a string table: open addressing on a 64-bit hash.
 
     The slot array holds ids (0 = free) and stays at most half full, so a
-    probe sequence is short; the strings live in one array indexed by id.
+    probe sequence is short; the strings live in one array indexed by id,
+    their bytes in an arena that goes with the table.
 */
 #include "zf_intern.h"
+#include "zf_arena.h"
+#include "zf_array.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct _zf_intern_t {
-    char **strings;    //  strings [id - 1]
-    uint64_t *hashes;  //  hashes [id - 1], so growing needs no rehashing
-    uint32_t count;    //  strings held
-    uint32_t capacity; //  room in strings and hashes
-    uint32_t *slots;   //  hash table of ids, 0 = free
-    uint32_t mask;     //  slots - 1 (a power of two)
+    zf_arena_t *arena;    //  the strings' bytes
+    const char **strings; //  strings [id - 1]
+    uint64_t *hashes;     //  hashes [id - 1], so growing needs no rehashing
+    uint32_t count;       //  strings held
+    uint32_t capacity;    //  room in strings and hashes
+    uint32_t *slots;      //  hash table of ids, 0 = free
+    uint32_t mask;        //  slots - 1 (a power of two)
 };
 
 //  FNV-1a with a final mix, so low bits spread well for the mask.
@@ -41,10 +45,8 @@ zf_intern_new (void)
     if (!self) return NULL;
     self->mask = 63;
     self->slots = calloc (self->mask + 1, sizeof (uint32_t));
-    if (!self->slots) {
-        free (self);
-        return NULL;
-    }
+    self->arena = zf_arena_new ();
+    if (!self->slots || !self->arena) zf_intern_destroy (&self);
     return self;
 }
 
@@ -55,8 +57,7 @@ zf_intern_destroy (zf_intern_t **self_p)
     assert (self_p);
     zf_intern_t *self = *self_p;
     if (!self) return;
-    for (uint32_t i = 0; i < self->count; i++)
-        free (self->strings[i]);
+    zf_arena_destroy (&self->arena);
     free (self->strings);
     free (self->hashes);
     free (self->slots);
@@ -114,32 +115,30 @@ zf_intern_add (zf_intern_t *self, const char *str)
     uint64_t hash = s_hash (str);
     uint32_t slot = s_probe (self, str, hash);
     if (self->slots[slot]) return self->slots[slot];
-    if (self->count == self->capacity) {
-        uint32_t capacity = self->capacity ? self->capacity * 2 : 16;
-        char **strings = realloc (self->strings, capacity * sizeof (char *));
-        if (!strings) return 0;
-        self->strings = strings;
-        uint64_t *hashes = realloc (self->hashes, capacity * sizeof (uint64_t));
-        if (!hashes) return 0;
-        self->hashes = hashes;
-        self->capacity = capacity;
+    //  The table still works when full enough; only probing gets longer.
+    //  At mask + 1 slots it cannot take more, so refuse the string.
+    if ((self->count + 1) * 2 > self->mask) {
+        if (s_grow_slots (self) == 0)
+            slot = s_probe (self, str, hash);
+        else if (self->count + 1 > self->mask)
+            return 0;
     }
-    char *copy = strdup (str);
+    if (self->count == self->capacity) {
+        //  Both arrays grow alike from the same room.
+        size_t strings_room = self->capacity, hashes_room = self->capacity;
+        if (zf_array_grow ((void **)&self->strings, &strings_room, self->count + 1,
+                           sizeof (char *)) ||
+            zf_array_grow ((void **)&self->hashes, &hashes_room, self->count + 1,
+                           sizeof (uint64_t)))
+            return 0;
+        self->capacity = (uint32_t)strings_room;
+    }
+    const char *copy = zf_arena_strdup (self->arena, str);
     if (!copy) return 0;
     self->strings[self->count] = copy;
     self->hashes[self->count] = hash;
     self->count++;
     self->slots[slot] = self->count;
-    if (self->count * 2 > self->mask && s_grow_slots (self) != 0) {
-        //  The table still works when full enough; only probing gets longer.
-        //  At mask + 1 slots it cannot take more, so refuse the string.
-        if (self->count > self->mask) {
-            self->slots[slot] = 0;
-            free (copy);
-            self->count--;
-            return 0;
-        }
-    }
     return self->count;
 }
 

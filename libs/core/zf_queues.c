@@ -35,28 +35,14 @@ zf_ring_destroy (zf_ring_t *self)
     memset (self, 0, sizeof (*self));
 }
 
-//  Doubles the ring, unwrapping it.
-static int
-s_ring_grow (zf_ring_t *self)
-{
-    size_t capacity = self->capacity ? self->capacity * 2 : 64;
-    char *items = malloc (capacity * self->size);
-    if (!items) return -1;
-    for (size_t i = 0; i < self->count; i++)
-        memcpy (items + i * self->size,
-                self->items + ((self->head + i) & (self->capacity - 1)) * self->size, self->size);
-    free (self->items);
-    self->items = items;
-    self->capacity = capacity;
-    self->head = 0;
-    return 0;
-}
-
 //  Appends an item; 0, or -1 if out of memory.
 int
 zf_ring_push (zf_ring_t *self, const void *item)
 {
-    if (self->count == self->capacity && s_ring_grow (self)) return -1;
+    if (self->count == self->capacity &&
+        zf_array_grow_ring ((void **)&self->items, &self->capacity, self->head, self->count,
+                            self->count + 1, self->size))
+        return -1;
     size_t at = (self->head + self->count) & (self->capacity - 1);
     memcpy (self->items + at * self->size, item, self->size);
     self->count++;

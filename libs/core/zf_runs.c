@@ -212,8 +212,8 @@ s_add_waiter (zf_run_t *earlier, uint32_t x, uint32_t run, uint32_t task)
         earlier->waiter_head = calloc (earlier->ver->def->task_count + 1, sizeof (uint32_t));
         if (!earlier->waiter_head) return -1;
     }
-    if (zf_core_grow ((void **)&earlier->waiters, &earlier->waiter_capacity, sizeof (zf_waiter_t),
-                      earlier->waiter_count + 1))
+    if (zf_array_grow ((void **)&earlier->waiters, &earlier->waiter_capacity,
+                       earlier->waiter_count + 1, sizeof (zf_waiter_t)))
         return -1;
     zf_waiter_t *waiter = &earlier->waiters[earlier->waiter_count++];
     waiter->run = run;
@@ -277,8 +277,8 @@ zf_core_cross_open (zf_engine_t *self, zf_run_t *run)
             else if (earlier)
                 met = 1;
             else {
-                if (zf_core_grow ((void **)&flow->pending, &flow->pending_capacity,
-                                  sizeof (zf_pending_t), flow->pending_count + 1))
+                if (zf_array_grow ((void **)&flow->pending, &flow->pending_capacity,
+                                   flow->pending_count + 1, sizeof (zf_pending_t)))
                     return -1;
                 zf_pending_t *pending = &flow->pending[flow->pending_count++];
                 pending->date = date;

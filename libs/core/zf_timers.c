@@ -32,13 +32,9 @@ zf_heap_destroy (zf_heap_t *self)
 int
 zf_heap_push (zf_heap_t *self, const zf_timer_t *timer)
 {
-    if (self->count == self->capacity) {
-        size_t capacity = self->capacity ? self->capacity * 2 : 64;
-        zf_timer_t *items = realloc (self->items, capacity * sizeof (zf_timer_t));
-        if (!items) return -1;
-        self->items = items;
-        self->capacity = capacity;
-    }
+    if (self->count == self->capacity && zf_array_grow ((void **)&self->items, &self->capacity,
+                                                        self->count + 1, sizeof (zf_timer_t)))
+        return -1;
     zf_timer_t item = *timer;
     item.order = self->pushes++;
     size_t at = self->count++;

@@ -7,6 +7,7 @@
     24 bytes, since an 8 MB file can hold millions of them.
 */
 #include "flow_internal.h"
+#include "zf_array.h"
 #include "zf_limits.h"
 
 #include <assert.h>
@@ -69,12 +70,11 @@ s_append (zf_flow_tree_t *self, uint8_t kind, const yaml_mark_t *mark, uint32_t 
           uint32_t *last, int depth)
 {
     if (self->count == self->alloc) {
-        if (self->alloc > UINT32_MAX / 2) return UINT32_MAX;
-        uint32_t alloc = self->alloc ? self->alloc * 2 : 1024;
-        zf_flow_node_t *nodes = realloc (self->nodes, alloc * sizeof *nodes);
-        if (!nodes) return UINT32_MAX;
-        self->nodes = nodes;
-        self->alloc = alloc;
+        size_t alloc = self->alloc;
+        if (alloc > UINT32_MAX / 2 ||
+            zf_array_grow ((void **)&self->nodes, &alloc, alloc + 1, sizeof *self->nodes))
+            return UINT32_MAX;
+        self->alloc = (uint32_t)alloc;
     }
     uint32_t index = self->count++;
     zf_flow_node_t *node = &self->nodes[index];
@@ -98,17 +98,10 @@ s_append (zf_flow_tree_t *self, uint8_t kind, const yaml_mark_t *mark, uint32_t 
 static int
 s_store (zf_flow_tree_t *self, zf_flow_node_t *node, const unsigned char *value, size_t length)
 {
-    if (self->pool_size + length + 1 > self->pool_alloc) {
-        size_t alloc = self->pool_alloc ? self->pool_alloc : 4096;
-        while (alloc < self->pool_size + length + 1)
-            alloc *= 2;
-        //  Offsets are 32-bit; an 8 MB file never needs more than a few times that.
-        if (alloc > UINT32_MAX) return -1;
-        char *pool = realloc (self->pool, alloc);
-        if (!pool) return -1;
-        self->pool = pool;
-        self->pool_alloc = alloc;
-    }
+    //  Offsets are 32-bit; an 8 MB file never needs more than a few times that.
+    size_t need = self->pool_size + length + 1;
+    if (need > UINT32_MAX / 2 || zf_array_grow ((void **)&self->pool, &self->pool_alloc, need, 1))
+        return -1;
     node->text = (uint32_t)self->pool_size;
     node->size = (uint32_t)length;
     memcpy (self->pool + self->pool_size, value, length);

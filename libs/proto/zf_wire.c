@@ -3,31 +3,20 @@
     The reader decodes the msgpack format itself (the spec is short: one type
     byte, sometimes followed by a big-endian length or value) so that every
     length is compared with the bytes that are left before anything is read
-    or allocated. Strings and arrays go into the decoder's arena, a list of
-    chunks that is folded back into one chunk at the start of each decode,
-    so a stream of similar messages settles on one allocation that is reused.
+    or allocated. Strings and arrays go into the decoder's arena (zf_arena),
+    which is reset at the start of each decode, so a stream of similar
+    messages settles on one allocation that is reused.
 */
 #include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "zf_arena.h"
 #include "zf_proto.h"
 
-//  Smallest arena chunk, and the most an idle decoder keeps between decodes.
-#define S_CHUNK_MIN  (16 * 1024)
-#define S_ARENA_KEEP (4 * 1024 * 1024)
-
-typedef struct _s_chunk_t {
-    struct _s_chunk_t *next; //  older chunk
-    size_t size;             //  bytes in data
-    size_t used;             //  bytes handed out
-    max_align_t data[];      //  the memory
-} s_chunk_t;
-
 struct _zf_proto_decoder_t {
-    s_chunk_t *chunks; //  newest first; allocation bumps the newest
-    size_t wanted;     //  bytes handed out since the last reset
+    zf_arena_t *arena; //  what the last decode holds
 };
 
 struct _zf_proto_encoder_t {
@@ -53,18 +42,10 @@ const zf_wire_limit_t zf_wire_log_text = {ZF_MAX_FRAME_SIZE / 2, "ZF_MAX_FRAME_S
 zf_proto_decoder_t *
 zf_proto_decoder_new (void)
 {
-    return calloc (1, sizeof (zf_proto_decoder_t));
-}
-
-//  Frees every chunk of a list.
-static void
-s_chunks_free (s_chunk_t *chunk)
-{
-    while (chunk) {
-        s_chunk_t *next = chunk->next;
-        free (chunk);
-        chunk = next;
-    }
+    zf_proto_decoder_t *self = calloc (1, sizeof (zf_proto_decoder_t));
+    if (self) self->arena = zf_arena_new ();
+    if (self && !self->arena) zf_proto_decoder_destroy (&self);
+    return self;
 }
 
 //  Destroys a decoder and all it holds.
@@ -74,72 +55,18 @@ zf_proto_decoder_destroy (zf_proto_decoder_t **self_p)
     assert (self_p);
     zf_proto_decoder_t *self = *self_p;
     if (self) {
-        s_chunks_free (self->chunks);
+        zf_arena_destroy (&self->arena);
         free (self);
         *self_p = NULL;
     }
 }
 
-//  Bytes held in chunks.
+//  Bytes held.
 size_t
 zf_proto_decoder_capacity (zf_proto_decoder_t *self)
 {
     assert (self);
-    size_t total = 0;
-    for (s_chunk_t *chunk = self->chunks; chunk; chunk = chunk->next)
-        total += chunk->size;
-    return total;
-}
-
-//  A new chunk of at least size bytes, or NULL.
-static s_chunk_t *
-s_chunk_new (size_t size)
-{
-    s_chunk_t *chunk = malloc (sizeof (s_chunk_t) + size);
-    if (chunk) {
-        chunk->next = NULL;
-        chunk->size = size;
-        chunk->used = 0;
-    }
-    return chunk;
-}
-
-//  Forgets everything decoded before. If the last message needed more than
-//  one chunk, they are replaced by one chunk that fits such a message, up to
-//  S_ARENA_KEEP, so the next one like it needs no allocation.
-static void
-s_decoder_reset (zf_proto_decoder_t *self)
-{
-    if (self->chunks && !self->chunks->next && self->chunks->size <= S_ARENA_KEEP)
-        self->chunks->used = 0;
-    else if (self->chunks) {
-        size_t size = self->wanted;
-        if (size < S_CHUNK_MIN) size = S_CHUNK_MIN;
-        if (size > S_ARENA_KEEP) size = S_ARENA_KEEP;
-        s_chunks_free (self->chunks);
-        self->chunks = s_chunk_new (size);
-    }
-    self->wanted = 0;
-}
-
-//  size bytes, aligned for any type, or NULL if out of memory.
-static void *
-s_decoder_alloc (zf_proto_decoder_t *self, size_t size)
-{
-    size_t align = sizeof (max_align_t);
-    size = (size + align - 1) / align * align;
-    self->wanted += size;
-    s_chunk_t *chunk = self->chunks;
-    if (!chunk || chunk->size - chunk->used < size) {
-        size_t grow = chunk ? chunk->size * 2 : S_CHUNK_MIN;
-        chunk = s_chunk_new (size > grow ? size : grow);
-        if (!chunk) return NULL;
-        chunk->next = self->chunks;
-        self->chunks = chunk;
-    }
-    void *memory = (char *)chunk->data + chunk->used;
-    chunk->used += size;
-    return memory;
+    return zf_arena_capacity (self->arena);
 }
 
 //  ---------------------------------------------------------------------------
@@ -638,10 +565,11 @@ s_next_head (zf_wire_reader_t *r, const char *field, s_head_t *head)
     return s_head (r, field, head);
 }
 
-//  Starts a body.
-int
-zf_wire_begin (zf_wire_reader_t *r, zf_proto_decoder_t *dec, const void *data, size_t size,
-               int type, zf_proto_error_t *err)
+//  Sets a reader at the start of its input: resets the decoder, checks the
+//  size. Returns 0 or -1.
+static int
+s_start (zf_wire_reader_t *r, zf_proto_decoder_t *dec, const void *data, size_t size,
+         zf_proto_error_t *err)
 {
     assert (r);
     assert (data || size == 0);
@@ -651,12 +579,21 @@ zf_wire_begin (zf_wire_reader_t *r, zf_proto_decoder_t *dec, const void *data, s
     r->dec = dec;
     r->err = err;
     if (err) err->text[0] = 0;
-    if (dec) s_decoder_reset (dec);
+    if (dec) zf_arena_reset (dec->arena);
     if (size > ZF_MAX_FRAME_SIZE) {
         zf_wire_fail (r, NULL, "body of %zu bytes exceeds ZF_MAX_FRAME_SIZE (%d)", size,
                       ZF_MAX_FRAME_SIZE);
         return -1;
     }
+    return 0;
+}
+
+//  Starts a body.
+int
+zf_wire_begin (zf_wire_reader_t *r, zf_proto_decoder_t *dec, const void *data, size_t size,
+               int type, zf_proto_error_t *err)
+{
+    if (s_start (r, dec, data, size, err)) return -1;
     s_head_t head;
     if (s_head (r, NULL, &head)) return -1;
     if (head.kind != S_ARRAY) {
@@ -683,6 +620,36 @@ zf_wire_begin (zf_wire_reader_t *r, zf_proto_decoder_t *dec, const void *data, s
         return -1;
     }
     r->type = (int)body_type;
+    return 0;
+}
+
+//  Starts a map.
+int
+zf_wire_begin_map (zf_wire_reader_t *r, zf_proto_decoder_t *dec, const void *data, size_t size,
+                   uint32_t max, const char *max_name, uint32_t *count, zf_proto_error_t *err)
+{
+    assert (max <= UINT32_MAX / 2);
+    if (s_start (r, dec, data, size, err)) return -1;
+    s_head_t head;
+    if (s_head (r, NULL, &head)) return -1;
+    if (head.kind != S_MAP) {
+        zf_wire_fail (r, NULL, "expected a map, got %s", s_kind_name (head.kind));
+        return -1;
+    }
+    if (head.u > max) {
+        zf_wire_fail (r, NULL, "%llu entries, more than %s (%u)", (unsigned long long)head.u,
+                      max_name, max);
+        return -1;
+    }
+    //  A key and a value take a byte each at least.
+    if (head.u * 2 > s_left (r)) {
+        zf_wire_fail (r, NULL, "input ends early (%llu entries announced)",
+                      (unsigned long long)head.u);
+        return -1;
+    }
+    *count = (uint32_t)head.u;
+    r->level[0] = (zf_wire_level_t){NULL, -1, 2 * *count, false};
+    r->depth = 1;
     return 0;
 }
 
@@ -817,6 +784,46 @@ zf_wire_peek_nil (zf_wire_reader_t *r)
     return !r->failed && r->pos < r->end && *r->pos == 0xc0;
 }
 
+//  True if the next byte starts a string.
+bool
+zf_wire_peek_str (zf_wire_reader_t *r)
+{
+    if (r->failed || r->pos >= r->end) return false;
+    uint8_t byte = *r->pos;
+    return (byte >= 0xa0 && byte <= 0xbf) || (byte >= 0xd9 && byte <= 0xdb);
+}
+
+//  Skips one value whole, arrays and maps in it counted against the depth.
+int
+zf_wire_skip (zf_wire_reader_t *r, const char *field)
+{
+    if (s_take (r, field)) return -1;
+    //  Values left to skip in each array or map entered, innermost last.
+    uint64_t left[ZF_WIRE_DEPTH];
+    int inside = 0;
+    uint64_t count = 1;
+    while (true) {
+        while (count == 0 && inside > 0)
+            count = left[--inside];
+        if (count == 0) return 0;
+        count--;
+        s_head_t head;
+        if (s_head (r, field, &head) || s_payload (r, field, &head)) return -1;
+        if (head.kind != S_ARRAY && head.kind != S_MAP) continue;
+        if (r->depth + inside + 1 > ZF_WIRE_DEPTH) {
+            zf_wire_fail (r, field, "values nest deeper than ZF_WIRE_DEPTH (%d)", ZF_WIRE_DEPTH);
+            return -1;
+        }
+        uint64_t more = head.kind == S_ARRAY ? head.u : 2 * head.u;
+        if (more > s_left (r)) {
+            zf_wire_fail (r, field, "input ends early");
+            return -1;
+        }
+        left[inside++] = count;
+        count = more;
+    }
+}
+
 //  Reads a nil.
 int
 zf_wire_nil (zf_wire_reader_t *r, const char *field)
@@ -847,7 +854,7 @@ void *
 zf_wire_alloc (zf_wire_reader_t *r, size_t n, size_t size)
 {
     assert (r->dec);
-    void *memory = s_decoder_alloc (r->dec, n * size);
+    void *memory = zf_arena_alloc (r->dec->arena, n * size);
     if (!memory)
         zf_wire_fail (r, NULL, "out of memory");
     else
@@ -855,16 +862,18 @@ zf_wire_alloc (zf_wire_reader_t *r, size_t n, size_t size)
     return memory;
 }
 
-//  Reads a string within its limit into the decoder.
-int
-zf_wire_str (zf_wire_reader_t *r, const char *field, const zf_wire_limit_t *limit, bool nullable,
-             const char **out, size_t *size_out)
+//  Reads the header of a string and checks its bytes against the limit.
+//  Sets *text to them in the input and *size, and moves past them; a nil
+//  that may stand for none gives NULL.
+static int
+s_str (zf_wire_reader_t *r, const char *field, const zf_wire_limit_t *limit, bool nullable,
+       const char **text, size_t *size_out)
 {
     s_head_t head;
     if (s_next_head (r, field, &head)) return -1;
     if (head.kind == S_NIL && nullable) {
-        *out = NULL;
-        if (size_out) *size_out = 0;
+        *text = NULL;
+        *size_out = 0;
         return 0;
     }
     if (head.kind != S_STR) {
@@ -888,12 +897,61 @@ zf_wire_str (zf_wire_reader_t *r, const char *field, const zf_wire_limit_t *limi
         zf_wire_fail (r, field, "string contains a nul byte");
         return -1;
     }
-    char *copy = zf_wire_alloc (r, size + 1, 1);
-    if (!copy) return -1;
-    memcpy (copy, r->pos, size);
+    *text = (const char *)r->pos;
+    *size_out = size;
     r->pos += size;
-    *out = copy;
+    return 0;
+}
+
+//  Reads a string within its limit into the decoder.
+int
+zf_wire_str (zf_wire_reader_t *r, const char *field, const zf_wire_limit_t *limit, bool nullable,
+             const char **out, size_t *size_out)
+{
+    assert (limit);
+    const char *text;
+    size_t size;
+    if (s_str (r, field, limit, nullable, &text, &size)) return -1;
+    if (text) {
+        assert (r->dec);
+        text = zf_arena_strndup (r->dec->arena, text, size);
+        if (!text) {
+            zf_wire_fail (r, field, "out of memory");
+            return -1;
+        }
+    }
+    *out = text;
     if (size_out) *size_out = size;
+    return 0;
+}
+
+//  Reads a string within its limit into the caller's buffer.
+int
+zf_wire_str_into (zf_wire_reader_t *r, const char *field, const zf_wire_limit_t *limit, char *buf,
+                  size_t buf_size)
+{
+    assert (limit && buf && buf_size > limit->max);
+    const char *text;
+    size_t size;
+    if (s_str (r, field, limit, false, &text, &size)) return -1;
+    memcpy (buf, text, size);
+    buf[size] = 0;
+    return 0;
+}
+
+//  Reads a string and finds it among names.
+int
+zf_wire_choice (zf_wire_reader_t *r, const char *field, const char *const *names, int count,
+                int *index)
+{
+    const char *text;
+    size_t size;
+    //  Any length the input holds: it is only compared.
+    static const zf_wire_limit_t any = {SIZE_MAX, "SIZE_MAX", 0};
+    if (s_str (r, field, &any, false, &text, &size)) return -1;
+    *index = -1;
+    for (int i = 0; i < count && *index < 0; i++)
+        if (strlen (names[i]) == size && memcmp (names[i], text, size) == 0) *index = i;
     return 0;
 }
 

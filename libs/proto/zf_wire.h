@@ -24,7 +24,10 @@
     allocation per message once it has seen the largest one.
 
     The reader and writer functions further down are for the codec files of
-    this library. Services use the encode and decode functions of each codec.
+    this library, and for the one other msgpack format zflow reads: the
+    browser's WebSocket messages, a map of named fields (services/gateway/
+    wsmsg.c), read with zf_wire_begin_map. Services otherwise use the
+    encode and decode functions of each codec.
 */
 #ifndef ZF_WIRE_H_INCLUDED
 #define ZF_WIRE_H_INCLUDED
@@ -45,7 +48,8 @@
 #define ZF_DATE_NONE       (-1)
 #define ZF_PROTO_LAST_DATE 2932896
 
-//  How deep a body nests: body, list, item, list, item, list.
+//  How deep a body nests (body, list, item, list, item, list), and a map
+//  with the values zf_wire_skip passes over.
 #define ZF_WIRE_DEPTH 8
 
 //  Every body type of every protocol, one number space.
@@ -160,7 +164,9 @@ typedef struct {
 
 //  A cursor over one body being decoded. After the first failure every call
 //  fails and leaves its output untouched, so a codec may read a run of fields
-//  and check once.
+//  and check once. A reader is a plain value: a copy taken before a value
+//  reads that value again later, so the fields of a map can be read in the
+//  order the receiver needs rather than the order they came in.
 typedef struct {
     const uint8_t *pos;                   //  next byte to read
     const uint8_t *end;                   //  one past the last byte
@@ -177,6 +183,14 @@ typedef struct {
 //  opens the top array, checks version and type. Returns 0 or -1.
 int zf_wire_begin (zf_wire_reader_t *r, zf_proto_decoder_t *dec, const void *data, size_t size,
                    int type, zf_proto_error_t *err);
+
+//  Starts reading input that is one msgpack map of at most max entries
+//  (use ZF_WIRE_MAX), not a body: resets the decoder, checks the size
+//  against ZF_MAX_FRAME_SIZE, opens the map and sets *count. Read each entry
+//  as two values, its key then its value, and end with zf_wire_finish.
+//  Returns 0 or -1.
+int zf_wire_begin_map (zf_wire_reader_t *r, zf_proto_decoder_t *dec, const void *data, size_t size,
+                       uint32_t max, const char *max_name, uint32_t *count, zf_proto_error_t *err);
 
 //  Ends the body: skips trailing fields, refuses bytes after the body.
 //  Returns 0 if every read succeeded, else -1.
@@ -208,11 +222,32 @@ int zf_wire_date (zf_wire_reader_t *r, const char *field, bool allow_none, zf_da
 int zf_wire_str (zf_wire_reader_t *r, const char *field, const zf_wire_limit_t *limit,
                  bool nullable, const char **out, size_t *size_out);
 
+//  A string within the limit copied with a nul into buf, which has room
+//  for more than limit->max bytes (for a receiver that keeps its own copy).
+int zf_wire_str_into (zf_wire_reader_t *r, const char *field, const zf_wire_limit_t *limit,
+                      char *buf, size_t buf_size);
+
+//  A string of any length that is one of count names: *index is its place
+//  among them, or -1 if it is none of them (the caller says whether that
+//  is an error). Nothing is copied.
+int zf_wire_choice (zf_wire_reader_t *r, const char *field, const char *const *names, int count,
+                    int *index);
+
 //  An environment entry: a string "KEY=VALUE" with a non-empty KEY.
 int zf_wire_env_entry (zf_wire_reader_t *r, const char *field, const char **out);
 
 //  True if the next value is nil (without consuming it).
 bool zf_wire_peek_nil (zf_wire_reader_t *r);
+
+//  True if the next value is a string (without consuming it).
+bool zf_wire_peek_str (zf_wire_reader_t *r);
+
+//  Skips the next value whole (a map's value the receiver does not read).
+//  Arrays and maps inside it count against ZF_WIRE_DEPTH with the ones
+//  already open: a value nested deeper is refused. (Fields after a body's
+//  known ones are skipped whatever their nesting: a later version may add
+//  any.)
+int zf_wire_skip (zf_wire_reader_t *r, const char *field);
 
 //  Consumes a nil.
 int zf_wire_nil (zf_wire_reader_t *r, const char *field);

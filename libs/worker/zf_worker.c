@@ -1,6 +1,7 @@
 /*  zf_worker.c - the worker's loop: connection, jobs, results until acknowledged. */
 #include "zf_worker.h"
 #include "pool.h"
+#include "zf_array.h"
 #include "zf_log.h"
 #include "zf_mdp.h"
 #include "zf_pipe.h"
@@ -370,15 +371,11 @@ static void
 s_pend (zf_worker_t *self, s_held_t *held)
 {
     if (held->pending) return;
-    if (self->pending_count == self->pending_size) {
-        size_t size = self->pending_size ? self->pending_size * 2 : 64;
-        s_held_t **pending = realloc (self->pending, size * sizeof (s_held_t *));
-        if (!pending) {
-            zf_log_error ("out of memory sending a result; it goes again after a reconnect");
-            return;
-        }
-        self->pending = pending;
-        self->pending_size = size;
+    if (self->pending_count == self->pending_size &&
+        zf_array_grow ((void **)&self->pending, &self->pending_size, self->pending_count + 1,
+                       sizeof (s_held_t *)) != 0) {
+        zf_log_error ("out of memory sending a result; it goes again after a reconnect");
+        return;
     }
     held->pending = true;
     self->pending[self->pending_count++] = held;
@@ -553,17 +550,13 @@ zf_worker_job_started (zf_worker_t *self, uint64_t job_id)
     if (!job || job->started) return;
     job->started = s_wall_ms ();
     job->announce = true;
-    if (self->announce_count == self->announce_size) {
-        size_t size = self->announce_size ? self->announce_size * 2 : 64;
-        uint64_t *announce = realloc (self->announce, size * sizeof (uint64_t));
-        if (!announce) {
-            //  The job runs all the same; only its running notice is lost.
-            self->stats.dropped++;
-            zf_log_error ("running notice dropped: out of memory job=%" PRIu64, job_id);
-            return;
-        }
-        self->announce = announce;
-        self->announce_size = size;
+    if (self->announce_count == self->announce_size &&
+        zf_array_grow ((void **)&self->announce, &self->announce_size, self->announce_count + 1,
+                       sizeof (uint64_t)) != 0) {
+        //  The job runs all the same; only its running notice is lost.
+        self->stats.dropped++;
+        zf_log_error ("running notice dropped: out of memory job=%" PRIu64, job_id);
+        return;
     }
     self->announce[self->announce_count++] = job_id;
     s_flush_outer (self);

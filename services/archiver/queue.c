@@ -1,5 +1,6 @@
 /*  queue.c - a ring of owned event copies, bounded in events and bytes. */
 #include "queue.h"
+#include "zf_array.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -118,19 +119,11 @@ zf_queue_push (zf_queue_t *self, zf_item_t **item_p)
         zf_item_destroy (&item);
         return -1;
     }
-    if (self->count == self->capacity) {
-        size_t capacity = self->capacity ? self->capacity * 2 : 1024;
-        zf_item_t **ring = malloc (capacity * sizeof *ring);
-        if (!ring) {
-            zf_item_destroy (&item);
-            return -1;
-        }
-        for (size_t i = 0; i < self->count; i++)
-            ring[i] = self->ring[(self->head + i) & (self->capacity - 1)];
-        free (self->ring);
-        self->ring = ring;
-        self->capacity = capacity;
-        self->head = 0;
+    if (self->count == self->capacity &&
+        zf_array_grow_ring ((void **)&self->ring, &self->capacity, self->head, self->count,
+                            self->count + 1, sizeof *self->ring)) {
+        zf_item_destroy (&item);
+        return -1;
     }
     self->ring[(self->head + self->count) & (self->capacity - 1)] = item;
     self->count++;

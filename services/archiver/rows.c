@@ -13,6 +13,7 @@
     makes no row.
 */
 #include "rows.h"
+#include "zf_array.h"
 
 #include <assert.h>
 #include <czmq.h>
@@ -119,13 +120,9 @@ s_fail (zf_rows_t *self, const char *what)
 static void *
 s_append (s_array_t *array)
 {
-    if (array->count == array->capacity) {
-        size_t capacity = array->capacity ? array->capacity * 2 : 256;
-        void *grown = realloc (array->items, capacity * array->size);
-        if (!grown) return NULL;
-        array->items = grown;
-        array->capacity = capacity;
-    }
+    if (array->count == array->capacity &&
+        zf_array_grow (&array->items, &array->capacity, array->count + 1, array->size))
+        return NULL;
     void *row = (char *)array->items + array->count * array->size;
     memset (row, 0, array->size);
     array->count++;

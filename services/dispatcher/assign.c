@@ -15,6 +15,7 @@
     deadline is looked for again.
 */
 #include "broker_internal.h"
+#include "zf_array.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -48,11 +49,10 @@ s_spread_add (zf_disp_order_t *order, zf_disp_worker_t *worker, int delta)
     if (delta < 0) return;
     if (!free_entry) {
         if (order->spread_count == order->spread_size) {
-            uint32_t size = order->spread_size ? order->spread_size * 2 : 4;
-            zf_disp_spread_t *spread = realloc (order->spread, size * sizeof (zf_disp_spread_t));
-            if (!spread) return;
-            order->spread = spread;
-            order->spread_size = size;
+            size_t size = order->spread_size;
+            if (zf_array_grow ((void **)&order->spread, &size, size + 1, sizeof (zf_disp_spread_t)))
+                return;
+            order->spread_size = (uint32_t)size;
         }
         free_entry = &order->spread[order->spread_count++];
     }

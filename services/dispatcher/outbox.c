@@ -1,6 +1,8 @@
 /*  outbox.c - per-peer batches of jobs, results, acknowledgements and events. */
 #include "outbox.h"
 #include "worker.h"
+#include "zf_arena.h"
+#include "zf_array.h"
 #include "zf_log.h"
 #include "zf_mdp.h"
 
@@ -9,19 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-//  Bytes in one arena block; bigger strings get a block of their own.
-#define S_BLOCK 65536
-
-typedef struct _s_block_t s_block_t;
-
-//  A block of the arena that holds copied strings until the next flush.
-struct _s_block_t {
-    s_block_t *next; //  the block before it
-    size_t used;     //  bytes used
-    size_t size;     //  bytes in data
-    char data[];     //  the strings
-};
 
 //  A growable array of fixed-size items.
 typedef struct {
@@ -82,7 +71,7 @@ struct _zf_outbox_t {
     size_t peer_size;            //  peers allocated
     s_vec_t events;              //  zf_dispevent_t
     s_vec_t failed;              //  s_failed_t, workers the broker must hear of
-    s_block_t *arena;            //  strings of queued items
+    zf_arena_t *arena;           //  strings of queued items, until the flush
     bool arena_short;            //  a string did not fit for lack of memory
     zf_proto_encoder_t *encoder; //  bodies
     s_drops_t drops[S_KINDS];    //  what was dropped, by reason
@@ -98,8 +87,9 @@ zf_outbox_new (zsock_t *router, zsock_t *pub, zf_clock_t *clock)
     self->pub = pub;
     self->clock = clock;
     self->encoder = zf_proto_encoder_new ();
-    if (!self->encoder) {
-        free (self);
+    self->arena = zf_arena_new ();
+    if (!self->encoder || !self->arena) {
+        zf_outbox_destroy (&self);
         return NULL;
     }
     for (int kind = 0; kind < S_KINDS; kind++)
@@ -183,18 +173,6 @@ s_vec_free (s_vec_t *vec)
     memset (vec, 0, sizeof *vec);
 }
 
-//  Frees arena blocks down to one.
-static void
-s_arena_reset (zf_outbox_t *self, bool all)
-{
-    while (self->arena && (all || self->arena->next)) {
-        s_block_t *next = self->arena->next;
-        free (self->arena);
-        self->arena = next;
-    }
-    if (self->arena) self->arena->used = 0;
-}
-
 void
 zf_outbox_destroy (zf_outbox_t **self_p)
 {
@@ -213,7 +191,7 @@ zf_outbox_destroy (zf_outbox_t **self_p)
     free (self->peers);
     s_vec_free (&self->events);
     s_vec_free (&self->failed);
-    s_arena_reset (self, true);
+    zf_arena_destroy (&self->arena);
     zf_proto_encoder_destroy (&self->encoder);
     free (self);
     *self_p = NULL;
@@ -225,36 +203,18 @@ static const char *
 s_copy (zf_outbox_t *self, const char *text)
 {
     if (!text) return NULL;
-    size_t size = strlen (text) + 1;
-    if (!self->arena || self->arena->size - self->arena->used < size) {
-        size_t block = size > S_BLOCK ? size : S_BLOCK;
-        s_block_t *fresh = malloc (sizeof (s_block_t) + block);
-        if (!fresh) {
-            self->arena_short = true;
-            return NULL;
-        }
-        fresh->next = self->arena;
-        fresh->used = 0;
-        fresh->size = block;
-        self->arena = fresh;
-    }
-    char *place = self->arena->data + self->arena->used;
-    memcpy (place, text, size);
-    self->arena->used += size;
-    return place;
+    const char *copy = zf_arena_strdup (self->arena, text);
+    if (!copy) self->arena_short = true;
+    return copy;
 }
 
 //  Room for one more item; NULL if out of memory.
 static void *
 s_vec_push (s_vec_t *vec, size_t item_size)
 {
-    if (vec->count == vec->size) {
-        size_t size = vec->size ? vec->size * 2 : 16;
-        void *items = realloc (vec->items, size * item_size);
-        if (!items) return NULL;
-        vec->items = items;
-        vec->size = size;
-    }
+    if (vec->count == vec->size &&
+        zf_array_grow (&vec->items, &vec->size, vec->count + 1, item_size))
+        return NULL;
     return (char *)vec->items + item_size * vec->count++;
 }
 
@@ -269,10 +229,10 @@ s_peer (zf_outbox_t *self, const void *identity, size_t size)
         if (peer->size == size && memcmp (peer->identity, identity, size) == 0) return peer;
     }
     if (self->peer_count == self->peer_size) {
-        size_t grown = self->peer_size ? self->peer_size * 2 : 8;
-        s_peer_t **peers = realloc (self->peers, grown * sizeof (s_peer_t *));
-        if (!peers) return NULL;
-        self->peers = peers;
+        size_t grown = self->peer_size;
+        if (zf_array_grow ((void **)&self->peers, &grown, self->peer_count + 1,
+                           sizeof (s_peer_t *)))
+            return NULL;
         for (size_t i = self->peer_size; i < grown; i++)
             self->peers[i] = NULL;
         self->peer_size = grown;
@@ -626,7 +586,7 @@ zf_outbox_flush (zf_outbox_t *self, zf_outbox_failed_fn *failed, void *arg)
     }
     self->peer_count = 0;
     if (self->events.count) s_flush_events (self);
-    s_arena_reset (self, false);
+    zf_arena_reset (self->arena);
     s_drops_catch_up (self);
     if (!failed) return;
     //  The callback may flush again and so add to the list: each entry is

@@ -1,5 +1,6 @@
 /*  service.c - the table of services, their queues, pools and workers. */
 #include "service.h"
+#include "zf_array.h"
 
 #include <assert.h>
 #include <czmq.h>
@@ -181,13 +182,10 @@ zf_disp_service_add_worker (zf_disp_service_t *self, zf_disp_worker_t *worker)
     for (size_t i = 0; i < self->worker_count; i++)
         if (self->workers[i] == worker) return 0;
     if (self->worker_count == ZF_DISP_MAX_WORKERS) return -1;
-    if (self->worker_count == self->worker_size) {
-        size_t size = self->worker_size ? self->worker_size * 2 : 8;
-        zf_disp_worker_t **workers = realloc (self->workers, size * sizeof (zf_disp_worker_t *));
-        if (!workers) return -1;
-        self->workers = workers;
-        self->worker_size = size;
-    }
+    if (self->worker_count == self->worker_size &&
+        zf_array_grow ((void **)&self->workers, &self->worker_size, self->worker_count + 1,
+                       sizeof (zf_disp_worker_t *)))
+        return -1;
     self->workers[self->worker_count++] = worker;
     return 0;
 }

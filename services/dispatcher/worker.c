@@ -1,6 +1,7 @@
 /*  worker.c - the table of live workers, the dead list, slots and liveness. */
 #include "worker.h"
 #include "rendezvous.h"
+#include "zf_array.h"
 
 #include <assert.h>
 #include <czmq.h>
@@ -100,13 +101,10 @@ zf_disp_workers_add (zf_disp_workers_t *self, const void *identity, size_t size,
     assert (slots > 0 && slots <= ZF_DISP_MAX_SLOTS);
     if (zf_disp_workers_find (self, identity, size) || zf_disp_workers_find_name (self, name))
         return NULL;
-    if (self->live_count == self->live_size) {
-        size_t grown = self->live_size ? self->live_size * 2 : 16;
-        zf_disp_worker_t **live = realloc (self->live, grown * sizeof (zf_disp_worker_t *));
-        if (!live) return NULL;
-        self->live = live;
-        self->live_size = grown;
-    }
+    if (self->live_count == self->live_size &&
+        zf_array_grow ((void **)&self->live, &self->live_size, self->live_count + 1,
+                       sizeof (zf_disp_worker_t *)))
+        return NULL;
     zf_disp_worker_t *worker = calloc (1, sizeof (zf_disp_worker_t));
     if (!worker) return NULL;
     memcpy (worker->identity, identity, size);

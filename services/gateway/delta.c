@@ -1,5 +1,6 @@
 /*  delta.c - a binary list of view operations. */
 #include "delta.h"
+#include "zf_array.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -23,17 +24,12 @@ static bool
 s_reserve (zf_gw_delta_t *self, size_t size)
 {
     if (self->failed) return false;
-    if (self->size + size <= self->cap) return true;
-    size_t cap = self->cap ? self->cap : 4096;
-    while (cap < self->size + size)
-        cap *= 2;
-    uint8_t *ops = realloc (self->ops, cap);
-    if (!ops) {
+    //  A delta is made per batch: its first room holds several views.
+    size_t need = self->size + size < 4096 ? 4096 : self->size + size;
+    if (zf_array_grow ((void **)&self->ops, &self->cap, need, 1) != 0) {
         self->failed = true;
         return false;
     }
-    self->ops = ops;
-    self->cap = cap;
     return true;
 }
 

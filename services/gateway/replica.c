@@ -645,14 +645,11 @@ s_history_run (const zf_engine_run_info_t *run, void *arg)
     s_history_t *history = arg;
     if (history->failed) return;
     if (history->count == history->cap) {
-        size_t cap = history->cap ? history->cap * 2 : 64;
-        zf_engine_run_info_t *runs = realloc (history->runs, cap * sizeof *runs);
-        if (!runs) {
+        if (zf_array_grow ((void **)&history->runs, &history->cap, history->count + 1,
+                           sizeof *history->runs) != 0) {
             history->failed = true;
             return;
         }
-        history->runs = runs;
-        history->cap = cap;
     }
     history->runs[history->count++] = *run;
 }

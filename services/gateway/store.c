@@ -2,6 +2,7 @@
 #include "store.h"
 #include "gateway.h"
 #include "views.h"
+#include "zf_array.h"
 #include "zf_limits.h"
 
 #include <assert.h>
@@ -109,22 +110,6 @@ struct _zf_gw_store_t {
     s_cached_t cache[S_UPDATE_CACHE];    //  updates to the current version
     size_t cache_count;                  //  entries used
 };
-
-//  Grows an array to hold at least want entries: 0, or -1 (array and cap
-//  as they were) if out of memory.
-static int
-s_grow (void **array, size_t *cap, size_t want, size_t size)
-{
-    if (want <= *cap) return 0;
-    size_t grown = *cap ? *cap : 16;
-    while (grown < want)
-        grown *= 2;
-    void *bigger = realloc (*array, grown * size);
-    if (!bigger) return -1;
-    *array = bigger;
-    *cap = grown;
-    return 0;
-}
 
 //  Replaces bytes with a copy of data: 1 if they differ from before, 0 if
 //  not, -1 (bytes as they were) if out of memory.
@@ -262,8 +247,8 @@ s_flow (zf_gw_store_t *self, const char *name)
     uintptr_t found = (uintptr_t)zhashx_lookup (self->flow_index, name);
     if (found) return (int64_t)(found - 1);
     char *copy = strdup (name);
-    if (!copy ||
-        s_grow ((void **)&self->flows, &self->flow_cap, self->flow_count + 1, sizeof (s_flow_t))) {
+    if (!copy || zf_array_grow ((void **)&self->flows, &self->flow_cap, self->flow_count + 1,
+                                sizeof (s_flow_t))) {
         free (copy);
         return -1;
     }
@@ -289,10 +274,11 @@ s_run (zf_gw_store_t *self, const char *flow_name, zf_date_t date, uint32_t task
     //  Every allocation comes first, so a failure leaves no half-made run.
     s_flow_t *flow = &self->flows[flow_index];
     size_t cap = flow->run_cap;
-    int rc = s_grow ((void **)&flow->runs, &cap, flow->run_count + 1, sizeof *flow->runs);
+    int rc = zf_array_grow ((void **)&flow->runs, &cap, flow->run_count + 1, sizeof *flow->runs);
     flow->run_cap = (uint32_t)cap;
     if (rc == 0)
-        rc = s_grow ((void **)&self->runs, &self->run_cap, self->run_count + 1, sizeof (s_run_t));
+        rc = zf_array_grow ((void **)&self->runs, &self->run_cap, self->run_count + 1,
+                            sizeof (s_run_t));
     s_task_t *tasks = rc == 0 ? calloc (task_count ? task_count : 1, sizeof *tasks) : NULL;
     uint32_t *picked = tasks ? calloc (task_count ? task_count : 1, sizeof *picked) : NULL;
     if (!picked) {
@@ -348,8 +334,8 @@ s_executor (zf_gw_store_t *self, const zf_gw_op_t *op)
     size_t index = found ? found - 1 : self->executor_count;
     if (!found) {
         char *name = strdup (op->name);
-        if (!name || s_grow ((void **)&self->executors, &self->executor_cap,
-                             self->executor_count + 1, sizeof (s_executor_t))) {
+        if (!name || zf_array_grow ((void **)&self->executors, &self->executor_cap,
+                                    self->executor_count + 1, sizeof (s_executor_t))) {
             free (name);
             return -1;
         }
@@ -675,8 +661,8 @@ zf_gw_store_update (zf_gw_store_t *self, uint64_t since, zf_gw_frame_t **frame)
         if (run->mark != build) {
             run->mark = build;
             run->picked_count = 0;
-            if (s_grow ((void **)&self->touched, &self->touched_cap, touched + 1,
-                        sizeof *self->touched))
+            if (zf_array_grow ((void **)&self->touched, &self->touched_cap, touched + 1,
+                               sizeof *self->touched))
                 return -1; //  a snapshot instead
             self->touched[touched++] = change->run;
             bytes += run->fields.size + 16;

@@ -1,5 +1,6 @@
 /*  views.c - FLOWDEF, RUNVIEW and TASKVIEW from the engine; what changed. */
 #include "views.h"
+#include "zf_array.h"
 #include "zf_flow.h"
 #include "zf_limits.h"
 
@@ -359,14 +360,11 @@ zf_gw_changes_task (zf_gw_changes_t *self, const char *flow, zf_date_t date, uin
     //  Repeats are kept here and dropped when the views are written: a
     //  burst marks the same task several times, and a set would cost more.
     if (mark->count == mark->cap) {
-        size_t cap = mark->cap ? mark->cap * 2 : 16;
-        uint32_t *tasks = realloc (mark->tasks, cap * sizeof *tasks);
-        if (!tasks) {
+        if (zf_array_grow ((void **)&mark->tasks, &mark->cap, mark->count + 1,
+                           sizeof *mark->tasks) != 0) {
             self->failed = true;
             return;
         }
-        mark->tasks = tasks;
-        mark->cap = cap;
     }
     mark->tasks[mark->count++] = index;
 }
@@ -432,15 +430,12 @@ s_success_push (zf_gw_changes_t *self, uint64_t seq, const char *flow, zf_date_t
             self->success_count -= self->success_head;
             self->success_head = 0;
         } else {
-            size_t cap = self->success_cap ? self->success_cap * 2 : 1024;
-            s_success_t *grown = realloc (self->successes, cap * sizeof *grown);
-            if (!grown) {
+            if (zf_array_grow ((void **)&self->successes, &self->success_cap,
+                               self->success_count + 1, sizeof *self->successes) != 0) {
                 //  Its confirmation would not show: the views are incomplete.
                 self->failed = true;
                 return;
             }
-            self->successes = grown;
-            self->success_cap = cap;
         }
     }
     self->successes[self->success_count++] = (s_success_t){seq, flow, date, index};

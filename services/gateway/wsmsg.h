@@ -1,11 +1,12 @@
 /*  wsmsg.h - the WebSocket messages: browser requests in, small replies out.
 
     Every frame is one msgpack map with a string key "t" (docs/GATEWAY.md).
-    What a browser sends is hostile input: the decoder walks the bytes with
-    a bounded cursor, checks every length against what is left and against
-    a named limit, every value's type, and refuses anything else with a
-    reason for the error reply. Keys it does not know are skipped (within
-    the same bounds), so a newer dashboard may send more.
+    What a browser sends is hostile input: the decoder reads it with
+    zf_wire's bounded reader, which checks every length against what is
+    left and against a named limit, every value's type, and refuses
+    anything else with a reason for the error reply. Keys it does not know
+    are skipped (within the same bounds, nested at most ZF_WIRE_DEPTH deep),
+    so a newer dashboard may send more.
 
     The views of flows, runs and tasks are built in views.c; the messages
     here are the rest: hello, reply, shards, logs, history, run_status.
@@ -25,9 +26,6 @@
 
 //  Keys in one browser message at most.
 #define ZF_GW_MAX_KEYS 32
-
-//  How deep a value a browser sends may nest (in keys that are skipped).
-#define ZF_GW_MAX_DEPTH 8
 
 //  The largest id a browser may use: integers a JavaScript number holds.
 #define ZF_GW_MAX_ID ((UINT64_C (1) << 53) - 1)

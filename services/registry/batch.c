@@ -1,6 +1,7 @@
 /*  batch.c - events with copied strings, split by count and bytes. */
 #include "batch.h"
-#include "arena.h"
+#include "zf_arena.h"
+#include "zf_array.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -70,13 +71,9 @@ int
 zf_batch_add (zf_batch_t *self, const zf_event_t *event, size_t event_bytes)
 {
     assert (self && event);
-    if (self->count == self->capacity) {
-        size_t capacity = self->capacity * 2;
-        zf_event_t *events = realloc (self->events, capacity * sizeof (zf_event_t));
-        if (!events) return -1;
-        self->events = events;
-        self->capacity = capacity;
-    }
+    if (self->count == self->capacity && zf_array_grow ((void **)&self->events, &self->capacity,
+                                                        self->count + 1, sizeof (zf_event_t)))
+        return -1;
     zf_event_t *copy = &self->events[self->count];
     *copy = *event;
     copy->flow = zf_arena_strdup (self->arena, event->flow);

@@ -19,6 +19,7 @@
 */
 #include "registry_internal.h"
 #include "results.h"
+#include "zf_array.h"
 #include "zf_log.h"
 
 #include <assert.h>
@@ -36,13 +37,9 @@
 int
 zf_keyset_add (zf_keyset_t *set, const zf_task_key_t *key)
 {
-    if (set->count == set->capacity) {
-        size_t capacity = set->capacity ? set->capacity * 2 : 256;
-        zf_task_key_t *keys = realloc (set->keys, capacity * sizeof (zf_task_key_t));
-        if (!keys) return -1;
-        set->keys = keys;
-        set->capacity = capacity;
-    }
+    if (set->count == set->capacity &&
+        zf_array_grow ((void **)&set->keys, &set->capacity, set->count + 1, sizeof (zf_task_key_t)))
+        return -1;
     zf_task_key_t *copy = &set->keys[set->count];
     *copy = *key;
     copy->flow = zf_arena_strdup (set->arena, key->flow);

@@ -1,5 +1,6 @@
 /*  journal.c - published bodies in a circular byte buffer. */
 #include "journal.h"
+#include "zf_array.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -113,22 +114,6 @@ s_grow (zf_journal_t *self, size_t needed)
     return 0;
 }
 
-//  Makes room for one more entry in the ring.
-static int
-s_grow_entries (zf_journal_t *self)
-{
-    size_t slots = self->slots ? self->slots * 2 : 64;
-    s_entry_t *entries = malloc (slots * sizeof (s_entry_t));
-    if (!entries) return -1;
-    for (size_t i = 0; i < self->count; i++)
-        entries[i] = *s_at (self, i);
-    free (self->entries);
-    self->entries = entries;
-    self->slots = slots;
-    self->head = 0;
-    return 0;
-}
-
 int
 zf_journal_append (zf_journal_t *self, uint64_t first, uint32_t count, const void *body,
                    size_t size)
@@ -150,7 +135,9 @@ zf_journal_append (zf_journal_t *self, uint64_t first, uint32_t count, const voi
         }
         s_drop_oldest (self);
     }
-    if (self->count == self->slots && s_grow_entries (self) != 0) {
+    if (self->count == self->slots &&
+        zf_array_grow_ring ((void **)&self->entries, &self->slots, self->head, self->count,
+                            self->count + 1, sizeof (s_entry_t)) != 0) {
         zf_journal_clear (self);
         return -1;
     }

@@ -1,5 +1,6 @@
 /*  orders.c - engine orders into DISPATCH requests, one batch per service. */
 #include "orders.h"
+#include "zf_array.h"
 #include "zf_log.h"
 
 #include <czmq.h>
@@ -176,21 +177,6 @@ zf_orders_set_wait (zf_orders_t *self, int64_t wait_ms)
     self->wait_ms = wait_ms;
 }
 
-//  Grows an array to hold needed items of size bytes; 0 or -1.
-static int
-s_reserve (void **items, size_t *capacity, size_t size, size_t needed)
-{
-    if (needed <= *capacity) return 0;
-    size_t room = *capacity ? *capacity : 16;
-    while (room < needed)
-        room *= 2;
-    void *grown = realloc (*items, room * size);
-    if (!grown) return -1;
-    *items = grown;
-    *capacity = room;
-    return 0;
-}
-
 //  Encodes orders for service and sends them. Returns 0, -1 if the socket
 //  refused them, or -2 with err if they do not encode.
 static int
@@ -214,7 +200,8 @@ s_send_bucket (zf_orders_t *self, s_bucket_t *bucket)
     if (bucket->count == 0) return 0;
     int rc = 0;
     zf_proto_error_t err = {"out of memory"};
-    if (s_reserve ((void **)&self->wire, &self->wire_capacity, sizeof (zf_order_t), bucket->count))
+    if (zf_array_grow ((void **)&self->wire, &self->wire_capacity, bucket->count,
+                       sizeof (zf_order_t)))
         rc = -2;
     for (size_t i = 0; rc == 0 && i < bucket->count; i++) {
         s_pending_t *pending = &bucket->pending[i];
@@ -276,12 +263,12 @@ s_queue (zf_orders_t *self, s_bucket_t *bucket, uint64_t epoch, const zf_order_t
     if (bucket->count && (bucket->count == ZF_MAX_BATCH || bucket->epoch != epoch ||
                           bucket->bytes + bytes > ZF_ORDERS_BYTES))
         s_send_bucket (self, bucket);
-    if (s_reserve ((void **)&bucket->pending, &bucket->capacity, sizeof (s_pending_t),
-                   bucket->count + 1) ||
-        s_reserve ((void **)&bucket->runs, &bucket->runs_capacity, sizeof (zf_shard_run_t),
-                   bucket->runs_count + order->shard_run_count) ||
-        s_reserve ((void **)&bucket->rollbacks, &bucket->rollbacks_capacity, sizeof (int32_t),
-                   bucket->rollbacks_count + order->rollback_count))
+    if (zf_array_grow ((void **)&bucket->pending, &bucket->capacity, bucket->count + 1,
+                       sizeof (s_pending_t)) ||
+        zf_array_grow ((void **)&bucket->runs, &bucket->runs_capacity,
+                       bucket->runs_count + order->shard_run_count, sizeof (zf_shard_run_t)) ||
+        zf_array_grow ((void **)&bucket->rollbacks, &bucket->rollbacks_capacity,
+                       bucket->rollbacks_count + order->rollback_count, sizeof (int32_t)))
         return -1;
     s_pending_t *pending = &bucket->pending[bucket->count++];
     pending->order = *order;
@@ -340,8 +327,10 @@ zf_orders_add (zf_orders_t *self, const zf_engine_order_t *order)
     size_t width =
         order->shard_count < ZF_ORDERS_MAX_RUNS ? order->shard_count : ZF_ORDERS_MAX_RUNS;
     if (!bucket || order->shard_count == 0 ||
-        s_reserve ((void **)&self->runs, &self->runs_capacity, sizeof (zf_shard_run_t), width) ||
-        s_reserve ((void **)&self->rollbacks, &self->rollbacks_capacity, sizeof (int32_t), width)) {
+        zf_array_grow ((void **)&self->runs, &self->runs_capacity, width,
+                       sizeof (zf_shard_run_t)) ||
+        zf_array_grow ((void **)&self->rollbacks, &self->rollbacks_capacity, width,
+                       sizeof (int32_t))) {
         zf_log_error ("order not sent flow=%s task=%s reason=\"%s\"", order->flow_name,
                       order->task_id, bucket ? "out of memory" : "no service runs this task");
         return -1;

@@ -16,7 +16,7 @@
 #define ZF_REGISTRY_INTERNAL_H_INCLUDED
 
 #include <czmq.h>
-#include "arena.h"
+#include "zf_arena.h"
 #include "journal.h"
 #include "orders.h"
 #include "publisher.h"

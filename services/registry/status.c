@@ -10,6 +10,7 @@
     archiver, through history.c.
 */
 #include "registry_internal.h"
+#include "zf_array.h"
 #include "zf_log.h"
 
 #include <assert.h>
@@ -40,13 +41,9 @@ s_add_run (s_runs_t *runs, const zf_engine_run_info_t *info)
         runs->full = true;
         return true;
     }
-    if (runs->count == runs->capacity) {
-        size_t capacity = runs->capacity ? runs->capacity * 2 : 16;
-        zf_engine_run_info_t *grown = realloc (runs->runs, capacity * sizeof *grown);
-        if (!grown) return false;
-        runs->runs = grown;
-        runs->capacity = capacity;
-    }
+    if (runs->count == runs->capacity &&
+        zf_array_grow ((void **)&runs->runs, &runs->capacity, runs->count + 1, sizeof *runs->runs))
+        return false;
     runs->runs[runs->count++] = *info;
     return true;
 }
@@ -60,21 +57,6 @@ s_each_flow (const zf_engine_flow_info_t *info, void *arg)
     if (info->run_count &&
         zf_engine_run_info (runs->self->engine, info->name, ZF_DATE_NONE, &run) == 0)
         s_add_run (runs, &run);
-}
-
-//  Grows an array of items of size bytes to hold needed; 0 or -1.
-static int
-s_reserve (void **items, size_t *capacity, size_t size, size_t needed)
-{
-    if (needed <= *capacity) return 0;
-    size_t room = *capacity ? *capacity : 64;
-    while (room < needed)
-        room *= 2;
-    void *grown = realloc (*items, room * size);
-    if (!grown) return -1;
-    *items = grown;
-    *capacity = room;
-    return 0;
 }
 
 //  Fills the status of every task of a run from the engine.
@@ -109,10 +91,11 @@ s_encode (zf_registry_t *self, uint64_t req_id, const s_runs_t *runs, s_depth_t 
     size_t tasks = 0;
     for (size_t i = 0; i < runs->count; i++)
         tasks += runs->runs[i].task_count;
-    if (s_reserve ((void **)&self->run_status, &self->run_status_capacity, sizeof (zf_run_status_t),
-                   runs->count) ||
-        (depth != S_NO_TASKS && s_reserve ((void **)&self->task_status, &self->task_status_capacity,
-                                           sizeof (zf_task_status_t), tasks))) {
+    if (zf_array_grow ((void **)&self->run_status, &self->run_status_capacity, runs->count,
+                       sizeof (zf_run_status_t)) ||
+        (depth != S_NO_TASKS &&
+         zf_array_grow ((void **)&self->task_status, &self->task_status_capacity, tasks,
+                        sizeof (zf_task_status_t)))) {
         snprintf (err->text, sizeof err->text, "out of memory");
         return -1;
     }

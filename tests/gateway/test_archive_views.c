@@ -462,7 +462,7 @@ test_run_status_request (void **state)
     assert_int_equal (s_decode (&req, why, sizeof why, "t", "s:run_status", "flow", "i:3", "date",
                                 "s:2026-11-20", NULL),
                       -1);
-    assert_string_equal (why, "flow: not a string");
+    assert_string_equal (why, "flow: expected a string, got an integer");
 }
 
 static void

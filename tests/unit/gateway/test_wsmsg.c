@@ -94,6 +94,20 @@ test_reads (void **state)
     assert_int_equal (s_decode (&req, why, sizeof why, buf, size), 0);
     assert_int_equal (req.type, ZF_GW_REQ_HISTORY);
     assert_string_equal (req.flow, "eod");
+
+    //  An unknown key's value may nest seven arrays deep: with the message
+    //  itself, ZF_WIRE_DEPTH levels.
+    uint8_t nested[64];
+    size_t n = 0;
+    const uint8_t head[] = {0x83, 0xa1, 't', 0xa7, 'h', 'i',  's', 't', 'o', 'r',  'y',
+                            0xa4, 'f',  'l', 'o',  'w', 0xa3, 'e', 'o', 'd', 0xa1, 'x'};
+    memcpy (nested, head, sizeof head);
+    n = sizeof head;
+    for (int i = 0; i < ZF_WIRE_DEPTH - 1; i++)
+        nested[n++] = 0x91;
+    nested[n++] = 0x00;
+    assert_int_equal (s_decode (&req, why, sizeof why, (const char *)nested, n), 0);
+    assert_int_equal (req.type, ZF_GW_REQ_HISTORY);
 }
 
 //  One bad input: its bytes, the reason expected (a substring) and the id.
@@ -149,18 +163,18 @@ test_bad_input (void **state)
     deep[d++] = 0x00;
     s_bad_t table[] = {
         {"empty", (const uint8_t *)"", 0, "empty", 0},
-        {"array", array, sizeof array, "not a map", 0},
-        {"number", number, sizeof number, "not a map", 0},
-        {"truncated map", truncated_map, sizeof truncated_map, "message ends", 0},
+        {"array", array, sizeof array, "expected a map, got an array", 0},
+        {"number", number, sizeof number, "expected a map, got an integer", 0},
+        {"truncated map", truncated_map, sizeof truncated_map, "input ends early", 0},
         {"map count lies", map_lies, sizeof map_lies, "more than ZF_GW_MAX_KEYS", 0},
-        {"key not a string", key_int, sizeof key_int, "key is not a string", 0},
-        {"string length lies", str_lies, sizeof str_lies, "more bytes than the message", 0},
+        {"key not a string", key_int, sizeof key_int, "key: expected a string", 0},
+        {"string length lies", str_lies, sizeof str_lies, "t: input ends early", 0},
         {"bytes after", trailing, sizeof trailing, "bytes after", 0},
-        {"reserved byte", bad_byte, sizeof bad_byte, "starts no msgpack value", 0},
-        {"list count lies", list_lies, sizeof list_lies, "more values than", 0},
-        {"bin length lies", bin_lies, sizeof bin_lies, "more bytes than", 0},
-        {"ext length lies", ext_lies, sizeof ext_lies, "more bytes than", 0},
-        {"too deep", deep, d, "ZF_GW_MAX_DEPTH", 0},
+        {"reserved byte", bad_byte, sizeof bad_byte, "invalid msgpack byte 0xc1", 0},
+        {"list count lies", list_lies, sizeof list_lies, "input ends early", 0},
+        {"bin length lies", bin_lies, sizeof bin_lies, "input ends early", 0},
+        {"ext length lies", ext_lies, sizeof ext_lies, "input ends early", 0},
+        {"too deep", deep, d, "nest deeper than ZF_WIRE_DEPTH", 0},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         s_check_bad (&table[i]);
@@ -176,7 +190,7 @@ test_bad_input (void **state)
         size_t size;
         const char *why;
         uint64_t id;
-    } built[16];
+    } built[20];
     size_t count = 0;
     char *at = buf;
 #define S_BUILT(label, reason, ident, ...)                                                         \
@@ -189,31 +203,35 @@ test_bad_input (void **state)
         at += 4096;                                                                                \
     } while (0)
     S_BUILT ("no t", "t: missing", 5, "id", "i:5", "flow", "s:eod");
-    S_BUILT ("t not a string", "t: not a string", 5, "id", "i:5", "t", "i:1");
+    S_BUILT ("t not a string", "t: expected a string, got an integer", 5, "id", "i:5", "t", "i:1");
     S_BUILT ("unknown t", "unknown message type", 9, "t", "s:explode", "id", "i:9");
-    S_BUILT ("negative id", "id: not an integer", 0, "t", "s:history", "id", "i:-1", "flow",
-             "s:eod");
-    S_BUILT ("id too big", "id: not an integer", 0, "t", "s:history", "id", "i:9007199254740992",
-             "flow", "s:eod");
-    S_BUILT ("id a string", "id: not an integer", 0, "t", "s:history", "id", "s:1", "flow",
-             "s:eod");
+    S_BUILT ("negative id", "id: value -1 out of range 0..9007199254740991", 0, "t", "s:history",
+             "id", "i:-1", "flow", "s:eod");
+    S_BUILT ("id too big", "id: value 9007199254740992 out of range", 0, "t", "s:history", "id",
+             "i:9007199254740992", "flow", "s:eod");
+    S_BUILT ("id a string", "id: expected an integer, got a string", 0, "t", "s:history", "id",
+             "s:1", "flow", "s:eod");
     S_BUILT ("flow missing", "flow: missing", 4, "t", "s:history", "id", "i:4");
-    S_BUILT ("flow a number", "flow: not a string", 4, "t", "s:history", "id", "i:4", "flow",
-             "i:3");
-    S_BUILT ("flow too long", "longer than ZF_MAX_NAME", 4, "t", "s:history", "id", "i:4", "flow",
-             big_spec);
+    S_BUILT ("flow a number", "flow: expected a string, got an integer", 4, "t", "s:history", "id",
+             "i:4", "flow", "i:3");
+    S_BUILT ("flow too long", "flow: string longer than ZF_MAX_NAME", 4, "t", "s:history", "id",
+             "i:4", "flow", big_spec);
     S_BUILT ("bad date", "date: not a date", 4, "t", "s:shards", "id", "i:4", "flow", "s:eod",
              "task", "s:a", "date", "s:2026-13-01");
     S_BUILT ("task missing", "task: missing", 4, "t", "s:shards", "id", "i:4", "flow", "s:eod");
     S_BUILT ("unknown action", "action: not one of", 4, "t", "s:action", "id", "i:4", "flow",
              "s:eod", "action", "s:explode");
-    S_BUILT ("shard negative", "shard: not an integer", 4, "t", "s:action", "id", "i:4", "flow",
-             "s:eod", "action", "s:retry", "shard", "i:-2");
-    S_BUILT ("token a number", "token: not a string", 4, "t", "s:action", "id", "i:4", "flow",
-             "s:eod", "action", "s:pause", "token", "i:1");
-    S_BUILT ("attempt a string", "attempt: not an integer", 4, "t", "s:logs", "id", "i:4", "flow",
-             "s:eod", "task", "s:a", "attempt", "s:1");
+    S_BUILT ("shard negative", "shard: value -2 out of range", 4, "t", "s:action", "id", "i:4",
+             "flow", "s:eod", "action", "s:retry", "shard", "i:-2");
+    S_BUILT ("token a number", "token: expected a string, got an integer", 4, "t", "s:action", "id",
+             "i:4", "flow", "s:eod", "action", "s:pause", "token", "i:1");
+    S_BUILT ("attempt a string", "attempt: expected an integer, got a string", 4, "t", "s:logs",
+             "id", "i:4", "flow", "s:eod", "task", "s:a", "attempt", "s:1");
     S_BUILT ("key twice", "t: given twice", 0, "t", "s:history", "t", "s:history");
+    //  A refusal echoes the id even when the bad value came before it.
+    S_BUILT ("flow before id", "flow: expected a string, got an integer", 6, "t", "s:history",
+             "flow", "i:3", "id", "i:6");
+    S_BUILT ("empty flow", "flow: empty string", 6, "t", "s:history", "flow", "s:", "id", "i:6");
 #undef S_BUILT
     for (size_t i = 0; i < count; i++) {
         s_bad_t bad = {built[i].name, (const uint8_t *)buf + i * 4096, built[i].size, built[i].why,

@@ -547,6 +547,163 @@ test_memory_reuse (void **state)
     assert_true (capacity > 0);
 }
 
+//  Opens the hand-built bytes as a map.
+static int
+s_open_map (fixture_t *self, zf_wire_reader_t *r, uint32_t *count)
+{
+    return zf_wire_begin_map (r, self->dec, self->raw.data, self->raw.size, 4, "FOUR", count,
+                              &self->err);
+}
+
+static void
+test_maps (void **state)
+{
+    fixture_t *self = *state;
+    zf_wire_reader_t r;
+    uint32_t count;
+    //  {"name": "eod", "skip": [1, {"a": nil}], "kind": "b", "n": 7}, read
+    //  out of order through copies of the reader.
+    static const char *const kinds[] = {"a", "b", "c"};
+    static const char *const keys[] = {"name", "kind", "n"};
+    msgpack_sbuffer_clear (&self->raw);
+    msgpack_pack_map (&self->pk, 4);
+    msgpack_pack_str_with_body (&self->pk, "name", 4);
+    msgpack_pack_str_with_body (&self->pk, "eod", 3);
+    msgpack_pack_str_with_body (&self->pk, "skip", 4);
+    msgpack_pack_array (&self->pk, 2);
+    msgpack_pack_int64 (&self->pk, 1);
+    msgpack_pack_map (&self->pk, 1);
+    msgpack_pack_str_with_body (&self->pk, "a", 1);
+    msgpack_pack_nil (&self->pk);
+    msgpack_pack_str_with_body (&self->pk, "kind", 4);
+    msgpack_pack_str_with_body (&self->pk, "b", 1);
+    msgpack_pack_str_with_body (&self->pk, "n", 1);
+    msgpack_pack_int64 (&self->pk, 7);
+    assert_int_equal (s_open_map (self, &r, &count), 0);
+    assert_int_equal (count, 4);
+    zf_wire_reader_t at[3];
+    for (uint32_t i = 0; i < count; i++) {
+        int key;
+        assert_int_equal (zf_wire_choice (&r, "key", keys, 3, &key), 0);
+        if (key >= 0) at[key] = r;
+        assert_int_equal (zf_wire_skip (&r, NULL), 0);
+    }
+    assert_int_equal (zf_wire_finish (&r), 0);
+    uint64_t n;
+    assert_int_equal (zf_wire_uint (&at[2], "n", 10, &n), 0);
+    assert_int_equal (n, 7);
+    int kind;
+    assert_true (zf_wire_peek_str (&at[1]));
+    assert_int_equal (zf_wire_choice (&at[1], "kind", kinds, 3, &kind), 0);
+    assert_int_equal (kind, 1);
+    char name[ZF_MAX_NAME + 1];
+    assert_false (zf_wire_peek_nil (&at[0]));
+    assert_int_equal (zf_wire_str_into (&at[0], "name", &zf_wire_name, name, sizeof name), 0);
+    assert_string_equal (name, "eod");
+    //  A copy reads on from where it stood, with the same checks: after
+    //  the value of "kind" comes the key "n".
+    assert_int_equal (zf_wire_uint (&at[1], "n", 10, &n), -1);
+    assert_string_equal (self->err.text, "n: expected an integer, got a string");
+
+    //  A string that is none of the names, and one that is not a string.
+    msgpack_sbuffer_clear (&self->raw);
+    msgpack_pack_map (&self->pk, 2);
+    msgpack_pack_str_with_body (&self->pk, "kinds", 5);
+    msgpack_pack_int64 (&self->pk, 1);
+    assert_int_equal (s_open_map (self, &r, &count), 0);
+    int key;
+    assert_int_equal (zf_wire_choice (&r, "key", keys, 3, &key), 0);
+    assert_int_equal (key, -1);
+    assert_false (zf_wire_peek_str (&r));
+    assert_int_equal (zf_wire_choice (&r, "kind", kinds, 3, &key), -1);
+    assert_string_equal (self->err.text, "kind: expected a string, got an integer");
+
+    //  Not a map; too many entries; fewer bytes than the entries need.
+    msgpack_sbuffer_clear (&self->raw);
+    msgpack_pack_array (&self->pk, 0);
+    assert_int_equal (s_open_map (self, &r, &count), -1);
+    assert_string_equal (self->err.text, "expected a map, got an array");
+    msgpack_sbuffer_clear (&self->raw);
+    msgpack_pack_map (&self->pk, 5);
+    assert_int_equal (s_open_map (self, &r, &count), -1);
+    assert_string_equal (self->err.text, "5 entries, more than FOUR (4)");
+    msgpack_sbuffer_clear (&self->raw);
+    const uint8_t short_map[] = {0x83, 0xa1, 'a', 0x01, 0xa1};
+    s_bytes (self, short_map, sizeof short_map);
+    assert_int_equal (s_open_map (self, &r, &count), -1);
+    assert_string_equal (self->err.text, "input ends early (3 entries announced)");
+
+    //  A string too long for its limit is refused, not cut.
+    msgpack_sbuffer_clear (&self->raw);
+    msgpack_pack_map (&self->pk, 1);
+    msgpack_pack_str_with_body (&self->pk, "name", 4);
+    char long_name[ZF_MAX_NAME + 1];
+    memset (long_name, 'x', sizeof long_name);
+    msgpack_pack_str_with_body (&self->pk, long_name, sizeof long_name);
+    assert_int_equal (s_open_map (self, &r, &count), 0);
+    assert_int_equal (zf_wire_choice (&r, "key", keys, 3, &key), 0);
+    assert_int_equal (zf_wire_str_into (&r, "name", &zf_wire_name, name, sizeof name), -1);
+    assert_string_equal (self->err.text, "name: string longer than ZF_MAX_NAME (128)");
+}
+
+//  Builds {"x": value} where value is depth arrays nested around nil.
+static void
+s_nested (fixture_t *self, int depth)
+{
+    msgpack_sbuffer_clear (&self->raw);
+    msgpack_pack_map (&self->pk, 1);
+    msgpack_pack_str_with_body (&self->pk, "x", 1);
+    for (int i = 0; i < depth; i++)
+        msgpack_pack_array (&self->pk, 1);
+    msgpack_pack_nil (&self->pk);
+}
+
+static void
+test_skip_depth (void **state)
+{
+    fixture_t *self = *state;
+    zf_wire_reader_t r;
+    uint32_t count;
+    int key;
+    static const char *const keys[] = {"x"};
+    //  The map is one level: seven more fit in ZF_WIRE_DEPTH, eight do not.
+    s_nested (self, ZF_WIRE_DEPTH - 1);
+    assert_int_equal (s_open_map (self, &r, &count), 0);
+    assert_int_equal (zf_wire_choice (&r, "key", keys, 1, &key), 0);
+    assert_int_equal (zf_wire_skip (&r, "x"), 0);
+    assert_int_equal (zf_wire_finish (&r), 0);
+    s_nested (self, ZF_WIRE_DEPTH);
+    assert_int_equal (s_open_map (self, &r, &count), 0);
+    assert_int_equal (zf_wire_choice (&r, "key", keys, 1, &key), 0);
+    assert_int_equal (zf_wire_skip (&r, "x"), -1);
+    assert_string_equal (self->err.text, "x: values nest deeper than ZF_WIRE_DEPTH (8)");
+
+    //  Siblings after a nested value are skipped too: {"x": [[1], {"a": 2}, 3]}.
+    msgpack_sbuffer_clear (&self->raw);
+    msgpack_pack_map (&self->pk, 1);
+    msgpack_pack_str_with_body (&self->pk, "x", 1);
+    msgpack_pack_array (&self->pk, 3);
+    msgpack_pack_array (&self->pk, 1);
+    msgpack_pack_int64 (&self->pk, 1);
+    msgpack_pack_map (&self->pk, 1);
+    msgpack_pack_str_with_body (&self->pk, "a", 1);
+    msgpack_pack_int64 (&self->pk, 2);
+    msgpack_pack_int64 (&self->pk, 3);
+    assert_int_equal (s_open_map (self, &r, &count), 0);
+    assert_int_equal (zf_wire_choice (&r, "key", keys, 1, &key), 0);
+    assert_int_equal (zf_wire_skip (&r, "x"), 0);
+    assert_int_equal (zf_wire_finish (&r), 0);
+
+    //  A skipped value that claims more than the input holds.
+    msgpack_sbuffer_clear (&self->raw);
+    const uint8_t lie[] = {0x81, 0xa1, 'x', 0xdd, 0xff, 0xff, 0xff, 0xff};
+    s_bytes (self, lie, sizeof lie);
+    assert_int_equal (s_open_map (self, &r, &count), 0);
+    assert_int_equal (zf_wire_choice (&r, "key", keys, 1, &key), 0);
+    assert_int_equal (zf_wire_skip (&r, "x"), -1);
+    assert_string_equal (self->err.text, "x: input ends early");
+}
+
 int
 main (void)
 {
@@ -561,6 +718,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_body_checks, setup, teardown),
         cmocka_unit_test_setup_teardown (test_writer, setup, teardown),
         cmocka_unit_test_setup_teardown (test_memory_reuse, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_maps, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_skip_depth, setup, teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/*  Registry tests of the pure pieces: the string arena, batch splitting, the
+/*  Registry tests of the pure pieces: batch splitting, the
     journal ring, topic batching in the publisher, orders built from the
     engine, results mapped to engine calls, the epoch file. */
 #include <setjmp.h>
@@ -11,7 +11,6 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "arena.h"
 #include "batch.h"
 #include "epoch.h"
 #include "journal.h"
@@ -21,35 +20,7 @@
 #include "zf_event_wire.h"
 
 //  ---------------------------------------------------------------------------
-//  Arena and batches
-
-static void
-test_arena_keeps_copies_until_reset (void **state)
-{
-    zf_arena_t *arena = zf_arena_new ();
-    assert_non_null (arena);
-    const char *a = zf_arena_strdup (arena, "alpha");
-    char big[3 * ZF_ARENA_CHUNK / 2];
-    memset (big, 'x', sizeof big - 1);
-    big[sizeof big - 1] = 0;
-    const char *b = zf_arena_strdup (arena, big);
-    const char *c = zf_arena_strndup (arena, "gamma-delta", 5);
-    assert_string_equal (a, "alpha");
-    assert_int_equal (strlen (b), sizeof big - 1);
-    assert_string_equal (c, "gamma");
-    assert_null (zf_arena_strdup (arena, NULL));
-    size_t grown = zf_arena_capacity (arena);
-    assert_true (grown >= sizeof big);
-    //  A reset gives the oversized chunk back and keeps the ordinary one.
-    zf_arena_reset (arena);
-    assert_int_equal (zf_arena_capacity (arena), ZF_ARENA_CHUNK);
-    for (int i = 0; i < 10000; i++)
-        assert_non_null (zf_arena_strdup (arena, "again and again"));
-    assert_int_equal (zf_arena_capacity (arena), ZF_ARENA_CHUNK);
-    zf_arena_destroy (&arena);
-    zf_arena_destroy (&arena);
-    assert_null (arena);
-}
+//  Batches
 
 static void
 test_batches_split_by_count_and_bytes (void **state)
@@ -634,7 +605,6 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_arena_keeps_copies_until_reset),
         cmocka_unit_test (test_batches_split_by_count_and_bytes),
         cmocka_unit_test (test_journal_keeps_a_gap_free_window),
         cmocka_unit_test (test_publisher_batches_by_topic),
