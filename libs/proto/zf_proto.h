@@ -10,6 +10,7 @@
 #include "zf_event.h"
 #include "zf_event_wire.h"
 #include "zf_task_key.h"
+#include "zf_keytable.h"
 #include "zf_regapi.h"
 #include "zf_mdp.h"
 #include "zf_dispatch.h"

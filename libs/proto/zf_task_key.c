@@ -89,11 +89,13 @@ zf_task_key_format (const zf_task_key_t *key, char *buf, size_t size)
     else
         snprintf (date, sizeof (date), "-");
     char shard[16];
-    if (key->shard == ZF_SHARD_ALL)
-        snprintf (shard, sizeof (shard), "*");
+    if (key->shard == ZF_SHARD_SOLE)
+        shard[0] = '\0';
+    else if (key->shard == ZF_SHARD_WHOLE)
+        snprintf (shard, sizeof (shard), "[*]");
     else
-        snprintf (shard, sizeof (shard), "%d", (int)key->shard);
-    snprintf (buf, size, "%s/%s/%s[%s]#%u", key->flow ? key->flow : "-", date,
+        snprintf (shard, sizeof (shard), "[%d]", (int)key->shard);
+    snprintf (buf, size, "%s/%s/%s%s#%u", key->flow ? key->flow : "-", date,
               key->task ? key->task : "-", shard, (unsigned)key->attempt);
     return buf;
 }

@@ -74,10 +74,12 @@ test_format (void **state)
     char buf[ZF_TASK_KEY_TEXT];
     zf_task_key_t a = {"eod", 20416, "accrue", 3, 2};
     assert_string_equal (zf_task_key_format (&a, buf, sizeof (buf)), "eod/2025-11-24/accrue[3]#2");
-    zf_task_key_t b = {"eod", 0, "start", ZF_SHARD_ALL, 1};
-    assert_string_equal (zf_task_key_format (&b, buf, sizeof (buf)), "eod/1970-01-01/start[*]#1");
-    zf_task_key_t c = {NULL, ZF_DATE_NONE, NULL, ZF_SHARD_ALL, 0};
+    zf_task_key_t b = {"eod", 0, "accrue", ZF_SHARD_WHOLE, 1};
+    assert_string_equal (zf_task_key_format (&b, buf, sizeof (buf)), "eod/1970-01-01/accrue[*]#1");
+    zf_task_key_t c = {NULL, ZF_DATE_NONE, NULL, ZF_SHARD_WHOLE, 0};
     assert_string_equal (zf_task_key_format (&c, buf, sizeof (buf)), "-/-/-[*]#0");
+    zf_task_key_t d = {"eod", 0, "start", ZF_SHARD_SOLE, 1};
+    assert_string_equal (zf_task_key_format (&d, buf, sizeof (buf)), "eod/1970-01-01/start#1");
     char small[8];
     assert_string_equal (zf_task_key_format (&a, small, sizeof (small)), "eod/202");
 }
