@@ -8,6 +8,7 @@
 #ifndef ZF_TASK_KEY_H_INCLUDED
 #define ZF_TASK_KEY_H_INCLUDED
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "zf_time.h"
@@ -39,5 +40,13 @@ uint64_t zf_task_key_hash (const zf_task_key_t *key);
 //  "eod/2026-11-24/accrue[3]#2": "[*]" for the whole task, no brackets for
 //  the sole shard of an unsharded task. Returns buf.
 char *zf_task_key_format (const zf_task_key_t *key, char *buf, size_t size);
+
+//  The path of an attempt's log file under root: "ROOT/FLOW/DATE/TASK.N.log"
+//  for the sole shard of an unsharded task, "ROOT/FLOW/DATE/TASK.S.N.log"
+//  for shard S, with ".copy" before ".log" for a speculative copy. Returns
+//  its length, or -1 if it does not fit in size or the key names no one
+//  shard (a whole task, a missing date).
+int zf_task_key_log_path (const zf_task_key_t *key, const char *root, bool copy, char *buf,
+                          size_t size);
 
 #endif

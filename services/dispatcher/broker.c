@@ -135,14 +135,16 @@ zf_broker_event_at (zf_broker_t *self, int64_t time, int kind, zf_disp_worker_t 
         .worker = worker ? zf_disp_worker_name (worker) : NULL,
         .service = service ? zf_disp_service_name (service) : NULL,
         .date = ZF_DATE_NONE,
-        .shard = ZF_SHARD_ALL,
+        .shard = ZF_SHARD_WHOLE,
         .detail = detail,
     };
     if (sub) {
         event.flow = sub->key.flow;
         event.date = sub->key.date;
         event.task = sub->key.task;
-        event.shard = sub->key.shard;
+        //  Events name an unsharded task's one shard as the task, as the
+        //  registry's do.
+        event.shard = sub->key.shard == ZF_SHARD_SOLE ? ZF_SHARD_WHOLE : sub->key.shard;
         event.attempt = sub->key.attempt;
     }
     self->ops.event (self->arg, &event);
@@ -354,7 +356,7 @@ s_take_order (zf_broker_t *self, zf_broker_client_t *client, zf_disp_service_t *
               uint64_t epoch, const zf_order_t *spec)
 {
     const char *name = zf_disp_service_name (service);
-    zf_task_key_t whole = {spec->flow, spec->date, spec->task, ZF_SHARD_ALL,
+    zf_task_key_t whole = {spec->flow, spec->date, spec->task, ZF_SHARD_WHOLE,
                            spec->attempt ? spec->attempt : 1};
     zf_shard_plan_t *plans = NULL;
     size_t count = 0;
@@ -572,7 +574,7 @@ s_cancel_matches (const zf_cancel_t *cancel, const zf_disp_sub_t *sub)
 {
     if (strcmp (cancel->flow, sub->key.flow) != 0 || cancel->date != sub->key.date) return false;
     if (cancel->task && strcmp (cancel->task, sub->key.task) != 0) return false;
-    return cancel->shard == ZF_SHARD_ALL || cancel->shard == sub->key.shard;
+    return cancel->shard == ZF_SHARD_WHOLE || cancel->shard == sub->key.shard;
 }
 
 void

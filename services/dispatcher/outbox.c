@@ -307,7 +307,7 @@ s_flush_worker (zf_outbox_t *self, s_peer_t *peer)
     for (size_t start = 0; start < peer->cancels.count; start += ZF_MAX_BATCH) {
         size_t count = peer->cancels.count - start;
         zf_cancel_t cancel = {.date = ZF_DATE_NONE,
-                              .shard = ZF_SHARD_ALL,
+                              .shard = ZF_SHARD_WHOLE,
                               .job_ids = (uint64_t *)peer->cancels.items + start,
                               .job_id_count = count > ZF_MAX_BATCH ? ZF_MAX_BATCH : count};
         zframe_t *body = s_body (self, zf_cancel_encode (self->encoder, &cancel, &err), &err);

@@ -699,14 +699,11 @@ zf_runner_start (zf_runner_t *self, const zf_job_t *job, char *err, size_t err_s
     run->rollback = job->rollback ? strdup (job->rollback) : NULL;
     run->cwd = job->cwd ? strdup (job->cwd) : NULL;
     run->envp = s_environment (self, job);
-    char date[ZF_DATE_TEXT], shard[16] = "";
-    zf_date_format (job->date, date, sizeof date);
-    if (job->shard >= 0) snprintf (shard, sizeof shard, ".%d", job->shard);
+    zf_task_key_t key = {job->flow, job->date, job->task, job->shard, job->attempt};
     char path[PATH_MAX];
-    int len = snprintf (path, sizeof path, "%s/%s/%s/%s%s.%u%s.log", self->log_root, job->flow,
-                        date, job->task, shard, job->attempt, job->copy ? ".copy" : "");
+    int len = zf_task_key_log_path (&key, self->log_root, job->copy, path, sizeof path);
     if (!run->command || (job->rollback && !run->rollback) || (job->cwd && !run->cwd) ||
-        !run->envp || len < 0 || (size_t)len >= sizeof path || !(run->log_path = strdup (path))) {
+        !run->envp || len < 0 || !(run->log_path = strdup (path))) {
         snprintf (err, err_size, "out of memory");
         s_run_free (run);
         return -1;

@@ -277,7 +277,7 @@ test_held_results (void **state)
     assert_int_equal (zf_disp_held_result (zf_disp_results_find (results, &result.key))->status,
                       ZF_JOB_SUCCEEDED);
     //  Another key, another owner; iteration is oldest first.
-    result.key.shard = ZF_SHARD_ALL;
+    result.key.shard = ZF_SHARD_SOLE;
     zf_disp_held_t *final = zf_disp_results_hold (results, &owner_b, "settle", &result, true, NULL);
     assert_non_null (final);
     assert_int_equal (zf_disp_results_held (results), 2);

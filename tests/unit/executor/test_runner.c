@@ -129,7 +129,7 @@ s_job (uint64_t id, const char *command)
         .flow = "eod",
         .date = 20416,
         .task = "accrue",
-        .shard = ZF_SHARD_ALL,
+        .shard = ZF_SHARD_SOLE,
         .attempt = 1,
         .service = "shell",
         .command = command,

@@ -141,7 +141,7 @@ test_task (void **state)
     zf_task_destroy (&task);
     assert_null (task);
     //  An unsharded task reads as shard 0 of 1.
-    job.shard = ZF_SHARD_ALL;
+    job.shard = ZF_SHARD_SOLE;
     job.shard_count = 0;
     job.shard_key = NULL;
     task = zf_task_new (&job, "exec-1", NULL);
@@ -347,7 +347,7 @@ test_worker_serves (void **state)
     assert_true (count > 0);
     assert_int_equal (s_count_status (client, ZF_JOB_RUNNING, NULL), 1);
     assert_int_equal (s_running (serving), 1);
-    assert_int_equal (zf_dclient_cancel (client, "eod", 20416, "stuck", ZF_SHARD_ALL), 0);
+    assert_int_equal (zf_dclient_cancel (client, "eod", 20416, "stuck", ZF_SHARD_WHOLE), 0);
     assert_int_equal (zf_dclient_wait (client, 1, 10000), 1);
     assert_int_equal (s_count_status (client, ZF_JOB_CANCELLED, NULL), 1);
     assert_int_equal (s_running (serving), 0);
