@@ -1,4 +1,5 @@
-/*  zf_common.h - the common library: limits, logging, clocks, time, numbers. */
+/*  zf_common.h - the common library: limits, logging, clocks, time, numbers,
+    strings kept with their record. */
 #ifndef ZF_COMMON_H_INCLUDED
 #define ZF_COMMON_H_INCLUDED
 
@@ -7,5 +8,6 @@
 #include "zf_clock.h"
 #include "zf_time.h"
 #include "zf_number.h"
+#include "zf_strblock.h"
 
 #endif

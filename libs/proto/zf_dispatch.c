@@ -412,14 +412,14 @@ s_put_job (zf_wire_writer_t *w, const zf_job_t *job)
 {
     zf_wire_put_array (w, S_JOB_FIELDS);
     zf_wire_put_uint (w, job->job_id);
-    zf_wire_put_str (w, "flow", &zf_wire_name, false, job->flow, SIZE_MAX);
-    zf_wire_put_date (w, "date", job->date, false);
-    zf_wire_put_str (w, "task", &zf_wire_name, false, job->task, SIZE_MAX);
+    zf_wire_put_str (w, "flow", &zf_wire_name, false, job->key.flow, SIZE_MAX);
+    zf_wire_put_date (w, "date", job->key.date, false);
+    zf_wire_put_str (w, "task", &zf_wire_name, false, job->key.task, SIZE_MAX);
     if (zf_wire_check (w, "shard_count", job->shard_count, 0, ZF_MAX_SHARDS))
-        s_put_shard (w, "shard", job->shard, job->shard_count);
+        s_put_shard (w, "shard", job->key.shard, job->shard_count);
     zf_wire_put_uint (w, job->shard_count);
     zf_wire_put_str (w, "shard_key", &zf_wire_shard_key, true, job->shard_key, SIZE_MAX);
-    s_put_attempt (w, job->attempt);
+    s_put_attempt (w, job->key.attempt);
     if (zf_wire_check (w, "copy", job->copy, 0, 1)) zf_wire_put_uint (w, job->copy);
     zf_wire_put_str (w, "service", &zf_wire_name, false, job->service, SIZE_MAX);
     zf_wire_put_str (w, "command", &zf_wire_command, true, job->command, SIZE_MAX);
@@ -437,19 +437,19 @@ s_get_job (zf_wire_reader_t *r, zf_job_t *job)
 {
     if (zf_wire_record (r, NULL)) return;
     zf_wire_u64 (r, "job_id", &job->job_id);
-    zf_wire_str (r, "flow", &zf_wire_name, false, &job->flow, NULL);
-    zf_wire_date (r, "date", false, &job->date);
-    zf_wire_str (r, "task", &zf_wire_name, false, &job->task, NULL);
-    zf_wire_i32 (r, "shard", ZF_SHARD_SOLE, ZF_MAX_SHARDS - 1, &job->shard);
+    zf_wire_str (r, "flow", &zf_wire_name, false, &job->key.flow, NULL);
+    zf_wire_date (r, "date", false, &job->key.date);
+    zf_wire_str (r, "task", &zf_wire_name, false, &job->key.task, NULL);
+    zf_wire_i32 (r, "shard", ZF_SHARD_SOLE, ZF_MAX_SHARDS - 1, &job->key.shard);
     zf_wire_u32 (r, "shard_count", ZF_MAX_SHARDS, &job->shard_count);
-    if (!zf_wire_failed (r) && (job->shard < s_shard_min (job->shard_count) ||
-                                job->shard > s_shard_max (job->shard_count))) {
-        zf_wire_fail (r, "shard", "shard %d does not fit shard_count %u", (int)job->shard,
+    if (!zf_wire_failed (r) && (job->key.shard < s_shard_min (job->shard_count) ||
+                                job->key.shard > s_shard_max (job->shard_count))) {
+        zf_wire_fail (r, "shard", "shard %d does not fit shard_count %u", (int)job->key.shard,
                       job->shard_count);
         return;
     }
     zf_wire_str (r, "shard_key", &zf_wire_shard_key, true, &job->shard_key, NULL);
-    s_get_attempt (r, &job->attempt);
+    s_get_attempt (r, &job->key.attempt);
     zf_wire_enum (r, "copy", 0, 1, &job->copy);
     zf_wire_str (r, "service", &zf_wire_name, false, &job->service, NULL);
     zf_wire_str (r, "command", &zf_wire_command, true, &job->command, NULL);

@@ -86,13 +86,9 @@ typedef struct {
 //  One shard attempt for one worker to run.
 typedef struct {
     uint64_t job_id;        //  broker-assigned, unique per broker
-    const char *flow;       //  flow name
-    zf_date_t date;         //  business date
-    const char *task;       //  task id
-    int32_t shard;          //  shard index, or ZF_SHARD_SOLE
+    zf_task_key_t key;      //  flow, date, task, shard (or ZF_SHARD_SOLE), attempt
     uint32_t shard_count;   //  0 for an unsharded task
     const char *shard_key;  //  shard key, or NULL
-    uint32_t attempt;       //  from 1
     uint8_t copy;           //  0 primary, 1 speculative copy
     const char *service;    //  service that runs it ("shell" for commands)
     const char *command;    //  command for /bin/sh -c, or NULL

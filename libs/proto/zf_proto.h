@@ -14,6 +14,7 @@
 #include "zf_regapi.h"
 #include "zf_mdp.h"
 #include "zf_dispatch.h"
+#include "zf_held.h"
 #include "zf_dispevent.h"
 #include "zf_bstar.h"
 

@@ -203,8 +203,8 @@ zf_outbox_job (zf_outbox_t *self, const void *identity, size_t size, const char 
     peer->client = s_copy (self, client);
     peer->epoch = epoch;
     *copy = *job;
-    copy->flow = s_copy (self, job->flow);
-    copy->task = s_copy (self, job->task);
+    copy->key.flow = s_copy (self, job->key.flow);
+    copy->key.task = s_copy (self, job->key.task);
     copy->shard_key = s_copy (self, job->shard_key);
     copy->service = s_copy (self, job->service);
     copy->command = s_copy (self, job->command);

@@ -286,13 +286,9 @@ s_dispatch (s_gen_t *self, zf_proto_encoder_t *enc, zf_proto_error_t *err)
     zf_dispatch_t dispatch = {.epoch = 3, .orders = orders, .order_count = 2};
     zf_job_t jobs_items[] = {
         {.job_id = 1,
-         .flow = "eod",
-         .date = 20416,
-         .task = "accrue",
-         .shard = 1,
+         .key = {"eod", 20416, "accrue", 1, 2},
          .shard_count = 3,
          .shard_key = "fx",
-         .attempt = 2,
          .service = "shell",
          .command = "./accrue.sh",
          .rollback = "./undo.sh",
@@ -300,11 +296,7 @@ s_dispatch (s_gen_t *self, zf_proto_encoder_t *enc, zf_proto_error_t *err)
          .env = s_env,
          .env_count = 2},
         {.job_id = 2,
-         .flow = "eod",
-         .date = 20416,
-         .task = "load",
-         .shard = ZF_SHARD_SOLE,
-         .attempt = 1,
+         .key = {"eod", 20416, "load", ZF_SHARD_SOLE, 1},
          .service = "shell",
          .command = "./load.sh"},
     };

@@ -85,12 +85,12 @@ s_on_job (void *arg, zf_disp_worker_t *worker, const char *client, uint64_t epoc
     rec->job_id = job->job_id;
     s_copy (rec->worker, zf_disp_worker_name (worker), strlen (zf_disp_worker_name (worker)));
     s_copy (rec->client, client, strlen (client));
-    s_copy (rec->task, job->task, strlen (job->task));
+    s_copy (rec->task, job->key.task, strlen (job->key.task));
     s_copy (rec->service, job->service, strlen (job->service));
     s_copy (rec->shard_key, job->shard_key, job->shard_key ? strlen (job->shard_key) : 0);
-    rec->date = job->date;
-    rec->shard = job->shard;
-    rec->attempt = job->attempt;
+    rec->date = job->key.date;
+    rec->shard = job->key.shard;
+    rec->attempt = job->key.attempt;
     rec->copy = job->copy;
     rec->rollback = job->rollback != NULL;
     rec->epoch = epoch;

@@ -104,13 +104,9 @@ setup (void **state)
     self->dispatch = (zf_dispatch_t){.epoch = 7, .orders = self->orders, .order_count = 3};
 
     self->job[0] = (zf_job_t){.job_id = 1001,
-                              .flow = "eod",
-                              .date = 20416,
-                              .task = "accrue",
-                              .shard = 1,
+                              .key = {"eod", 20416, "accrue", 1, 2},
                               .shard_count = 3,
                               .shard_key = "fx",
-                              .attempt = 2,
                               .service = "shell",
                               .command = "./jobs/accrue.sh",
                               .rollback = "./jobs/accrue_undo.sh",
@@ -119,12 +115,8 @@ setup (void **state)
                               .env = s_env,
                               .env_count = 2};
     self->job[1] = (zf_job_t){.job_id = UINT64_MAX,
-                              .flow = "eod",
-                              .date = 20416,
-                              .task = "settle",
-                              .shard = 7,
+                              .key = {"eod", 20416, "settle", 7, 4},
                               .shard_count = 8,
-                              .attempt = 4,
                               .copy = 1,
                               .service = "settle"};
     self->jobs = (zf_jobs_t){.epoch = 7, .jobs = self->job, .job_count = 2};
@@ -281,13 +273,9 @@ test_jobs_and_results_round_trip (void **state)
     for (size_t i = 0; i < 2; i++) {
         const zf_job_t *a = &self->job[i], *b = &jobs.jobs[i];
         assert_true (a->job_id == b->job_id);
-        s_same_str (a->flow, b->flow);
-        assert_int_equal (a->date, b->date);
-        s_same_str (a->task, b->task);
-        assert_int_equal (a->shard, b->shard);
+        s_same_key (&a->key, &b->key);
         assert_int_equal (a->shard_count, b->shard_count);
         s_same_str (a->shard_key, b->shard_key);
-        assert_int_equal (a->attempt, b->attempt);
         assert_int_equal (a->copy, b->copy);
         s_same_str (a->service, b->service);
         s_same_str (a->command, b->command);
@@ -613,17 +601,17 @@ test_other_errors (void **state)
 
     zf_job_t job = self->job[0];
     zf_jobs_t jobs = {.epoch = 1, .jobs = &job, .job_count = 1};
-    job.shard = 3;
+    job.key.shard = 3;
     assert_int_equal (zf_jobs_encode (self->codec->enc, &jobs, &err), -1);
     assert_string_equal (err.text, "job[0].shard: value 3 out of range 0..2");
-    job.shard = 0;
+    job.key.shard = 0;
     job.service = NULL;
     assert_int_equal (zf_jobs_encode (self->codec->enc, &jobs, &err), -1);
     assert_string_equal (err.text, "job[0].service: missing");
     //  By hand: shard 5 of 3.
     job.service = "shell";
     job.shard_count = 6;
-    job.shard = 5;
+    job.key.shard = 5;
     assert_int_equal (zf_jobs_encode (self->codec->enc, &jobs, &err), 0);
     size_t size = zf_proto_encoder_size (self->codec->enc);
     uint8_t *body = malloc (size);
@@ -708,7 +696,7 @@ test_shard_values_per_message (void **state)
     //  Jobs: the sole shard with no shard count, an index with one.
     zf_job_t job = self->job[0];
     zf_jobs_t jobs = {.epoch = 1, .jobs = &job, .job_count = 1};
-    job.shard = ZF_SHARD_SOLE;
+    job.key.shard = ZF_SHARD_SOLE;
     assert_int_equal (zf_jobs_encode (self->codec->enc, &jobs, &err), -1);
     assert_string_equal (err.text, "job[0].shard: value -2 out of range 0..2");
     job.shard_count = 0;
@@ -716,8 +704,8 @@ test_shard_values_per_message (void **state)
     assert_int_equal (zf_jobs_encode (self->codec->enc, &jobs, &err), 0);
     zf_jobs_t jobs_out;
     assert_int_equal (zf_jobs_decode (self->codec->dec, S_ENCODED (self), &jobs_out, &err), 0);
-    assert_int_equal (jobs_out.jobs[0].shard, ZF_SHARD_SOLE);
-    job.shard = ZF_SHARD_WHOLE;
+    assert_int_equal (jobs_out.jobs[0].key.shard, ZF_SHARD_SOLE);
+    job.key.shard = ZF_SHARD_WHOLE;
     assert_int_equal (zf_jobs_encode (self->codec->enc, &jobs, &err), -1);
     assert_string_equal (err.text, "job[0].shard: value -1 out of range -2..-2");
 
