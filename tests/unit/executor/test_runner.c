@@ -373,7 +373,7 @@ test_nothing_left_behind (void **state)
     s_start (fx, &job);
     s_wait (fx, 1, 5000);
     assert_int_equal (fx->results[0].status, ZF_JOB_SUCCEEDED);
-    pid_t sleeper, shell;
+    pid_t sleeper = 0, shell = 0;
     assert_int_equal (s_read_pids (pids, &sleeper, &shell), 2);
     //  The background sleep was killed with the job's group.
     assert_true (s_await_gone (sleeper, 5000));
@@ -476,7 +476,7 @@ test_destroy_kills_jobs (void **state)
     char buf[8];
     assert_true (read (fd, buf, sizeof buf) > 0);
     close (fd);
-    pid_t sleeper, shell;
+    pid_t sleeper = 0, shell = 0;
     assert_int_equal (s_read_pids (pids, &sleeper, &shell), 2);
     assert_false (s_gone (sleeper));
     zf_runner_destroy (&fx->runner);
@@ -513,7 +513,7 @@ test_executor_killed (void **state)
     char buf[8];
     assert_true (read (fd, buf, sizeof buf) > 0);
     close (fd);
-    pid_t sleeper, shell;
+    pid_t sleeper = 0, shell = 0;
     assert_int_equal (s_read_pids (pids, &sleeper, &shell), 2);
     assert_false (s_gone (sleeper));
     assert_false (s_gone (shell));
