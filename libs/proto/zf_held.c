@@ -2,8 +2,8 @@
 
     Each item is one block: the item, the holder's extra space (aligned
     for any type), then the result's strings and the service. The table
-    keys on the result's task key; the age list is doubly linked through
-    the items so that an acknowledgement unlinks in constant time.
+    borrows the key inside each item; the age list is doubly linked
+    through the items so that an acknowledgement unlinks in constant time.
 */
 #include "zf_held.h"
 #include "zf_keytable.h"
@@ -24,7 +24,7 @@ struct _zf_held_item_t {
 };
 
 struct _zf_held_t {
-    zf_keytable_t *table;        //  task key -> item
+    zf_keytable_t *table;        //  task key (the item's own) -> item
     zf_held_item_t *oldest;      //  first in age order
     zf_held_item_t *newest;      //  last in age order
     size_t extra_size;           //  extra bytes per item, rounded up for alignment
@@ -36,7 +36,7 @@ zf_held_new (size_t extra_size)
 {
     zf_held_t *self = calloc (1, sizeof (zf_held_t));
     if (!self) return NULL;
-    self->table = zf_keytable_new (ZF_KEYTABLE_ATTEMPT);
+    self->table = zf_keytable_new_borrowing (ZF_KEYTABLE_ATTEMPT);
     if (!self->table) {
         free (self);
         return NULL;
@@ -71,10 +71,6 @@ zf_held_add (zf_held_t *self, const zf_result_t *result, const char *service, bo
 {
     assert (self && result);
     if (duplicate) *duplicate = false;
-    if (zf_keytable_lookup (self->table, &result->key)) {
-        if (duplicate) *duplicate = true;
-        return NULL;
-    }
     size_t strings = zf_strblock_size (result->key.flow) + zf_strblock_size (result->key.task) +
                      zf_strblock_size (result->executor) + zf_strblock_size (result->log_tail) +
                      zf_strblock_size (service);
@@ -89,7 +85,9 @@ zf_held_add (zf_held_t *self, const zf_result_t *result, const char *service, bo
     item->result.log_tail = zf_strblock_place (&cursor, result->log_tail);
     item->service = zf_strblock_place (&cursor, service);
     item->final = final;
+    //  One look at the table: a refusal is a duplicate if the key is there.
     if (zf_keytable_insert (self->table, &item->result.key, item) != 0) {
+        if (duplicate) *duplicate = zf_keytable_lookup (self->table, &result->key) != NULL;
         free (item);
         return NULL;
     }

@@ -60,8 +60,8 @@ void zf_held_purge (zf_held_t *self);
 size_t zf_held_size (zf_held_t *self);
 
 //  The oldest item, or NULL; then each newer one, NULL after the newest.
-//  The store must not change during a walk, but for dropping the item the
-//  walk is at once its successor is taken.
+//  During a walk the store may change only by dropping the item the walk
+//  is at, once its newer one is read.
 zf_held_item_t *zf_held_oldest (zf_held_t *self);
 zf_held_item_t *zf_held_newer (zf_held_item_t *item);
 

@@ -5,7 +5,9 @@
     of what the dispatcher holds, the gateway's shard details. A table keys
     on the attempt too, or not (then every attempt of a shard is one entry).
     The table keeps its own copy of each key, strings included, so the key a
-    caller passes may be short-lived; items are the caller's, freed by the
+    caller passes may be short-lived; a borrowing table keeps the caller's
+    key instead, for keys that live inside their items (a subtask's, a held
+    result's), and saves the copy. Items are the caller's, freed by the
     destructor if one is set.
 */
 #ifndef ZF_KEYTABLE_H_INCLUDED
@@ -28,6 +30,11 @@ typedef void (zf_keytable_free_fn) (void *item);
 //  An empty table; NULL if out of memory.
 zf_keytable_t *zf_keytable_new (zf_keytable_scope_t scope);
 
+//  An empty table that keeps the caller's keys, not copies: each key
+//  (strings included) must stay valid and unchanged while its entry is in
+//  the table, as a key inside its item does. NULL if out of memory.
+zf_keytable_t *zf_keytable_new_borrowing (zf_keytable_scope_t scope);
+
 //  Destroys the table, and its items if a destructor is set; idempotent.
 void zf_keytable_destroy (zf_keytable_t **self_p);
 
@@ -39,7 +46,8 @@ void zf_keytable_set_destructor (zf_keytable_t *self, zf_keytable_free_fn *destr
 int zf_keytable_insert (zf_keytable_t *self, const zf_task_key_t *key, void *item);
 
 //  Adds or replaces the item under key (a replaced item goes to the
-//  destructor). Returns 0, or -1 if memory ran out.
+//  destructor; a borrowing table takes key as the entry's key from then
+//  on). Returns 0, or -1 if memory ran out.
 int zf_keytable_update (zf_keytable_t *self, const zf_task_key_t *key, void *item);
 
 //  The item under key, or NULL.
@@ -63,8 +71,8 @@ void zf_keytable_purge (zf_keytable_t *self);
 void *zf_keytable_first (zf_keytable_t *self);
 void *zf_keytable_next (zf_keytable_t *self);
 
-//  The key of the item the walk is at (the table's copy; in a
-//  ZF_KEYTABLE_SHARD table its attempt is 0).
+//  The key of the item the walk is at, or NULL: the table's copy (in a
+//  ZF_KEYTABLE_SHARD table its attempt is 0), or a borrowing table's key.
 const zf_task_key_t *zf_keytable_cursor (zf_keytable_t *self);
 
 #endif

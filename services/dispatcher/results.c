@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 struct _zf_disp_results_t {
-    zf_keytable_t *inflight; //  task key -> subtask (queued or with a worker)
+    zf_keytable_t *inflight; //  task key (the subtask's own) -> subtask, queued or with a worker
     zf_held_t *held;         //  results until acknowledged; extra: the client
 };
 
@@ -20,7 +20,7 @@ zf_disp_results_new (void)
 {
     zf_disp_results_t *self = calloc (1, sizeof (zf_disp_results_t));
     if (!self) return NULL;
-    self->inflight = zf_keytable_new (ZF_KEYTABLE_ATTEMPT);
+    self->inflight = zf_keytable_new_borrowing (ZF_KEYTABLE_ATTEMPT);
     self->held = zf_held_new (sizeof (s_owner_t));
     if (!self->inflight || !self->held) zf_disp_results_destroy (&self);
     return self;

@@ -1,4 +1,4 @@
-/*  Tests of zf_keytable: scopes, copies of keys, replacing, removing, walking. */
+/*  Tests of zf_keytable: scopes, copies and borrowed keys, replacing, removing, walking. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -191,6 +191,79 @@ test_many (void **state)
     zf_keytable_destroy (&table);
 }
 
+//  An item that carries its own key, as a borrowing table's items do.
+typedef struct {
+    zf_task_key_t key; //  the entry's key
+    int value;         //  what the test checks
+} s_keyed_t;
+
+static void
+test_borrowing (void **state)
+{
+    zf_keytable_t *table = zf_keytable_new_borrowing (ZF_KEYTABLE_SHARD);
+    assert_non_null (table);
+    s_keyed_t a = {{"eod", 20416, "accrue", 3, 1}, 1};
+    s_keyed_t b = {{"eod", 20416, "accrue", 3, 2}, 2};
+    s_keyed_t c = {{"eod", 20416, "accrue", ZF_SHARD_SOLE, 1}, 3};
+    assert_int_equal (zf_keytable_insert (table, &a.key, &a), 0);
+    assert_int_equal (zf_keytable_insert (table, &c.key, &c), 0);
+    //  The scope still counts: b is another attempt of a's shard.
+    assert_ptr_equal (zf_keytable_lookup (table, &b.key), &a);
+    assert_int_equal (zf_keytable_insert (table, &b.key, &b), -1);
+    //  The walk shows the caller's own key, attempt and all.
+    for (s_keyed_t *item = zf_keytable_first (table); item; item = zf_keytable_next (table))
+        assert_ptr_equal (zf_keytable_cursor (table), &item->key);
+    //  Update makes the new item's key the entry's key.
+    assert_int_equal (zf_keytable_update (table, &b.key, &b), 0);
+    a.key.task = "gone";
+    assert_ptr_equal (zf_keytable_lookup (table, &b.key), &b);
+    bool found = false;
+    for (s_keyed_t *item = zf_keytable_first (table); item; item = zf_keytable_next (table))
+        if (item == &b) {
+            assert_ptr_equal (zf_keytable_cursor (table), &b.key);
+            found = true;
+        }
+    assert_true (found);
+    //  An item may change its key once it is out of the table.
+    assert_ptr_equal (zf_keytable_take (table, &b.key), &b);
+    b.key.attempt = 3;
+    assert_int_equal (zf_keytable_insert (table, &b.key, &b), 0);
+    assert_int_equal (zf_keytable_size (table), 2);
+    zf_keytable_destroy (&table);
+}
+
+static void
+test_walk_while_growing (void **state)
+{
+    zf_keytable_t *table = zf_keytable_new (ZF_KEYTABLE_ATTEMPT);
+    assert_non_null (table);
+    //  Enough entries to grow the buckets several times; every one is
+    //  found, and a walk sees each exactly once.
+    enum { S_COUNT = 3000 };
+    static int items[S_COUNT];
+    static bool seen[S_COUNT];
+    for (int i = 0; i < S_COUNT; i++) {
+        items[i] = i;
+        zf_task_key_t key = {"eod", 20416, "split", i, 1};
+        assert_int_equal (zf_keytable_insert (table, &key, &items[i]), 0);
+    }
+    for (int i = 0; i < S_COUNT; i++) {
+        zf_task_key_t key = {"eod", 20416, "split", i, 1};
+        assert_ptr_equal (zf_keytable_lookup (table, &key), &items[i]);
+    }
+    int walked = 0;
+    for (int *item = zf_keytable_first (table); item; item = zf_keytable_next (table)) {
+        assert_false (seen[*item]);
+        assert_int_equal (zf_keytable_cursor (table)->shard, *item);
+        seen[*item] = true;
+        walked++;
+    }
+    assert_int_equal (walked, S_COUNT);
+    assert_null (zf_keytable_next (table));
+    assert_null (zf_keytable_cursor (table));
+    zf_keytable_destroy (&table);
+}
+
 int
 main (void)
 {
@@ -200,6 +273,8 @@ main (void)
         cmocka_unit_test (test_keys_are_copied),
         cmocka_unit_test (test_remove_and_destructor),
         cmocka_unit_test (test_many),
+        cmocka_unit_test (test_borrowing),
+        cmocka_unit_test (test_walk_while_growing),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
