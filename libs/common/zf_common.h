@@ -1,5 +1,5 @@
 /*  zf_common.h - the common library: limits, logging, clocks, time, numbers,
-    attributes, arenas, growable arrays. */
+    attributes, arenas, growable arrays, strings kept with their record. */
 #ifndef ZF_COMMON_H_INCLUDED
 #define ZF_COMMON_H_INCLUDED
 
@@ -11,5 +11,6 @@
 #include "zf_number.h"
 #include "zf_arena.h"
 #include "zf_array.h"
+#include "zf_strblock.h"
 
 #endif

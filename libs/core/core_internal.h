@@ -111,7 +111,7 @@ typedef struct {
 typedef struct {
     uint32_t run;  //  run id
     uint32_t task; //  task index
-    int32_t shard; //  shard index, or ZF_SHARD_ALL
+    int32_t shard; //  shard index, or ZF_SHARD_WHOLE (every ready shard)
 } zf_qentry_t;
 
 //  An entry of the success list: shards waiting for confirmation, in seq order.
@@ -119,7 +119,7 @@ typedef struct {
     uint64_t seq;  //  the event that made them succeed
     uint32_t run;  //  run id
     uint32_t task; //  task index
-    int32_t shard; //  shard index, or ZF_SHARD_ALL
+    int32_t shard; //  shard index, or ZF_SHARD_WHOLE (every shard)
 } zf_success_t;
 
 //  A deadline in the timer heap.
@@ -322,11 +322,17 @@ zf_run_t *zf_core_run (zf_engine_t *self, zf_flowent_t *flow, zf_date_t date);
 int zf_core_find (zf_engine_t *self, const char *flow, zf_date_t date, const char *task,
                   zf_flowent_t **flow_out, zf_run_t **run_out, int32_t *task_out);
 
-//  Checks a shard argument against task t of run: ZF_SHARD_ALL or an index
-//  (0 also for an unsharded task). Sets *shard_out to the index, or
-//  ZF_SHARD_ALL for the whole task or an unsharded one. 0 or an error.
+//  Checks a shard argument against task t of run: ZF_SHARD_WHOLE, an index
+//  (0 also for an unsharded task) or ZF_SHARD_SOLE (an unsharded task's
+//  only). Sets *shard_out to the index, or ZF_SHARD_WHOLE for the whole task
+//  or an unsharded one: inside the engine, as in events, an unsharded task's
+//  one shard is the whole task. 0 or an error.
 int zf_core_shard_arg (zf_engine_t *self, zf_run_t *run, uint32_t t, int32_t shard,
                        int32_t *shard_out);
+
+//  The shard a key names for shard i of a task with count shards: the
+//  index, or ZF_SHARD_SOLE for an unsharded task (keys leave the engine so).
+int32_t zf_core_key_shard (uint32_t count, uint32_t i);
 
 //  The shards of task t of run, and how many.
 zf_shard_t *zf_core_shards (zf_run_t *run, uint32_t t, uint32_t *count_out);
@@ -402,7 +408,7 @@ ZF_MUST_USE int zf_core_open_run (zf_engine_t *self, zf_flowent_t *flow, zf_vers
 
 //  Emits events moving a set of shards of task t to state: the shards whose
 //  state is in state_mask (bits 1 << state) and whose marks have every bit of
-//  need_marks; only one shard if only is an index. One ZF_SHARD_ALL event when
+//  need_marks; only one shard if only is an index. One ZF_SHARD_WHOLE event when
 //  the set is every shard and they share their attempt, else one per shard.
 //  Each event's attempt is the shard's plus attempt_delta; pattern (or NULL)
 //  gives value, exit_status, executor and detail. Returns the number of

@@ -38,7 +38,7 @@ s_target (zf_engine_t *self, const char *flow, zf_date_t date, const char *task,
 static const char *
 s_state_of (zf_run_t *run, uint32_t t, int32_t shard)
 {
-    if (shard == ZF_SHARD_ALL) return zf_task_state_name (run->tasks[t].summary);
+    if (shard == ZF_SHARD_WHOLE) return zf_task_state_name (run->tasks[t].summary);
     uint32_t count = 0;
     return zf_task_state_name (zf_core_shards (run, t, &count)[shard].state);
 }
@@ -98,11 +98,11 @@ s_cancel_task (zf_engine_t *self, zf_run_t *run, uint32_t t, int32_t shard,
     zf_shard_t *shards = zf_core_shards (run, t, &count);
     if (fn && run->tasks[t].counts[ZF_TS_DISPATCHED] + run->tasks[t].counts[ZF_TS_RUNNING]) {
         zf_task_key_t key = {run->flow->name, run->date, run->ver->def->tasks[t].id, 0, 0};
-        uint32_t first = shard == ZF_SHARD_ALL ? 0 : (uint32_t)shard;
-        uint32_t last = shard == ZF_SHARD_ALL ? count : first + 1;
+        uint32_t first = shard == ZF_SHARD_WHOLE ? 0 : (uint32_t)shard;
+        uint32_t last = shard == ZF_SHARD_WHOLE ? count : first + 1;
         for (uint32_t i = first; i < last; i++)
             if (zf_core_in_flight (shards[i].state)) {
-                key.shard = count > 1 ? (int32_t)i : ZF_SHARD_ALL;
+                key.shard = zf_core_key_shard (count, i);
                 key.attempt = shards[i].attempt;
                 fn (&key, arg);
             }
@@ -143,7 +143,7 @@ zf_engine_cancel (zf_engine_t *self, const char *flow, zf_date_t date, const cha
     zf_core_begin (self);
     rc = 0;
     for (uint32_t t = 0; t < run->ver->def->task_count && rc >= 0; t++)
-        rc = s_cancel_task (self, run, t, ZF_SHARD_ALL, fn, arg);
+        rc = s_cancel_task (self, run, t, ZF_SHARD_WHOLE, fn, arg);
     if (rc >= 0) {
         zf_event_t ev;
         zf_core_event_init (&ev, ZF_EV_RUN);
@@ -201,7 +201,7 @@ s_unconfirmed (zf_engine_t *self, const zf_success_t *entry)
     zf_run_t *run = self->runs[entry->run];
     if (run->archived) return 0;
     return zf_core_count_shards (run, entry->task,
-                                 zf_core_sharded (run, entry->task) ? entry->shard : ZF_SHARD_ALL,
+                                 zf_core_sharded (run, entry->task) ? entry->shard : ZF_SHARD_WHOLE,
                                  ZF_BIT (ZF_TS_SUCCEEDED), 0);
 }
 
@@ -279,7 +279,7 @@ s_mark_lost (zf_run_t *run, uint32_t t, zf_engine_live_fn *is_live, void *arg, u
     zf_task_key_t key = {run->flow->name, run->date, run->ver->def->tasks[t].id, 0, 0};
     for (uint32_t i = 0; i < count; i++) {
         if (!zf_core_in_flight (shards[i].state)) continue;
-        key.shard = count > 1 ? (int32_t)i : ZF_SHARD_ALL;
+        key.shard = zf_core_key_shard (count, i);
         key.attempt = shards[i].attempt;
         if (is_live && is_live (&key, arg))
             (*live)++;
@@ -319,12 +319,12 @@ s_roll_back_lost (zf_engine_t *self, size_t runs, zf_engine_live_fn *is_live, vo
             uint32_t lost = s_mark_lost (run, t, is_live, live_arg, &counts[r].live);
             int moved = 0;
             if (lost) {
-                moved = zf_core_emit_shards (self, run, t, ZF_SHARD_ALL, S_IN_FLIGHT, ZF_SH_PICKED,
-                                             ZF_TS_ROLLED_BACK, 0, NULL);
+                moved = zf_core_emit_shards (self, run, t, ZF_SHARD_WHOLE, S_IN_FLIGHT,
+                                             ZF_SH_PICKED, ZF_TS_ROLLED_BACK, 0, NULL);
                 if (moved >= 0)
-                    moved =
-                        zf_core_emit_shards (self, run, t, ZF_SHARD_ALL, ZF_BIT (ZF_TS_ROLLED_BACK),
-                                             ZF_SH_PICKED, ZF_TS_READY, 1, NULL);
+                    moved = zf_core_emit_shards (self, run, t, ZF_SHARD_WHOLE,
+                                                 ZF_BIT (ZF_TS_ROLLED_BACK), ZF_SH_PICKED,
+                                                 ZF_TS_READY, 1, NULL);
                 counts[r].rolled_back += lost;
                 rolled_back += (int)lost;
             }

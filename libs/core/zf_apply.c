@@ -240,8 +240,8 @@ s_apply_confirm (zf_engine_t *self, const zf_event_t *ev)
         zf_tinst_t *ti = &run->tasks[entry->task];
         uint32_t count = 0;
         zf_shard_t *shards = zf_core_shards (run, entry->task, &count);
-        uint32_t first = entry->shard == ZF_SHARD_ALL ? 0 : (uint32_t)entry->shard;
-        uint32_t last = entry->shard == ZF_SHARD_ALL ? count : first + 1;
+        uint32_t first = entry->shard == ZF_SHARD_WHOLE ? 0 : (uint32_t)entry->shard;
+        uint32_t last = entry->shard == ZF_SHARD_WHOLE ? count : first + 1;
         uint32_t task = entry->task;
         zf_ring_pop (&self->successes);
         for (uint32_t i = first; i < last; i++)
@@ -554,7 +554,7 @@ static int
 s_apply_timer (zf_engine_t *self, zf_run_t *run, uint32_t t, const zf_event_t *ev)
 {
     zf_tinst_t *ti = &run->tasks[t];
-    if (ev->shard != ZF_SHARD_ALL || ti->counts[ZF_TS_WAITING] == 0)
+    if (ev->shard != ZF_SHARD_WHOLE || ti->counts[ZF_TS_WAITING] == 0)
         return zf_core_fail (self, ZF_E_INVALID, "task %s has no waiting shards for a timer",
                              run->ver->def->tasks[t].id);
     zf_timer_t timer = {.due = ev->value, .run = run->id, .task = t, .kind = ZF_TIMER_NOT_BEFORE};
@@ -608,15 +608,15 @@ s_apply_task (zf_engine_t *self, const zf_event_t *ev)
     uint32_t count = 0;
     zf_shard_t *shards = zf_core_shards (run, t, &count);
     int32_t shard = ev->shard;
-    if (count == 1 && shard == 0) shard = ZF_SHARD_ALL;
-    if (shard != ZF_SHARD_ALL && (shard < 0 || (uint32_t)shard >= count))
+    if (count == 1 && shard == 0) shard = ZF_SHARD_WHOLE;
+    if (shard != ZF_SHARD_WHOLE && (shard < 0 || (uint32_t)shard >= count))
         return zf_core_fail (self, ZF_E_UNKNOWN_TASK, "task %s has no shard %d (it has %u)",
                              task->id, (int)ev->shard, count);
     if (ev->state > ZF_TS_MAX)
         return zf_core_fail (self, ZF_E_INVALID, "task event with state %d", ev->state);
     if (ev->state == ZF_TS_WAITING && ev->value > 0) return s_apply_timer (self, run, t, ev);
-    uint32_t first = shard == ZF_SHARD_ALL ? 0 : (uint32_t)shard;
-    uint32_t last = shard == ZF_SHARD_ALL ? count : first + 1;
+    uint32_t first = shard == ZF_SHARD_WHOLE ? 0 : (uint32_t)shard;
+    uint32_t last = shard == ZF_SHARD_WHOLE ? count : first + 1;
     zf_tinst_t *ti = &run->tasks[t];
     if (self->restoring) {
         if (ev->state == ZF_TS_CONFIRMED && ev->value != 0)
@@ -628,7 +628,7 @@ s_apply_task (zf_engine_t *self, const zf_event_t *ev)
         return 0;
     }
     bool builtin = task->type == ZF_TASK_START || task->type == ZF_TASK_DAY_ROLL;
-    if (ev->state == ZF_TS_RETRYING && shard == ZF_SHARD_ALL && count > 1)
+    if (ev->state == ZF_TS_RETRYING && shard == ZF_SHARD_WHOLE && count > 1)
         return zf_core_fail (self, ZF_E_INVALID, "retrying names one shard of task %s", task->id);
     for (uint32_t i = first; i < last; i++)
         if (!s_transition_ok (&shards[i], ev, builtin))

@@ -28,7 +28,7 @@ zf_core_count_shards (zf_run_t *run, uint32_t t, int32_t only, uint32_t state_ma
 {
     uint32_t count = 0;
     zf_shard_t *shards = zf_core_shards (run, t, &count);
-    if (only != ZF_SHARD_ALL) return s_picked (&shards[only], state_mask, need_marks);
+    if (only != ZF_SHARD_WHOLE) return s_picked (&shards[only], state_mask, need_marks);
     if (need_marks == 0) {
         //  From the task's counts, without touching the shards.
         uint32_t picked = 0;
@@ -62,7 +62,7 @@ zf_core_emit_shards (zf_engine_t *self, zf_run_t *run, uint32_t t, int32_t only,
     ev.task = run->ver->def->tasks[t].id;
     ev.version = 0;
     uint32_t first = 0, last = count;
-    if (only != ZF_SHARD_ALL) {
+    if (only != ZF_SHARD_WHOLE) {
         first = (uint32_t)only;
         last = first + 1;
     }
@@ -76,7 +76,7 @@ zf_core_emit_shards (zf_engine_t *self, zf_run_t *run, uint32_t t, int32_t only,
         }
     if (picked == 0) return 0;
     if (count == 1 || (picked == count && uniform)) {
-        ev.shard = ZF_SHARD_ALL;
+        ev.shard = ZF_SHARD_WHOLE;
         ev.attempt = shards[first].attempt + attempt_delta;
         if (zf_core_commit (self, &ev, run, t)) return ZF_E_LIMIT;
         return (int)picked;
@@ -287,19 +287,19 @@ zf_core_decide_task (zf_engine_t *self, zf_run_t *run, uint32_t t)
         ev.task = run->ver->def->tasks[t].id;
         ev.value = not_before;
         if (zf_core_commit (self, &ev, run, t) != 0)
-            s_fail_unscheduled (self, run, t, ZF_SHARD_ALL, ZF_BIT (ZF_TS_WAITING));
+            s_fail_unscheduled (self, run, t, ZF_SHARD_WHOLE, ZF_BIT (ZF_TS_WAITING));
         return;
     }
     const zf_flow_task_t *task = &run->ver->def->tasks[t];
     if (task->type != ZF_TASK_START && task->type != ZF_TASK_DAY_ROLL) {
-        if (zf_core_emit_shards (self, run, t, ZF_SHARD_ALL, ZF_BIT (ZF_TS_WAITING), 0, ZF_TS_READY,
-                                 1, NULL) < 0)
-            s_fail_unscheduled (self, run, t, ZF_SHARD_ALL, ZF_BIT (ZF_TS_WAITING));
+        if (zf_core_emit_shards (self, run, t, ZF_SHARD_WHOLE, ZF_BIT (ZF_TS_WAITING), 0,
+                                 ZF_TS_READY, 1, NULL) < 0)
+            s_fail_unscheduled (self, run, t, ZF_SHARD_WHOLE, ZF_BIT (ZF_TS_WAITING));
         return;
     }
-    if (zf_core_emit_shards (self, run, t, ZF_SHARD_ALL, ZF_BIT (ZF_TS_WAITING), 0, ZF_TS_SUCCEEDED,
-                             1, NULL) < 0) {
-        s_fail_unscheduled (self, run, t, ZF_SHARD_ALL, ZF_BIT (ZF_TS_WAITING));
+    if (zf_core_emit_shards (self, run, t, ZF_SHARD_WHOLE, ZF_BIT (ZF_TS_WAITING), 0,
+                             ZF_TS_SUCCEEDED, 1, NULL) < 0) {
+        s_fail_unscheduled (self, run, t, ZF_SHARD_WHOLE, ZF_BIT (ZF_TS_WAITING));
         return;
     }
     if (task->type == ZF_TASK_DAY_ROLL) {
@@ -409,7 +409,7 @@ zf_engine_tick (zf_engine_t *self)
             zf_core_decide_task (self, run, timer.task);
         else {
             //  The timer is spent: a retry that cannot be queued fails.
-            int32_t only = zf_core_sharded (run, timer.task) ? timer.shard : ZF_SHARD_ALL;
+            int32_t only = zf_core_sharded (run, timer.task) ? timer.shard : ZF_SHARD_WHOLE;
             if (zf_core_emit_shards (self, run, timer.task, only, ZF_BIT (ZF_TS_RETRYING), 0,
                                      ZF_TS_READY, 1, NULL) < 0)
                 s_fail_unscheduled (self, run, timer.task, only, ZF_BIT (ZF_TS_RETRYING));
@@ -439,14 +439,13 @@ s_collect (zf_engine_t *self, zf_run_t *run, const zf_qentry_t *entry)
     zf_shard_t *shards = zf_core_shards (run, entry->task, &count);
     zf_tinst_t *ti = &run->tasks[entry->task];
     bool rollback = run->ver->def->tasks[entry->task].rollback != NULL;
-    bool sharded = count > 1;
     size_t collected = 0;
-    if (entry->shard == ZF_SHARD_ALL || ti->counts[ZF_TS_READY] == count) {
+    if (entry->shard == ZF_SHARD_WHOLE || ti->counts[ZF_TS_READY] == count) {
         if (s_order_room (self, ti->counts[ZF_TS_READY])) return 0;
         for (uint32_t i = 0; i < count && collected < ti->counts[ZF_TS_READY]; i++)
             if (shards[i].state == ZF_TS_READY) {
                 zf_engine_shard_run_t *out = &self->order_shards[collected++];
-                out->shard = sharded ? (int32_t)i : ZF_SHARD_ALL;
+                out->shard = zf_core_key_shard (count, i);
                 out->attempt = shards[i].attempt;
                 out->rollback = rollback && (shards[i].marks & ZF_SH_ROLLBACK);
                 shards[i].marks |= ZF_SH_PICKED;
@@ -467,7 +466,7 @@ s_collect (zf_engine_t *self, zf_run_t *run, const zf_qentry_t *entry)
         }
         zf_qentry_t *next = zf_ring_peek (&self->ready);
         if (!next || next->run != entry->run || next->task != entry->task ||
-            next->shard == ZF_SHARD_ALL)
+            next->shard == ZF_SHARD_WHOLE)
             break;
         current = *next;
         zf_ring_pop (&self->ready);
@@ -504,12 +503,13 @@ zf_engine_next_order (zf_engine_t *self, zf_engine_order_t *order)
         uint32_t count = 0;
         zf_shard_t *shards = zf_core_shards (run, entry.task, &count);
         //  Dispatching needs no memory in the fold: it cannot be refused.
-        int moved = zf_core_emit_shards (self, run, entry.task, ZF_SHARD_ALL, ZF_BIT (ZF_TS_READY),
-                                         ZF_SH_PICKED, ZF_TS_DISPATCHED, 0, NULL);
+        int moved =
+            zf_core_emit_shards (self, run, entry.task, ZF_SHARD_WHOLE, ZF_BIT (ZF_TS_READY),
+                                 ZF_SH_PICKED, ZF_TS_DISPATCHED, 0, NULL);
         assert (moved >= 0);
         for (size_t i = 0; i < collected; i++) {
             int32_t index = self->order_shards[i].shard;
-            shards[index == ZF_SHARD_ALL ? 0 : index].marks &= (uint8_t)~ZF_SH_PICKED;
+            shards[index == ZF_SHARD_SOLE ? 0 : index].marks &= (uint8_t)~ZF_SH_PICKED;
         }
         const zf_flow_task_t *task = &run->ver->def->tasks[entry.task];
         memset (order, 0, sizeof (*order));
@@ -544,10 +544,10 @@ s_find_key (zf_engine_t *self, const zf_task_key_t *key, zf_run_t **run_out, uin
     if (rc == ZF_E_ARCHIVED) rc = ZF_E_STALE;
     if (rc == 0 && key->date == ZF_DATE_NONE)
         rc = zf_core_fail (self, ZF_E_UNKNOWN_RUN, "a result names no date");
-    if (rc == 0) rc = zf_core_shard_arg (self, *run_out, (uint32_t)t, key->shard, shard_out);
-    if (rc == 0 && *shard_out == ZF_SHARD_ALL && zf_core_sharded (*run_out, (uint32_t)t))
-        rc = zf_core_fail (self, ZF_E_UNKNOWN_TASK, "task %s is sharded: a result names a shard",
+    if (rc == 0 && key->shard == ZF_SHARD_WHOLE)
+        rc = zf_core_fail (self, ZF_E_UNKNOWN_TASK, "a result names one shard, not task %s",
                            key->task);
+    if (rc == 0) rc = zf_core_shard_arg (self, *run_out, (uint32_t)t, key->shard, shard_out);
     if (rc == 0 && key->attempt == 0)
         rc = zf_core_fail (self, ZF_E_INVALID, "attempts count from 1");
     *task_out = (uint32_t)t;
@@ -576,11 +576,11 @@ zf_engine_running (zf_engine_t *self, const zf_task_key_t *key, const char *exec
     self->error[0] = 0;
     zf_run_t *run = NULL;
     uint32_t t = 0;
-    int32_t shard = ZF_SHARD_ALL;
+    int32_t shard = ZF_SHARD_WHOLE;
     int rc = s_find_key (self, key, &run, &t, &shard);
     if (rc) return rc;
     uint32_t count = 0;
-    zf_shard_t *sh = zf_core_shards (run, t, &count) + (shard == ZF_SHARD_ALL ? 0 : shard);
+    zf_shard_t *sh = zf_core_shards (run, t, &count) + (shard == ZF_SHARD_WHOLE ? 0 : shard);
     bool fresh = (sh->state == ZF_TS_DISPATCHED && key->attempt >= sh->attempt) ||
                  (sh->state == ZF_TS_RUNNING && key->attempt > sh->attempt);
     if (!fresh)
@@ -604,14 +604,14 @@ zf_engine_result (zf_engine_t *self, const zf_task_key_t *key, zf_outcome_t outc
     self->error[0] = 0;
     zf_run_t *run = NULL;
     uint32_t t = 0;
-    int32_t shard = ZF_SHARD_ALL;
+    int32_t shard = ZF_SHARD_WHOLE;
     int rc = s_find_key (self, key, &run, &t, &shard);
     if (rc) return rc;
     if (outcome != ZF_OUTCOME_SUCCEEDED && outcome != ZF_OUTCOME_FAILED &&
         outcome != ZF_OUTCOME_CANCELLED)
         return zf_core_fail (self, ZF_E_INVALID, "unknown outcome %d", (int)outcome);
     uint32_t count = 0;
-    zf_shard_t *sh = zf_core_shards (run, t, &count) + (shard == ZF_SHARD_ALL ? 0 : shard);
+    zf_shard_t *sh = zf_core_shards (run, t, &count) + (shard == ZF_SHARD_WHOLE ? 0 : shard);
     if (!zf_core_in_flight (sh->state) || key->attempt < sh->attempt)
         return zf_core_fail (self, ZF_E_STALE, "%s#%u is %s#%u", key->task, key->attempt,
                              zf_task_state_name (sh->state), sh->attempt);

@@ -159,7 +159,7 @@ zf_core_event_init (zf_event_t *event, int kind)
     memset (event, 0, sizeof (*event));
     event->kind = (uint8_t)kind;
     event->date = ZF_DATE_NONE;
-    event->shard = ZF_SHARD_ALL;
+    event->shard = ZF_SHARD_WHOLE;
 }
 
 //  Starts a decision.

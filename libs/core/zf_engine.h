@@ -78,12 +78,13 @@ typedef void (zf_engine_listener_fn) (const zf_event_t *event, void *arg);
 typedef int (zf_engine_event_fn) (const zf_event_t *event, void *arg);
 
 //  Answers recovery's question: is this attempt still queued or running at
-//  the dispatcher?
+//  the dispatcher? The key names one shard (ZF_SHARD_SOLE for an unsharded
+//  task).
 typedef bool (zf_engine_live_fn) (const zf_task_key_t *key, void *arg);
 
 //  One shard of an order.
 typedef struct {
-    int32_t shard;    //  shard index, or ZF_SHARD_ALL for an unsharded task
+    int32_t shard;    //  shard index, or ZF_SHARD_SOLE for an unsharded task
     uint32_t attempt; //  attempt to run, from 1
     bool rollback;    //  run the task's rollback command first
 } zf_engine_shard_run_t;
@@ -104,6 +105,7 @@ typedef struct {
 } zf_engine_order_t;
 
 //  A shard that was in flight when it was cancelled: tell the dispatcher.
+//  The key names one shard (ZF_SHARD_SOLE for an unsharded task).
 typedef void (zf_engine_inflight_fn) (const zf_task_key_t *key, void *arg);
 
 //  What recovery did to one run.
@@ -168,7 +170,7 @@ typedef struct {
 
 //  One shard of a task.
 typedef struct {
-    int32_t shard;        //  index, or ZF_SHARD_ALL for an unsharded task
+    int32_t shard;        //  index, or ZF_SHARD_SOLE for an unsharded task
     const char *key;      //  shard key, or NULL when shards are by index
     uint8_t state;        //  zf_task_state_t
     uint32_t attempt;     //  current attempt, 0 if never run
@@ -279,9 +281,11 @@ int zf_engine_tick (zf_engine_t *self);
 //  is ready.
 int zf_engine_next_order (zf_engine_t *self, zf_engine_order_t *order);
 
-//  The dispatcher reports an attempt running. A newer attempt than the one
-//  dispatched (the dispatcher requeued a lost shard) raises the shard's
-//  attempt. Returns 0, ZF_E_STALE (older, repeated or cancelled attempt), or
+//  The dispatcher reports an attempt running. The key names one shard (an
+//  index, or ZF_SHARD_SOLE or 0 for an unsharded task; never ZF_SHARD_WHOLE),
+//  here and in zf_engine_result. A newer attempt than the one dispatched
+//  (the dispatcher requeued a lost shard) raises the shard's attempt.
+//  Returns 0, ZF_E_STALE (older, repeated or cancelled attempt), or
 //  ZF_E_UNKNOWN_*.
 ZF_MUST_USE int zf_engine_running (zf_engine_t *self, const zf_task_key_t *key,
                                    const char *executor);
@@ -294,10 +298,10 @@ ZF_MUST_USE int zf_engine_running (zf_engine_t *self, const zf_task_key_t *key,
 int zf_engine_result (zf_engine_t *self, const zf_task_key_t *key, zf_outcome_t outcome,
                       int32_t exit_status, const char *executor, const char *detail);
 
-//  Operator: runs a failed, cancelled or rolled-back task (every such shard,
-//  or with shard >= 0 just that one) again with attempt + 1, with a fresh
-//  retry budget. date ZF_DATE_NONE means the latest run. Returns 0 or a
-//  ZF_E_* code.
+//  Operator: runs a failed, cancelled or rolled-back task (every such shard
+//  with ZF_SHARD_WHOLE, or just the one shard named) again with attempt + 1,
+//  with a fresh retry budget. date ZF_DATE_NONE means the latest run.
+//  Returns 0 or a ZF_E_* code.
 ZF_MUST_USE int zf_engine_retry (zf_engine_t *self, const char *flow, zf_date_t date,
                                  const char *task, int32_t shard);
 
@@ -401,7 +405,8 @@ int zf_engine_run_info (zf_engine_t *self, const char *flow, zf_date_t date,
 int zf_engine_task_info (zf_engine_t *self, const char *flow, zf_date_t date, uint32_t index,
                          zf_engine_task_info_t *info);
 
-//  Fills info for one shard (ZF_SHARD_ALL or 0 for an unsharded task).
+//  Fills info for one shard (ZF_SHARD_SOLE, 0 or ZF_SHARD_WHOLE for an
+//  unsharded task).
 //  Returns 0 or a ZF_E_UNKNOWN_* code.
 int zf_engine_shard_info (zf_engine_t *self, const char *flow, zf_date_t date, uint32_t index,
                           int32_t shard, zf_engine_shard_info_t *info);

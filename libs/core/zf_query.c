@@ -183,11 +183,11 @@ zf_engine_shard_info (zf_engine_t *self, const char *flow, zf_date_t date, uint3
     if (rc) return rc;
     uint32_t count = 0;
     const zf_shard_t *sh =
-        zf_core_shards (run, index, &count) + (shard == ZF_SHARD_ALL ? 0 : shard);
+        zf_core_shards (run, index, &count) + (shard == ZF_SHARD_WHOLE ? 0 : shard);
     const zf_flow_task_t *task = &run->ver->def->tasks[index];
     memset (info, 0, sizeof (*info));
-    info->shard = shard;
-    info->key = task->shard_keys && shard != ZF_SHARD_ALL ? task->shard_keys[shard] : NULL;
+    info->shard = shard == ZF_SHARD_WHOLE && count == 1 ? ZF_SHARD_SOLE : shard;
+    info->key = task->shard_keys && shard != ZF_SHARD_WHOLE ? task->shard_keys[shard] : NULL;
     info->state = sh->state;
     info->attempt = sh->attempt;
     info->failures = sh->failures;

@@ -79,7 +79,7 @@ zf_core_entry_live (zf_engine_t *self, const zf_qentry_t *entry)
 {
     zf_run_t *run = self->runs[entry->run];
     if (run->archived || run->tasks[entry->task].counts[ZF_TS_READY] == 0) return false;
-    if (entry->shard == ZF_SHARD_ALL) return true;
+    if (entry->shard == ZF_SHARD_WHOLE) return true;
     uint32_t count = 0;
     zf_shard_t *shards = zf_core_shards (run, entry->task, &count);
     return shards[entry->shard].state == ZF_TS_READY;

@@ -111,15 +111,25 @@ int
 zf_core_shard_arg (zf_engine_t *self, zf_run_t *run, uint32_t t, int32_t shard, int32_t *shard_out)
 {
     uint32_t count = run->ver->offset[t + 1] - run->ver->offset[t];
-    if (shard == ZF_SHARD_ALL || (count == 1 && shard == 0)) {
-        *shard_out = ZF_SHARD_ALL;
+    if (shard == ZF_SHARD_WHOLE || (count == 1 && (shard == 0 || shard == ZF_SHARD_SOLE))) {
+        *shard_out = ZF_SHARD_WHOLE;
         return 0;
     }
+    if (shard == ZF_SHARD_SOLE)
+        return zf_core_fail (self, ZF_E_UNKNOWN_TASK, "task %s has %u shards: name one",
+                             run->ver->def->tasks[t].id, count);
     if (shard < 0 || (uint32_t)shard >= count)
         return zf_core_fail (self, ZF_E_UNKNOWN_TASK, "task %s has no shard %d (it has %u)",
                              run->ver->def->tasks[t].id, (int)shard, count);
-    *shard_out = count == 1 ? ZF_SHARD_ALL : shard;
+    *shard_out = count == 1 ? ZF_SHARD_WHOLE : shard;
     return 0;
+}
+
+//  The shard a key names for shard i of a task with count shards.
+int32_t
+zf_core_key_shard (uint32_t count, uint32_t i)
+{
+    return count > 1 ? (int32_t)i : ZF_SHARD_SOLE;
 }
 
 //  The instant date begins in the zone of def.

@@ -7,7 +7,7 @@
     same cross-date horizon as it had), then every shard that is not in its
     initial state, as records (docs/CORE.md, "Snapshots"), and last the
     unconfirmed successes in seq order so the success list comes back in
-    order. Shards of a task that are alike travel as one ZF_SHARD_ALL record.
+    order. Shards of a task that are alike travel as one ZF_SHARD_WHOLE record.
 */
 #include "core_internal.h"
 
@@ -52,7 +52,7 @@ s_alike (const zf_shard_t *a, const zf_shard_t *b)
             (a->detail && b->detail && strcmp (a->detail, b->detail) == 0));
 }
 
-//  Writes the record of one shard (or, with shard ZF_SHARD_ALL, of every
+//  Writes the record of one shard (or, with shard ZF_SHARD_WHOLE, of every
 //  shard, all alike): a running record with the start time first if it ever
 //  started, then its state.
 static void
@@ -96,7 +96,7 @@ s_put_task (s_writer_t *w, zf_run_t *run, uint32_t t)
         for (uint32_t i = 1; i < count && alike; i++)
             alike = s_alike (&shards[0], &shards[i]);
         if (alike)
-            s_put_shard (w, run, t, ZF_SHARD_ALL, &shards[0], 0);
+            s_put_shard (w, run, t, ZF_SHARD_WHOLE, &shards[0], 0);
         else
             for (uint32_t i = 0; i < count; i++)
                 if (shards[i].state != ZF_TS_SUCCEEDED && !s_initial (&shards[i]))
@@ -104,7 +104,7 @@ s_put_task (s_writer_t *w, zf_run_t *run, uint32_t t)
     } else
         for (uint32_t i = 0; i < count; i++)
             if (!s_initial (&shards[i]))
-                s_put_shard (w, run, t, count > 1 ? (int32_t)i : ZF_SHARD_ALL, &shards[i], 0);
+                s_put_shard (w, run, t, count > 1 ? (int32_t)i : ZF_SHARD_WHOLE, &shards[i], 0);
     if (ti->flags & ZF_TI_TIMER) {
         zf_event_t ev;
         zf_core_event_init (&ev, ZF_EV_TASK);
@@ -192,11 +192,11 @@ zf_engine_snapshot (zf_engine_t *self, zf_engine_event_fn *fn, void *arg)
         if (run->archived) continue;
         uint32_t count = 0;
         zf_shard_t *shards = zf_core_shards (run, entry->task, &count);
-        uint32_t first = entry->shard == ZF_SHARD_ALL ? 0 : (uint32_t)entry->shard;
-        uint32_t last = entry->shard == ZF_SHARD_ALL ? count : first + 1;
+        uint32_t first = entry->shard == ZF_SHARD_WHOLE ? 0 : (uint32_t)entry->shard;
+        uint32_t last = entry->shard == ZF_SHARD_WHOLE ? count : first + 1;
         for (uint32_t s = first; s < last; s++)
             if (shards[s].state == ZF_TS_SUCCEEDED)
-                s_put_shard (&w, run, entry->task, count > 1 ? (int32_t)s : ZF_SHARD_ALL,
+                s_put_shard (&w, run, entry->task, count > 1 ? (int32_t)s : ZF_SHARD_WHOLE,
                              &shards[s], (int64_t)entry->seq);
     }
     return w.stopped ? ZF_E_CONFLICT : (int64_t)self->seq;
@@ -327,8 +327,8 @@ zf_engine_digest (zf_engine_t *self)
         if (run->archived) continue;
         uint32_t count = 0;
         zf_shard_t *shards = zf_core_shards (run, entry->task, &count);
-        uint32_t first = entry->shard == ZF_SHARD_ALL ? 0 : (uint32_t)entry->shard;
-        uint32_t last = entry->shard == ZF_SHARD_ALL ? count : first + 1;
+        uint32_t first = entry->shard == ZF_SHARD_WHOLE ? 0 : (uint32_t)entry->shard;
+        uint32_t last = entry->shard == ZF_SHARD_WHOLE ? count : first + 1;
         for (uint32_t s = first; s < last; s++) {
             if (shards[s].state != ZF_TS_SUCCEEDED) continue;
             h = s_mix (h, entry->seq);

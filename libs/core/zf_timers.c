@@ -90,7 +90,7 @@ zf_core_timer_live (zf_engine_t *self, const zf_timer_t *timer)
     case ZF_TIMER_RETRY: {
         uint32_t count;
         zf_shard_t *shard = zf_core_shards (run, timer->task, &count) +
-                            (timer->shard == ZF_SHARD_ALL ? 0 : timer->shard);
+                            (timer->shard == ZF_SHARD_WHOLE ? 0 : timer->shard);
         return shard->state == ZF_TS_RETRYING && shard->due == timer->due &&
                shard->attempt == timer->attempt;
     }

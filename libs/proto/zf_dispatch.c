@@ -19,6 +19,13 @@
       HELLO_REPLY   [1, 57, epoch, inflight[]]  inflight [flow, date, task, shard, attempt,
                                                           executor|nil]
       REFUSED       [1, 58, code, epoch, text|nil, keys[]]
+
+    Shards: a sharded task's shards are 0..shard_count-1; an unsharded
+    task's one shard is ZF_SHARD_SOLE, and ZF_SHARD_WHOLE names a whole
+    task. Orders and jobs carry a shard that fits their shard count;
+    results, acknowledgements and HELLO_REPLY name one shard (an index or
+    ZF_SHARD_SOLE); a CANCEL from a client and a REFUSED may also name the
+    whole task.
 */
 #include <assert.h>
 #include <string.h>
@@ -52,19 +59,19 @@ zf_refuse_code_name (int code)
 //  ---------------------------------------------------------------------------
 //  Shared pieces
 
-//  The highest shard index a task with shard_count shards has; an unsharded
-//  task's one shard is ZF_SHARD_ALL.
+//  The highest shard a task with shard_count shards has; an unsharded
+//  task's one shard is ZF_SHARD_SOLE.
 static int32_t
 s_shard_max (uint32_t shard_count)
 {
-    return shard_count == 0 ? ZF_SHARD_ALL : (int32_t)shard_count - 1;
+    return shard_count == 0 ? ZF_SHARD_SOLE : (int32_t)shard_count - 1;
 }
 
-//  The lowest shard index such a task has.
+//  The lowest shard such a task has.
 static int32_t
 s_shard_min (uint32_t shard_count)
 {
-    return shard_count == 0 ? ZF_SHARD_ALL : 0;
+    return shard_count == 0 ? ZF_SHARD_SOLE : 0;
 }
 
 //  Writes a shard index that must fit shard_count.
@@ -82,12 +89,25 @@ s_get_shard (zf_wire_reader_t *r, const char *field, uint32_t shard_count, int32
     zf_wire_i32 (r, field, s_shard_min (shard_count), s_shard_max (shard_count), shard);
 }
 
-//  Writes a shard index of a task whose shard count is not at hand.
+//  Writes the shard of a task whose shard count is not at hand: an index
+//  or ZF_SHARD_SOLE, or ZF_SHARD_WHOLE too where whole is allowed.
 static void
-s_put_any_shard (zf_wire_writer_t *w, int32_t shard)
+s_put_any_shard (zf_wire_writer_t *w, int32_t shard, bool whole)
 {
-    if (zf_wire_check (w, "shard", shard, ZF_SHARD_ALL, ZF_MAX_SHARDS - 1))
+    if (shard == ZF_SHARD_WHOLE && !whole)
+        zf_wire_wfail (w, "shard", "the whole task (%d) where one shard is meant", (int)shard);
+    else if (zf_wire_check (w, "shard", shard, ZF_SHARD_SOLE, ZF_MAX_SHARDS - 1))
         zf_wire_put_int (w, shard);
+}
+
+//  Reads the shard of a task whose shard count is not at hand: an index or
+//  ZF_SHARD_SOLE, or ZF_SHARD_WHOLE too where whole is allowed.
+static void
+s_get_any_shard (zf_wire_reader_t *r, bool whole, int32_t *shard)
+{
+    if (zf_wire_i32 (r, "shard", ZF_SHARD_SOLE, ZF_MAX_SHARDS - 1, shard) == 0 &&
+        *shard == ZF_SHARD_WHOLE && !whole)
+        zf_wire_fail (r, "shard", "the whole task (%d) where one shard is meant", (int)*shard);
 }
 
 //  Writes an attempt (from 1).
@@ -110,45 +130,47 @@ s_get_attempt (zf_wire_reader_t *r, uint32_t *attempt)
     }
 }
 
-//  Writes the five fields of a key (without a record header).
+//  Writes the five fields of a key (without a record header); whole says
+//  whether it may name a whole task.
 static void
-s_put_key_fields (zf_wire_writer_t *w, const zf_task_key_t *key)
+s_put_key_fields (zf_wire_writer_t *w, const zf_task_key_t *key, bool whole)
 {
     zf_wire_put_str (w, "flow", &zf_wire_name, false, key->flow, SIZE_MAX);
     zf_wire_put_date (w, "date", key->date, false);
     zf_wire_put_str (w, "task", &zf_wire_name, false, key->task, SIZE_MAX);
-    s_put_any_shard (w, key->shard);
+    s_put_any_shard (w, key->shard, whole);
     s_put_attempt (w, key->attempt);
 }
 
-//  Reads the five fields of a key.
+//  Reads the five fields of a key; whole says whether it may name a whole
+//  task.
 static void
-s_get_key_fields (zf_wire_reader_t *r, zf_task_key_t *key)
+s_get_key_fields (zf_wire_reader_t *r, zf_task_key_t *key, bool whole)
 {
     zf_wire_str (r, "flow", &zf_wire_name, false, &key->flow, NULL);
     zf_wire_date (r, "date", false, &key->date);
     zf_wire_str (r, "task", &zf_wire_name, false, &key->task, NULL);
-    zf_wire_i32 (r, "shard", ZF_SHARD_ALL, ZF_MAX_SHARDS - 1, &key->shard);
+    s_get_any_shard (r, whole, &key->shard);
     s_get_attempt (r, &key->attempt);
 }
 
-//  Writes a list of keys.
+//  Writes a list of keys; whole says whether they may name whole tasks.
 static void
-s_put_keys (zf_wire_writer_t *w, const zf_task_key_t *keys, size_t count)
+s_put_keys (zf_wire_writer_t *w, const zf_task_key_t *keys, size_t count, bool whole)
 {
     zf_wire_put_list (w, "key", count, ZF_WIRE_MAX (ZF_MAX_BATCH));
     assert (keys || count == 0);
     for (size_t i = 0; i < count && !w->failed; i++) {
         zf_wire_witem (w, "key", (int64_t)i);
         zf_wire_put_array (w, S_KEY_FIELDS);
-        s_put_key_fields (w, &keys[i]);
+        s_put_key_fields (w, &keys[i], whole);
     }
     zf_wire_witem (w, NULL, -1);
 }
 
-//  Reads a list of keys.
+//  Reads a list of keys; whole says whether they may name whole tasks.
 static void
-s_get_keys (zf_wire_reader_t *r, const zf_task_key_t **keys_out, size_t *count_out)
+s_get_keys (zf_wire_reader_t *r, const zf_task_key_t **keys_out, size_t *count_out, bool whole)
 {
     uint32_t count;
     if (zf_wire_list (r, "key", ZF_WIRE_MAX (ZF_MAX_BATCH), 1 + S_KEY_FIELDS, &count)) return;
@@ -156,7 +178,7 @@ s_get_keys (zf_wire_reader_t *r, const zf_task_key_t **keys_out, size_t *count_o
     for (uint32_t i = 0; i < count && !zf_wire_failed (r); i++) {
         zf_wire_next (r, i);
         if (zf_wire_record (r, NULL) == 0) {
-            s_get_key_fields (r, &keys[i]);
+            s_get_key_fields (r, &keys[i], whole);
             zf_wire_close (r);
         }
     }
@@ -390,14 +412,14 @@ s_put_job (zf_wire_writer_t *w, const zf_job_t *job)
 {
     zf_wire_put_array (w, S_JOB_FIELDS);
     zf_wire_put_uint (w, job->job_id);
-    zf_wire_put_str (w, "flow", &zf_wire_name, false, job->flow, SIZE_MAX);
-    zf_wire_put_date (w, "date", job->date, false);
-    zf_wire_put_str (w, "task", &zf_wire_name, false, job->task, SIZE_MAX);
+    zf_wire_put_str (w, "flow", &zf_wire_name, false, job->key.flow, SIZE_MAX);
+    zf_wire_put_date (w, "date", job->key.date, false);
+    zf_wire_put_str (w, "task", &zf_wire_name, false, job->key.task, SIZE_MAX);
     if (zf_wire_check (w, "shard_count", job->shard_count, 0, ZF_MAX_SHARDS))
-        s_put_shard (w, "shard", job->shard, job->shard_count);
+        s_put_shard (w, "shard", job->key.shard, job->shard_count);
     zf_wire_put_uint (w, job->shard_count);
     zf_wire_put_str (w, "shard_key", &zf_wire_shard_key, true, job->shard_key, SIZE_MAX);
-    s_put_attempt (w, job->attempt);
+    s_put_attempt (w, job->key.attempt);
     if (zf_wire_check (w, "copy", job->copy, 0, 1)) zf_wire_put_uint (w, job->copy);
     zf_wire_put_str (w, "service", &zf_wire_name, false, job->service, SIZE_MAX);
     zf_wire_put_str (w, "command", &zf_wire_command, true, job->command, SIZE_MAX);
@@ -415,19 +437,19 @@ s_get_job (zf_wire_reader_t *r, zf_job_t *job)
 {
     if (zf_wire_record (r, NULL)) return;
     zf_wire_u64 (r, "job_id", &job->job_id);
-    zf_wire_str (r, "flow", &zf_wire_name, false, &job->flow, NULL);
-    zf_wire_date (r, "date", false, &job->date);
-    zf_wire_str (r, "task", &zf_wire_name, false, &job->task, NULL);
-    zf_wire_i32 (r, "shard", ZF_SHARD_ALL, ZF_MAX_SHARDS - 1, &job->shard);
+    zf_wire_str (r, "flow", &zf_wire_name, false, &job->key.flow, NULL);
+    zf_wire_date (r, "date", false, &job->key.date);
+    zf_wire_str (r, "task", &zf_wire_name, false, &job->key.task, NULL);
+    zf_wire_i32 (r, "shard", ZF_SHARD_SOLE, ZF_MAX_SHARDS - 1, &job->key.shard);
     zf_wire_u32 (r, "shard_count", ZF_MAX_SHARDS, &job->shard_count);
-    if (!zf_wire_failed (r) && (job->shard < s_shard_min (job->shard_count) ||
-                                job->shard > s_shard_max (job->shard_count))) {
-        zf_wire_fail (r, "shard", "shard %d does not fit shard_count %u", (int)job->shard,
+    if (!zf_wire_failed (r) && (job->key.shard < s_shard_min (job->shard_count) ||
+                                job->key.shard > s_shard_max (job->shard_count))) {
+        zf_wire_fail (r, "shard", "shard %d does not fit shard_count %u", (int)job->key.shard,
                       job->shard_count);
         return;
     }
     zf_wire_str (r, "shard_key", &zf_wire_shard_key, true, &job->shard_key, NULL);
-    s_get_attempt (r, &job->attempt);
+    s_get_attempt (r, &job->key.attempt);
     zf_wire_enum (r, "copy", 0, 1, &job->copy);
     zf_wire_str (r, "service", &zf_wire_name, false, &job->service, NULL);
     zf_wire_str (r, "command", &zf_wire_command, true, &job->command, NULL);
@@ -496,7 +518,7 @@ s_put_result (zf_wire_writer_t *w, const zf_result_t *result)
     zf_wire_put_str (w, "flow", &zf_wire_name, false, result->key.flow, SIZE_MAX);
     zf_wire_put_date (w, "date", result->key.date, false);
     zf_wire_put_str (w, "task", &zf_wire_name, false, result->key.task, SIZE_MAX);
-    s_put_any_shard (w, result->key.shard);
+    s_put_any_shard (w, result->key.shard, false);
     s_put_attempt (w, result->key.attempt);
     if (zf_wire_check (w, "copy", result->copy, 0, 1)) zf_wire_put_uint (w, result->copy);
     if (zf_wire_check (w, "status", result->status, 0, ZF_JOB_STATUS_MAX))
@@ -518,7 +540,7 @@ s_get_result (zf_wire_reader_t *r, zf_result_t *result)
     zf_wire_str (r, "flow", &zf_wire_name, false, &result->key.flow, NULL);
     zf_wire_date (r, "date", false, &result->key.date);
     zf_wire_str (r, "task", &zf_wire_name, false, &result->key.task, NULL);
-    zf_wire_i32 (r, "shard", ZF_SHARD_ALL, ZF_MAX_SHARDS - 1, &result->key.shard);
+    s_get_any_shard (r, false, &result->key.shard);
     s_get_attempt (r, &result->key.attempt);
     zf_wire_enum (r, "copy", 0, 1, &result->copy);
     zf_wire_enum (r, "status", 0, ZF_JOB_STATUS_MAX, &result->status);
@@ -586,7 +608,7 @@ zf_ack_encode (zf_proto_encoder_t *enc, const zf_ack_t *msg, zf_proto_error_t *e
     assert (msg);
     zf_wire_writer_t w;
     zf_wire_wbegin (&w, enc, ZF_BODY_ACK, 1, err);
-    s_put_keys (&w, msg->keys, msg->key_count);
+    s_put_keys (&w, msg->keys, msg->key_count, false);
     return zf_wire_wfinish (&w);
 }
 
@@ -601,7 +623,7 @@ zf_ack_decode (zf_proto_decoder_t *dec, const void *data, size_t size, zf_ack_t 
     zf_wire_reader_t r;
     if (zf_wire_begin (&r, dec, data, size, ZF_BODY_ACK, err)) return -1;
     zf_ack_t out = {0};
-    s_get_keys (&r, &out.keys, &out.key_count);
+    s_get_keys (&r, &out.keys, &out.key_count, false);
     if (zf_wire_finish (&r)) return -1;
     *msg = out;
     return 0;
@@ -620,9 +642,9 @@ zf_cancel_encode (zf_proto_encoder_t *enc, const zf_cancel_t *msg, zf_proto_erro
     zf_wire_put_str (&w, "flow", &zf_wire_name, !by_task, msg->flow, SIZE_MAX);
     zf_wire_put_date (&w, "date", msg->date, !by_task);
     zf_wire_put_str (&w, "task", &zf_wire_name, true, msg->task, SIZE_MAX);
-    if (msg->shard != ZF_SHARD_ALL && !msg->task)
+    if (msg->shard != ZF_SHARD_WHOLE && !msg->task)
         zf_wire_wfail (&w, "shard", "a shard needs a task");
-    s_put_any_shard (&w, msg->shard);
+    s_put_any_shard (&w, msg->shard, true);
     zf_wire_put_list (&w, "job_ids", msg->job_id_count, ZF_WIRE_MAX (ZF_MAX_BATCH));
     for (size_t i = 0; i < msg->job_id_count && !w.failed; i++)
         zf_wire_put_uint (&w, msg->job_ids[i]);
@@ -638,14 +660,14 @@ zf_cancel_decode (zf_proto_decoder_t *dec, const void *data, size_t size, zf_can
     assert (msg);
     memset (msg, 0, sizeof (*msg));
     msg->date = ZF_DATE_NONE;
-    msg->shard = ZF_SHARD_ALL;
+    msg->shard = ZF_SHARD_WHOLE;
     zf_wire_reader_t r;
     if (zf_wire_begin (&r, dec, data, size, ZF_BODY_CANCEL, err)) return -1;
     zf_cancel_t out = *msg;
     zf_wire_str (&r, "flow", &zf_wire_name, true, &out.flow, NULL);
     zf_wire_date (&r, "date", true, &out.date);
     zf_wire_str (&r, "task", &zf_wire_name, true, &out.task, NULL);
-    zf_wire_i32 (&r, "shard", ZF_SHARD_ALL, ZF_MAX_SHARDS - 1, &out.shard);
+    s_get_any_shard (&r, true, &out.shard);
     uint32_t count;
     if (zf_wire_list (&r, "job_ids", ZF_WIRE_MAX (ZF_MAX_BATCH), 1, &count) == 0) {
         uint64_t *ids = zf_wire_alloc (&r, count, sizeof (uint64_t));
@@ -662,7 +684,7 @@ zf_cancel_decode (zf_proto_decoder_t *dec, const void *data, size_t size, zf_can
             zf_wire_fail (&r, "flow", "missing: a cancel names a task or job ids");
         else if (out.job_id_count == 0 && out.date == ZF_DATE_NONE)
             zf_wire_fail (&r, "date", "missing: a cancel names a task or job ids");
-        else if (out.shard != ZF_SHARD_ALL && !out.task)
+        else if (out.shard != ZF_SHARD_WHOLE && !out.task)
             zf_wire_fail (&r, "shard", "a shard needs a task");
     }
     if (zf_wire_finish (&r)) return -1;
@@ -763,7 +785,7 @@ zf_hello_reply_encode (zf_proto_encoder_t *enc, const zf_hello_reply_t *msg, zf_
     for (size_t i = 0; i < msg->inflight_count && !w.failed; i++) {
         zf_wire_witem (&w, "inflight", (int64_t)i);
         zf_wire_put_array (&w, S_INFLIGHT_FIELDS);
-        s_put_key_fields (&w, &msg->inflight[i].key);
+        s_put_key_fields (&w, &msg->inflight[i].key, false);
         zf_wire_put_str (&w, "executor", &zf_wire_name, true, msg->inflight[i].executor, SIZE_MAX);
     }
     return zf_wire_wfinish (&w);
@@ -787,7 +809,7 @@ zf_hello_reply_decode (zf_proto_decoder_t *dec, const void *data, size_t size,
         for (int64_t i = 0; i < count && !zf_wire_failed (&r); i++) {
             zf_wire_next (&r, (uint32_t)i);
             if (zf_wire_record (&r, NULL)) break;
-            s_get_key_fields (&r, &inflight[i].key);
+            s_get_key_fields (&r, &inflight[i].key, false);
             zf_wire_str (&r, "executor", &zf_wire_name, true, &inflight[i].executor, NULL);
             zf_wire_close (&r);
         }
@@ -811,7 +833,7 @@ zf_refused_encode (zf_proto_encoder_t *enc, const zf_refused_t *msg, zf_proto_er
     if (zf_wire_check (&w, "code", msg->code, 1, ZF_REFUSE_MAX)) zf_wire_put_uint (&w, msg->code);
     zf_wire_put_uint (&w, msg->epoch);
     zf_wire_put_str (&w, "text", &zf_wire_text, true, msg->text, SIZE_MAX);
-    s_put_keys (&w, msg->keys, msg->key_count);
+    s_put_keys (&w, msg->keys, msg->key_count, true);
     return zf_wire_wfinish (&w);
 }
 
@@ -829,7 +851,7 @@ zf_refused_decode (zf_proto_decoder_t *dec, const void *data, size_t size, zf_re
     zf_wire_enum (&r, "code", 1, ZF_REFUSE_MAX, &out.code);
     zf_wire_u64 (&r, "epoch", &out.epoch);
     zf_wire_str (&r, "text", &zf_wire_text, true, &out.text, NULL);
-    s_get_keys (&r, &out.keys, &out.key_count);
+    s_get_keys (&r, &out.keys, &out.key_count, true);
     if (zf_wire_finish (&r)) return -1;
     *msg = out;
     return 0;

@@ -13,7 +13,8 @@
 
     Decoded structs point into the zf_proto_decoder_t (see zf_wire.h).
     Shards: an unsharded task has shard_count 0 and its one shard is
-    ZF_SHARD_ALL; a sharded task has shards 0..shard_count-1.
+    ZF_SHARD_SOLE; a sharded task has shards 0..shard_count-1. Only a
+    CANCEL from a client and a REFUSED name a whole task (ZF_SHARD_WHOLE).
 */
 #ifndef ZF_DISPATCH_H_INCLUDED
 #define ZF_DISPATCH_H_INCLUDED
@@ -48,7 +49,7 @@ typedef enum {
 
 //  One shard of an order and the attempt it runs at.
 typedef struct {
-    int32_t shard;    //  shard index (ZF_SHARD_ALL if unsharded)
+    int32_t shard;    //  shard index (ZF_SHARD_SOLE if unsharded)
     uint32_t attempt; //  from 1
 } zf_shard_run_t;
 
@@ -85,13 +86,9 @@ typedef struct {
 //  One shard attempt for one worker to run.
 typedef struct {
     uint64_t job_id;        //  broker-assigned, unique per broker
-    const char *flow;       //  flow name
-    zf_date_t date;         //  business date
-    const char *task;       //  task id
-    int32_t shard;          //  shard index, or ZF_SHARD_ALL
+    zf_task_key_t key;      //  flow, date, task, shard (or ZF_SHARD_SOLE), attempt
     uint32_t shard_count;   //  0 for an unsharded task
     const char *shard_key;  //  shard key, or NULL
-    uint32_t attempt;       //  from 1
     uint8_t copy;           //  0 primary, 1 speculative copy
     const char *service;    //  service that runs it ("shell" for commands)
     const char *command;    //  command for /bin/sh -c, or NULL
@@ -141,7 +138,7 @@ typedef struct {
     const char *flow;        //  flow name
     zf_date_t date;          //  business date
     const char *task;        //  task id, or NULL for every task of the run
-    int32_t shard;           //  shard index, or ZF_SHARD_ALL
+    int32_t shard;           //  shard index, ZF_SHARD_SOLE, or ZF_SHARD_WHOLE
     const uint64_t *job_ids; //  jobs to kill (broker -> worker)
     size_t job_id_count;     //  entries (at most ZF_MAX_BATCH)
 } zf_cancel_t;

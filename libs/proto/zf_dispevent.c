@@ -55,7 +55,7 @@ zf_dispevent_encode (zf_proto_encoder_t *enc, const zf_dispevent_t *events, size
         zf_wire_put_str (&w, "flow", &zf_wire_name, true, ev->flow, SIZE_MAX);
         zf_wire_put_date (&w, "date", ev->date, true);
         zf_wire_put_str (&w, "task", &zf_wire_name, true, ev->task, SIZE_MAX);
-        if (zf_wire_check (&w, "shard", ev->shard, ZF_SHARD_ALL, ZF_MAX_SHARDS - 1))
+        if (zf_wire_check (&w, "shard", ev->shard, ZF_SHARD_WHOLE, ZF_MAX_SHARDS - 1))
             zf_wire_put_int (&w, ev->shard);
         zf_wire_put_uint (&w, ev->attempt);
         zf_wire_put_str (&w, "detail", &zf_wire_text, true, ev->detail, SIZE_MAX);
@@ -91,7 +91,7 @@ zf_dispevent_decode (zf_proto_decoder_t *dec, const void *data, size_t size,
         zf_wire_str (&r, "flow", &zf_wire_name, true, &ev->flow, NULL);
         zf_wire_date (&r, "date", true, &ev->date);
         zf_wire_str (&r, "task", &zf_wire_name, true, &ev->task, NULL);
-        zf_wire_i32 (&r, "shard", ZF_SHARD_ALL, ZF_MAX_SHARDS - 1, &ev->shard);
+        zf_wire_i32 (&r, "shard", ZF_SHARD_WHOLE, ZF_MAX_SHARDS - 1, &ev->shard);
         zf_wire_u32 (&r, "attempt", UINT32_MAX, &ev->attempt);
         zf_wire_str (&r, "detail", &zf_wire_text, true, &ev->detail, NULL);
         zf_wire_close (&r);

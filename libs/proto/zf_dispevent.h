@@ -35,7 +35,7 @@ typedef struct {
     const char *flow;    //  flow name, or NULL
     zf_date_t date;      //  business date, or ZF_DATE_NONE
     const char *task;    //  task id, or NULL
-    int32_t shard;       //  shard index, or ZF_SHARD_ALL
+    int32_t shard;       //  shard index, or ZF_SHARD_WHOLE (none, or an unsharded task)
     uint32_t attempt;    //  attempt, or 0
     const char *detail;  //  free text, or NULL
 } zf_dispevent_t;

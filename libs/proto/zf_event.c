@@ -123,7 +123,7 @@ s_put_event (zf_wire_writer_t *w, const zf_event_t *ev)
     zf_wire_put_uint (w, ev->version);
     zf_wire_put_date (w, "date", ev->date, true);
     zf_wire_put_str (w, "task", &zf_wire_name, true, ev->task, SIZE_MAX);
-    if (zf_wire_check (w, "shard", ev->shard, ZF_SHARD_ALL, ZF_MAX_SHARDS - 1))
+    if (zf_wire_check (w, "shard", ev->shard, ZF_SHARD_WHOLE, ZF_MAX_SHARDS - 1))
         zf_wire_put_int (w, ev->shard);
     zf_wire_put_uint (w, ev->attempt);
     zf_wire_put_int (w, ev->value);
@@ -171,7 +171,7 @@ s_get_event (zf_wire_reader_t *r, zf_event_t *ev)
     zf_wire_u32 (r, "version", UINT32_MAX, &ev->version);
     zf_wire_date (r, "date", true, &ev->date);
     zf_wire_str (r, "task", &zf_wire_name, true, &ev->task, NULL);
-    zf_wire_i32 (r, "shard", ZF_SHARD_ALL, ZF_MAX_SHARDS - 1, &ev->shard);
+    zf_wire_i32 (r, "shard", ZF_SHARD_WHOLE, ZF_MAX_SHARDS - 1, &ev->shard);
     zf_wire_u32 (r, "attempt", UINT32_MAX, &ev->attempt);
     zf_wire_i64 (r, "value", &ev->value);
     zf_wire_i32 (r, "exit_status", INT32_MIN, INT32_MAX, &ev->exit_status);

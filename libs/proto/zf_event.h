@@ -26,6 +26,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "zf_task_key.h"
 #include "zf_time.h"
 
 typedef enum {
@@ -69,9 +70,6 @@ typedef enum {
 
 #define ZF_RS_MAX 5
 
-//  The whole task rather than one shard.
-#define ZF_SHARD_ALL (-1)
-
 typedef struct {
     uint64_t seq;         //  1, 2, 3... per registry history; 0 in a snapshot
     int64_t time;         //  ms since the epoch, when the registry made it
@@ -81,7 +79,7 @@ typedef struct {
     uint32_t version;     //  flow version, from 1
     zf_date_t date;       //  business date
     const char *task;     //  task id, or NULL
-    int32_t shard;        //  shard index, or ZF_SHARD_ALL
+    int32_t shard;        //  shard index, or ZF_SHARD_WHOLE (every change of an unsharded task)
     uint32_t attempt;     //  from 1
     int64_t value;        //  kind-specific number (see above)
     int32_t exit_status;  //  exit code, or -signal number

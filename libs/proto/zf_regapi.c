@@ -50,7 +50,7 @@ zf_reg_request_init (zf_reg_request_t *req, int type, uint64_t req_id)
     req->type = (uint8_t)type;
     req->req_id = req_id;
     req->date = ZF_DATE_NONE;
-    req->shard = ZF_SHARD_ALL;
+    req->shard = ZF_SHARD_WHOLE;
 }
 
 //  A reply with nothing in it.
@@ -90,11 +90,11 @@ s_request_fields (int type)
     }
 }
 
-//  Writes a shard: an index, or ZF_SHARD_ALL.
+//  Writes a shard: an index, or ZF_SHARD_WHOLE.
 static void
 s_put_shard (zf_wire_writer_t *w, int32_t shard)
 {
-    if (zf_wire_check (w, "shard", shard, ZF_SHARD_ALL, ZF_MAX_SHARDS - 1))
+    if (zf_wire_check (w, "shard", shard, ZF_SHARD_WHOLE, ZF_MAX_SHARDS - 1))
         zf_wire_put_int (w, shard);
 }
 
@@ -156,11 +156,11 @@ zf_reg_request_encode (zf_proto_encoder_t *enc, const zf_reg_request_t *req, zf_
     return zf_wire_wfinish (&w);
 }
 
-//  Reads a shard index or ZF_SHARD_ALL.
+//  Reads a shard index or ZF_SHARD_WHOLE.
 static void
 s_get_shard (zf_wire_reader_t *r, int32_t *shard)
 {
-    zf_wire_i32 (r, "shard", ZF_SHARD_ALL, ZF_MAX_SHARDS - 1, shard);
+    zf_wire_i32 (r, "shard", ZF_SHARD_WHOLE, ZF_MAX_SHARDS - 1, shard);
 }
 
 //  Decodes a request of any type.
@@ -203,9 +203,9 @@ zf_reg_request_decode (zf_proto_decoder_t *dec, const void *data, size_t size,
         if (zf_wire_failed (&r)) break;
         if ((req->action == ZF_ACTION_RETRY || req->action == ZF_ACTION_SKIP) && !req->task)
             zf_wire_fail (&r, "task", "%s needs a task", zf_action_name (req->action));
-        else if ((req->shard != ZF_SHARD_ALL || req->shard_key) && !req->task)
+        else if ((req->shard != ZF_SHARD_WHOLE || req->shard_key) && !req->task)
             zf_wire_fail (&r, "shard", "a shard needs a task");
-        else if (req->shard != ZF_SHARD_ALL && req->shard_key)
+        else if (req->shard != ZF_SHARD_WHOLE && req->shard_key)
             zf_wire_fail (&r, "shard_key", "give a shard index or a shard key, not both");
         break;
     case ZF_BODY_EVENTS_SINCE:
@@ -219,7 +219,7 @@ zf_reg_request_decode (zf_proto_decoder_t *dec, const void *data, size_t size,
         s_get_shard (&r, &req->shard);
         zf_wire_str (&r, "shard_key", &zf_wire_shard_key, true, &req->shard_key, NULL);
         zf_wire_u32 (&r, "attempt", UINT32_MAX, &req->attempt);
-        if (!zf_wire_failed (&r) && req->shard != ZF_SHARD_ALL && req->shard_key)
+        if (!zf_wire_failed (&r) && req->shard != ZF_SHARD_WHOLE && req->shard_key)
             zf_wire_fail (&r, "shard_key", "give a shard index or a shard key, not both");
         break;
     case ZF_BODY_ARCHIVED:

@@ -9,7 +9,7 @@
     One struct serves every request type and one every reply type; which
     fields a type uses is listed beside each field and in docs/PROTOCOL.md.
     Fields a type does not use are ignored when encoding and left zero (or
-    NULL, ZF_DATE_NONE, ZF_SHARD_ALL) when decoding.
+    NULL, ZF_DATE_NONE, ZF_SHARD_WHOLE) when decoding.
 */
 #ifndef ZF_REGAPI_H_INCLUDED
 #define ZF_REGAPI_H_INCLUDED
@@ -47,10 +47,10 @@ typedef enum {
 //    START             flow, date (ZF_DATE_NONE: today in the flow's zone)
 //    STATUS            flow (NULL: all), date (ZF_DATE_NONE: latest run)
 //    ACTION            action, flow, task (or NULL), date (or ZF_DATE_NONE),
-//                      shard (or ZF_SHARD_ALL), shard_key (or NULL)
+//                      shard (or ZF_SHARD_WHOLE), shard_key (or NULL)
 //    SNAPSHOT          nothing
 //    EVENTS_SINCE      seq (events after it), max (at most this many)
-//    LOGS              flow, task, date (or ZF_DATE_NONE), shard (or ZF_SHARD_ALL),
+//    LOGS              flow, task, date (or ZF_DATE_NONE), shard (or ZF_SHARD_WHOLE),
 //                      shard_key (or NULL), attempt (0: the latest)
 //    ARCHIVED          seq (every event up to it is durable)
 //    PING              nothing
@@ -64,7 +64,7 @@ typedef struct {
     const char *task;      //  task id, or NULL
     zf_date_t date;        //  business date, or ZF_DATE_NONE
     uint8_t action;        //  zf_action_t
-    int32_t shard;         //  shard index, or ZF_SHARD_ALL
+    int32_t shard;         //  shard index, or ZF_SHARD_WHOLE when none is named
     const char *shard_key; //  shard key, or NULL
     uint32_t attempt;      //  attempt, 0 for the latest
     uint64_t seq;          //  EVENTS_SINCE, ARCHIVED

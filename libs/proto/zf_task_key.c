@@ -1,4 +1,5 @@
-/*  zf_task_key.c - ordering, hashing and printing (flow, date, task, shard, attempt). */
+/*  zf_task_key.c - ordering, hashing, printing and log paths of
+    (flow, date, task, shard, attempt). */
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
@@ -89,11 +90,29 @@ zf_task_key_format (const zf_task_key_t *key, char *buf, size_t size)
     else
         snprintf (date, sizeof (date), "-");
     char shard[16];
-    if (key->shard == ZF_SHARD_ALL)
-        snprintf (shard, sizeof (shard), "*");
+    if (key->shard == ZF_SHARD_SOLE)
+        shard[0] = '\0';
+    else if (key->shard == ZF_SHARD_WHOLE)
+        snprintf (shard, sizeof (shard), "[*]");
     else
-        snprintf (shard, sizeof (shard), "%d", (int)key->shard);
-    snprintf (buf, size, "%s/%s/%s[%s]#%u", key->flow ? key->flow : "-", date,
+        snprintf (shard, sizeof (shard), "[%d]", (int)key->shard);
+    snprintf (buf, size, "%s/%s/%s%s#%u", key->flow ? key->flow : "-", date,
               key->task ? key->task : "-", shard, (unsigned)key->attempt);
     return buf;
+}
+
+//  Builds the path of an attempt's log file.
+int
+zf_task_key_log_path (const zf_task_key_t *key, const char *root, bool copy, char *buf, size_t size)
+{
+    assert (key && root && buf);
+    if (key->shard == ZF_SHARD_WHOLE || key->shard < ZF_SHARD_SOLE || key->date < 0 || !key->flow ||
+        !key->task)
+        return -1;
+    char date[ZF_DATE_TEXT], shard[16] = "";
+    zf_date_format (key->date, date, sizeof date);
+    if (key->shard >= 0) snprintf (shard, sizeof shard, ".%d", (int)key->shard);
+    int length = snprintf (buf, size, "%s/%s/%s/%s%s.%u%s.log", root, key->flow, date, key->task,
+                           shard, (unsigned)key->attempt, copy ? ".copy" : "");
+    return length >= 0 && (size_t)length < size ? length : -1;
 }

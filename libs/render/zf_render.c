@@ -98,7 +98,7 @@ char *
 zf_render_task_label (const char *task, int32_t shard, char *buf, size_t size)
 {
     assert (buf);
-    if (shard == ZF_SHARD_ALL)
+    if (shard < 0)
         snprintf (buf, size, "%s", task ? task : "-");
     else
         snprintf (buf, size, "%s[%" PRId32 "]", task ? task : "-", shard);

@@ -37,7 +37,8 @@ char *zf_render_duration (int64_t ms, char *buf, size_t size);
 //  bytes with "..." at the end when cut. Returns buf ("" for NULL text).
 char *zf_render_oneline (const char *text, size_t max, char *buf, size_t size);
 
-//  "accrue" for the whole task, "accrue[3]" for one shard; returns buf.
+//  "accrue" for the whole task (or the sole shard of an unsharded one),
+//  "accrue[3]" for one shard; returns buf.
 char *zf_render_task_label (const char *task, int32_t shard, char *buf, size_t size);
 
 //  JSON values: a time (null when 0), a date (null for ZF_DATE_NONE), a

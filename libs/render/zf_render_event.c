@@ -138,7 +138,7 @@ zf_render_event_json (const zf_event_t *ev, bool snapshot)
     s_set (object, "version", json_integer (ev->version));
     s_set (object, "date", zf_render_date_json (ev->date));
     s_set (object, "task", zf_render_string_json (ev->task));
-    s_set (object, "shard", ev->shard == ZF_SHARD_ALL ? json_null () : json_integer (ev->shard));
+    s_set (object, "shard", ev->shard == ZF_SHARD_WHOLE ? json_null () : json_integer (ev->shard));
     s_set (object, "attempt", json_integer (ev->attempt));
     s_set (object, "value", json_integer (ev->value));
     s_set (object, "exit_status", json_integer (ev->exit_status));
@@ -188,7 +188,7 @@ zf_render_dispevent_json (const zf_dispevent_t *ev)
     s_set (object, "flow", zf_render_string_json (ev->flow));
     s_set (object, "date", zf_render_date_json (ev->date));
     s_set (object, "task", zf_render_string_json (ev->task));
-    s_set (object, "shard", ev->shard == ZF_SHARD_ALL ? json_null () : json_integer (ev->shard));
+    s_set (object, "shard", ev->shard == ZF_SHARD_WHOLE ? json_null () : json_integer (ev->shard));
     s_set (object, "attempt", json_integer (ev->attempt));
     s_set (object, "detail", zf_render_string_json (ev->detail));
     return object;

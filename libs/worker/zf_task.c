@@ -1,5 +1,6 @@
 /*  zf_task.c - the task a handler runs: a copy of its job, a cancel flag, its output. */
 #include "zf_task.h"
+#include "zf_strblock.h"
 #include "zf_tail.h"
 
 #include <assert.h>
@@ -17,50 +18,33 @@ struct _zf_task_t {
     zf_tail_t output;      //  what the handler logged
 };
 
-//  Bytes to copy a string with its nul.
-static size_t
-s_size (const char *text)
-{
-    return text ? strlen (text) + 1 : 0;
-}
-
-static const char *
-s_place (char **cursor, const char *text)
-{
-    if (!text) return NULL;
-    size_t size = strlen (text) + 1;
-    char *place = *cursor;
-    memcpy (place, text, size);
-    *cursor += size;
-    return place;
-}
-
 zf_task_t *
 zf_task_new (const zf_job_t *job, const char *executor, zf_cache_t *cache)
 {
     assert (job && executor);
     size_t bytes = sizeof (zf_task_t) + job->env_count * sizeof (char *);
-    bytes += s_size (job->flow) + s_size (job->task) + s_size (job->shard_key) +
-             s_size (job->service) + s_size (job->command) + s_size (job->rollback) +
-             s_size (job->cwd) + s_size (executor);
+    bytes += zf_strblock_size (job->key.flow) + zf_strblock_size (job->key.task) +
+             zf_strblock_size (job->shard_key) + zf_strblock_size (job->service) +
+             zf_strblock_size (job->command) + zf_strblock_size (job->rollback) +
+             zf_strblock_size (job->cwd) + zf_strblock_size (executor);
     for (size_t i = 0; i < job->env_count; i++)
-        bytes += s_size (job->env[i]);
+        bytes += zf_strblock_size (job->env[i]);
     zf_task_t *self = calloc (1, bytes);
     if (!self) return NULL;
     const char **env = (const char **)(self + 1);
     char *cursor = (char *)(env + job->env_count);
     self->job = *job;
-    self->job.flow = s_place (&cursor, job->flow);
-    self->job.task = s_place (&cursor, job->task);
-    self->job.shard_key = s_place (&cursor, job->shard_key);
-    self->job.service = s_place (&cursor, job->service);
-    self->job.command = s_place (&cursor, job->command);
-    self->job.rollback = s_place (&cursor, job->rollback);
-    self->job.cwd = s_place (&cursor, job->cwd);
+    self->job.key.flow = zf_strblock_place (&cursor, job->key.flow);
+    self->job.key.task = zf_strblock_place (&cursor, job->key.task);
+    self->job.shard_key = zf_strblock_place (&cursor, job->shard_key);
+    self->job.service = zf_strblock_place (&cursor, job->service);
+    self->job.command = zf_strblock_place (&cursor, job->command);
+    self->job.rollback = zf_strblock_place (&cursor, job->rollback);
+    self->job.cwd = zf_strblock_place (&cursor, job->cwd);
     for (size_t i = 0; i < job->env_count; i++)
-        env[i] = s_place (&cursor, job->env[i]);
+        env[i] = zf_strblock_place (&cursor, job->env[i]);
     self->job.env = job->env_count ? env : NULL;
-    self->executor = s_place (&cursor, executor);
+    self->executor = zf_strblock_place (&cursor, executor);
     self->cache = cache;
     atomic_init (&self->cancelled, false);
     return self;
@@ -78,35 +62,35 @@ const char *
 zf_task_flow (zf_task_t *self)
 {
     assert (self);
-    return self->job.flow;
+    return self->job.key.flow;
 }
 
 zf_date_t
 zf_task_date (zf_task_t *self)
 {
     assert (self);
-    return self->job.date;
+    return self->job.key.date;
 }
 
 const char *
 zf_task_id (zf_task_t *self)
 {
     assert (self);
-    return self->job.task;
+    return self->job.key.task;
 }
 
 uint32_t
 zf_task_attempt (zf_task_t *self)
 {
     assert (self);
-    return self->job.attempt;
+    return self->job.key.attempt;
 }
 
 uint32_t
 zf_task_shard_index (zf_task_t *self)
 {
     assert (self);
-    return self->job.shard >= 0 ? (uint32_t)self->job.shard : 0;
+    return self->job.key.shard >= 0 ? (uint32_t)self->job.key.shard : 0;
 }
 
 uint32_t

@@ -2,6 +2,7 @@
 #include "zf_worker.h"
 #include "pool.h"
 #include "zf_array.h"
+#include "zf_held.h"
 #include "zf_log.h"
 #include "zf_mdp.h"
 #include "zf_pipe.h"
@@ -54,17 +55,12 @@ struct _s_job_t {
     s_job_t *next_waiting; //  in the queue of jobs waiting for a slot
 };
 
-//  A result kept until the dispatcher acknowledges it.
-typedef struct _s_held_t s_held_t;
-struct _s_held_t {
-    zf_result_t result; //  the result; strings live after this struct
-    zframe_t *address;  //  the client frame to send it with
-    char *key;          //  its task key as text, the table's key
-    s_held_t *older;    //  in age order
-    s_held_t *newer;    //  in age order
-    bool pending;       //  in the list to send at the next flush
-    bool final;         //  it ended the last job of its REQUEST
-};
+//  What the worker keeps beside each result held until the dispatcher
+//  acknowledges it (the extra space of a zf_held item).
+typedef struct {
+    zframe_t *address; //  the client frame to send it with
+    bool pending;      //  in the list to send at the next flush
+} s_held_t;
 
 struct _zf_worker_t {
     zf_worker_config_t cfg;                       //  settings (strings copied below)
@@ -78,10 +74,8 @@ struct _zf_worker_t {
     zsock_t *dealer;                              //  while serving: to the dispatcher
     zf_pool_t *pool;                              //  handler threads, when a handler is registered
     zhashx_t *jobs;                               //  job id -> s_job_t (owned)
-    zhashx_t *held;                               //  key text -> s_held_t
-    s_held_t *oldest;                             //  held results in age order (owned)
-    s_held_t *newest;
-    s_held_t **pending; //  held results to send at the next flush
+    zf_held_t *held;                              //  results until acknowledged (s_held_t extra)
+    zf_held_item_t **pending;                     //  held results to send at the next flush
     size_t pending_count;
     size_t pending_size;
     uint64_t *announce; //  job ids whose RUNNING notice waits
@@ -151,6 +145,13 @@ s_add_service (zf_worker_t *self, const char *name, int kind)
     return service;
 }
 
+//  zf_held destructor: drops what the worker kept beside a result.
+static void
+s_held_release (void *extra)
+{
+    zframe_destroy (&((s_held_t *)extra)->address);
+}
+
 zf_worker_t *
 zf_worker_new (const zf_worker_config_t *cfg)
 {
@@ -166,7 +167,10 @@ zf_worker_new (const zf_worker_config_t *cfg)
     self->cache = zf_cache_new (cfg->cache_bytes);
     self->encoder = zf_proto_encoder_new ();
     self->decoder = zf_proto_decoder_new ();
-    if (!self->name || !self->endpoint || !self->cache || !self->encoder || !self->decoder) {
+    self->held = zf_held_new (sizeof (s_held_t));
+    if (self->held) zf_held_set_destructor (self->held, s_held_release);
+    if (!self->name || !self->endpoint || !self->cache || !self->encoder || !self->decoder ||
+        !self->held) {
         zf_worker_destroy (&self);
         return NULL;
     }
@@ -178,14 +182,7 @@ zf_worker_new (const zf_worker_config_t *cfg)
 static void
 s_held_clear (zf_worker_t *self)
 {
-    s_held_t *held = self->oldest;
-    while (held) {
-        s_held_t *next = held->newer;
-        zframe_destroy (&held->address);
-        free (held);
-        held = next;
-    }
-    self->oldest = self->newest = NULL;
+    zf_held_purge (self->held);
     self->pending_count = 0;
 }
 
@@ -197,7 +194,7 @@ zf_worker_destroy (zf_worker_t **self_p)
     if (!self) return;
     for (size_t i = 0; i < self->service_count; i++)
         free (self->services[i].name);
-    s_held_clear (self);
+    zf_held_destroy (&self->held);
     zf_cache_destroy (&self->cache);
     zf_proto_encoder_destroy (&self->encoder);
     zf_proto_decoder_destroy (&self->decoder);
@@ -244,7 +241,7 @@ zf_worker_stats (zf_worker_t *self, zf_worker_stats_t *stats)
 {
     assert (self && stats);
     *stats = self->stats;
-    stats->held = self->held ? zhashx_size (self->held) : 0;
+    stats->held = zf_held_size (self->held);
     stats->running = self->jobs ? zhashx_size (self->jobs) : 0;
 }
 
@@ -339,7 +336,7 @@ s_flush (zf_worker_t *self)
         const zf_job_t *spec = zf_task_job (job->task);
         results[count] = (zf_result_t){
             .job_id = job->job_id,
-            .key = {spec->flow, spec->date, spec->task, spec->shard, spec->attempt},
+            .key = spec->key,
             .copy = spec->copy,
             .status = ZF_JOB_RUNNING,
             .executor = self->name,
@@ -349,16 +346,17 @@ s_flush (zf_worker_t *self)
         commands[count++] = ZF_MDPW_PARTIAL;
     }
     for (size_t i = 0; results && addresses && commands && i < self->pending_count; i++) {
-        results[count] = self->pending[i]->result;
-        addresses[count] = self->pending[i]->address;
-        commands[count++] = self->pending[i]->final ? ZF_MDPW_FINAL : ZF_MDPW_PARTIAL;
+        zf_held_item_t *item = self->pending[i];
+        results[count] = *zf_held_result (item);
+        addresses[count] = ((s_held_t *)zf_held_extra (item))->address;
+        commands[count++] = zf_held_final (item) ? ZF_MDPW_FINAL : ZF_MDPW_PARTIAL;
     }
     if (results && addresses && commands)
         s_send_results (self, results, addresses, commands, count);
     else
         zf_log_error ("out of memory sending results; they go again after a reconnect");
     for (size_t i = 0; i < self->pending_count; i++)
-        self->pending[i]->pending = false;
+        ((s_held_t *)zf_held_extra (self->pending[i]))->pending = false;
     self->pending_count = 0;
     self->announce_count = 0;
     free (results);
@@ -368,17 +366,18 @@ s_flush (zf_worker_t *self)
 
 //  Marks a held result to be sent at the next flush.
 static void
-s_pend (zf_worker_t *self, s_held_t *held)
+s_pend (zf_worker_t *self, zf_held_item_t *item)
 {
+    s_held_t *held = zf_held_extra (item);
     if (held->pending) return;
     if (self->pending_count == self->pending_size &&
         zf_array_grow ((void **)&self->pending, &self->pending_size, self->pending_count + 1,
-                       sizeof (s_held_t *)) != 0) {
+                       sizeof (zf_held_item_t *)) != 0) {
         zf_log_error ("out of memory sending a result; it goes again after a reconnect");
         return;
     }
     held->pending = true;
-    self->pending[self->pending_count++] = held;
+    self->pending[self->pending_count++] = item;
 }
 
 //  Flushes unless one of our handlers further out will.
@@ -391,44 +390,17 @@ s_flush_outer (zf_worker_t *self)
 //  ---------------------------------------------------------------------------
 //  Held results
 
-//  Unlinks and frees a held result.
+//  Forgets a held result, and takes it off the list to send.
 static void
-s_held_free (zf_worker_t *self, s_held_t *held)
+s_held_free (zf_worker_t *self, zf_held_item_t *item)
 {
-    if (held->pending)
+    if (((s_held_t *)zf_held_extra (item))->pending)
         for (size_t i = 0; i < self->pending_count; i++)
-            if (self->pending[i] == held) {
+            if (self->pending[i] == item) {
                 self->pending[i] = self->pending[--self->pending_count];
                 break;
             }
-    zhashx_delete (self->held, held->key);
-    if (held->older)
-        held->older->newer = held->newer;
-    else
-        self->oldest = held->newer;
-    if (held->newer)
-        held->newer->older = held->older;
-    else
-        self->newest = held->older;
-    zframe_destroy (&held->address);
-    free (held);
-}
-
-static size_t
-s_size (const char *text)
-{
-    return text ? strlen (text) + 1 : 0;
-}
-
-static const char *
-s_place (char **cursor, const char *text)
-{
-    if (!text) return NULL;
-    size_t size = strlen (text) + 1;
-    char *place = *cursor;
-    memcpy (place, text, size);
-    *cursor += size;
-    return place;
+    zf_held_drop (self->held, item);
 }
 
 //  Counts a result against its REQUEST; true if it was the last one.
@@ -448,55 +420,36 @@ s_request_unref (s_request_t **request_p)
     *request_p = NULL;
 }
 
-//  Holds a copy of a result until acknowledged and sends it at the next flush.
+//  Holds a copy of a result until acknowledged and sends it at the next
+//  flush. A newer result for the same attempt replaces the one held.
 static void
 s_hold (zf_worker_t *self, const zf_result_t *result, zframe_t *address, bool final)
 {
-    char key[ZF_TASK_KEY_TEXT];
-    zf_task_key_format (&result->key, key, sizeof key);
-    s_held_t *old = (s_held_t *)zhashx_lookup (self->held, key);
+    zf_held_item_t *old = zf_held_find (self->held, &result->key);
     if (old) s_held_free (self, old);
-    if (zhashx_size (self->held) >= ZF_WORKER_MAX_HELD && self->oldest) {
-        zf_log_error ("too many unacknowledged results (ZF_WORKER_MAX_HELD %d); oldest dropped",
-                      ZF_WORKER_MAX_HELD);
+    zf_held_item_t *oldest = zf_held_oldest (self->held);
+    if (zf_held_size (self->held) >= ZF_WORKER_MAX_HELD && oldest) {
+        char text[ZF_TASK_KEY_TEXT];
+        zf_log_error ("too many unacknowledged results (ZF_WORKER_MAX_HELD %d); oldest dropped "
+                      "key=%s",
+                      ZF_WORKER_MAX_HELD,
+                      zf_task_key_format (&zf_held_result (oldest)->key, text, sizeof text));
         self->stats.dropped++;
-        s_held_free (self, self->oldest);
+        s_held_free (self, oldest);
     }
-    size_t bytes = sizeof (s_held_t) + s_size (result->key.flow) + s_size (result->key.task) +
-                   s_size (result->executor) + s_size (result->log_tail) + strlen (key) + 1;
-    s_held_t *held = calloc (1, bytes);
     zframe_t *copy = zframe_dup (address);
-    if (!held || !copy) {
+    zf_held_item_t *item = copy ? zf_held_add (self->held, result, NULL, final, NULL) : NULL;
+    if (!item) {
+        char text[ZF_TASK_KEY_TEXT];
         self->stats.dropped++;
-        zf_log_error ("result dropped: out of memory holding it key=%s", key);
-        free (held);
+        zf_log_error ("result dropped: out of memory holding it key=%s",
+                      zf_task_key_format (&result->key, text, sizeof text));
         zframe_destroy (&copy);
         return;
     }
-    char *cursor = (char *)(held + 1);
-    held->result = *result;
-    held->result.key.flow = s_place (&cursor, result->key.flow);
-    held->result.key.task = s_place (&cursor, result->key.task);
-    held->result.executor = s_place (&cursor, result->executor);
-    held->result.log_tail = s_place (&cursor, result->log_tail);
-    held->key = (char *)s_place (&cursor, key);
-    held->address = copy;
-    held->final = final;
-    if (zhashx_insert (self->held, held->key, held) != 0) {
-        self->stats.dropped++;
-        zf_log_error ("result dropped: it cannot be held key=%s", key);
-        zframe_destroy (&held->address);
-        free (held);
-        return;
-    }
-    held->older = self->newest;
-    if (self->newest)
-        self->newest->newer = held;
-    else
-        self->oldest = held;
-    self->newest = held;
+    ((s_held_t *)zf_held_extra (item))->address = copy;
     self->stats.results++;
-    s_pend (self, held);
+    s_pend (self, item);
 }
 
 static void s_launch_waiting (zf_worker_t *self);
@@ -509,7 +462,7 @@ s_finish (zf_worker_t *self, s_job_t *job, int status, int32_t exit_status, int6
     const zf_job_t *spec = zf_task_job (job->task);
     zf_result_t result = {
         .job_id = job->job_id,
-        .key = {spec->flow, spec->date, spec->task, spec->shard, spec->attempt},
+        .key = spec->key,
         .copy = spec->copy,
         .status = (uint8_t)status,
         .exit_status = exit_status,
@@ -596,12 +549,13 @@ s_refuse_job (zf_worker_t *self, const zf_job_t *spec, zframe_t *address, s_requ
     int64_t now = s_wall_ms ();
     if (status != ZF_JOB_SUCCEEDED) {
         self->stats.refused++;
-        zf_log_warn ("job refused flow=%s task=%s attempt=%u reason=\"%s\"", spec->flow, spec->task,
-                     spec->attempt, text ? text : "");
+        char key[ZF_TASK_KEY_TEXT];
+        zf_log_warn ("job refused key=%s reason=\"%s\"",
+                     zf_task_key_format (&spec->key, key, sizeof key), text ? text : "");
     }
     zf_result_t result = {
         .job_id = spec->job_id,
-        .key = {spec->flow, spec->date, spec->task, spec->shard, spec->attempt},
+        .key = spec->key,
         .copy = spec->copy,
         .status = (uint8_t)status,
         .exit_status = status == ZF_JOB_SUCCEEDED ? 0 : -1,
@@ -692,11 +646,8 @@ s_take_job (zf_worker_t *self, const zf_job_t *spec, zframe_t *address, s_reques
         s_request_done (request);
         return;
     }
-    zf_task_key_t key = {spec->flow, spec->date, spec->task, spec->shard, spec->attempt};
-    char text[ZF_TASK_KEY_TEXT];
-    zf_task_key_format (&key, text, sizeof text);
-    s_held_t *held = (s_held_t *)zhashx_lookup (self->held, text);
-    if (held && held->result.job_id == spec->job_id) {
+    zf_held_item_t *held = zf_held_find (self->held, &spec->key);
+    if (held && zf_held_result (held)->job_id == spec->job_id) {
         s_request_done (request);
         s_pend (self, held);
         return;
@@ -821,9 +772,7 @@ s_on_ack (zf_worker_t *self, zf_mdp_msg_t *msg)
         return;
     }
     for (size_t i = 0; i < ack.key_count; i++) {
-        char text[ZF_TASK_KEY_TEXT];
-        zf_task_key_format (&ack.keys[i], text, sizeof text);
-        s_held_t *held = (s_held_t *)zhashx_lookup (self->held, text);
+        zf_held_item_t *held = zf_held_find (self->held, &ack.keys[i]);
         if (held) s_held_free (self, held);
     }
 }
@@ -898,7 +847,7 @@ s_connect (zf_worker_t *self)
     }
     zframe_t *body = zf_proto_encoder_frame (self->encoder);
     s_send (self, ZF_MDPW_READY, services[0], NULL, &body);
-    for (s_held_t *held = self->oldest; held; held = held->newer)
+    for (zf_held_item_t *held = zf_held_oldest (self->held); held; held = zf_held_newer (held))
         s_pend (self, held);
     s_flush (self);
     self->broker_expiry = s_mono_ms () + self->cfg.heartbeat_ms * (int64_t)self->cfg.liveness;
@@ -999,8 +948,7 @@ zf_worker_serve (zf_worker_t *self, zsock_t *pipe)
     self->pipe = pipe;
     self->loop = zloop_new ();
     self->jobs = zhashx_new ();
-    self->held = zhashx_new ();
-    bool ok = self->loop && self->jobs && self->held;
+    bool ok = self->loop && self->jobs;
     if (ok) {
         zloop_set_nonstop (self->loop, true);
         zhashx_set_key_duplicator (self->jobs, NULL);
@@ -1050,7 +998,6 @@ zf_worker_serve (zf_worker_t *self, zsock_t *pipe)
     self->waiting = self->waiting_tail = NULL;
     self->busy = 0;
     zhashx_destroy (&self->jobs);
-    zhashx_destroy (&self->held);
     s_held_clear (self);
     //  Leaving on purpose: the dispatcher requeues our work now rather than
     //  after our liveness runs out.

@@ -1,6 +1,7 @@
 /*  queue.c - a ring of owned event copies, bounded in events and bytes. */
 #include "queue.h"
 #include "zf_array.h"
+#include "zf_strblock.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -17,25 +18,6 @@ struct _zf_queue_t {
     size_t max_bytes;  //  at most this many bytes
 };
 
-//  Bytes a string takes in an item (with its nul), 0 for NULL.
-static size_t
-s_str_size (const char *text)
-{
-    return text ? strlen (text) + 1 : 0;
-}
-
-//  Copies a string into the item's memory at *at; NULL stays NULL.
-static const char *
-s_put_str (char **at, const char *text, size_t size)
-{
-    if (!text) return NULL;
-    char *copy = *at;
-    memcpy (copy, text, size);
-    copy[size] = 0;
-    *at += size + 1;
-    return copy;
-}
-
 zf_item_t *
 zf_item_new (zf_proto_encoder_t *enc, const zf_event_t *event, zf_proto_error_t *err)
 {
@@ -44,8 +26,9 @@ zf_item_new (zf_proto_encoder_t *enc, const zf_event_t *event, zf_proto_error_t 
     if (zf_event_encode (enc, event, 1, err) != 0) return NULL;
     size_t body_size = zf_proto_encoder_size (enc);
     size_t text_size = event->text ? event->text_size + 1 : 0;
-    size_t size = sizeof (zf_item_t) + s_str_size (event->flow) + s_str_size (event->task) +
-                  s_str_size (event->executor) + s_str_size (event->detail) + text_size + body_size;
+    size_t size = sizeof (zf_item_t) + zf_strblock_size (event->flow) +
+                  zf_strblock_size (event->task) + zf_strblock_size (event->executor) +
+                  zf_strblock_size (event->detail) + text_size + body_size;
     zf_item_t *self = malloc (size);
     if (!self) {
         snprintf (err->text, sizeof err->text, "out of memory");
@@ -55,12 +38,11 @@ zf_item_new (zf_proto_encoder_t *enc, const zf_event_t *event, zf_proto_error_t 
     self->size = size;
     self->arrived = 0;
     char *at = (char *)(self + 1);
-    self->event.flow = s_put_str (&at, event->flow, event->flow ? strlen (event->flow) : 0);
-    self->event.task = s_put_str (&at, event->task, event->task ? strlen (event->task) : 0);
-    self->event.executor =
-        s_put_str (&at, event->executor, event->executor ? strlen (event->executor) : 0);
-    self->event.detail = s_put_str (&at, event->detail, event->detail ? strlen (event->detail) : 0);
-    self->event.text = s_put_str (&at, event->text, event->text_size);
+    self->event.flow = zf_strblock_place (&at, event->flow);
+    self->event.task = zf_strblock_place (&at, event->task);
+    self->event.executor = zf_strblock_place (&at, event->executor);
+    self->event.detail = zf_strblock_place (&at, event->detail);
+    self->event.text = zf_strblock_place_n (&at, event->text, event->text_size);
     memcpy (at, zf_proto_encoder_data (enc), body_size);
     self->body = at;
     self->body_size = body_size;

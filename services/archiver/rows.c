@@ -266,8 +266,8 @@ s_task_shards (zf_rows_t *self, const zf_event_t *ev, int32_t *first, uint32_t *
     const zf_flow_task_t *task = &def->tasks[t];
     bool sharded = task->shard_count > 1 || task->shard_keys;
     if (!sharded)
-        *first = ZF_SHARD_ALL;
-    else if (ev->shard == ZF_SHARD_ALL) {
+        *first = ZF_SHARD_WHOLE;
+    else if (ev->shard == ZF_SHARD_WHOLE) {
         *first = 0;
         *count = task->shard_count;
     } else if ((uint32_t)ev->shard >= task->shard_count)
@@ -362,7 +362,7 @@ s_task (zf_rows_t *self, const zf_event_t *ev, bool record, uint64_t seq)
 {
     if (!ev->flow || !ev->task || ev->date == ZF_DATE_NONE) return 0;
     //  A not_before timer moves no shard.
-    if (ev->state == ZF_TS_WAITING && ev->value > 0 && ev->shard == ZF_SHARD_ALL) return 0;
+    if (ev->state == ZF_TS_WAITING && ev->value > 0 && ev->shard == ZF_SHARD_WHOLE) return 0;
     zf_store_task_t change = {
         .flow = ev->flow,
         .date = ev->date,
@@ -396,7 +396,7 @@ s_task (zf_rows_t *self, const zf_event_t *ev, bool record, uint64_t seq)
         !s_key_text (&at, end, "/") || !s_key_text (&at, end, ev->task))
         return s_fail (self, "a task key too long");
     for (uint32_t i = 0; i < count; i++) {
-        change.shard = first == ZF_SHARD_ALL ? ZF_SHARD_ALL : first + (int32_t)i;
+        change.shard = first == ZF_SHARD_WHOLE ? ZF_SHARD_WHOLE : first + (int32_t)i;
         char *tail = at;
         if (!s_key_number (&tail, end, change.shard) || !s_key_number (&tail, end, ev->attempt))
             return s_fail (self, "a task key too long");

@@ -166,13 +166,9 @@ s_assign (zf_broker_t *self, zf_disp_sub_t *sub, zf_disp_worker_t *worker, int c
     if (self->ops.job) {
         zf_job_t job = {
             .job_id = copy->job_id,
-            .flow = order->flow,
-            .date = order->date,
-            .task = order->task,
-            .shard = sub->key.shard,
+            .key = sub->key,
             .shard_count = order->shard_count,
             .shard_key = sub->shard_key,
-            .attempt = sub->key.attempt,
             .copy = (uint8_t)c,
             .service = zf_disp_service_name (order->service),
             .command = order->command,

@@ -2,6 +2,7 @@
 #include "broker_internal.h"
 #include "zf_limits.h"
 #include "zf_log.h"
+#include "zf_strblock.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -137,14 +138,16 @@ zf_broker_event_at (zf_broker_t *self, int64_t time, int kind, zf_disp_worker_t 
         .worker = worker ? zf_disp_worker_name (worker) : NULL,
         .service = service ? zf_disp_service_name (service) : NULL,
         .date = ZF_DATE_NONE,
-        .shard = ZF_SHARD_ALL,
+        .shard = ZF_SHARD_WHOLE,
         .detail = detail,
     };
     if (sub) {
         event.flow = sub->key.flow;
         event.date = sub->key.date;
         event.task = sub->key.task;
-        event.shard = sub->key.shard;
+        //  Events name an unsharded task's one shard as the task, as the
+        //  registry's do.
+        event.shard = sub->key.shard == ZF_SHARD_SOLE ? ZF_SHARD_WHOLE : sub->key.shard;
         event.attempt = sub->key.attempt;
     }
     self->ops.event (self->arg, &event);
@@ -264,25 +267,6 @@ s_refuse (zf_broker_t *self, const void *identity, size_t size, const char *serv
 //  ---------------------------------------------------------------------------
 //  Orders
 
-//  Bytes to copy a string with its nul (none for NULL).
-static size_t
-s_size (const char *text)
-{
-    return text ? strlen (text) + 1 : 0;
-}
-
-//  Copies a string to the cursor; NULL stays NULL.
-static char *
-s_place (char **cursor, const char *text)
-{
-    if (!text) return NULL;
-    size_t size = strlen (text) + 1;
-    char *place = *cursor;
-    memcpy (place, text, size);
-    *cursor += size;
-    return place;
-}
-
 //  Makes an order with one subtask per plan, with its strings copied into
 //  the same allocation. NULL if out of memory.
 static zf_disp_order_t *
@@ -291,12 +275,13 @@ s_order_new (zf_broker_t *self, zf_broker_client_t *client, zf_disp_service_t *s
 {
     size_t keys = spec->shard_keys ? spec->shard_count : 0;
     size_t bytes = sizeof (zf_disp_order_t) + (keys + spec->env_count) * sizeof (char *);
-    bytes += s_size (spec->flow) + s_size (spec->task) + s_size (spec->command) +
-             s_size (spec->rollback) + s_size (spec->cwd);
+    bytes += zf_strblock_size (spec->flow) + zf_strblock_size (spec->task) +
+             zf_strblock_size (spec->command) + zf_strblock_size (spec->rollback) +
+             zf_strblock_size (spec->cwd);
     for (size_t i = 0; i < keys; i++)
-        bytes += s_size (spec->shard_keys[i]);
+        bytes += zf_strblock_size (spec->shard_keys[i]);
     for (size_t i = 0; i < spec->env_count; i++)
-        bytes += s_size (spec->env[i]);
+        bytes += zf_strblock_size (spec->env[i]);
     zf_disp_order_t *order = calloc (1, bytes);
     if (!order) return NULL;
     order->subs = calloc (count, sizeof (zf_disp_sub_t));
@@ -311,15 +296,15 @@ s_order_new (zf_broker_t *self, zf_broker_client_t *client, zf_disp_service_t *s
     order->shard_keys = keys ? pointers : NULL;
     order->env = spec->env_count ? pointers + keys : NULL;
     char *cursor = (char *)(pointers + keys + spec->env_count);
-    order->flow = s_place (&cursor, spec->flow);
-    order->task = s_place (&cursor, spec->task);
-    order->command = s_place (&cursor, spec->command);
-    order->rollback = s_place (&cursor, spec->rollback);
-    order->cwd = s_place (&cursor, spec->cwd);
+    order->flow = zf_strblock_place (&cursor, spec->flow);
+    order->task = zf_strblock_place (&cursor, spec->task);
+    order->command = zf_strblock_place (&cursor, spec->command);
+    order->rollback = zf_strblock_place (&cursor, spec->rollback);
+    order->cwd = zf_strblock_place (&cursor, spec->cwd);
     for (size_t i = 0; i < keys; i++)
-        order->shard_keys[i] = s_place (&cursor, spec->shard_keys[i]);
+        order->shard_keys[i] = zf_strblock_place (&cursor, spec->shard_keys[i]);
     for (size_t i = 0; i < spec->env_count; i++)
-        order->env[i] = s_place (&cursor, spec->env[i]);
+        order->env[i] = zf_strblock_place (&cursor, spec->env[i]);
     order->env_count = spec->env_count;
     order->client = client;
     order->service = service;
@@ -357,7 +342,7 @@ s_take_order (zf_broker_t *self, zf_broker_client_t *client, zf_disp_service_t *
               uint64_t epoch, const zf_order_t *spec)
 {
     const char *name = zf_disp_service_name (service);
-    zf_task_key_t whole = {spec->flow, spec->date, spec->task, ZF_SHARD_ALL,
+    zf_task_key_t whole = {spec->flow, spec->date, spec->task, ZF_SHARD_WHOLE,
                            spec->attempt ? spec->attempt : 1};
     zf_shard_plan_t *plans = NULL;
     size_t count = 0;
@@ -374,12 +359,12 @@ s_take_order (zf_broker_t *self, zf_broker_client_t *client, zf_disp_service_t *
     for (size_t i = 0; i < count; i++) {
         zf_task_key_t key = {spec->flow, spec->date, spec->task, plans[i].shard, plans[i].attempt};
         if (zf_disp_results_inflight (self->results, &key)) continue;
-        zf_disp_held_t *held = zf_disp_results_find (self->results, &key);
+        zf_held_item_t *held = zf_disp_results_find (self->results, &key);
         if (held) {
             if (self->ops.result)
                 self->ops.result (self->arg, client->identity, client->identity_size,
-                                  zf_disp_held_service (held), zf_disp_held_result (held),
-                                  zf_disp_held_final (held));
+                                  zf_held_service (held), zf_held_result (held),
+                                  zf_held_final (held));
             continue;
         }
         plans[fresh++] = plans[i];
@@ -466,19 +451,21 @@ s_deliver (zf_broker_t *self, zf_disp_order_t *order, const zf_result_t *result,
     zf_broker_client_t *client = (zf_broker_client_t *)order->client;
     const char *service = zf_disp_service_name (order->service);
     bool duplicate = false;
-    zf_disp_held_t *held =
+    zf_held_item_t *held =
         zf_disp_results_hold (self->results, client, service, result, final, &duplicate);
     if (held)
         client->refs++;
     else if (duplicate)
         held = zf_disp_results_find (self->results, &result->key);
-    else
-        zf_log_error ("out of memory holding a result; sent once, not kept");
+    else {
+        char text[ZF_TASK_KEY_TEXT];
+        zf_log_error ("out of memory holding a result; sent once, not kept key=%s",
+                      zf_task_key_format (&result->key, text, sizeof text));
+    }
     if (self->ops.result) {
         if (held)
             self->ops.result (self->arg, client->identity, client->identity_size,
-                              zf_disp_held_service (held), zf_disp_held_result (held),
-                              zf_disp_held_final (held));
+                              zf_held_service (held), zf_held_result (held), zf_held_final (held));
         else
             self->ops.result (self->arg, client->identity, client->identity_size, service, result,
                               final);
@@ -557,7 +544,7 @@ zf_broker_ack (zf_broker_t *self, const void *identity, size_t size, const zf_ac
 {
     assert (self && ack);
     for (size_t i = 0; i < ack->key_count; i++) {
-        zf_disp_held_t *held = zf_disp_results_find (self->results, &ack->keys[i]);
+        zf_held_item_t *held = zf_disp_results_find (self->results, &ack->keys[i]);
         if (!held) continue;
         zf_broker_client_t *owner = (zf_broker_client_t *)zf_disp_held_owner (held);
         zf_disp_results_ack (self->results, &ack->keys[i]);
@@ -571,7 +558,7 @@ s_cancel_matches (const zf_cancel_t *cancel, const zf_disp_sub_t *sub)
 {
     if (strcmp (cancel->flow, sub->key.flow) != 0 || cancel->date != sub->key.date) return false;
     if (cancel->task && strcmp (cancel->task, sub->key.task) != 0) return false;
-    return cancel->shard == ZF_SHARD_ALL || cancel->shard == sub->key.shard;
+    return cancel->shard == ZF_SHARD_WHOLE || cancel->shard == sub->key.shard;
 }
 
 void
@@ -657,10 +644,10 @@ zf_broker_hello (zf_broker_t *self, const void *identity, size_t size, const zf_
     //  Attempts that ended here but whose results the client has not
     //  acknowledged count as in flight too: their results follow this reply,
     //  so a client recovering its state must not run them again.
-    zf_disp_held_t *held = NULL;
+    zf_held_item_t *held = NULL;
     while (inflight && count < ZF_MAX_BATCH &&
            (held = zf_disp_results_next (self->results, held))) {
-        const zf_result_t *result = zf_disp_held_result (held);
+        const zf_result_t *result = zf_held_result (held);
         if (zf_disp_held_owner (held) != client || result->status == ZF_JOB_RUNNING ||
             zf_disp_results_inflight (self->results, &result->key))
             continue;
@@ -677,8 +664,8 @@ zf_broker_hello (zf_broker_t *self, const void *identity, size_t size, const zf_
         held = NULL;
         while ((held = zf_disp_results_next (self->results, held)))
             if (zf_disp_held_owner (held) == client)
-                self->ops.result (self->arg, identity, size, zf_disp_held_service (held),
-                                  zf_disp_held_result (held), zf_disp_held_final (held));
+                self->ops.result (self->arg, identity, size, zf_held_service (held),
+                                  zf_held_result (held), zf_held_final (held));
     }
 }
 

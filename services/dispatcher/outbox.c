@@ -307,8 +307,8 @@ zf_outbox_job (zf_outbox_t *self, const void *identity, size_t size, const char 
     }
     const char *client_copy = s_copy (self, client);
     *copy = *job;
-    copy->flow = s_copy (self, job->flow);
-    copy->task = s_copy (self, job->task);
+    copy->key.flow = s_copy (self, job->key.flow);
+    copy->key.task = s_copy (self, job->key.task);
     copy->shard_key = s_copy (self, job->shard_key);
     copy->service = s_copy (self, job->service);
     copy->command = s_copy (self, job->command);
@@ -464,7 +464,7 @@ s_flush_worker (zf_outbox_t *self, s_peer_t *peer)
     for (size_t start = 0; start < peer->cancels.count; start += ZF_MAX_BATCH) {
         size_t count = peer->cancels.count - start;
         zf_cancel_t cancel = {.date = ZF_DATE_NONE,
-                              .shard = ZF_SHARD_ALL,
+                              .shard = ZF_SHARD_WHOLE,
                               .job_ids = (uint64_t *)peer->cancels.items + start,
                               .job_id_count = count > ZF_MAX_BATCH ? ZF_MAX_BATCH : count};
         zframe_t *body =

@@ -13,11 +13,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "sub.h"
+#include "zf_held.h"
 
 typedef struct _zf_disp_results_t zf_disp_results_t;
-
-//  A result held for a client.
-typedef struct _zf_disp_held_t zf_disp_held_t;
 
 //  Empty tables; NULL if out of memory.
 zf_disp_results_t *zf_disp_results_new (void);
@@ -42,11 +40,11 @@ size_t zf_disp_results_inflight_count (zf_disp_results_t *self);
 //  one it came through and final marks the FINAL of an order. Returns the
 //  held result, or NULL if one with this key is held already (*duplicate
 //  set, if not NULL) or memory ran out.
-zf_disp_held_t *zf_disp_results_hold (zf_disp_results_t *self, void *owner, const char *service,
+zf_held_item_t *zf_disp_results_hold (zf_disp_results_t *self, void *owner, const char *service,
                                       const zf_result_t *result, bool final, bool *duplicate);
 
 //  The result held under key, or NULL.
-zf_disp_held_t *zf_disp_results_find (zf_disp_results_t *self, const zf_task_key_t *key);
+zf_held_item_t *zf_disp_results_find (zf_disp_results_t *self, const zf_task_key_t *key);
 
 //  Forgets the result under key. Returns 0, or -1 if none was held.
 int zf_disp_results_ack (zf_disp_results_t *self, const zf_task_key_t *key);
@@ -55,16 +53,14 @@ int zf_disp_results_ack (zf_disp_results_t *self, const zf_task_key_t *key);
 size_t zf_disp_results_held (zf_disp_results_t *self);
 
 //  The held result after prev (oldest first; NULL prev for the oldest), or NULL.
-zf_disp_held_t *zf_disp_results_next (zf_disp_results_t *self, zf_disp_held_t *prev);
+zf_held_item_t *zf_disp_results_next (zf_disp_results_t *self, zf_held_item_t *prev);
 
-//  A held result's result (strings inside the held record), service, kind, owner.
-const zf_result_t *zf_disp_held_result (zf_disp_held_t *self);
-const char *zf_disp_held_service (zf_disp_held_t *self);
-bool zf_disp_held_final (zf_disp_held_t *self);
-void *zf_disp_held_owner (zf_disp_held_t *self);
+//  The client a held result is for (its result, service and kind are
+//  zf_held_result, zf_held_service and zf_held_final).
+void *zf_disp_held_owner (zf_held_item_t *held);
 
 //  Gives a held result to another owner (a client that came back under a
 //  new identity).
-void zf_disp_held_set_owner (zf_disp_held_t *self, void *owner);
+void zf_disp_held_set_owner (zf_held_item_t *held, void *owner);
 
 #endif

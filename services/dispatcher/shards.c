@@ -6,18 +6,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-//  Maps a shard to a bit: ZF_SHARD_ALL to bit 0 for an unsharded task.
+//  Maps a shard to a bit: ZF_SHARD_SOLE to bit 0 for an unsharded task.
 static size_t
 s_bit (int32_t shard)
 {
-    return shard == ZF_SHARD_ALL ? 0 : (size_t)shard;
+    return shard == ZF_SHARD_SOLE ? 0 : (size_t)shard;
 }
 
 //  True if shard names a shard of a task with count shards.
 static bool
 s_valid (uint32_t count, int32_t shard)
 {
-    if (count == 0) return shard == ZF_SHARD_ALL;
+    if (count == 0) return shard == ZF_SHARD_SOLE;
     return shard >= 0 && (uint32_t)shard < count;
 }
 
@@ -54,7 +54,7 @@ zf_shards_expand (const zf_order_t *order, zf_shard_plan_t **plans_out, size_t *
             shard = order->shard_runs[i].shard;
             attempt = order->shard_runs[i].attempt;
         } else {
-            shard = count ? (int32_t)i : ZF_SHARD_ALL;
+            shard = count ? (int32_t)i : ZF_SHARD_SOLE;
             attempt = order->attempt;
         }
         if (!s_valid (count, shard)) {

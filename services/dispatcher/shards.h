@@ -1,6 +1,6 @@
 /*  shards.h - from an order to its subtasks.
 
-    An unsharded task (shard_count 0) has one subtask, shard ZF_SHARD_ALL. A
+    An unsharded task (shard_count 0) has one subtask, shard ZF_SHARD_SOLE. A
     sharded task has shards 0..shard_count-1, each with its key when the flow
     gave keys. An order runs all of them at its attempt, or only the shards
     it lists, each at its own attempt (a failed shard retried alone). Shards
@@ -16,7 +16,7 @@
 
 //  One subtask to make.
 typedef struct {
-    int32_t shard;    //  shard index, or ZF_SHARD_ALL
+    int32_t shard;    //  shard index, or ZF_SHARD_SOLE
     uint32_t attempt; //  from 1
     bool rollback;    //  run the rollback command before it
 } zf_shard_plan_t;

@@ -636,13 +636,13 @@ s_environment (zf_runner_t *self, const zf_job_t *job)
     if (!envp) return NULL;
     size_t count = 0;
     char date[ZF_DATE_TEXT], attempt[16], index[16], shards[16];
-    zf_date_format (job->date, date, sizeof date);
-    snprintf (attempt, sizeof attempt, "%u", job->attempt);
-    snprintf (index, sizeof index, "%d", job->shard >= 0 ? job->shard : 0);
+    zf_date_format (job->key.date, date, sizeof date);
+    snprintf (attempt, sizeof attempt, "%u", job->key.attempt);
+    snprintf (index, sizeof index, "%d", job->key.shard >= 0 ? job->key.shard : 0);
     snprintf (shards, sizeof shards, "%u", job->shard_count ? job->shard_count : 1);
-    bool ok = s_env_add (envp, &count, "ZFLOW_FLOW", job->flow) &&
+    bool ok = s_env_add (envp, &count, "ZFLOW_FLOW", job->key.flow) &&
               s_env_add (envp, &count, "ZFLOW_DATE", date) &&
-              s_env_add (envp, &count, "ZFLOW_TASK", job->task) &&
+              s_env_add (envp, &count, "ZFLOW_TASK", job->key.task) &&
               s_env_add (envp, &count, "ZFLOW_ATTEMPT", attempt) &&
               s_env_add (envp, &count, "ZFLOW_SHARD_INDEX", index) &&
               s_env_add (envp, &count, "ZFLOW_SHARD_COUNT", shards) &&
@@ -683,7 +683,7 @@ zf_runner_start (zf_runner_t *self, const zf_job_t *job, char *err, size_t err_s
         snprintf (err, err_size, "no command to run");
         return -1;
     }
-    if (!zf_runner_safe_name (job->flow) || !zf_runner_safe_name (job->task)) {
+    if (!zf_runner_safe_name (job->key.flow) || !zf_runner_safe_name (job->key.task)) {
         snprintf (err, err_size, "flow or task name unfit for a log path");
         return -1;
     }
@@ -699,14 +699,10 @@ zf_runner_start (zf_runner_t *self, const zf_job_t *job, char *err, size_t err_s
     run->rollback = job->rollback ? strdup (job->rollback) : NULL;
     run->cwd = job->cwd ? strdup (job->cwd) : NULL;
     run->envp = s_environment (self, job);
-    char date[ZF_DATE_TEXT], shard[16] = "";
-    zf_date_format (job->date, date, sizeof date);
-    if (job->shard >= 0) snprintf (shard, sizeof shard, ".%d", job->shard);
     char path[PATH_MAX];
-    int len = snprintf (path, sizeof path, "%s/%s/%s/%s%s.%u%s.log", self->log_root, job->flow,
-                        date, job->task, shard, job->attempt, job->copy ? ".copy" : "");
+    int len = zf_task_key_log_path (&job->key, self->log_root, job->copy, path, sizeof path);
     if (!run->command || (job->rollback && !run->rollback) || (job->cwd && !run->cwd) ||
-        !run->envp || len < 0 || (size_t)len >= sizeof path || !(run->log_path = strdup (path))) {
+        !run->envp || len < 0 || !(run->log_path = strdup (path))) {
         snprintf (err, err_size, "out of memory");
         s_run_free (run);
         return -1;

@@ -38,7 +38,7 @@ typedef struct {
     zf_gw_delta_t *delta;         //  this batch's delta (errors so far), or NULL
     zf_gw_executors_t *executors; //  the executors table
     zf_dispfollow_t *dispatcher;  //  the dispatcher's events, or NULL
-    zhashx_t *dispatched;         //  "flow date task shard" -> int64_t time dispatched
+    zf_keytable_t *dispatched;    //  shard or whole task -> int64_t time dispatched
     int resend_timer;             //  zloop timer of the next try to hand over everything, or -1
     uint64_t events;              //  registry events applied
     uint64_t refused;             //  of them refused (a snapshot followed)
@@ -57,35 +57,19 @@ static int s_on_resend (zloop_t *loop, int timer_id, void *arg);
 //  ---------------------------------------------------------------------------
 //  Dispatch latency: dispatched event to running event of the same shard
 
-//  Frees a time in the dispatch-time table.
-static void
-s_free_time (void **item)
-{
-    free (*item);
-    *item = NULL;
-}
-
-//  The key of a shard in the dispatch-time table.
-static void
-s_dispatch_key (char *key, size_t size, const char *flow, zf_date_t date, const char *task,
-                int32_t shard)
-{
-    snprintf (key, size, "%s %d %s %d", flow, (int)date, task, (int)shard);
-}
-
-//  Remembers when a shard (or a whole task) was dispatched.
+//  Remembers when a shard (or a whole task) was dispatched. Out of memory,
+//  its latency is not measured.
 static void
 s_dispatched (s_replica_t *self, const zf_event_t *event)
 {
-    if (zhashx_size (self->dispatched) >= S_MAX_DISPATCHED) {
+    if (zf_keytable_size (self->dispatched) >= S_MAX_DISPATCHED) {
         zf_log_warn ("dispatch times forgotten: the table is full limit=%d", S_MAX_DISPATCHED);
         zf_gw_metrics_limit (self->cfg->metrics, ZF_GW_LIMIT_DISPATCHED);
         zf_gw_metrics_dropped (self->cfg->metrics, ZF_GW_DROP_LATENCIES,
-                               zhashx_size (self->dispatched));
-        zhashx_purge (self->dispatched);
+                               zf_keytable_size (self->dispatched));
+        zf_keytable_purge (self->dispatched);
     }
-    char key[2 * ZF_MAX_NAME + 48];
-    s_dispatch_key (key, sizeof key, event->flow, event->date, event->task, event->shard);
+    zf_task_key_t key = {event->flow, event->date, event->task, event->shard, 0};
     int64_t *time = malloc (sizeof *time);
     if (!time) {
         zf_log_error ("dispatch time not kept: out of memory");
@@ -93,36 +77,40 @@ s_dispatched (s_replica_t *self, const zf_event_t *event)
         return;
     }
     *time = event->time;
-    zhashx_update (self->dispatched, key, time);
+    if (zf_keytable_update (self->dispatched, &key, time) != 0) {
+        free (time);
+        zf_log_error ("dispatch time not kept: out of memory");
+        zf_gw_metrics_dropped (self->cfg->metrics, ZF_GW_DROP_LATENCIES, 1);
+    }
 }
 
-//  A shard went from dispatched to running: measures the latency.
+//  A shard went from dispatched to running: measures the latency. Events
+//  name an unsharded task's one shard as the whole task.
 static void
 s_running (s_replica_t *self, const zf_event_t *event, int32_t shard)
 {
-    char key[2 * ZF_MAX_NAME + 48];
-    s_dispatch_key (key, sizeof key, event->flow, event->date, event->task, shard);
-    int64_t *time = zhashx_lookup (self->dispatched, key);
+    zf_task_key_t key = {event->flow, event->date, event->task,
+                         shard == ZF_SHARD_SOLE ? ZF_SHARD_WHOLE : shard, 0};
+    int64_t *time = zf_keytable_lookup (self->dispatched, &key);
     if (time)
         zf_gw_metrics_dispatch_latency (self->cfg->metrics, (double)(event->time - *time) / 1000);
-    else if (shard != ZF_SHARD_ALL) {
-        s_dispatch_key (key, sizeof key, event->flow, event->date, event->task, ZF_SHARD_ALL);
-        time = zhashx_lookup (self->dispatched, key);
+    else if (key.shard != ZF_SHARD_WHOLE) {
+        key.shard = ZF_SHARD_WHOLE;
+        time = zf_keytable_lookup (self->dispatched, &key);
         if (time)
             zf_gw_metrics_dispatch_latency (self->cfg->metrics,
                                             (double)(event->time - *time) / 1000);
         return; //  the whole task's entry serves its other shards too
     }
-    zhashx_delete (self->dispatched, key);
+    zf_keytable_delete (self->dispatched, &key);
 }
 
 //  A task is no longer in flight: forgets its whole-task dispatch time.
 static void
 s_task_settled (s_replica_t *self, const zf_event_t *event)
 {
-    char key[2 * ZF_MAX_NAME + 48];
-    s_dispatch_key (key, sizeof key, event->flow, event->date, event->task, ZF_SHARD_ALL);
-    zhashx_delete (self->dispatched, key);
+    zf_task_key_t key = {event->flow, event->date, event->task, ZF_SHARD_WHOLE, 0};
+    zf_keytable_delete (self->dispatched, &key);
 }
 
 //  ---------------------------------------------------------------------------
@@ -130,7 +118,7 @@ s_task_settled (s_replica_t *self, const zf_event_t *event)
 
 //  Where a TASK event's shards ran before it, to count executors' work.
 typedef struct {
-    int32_t shard;        //  shard index, or ZF_SHARD_ALL
+    int32_t shard;        //  shard index, or ZF_SHARD_SOLE
     uint8_t state;        //  its state before the event
     const char *executor; //  its executor (the engine's string), or NULL
 } s_before_t;
@@ -156,12 +144,12 @@ s_apply_task (s_replica_t *self, const zf_event_t *event)
     }
 
     //  The shards the event may move, as they were.
-    s_before_t one = {ZF_SHARD_ALL, 0, NULL};
+    s_before_t one = {ZF_SHARD_SOLE, 0, NULL};
     s_before_t *before = &one;
     size_t count = 0;
-    if (!task.sharded || event->shard != ZF_SHARD_ALL) {
+    if (!task.sharded || event->shard != ZF_SHARD_WHOLE) {
         zf_engine_shard_info_t shard;
-        int32_t which = task.sharded ? event->shard : ZF_SHARD_ALL;
+        int32_t which = task.sharded ? event->shard : ZF_SHARD_SOLE;
         if (zf_engine_shard_info (engine, event->flow, event->date, (uint32_t)index, which,
                                   &shard) == 0) {
             one = (s_before_t){which, shard.state, shard.executor};
@@ -403,7 +391,7 @@ s_count_run (const zf_engine_run_info_t *run, void *arg)
         for (uint32_t s = 0; s < task.shard_count; s++) {
             zf_engine_shard_info_t shard;
             if (zf_engine_shard_info (self->engine, run->flow, run->date, t,
-                                      task.sharded ? (int32_t)s : ZF_SHARD_ALL, &shard) == 0 &&
+                                      task.sharded ? (int32_t)s : ZF_SHARD_SOLE, &shard) == 0 &&
                 shard.state == ZF_TS_RUNNING && shard.executor)
                 zf_gw_executors_running (self->executors, shard.executor, +1);
         }
@@ -488,7 +476,7 @@ s_snapshot (s_replica_t *self)
     self->snapshots++;
     self->retry_ms = ZF_GW_RETRY_MIN_MS;
     zf_gw_changes_snapshot_end (self->changes);
-    zhashx_purge (self->dispatched);
+    zf_keytable_purge (self->dispatched);
     zf_gw_executors_clear_running (self->executors);
     zf_engine_flows (self->engine, s_count_flow, self);
     zf_log_info ("snapshot taken registry=%s seq=%" PRIu64, self->cfg->registry, seq_at);
@@ -620,7 +608,7 @@ s_shards (s_replica_t *self, const zf_gw_request_t *req)
     zf_gw_msg_shards_begin (&out.pk, req->id, run.flow, run.date, task.id, count, task.shard_count);
     for (uint32_t i = 0; i < count; i++) {
         zf_engine_shard_info_t shard;
-        int32_t which = task.sharded ? (int32_t)i : ZF_SHARD_ALL;
+        int32_t which = task.sharded ? (int32_t)i : ZF_SHARD_SOLE;
         if (zf_engine_shard_info (self->engine, run.flow, run.date, (uint32_t)index, which,
                                   &shard) != 0)
             memset (&shard, 0, sizeof shard);
@@ -843,10 +831,10 @@ zf_gw_replica_actor (zsock_t *pipe, void *args)
     self.clock = zf_clock_new_real ();
     self.changes = zf_gw_changes_new ();
     self.executors = zf_gw_executors_new ();
-    self.dispatched = zhashx_new ();
+    self.dispatched = zf_keytable_new (ZF_KEYTABLE_SHARD);
     int rc = -1;
     if (self.loop && self.clock && self.changes && self.executors && self.dispatched) {
-        zhashx_set_destructor (self.dispatched, s_free_time);
+        zf_keytable_set_destructor (self.dispatched, free);
         //  The parent stops the actor with $TERM; signals are the parent's.
         zloop_set_nonstop (self.loop, true);
         rc = s_open (&self);
@@ -867,6 +855,6 @@ zf_gw_replica_actor (zsock_t *pipe, void *args)
     zf_gw_delta_destroy (&self.delta);
     zf_gw_changes_destroy (&self.changes);
     zf_gw_executors_destroy (&self.executors);
-    zhashx_destroy (&self.dispatched);
+    zf_keytable_destroy (&self.dispatched);
     zf_clock_destroy (&self.clock);
 }

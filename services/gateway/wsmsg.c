@@ -199,7 +199,7 @@ zf_gw_request_decode (const void *data, size_t size, zf_gw_request_t *req, char 
     assert (req && why && why_size > 0);
     memset (req, 0, sizeof *req);
     req->date = ZF_DATE_NONE;
-    req->shard = ZF_SHARD_ALL;
+    req->shard = ZF_SHARD_WHOLE;
     *why = 0;
     if (!data || size == 0) return s_refuse (why, why_size, "empty message");
     if (size > ZF_GW_MAX_MESSAGE_IN)
@@ -348,7 +348,9 @@ zf_gw_msg_shard (msgpack_packer *pk, const zf_engine_shard_info_t *shard)
 {
     msgpack_pack_map (pk, 9);
     zf_gw_pack_str (pk, "shard");
-    msgpack_pack_int32 (pk, shard->shard);
+    //  Browsers know an unsharded task's one shard as the task (-1), as
+    //  events name it.
+    msgpack_pack_int32 (pk, shard->shard == ZF_SHARD_SOLE ? ZF_SHARD_WHOLE : shard->shard);
     zf_gw_pack_str (pk, "key");
     zf_gw_pack_str (pk, shard->key);
     zf_gw_pack_str (pk, "state");

@@ -56,7 +56,7 @@ typedef struct {
                                           //  for RUN_STATUS: it needs a date)
     bool has_task;                        //  task was given
     char task[ZF_MAX_NAME + 1];           //  the task
-    int32_t shard;                        //  shard by index, or ZF_SHARD_ALL
+    int32_t shard;                        //  shard by index, or ZF_SHARD_WHOLE
     bool has_shard_key;                   //  shard was given by key
     char shard_key[ZF_MAX_SHARD_KEY + 1]; //  the key
     uint32_t attempt;                     //  LOGS: the attempt, 0 for the latest

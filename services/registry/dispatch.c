@@ -204,7 +204,7 @@ zf_session_destroy (zf_registry_t *self)
 static void
 s_fail (zf_registry_t *self, const zf_task_key_t *key, const char *detail)
 {
-    if (key->shard != ZF_SHARD_ALL) {
+    if (key->shard != ZF_SHARD_WHOLE) {
         zf_engine_result (self->engine, key, ZF_OUTCOME_FAILED, -1, NULL, detail);
         return;
     }
@@ -213,10 +213,6 @@ s_fail (zf_registry_t *self, const zf_task_key_t *key, const char *detail)
     int32_t index = zf_flow_task_index (run.definition, key->task);
     if (index < 0) return;
     uint32_t count = run.definition->tasks[index].shard_count;
-    if (count <= 1) {
-        zf_engine_result (self->engine, key, ZF_OUTCOME_FAILED, -1, NULL, detail);
-        return;
-    }
     for (uint32_t i = 0; i < count; i++) {
         zf_engine_shard_info_t info;
         if (zf_engine_shard_info (self->engine, key->flow, key->date, (uint32_t)index, (int32_t)i,
@@ -225,7 +221,7 @@ s_fail (zf_registry_t *self, const zf_task_key_t *key, const char *detail)
             (info.state != ZF_TS_DISPATCHED && info.state != ZF_TS_RUNNING))
             continue;
         zf_task_key_t one = *key;
-        one.shard = (int32_t)i;
+        one.shard = info.shard;
         zf_engine_result (self->engine, &one, ZF_OUTCOME_FAILED, -1, NULL, detail);
     }
 }
@@ -238,7 +234,8 @@ zf_session_order_failed (void *arg, const zf_order_t *order, const char *reason)
     snprintf (detail, sizeof detail, "the order could not be sent: %s", reason);
     zf_registry_error (self, "registry", "order not sent flow=%s task=%s reason=\"%s\"",
                        order->flow, order->task, reason);
-    zf_task_key_t key = {order->flow, order->date, order->task, ZF_SHARD_ALL, order->attempt};
+    zf_task_key_t key = {order->flow, order->date, order->task,
+                         order->shard_count ? ZF_SHARD_WHOLE : ZF_SHARD_SOLE, order->attempt};
     if (order->shard_run_count)
         for (size_t i = 0; i < order->shard_run_count; i++) {
             key.shard = order->shard_runs[i].shard;
@@ -340,7 +337,7 @@ s_resend (zf_registry_t *self)
                                       key->shard, &info) != 0 ||
                 info.state != ZF_TS_DISPATCHED || info.attempt != key->attempt)
                 continue;
-            shards[count++] = (zf_engine_shard_run_t){key->shard, key->attempt, info.rollback};
+            shards[count++] = (zf_engine_shard_run_t){info.shard, key->attempt, info.rollback};
         }
         if (count) {
             uint32_t width = run.definition->tasks[index].shard_count;

@@ -44,7 +44,7 @@ s_name_ok (const char *name)
 //  What a LOGS request names once resolved.
 typedef struct {
     zf_date_t date;   //  business date
-    int32_t shard;    //  shard index, or ZF_SHARD_ALL
+    int32_t shard;    //  shard index, or ZF_SHARD_SOLE
     uint32_t attempt; //  attempt
     bool ran;         //  the engine knows this attempt started
 } s_target_t;
@@ -121,12 +121,12 @@ s_resolve (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req,
         }
     }
     bool sharded = task->shard_count > 1;
-    if (sharded && target->shard == ZF_SHARD_ALL) {
+    if (sharded && target->shard == ZF_SHARD_WHOLE) {
         zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_BAD_REQUEST,
                           "task %s has %u shards: name one", req->task, task->shard_count);
         return -1;
     }
-    if (!sharded) target->shard = ZF_SHARD_ALL;
+    if (!sharded) target->shard = ZF_SHARD_SOLE;
     if (target->attempt == 0 && run.archived) {
         target->attempt = s_latest_logged (self, req->flow, target->date, req->task, target->shard);
         if (target->attempt == 0) {
@@ -211,9 +211,9 @@ zf_logs_reply (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *
     char date[ZF_DATE_TEXT], shard[16] = "", path[PATH_MAX];
     zf_date_format (target.date, date, sizeof date);
     if (target.shard >= 0) snprintf (shard, sizeof shard, ".%d", (int)target.shard);
-    int length = snprintf (path, sizeof path, "%s/%s/%s/%s%s.%u.log", self->log_dir, req->flow,
-                           date, req->task, shard, target.attempt);
-    int fd = length > 0 && (size_t)length < sizeof path ? open (path, O_RDONLY | O_CLOEXEC) : -1;
+    zf_task_key_t key = {req->flow, target.date, req->task, target.shard, target.attempt};
+    int length = zf_task_key_log_path (&key, self->log_dir, false, path, sizeof path);
+    int fd = length > 0 ? open (path, O_RDONLY | O_CLOEXEC) : -1;
     if (fd < 0 && errno == ENOENT && target.ran) {
         zf_reg_reply_t reply;
         zf_reg_reply_init (&reply, ZF_BODY_LOGS_REPLY, req->req_id);

@@ -76,7 +76,7 @@ zf_orders_build (const zf_engine_order_t *order, int64_t wait_ms, bool rollback_
     out->date = order->date;
     out->task = order->task_id;
     out->version = order->version;
-    //  The engine names the one shard of an unsharded task ZF_SHARD_ALL,
+    //  The engine names the one shard of an unsharded task ZF_SHARD_SOLE,
     //  and so does the wire, with a shard count of 0.
     out->shard_count = task->shard_count > 1 ? task->shard_count : 0;
     out->shard_keys = out->shard_count ? (const char *const *)task->shard_keys : NULL;

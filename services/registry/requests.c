@@ -151,7 +151,7 @@ s_start (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req)
 }
 
 //  The shard a request names by key, through the run's version. Returns the
-//  index (or ZF_SHARD_ALL without a key), or -1 after answering ERROR.
+//  index (or the request's shard without a key), or -1 after answering ERROR.
 static int32_t
 s_shard_of (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req)
 {

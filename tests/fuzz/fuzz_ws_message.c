@@ -26,7 +26,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         strnlen (req.token, sizeof req.token) > ZF_GW_MAX_TOKEN ||
         strnlen (req.shard_key, sizeof req.shard_key) > ZF_MAX_SHARD_KEY ||
         (req.type == ZF_GW_REQ_ACTION && (req.action < 1 || req.action > ZF_GW_ACTION_START)) ||
-        (req.shard != ZF_SHARD_ALL && (req.shard < 0 || req.shard >= ZF_MAX_SHARDS)))
+        (req.shard != ZF_SHARD_WHOLE && (req.shard < 0 || req.shard >= ZF_MAX_SHARDS)))
         abort ();
     return 0;
 }

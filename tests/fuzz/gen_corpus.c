@@ -131,7 +131,7 @@ s_events (s_gen_t *self, zf_proto_encoder_t *enc, zf_proto_error_t *err)
          .flow = "eod",
          .version = 1,
          .date = ZF_DATE_NONE,
-         .shard = ZF_SHARD_ALL,
+         .shard = ZF_SHARD_WHOLE,
          .detail = "eod.yaml",
          .text = yaml,
          .text_size = sizeof (yaml) - 1},
@@ -141,7 +141,7 @@ s_events (s_gen_t *self, zf_proto_encoder_t *enc, zf_proto_error_t *err)
          .flow = "eod",
          .version = 1,
          .date = 20416,
-         .shard = ZF_SHARD_ALL},
+         .shard = ZF_SHARD_WHOLE},
         {.seq = 3,
          .kind = ZF_EV_TASK,
          .state = ZF_TS_FAILED,
@@ -157,16 +157,20 @@ s_events (s_gen_t *self, zf_proto_encoder_t *enc, zf_proto_error_t *err)
          .kind = ZF_EV_PAUSE,
          .flow = "eod",
          .date = ZF_DATE_NONE,
-         .shard = ZF_SHARD_ALL,
+         .shard = ZF_SHARD_WHOLE,
          .value = 1},
-        {.seq = 5, .kind = ZF_EV_CONFIRM, .date = ZF_DATE_NONE, .shard = ZF_SHARD_ALL, .value = 4},
+        {.seq = 5,
+         .kind = ZF_EV_CONFIRM,
+         .date = ZF_DATE_NONE,
+         .shard = ZF_SHARD_WHOLE,
+         .value = 4},
         {.seq = 6,
          .kind = ZF_EV_ERROR,
          .date = ZF_DATE_NONE,
-         .shard = ZF_SHARD_ALL,
+         .shard = ZF_SHARD_WHOLE,
          .executor = "archiver",
          .detail = "database unreachable"},
-        {.seq = 7, .kind = ZF_EV_EPOCH, .date = ZF_DATE_NONE, .shard = ZF_SHARD_ALL, .value = 3},
+        {.seq = 7, .kind = ZF_EV_EPOCH, .date = ZF_DATE_NONE, .shard = ZF_SHARD_WHOLE, .value = 3},
     };
     if (s_ok (zf_event_encode (enc, events, 7, err), err))
         s_body_seeds (self, "fuzz_events", "all-kinds", enc);
@@ -219,7 +223,7 @@ s_regapi (s_gen_t *self, zf_proto_encoder_t *enc, zf_proto_error_t *err)
          .task_count = 2},
     };
     zf_event_t events[] = {
-        {.seq = 9, .kind = ZF_EV_RUN, .flow = "eod", .date = 20416, .shard = ZF_SHARD_ALL},
+        {.seq = 9, .kind = ZF_EV_RUN, .flow = "eod", .date = 20416, .shard = ZF_SHARD_WHOLE},
     };
     const char *lines[] = {"eod.yaml:1:1: unknown key"};
     const int reply_types[] = {ZF_BODY_OK, ZF_BODY_ERROR, ZF_BODY_STATUS_REPLY,
@@ -282,21 +286,21 @@ s_dispatch (s_gen_t *self, zf_proto_encoder_t *enc, zf_proto_error_t *err)
     zf_dispatch_t dispatch = {.epoch = 3, .orders = orders, .order_count = 2};
     zf_job_t jobs_items[] = {
         {.job_id = 1,
-         .flow = "eod",
-         .date = 20416,
-         .task = "accrue",
-         .shard = 1,
+         .key = {"eod", 20416, "accrue", 1, 2},
          .shard_count = 3,
          .shard_key = "fx",
-         .attempt = 2,
          .service = "shell",
          .command = "./accrue.sh",
          .rollback = "./undo.sh",
          .cwd = "/srv",
          .env = s_env,
          .env_count = 2},
+        {.job_id = 2,
+         .key = {"eod", 20416, "load", ZF_SHARD_SOLE, 1},
+         .service = "shell",
+         .command = "./load.sh"},
     };
-    zf_jobs_t jobs = {.epoch = 3, .jobs = jobs_items, .job_count = 1};
+    zf_jobs_t jobs = {.epoch = 3, .jobs = jobs_items, .job_count = 2};
     zf_result_t result_items[] = {
         {.job_id = 1,
          .key = {"eod", 20416, "accrue", 1, 2},
@@ -307,7 +311,7 @@ s_dispatch (s_gen_t *self, zf_proto_encoder_t *enc, zf_proto_error_t *err)
          .log_tail = "ok\n",
          .winner = true},
         {.job_id = 2,
-         .key = {"eod", 20416, "load", ZF_SHARD_ALL, 1},
+         .key = {"eod", 20416, "load", ZF_SHARD_SOLE, 1},
          .status = ZF_JOB_FAILED,
          .exit_status = 3},
     };
@@ -317,7 +321,7 @@ s_dispatch (s_gen_t *self, zf_proto_encoder_t *enc, zf_proto_error_t *err)
     uint64_t ids[] = {1, 2};
     zf_cancel_t cancel_task = {.flow = "eod", .date = 20416, .task = "accrue", .shard = 1};
     zf_cancel_t cancel_jobs = {
-        .date = ZF_DATE_NONE, .shard = ZF_SHARD_ALL, .job_ids = ids, .job_id_count = 2};
+        .date = ZF_DATE_NONE, .shard = ZF_SHARD_WHOLE, .job_ids = ids, .job_id_count = 2};
     zf_worker_ready_t ready = {
         .executor = "node-a.1", .pid = 100, .slots = 4, .services = s_services, .service_count = 2};
     zf_hello_t hello = {.epoch = 3, .name = "registry"};
@@ -430,7 +434,7 @@ s_others (s_gen_t *self, zf_proto_encoder_t *enc, zf_proto_error_t *err)
          .worker = "node-a.1",
          .service = "shell",
          .date = ZF_DATE_NONE,
-         .shard = ZF_SHARD_ALL},
+         .shard = ZF_SHARD_WHOLE},
         {.seq = 2,
          .kind = ZF_DE_ASSIGN,
          .worker = "node-a.1",

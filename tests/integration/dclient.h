@@ -20,7 +20,7 @@ typedef struct {
     char executor[ZF_MAX_NAME + 1]; //  executor, or ""
     char tail[256];                 //  start of the log tail
     zf_date_t date;                 //  business date
-    int32_t shard;                  //  shard index or ZF_SHARD_ALL
+    int32_t shard;                  //  shard index or ZF_SHARD_SOLE
     uint32_t attempt;               //  attempt
     uint8_t status;                 //  zf_job_status_t
     uint8_t copy;                   //  0 primary, 1 speculative

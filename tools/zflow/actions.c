@@ -104,7 +104,7 @@ s_run (const s_action_t *self, int argc, char **argv)
     const char *flow = argv[optind];
     const char *task = optind + 1 < argc ? argv[optind + 1] : NULL;
     if (task && (status = zf_cli_name (verb, "TASK", task))) return status;
-    int32_t shard = ZF_SHARD_ALL;
+    int32_t shard = ZF_SHARD_WHOLE;
     const char *shard_key = NULL;
     if (shard_text) {
         if (!task) return zf_cli_usage_error (verb, "--shard needs a TASK");

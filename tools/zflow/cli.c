@@ -110,7 +110,7 @@ zf_cli_duration (const zf_cli_verb_t *verb, const char *option, const char *text
 int
 zf_cli_shard (const zf_cli_verb_t *verb, const char *text, int32_t *index, const char **key)
 {
-    *index = ZF_SHARD_ALL;
+    *index = ZF_SHARD_WHOLE;
     *key = NULL;
     if (!*text) return zf_cli_usage_error (verb, "--shard must not be empty");
     if (strspn (text, "0123456789") == strlen (text)) {

@@ -65,7 +65,7 @@ int zf_cli_duration (const zf_cli_verb_t *verb, const char *option, const char *
                      int64_t *ms_out);
 
 //  --shard K: all digits is a shard index, anything else a shard key.
-//  Sets *index (or ZF_SHARD_ALL) and *key (or NULL). Returns 0 or 2.
+//  Sets *index (or ZF_SHARD_WHOLE) and *key (or NULL). Returns 0 or 2.
 int zf_cli_shard (const zf_cli_verb_t *verb, const char *text, int32_t *index, const char **key);
 
 //  --attempt N: a positive number. Returns 0 or 2.

@@ -79,7 +79,7 @@ s_event (uint64_t seq, uint8_t kind, uint8_t state)
                      .flow = "eod",
                      .version = 0,
                      .date = S_DATE,
-                     .shard = ZF_SHARD_ALL};
+                     .shard = ZF_SHARD_WHOLE};
     return ev;
 }
 
@@ -129,7 +129,7 @@ test_queue (void **state)
     char detail[32];
     for (uint64_t seq = 1; seq <= 4; seq++) {
         snprintf (detail, sizeof detail, "detail %llu", (unsigned long long)seq);
-        zf_event_t ev = s_task (seq, "one", ZF_SHARD_ALL, ZF_TS_FAILED, 1);
+        zf_event_t ev = s_task (seq, "one", ZF_SHARD_WHOLE, ZF_TS_FAILED, 1);
         ev.detail = detail;
         zf_proto_error_t err;
         zf_item_t *item = zf_item_new (fx->enc, &ev, &err);
@@ -159,7 +159,7 @@ test_queue (void **state)
     zf_queue_destroy (&queue);
     queue = zf_queue_new (5000, 1 << 30);
     for (uint64_t seq = 1; seq <= 3000; seq++) {
-        zf_event_t ev = s_task (seq, "one", ZF_SHARD_ALL, ZF_TS_READY, 1);
+        zf_event_t ev = s_task (seq, "one", ZF_SHARD_WHOLE, ZF_TS_READY, 1);
         zf_item_t *item = zf_item_new (fx->enc, &ev, &err);
         assert_int_equal (zf_queue_push (queue, &item), 0);
         if (seq % 700 == 0) zf_queue_pop (queue, 500);
@@ -169,7 +169,7 @@ test_queue (void **state)
     //  The byte bound: one item always fits an empty queue.
     zf_queue_destroy (&queue);
     queue = zf_queue_new (10, 10);
-    zf_event_t ev = s_task (1, "one", ZF_SHARD_ALL, ZF_TS_READY, 1);
+    zf_event_t ev = s_task (1, "one", ZF_SHARD_WHOLE, ZF_TS_READY, 1);
     zf_item_t *item = zf_item_new (fx->enc, &ev, &err);
     assert_int_equal (zf_queue_push (queue, &item), 0);
     item = zf_item_new (fx->enc, &ev, &err);
@@ -184,7 +184,7 @@ test_shards (void **state)
 {
     s_fixture_t *fx = *state;
     s_flow_and_run (fx);
-    s_add (fx, s_task (3, "split", ZF_SHARD_ALL, ZF_TS_READY, 1));
+    s_add (fx, s_task (3, "split", ZF_SHARD_WHOLE, ZF_TS_READY, 1));
     s_add (fx, s_task (4, "one", 0, ZF_TS_READY, 1));
     zf_store_batch_t batch;
     memset (&batch, 0, sizeof batch);
@@ -197,7 +197,7 @@ test_shards (void **state)
     assert_int_equal (batch.task_count, 4);
     for (int32_t shard = 0; shard < 3; shard++)
         assert_non_null (s_find (&batch, "split", shard, 1));
-    assert_non_null (s_find (&batch, "one", ZF_SHARD_ALL, 1));
+    assert_non_null (s_find (&batch, "one", ZF_SHARD_WHOLE, 1));
     assert_int_equal (zf_rows_unknown (fx->rows), 0);
     assert_non_null (zf_rows_flow (fx->rows, "eod", 1));
     assert_null (zf_rows_flow (fx->rows, "eod", 2));
@@ -211,14 +211,14 @@ test_merge (void **state)
 {
     s_fixture_t *fx = *state;
     s_flow_and_run (fx);
-    zf_event_t timer = s_task (3, "one", ZF_SHARD_ALL, ZF_TS_WAITING, 0);
+    zf_event_t timer = s_task (3, "one", ZF_SHARD_WHOLE, ZF_TS_WAITING, 0);
     timer.value = 99999;
     s_add (fx, timer);
-    s_add (fx, s_task (4, "one", ZF_SHARD_ALL, ZF_TS_READY, 1));
-    zf_event_t running = s_task (5, "one", ZF_SHARD_ALL, ZF_TS_RUNNING, 1);
+    s_add (fx, s_task (4, "one", ZF_SHARD_WHOLE, ZF_TS_READY, 1));
+    zf_event_t running = s_task (5, "one", ZF_SHARD_WHOLE, ZF_TS_RUNNING, 1);
     running.executor = "ex-1";
     s_add (fx, running);
-    zf_event_t failed = s_task (6, "one", ZF_SHARD_ALL, ZF_TS_RETRYING, 1);
+    zf_event_t failed = s_task (6, "one", ZF_SHARD_WHOLE, ZF_TS_RETRYING, 1);
     failed.executor = "ex-2";
     failed.exit_status = 7;
     failed.detail = "bad";
@@ -230,7 +230,7 @@ test_merge (void **state)
     memset (&batch, 0, sizeof batch);
     zf_rows_fill (fx->rows, &batch);
     assert_int_equal (batch.task_count, 1);
-    const zf_store_task_t *row = s_find (&batch, "one", ZF_SHARD_ALL, 1);
+    const zf_store_task_t *row = s_find (&batch, "one", ZF_SHARD_WHOLE, 1);
     assert_non_null (row);
     assert_int_equal (row->state, ZF_TS_RETRYING);
     assert_int_equal (row->started, 1005);
@@ -294,7 +294,7 @@ test_records (void **state)
     run.version = 1;
     run.time = 700;
     assert_int_equal (zf_rows_add_record (fx->rows, &run, 50), 0);
-    zf_event_t started = s_task (0, "split", ZF_SHARD_ALL, ZF_TS_RUNNING, 1);
+    zf_event_t started = s_task (0, "split", ZF_SHARD_WHOLE, ZF_TS_RUNNING, 1);
     started.value = 800;
     started.time = 0;
     assert_int_equal (zf_rows_add_record (fx->rows, &started, 50), 0);
@@ -324,12 +324,12 @@ static void
 test_unknown_flow (void **state)
 {
     s_fixture_t *fx = *state;
-    s_add (fx, s_task (1, "split", ZF_SHARD_ALL, ZF_TS_READY, 1));
+    s_add (fx, s_task (1, "split", ZF_SHARD_WHOLE, ZF_TS_READY, 1));
     zf_store_batch_t batch;
     memset (&batch, 0, sizeof batch);
     zf_rows_fill (fx->rows, &batch);
     assert_int_equal (batch.task_count, 1);
-    assert_int_equal (batch.tasks[0].shard, ZF_SHARD_ALL);
+    assert_int_equal (batch.tasks[0].shard, ZF_SHARD_WHOLE);
     assert_int_equal (zf_rows_unknown (fx->rows), 1);
     zf_rows_forget (fx->rows);
 }

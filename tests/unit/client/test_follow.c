@@ -106,7 +106,7 @@ s_ev (uint64_t seq, int64_t history)
                         .flow = "eod",
                         .version = 1,
                         .date = 20000,
-                        .shard = ZF_SHARD_ALL};
+                        .shard = ZF_SHARD_WHOLE};
 }
 
 //  Registers one EVENTS_REPLY part with events from..to of history 1.
@@ -472,7 +472,7 @@ s_dispatch (zsock_t *xpub, uint64_t seq)
 {
     zf_dispevent_t event = {.seq = seq, .time = 1795478400000, .kind = ZF_DE_WORKER_JOIN};
     event.worker = "e1";
-    event.shard = ZF_SHARD_ALL;
+    event.shard = ZF_SHARD_WHOLE;
     fake_dispatcher_publish (xpub, &event);
 }
 

@@ -64,8 +64,8 @@ s_server (zsock_t *pipe, void *args)
             s_send (router, id, &reply);
         } else if (script == S_TWO_PARTS) {
             zf_event_t events[2] = {
-                {.kind = ZF_EV_EPOCH, .value = 1, .date = ZF_DATE_NONE, .shard = ZF_SHARD_ALL},
-                {.kind = ZF_EV_EPOCH, .value = 2, .date = ZF_DATE_NONE, .shard = ZF_SHARD_ALL}};
+                {.kind = ZF_EV_EPOCH, .value = 1, .date = ZF_DATE_NONE, .shard = ZF_SHARD_WHOLE},
+                {.kind = ZF_EV_EPOCH, .value = 2, .date = ZF_DATE_NONE, .shard = ZF_SHARD_WHOLE}};
             for (uint32_t part = 1; part <= 2; part++) {
                 zf_reg_reply_init (&reply, ZF_BODY_EVENTS_REPLY, req.req_id);
                 reply.seq = 77;

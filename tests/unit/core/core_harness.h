@@ -26,7 +26,7 @@ typedef struct {
     char flow[64];    //  flow name, or ""
     char task[64];    //  task id, or ""
     zf_date_t date;   //  business date
-    int32_t shard;    //  shard index or ZF_SHARD_ALL
+    int32_t shard;    //  shard index or ZF_SHARD_WHOLE
     uint32_t attempt; //  attempt
     int64_t value;    //  value
     int64_t time;     //  when it was made

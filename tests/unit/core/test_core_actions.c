@@ -50,31 +50,33 @@ test_actions_name_what_is_wrong (void **state)
 {
     harness_t *h = *state;
     zf_date_t d = h_date ("2026-11-24");
-    assert_int_equal (zf_engine_retry (h->engine, "nope", d, "a", ZF_SHARD_ALL), ZF_E_UNKNOWN_FLOW);
-    assert_int_equal (zf_engine_retry (h->engine, "ops", d + 3, "a", ZF_SHARD_ALL),
+    assert_int_equal (zf_engine_retry (h->engine, "nope", d, "a", ZF_SHARD_WHOLE),
+                      ZF_E_UNKNOWN_FLOW);
+    assert_int_equal (zf_engine_retry (h->engine, "ops", d + 3, "a", ZF_SHARD_WHOLE),
                       ZF_E_UNKNOWN_RUN);
     assert_non_null (strstr (zf_engine_last_error (h->engine), "2026-11-27"));
-    assert_int_equal (zf_engine_skip (h->engine, "ops", d, "zz", ZF_SHARD_ALL), ZF_E_UNKNOWN_TASK);
+    assert_int_equal (zf_engine_skip (h->engine, "ops", d, "zz", ZF_SHARD_WHOLE),
+                      ZF_E_UNKNOWN_TASK);
     assert_int_equal (zf_engine_cancel (h->engine, "ops", d, "b", 5, NULL, NULL),
                       ZF_E_UNKNOWN_TASK);
     //  Retry applies to failed, cancelled and rolled-back work only.
-    assert_int_equal (zf_engine_retry (h->engine, "ops", d, "a", ZF_SHARD_ALL), ZF_E_CONFLICT);
+    assert_int_equal (zf_engine_retry (h->engine, "ops", d, "a", ZF_SHARD_WHOLE), ZF_E_CONFLICT);
     assert_non_null (strstr (zf_engine_last_error (h->engine), "ready"));
     zf_engine_order_t a = h_order (h, "a");
     size_t events = h->log_count;
-    assert_int_equal (zf_engine_skip (h->engine, "ops", d, "a", ZF_SHARD_ALL), ZF_E_CONFLICT);
+    assert_int_equal (zf_engine_skip (h->engine, "ops", d, "a", ZF_SHARD_WHOLE), ZF_E_CONFLICT);
     assert_non_null (strstr (zf_engine_last_error (h->engine), "running"));
     h_finish (h, &a, ZF_OUTCOME_SUCCEEDED);
     events = h->log_count;
-    assert_int_equal (zf_engine_skip (h->engine, "ops", d, "a", ZF_SHARD_ALL), ZF_E_CONFLICT);
+    assert_int_equal (zf_engine_skip (h->engine, "ops", d, "a", ZF_SHARD_WHOLE), ZF_E_CONFLICT);
     assert_non_null (strstr (zf_engine_last_error (h->engine), "already succeeded"));
-    assert_int_equal (zf_engine_cancel (h->engine, "ops", d, "a", ZF_SHARD_ALL, NULL, NULL),
+    assert_int_equal (zf_engine_cancel (h->engine, "ops", d, "a", ZF_SHARD_WHOLE, NULL, NULL),
                       ZF_E_CONFLICT);
-    assert_int_equal (zf_engine_retry (h->engine, "ops", d, "a", ZF_SHARD_ALL), ZF_E_CONFLICT);
+    assert_int_equal (zf_engine_retry (h->engine, "ops", d, "a", ZF_SHARD_WHOLE), ZF_E_CONFLICT);
     //  Errors change nothing.
     assert_int_equal (h->log_count, events);
     //  The latest run when no date is given.
-    assert_int_equal (zf_engine_skip (h->engine, "ops", ZF_DATE_NONE, "c", ZF_SHARD_ALL), 0);
+    assert_int_equal (zf_engine_skip (h->engine, "ops", ZF_DATE_NONE, "c", ZF_SHARD_WHOLE), 0);
     assert_int_equal (h_task_state (h, "ops", d, "c"), ZF_TS_SKIPPED);
 }
 
@@ -86,7 +88,7 @@ test_skip_lets_successors_go (void **state)
     zf_engine_order_t a = h_order (h, "a");
     h_finish (h, &a, ZF_OUTCOME_FAILED);
     assert_int_equal (h_run_state (h, "ops", d), ZF_RS_FAILED);
-    assert_int_equal (zf_engine_skip (h->engine, "ops", d, "a", ZF_SHARD_ALL), 0);
+    assert_int_equal (zf_engine_skip (h->engine, "ops", d, "a", ZF_SHARD_WHOLE), 0);
     h_check (h);
     assert_int_equal (h_task_state (h, "ops", d, "a"), ZF_TS_SKIPPED);
     assert_int_equal (h_run_state (h, "ops", d), ZF_RS_RUNNING);
@@ -114,13 +116,13 @@ test_cancel_reports_in_flight_and_ignores_late_results (void **state)
     zf_task_key_t key = h_key (&a, 0);
     assert_int_equal (zf_engine_running (h->engine, &key, "e1"), 0);
     s_inflight_t seen = {0};
-    assert_int_equal (zf_engine_cancel (h->engine, "ops", d, "a", ZF_SHARD_ALL, s_inflight, &seen),
-                      0);
+    assert_int_equal (
+        zf_engine_cancel (h->engine, "ops", d, "a", ZF_SHARD_WHOLE, s_inflight, &seen), 0);
     h_check (h);
     assert_int_equal (seen.count, 1);
     assert_string_equal (seen.tasks[0], "a");
     assert_int_equal (seen.keys[0].attempt, 1);
-    assert_int_equal (seen.keys[0].shard, ZF_SHARD_ALL);
+    assert_int_equal (seen.keys[0].shard, ZF_SHARD_SOLE);
     assert_int_equal (h_task_state (h, "ops", d, "a"), ZF_TS_CANCELLED);
     assert_int_equal (h_run_state (h, "ops", d), ZF_RS_FAILED);
     //  The killed attempt reports: ignored.
@@ -128,7 +130,7 @@ test_cancel_reports_in_flight_and_ignores_late_results (void **state)
                       ZF_E_STALE);
     assert_int_equal (h_task_state (h, "ops", d, "a"), ZF_TS_CANCELLED);
     //  Retried, it runs again as attempt 2.
-    assert_int_equal (zf_engine_retry (h->engine, "ops", d, "a", ZF_SHARD_ALL), 0);
+    assert_int_equal (zf_engine_retry (h->engine, "ops", d, "a", ZF_SHARD_WHOLE), 0);
     assert_int_equal (h_run_state (h, "ops", d), ZF_RS_RUNNING);
     a = h_order (h, "a");
     assert_int_equal (a.shards[0].attempt, 2);
@@ -144,8 +146,8 @@ test_cancel_whole_run_and_bring_it_back (void **state)
     zf_engine_order_t b = h_order (h, "b");
     (void)b;
     s_inflight_t seen = {0};
-    assert_int_equal (zf_engine_cancel (h->engine, "ops", d, NULL, ZF_SHARD_ALL, s_inflight, &seen),
-                      0);
+    assert_int_equal (
+        zf_engine_cancel (h->engine, "ops", d, NULL, ZF_SHARD_WHOLE, s_inflight, &seen), 0);
     h_check (h);
     assert_int_equal (seen.count, 2);
     assert_int_equal (seen.keys[0].shard, 0);
@@ -154,18 +156,18 @@ test_cancel_whole_run_and_bring_it_back (void **state)
     assert_int_equal (h_task_state (h, "ops", d, "a"), ZF_TS_SUCCEEDED);
     assert_int_equal (h_task_state (h, "ops", d, "b"), ZF_TS_CANCELLED);
     assert_int_equal (h_task_state (h, "ops", d, "c"), ZF_TS_CANCELLED);
-    assert_int_equal (zf_engine_cancel (h->engine, "ops", d, NULL, ZF_SHARD_ALL, NULL, NULL),
+    assert_int_equal (zf_engine_cancel (h->engine, "ops", d, NULL, ZF_SHARD_WHOLE, NULL, NULL),
                       ZF_E_CONFLICT);
     assert_true (h_idle (h));
     //  Retrying c puts it back to waiting for b; retrying b gets going again.
-    assert_int_equal (zf_engine_retry (h->engine, "ops", d, "c", ZF_SHARD_ALL), 0);
+    assert_int_equal (zf_engine_retry (h->engine, "ops", d, "c", ZF_SHARD_WHOLE), 0);
     assert_int_equal (h_task_state (h, "ops", d, "c"), ZF_TS_WAITING);
     assert_int_equal (h_run_state (h, "ops", d), ZF_RS_CANCELLED);
-    assert_int_equal (zf_engine_retry (h->engine, "ops", d, "b", ZF_SHARD_ALL), 0);
+    assert_int_equal (zf_engine_retry (h->engine, "ops", d, "b", ZF_SHARD_WHOLE), 0);
     assert_int_equal (h_run_state (h, "ops", d), ZF_RS_RUNNING);
     assert_int_equal (h_drain (h), 2);
     assert_int_equal (h_run_state (h, "ops", d), ZF_RS_SUCCEEDED);
-    assert_int_equal (zf_engine_cancel (h->engine, "ops", d, NULL, ZF_SHARD_ALL, NULL, NULL),
+    assert_int_equal (zf_engine_cancel (h->engine, "ops", d, NULL, ZF_SHARD_WHOLE, NULL, NULL),
                       ZF_E_CONFLICT);
 }
 
@@ -175,9 +177,10 @@ test_cancelled_before_its_date_waits_again_after_retry (void **state)
     harness_t *h = *state;
     zf_date_t next = h_date ("2026-11-25");
     assert_int_equal (zf_engine_start (h->engine, "ops", next), 0);
-    assert_int_equal (zf_engine_cancel (h->engine, "ops", next, NULL, ZF_SHARD_ALL, NULL, NULL), 0);
+    assert_int_equal (zf_engine_cancel (h->engine, "ops", next, NULL, ZF_SHARD_WHOLE, NULL, NULL),
+                      0);
     assert_int_equal (h_run_state (h, "ops", next), ZF_RS_CANCELLED);
-    assert_int_equal (zf_engine_retry (h->engine, "ops", next, "a", ZF_SHARD_ALL), 0);
+    assert_int_equal (zf_engine_retry (h->engine, "ops", next, "a", ZF_SHARD_WHOLE), 0);
     assert_int_equal (h_run_state (h, "ops", next), ZF_RS_WAITING);
     h_goto (h, h_at ("UTC", "2026-11-25", 0, 0));
     assert_int_equal (h_run_state (h, "ops", next), ZF_RS_RUNNING);

@@ -114,13 +114,13 @@ test_old_durable_successes_are_archived (void **state)
     assert_int_equal (zf_engine_task_info (h->engine, "arc", d, 0, &task), ZF_E_ARCHIVED);
     assert_non_null (strstr (zf_engine_last_error (h->engine), "archived"));
     assert_string_equal (zf_engine_error_name (ZF_E_ARCHIVED), "archived");
-    assert_int_equal (zf_engine_retry (h->engine, "arc", d, "a", ZF_SHARD_ALL), ZF_E_ARCHIVED);
-    assert_int_equal (zf_engine_skip (h->engine, "arc", d, "a", ZF_SHARD_ALL), ZF_E_ARCHIVED);
-    assert_int_equal (zf_engine_cancel (h->engine, "arc", d, NULL, ZF_SHARD_ALL, NULL, NULL),
+    assert_int_equal (zf_engine_retry (h->engine, "arc", d, "a", ZF_SHARD_WHOLE), ZF_E_ARCHIVED);
+    assert_int_equal (zf_engine_skip (h->engine, "arc", d, "a", ZF_SHARD_WHOLE), ZF_E_ARCHIVED);
+    assert_int_equal (zf_engine_cancel (h->engine, "arc", d, NULL, ZF_SHARD_WHOLE, NULL, NULL),
                       ZF_E_ARCHIVED);
     //  Starting the date again finds it open; a late result changes nothing.
     assert_int_equal (zf_engine_start (h->engine, "arc", d), 1);
-    zf_task_key_t key = {"arc", d, "a", ZF_SHARD_ALL, 1};
+    zf_task_key_t key = {"arc", d, "a", ZF_SHARD_SOLE, 1};
     assert_int_equal (zf_engine_result (h->engine, &key, ZF_OUTCOME_SUCCEEDED, 0, NULL, NULL),
                       ZF_E_STALE);
     assert_int_equal (zf_engine_running (h->engine, &key, "e1"), ZF_E_STALE);
@@ -148,12 +148,12 @@ test_failed_and_cancelled_runs_stay (void **state)
     assert_int_equal (h_run_state (h, "arc", failed), ZF_RS_FAILED);
     assert_int_equal (zf_engine_start (h->engine, "arc", cancelled), 0);
     assert_int_equal (
-        zf_engine_cancel (h->engine, "arc", cancelled, NULL, ZF_SHARD_ALL, NULL, NULL), 0);
+        zf_engine_cancel (h->engine, "arc", cancelled, NULL, ZF_SHARD_WHOLE, NULL, NULL), 0);
     assert_int_equal (zf_engine_start (h->engine, "arc", h_date ("2026-11-22")), 0);
     s_confirm_all (h);
     assert_int_equal (zf_engine_archive (h->engine), 0);
     //  A failure is never hidden in the archive: it stays until dealt with.
-    assert_int_equal (zf_engine_retry (h->engine, "arc", failed, "a", ZF_SHARD_ALL), 0);
+    assert_int_equal (zf_engine_retry (h->engine, "arc", failed, "a", ZF_SHARD_WHOLE), 0);
     h_drain (h);
     assert_int_equal (h_run_state (h, "arc", failed), ZF_RS_SUCCEEDED);
     s_confirm_all (h);

@@ -62,7 +62,7 @@ test_confirm_follows_the_watermark (void **state)
     //  Confirmed and skipped together summarise as confirmed.
     zf_engine_order_t c = h_order (h, "c");
     h_finish (h, &c, ZF_OUTCOME_FAILED);
-    assert_int_equal (zf_engine_skip (h->engine, "rec", d, "c", ZF_SHARD_ALL), 0);
+    assert_int_equal (zf_engine_skip (h->engine, "rec", d, "c", ZF_SHARD_WHOLE), 0);
     assert_int_equal (h_run_state (h, "rec", d), ZF_RS_SUCCEEDED);
     zf_engine_stats_t stats;
     zf_engine_stats (h->engine, &stats);
@@ -200,7 +200,7 @@ test_requeue_lost_after_a_dispatcher_restart (void **state)
     assert_false (c2.shards[0].rollback);
     h_finish (h, &c2, ZF_OUTCOME_SUCCEEDED);
     //  A late result of a lost attempt changes nothing.
-    zf_task_key_t old_c = {"rec", d, "c", ZF_SHARD_ALL, 1};
+    zf_task_key_t old_c = {"rec", d, "c", ZF_SHARD_SOLE, 1};
     assert_int_equal (zf_engine_result (h->engine, &old_c, ZF_OUTCOME_FAILED, 1, "e", "x"),
                       ZF_E_STALE);
     assert_int_equal (zf_engine_result (h->engine, &y, ZF_OUTCOME_SUCCEEDED, 0, "node-y", NULL), 0);

@@ -48,7 +48,7 @@ static const char *
 s_detail (harness_t *h, const char *flow, zf_date_t date, uint32_t task)
 {
     zf_engine_shard_info_t shard;
-    assert_int_equal (zf_engine_shard_info (h->engine, flow, date, task, ZF_SHARD_ALL, &shard), 0);
+    assert_int_equal (zf_engine_shard_info (h->engine, flow, date, task, ZF_SHARD_SOLE, &shard), 0);
     return shard.detail ? shard.detail : "";
 }
 

@@ -30,7 +30,7 @@
 typedef struct {
     zf_date_t date;   //  business date
     uint32_t task;    //  task index
-    int32_t shard;    //  shard (ZF_SHARD_ALL if unsharded)
+    int32_t shard;    //  shard (ZF_SHARD_SOLE if unsharded)
     uint32_t attempt; //  attempt
     bool running;     //  reported running
 } s_attempt_t;
@@ -210,7 +210,7 @@ s_check_order (s_ctx_t *ctx, const zf_engine_order_t *order)
     for (size_t i = 0; i < order->shard_count; i++) {
         const zf_engine_shard_run_t *shard = &order->shards[i];
         uint64_t packed = (uint64_t)(order->date - ctx->base + 100) << 48 | (uint64_t)t << 40 |
-                          (uint64_t)(shard->shard + 1) << 32 | shard->attempt;
+                          (uint64_t)(shard->shard + 2) << 32 | shard->attempt;
         uint32_t at = (uint32_t)((packed * 0x9e3779b97f4a7c15ULL) >> 40) & (S_SEEN_SLOTS - 1);
         while (ctx->seen[at]) {
             if (ctx->seen[at] == packed)
@@ -348,7 +348,7 @@ s_operator (s_ctx_t *ctx)
     zf_date_t date = ctx->base + (zf_date_t)s_pick (ctx, 4);
     if (zf_engine_run_info (h->engine, ctx->def->name, date, &run)) return;
     const char *task = ctx->def->tasks[s_pick (ctx, ctx->def->task_count)].id;
-    int32_t shard = s_pick (ctx, 3) ? ZF_SHARD_ALL : (int32_t)s_pick (ctx, 3);
+    int32_t shard = s_pick (ctx, 3) ? ZF_SHARD_WHOLE : (int32_t)s_pick (ctx, 3);
     size_t events = h->log_count;
     uint64_t digest = zf_engine_digest (h->engine);
     int rc;
@@ -368,7 +368,7 @@ s_operator (s_ctx_t *ctx)
     case 6:
         rc = s_pick (ctx, 4) ? 0
                              : zf_engine_cancel (h->engine, ctx->def->name, date, NULL,
-                                                 ZF_SHARD_ALL, s_cancelled, ctx);
+                                                 ZF_SHARD_WHOLE, s_cancelled, ctx);
         break;
     default:
         rc = run.paused ? zf_engine_resume (h->engine, ctx->def->name)
@@ -491,7 +491,7 @@ s_finish_all (s_ctx_t *ctx)
                 int state = s_state (ctx, date, t);
                 if (state == ZF_TS_FAILED || state == ZF_TS_CANCELLED)
                     retried |= zf_engine_retry (h->engine, ctx->def->name, date,
-                                                ctx->def->tasks[t].id, ZF_SHARD_ALL) == 0;
+                                                ctx->def->tasks[t].id, ZF_SHARD_WHOLE) == 0;
             }
         }
         if (retried) continue;

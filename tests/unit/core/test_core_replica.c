@@ -54,7 +54,7 @@ test_gap_and_misfits_change_nothing (void **state)
     harness_t *h = *state;
     uint64_t digest = zf_engine_digest (h->replica);
     uint64_t seq = zf_engine_seq (h->replica);
-    zf_event_t ev = s_task_event (h, "a", ZF_SHARD_ALL, ZF_TS_DISPATCHED, 1);
+    zf_event_t ev = s_task_event (h, "a", ZF_SHARD_WHOLE, ZF_TS_DISPATCHED, 1);
     ev.seq = seq + 2;
     assert_int_equal (zf_engine_apply (h->replica, &ev), ZF_E_GAP);
     ev.seq = seq;
@@ -83,7 +83,7 @@ test_gap_and_misfits_change_nothing (void **state)
     ev.kind = 99;
     assert_int_equal (zf_engine_apply (h->replica, &ev), ZF_E_INVALID);
     //  a is ready at attempt 1: dispatching attempt 2 does not fit.
-    ev = s_task_event (h, "a", ZF_SHARD_ALL, ZF_TS_DISPATCHED, 2);
+    ev = s_task_event (h, "a", ZF_SHARD_WHOLE, ZF_TS_DISPATCHED, 2);
     assert_int_equal (zf_engine_apply (h->replica, &ev), ZF_E_INVALID);
     ev.kind = ZF_EV_EPOCH;
     ev.value = 0;
@@ -115,7 +115,7 @@ test_replica_applies_bus_events (void **state)
     //  The replica can be driven by hand with the engine's own rules.
     zf_engine_order_t a = h_order (h, "a");
     (void)a;
-    zf_event_t ev = s_task_event (h, "a", ZF_SHARD_ALL, ZF_TS_RUNNING, 1);
+    zf_event_t ev = s_task_event (h, "a", ZF_SHARD_WHOLE, ZF_TS_RUNNING, 1);
     ev.executor = "n1";
     zf_engine_t *copy = zf_engine_new (h->clock);
     assert_int_equal (zf_engine_restore_begin (copy), 0);

@@ -35,7 +35,7 @@ test_result_is_idempotent_on_its_key (void **state)
     zf_date_t d = h_date ("2026-11-24");
     zf_engine_order_t order = h_order (h, "a");
     zf_task_key_t key = h_key (&order, 0);
-    assert_int_equal (key.shard, ZF_SHARD_ALL);
+    assert_int_equal (key.shard, ZF_SHARD_SOLE);
     assert_int_equal (zf_engine_result (h->engine, &key, ZF_OUTCOME_SUCCEEDED, 0, "x", NULL), 0);
     size_t events = h->log_count;
     //  The same result again, a late start, a contradicting failure: nothing moves.
@@ -75,6 +75,13 @@ test_bad_keys_are_errors (void **state)
     bad.shard = 1;
     assert_int_equal (zf_engine_result (h->engine, &bad, ZF_OUTCOME_SUCCEEDED, 0, NULL, NULL),
                       ZF_E_UNKNOWN_TASK);
+    //  A result names one shard: the sole one of an unsharded task, never
+    //  the whole task.
+    bad = key;
+    bad.shard = ZF_SHARD_WHOLE;
+    assert_int_equal (zf_engine_result (h->engine, &bad, ZF_OUTCOME_SUCCEEDED, 0, NULL, NULL),
+                      ZF_E_UNKNOWN_TASK);
+    assert_int_equal (zf_engine_running (h->engine, &bad, "x"), ZF_E_UNKNOWN_TASK);
     bad = key;
     bad.attempt = 0;
     assert_int_equal (zf_engine_result (h->engine, &bad, ZF_OUTCOME_SUCCEEDED, 0, NULL, NULL),
@@ -86,7 +93,10 @@ test_bad_keys_are_errors (void **state)
     //  A sharded task's result must name its shard.
     zf_engine_order_t sharded = h_order (h, "s");
     bad = h_key (&sharded, 0);
-    bad.shard = ZF_SHARD_ALL;
+    bad.shard = ZF_SHARD_WHOLE;
+    assert_int_equal (zf_engine_result (h->engine, &bad, ZF_OUTCOME_SUCCEEDED, 0, NULL, NULL),
+                      ZF_E_UNKNOWN_TASK);
+    bad.shard = ZF_SHARD_SOLE;
     assert_int_equal (zf_engine_result (h->engine, &bad, ZF_OUTCOME_SUCCEEDED, 0, NULL, NULL),
                       ZF_E_UNKNOWN_TASK);
     bad.shard = 2;
@@ -117,7 +127,7 @@ test_requeued_attempt_is_accepted_and_is_no_failure (void **state)
                       0);
     //  One failure counted: two retries remain.
     zf_engine_shard_info_t info;
-    assert_int_equal (zf_engine_shard_info (h->engine, "r", d, 0, ZF_SHARD_ALL, &info), 0);
+    assert_int_equal (zf_engine_shard_info (h->engine, "r", d, 0, ZF_SHARD_SOLE, &info), 0);
     assert_int_equal (info.failures, 1);
     assert_int_equal (info.state, ZF_TS_RETRYING);
     assert_string_equal (info.executor, "live-node");

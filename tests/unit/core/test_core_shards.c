@@ -46,7 +46,7 @@ test_sharded_task_is_one_order (void **state)
     }
     //  Every shard dispatched together: one event.
     assert_int_equal (h->log_count - mark, 1);
-    assert_int_equal (h->log[mark].shard, ZF_SHARD_ALL);
+    assert_int_equal (h->log[mark].shard, ZF_SHARD_WHOLE);
     zf_task_key_t key = h_key (&order, 1);
     assert_int_equal (zf_engine_running (h->engine, &key, "node-a"), 0);
     assert_int_equal (h_task_state (h, "sh", d, "accrue"), ZF_TS_RUNNING);

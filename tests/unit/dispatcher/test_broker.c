@@ -85,12 +85,12 @@ s_on_job (void *arg, zf_disp_worker_t *worker, const char *client, uint64_t epoc
     rec->job_id = job->job_id;
     s_copy (rec->worker, zf_disp_worker_name (worker), strlen (zf_disp_worker_name (worker)));
     s_copy (rec->client, client, strlen (client));
-    s_copy (rec->task, job->task, strlen (job->task));
+    s_copy (rec->task, job->key.task, strlen (job->key.task));
     s_copy (rec->service, job->service, strlen (job->service));
     s_copy (rec->shard_key, job->shard_key, job->shard_key ? strlen (job->shard_key) : 0);
-    rec->date = job->date;
-    rec->shard = job->shard;
-    rec->attempt = job->attempt;
+    rec->date = job->key.date;
+    rec->shard = job->key.shard;
+    rec->attempt = job->key.attempt;
     rec->copy = job->copy;
     rec->rollback = job->rollback != NULL;
     rec->epoch = epoch;
@@ -320,7 +320,7 @@ test_least_loaded (void **state)
     assert_int_equal (s_jobs_on (fx, "a"), 2);
     assert_int_equal (s_jobs_on (fx, "b"), 2);
     assert_int_equal (s_stats (fx).queued, 1);
-    assert_int_equal (fx->jobs[0].shard, ZF_SHARD_ALL);
+    assert_int_equal (fx->jobs[0].shard, ZF_SHARD_SOLE);
     assert_string_equal (fx->jobs[0].client, "@726567");
     //  A finished job makes room: the waiting order goes to that worker.
     const char *freed = fx->jobs[1].worker;
@@ -486,8 +486,8 @@ test_results_held_until_ack (void **state)
     assert_string_equal (fx->results[2].identity, "r2");
     assert_int_equal (s_stats (fx).held, 2);
     //  Acknowledged results are gone for good; acking twice is harmless.
-    zf_task_key_t keys[2] = {{"eod", 20000, "x", ZF_SHARD_ALL, 1},
-                             {"eod", 20000, "y", ZF_SHARD_ALL, 1}};
+    zf_task_key_t keys[2] = {{"eod", 20000, "x", ZF_SHARD_SOLE, 1},
+                             {"eod", 20000, "y", ZF_SHARD_SOLE, 1}};
     zf_ack_t ack = {keys, 2};
     zf_broker_ack (fx->broker, "r2", 2, &ack);
     zf_broker_ack (fx->broker, "r2", 2, &ack);
@@ -967,7 +967,7 @@ test_straggler_cancelled (void **state)
 {
     s_fixture_t *fx = *state;
     s_straggling (fx);
-    zf_cancel_t cancel = {.flow = "eod", .date = 20000, .task = "settle", .shard = ZF_SHARD_ALL};
+    zf_cancel_t cancel = {.flow = "eod", .date = 20000, .task = "settle", .shard = ZF_SHARD_WHOLE};
     zf_broker_cancel (fx->broker, "reg", 3, &cancel);
     assert_int_equal (fx->cancel_count, 1);
     assert_int_equal (zf_broker_next_deadline (fx->broker), -1);
@@ -1042,7 +1042,7 @@ test_cancel (void **state)
     s_dispatch (fx, "shell", &order, 1);
     //  Shard 0 runs, shard 1 waits.
     assert_int_equal (fx->job_count, 1);
-    zf_cancel_t cancel = {.flow = "eod", .date = 20000, .task = "long", .shard = ZF_SHARD_ALL};
+    zf_cancel_t cancel = {.flow = "eod", .date = 20000, .task = "long", .shard = ZF_SHARD_WHOLE};
     zf_broker_cancel (fx->broker, "reg", 3, &cancel);
     //  The queued shard is cancelled at once; the running one gets a cancel.
     assert_int_equal (fx->cancel_count, 1);

@@ -129,11 +129,7 @@ s_job (uint64_t job_id)
 {
     zf_job_t job = {
         .job_id = job_id,
-        .flow = "eod",
-        .date = 20000,
-        .task = "t",
-        .shard = ZF_SHARD_ALL,
-        .attempt = 1,
+        .key = {"eod", 20000, "t", ZF_SHARD_SOLE, 1},
         .service = "shell",
         .command = "true",
     };
@@ -148,7 +144,7 @@ s_result (char *executor, size_t length)
     executor[length] = 0;
     zf_result_t result = {
         .job_id = 1,
-        .key = {"eod", 20000, "t", ZF_SHARD_ALL, 1},
+        .key = {"eod", 20000, "t", ZF_SHARD_SOLE, 1},
         .status = ZF_JOB_SUCCEEDED,
         .executor = executor,
         .winner = true,
@@ -196,8 +192,8 @@ test_drops_counted (void **state)
     //  An event that does not encode is not published; one of another
     //  kind, in a message of its own, is.
     zf_dispevent_t events[2] = {
-        {.seq = 1, .kind = ZF_DE_WORKER_JOIN, .worker = executor, .shard = ZF_SHARD_ALL},
-        {.seq = 2, .kind = ZF_DE_WORKER_LOST, .worker = "w1", .shard = ZF_SHARD_ALL},
+        {.seq = 1, .kind = ZF_DE_WORKER_JOIN, .worker = executor, .shard = ZF_SHARD_WHOLE},
+        {.seq = 2, .kind = ZF_DE_WORKER_LOST, .worker = "w1", .shard = ZF_SHARD_WHOLE},
     };
     zf_outbox_event (fx->outbox, &events[0]);
     zf_outbox_event (fx->outbox, &events[1]);

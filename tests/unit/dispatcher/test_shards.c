@@ -35,12 +35,12 @@ test_unsharded (void **state)
     char err[160];
     assert_int_equal (zf_shards_expand (&order, &plans, &count, err, sizeof err), 0);
     assert_int_equal (count, 1);
-    assert_int_equal (plans[0].shard, ZF_SHARD_ALL);
+    assert_int_equal (plans[0].shard, ZF_SHARD_SOLE);
     assert_int_equal (plans[0].attempt, 1);
     assert_false (plans[0].rollback);
     free (plans);
     //  Rollback applies only with a rollback command.
-    int32_t interrupted = ZF_SHARD_ALL;
+    int32_t interrupted = ZF_SHARD_SOLE;
     order.rollback_shards = &interrupted;
     order.rollback_count = 1;
     assert_int_equal (zf_shards_expand (&order, &plans, &count, err, sizeof err), 0);
@@ -126,7 +126,7 @@ test_errors (void **state)
     order.shard_run_count = 1;
     assert_int_equal (zf_shards_expand (&order, &plans, &count, err, sizeof err), -1);
     assert_non_null (strstr (err, "attempt 0"));
-    //  An unsharded task has only ZF_SHARD_ALL.
+    //  An unsharded task has only ZF_SHARD_SOLE.
     order = s_order (0);
     zf_shard_run_t index[] = {{0, 1}};
     order.shard_runs = index;

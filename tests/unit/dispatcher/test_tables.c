@@ -255,30 +255,30 @@ test_held_results (void **state)
         .winner = true,
     };
     bool duplicate = true;
-    zf_disp_held_t *held =
+    zf_held_item_t *held =
         zf_disp_results_hold (results, &owner_a, "settle", &result, false, &duplicate);
     assert_non_null (held);
     assert_false (duplicate);
     //  The held copy owns its strings.
     strcpy (flow, "new");
     strcpy (tail, "gone");
-    const zf_result_t *copy = zf_disp_held_result (held);
+    const zf_result_t *copy = zf_held_result (held);
     assert_string_equal (copy->key.flow, "eod");
     assert_string_equal (copy->log_tail, "done");
     assert_string_equal (copy->executor, "exec-1");
-    assert_string_equal (zf_disp_held_service (held), "settle");
-    assert_false (zf_disp_held_final (held));
+    assert_string_equal (zf_held_service (held), "settle");
+    assert_false (zf_held_final (held));
     assert_ptr_equal (zf_disp_held_owner (held), &owner_a);
     //  The first result under a key stays; a second is a duplicate.
     strcpy (flow, "eod");
     result.status = ZF_JOB_FAILED;
     assert_null (zf_disp_results_hold (results, &owner_a, "settle", &result, false, &duplicate));
     assert_true (duplicate);
-    assert_int_equal (zf_disp_held_result (zf_disp_results_find (results, &result.key))->status,
+    assert_int_equal (zf_held_result (zf_disp_results_find (results, &result.key))->status,
                       ZF_JOB_SUCCEEDED);
     //  Another key, another owner; iteration is oldest first.
-    result.key.shard = ZF_SHARD_ALL;
-    zf_disp_held_t *final = zf_disp_results_hold (results, &owner_b, "settle", &result, true, NULL);
+    result.key.shard = ZF_SHARD_SOLE;
+    zf_held_item_t *final = zf_disp_results_hold (results, &owner_b, "settle", &result, true, NULL);
     assert_non_null (final);
     assert_int_equal (zf_disp_results_held (results), 2);
     assert_ptr_equal (zf_disp_results_next (results, NULL), held);

@@ -124,11 +124,7 @@ s_job (uint64_t id, const char *command)
 {
     zf_job_t job = {
         .job_id = id,
-        .flow = "eod",
-        .date = 20416,
-        .task = "accrue",
-        .shard = ZF_SHARD_ALL,
-        .attempt = 1,
+        .key = {"eod", 20416, "accrue", ZF_SHARD_SOLE, 1},
         .service = "shell",
         .command = command,
     };
@@ -267,10 +263,10 @@ test_shards_failure_and_cwd (void **state)
     s_fixture_t *fx = *state;
     zf_job_t job = s_job (2, "echo \"$ZFLOW_SHARD_INDEX/$ZFLOW_SHARD_COUNT $ZFLOW_SHARD_KEY\"; "
                              "pwd; exit 3");
-    job.shard = 1;
+    job.key.shard = 1;
     job.shard_count = 2;
     job.shard_key = "west";
-    job.attempt = 2;
+    job.key.attempt = 2;
     job.cwd = fx->dir;
     s_start (fx, &job);
     zf_job_t bad_cwd = s_job (3, "echo never");
@@ -301,7 +297,7 @@ test_timeout (void **state)
     zf_job_t polite = s_job (4, "sleep 30");
     polite.timeout_ms = 100;
     zf_job_t stubborn = s_job (5, "trap '' TERM; echo waiting; sleep 30 & wait; sleep 30");
-    stubborn.task = "stubborn";
+    stubborn.key.task = "stubborn";
     stubborn.timeout_ms = 100;
     struct timespec t0, t1;
     clock_gettime (CLOCK_MONOTONIC, &t0);
@@ -347,7 +343,7 @@ test_nothing_left_behind (void **state)
     s_start (fx, &job);
     s_wait (fx, 1, 5000);
     assert_int_equal (fx->results[0].status, ZF_JOB_SUCCEEDED);
-    pid_t sleeper, shell;
+    pid_t sleeper = 0, shell = 0;
     assert_int_equal (s_read_pids (pids, &sleeper, &shell), 2);
     //  The background sleep was killed with the job's group.
     assert_true (zf_proc_await_gone (sleeper, 5000));
@@ -366,7 +362,7 @@ test_rollback_first (void **state)
     job.rollback = rollback;
     s_start (fx, &job);
     zf_job_t failing = s_job (9, "echo must-not-run");
-    failing.task = "other";
+    failing.key.task = "other";
     failing.rollback = "exit 4";
     s_start (fx, &failing);
     s_wait (fx, 2, 5000);
@@ -392,7 +388,7 @@ test_log_cap_and_copy (void **state)
     zf_runner_config_t cfg = {fx->logs, "exec-t", 200, 2048};
     fx->runner = zf_runner_new (fx->loop, &cfg, NULL, s_on_done, fx);
     zf_job_t job = s_job (10, "i=0; while [ $i -lt 2000 ]; do echo line $i; i=$((i+1)); done");
-    job.shard = 0;
+    job.key.shard = 0;
     job.shard_count = 4;
     job.copy = 1;
     s_start (fx, &job);
@@ -423,7 +419,7 @@ test_refused_jobs (void **state)
     zf_job_t job = s_job (11, NULL);
     assert_int_equal (zf_runner_start (fx->runner, &job, err, sizeof err), -1);
     job = s_job (12, "true");
-    job.flow = "../../etc";
+    job.key.flow = "../../etc";
     assert_int_equal (zf_runner_start (fx->runner, &job, err, sizeof err), -1);
     assert_non_null (strstr (err, "log path"));
     assert_false (zf_runner_safe_name (".hidden"));
@@ -450,7 +446,7 @@ test_destroy_kills_jobs (void **state)
     char buf[8];
     assert_true (read (fd, buf, sizeof buf) > 0);
     close (fd);
-    pid_t sleeper, shell;
+    pid_t sleeper = 0, shell = 0;
     assert_int_equal (s_read_pids (pids, &sleeper, &shell), 2);
     assert_false (zf_proc_gone (sleeper));
     zf_runner_destroy (&fx->runner);
@@ -487,7 +483,7 @@ test_executor_killed (void **state)
     char buf[8];
     assert_true (read (fd, buf, sizeof buf) > 0);
     close (fd);
-    pid_t sleeper, shell;
+    pid_t sleeper = 0, shell = 0;
     assert_int_equal (s_read_pids (pids, &sleeper, &shell), 2);
     assert_false (zf_proc_gone (sleeper));
     assert_false (zf_proc_gone (shell));

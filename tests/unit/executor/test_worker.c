@@ -103,13 +103,9 @@ test_task (void **state)
     char flow[] = "eod";
     zf_job_t job = {
         .job_id = 9,
-        .flow = flow,
-        .date = 20416,
-        .task = "settle",
-        .shard = 2,
+        .key = {flow, 20416, "settle", 2, 3},
         .shard_count = 8,
         .shard_key = "fx",
-        .attempt = 3,
         .service = "settle",
         .env = env,
         .env_count = 2,
@@ -142,7 +138,7 @@ test_task (void **state)
     zf_task_destroy (&task);
     assert_null (task);
     //  An unsharded task reads as shard 0 of 1.
-    job.shard = ZF_SHARD_ALL;
+    job.key.shard = ZF_SHARD_SOLE;
     job.shard_count = 0;
     job.shard_key = NULL;
     task = zf_task_new (&job, "exec-1", NULL);
@@ -189,11 +185,10 @@ test_pool (void **state)
 {
     zf_pool_t *pool = zf_pool_new (1);
     assert_non_null (pool);
-    zf_job_t job = {
-        .flow = "eod", .task = "t", .shard = 5, .shard_count = 8, .attempt = 1, .service = "s"};
+    zf_job_t job = {.key = {"eod", 0, "t", 5, 1}, .shard_count = 8, .service = "s"};
     zf_task_t *first = zf_task_new (&job, "e", NULL);
     atomic_int holding = 0;
-    job.shard = 6;
+    job.key.shard = 6;
     zf_task_t *held = zf_task_new (&job, "e", NULL);
     zf_task_t *queued = zf_task_new (&job, "e", NULL);
     assert_int_equal (zf_pool_submit (pool, first, s_index_handler, NULL), 0);
@@ -352,7 +347,7 @@ test_worker_serves (void **state)
     assert_true (count > 0);
     assert_int_equal (s_count_status (client, ZF_JOB_RUNNING, NULL), 1);
     assert_int_equal (s_stat (serving, "running"), 1);
-    assert_int_equal (zf_dclient_cancel (client, "eod", 20416, "stuck", ZF_SHARD_ALL), 0);
+    assert_int_equal (zf_dclient_cancel (client, "eod", 20416, "stuck", ZF_SHARD_WHOLE), 0);
     assert_int_equal (zf_dclient_wait (client, 1, 10000), 1);
     assert_int_equal (s_count_status (client, ZF_JOB_CANCELLED, NULL), 1);
     assert_int_equal (s_stat (serving, "running"), 0);

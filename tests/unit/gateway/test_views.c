@@ -223,7 +223,7 @@ test_run_and_tasks (void **state)
 
     //  Dispatch, running, success in one batch: one TASKVIEW, the latest.
     s_order (fx, "load");
-    s_run (fx, "load", ZF_SHARD_ALL, ZF_OUTCOME_SUCCEEDED, 0, "ex1");
+    s_run (fx, "load", ZF_SHARD_SOLE, ZF_OUTCOME_SUCCEEDED, 0, "ex1");
     assert_true (zf_gw_changes_task_count (fx->h->changes) > 3);
     s_write (fx, &ops);
     assert_int_equal (ops.runs, 1);
@@ -258,7 +258,7 @@ test_confirm_and_pause (void **state)
     fixture_t *fx = *state;
     s_open (fx);
     s_order (fx, "load");
-    s_run (fx, "load", ZF_SHARD_ALL, ZF_OUTCOME_SUCCEEDED, 0, "ex1");
+    s_run (fx, "load", ZF_SHARD_SOLE, ZF_OUTCOME_SUCCEEDED, 0, "ex1");
     s_ops_t ops;
     s_write (fx, &ops);
     s_free (&ops);
@@ -316,7 +316,7 @@ test_snapshot_successes (void **state)
     fixture_t *fx = *state;
     s_open (fx);
     s_order (fx, "load");
-    s_run (fx, "load", ZF_SHARD_ALL, ZF_OUTCOME_SUCCEEDED, 0, "ex1");
+    s_run (fx, "load", ZF_SHARD_SOLE, ZF_OUTCOME_SUCCEEDED, 0, "ex1");
     //  A new replica from a snapshot remembers the unconfirmed successes.
     zf_engine_destroy (&fx->h->replica);
     fx->h->replica = zf_engine_new (fx->h->clock);
@@ -375,7 +375,7 @@ test_executors (void **state)
                            .kind = ZF_DE_WORKER_JOIN,
                            .worker = "ex1",
                            .date = ZF_DATE_NONE,
-                           .shard = ZF_SHARD_ALL,
+                           .shard = ZF_SHARD_WHOLE,
                            .detail = "slots=4 services=2"};
     zf_gw_executors_event (executors, &join);
     zf_dispevent_t assign = join;

@@ -43,7 +43,7 @@ test_action (void **state)
     assert_string_equal (req.task, "accrue");
     assert_true (req.has_shard_key);
     assert_string_equal (req.shard_key, "fx");
-    assert_int_equal (req.shard, ZF_SHARD_ALL);
+    assert_int_equal (req.shard, ZF_SHARD_WHOLE);
 
     //  Each action by name, the optional fields left out or nil.
     const char *names[] = {"retry", "skip", "cancel", "pause", "resume", "start"};
@@ -85,7 +85,7 @@ test_reads (void **state)
                      "n", "attempt", "n", NULL);
     assert_int_equal (s_decode (&req, why, sizeof why, buf, size), 0);
     assert_int_equal (req.id, 0);
-    assert_int_equal (req.shard, ZF_SHARD_ALL);
+    assert_int_equal (req.shard, ZF_SHARD_WHOLE);
     assert_int_equal (req.attempt, 0);
 
     //  Keys this gateway does not know are skipped, whatever they hold.

@@ -104,13 +104,9 @@ setup (void **state)
     self->dispatch = (zf_dispatch_t){.epoch = 7, .orders = self->orders, .order_count = 3};
 
     self->job[0] = (zf_job_t){.job_id = 1001,
-                              .flow = "eod",
-                              .date = 20416,
-                              .task = "accrue",
-                              .shard = 1,
+                              .key = {"eod", 20416, "accrue", 1, 2},
                               .shard_count = 3,
                               .shard_key = "fx",
-                              .attempt = 2,
                               .service = "shell",
                               .command = "./jobs/accrue.sh",
                               .rollback = "./jobs/accrue_undo.sh",
@@ -119,12 +115,8 @@ setup (void **state)
                               .env = s_env,
                               .env_count = 2};
     self->job[1] = (zf_job_t){.job_id = UINT64_MAX,
-                              .flow = "eod",
-                              .date = 20416,
-                              .task = "settle",
-                              .shard = 7,
+                              .key = {"eod", 20416, "settle", 7, 4},
                               .shard_count = 8,
-                              .attempt = 4,
                               .copy = 1,
                               .service = "settle"};
     self->jobs = (zf_jobs_t){.epoch = 7, .jobs = self->job, .job_count = 2};
@@ -149,12 +141,12 @@ setup (void **state)
                                     .status = ZF_JOB_SUCCEEDED,
                                     .winner = true,
                                     .executor = "node-c.1"};
-    self->result[3] = (zf_result_t){.key = {"eod", 20416, "load_prices", ZF_SHARD_ALL, 1},
+    self->result[3] = (zf_result_t){.key = {"eod", 20416, "load_prices", ZF_SHARD_SOLE, 1},
                                     .status = ZF_JOB_NO_WORKER};
     self->results = (zf_results_t){.results = self->result, .result_count = 4};
 
     self->keys[0] = (zf_task_key_t){"eod", 20416, "accrue", 1, 2};
-    self->keys[1] = (zf_task_key_t){"eod", 20416, "load_prices", ZF_SHARD_ALL, 1};
+    self->keys[1] = (zf_task_key_t){"eod", 20416, "load_prices", ZF_SHARD_SOLE, 1};
     self->ack = (zf_ack_t){.keys = self->keys, .key_count = 2};
 
     self->cancel_task = (zf_cancel_t){.flow = "eod", .date = 20416, .task = "accrue", .shard = 2};
@@ -162,7 +154,7 @@ setup (void **state)
     self->job_ids[1] = 0;
     self->job_ids[2] = UINT64_MAX;
     self->cancel_jobs = (zf_cancel_t){
-        .date = ZF_DATE_NONE, .shard = ZF_SHARD_ALL, .job_ids = self->job_ids, .job_id_count = 3};
+        .date = ZF_DATE_NONE, .shard = ZF_SHARD_WHOLE, .job_ids = self->job_ids, .job_id_count = 3};
 
     self->ready = (zf_worker_ready_t){.executor = "node-a.1",
                                       .pid = 4242,
@@ -281,13 +273,9 @@ test_jobs_and_results_round_trip (void **state)
     for (size_t i = 0; i < 2; i++) {
         const zf_job_t *a = &self->job[i], *b = &jobs.jobs[i];
         assert_true (a->job_id == b->job_id);
-        s_same_str (a->flow, b->flow);
-        assert_int_equal (a->date, b->date);
-        s_same_str (a->task, b->task);
-        assert_int_equal (a->shard, b->shard);
+        s_same_key (&a->key, &b->key);
         assert_int_equal (a->shard_count, b->shard_count);
         s_same_str (a->shard_key, b->shard_key);
-        assert_int_equal (a->attempt, b->attempt);
         assert_int_equal (a->copy, b->copy);
         s_same_str (a->service, b->service);
         s_same_str (a->command, b->command);
@@ -342,7 +330,7 @@ test_small_bodies_round_trip (void **state)
     assert_null (cancel.flow);
     assert_int_equal (cancel.date, ZF_DATE_NONE);
     assert_null (cancel.task);
-    assert_int_equal (cancel.shard, ZF_SHARD_ALL);
+    assert_int_equal (cancel.shard, ZF_SHARD_WHOLE);
     assert_int_equal (cancel.job_id_count, 3);
     for (int i = 0; i < 3; i++)
         assert_true (cancel.job_ids[i] == self->job_ids[i]);
@@ -469,19 +457,22 @@ test_order_errors (void **state)
     assert_int_equal (zf_dispatch_encode (self->codec->enc, &msg, &err), -1);
     assert_string_equal (err.text, "order[0].shard_keys: keys given for an unsharded task");
 
-    //  An unsharded task's one shard is ZF_SHARD_ALL.
+    //  An unsharded task's one shard is ZF_SHARD_SOLE.
     order = self->orders[0];
-    zf_shard_run_t all = {ZF_SHARD_ALL, 2};
+    zf_shard_run_t all = {ZF_SHARD_SOLE, 2};
     order.shard_runs = &all;
     order.shard_run_count = 1;
     assert_int_equal (zf_dispatch_encode (self->codec->enc, &msg, &err), 0);
     zf_dispatch_t out;
     assert_int_equal (zf_dispatch_decode (self->codec->dec, S_ENCODED (self), &out, &err), 0);
-    assert_int_equal (out.orders[0].shard_runs[0].shard, ZF_SHARD_ALL);
+    assert_int_equal (out.orders[0].shard_runs[0].shard, ZF_SHARD_SOLE);
     all.shard = 0;
     assert_int_equal (zf_dispatch_encode (self->codec->enc, &msg, &err), -1);
-    assert_string_equal (err.text, "order[0].shard_runs: value 0 out of range -1..-1");
-    all.shard = ZF_SHARD_ALL;
+    assert_string_equal (err.text, "order[0].shard_runs: value 0 out of range -2..-2");
+    all.shard = ZF_SHARD_WHOLE;
+    assert_int_equal (zf_dispatch_encode (self->codec->enc, &msg, &err), -1);
+    assert_string_equal (err.text, "order[0].shard_runs: value -1 out of range -2..-2");
+    all.shard = ZF_SHARD_SOLE;
     all.attempt = 0;
     assert_int_equal (zf_dispatch_encode (self->codec->enc, &msg, &err), -1);
     assert_string_equal (err.text, "order[0].attempt: value 0 out of range 1..4294967295");
@@ -610,17 +601,17 @@ test_other_errors (void **state)
 
     zf_job_t job = self->job[0];
     zf_jobs_t jobs = {.epoch = 1, .jobs = &job, .job_count = 1};
-    job.shard = 3;
+    job.key.shard = 3;
     assert_int_equal (zf_jobs_encode (self->codec->enc, &jobs, &err), -1);
     assert_string_equal (err.text, "job[0].shard: value 3 out of range 0..2");
-    job.shard = 0;
+    job.key.shard = 0;
     job.service = NULL;
     assert_int_equal (zf_jobs_encode (self->codec->enc, &jobs, &err), -1);
     assert_string_equal (err.text, "job[0].service: missing");
     //  By hand: shard 5 of 3.
     job.service = "shell";
     job.shard_count = 6;
-    job.shard = 5;
+    job.key.shard = 5;
     assert_int_equal (zf_jobs_encode (self->codec->enc, &jobs, &err), 0);
     size_t size = zf_proto_encoder_size (self->codec->enc);
     uint8_t *body = malloc (size);
@@ -694,6 +685,91 @@ test_other_errors (void **state)
     assert_string_equal (zf_refuse_code_name (0), "?");
 }
 
+//  Which shard values each message may carry: an index or ZF_SHARD_SOLE
+//  where one shard is meant, ZF_SHARD_WHOLE too where a whole task may be.
+static void
+test_shard_values_per_message (void **state)
+{
+    fixture_t *self = *state;
+    zf_proto_error_t err;
+
+    //  Jobs: the sole shard with no shard count, an index with one.
+    zf_job_t job = self->job[0];
+    zf_jobs_t jobs = {.epoch = 1, .jobs = &job, .job_count = 1};
+    job.key.shard = ZF_SHARD_SOLE;
+    assert_int_equal (zf_jobs_encode (self->codec->enc, &jobs, &err), -1);
+    assert_string_equal (err.text, "job[0].shard: value -2 out of range 0..2");
+    job.shard_count = 0;
+    job.shard_key = NULL;
+    assert_int_equal (zf_jobs_encode (self->codec->enc, &jobs, &err), 0);
+    zf_jobs_t jobs_out;
+    assert_int_equal (zf_jobs_decode (self->codec->dec, S_ENCODED (self), &jobs_out, &err), 0);
+    assert_int_equal (jobs_out.jobs[0].key.shard, ZF_SHARD_SOLE);
+    job.key.shard = ZF_SHARD_WHOLE;
+    assert_int_equal (zf_jobs_encode (self->codec->enc, &jobs, &err), -1);
+    assert_string_equal (err.text, "job[0].shard: value -1 out of range -2..-2");
+
+    //  Results, acknowledgements and HELLO_REPLY name one shard.
+    zf_result_t result = self->result[3];
+    zf_results_t results = {.results = &result, .result_count = 1};
+    result.key.shard = ZF_SHARD_WHOLE;
+    assert_int_equal (zf_results_encode (self->codec->enc, &results, &err), -1);
+    assert_string_equal (err.text, "result[0].shard: the whole task (-1) where one shard is meant");
+    //  The decoder refuses the same from a peer: the sole shard's -2 made -1.
+    result.key.shard = ZF_SHARD_SOLE;
+    assert_int_equal (zf_results_encode (self->codec->enc, &results, &err), 0);
+    size_t size = zf_proto_encoder_size (self->codec->enc);
+    uint8_t *body = malloc (size);
+    assert_non_null (body);
+    memcpy (body, zf_proto_encoder_data (self->codec->enc), size);
+    pc_value_t values[64];
+    //  body, version, type, results, result, job_id, flow, date, task, shard
+    assert_true (pc_walk (body, size, values, 64) > 9);
+    assert_int_equal (body[values[9].offset], 0xfe);
+    body[values[9].offset] = 0xff;
+    pc_codec_t *codec = pc_codec_new (s_recode_results);
+    pc_expect_error (codec, body, size,
+                     "result[0].shard: the whole task (-1) where one shard is meant");
+    pc_codec_destroy (&codec);
+    free (body);
+    zf_task_key_t key = self->keys[1];
+    key.shard = ZF_SHARD_WHOLE;
+    zf_ack_t ack = {.keys = &key, .key_count = 1};
+    assert_int_equal (zf_ack_encode (self->codec->enc, &ack, &err), -1);
+    assert_string_equal (err.text, "key[0].shard: the whole task (-1) where one shard is meant");
+    zf_inflight_t inflight = {key, NULL};
+    zf_hello_reply_t reply = {.epoch = 1, .inflight = &inflight, .inflight_count = 1};
+    assert_int_equal (zf_hello_reply_encode (self->codec->enc, &reply, &err), -1);
+    assert_string_equal (err.text,
+                         "inflight[0].shard: the whole task (-1) where one shard is meant");
+    key.shard = -3;
+    assert_int_equal (zf_ack_encode (self->codec->enc, &ack, &err), -1);
+    assert_string_equal (err.text, "key[0].shard: value -3 out of range -2..999999");
+
+    //  A refusal may name a whole order.
+    key.shard = ZF_SHARD_WHOLE;
+    zf_refused_t refused = self->refused;
+    refused.keys = &key;
+    refused.key_count = 1;
+    assert_int_equal (zf_refused_encode (self->codec->enc, &refused, &err), 0);
+    zf_refused_t refused_out;
+    assert_int_equal (zf_refused_decode (self->codec->dec, S_ENCODED (self), &refused_out, &err),
+                      0);
+    assert_int_equal (refused_out.keys[0].shard, ZF_SHARD_WHOLE);
+
+    //  A client's cancel names a whole task, one shard, or an unsharded
+    //  task's sole one; a shard needs a task.
+    zf_cancel_t cancel = self->cancel_task;
+    cancel.shard = ZF_SHARD_SOLE;
+    assert_int_equal (zf_cancel_encode (self->codec->enc, &cancel, &err), 0);
+    zf_cancel_t cancel_out;
+    assert_int_equal (zf_cancel_decode (self->codec->dec, S_ENCODED (self), &cancel_out, &err), 0);
+    assert_int_equal (cancel_out.shard, ZF_SHARD_SOLE);
+    cancel.task = NULL;
+    assert_int_equal (zf_cancel_encode (self->codec->enc, &cancel, &err), -1);
+    assert_string_equal (err.text, "shard: a shard needs a task");
+}
+
 static void
 test_batch_limit (void **state)
 {
@@ -728,6 +804,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_order_errors, setup, teardown),
         cmocka_unit_test_setup_teardown (test_result_errors, setup, teardown),
         cmocka_unit_test_setup_teardown (test_other_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_shard_values_per_message, setup, teardown),
         cmocka_unit_test_setup_teardown (test_batch_limit, setup, teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

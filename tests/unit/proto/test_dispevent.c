@@ -39,7 +39,7 @@ setup (void **state)
                                        .worker = "node-a.1",
                                        .service = "shell",
                                        .date = ZF_DATE_NONE,
-                                       .shard = ZF_SHARD_ALL,
+                                       .shard = ZF_SHARD_WHOLE,
                                        .detail = "8 slots"};
     self->events[1] = (zf_dispevent_t){.seq = 2,
                                        .time = 1764000000100,
@@ -54,7 +54,7 @@ setup (void **state)
     self->events[2] = (zf_dispevent_t){.seq = 3,
                                        .kind = ZF_DE_ERROR,
                                        .date = ZF_DATE_NONE,
-                                       .shard = ZF_SHARD_ALL,
+                                       .shard = ZF_SHARD_WHOLE,
                                        .detail = "malformed READY from a peer"};
     *state = self;
     return 0;

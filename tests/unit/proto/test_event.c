@@ -48,7 +48,7 @@ setup (void **state)
                          .flow = "eod",
                          .version = 3,
                          .date = ZF_DATE_NONE,
-                         .shard = ZF_SHARD_ALL,
+                         .shard = ZF_SHARD_WHOLE,
                          .detail = "flows/eod.yaml",
                          .text = self->yaml,
                          .text_size = self->yaml_size};
@@ -59,7 +59,7 @@ setup (void **state)
                          .flow = "eod",
                          .version = 3,
                          .date = 20416,
-                         .shard = ZF_SHARD_ALL};
+                         .shard = ZF_SHARD_WHOLE};
     ev[2] = (zf_event_t){.seq = 3,
                          .time = 1764000000002,
                          .kind = ZF_EV_TASK,
@@ -79,14 +79,14 @@ setup (void **state)
                          .kind = ZF_EV_PAUSE,
                          .flow = "eod",
                          .date = ZF_DATE_NONE,
-                         .shard = ZF_SHARD_ALL,
+                         .shard = ZF_SHARD_WHOLE,
                          .value = 1};
     ev[4] = (zf_event_t){
-        .seq = 5, .kind = ZF_EV_CONFIRM, .date = ZF_DATE_NONE, .shard = ZF_SHARD_ALL, .value = 4};
+        .seq = 5, .kind = ZF_EV_CONFIRM, .date = ZF_DATE_NONE, .shard = ZF_SHARD_WHOLE, .value = 4};
     ev[5] = (zf_event_t){.seq = 6,
                          .kind = ZF_EV_ERROR,
                          .date = ZF_DATE_NONE,
-                         .shard = ZF_SHARD_ALL,
+                         .shard = ZF_SHARD_WHOLE,
                          .executor = "archiver",
                          .detail = "database unreachable"};
     ev[6] = (zf_event_t){.seq = UINT64_MAX,
@@ -253,7 +253,7 @@ test_oversize (void **state)
     assert_non_null (many);
     for (int i = 0; i <= ZF_MAX_BATCH; i++) {
         many[i].kind = ZF_EV_CONFIRM;
-        many[i].shard = ZF_SHARD_ALL;
+        many[i].shard = ZF_SHARD_WHOLE;
     }
     assert_int_equal (zf_event_encode (self->codec->enc, many, ZF_MAX_BATCH + 1, &err), -1);
     assert_string_equal (err.text, "event: 4097 elements, more than ZF_MAX_BATCH (4096)");

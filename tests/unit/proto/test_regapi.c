@@ -119,14 +119,14 @@ setup (void **state)
                                    .kind = ZF_EV_RUN,
                                    .flow = "eod",
                                    .date = 20416,
-                                   .shard = ZF_SHARD_ALL,
+                                   .shard = ZF_SHARD_WHOLE,
                                    .version = 3};
     self->events[1] = (zf_event_t){.seq = 11,
                                    .kind = ZF_EV_TASK,
                                    .flow = "eod",
                                    .date = 20416,
                                    .task = "start",
-                                   .shard = ZF_SHARD_ALL,
+                                   .shard = ZF_SHARD_WHOLE,
                                    .attempt = 1,
                                    .state = ZF_TS_SUCCEEDED};
     self->lines[0] = "eod.yaml:3:5: unknown key 'tsks'";

@@ -525,7 +525,7 @@ test_memory_reuse (void **state)
         events[i].flow = "eod";
         events[i].task = "load_prices";
         events[i].detail = "a detail long enough to need some room in the arena";
-        events[i].shard = ZF_SHARD_ALL;
+        events[i].shard = ZF_SHARD_WHOLE;
     }
     assert_int_equal (zf_event_encode (self->enc, events, 200, &self->err), 0);
     const void *data = zf_proto_encoder_data (self->enc);

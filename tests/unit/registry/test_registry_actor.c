@@ -99,7 +99,7 @@ s_expect_order (rh_t *h, const char *service, const char *task, uint32_t attempt
 static void
 s_run_a (rh_t *h, uint32_t attempt, int status)
 {
-    zf_task_key_t a = s_key ("a", ZF_SHARD_ALL, attempt);
+    zf_task_key_t a = s_key ("a", ZF_SHARD_SOLE, attempt);
     rh_disp_result (h, &a, ZF_JOB_RUNNING, false);
     rh_disp_result (h, &a, status, true);
     s_await_ack (h, &a);
@@ -133,7 +133,7 @@ s_finish_b_and_c (rh_t *h, uint32_t attempt)
             assert_string_equal (order->task, "c");
             assert_string_equal (service, "noop");
             assert_null (order->command);
-            zf_task_key_t c = s_key ("c", ZF_SHARD_ALL, attempt);
+            zf_task_key_t c = s_key ("c", ZF_SHARD_SOLE, attempt);
             rh_disp_result (h, &c, ZF_JOB_SUCCEEDED, true);
         }
     }
@@ -425,7 +425,7 @@ test_work_lost_with_the_dispatcher_runs_again (void **state)
     rh_submit (h, "t.yaml", s_flow);
     rh_start (h, "t", S_DATE);
     s_expect_order (h, "shell", "a", 1);
-    zf_task_key_t a1 = s_key ("a", ZF_SHARD_ALL, 1);
+    zf_task_key_t a1 = s_key ("a", ZF_SHARD_SOLE, 1);
     rh_disp_result (h, &a1, ZF_JOB_RUNNING, false);
     assert_true (rh_await_event (h, ZF_EV_TASK, ZF_TS_RUNNING, "a"));
 
@@ -444,7 +444,7 @@ test_work_lost_with_the_dispatcher_runs_again (void **state)
     assert_string_equal (dispatch.orders[0].task, "a");
     assert_int_equal (dispatch.orders[0].attempt, 2);
     assert_int_equal (dispatch.orders[0].rollback_count, 1);
-    assert_int_equal (dispatch.orders[0].rollback_shards[0], ZF_SHARD_ALL);
+    assert_int_equal (dispatch.orders[0].rollback_shards[0], ZF_SHARD_SOLE);
     assert_true (rh_await_event (h, ZF_EV_TASK, ZF_TS_ROLLED_BACK, "a"));
     //  The late result of the lost attempt changes nothing.
     rh_disp_result (h, &a1, ZF_JOB_SUCCEEDED, true);
@@ -464,7 +464,7 @@ test_work_the_dispatcher_still_holds_is_not_run_twice (void **state)
     rh_submit (h, "t.yaml", s_flow);
     rh_start (h, "t", S_DATE);
     s_expect_order (h, "shell", "a", 1);
-    zf_task_key_t a1 = s_key ("a", ZF_SHARD_ALL, 1);
+    zf_task_key_t a1 = s_key ("a", ZF_SHARD_SOLE, 1);
     rh_disp_result (h, &a1, ZF_JOB_RUNNING, false);
     assert_true (rh_await_event (h, ZF_EV_TASK, ZF_TS_RUNNING, "a"));
     //  The connection drops, but the dispatcher still runs a.
@@ -492,7 +492,7 @@ test_refusals_fail_retry_or_raise_the_epoch (void **state)
     rh_start (h, "t", S_DATE);
     //  Overloaded: the same attempt comes again after a backoff.
     s_expect_order (h, "shell", "a", 1);
-    zf_task_key_t a1 = s_key ("a", ZF_SHARD_ALL, 1);
+    zf_task_key_t a1 = s_key ("a", ZF_SHARD_SOLE, 1);
     zf_refused_t refused = {ZF_REFUSE_OVERLOADED, h->hello_epoch, "backlog full", &a1, 1};
     zf_proto_error_t err;
     assert_int_equal (zf_refused_encode (h->encoder, &refused, &err), 0);
@@ -506,7 +506,7 @@ test_refusals_fail_retry_or_raise_the_epoch (void **state)
         char service[ZF_MAX_NAME + 1];
         rh_disp_orders (h, &dispatch, service);
         if (strcmp (service, "noop") == 0) {
-            zf_task_key_t c1 = s_key ("c", ZF_SHARD_ALL, 1);
+            zf_task_key_t c1 = s_key ("c", ZF_SHARD_SOLE, 1);
             refused = (zf_refused_t){ZF_REFUSE_NO_WORKER, h->hello_epoch,
                                      "no worker offers service noop", &c1, 1};
             assert_int_equal (zf_refused_encode (h->encoder, &refused, &err), 0);
@@ -592,7 +592,7 @@ test_actions_cancel_retry_skip_and_pause (void **state)
     for (int i = 0; i < 2; i++) {
         rh_disp_orders (h, &dispatch, service);
         if (strcmp (service, "noop") == 0) {
-            zf_task_key_t c = s_key ("c", ZF_SHARD_ALL, 1);
+            zf_task_key_t c = s_key ("c", ZF_SHARD_SOLE, 1);
             rh_disp_result (h, &c, ZF_JOB_SUCCEEDED, true);
         }
     }
@@ -811,7 +811,7 @@ test_the_deadline_timer_fires_on_its_own (void **state)
     zf_dispatch_t dispatch;
     char service[ZF_MAX_NAME + 1];
     rh_disp_orders (h, &dispatch, service);
-    zf_task_key_t a = {"r", S_DATE, "a", ZF_SHARD_ALL, 1};
+    zf_task_key_t a = {"r", S_DATE, "a", ZF_SHARD_SOLE, 1};
     int64_t failed_at = zclock_mono ();
     rh_disp_result (h, &a, ZF_JOB_FAILED, true);
     rh_disp_orders (h, &dispatch, service);

@@ -20,7 +20,7 @@ s_answer (rh_t *h, const zf_dispatch_t *dispatch, zf_result_t *results)
     for (size_t i = 0; i < dispatch->order_count; i++) {
         const zf_order_t *order = &dispatch->orders[i];
         results[count++] = (zf_result_t){
-            .key = {order->flow, order->date, order->task, ZF_SHARD_ALL, order->attempt},
+            .key = {order->flow, order->date, order->task, ZF_SHARD_SOLE, order->attempt},
             .status = ZF_JOB_SUCCEEDED,
             .executor = "fake",
             .winner = true,

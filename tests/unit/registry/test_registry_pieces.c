@@ -49,7 +49,7 @@ test_batches_split_by_count_and_bytes (void **state)
                         .flow = flow,
                         .task = "load",
                         .detail = detail,
-                        .shard = ZF_SHARD_ALL};
+                        .shard = ZF_SHARD_WHOLE};
     assert_true (zf_batch_fits (batch, zf_event_encoded_max (&event)));
     assert_int_equal (zf_batch_add (batch, &event, zf_event_encoded_max (&event)), 0);
     strcpy (flow, "zzz");
@@ -194,16 +194,16 @@ test_publisher_batches_by_topic (void **state)
     zf_event_t task = {.kind = ZF_EV_TASK,
                        .flow = "eod",
                        .task = "a",
-                       .shard = ZF_SHARD_ALL,
+                       .shard = ZF_SHARD_WHOLE,
                        .date = 20000,
                        .attempt = 1};
-    zf_event_t run = {.kind = ZF_EV_RUN, .flow = "eod", .date = 20000, .shard = ZF_SHARD_ALL};
+    zf_event_t run = {.kind = ZF_EV_RUN, .flow = "eod", .date = 20000, .shard = ZF_SHARD_WHOLE};
     zf_event_t other = task;
     other.flow = "eod2";
     zf_event_t error = {.kind = ZF_EV_ERROR,
                         .executor = "dispatcher",
                         .detail = "refused",
-                        .shard = ZF_SHARD_ALL,
+                        .shard = ZF_SHARD_WHOLE,
                         .date = ZF_DATE_NONE};
     //  task.eod x3, run.eod, task.eod, task.eod2 x2, error.dispatcher
     const zf_event_t *stream[] = {&task, &task, &task, &run, &task, &other, &other, &error};
@@ -381,7 +381,7 @@ test_orders_are_built_and_grouped_by_service (void **state)
     for (int i = 0; i < 3; i++)
         assert_int_equal (zf_orders_add (orders, &mixed), 0);
     zf_engine_order_t plain = mixed;
-    zf_engine_shard_run_t one = {ZF_SHARD_ALL, 1, false};
+    zf_engine_shard_run_t one = {ZF_SHARD_SOLE, 1, false};
     plain.task = &flow->tasks[1];
     plain.task_id = "plain";
     plain.shards = &one;
@@ -480,7 +480,7 @@ test_an_order_that_does_not_encode_sinks_only_itself (void **state)
     memset (long_dir, 'd', ZF_MAX_COMMAND + 9);
     long_dir[ZF_MAX_COMMAND + 9] = 0;
     odd.dir = long_dir;
-    zf_engine_shard_run_t one = {ZF_SHARD_ALL, 1, false};
+    zf_engine_shard_run_t one = {ZF_SHARD_SOLE, 1, false};
     zf_engine_order_t good = {flow, &flow->tasks[1], "ord", "plain", 1, 20700, 1, true, &one, 1};
     zf_engine_order_t bad = good;
     bad.flow = &odd;
@@ -511,7 +511,7 @@ test_results_map_to_engine_calls (void **state)
 {
     char buf[ZF_RESULTS_DETAIL];
     zf_result_map_t map;
-    zf_result_t result = {.key = {"eod", 20000, "load", ZF_SHARD_ALL, 1}, .winner = true};
+    zf_result_t result = {.key = {"eod", 20000, "load", ZF_SHARD_SOLE, 1}, .winner = true};
 
     result.status = ZF_JOB_RUNNING;
     zf_results_map (&result, buf, sizeof buf, &map);

@@ -171,9 +171,9 @@ s_source (zf_clock_t *clock, s_history_t *history)
     assert_true (zf_engine_snapshot (engine, s_take_snapshot, history) > 0);
     history->seq_at = zf_engine_seq (engine);
     history->journal = true;
-    zf_task_key_t a = {"t", S_DATE, "a", ZF_SHARD_ALL, 1};
-    zf_task_key_t c = {"t", S_DATE, "c", ZF_SHARD_ALL, 1};
-    zf_task_key_t d = {"t", S_DATE, "d", ZF_SHARD_ALL, 1};
+    zf_task_key_t a = {"t", S_DATE, "a", ZF_SHARD_SOLE, 1};
+    zf_task_key_t c = {"t", S_DATE, "c", ZF_SHARD_SOLE, 1};
+    zf_task_key_t d = {"t", S_DATE, "d", ZF_SHARD_SOLE, 1};
     assert_int_equal (zf_engine_running (engine, &a, "exec-1"), 0);
     assert_int_equal (zf_engine_running (engine, &c, "exec-1"), 0);
     assert_int_equal (zf_engine_running (engine, &d, "exec-2"), 0);
@@ -223,7 +223,7 @@ static void
 test_a_cold_start_recovers_confirms_and_reruns_lost_work (void **state)
 {
     //  The dispatcher still runs d (attempt 1); a was lost with it.
-    zf_inflight_t live = {{"t", S_DATE, "d", ZF_SHARD_ALL, 1}, "exec-2"};
+    zf_inflight_t live = {{"t", S_DATE, "d", ZF_SHARD_SOLE, 1}, "exec-2"};
     s_scene_t scene;
     s_scene_start (&scene, s_source, &live, 1);
     rh_t *h = scene.h;
@@ -248,13 +248,13 @@ test_a_cold_start_recovers_confirms_and_reruns_lost_work (void **state)
     assert_int_equal (rh_state (h, "t", "d"), ZF_TS_RUNNING);
 
     //  The run completes from there.
-    zf_task_key_t a2 = {"t", S_DATE, "a", ZF_SHARD_ALL, 2};
-    zf_task_key_t d1 = {"t", S_DATE, "d", ZF_SHARD_ALL, 1};
+    zf_task_key_t a2 = {"t", S_DATE, "a", ZF_SHARD_SOLE, 2};
+    zf_task_key_t d1 = {"t", S_DATE, "d", ZF_SHARD_SOLE, 1};
     rh_disp_result (h, &a2, ZF_JOB_SUCCEEDED, true);
     rh_disp_result (h, &d1, ZF_JOB_SUCCEEDED, true);
     rh_disp_orders (h, &dispatch, service);
     assert_string_equal (dispatch.orders[0].task, "b");
-    zf_task_key_t b1 = {"t", S_DATE, "b", ZF_SHARD_ALL, 1};
+    zf_task_key_t b1 = {"t", S_DATE, "b", ZF_SHARD_SOLE, 1};
     rh_disp_result (h, &b1, ZF_JOB_SUCCEEDED, true);
     assert_true (rh_await_event (h, ZF_EV_RUN, ZF_RS_SUCCEEDED, NULL));
 
@@ -301,7 +301,8 @@ s_archived_source (zf_clock_t *clock, s_history_t *history)
     for (int round = 0; round < 5; round++) {
         zf_engine_order_t order;
         while (zf_engine_next_order (engine, &order) == 1) {
-            zf_task_key_t key = {"t", S_DATE, order.task_id, ZF_SHARD_ALL, order.shards[0].attempt};
+            zf_task_key_t key = {"t", S_DATE, order.task_id, ZF_SHARD_SOLE,
+                                 order.shards[0].attempt};
             assert_int_equal (zf_engine_running (engine, &key, "exec-1"), 0);
             assert_int_equal (
                 zf_engine_result (engine, &key, ZF_OUTCOME_SUCCEEDED, 0, "exec-1", NULL), 0);
@@ -391,7 +392,7 @@ test_archived_runs_are_read_from_the_archiver (void **state)
     req.flow = "t";
     req.task = "a";
     req.date = S_DATE;
-    req.shard = ZF_SHARD_ALL;
+    req.shard = ZF_SHARD_WHOLE;
     rh_call (h, &req, &reply);
     assert_int_equal (reply.type, ZF_BODY_ERROR);
     assert_int_equal (reply.code, ZF_ERR_CONFLICT);
@@ -407,7 +408,7 @@ test_archived_runs_are_read_from_the_archiver (void **state)
     req.flow = "t";
     req.task = "a";
     req.date = S_DATE;
-    req.shard = ZF_SHARD_ALL;
+    req.shard = ZF_SHARD_WHOLE;
     rh_call (h, &req, &reply);
     assert_int_equal (reply.type, ZF_BODY_LOGS_REPLY);
     assert_int_equal (reply.text_size, 7);

@@ -101,7 +101,7 @@ s_task (fixture_t *self, uint64_t seq, const char *task, int state)
                         .version = 3,
                         .date = self->date,
                         .task = task,
-                        .shard = ZF_SHARD_ALL,
+                        .shard = ZF_SHARD_WHOLE,
                         .attempt = 1,
                         .executor = "e1"};
 }
@@ -117,7 +117,7 @@ s_run (fixture_t *self, uint64_t seq, int state)
                         .flow = "eod",
                         .version = 3,
                         .date = self->date,
-                        .shard = ZF_SHARD_ALL};
+                        .shard = ZF_SHARD_WHOLE};
 }
 
 //  Publishes one event on its topic.
@@ -266,7 +266,7 @@ test_snapshot (void **state)
                        .flow = "eod",
                        .version = 3,
                        .date = ZF_DATE_NONE,
-                       .shard = ZF_SHARD_ALL,
+                       .shard = ZF_SHARD_WHOLE,
                        .detail = "/srv/eod.yaml",
                        .text = "flow: eod\n",
                        .text_size = 10};

@@ -91,7 +91,7 @@ test_event_text (void **state)
                       .flow = "eod",
                       .version = 3,
                       .date = date,
-                      .shard = ZF_SHARD_ALL};
+                      .shard = ZF_SHARD_WHOLE};
     line = s_text (&run, true);
     assert_non_null (strstr (line, " snapshot "));
     assert_non_null (strstr (line, "eod 2026-11-24 v3 succeeded\n"));
@@ -109,7 +109,7 @@ test_event_json (void **state)
                         .version = 3,
                         .date = ZF_DATE_NONE,
                         .task = "load",
-                        .shard = ZF_SHARD_ALL,
+                        .shard = ZF_SHARD_WHOLE,
                         .attempt = 1,
                         .executor = "e1",
                         .detail = "bad \xff byte"};

@@ -465,7 +465,7 @@ test_actions (void **state)
     assert_int_equal (req.action, ZF_ACTION_RETRY);
     assert_string_equal (req.task, "accrue");
     assert_string_equal (req.shard_key, "fx");
-    assert_int_equal (req.shard, ZF_SHARD_ALL);
+    assert_int_equal (req.shard, ZF_SHARD_WHOLE);
     //  A shard by index, on a date.
     assert_int_equal (
         s_zflow (self, "skip", "eod", "settle", "--shard", "3", "--date", "2026-11-24", NULL), 0);

@@ -85,7 +85,7 @@ s_run_event (fixture_t *self, const char *flow, zf_date_t date, int state)
                         .flow = flow,
                         .version = 1,
                         .date = date,
-                        .shard = ZF_SHARD_ALL};
+                        .shard = ZF_SHARD_WHOLE};
     char topic[ZF_EVENT_TOPIC_MAX];
     zf_event_topic (&event, topic, sizeof topic);
     fake_registry_publish (self->fake, topic, &event, 1);
@@ -229,7 +229,7 @@ test_new_term_rechecks (void **state)
                         .kind = ZF_EV_EPOCH,
                         .value = 2,
                         .date = ZF_DATE_NONE,
-                        .shard = ZF_SHARD_ALL};
+                        .shard = ZF_SHARD_WHOLE};
     fake_registry_publish (self->fake, "epoch.", &epoch, 1);
     assert_int_equal (s_end (child), 0);
     assert_int_equal (fake_registry_requests (self->fake, ZF_BODY_STATUS), 2);
