@@ -313,12 +313,14 @@ typedef struct {
     size_t count;
     zf_proto_decoder_t *decoder;
     zf_dispatch_t last;
+    bool refuse; //  play a socket that takes nothing
 } s_requests_t;
 
 static int
 s_capture_request (void *arg, const char *service, const void *body, size_t size)
 {
     s_requests_t *out = arg;
+    if (out->refuse) return -1;
     assert_true (out->count < 16);
     zf_proto_error_t err;
     assert_int_equal (zf_dispatch_decode (out->decoder, body, size, &out->last, &err), 0);
@@ -425,7 +427,9 @@ test_orders_are_built_and_grouped_by_service (void **state)
     assert_int_equal (out.last.orders[3].wait_ms, 1234);
     assert_int_equal (out.last.orders[1].shard_run_count, 2);
     assert_int_equal (out.last.orders[1].rollback_count, 1);
-    assert_int_equal (zf_orders_sent (orders), 4);
+    zf_orders_stats_t stats;
+    zf_orders_stats (orders, &stats);
+    assert_int_equal (stats.sent, 4);
     //  A built-in never goes to the dispatcher.
     zf_engine_order_t builtin = plain;
     builtin.task = &flow->tasks[0];
@@ -524,10 +528,53 @@ test_an_order_that_does_not_encode_sinks_only_itself (void **state)
     assert_int_equal (given_up, 1);
     //  The two good orders went, one request each.
     assert_int_equal (out.count, 2);
-    assert_int_equal (zf_orders_sent (orders), 2);
+    zf_orders_stats_t stats;
+    zf_orders_stats (orders, &stats);
+    assert_int_equal (stats.sent, 2);
+    assert_int_equal (stats.requests, 2);
+    assert_int_equal (stats.failed, 1);
+    assert_int_equal (stats.unsent, 0);
     zf_orders_destroy (&orders);
     zf_proto_decoder_destroy (&out.decoder);
     free (long_dir);
+    zf_engine_destroy (&engine);
+    zf_clock_destroy (&clock);
+}
+
+static void
+test_orders_the_socket_refuses_are_counted (void **state)
+{
+    zf_clock_t *clock = zf_clock_new_fake (1795000000000LL);
+    zf_engine_t *engine = zf_engine_new (clock);
+    assert_int_equal (
+        zf_engine_submit (engine, s_flow_text, strlen (s_flow_text), "/f/ord.yaml", NULL), 1);
+    const zf_flow_t *flow = zf_engine_flow (engine, "ord", 1);
+    zf_engine_shard_run_t one = {ZF_SHARD_ALL, 1, false};
+    zf_engine_order_t plain = {flow, &flow->tasks[1], "ord", "plain", 1, 20700, 1, true, &one, 1};
+    s_requests_t out = {.count = 0, .decoder = zf_proto_decoder_new (), .refuse = true};
+    zf_orders_t *orders = zf_orders_new (s_capture_request, &out);
+    int given_up = 0;
+    zf_orders_set_failed (orders, s_given_up, &given_up);
+    //  A full batch goes out while orders are added: its refusal is
+    //  reported there, not dropped.
+    for (int i = 0; i < ZF_MAX_BATCH; i++)
+        assert_int_equal (zf_orders_add (orders, &plain), 0);
+    assert_int_equal (zf_orders_add (orders, &plain), -1);
+    zf_orders_stats_t stats;
+    zf_orders_stats (orders, &stats);
+    assert_int_equal (stats.unsent, ZF_MAX_BATCH);
+    assert_int_equal (stats.sent, 0);
+    //  The last one goes at the flush, refused too.
+    assert_int_equal (zf_orders_flush (orders), 1);
+    zf_orders_stats (orders, &stats);
+    assert_int_equal (stats.unsent, ZF_MAX_BATCH + 1);
+    assert_int_equal (stats.requests, 0);
+    //  Refused orders are not given up: a fresh session sends them again.
+    assert_int_equal (given_up, 0);
+    assert_int_equal (stats.failed, 0);
+    assert_int_equal (out.count, 0);
+    zf_orders_destroy (&orders);
+    zf_proto_decoder_destroy (&out.decoder);
     zf_engine_destroy (&engine);
     zf_clock_destroy (&clock);
 }
@@ -641,6 +688,7 @@ main (void)
         cmocka_unit_test (test_orders_are_built_and_grouped_by_service),
         cmocka_unit_test (test_long_shard_lists_are_split),
         cmocka_unit_test (test_an_order_that_does_not_encode_sinks_only_itself),
+        cmocka_unit_test (test_orders_the_socket_refuses_are_counted),
         cmocka_unit_test (test_results_map_to_engine_calls),
         cmocka_unit_test (test_epoch_file_is_read_and_written),
     };
