@@ -605,7 +605,6 @@ zf_session_on_hello_reply (zf_session_t *self, const zf_hello_reply_t *reply)
     } else if (truncated) {
         zf_log_warn ("dispatcher holds %zu or more attempts: sending what is in flight again",
                      reply->inflight_count);
-        s_ready (self);
         if (self->cold) {
             //  Every success folded from the archiver is durable.
             self->cold = false;
@@ -616,6 +615,8 @@ zf_session_on_hello_reply (zf_session_t *self, const zf_hello_reply_t *reply)
         if (zf_engine_requeue_lost (self->engine, s_unlisted, self, NULL, NULL) < 0)
             zf_log_error ("unlisted work not found reason=\"%s\"",
                           zf_engine_last_error (self->engine));
+        //  Ready only now: that forgets the list.
+        s_ready (self);
         s_resend (self);
     } else
         self->state = ZF_SESSION_SYNC;

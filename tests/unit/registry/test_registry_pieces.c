@@ -1,6 +1,7 @@
 /*  Registry tests of the pure pieces: the string arena, batch splitting, the
     journal ring, topic batching in the publisher, orders built from the
-    engine, results mapped to engine calls, the epoch file. */
+    engine, results mapped to engine calls, the epoch file, the archiver's
+    lag. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include "batch.h"
 #include "epoch.h"
 #include "journal.h"
+#include "lagwatch.h"
 #include "orders.h"
 #include "publisher.h"
 #include "results.h"
@@ -677,6 +679,55 @@ test_epoch_file_is_read_and_written (void **state)
     assert_int_equal (system (cmd), 0);
 }
 
+//  ---------------------------------------------------------------------------
+//  The archiver's lag
+
+//  Counts ERROR events.
+static void
+s_count_errors (const zf_event_t *event, void *arg)
+{
+    if (event->kind == ZF_EV_ERROR) (*(int *)arg)++;
+}
+
+static void
+test_the_archiver_s_lag_is_said_once_a_minute (void **state)
+{
+    zf_clock_t *clock = zf_clock_new_fake (1795000000000LL);
+    zf_engine_t *engine = zf_engine_new (clock);
+    int errors = 0;
+    zf_engine_set_listener (engine, s_count_errors, &errors);
+    assert_int_equal (zf_engine_set_epoch (engine, 1), 0);
+    zf_lagwatch_t *lag = zf_lagwatch_new (engine, clock, "tcp://127.0.0.1:5580", 300);
+    assert_non_null (lag);
+    assert_int_equal (zf_lagwatch_interval (lag), 300);
+    //  What the engine held at start is durable: not behind.
+    zf_clock_advance (clock, 1000);
+    assert_false (zf_lagwatch_check (lag));
+    //  Events wait; behind once nothing was acknowledged for warn_ms.
+    zf_lagwatch_archived (lag, 1);
+    assert_int_equal (
+        zf_engine_submit (engine, s_flow_text, strlen (s_flow_text), "/f/ord.yaml", NULL), 1);
+    assert_false (zf_lagwatch_check (lag));
+    zf_clock_advance (clock, 299);
+    assert_false (zf_lagwatch_check (lag));
+    zf_clock_advance (clock, 1);
+    assert_true (zf_lagwatch_check (lag));
+    assert_int_equal (errors, 1);
+    //  Said again only after ZF_LAG_REPEAT_MS.
+    zf_clock_advance (clock, ZF_LAG_REPEAT_MS - 1);
+    assert_false (zf_lagwatch_check (lag));
+    zf_clock_advance (clock, 1);
+    assert_true (zf_lagwatch_check (lag));
+    assert_int_equal (errors, 2);
+    //  Caught up: quiet again.
+    zf_lagwatch_archived (lag, zf_engine_seq (engine));
+    assert_false (zf_lagwatch_check (lag));
+    zf_lagwatch_destroy (&lag);
+    zf_lagwatch_destroy (&lag);
+    zf_engine_destroy (&engine);
+    zf_clock_destroy (&clock);
+}
+
 int
 main (void)
 {
@@ -691,6 +742,7 @@ main (void)
         cmocka_unit_test (test_orders_the_socket_refuses_are_counted),
         cmocka_unit_test (test_results_map_to_engine_calls),
         cmocka_unit_test (test_epoch_file_is_read_and_written),
+        cmocka_unit_test (test_the_archiver_s_lag_is_said_once_a_minute),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
