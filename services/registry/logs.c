@@ -14,6 +14,8 @@
     the highest one with a log file in the run's folder. Reading is
     synchronous: a log is at most ZF_TASK_LOG_CAP bytes and the reply at most
     half a frame, so one read costs milliseconds.
+
+    Owns: the LOGS reply and the paths it may read.
 */
 #include "requests_internal.h"
 

@@ -330,6 +330,13 @@ s_take_epoch (zf_registry_t *self, zf_registry_config_t *cfg)
     return 0;
 }
 
+//  The heartbeat interval with the dispatcher.
+static int64_t
+s_heartbeat_ms (const zf_registry_config_t *cfg)
+{
+    return cfg->heartbeat_ms > 0 ? cfg->heartbeat_ms : 1000;
+}
+
 //  Makes the session on the engine; its socket comes with the loop.
 static int
 s_setup_session (zf_registry_t *self, zf_registry_config_t *cfg)
@@ -337,7 +344,7 @@ s_setup_session (zf_registry_t *self, zf_registry_config_t *cfg)
     zf_session_config_t session = {
         .name = cfg->name ? cfg->name : "registry",
         .endpoint = self->dispatcher,
-        .heartbeat_ms = cfg->heartbeat_ms > 0 ? cfg->heartbeat_ms : 1000,
+        .heartbeat_ms = s_heartbeat_ms (cfg),
         .liveness = cfg->liveness > 0 ? cfg->liveness : 3,
         .max_in_flight = cfg->max_in_flight ? cfg->max_in_flight : ZF_REGISTRY_MAX_IN_FLIGHT,
         .wait_ms = cfg->no_worker_wait_ms,
@@ -355,9 +362,8 @@ s_setup_loop (zf_registry_t *self, zf_registry_config_t *cfg)
     snprintf (log_dir, sizeof log_dir, "%s/logs", cfg->dir ? cfg->dir : ".");
     self->loop = zloop_new ();
     if (self->loop)
-        self->link = zf_link_new (self->loop, self->dispatcher, self->real,
-                                  cfg->heartbeat_ms > 0 ? cfg->heartbeat_ms : 1000, self->session,
-                                  s_link_done, self);
+        self->link = zf_link_new (self->loop, self->dispatcher, self->real, s_heartbeat_ms (cfg),
+                                  self->session, s_link_done, self);
     if (!self->loop || !self->link) {
         snprintf (cfg->error, sizeof cfg->error, "out of memory");
         return -1;

@@ -11,6 +11,9 @@
     the events outside the range left out. seq_at is the seq the reply brings
     a replica to. A range the journal no longer holds is ERROR unavailable:
     the replica takes a snapshot instead.
+
+    Owns: the SNAPSHOT and EVENTS_SINCE replies; it reads the engine and
+    the journal, and flushes the publisher first.
 */
 #include "requests_internal.h"
 #include "batch.h"

@@ -8,6 +8,8 @@
     is sent again without the texts, then without the tasks. A run that was
     archived (it succeeded, is durable and left memory) is answered by the
     archiver, through history.c.
+
+    Owns: the STATUS reply and its scratch arrays (in zf_requests_t).
 */
 #include "requests_internal.h"
 #include "zf_log.h"

@@ -300,6 +300,21 @@ s_result (s_fixture_t *fx, const zf_task_key_t *key, int status)
     zf_session_on_results (fx->session, &results);
 }
 
+//  Gets the session ready, runs a to its success and sends b's shards.
+static void
+s_run_b (s_fixture_t *fx)
+{
+    s_ready (fx);
+    s_run (fx);
+    zf_task_key_t a1 = s_key ("a", S_SOLE, 1);
+    s_result (fx, &a1, ZF_JOB_SUCCEEDED);
+    zf_session_pump (fx->session);
+    zf_dispatch_t dispatch;
+    s_orders (fx, &dispatch, "shell");
+    assert_string_equal (dispatch.orders[0].task, "b");
+    assert_int_equal (dispatch.orders[0].shard_count, 3);
+}
+
 //  A refusal from the dispatcher.
 static void
 s_refuse (s_fixture_t *fx, int code, const zf_task_key_t *keys, size_t count)
@@ -586,15 +601,7 @@ static void
 test_only_attempts_still_dispatched_are_sent_again (void **state)
 {
     s_fixture_t *fx = *state;
-    s_ready (fx);
-    s_run (fx);
-    //  a ends; b's three shards go out.
-    zf_task_key_t a1 = s_key ("a", S_SOLE, 1);
-    s_result (fx, &a1, ZF_JOB_SUCCEEDED);
-    zf_session_pump (fx->session);
-    zf_dispatch_t dispatch;
-    s_orders (fx, &dispatch, "shell");
-    assert_string_equal (dispatch.orders[0].task, "b");
+    s_run_b (fx);
     //  Every shard of b and c refused; then shard 1 of b starts running
     //  (another copy got through) and c is cancelled.
     zf_task_key_t refused[4] = {s_key ("b", 0, 1), s_key ("b", 1, 1), s_key ("b", 2, 1),
@@ -606,6 +613,7 @@ test_only_attempts_still_dispatched_are_sent_again (void **state)
     s_wait (fx, ZF_SESSION_BACKOFF_MIN_MS);
     zf_session_backoff_over (fx->session);
     //  One order for b's shards 0 and 2, none for c.
+    zf_dispatch_t dispatch;
     s_orders (fx, &dispatch, "shell");
     assert_int_equal (dispatch.order_count, 1);
     assert_string_equal (dispatch.orders[0].task, "b");
@@ -667,14 +675,7 @@ static void
 test_refused_orders_fail_the_whole_task_or_single_shards (void **state)
 {
     s_fixture_t *fx = *state;
-    s_ready (fx);
-    s_run (fx);
-    zf_task_key_t a1 = s_key ("a", S_SOLE, 1);
-    s_result (fx, &a1, ZF_JOB_SUCCEEDED);
-    zf_session_pump (fx->session);
-    zf_dispatch_t dispatch;
-    s_orders (fx, &dispatch, "shell");
-    assert_string_equal (dispatch.orders[0].task, "b");
+    s_run_b (fx);
     //  One shard: only that one fails, with the dispatcher's reason.
     zf_task_key_t b0 = s_key ("b", 0, 1);
     s_refuse (fx, ZF_REFUSE_BAD_REQUEST, &b0, 1);
