@@ -263,13 +263,13 @@ s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
         zf_session_stats (self->session, &session);
         zf_history_stats_t history;
         zf_history_stats (self->history, &history);
-        zsock_send (reader, "88888888888888888888", requests.requests, requests.bad,
+        zsock_send (reader, "888888888888888888888", requests.requests, requests.bad,
                     session.orders.sent, session.results, session.stale, session.refusals,
                     session.reconnects, zf_engine_seq (self->engine),
                     zf_engine_epoch (self->engine), published.events, session.malformed,
                     session.unsent, session.orders.unsent, session.orders.failed, session.acks_lost,
-                    session.limit_hits, session.out_of_memory, history.requests, history.timeouts,
-                    history.refused);
+                    session.limit_hits, session.lists_cut, session.out_of_memory, history.requests,
+                    history.timeouts, history.refused);
     } else if (streq (command, "TICK"))
         zf_engine_tick (self->engine);
     zstr_free (&command);

@@ -586,6 +586,7 @@ zf_session_on_hello_reply (zf_session_t *self, const zf_hello_reply_t *reply)
     //  live attempts and answers with the result for finished ones. A list
     //  that does not fit in memory is treated the same way.
     bool truncated = reply->inflight_count >= ZF_MAX_BATCH;
+    if (truncated) self->stats.lists_cut++;
     zf_keytable_purge (self->live);
     for (size_t i = 0; i < reply->inflight_count; i++) {
         const zf_task_key_t *key = &reply->inflight[i].key;

@@ -230,9 +230,9 @@ rh_stat (rh_t *self, int index)
 {
     uint64_t v[RH_STATS];
     zstr_send (self->actor, "STATS");
-    assert_int_equal (zsock_recv (self->actor, "88888888888888888888", &v[0], &v[1], &v[2], &v[3],
+    assert_int_equal (zsock_recv (self->actor, "888888888888888888888", &v[0], &v[1], &v[2], &v[3],
                                   &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11], &v[12],
-                                  &v[13], &v[14], &v[15], &v[16], &v[17], &v[18], &v[19]),
+                                  &v[13], &v[14], &v[15], &v[16], &v[17], &v[18], &v[19], &v[20]),
                       0);
     assert_true (index >= 0 && index < RH_STATS);
     return v[index];

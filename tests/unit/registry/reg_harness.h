@@ -113,8 +113,8 @@ bool rh_await_event (rh_t *self, int kind, int state, const char *task);
 int rh_state (rh_t *self, const char *flow, const char *task);
 
 //  The STATS counters: index 0 requests ... 9 events published, 10
-//  malformed messages from the dispatcher ... 19 (registry.h has the list).
-#define RH_STATS 20
+//  malformed messages from the dispatcher ... 20 (registry.h has the list).
+#define RH_STATS 21
 uint64_t rh_stat (rh_t *self, int index);
 
 #endif

@@ -483,6 +483,9 @@ test_a_reply_cut_short_sends_unlisted_work_again (void **state)
     s_reply (fx, 7, held, ZF_MAX_BATCH);
     free (held);
     free (tasks);
+    zf_session_stats_t stats;
+    zf_session_stats (fx->session, &stats);
+    assert_int_equal (stats.lists_cut, 1);
     //  hello --reply cut short--> ready
     assert_int_equal (zf_session_state (fx->session), ZF_SESSION_READY);
     zf_dispatch_t dispatch;
