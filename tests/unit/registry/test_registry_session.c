@@ -729,9 +729,24 @@ test_an_order_that_cannot_be_encoded_fails_its_shards (void **state)
         assert_non_null (strstr (info.detail, "the order could not be sent"));
     }
     assert_true (s_said (fx, "order not sent flow=w task=wide"));
+    //  Shards at different attempts: the order names each with its own,
+    //  and each fails at its attempt.
+    assert_int_equal (zf_engine_retry (fx->engine, "w", S_DATE, "wide", 0), 0);
+    zf_session_pump (fx->session);
+    assert_int_equal (zf_engine_retry (fx->engine, "w", S_DATE, "wide", 0), 0);
+    assert_int_equal (zf_engine_retry (fx->engine, "w", S_DATE, "wide", 1), 0);
+    zf_session_pump (fx->session);
+    uint32_t expected[3] = {3, 2, 1};
+    for (int32_t shard = 0; shard < 3; shard++) {
+        zf_engine_shard_info_t info;
+        assert_int_equal (zf_engine_shard_info (fx->engine, "w", S_DATE, 0, shard, &info), 0);
+        assert_int_equal (info.state, ZF_TS_FAILED);
+        assert_int_equal (info.attempt, expected[shard]);
+    }
     zf_session_stats_t stats;
     zf_session_stats (fx->session, &stats);
-    assert_int_equal (stats.orders.failed, 1);
+    assert_int_equal (stats.orders.failed, 3);
+    assert_int_equal (s_count (fx, ZF_MDPC_REQUEST), 0);
 }
 
 //  ---------------------------------------------------------------------------
