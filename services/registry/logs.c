@@ -14,8 +14,10 @@
     the highest one with a log file in the run's folder. Reading is
     synchronous: a log is at most ZF_TASK_LOG_CAP bytes and the reply at most
     half a frame, so one read costs milliseconds.
+
+    Owns: the LOGS reply and the paths it may read.
 */
-#include "registry_internal.h"
+#include "requests_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -52,7 +54,7 @@ typedef struct {
 //  The highest attempt of a task (shard >= 0: of that shard) with a log file
 //  in LOG_DIR/FLOW/DATE, or 0 if none has one.
 static uint32_t
-s_latest_logged (zf_registry_t *self, const char *flow, zf_date_t date, const char *task,
+s_latest_logged (zf_requests_t *self, const char *flow, zf_date_t date, const char *task,
                  int32_t shard)
 {
     char day[ZF_DATE_TEXT], path[PATH_MAX], prefix[ZF_MAX_NAME + 16];
@@ -89,18 +91,18 @@ s_latest_logged (zf_registry_t *self, const char *flow, zf_date_t date, const ch
 //  engine does not know the run (the request must then name everything
 //  itself), or -1 after answering ERROR.
 static int
-s_resolve (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req, s_target_t *target)
+s_resolve (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t *req, s_target_t *target)
 {
     *target = (s_target_t){req->date, req->shard, req->attempt, false};
     zf_engine_run_info_t run;
     int rc = zf_engine_run_info (self->engine, req->flow, req->date, &run);
     if (rc == ZF_E_UNKNOWN_FLOW || rc == ZF_E_UNKNOWN_RUN) {
         if (req->date != ZF_DATE_NONE && req->attempt > 0 && !req->shard_key) return 1;
-        zf_requests_engine_error (self, identity, req->req_id, rc);
+        zf_reply_engine_error (self, identity, req->req_id, rc);
         return -1;
     }
     if (rc != 0) {
-        zf_requests_engine_error (self, identity, req->req_id, rc);
+        zf_reply_engine_error (self, identity, req->req_id, rc);
         return -1;
     }
     target->date = run.date;
@@ -143,7 +145,7 @@ s_resolve (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req,
         rc = zf_engine_shard_info (self->engine, req->flow, target->date, (uint32_t)index,
                                    target->shard, &info);
         if (rc != 0) {
-            zf_requests_engine_error (self, identity, req->req_id, rc);
+            zf_reply_engine_error (self, identity, req->req_id, rc);
             return -1;
         }
         if (info.attempt == 0) {
@@ -199,7 +201,7 @@ s_read_tail (int fd, size_t *size, bool *truncated)
 }
 
 void
-zf_logs_reply (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req)
+zf_logs_reply (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t *req)
 {
     if (!s_name_ok (req->flow) || !s_name_ok (req->task)) {
         zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_BAD_REQUEST,

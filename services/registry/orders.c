@@ -49,8 +49,7 @@ struct _zf_orders_t {
     int32_t *rollbacks;                         //  scratch: one order's rollback shards
     size_t rollbacks_capacity;                  //  entries allocated
     zf_proto_encoder_t *encoder;                //  request bodies
-    uint64_t sent;                              //  orders sent
-    uint64_t requests;                          //  requests sent
+    zf_orders_stats_t stats;                    //  counters
     zf_orders_failed_fn *failed;                //  hears of orders given up, or NULL
     void *failed_arg;                           //  for failed
     zhashx_t *roll_back;                        //  "flow/date" of runs that roll back every shard
@@ -188,54 +187,97 @@ s_send_orders (zf_orders_t *self, const char *service, uint64_t epoch, const zf_
     if (self->send (self->arg, service, zf_proto_encoder_data (self->encoder),
                     zf_proto_encoder_size (self->encoder)) != 0)
         return -1;
-    self->sent += count;
-    self->requests++;
+    self->stats.sent += count;
+    self->stats.requests++;
     return 0;
 }
 
-//  Sends one service's orders; returns 0 or -1.
+//  Gives an order up: the failed function hears of it (and says why), or
+//  the log does.
+static void
+s_give_up (zf_orders_t *self, const zf_order_t *order, const char *reason)
+{
+    self->stats.failed++;
+    if (self->failed)
+        self->failed (self->failed_arg, order, reason);
+    else
+        zf_log_error ("order not sent flow=%s task=%s reason=\"%s\"", order->flow, order->task,
+                      reason);
+}
+
+//  A bucket's order as it goes on the wire, its lists in the bucket's pools.
+static void
+s_wire_order (const s_bucket_t *bucket, size_t index, zf_order_t *order)
+{
+    const s_pending_t *pending = &bucket->pending[index];
+    *order = pending->order;
+    order->shard_runs = order->shard_run_count ? bucket->runs + pending->runs_at : NULL;
+    order->rollback_shards =
+        order->rollback_count ? bucket->rollbacks + pending->rollbacks_at : NULL;
+}
+
+//  The socket refused a request of count orders: they never reached the
+//  dispatcher (the session starts afresh and finds them missing).
+static void
+s_refused (zf_orders_t *self, const char *service, size_t count)
+{
+    self->stats.unsent += count;
+    zf_log_error ("orders not sent service=%s orders=%zu reason=\"the socket refused them\"",
+                  service, count);
+}
+
+//  Sends one service's orders, each alone if the request as a whole does
+//  not encode; returns 0, or -1 if any did not go out.
+static int
+s_send_all (zf_orders_t *self, s_bucket_t *bucket)
+{
+    zf_proto_error_t err = {"out of memory"};
+    for (size_t i = 0; i < bucket->count; i++)
+        s_wire_order (bucket, i, &self->wire[i]);
+    int rc = s_send_orders (self, bucket->service, bucket->epoch, self->wire, bucket->count, &err);
+    if (rc == -1) s_refused (self, bucket->service, bucket->count);
+    if (rc != -2) return rc;
+    if (bucket->count == 1) {
+        s_give_up (self, &self->wire[0], err.text);
+        return -1;
+    }
+    //  One order the encoder refuses must not sink the others: each goes
+    //  alone, and those that still do not encode are given up.
+    rc = 0;
+    for (size_t i = 0; i < bucket->count; i++) {
+        int one = s_send_orders (self, bucket->service, bucket->epoch, &self->wire[i], 1, &err);
+        if (one == -2)
+            s_give_up (self, &self->wire[i], err.text);
+        else if (one == -1)
+            s_refused (self, bucket->service, 1);
+        if (one != 0) rc = -1;
+    }
+    return rc;
+}
+
+//  Sends one service's orders and empties its bucket; returns 0 or -1.
 static int
 s_send_bucket (zf_orders_t *self, s_bucket_t *bucket)
 {
     if (bucket->count == 0) return 0;
     int rc = 0;
-    zf_proto_error_t err = {"out of memory"};
     if (zf_array_grow ((void **)&self->wire, &self->wire_capacity, bucket->count,
-                       sizeof (zf_order_t)))
-        rc = -2;
-    for (size_t i = 0; rc == 0 && i < bucket->count; i++) {
-        s_pending_t *pending = &bucket->pending[i];
-        zf_order_t *order = &self->wire[i];
-        *order = pending->order;
-        order->shard_runs = order->shard_run_count ? bucket->runs + pending->runs_at : NULL;
-        order->rollback_shards =
-            order->rollback_count ? bucket->rollbacks + pending->rollbacks_at : NULL;
-    }
-    if (rc == 0)
-        rc = s_send_orders (self, bucket->service, bucket->epoch, self->wire, bucket->count, &err);
-    if (rc == -2 && bucket->count > 1 && self->wire) {
-        //  One order the encoder refuses must not sink the others: each
-        //  goes alone, and those that still do not encode are given up.
-        rc = 0;
+                       sizeof (zf_order_t)) == 0)
+        rc = s_send_all (self, bucket);
+    else {
+        //  Without room to lay the request out, every order is given up.
         for (size_t i = 0; i < bucket->count; i++) {
-            int one = s_send_orders (self, bucket->service, bucket->epoch, &self->wire[i], 1, &err);
-            if (one == -2 && self->failed)
-                self->failed (self->failed_arg, &self->wire[i], err.text);
-            if (one == -2)
-                zf_log_error ("order not sent flow=%s task=%s reason=\"%s\"", self->wire[i].flow,
-                              self->wire[i].task, err.text);
-            if (one != 0) rc = -1;
+            zf_order_t order;
+            s_wire_order (bucket, i, &order);
+            s_give_up (self, &order, "out of memory");
         }
-    } else if (rc == -2) {
-        zf_log_error ("order not sent flow=%s task=%s reason=\"%s\"", bucket->pending[0].order.flow,
-                      bucket->pending[0].order.task, err.text);
-        if (self->failed && self->wire) self->failed (self->failed_arg, &self->wire[0], err.text);
+        rc = -1;
     }
     bucket->count = 0;
     bucket->bytes = 0;
     bucket->runs_count = 0;
     bucket->rollbacks_count = 0;
-    return rc == 0 ? 0 : -1;
+    return rc;
 }
 
 //  The batch for a service; when every bucket is named, all are sent and
@@ -255,14 +297,19 @@ s_bucket (zf_orders_t *self, const char *service, int *failed)
     return bucket;
 }
 
-//  Queues one wire order (lists from the scratch arrays) in a bucket.
+//  Queues one wire order (lists from the scratch arrays) in a bucket, after
+//  sending the bucket if it is full (*failed counts it if that failed).
+//  Returns 0, or -1 if out of memory.
 static int
-s_queue (zf_orders_t *self, s_bucket_t *bucket, uint64_t epoch, const zf_order_t *order)
+s_queue (zf_orders_t *self, s_bucket_t *bucket, uint64_t epoch, const zf_order_t *order,
+         int *failed)
 {
     size_t bytes = zf_orders_size (order);
-    if (bucket->count && (bucket->count == ZF_MAX_BATCH || bucket->epoch != epoch ||
-                          bucket->bytes + bytes > ZF_ORDERS_BYTES))
-        s_send_bucket (self, bucket);
+    if (bucket->count &&
+        (bucket->count == ZF_MAX_BATCH || bucket->epoch != epoch ||
+         bucket->bytes + bytes > ZF_ORDERS_BYTES) &&
+        s_send_bucket (self, bucket) != 0)
+        (*failed)++;
     if (zf_array_grow ((void **)&bucket->pending, &bucket->capacity, bucket->count + 1,
                        sizeof (s_pending_t)) ||
         zf_array_grow ((void **)&bucket->runs, &bucket->runs_capacity,
@@ -331,14 +378,14 @@ zf_orders_add (zf_orders_t *self, const zf_engine_order_t *order)
                        sizeof (zf_shard_run_t)) ||
         zf_array_grow ((void **)&self->rollbacks, &self->rollbacks_capacity, width,
                        sizeof (int32_t))) {
+        self->stats.failed++;
         zf_log_error ("order not sent flow=%s task=%s reason=\"%s\"", order->flow_name,
                       order->task_id, bucket ? "out of memory" : "no service runs this task");
         return -1;
     }
     //  A long shard list goes as several orders for the same task, each
     //  naming some of the shards with their attempts.
-    int rc = 0;
-    for (size_t at = 0; at < order->shard_count && rc == 0; at += ZF_ORDERS_MAX_RUNS) {
+    for (size_t at = 0; at < order->shard_count; at += ZF_ORDERS_MAX_RUNS) {
         zf_engine_order_t part = *order;
         part.shards = order->shards + at;
         part.shard_count = order->shard_count - at < ZF_ORDERS_MAX_RUNS ? order->shard_count - at
@@ -347,12 +394,12 @@ zf_orders_add (zf_orders_t *self, const zf_engine_order_t *order)
         zf_order_t wire;
         zf_orders_build (&part, self->wait_ms, s_rolls_back (self, order->flow_name, order->date),
                          &wire, self->runs, self->rollbacks);
-        rc = s_queue (self, bucket, order->epoch, &wire);
-        if (rc)
-            zf_log_error ("order not sent flow=%s task=%s reason=\"out of memory\"",
-                          order->flow_name, order->task_id);
+        if (s_queue (self, bucket, order->epoch, &wire, &failed) != 0) {
+            s_give_up (self, &wire, "out of memory");
+            failed++;
+        }
     }
-    return rc == 0 && failed == 0 ? 0 : -1;
+    return failed == 0 ? 0 : -1;
 }
 
 int
@@ -365,16 +412,9 @@ zf_orders_flush (zf_orders_t *self)
     return failed;
 }
 
-uint64_t
-zf_orders_sent (zf_orders_t *self)
+void
+zf_orders_stats (zf_orders_t *self, zf_orders_stats_t *stats)
 {
-    assert (self);
-    return self->sent;
-}
-
-uint64_t
-zf_orders_requests (zf_orders_t *self)
-{
-    assert (self);
-    return self->requests;
+    assert (self && stats);
+    *stats = self->stats;
 }

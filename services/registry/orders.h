@@ -37,11 +37,21 @@
 //  Sends REQUEST [service][DISPATCH body]; returns 0 or -1.
 typedef int (zf_orders_send_fn) (void *arg, const char *service, const void *body, size_t size);
 
-//  Hears of an order that could not be encoded (a defect, or a flow past a
-//  limit the wire has): its shards never reach the dispatcher.
+//  Hears of an order given up: it could not be encoded (a defect, or a flow
+//  past a limit the wire has) or memory ran out. Its shards never reach the
+//  dispatcher; the function says so (the batcher logs it only without one).
 typedef void (zf_orders_failed_fn) (void *arg, const zf_order_t *order, const char *reason);
 
 typedef struct _zf_orders_t zf_orders_t;
+
+//  Counters. Every order counted as unsent or failed was logged with why.
+typedef struct {
+    uint64_t sent;     //  orders sent (each part of a split order counts)
+    uint64_t requests; //  requests sent
+    uint64_t unsent;   //  orders in requests the socket refused
+    uint64_t failed;   //  orders given up: they do not encode, no service runs
+                       //  them, or memory ran out
+} zf_orders_stats_t;
 
 //  The service that runs a task: "shell" for run:, its service: name, or
 //  NULL for a built-in (start, day_roll), which the engine runs itself.
@@ -63,7 +73,7 @@ zf_orders_t *zf_orders_new (zf_orders_send_fn *send, void *arg);
 //  Frees the batcher (unsent orders are dropped); NULLs the pointer.
 void zf_orders_destroy (zf_orders_t **self_p);
 
-//  Calls failed with every order given up because it does not encode.
+//  Calls failed with every order given up (instead of logging it).
 void zf_orders_set_failed (zf_orders_t *self, zf_orders_failed_fn *failed, void *arg);
 
 //  How long orders let the dispatcher wait for a worker (0: for ever).
@@ -76,8 +86,10 @@ void zf_orders_set_wait (zf_orders_t *self, int64_t wait_ms);
 //  that ran under the same number. Returns 0, or -1 if out of memory.
 int zf_orders_roll_back_all (zf_orders_t *self, const char *flow, zf_date_t date);
 
-//  Takes one order of the engine (copying its shard list). Returns 0, or -1
-//  if it cannot be sent: a built-in task, or out of memory (logged).
+//  Takes one order of the engine (copying its shard list); a batch that
+//  fills up goes out at once. Returns 0, or -1 if the order cannot be sent
+//  (a built-in task, or out of memory) or a batch sent on the way did not
+//  all go out (each logged).
 int zf_orders_add (zf_orders_t *self, const zf_engine_order_t *order);
 
 //  Sends every batch. Returns the number of batches that did not all go
@@ -85,8 +97,7 @@ int zf_orders_add (zf_orders_t *self, const zf_engine_order_t *order);
 //  handed to the failed function).
 int zf_orders_flush (zf_orders_t *self);
 
-//  Orders sent (counting each part of a split order) and requests sent.
-uint64_t zf_orders_sent (zf_orders_t *self);
-uint64_t zf_orders_requests (zf_orders_t *self);
+//  Counters.
+void zf_orders_stats (zf_orders_t *self, zf_orders_stats_t *stats);
 
 #endif

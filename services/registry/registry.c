@@ -1,5 +1,20 @@
 /*  registry.c - the registry actor: sockets, the loop, the end of every turn.
 
+    Owns: the engine, the journal and the publisher of its events, the
+    term (the epoch file), the ROUTER and the PUB, the loop and its
+    deadline and lag timers; and every part below, which it makes, wires
+    together and ends. The parts never call back into this file: they get
+    what they need lent at creation, and reach it only through the
+    functions they are given.
+
+      session.c    the Majordomo client session with the dispatcher (pure)
+      link.c       its socket, monitor and timers
+      requests.c   the registry API on the ROUTER (with status.c, logs.c,
+                   replay.c, replies.c)
+      history.c    STATUS of archived runs, asked of the archiver
+      lagwatch.c   how far behind the archiver is (pure)
+      recover.c    a cold start from the archiver's durable state
+
     Every callback of the loop (a request, a message from the dispatcher,
     the deadline timer, the heartbeat timer, the pipe) does its own work and
     then ends the turn the same way: orders out, events out, acknowledgements
@@ -7,19 +22,54 @@
     the engine says when it next needs the clock, and the loop sleeps until
     then or until a message comes.
 */
-#include "registry_internal.h"
+#include "registry.h"
 #include "epoch.h"
+#include "history.h"
+#include "journal.h"
+#include "lagwatch.h"
+#include "link.h"
+#include "publisher.h"
+#include "recover.h"
+#include "requests.h"
+#include "session.h"
+#include "zf_engine.h"
 #include "zf_log.h"
 
 #include <assert.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 //  Socket buffers, in messages: a turn may send thousands of orders and
 //  event bodies at once.
 #define S_HWM 100000
+
+//  The actor.
+typedef struct {
+    char *dir;        //  the epoch's folder
+    char *dispatcher; //  the dispatcher's endpoint
+
+    zsock_t *pipe;   //  to the caller
+    zsock_t *router; //  requests
+    zsock_t *pub;    //  events
+    zloop_t *loop;   //  the reactor
+
+    zf_clock_t *clock;         //  the engine's clock
+    zf_clock_t *real;          //  the real clock: the session's and the lag watch's time
+    zf_engine_t *engine;       //  the scheduler
+    zf_journal_t *journal;     //  recent event bodies
+    zf_publisher_t *publisher; //  events to the PUB
+    int deadline_timer;        //  timer at the engine's next deadline, or -1
+    int64_t deadline_at;       //  when it fires (ms), -1 none, -2 to re-arm
+
+    zf_session_t *session;   //  the dispatcher session
+    zf_link_t *link;         //  its socket
+    zf_requests_t *requests; //  the API
+    zf_history_t *history;   //  archived runs
+    zf_lagwatch_t *lag;      //  the archiver's lag, or NULL without one
+    int watch_timer;         //  checks the lag, or -1
+} zf_registry_t;
 
 //  When the engine reports a deadline that its tick did not handle, wait
 //  this long before asking again, so a defect cannot spin the loop.
@@ -47,35 +97,60 @@ zf_registry_config_defaults (zf_registry_config_t *cfg)
 //  ---------------------------------------------------------------------------
 //  Errors and the epoch
 
-void
-zf_registry_error (zf_registry_t *self, const char *service, const char *format, ...)
+//  Logs an error and puts it on the bus (zf_session_ops_t.error).
+static void
+s_error (void *arg, const char *service, const char *text)
 {
-    char text[1024];
-    va_list args;
-    va_start (args, format);
-    vsnprintf (text, sizeof text, format, args);
-    va_end (args);
+    zf_registry_t *self = arg;
     zf_log_error ("%s", text);
     zf_engine_report_error (self->engine, service, text);
 }
 
-int
-zf_registry_raise_epoch (zf_registry_t *self, uint64_t newest)
+//  Raises the epoch above newest (the dispatcher has seen a newer one),
+//  persists it and puts it on the bus (zf_session_ops_t.raise_epoch).
+//  Returns 0, or -1 if it could not be persisted (then it is not used).
+static int
+s_raise_epoch (void *arg, uint64_t newest)
 {
+    zf_registry_t *self = arg;
     uint64_t current = zf_engine_epoch (self->engine);
     uint64_t epoch = (newest > current ? newest : current) + 1;
-    char err[512];
+    char err[512], text[1024];
     if (zf_epoch_store (self->dir, epoch, err, sizeof err) != 0) {
-        zf_registry_error (self, "registry", "epoch not raised from %llu reason=\"%s\"",
-                           (unsigned long long)current, err);
+        snprintf (text, sizeof text, "epoch not raised from %llu reason=\"%s\"",
+                  (unsigned long long)current, err);
+        s_error (self, "registry", text);
         return -1;
     }
     zf_engine_set_epoch (self->engine, epoch);
-    zf_registry_error (
-        self, "registry", "epoch raised from %llu to %llu: the dispatcher has seen %llu",
-        (unsigned long long)current, (unsigned long long)epoch, (unsigned long long)newest);
+    snprintf (text, sizeof text, "epoch raised from %llu to %llu: the dispatcher has seen %llu",
+              (unsigned long long)current, (unsigned long long)epoch, (unsigned long long)newest);
+    s_error (self, "registry", text);
     return 0;
 }
+
+//  zf_session_ops_t.connect: a fresh socket.
+static int
+s_connect (void *arg, bool *watched)
+{
+    zf_registry_t *self = arg;
+    return zf_link_connect (self->link, watched);
+}
+
+//  zf_session_ops_t.send: one message on it.
+static int
+s_send (void *arg, uint8_t command, const char *service, const void *body, size_t size)
+{
+    zf_registry_t *self = arg;
+    return zf_link_send (self->link, command, service, body, size);
+}
+
+static const zf_session_ops_t s_session_ops = {
+    .connect = s_connect,
+    .send = s_send,
+    .error = s_error,
+    .raise_epoch = s_raise_epoch,
+};
 
 //  ---------------------------------------------------------------------------
 //  The end of a turn
@@ -103,7 +178,7 @@ s_arm_deadline (zf_registry_t *self, bool idle)
 static void
 s_turn_end (zf_registry_t *self, bool idle)
 {
-    zf_session_pump (self);
+    zf_session_pump (self->session);
     //  Take in new subscriptions before publishing: a send processes them
     //  only now and then, and a subscriber that has just subscribed and
     //  asked for STATUS must not miss the events that follow the reply.
@@ -112,14 +187,15 @@ s_turn_end (zf_registry_t *self, bool idle)
     if (zf_engine_archive (self->engine) < 0)
         zf_log_error ("archiving runs failed reason=\"%s\"", zf_engine_last_error (self->engine));
     zf_publisher_flush (self->publisher);
-    zf_session_flush_acks (self);
+    zf_session_flush_acks (self->session);
     s_arm_deadline (self, idle);
 }
 
-void
-zf_registry_turn_end (zf_registry_t *self)
+//  zf_link_done_fn: the link handled something.
+static void
+s_link_done (void *arg)
 {
-    s_turn_end (self, false);
+    s_turn_end (arg, false);
 }
 
 //  The engine's next deadline has come: runs whose date began, not_before
@@ -148,22 +224,23 @@ s_publish (void *arg, const char *topic, size_t topic_size, const void *body, si
     return zmq_send (socket, body, size, ZMQ_DONTWAIT) < 0 ? -1 : 0;
 }
 
-//  Sends REQUEST [service][DISPATCH] to the dispatcher.
+//  Requests on the ROUTER.
 static int
-s_send_orders (void *arg, const char *service, const void *body, size_t size)
+s_on_router (zloop_t *loop, zsock_t *reader, void *arg)
 {
     zf_registry_t *self = arg;
-    if (!self->dealer) return -1;
-    void *socket = zsock_resolve (self->dealer);
-    uint8_t command = ZF_MDPC_REQUEST;
-    int rc = zmq_send (socket, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    if (rc == 0) rc = zmq_send (socket, ZF_MDPC, strlen (ZF_MDPC), ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    if (rc >= 0) rc = zmq_send (socket, &command, 1, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    if (rc >= 0) rc = zmq_send (socket, service, strlen (service), ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    if (rc >= 0) rc = zmq_send (socket, body, size, ZMQ_DONTWAIT);
-    self->sent_at_ms = zclock_mono ();
-    if (rc < 0) self->send_failed = true;
-    return rc < 0 ? -1 : 0;
+    zf_requests_read (self->requests);
+    s_turn_end (self, false);
+    return 0;
+}
+
+//  Is the archiver behind? Saying so makes an event to publish.
+static int
+s_on_watch (zloop_t *loop, int timer_id, void *arg)
+{
+    zf_registry_t *self = arg;
+    if (zf_lagwatch_check (self->lag)) s_turn_end (self, false);
+    return 0;
 }
 
 //  STATS: the counters, by name (docs/ARCHITECTURE.md lists them).
@@ -172,23 +249,36 @@ s_send_stats (zf_registry_t *self, zsock_t *pipe)
 {
     zf_publisher_stats_t published;
     zf_publisher_stats (self->publisher, &published);
+    zf_requests_stats_t requests;
+    zf_requests_stats (self->requests, &requests);
+    zf_session_stats_t session;
+    zf_session_stats (self->session, &session);
+    zf_history_stats_t history;
+    zf_history_stats (self->history, &history);
     zf_fields_t *stats = zf_fields_new ();
-    zf_fields_add (stats, "requests", self->requests);
-    zf_fields_add (stats, "bad_requests", self->bad_requests);
-    zf_fields_add (stats, "orders_sent", zf_orders_sent (self->orders));
-    zf_fields_add (stats, "results", self->results);
-    zf_fields_add (stats, "stale", self->stale);
-    zf_fields_add (stats, "refusals", self->refusals);
-    zf_fields_add (stats, "reconnects", self->reconnects);
-    zf_fields_add (stats, "dispatcher_malformed", self->disp_malformed);
+    zf_fields_add (stats, "requests", requests.requests);
+    zf_fields_add (stats, "bad_requests", requests.bad);
+    zf_fields_add (stats, "orders_sent", session.orders.sent);
+    zf_fields_add (stats, "orders_unsent", session.orders.unsent);
+    zf_fields_add (stats, "orders_failed", session.orders.failed);
+    zf_fields_add (stats, "results", session.results);
+    zf_fields_add (stats, "stale", session.stale);
+    zf_fields_add (stats, "refusals", session.refusals);
+    zf_fields_add (stats, "reconnects", session.reconnects);
+    zf_fields_add (stats, "dispatcher_malformed", session.malformed);
+    zf_fields_add (stats, "dispatcher_unsent", session.unsent);
+    zf_fields_add (stats, "acks_lost", session.acks_lost);
+    zf_fields_add (stats, "limit_hits", session.limit_hits);
+    zf_fields_add (stats, "lists_cut", session.lists_cut);
+    zf_fields_add (stats, "out_of_memory", session.out_of_memory);
     zf_fields_add (stats, "seq", zf_engine_seq (self->engine));
     zf_fields_add (stats, "epoch", zf_engine_epoch (self->engine));
     zf_fields_add (stats, "events_published", published.events);
     zf_fields_add (stats, "events_send_failed", published.send_failed);
     zf_fields_add (stats, "events_encode_failed", published.encode_failed);
-    zf_fields_add (stats, "history_requests", self->history_requests);
-    zf_fields_add (stats, "history_timeouts", self->history_timeouts);
-    zf_fields_add (stats, "history_refused", self->history_refused);
+    zf_fields_add (stats, "history_requests", history.requests);
+    zf_fields_add (stats, "history_timeouts", history.timeouts);
+    zf_fields_add (stats, "history_refused", history.refused);
     zf_fields_send (&stats, pipe);
 }
 
@@ -213,7 +303,7 @@ s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
     else
         zf_pipe_unknown ("registry", command);
     zstr_free (&command);
-    if (rc == 0) zf_registry_turn_end (self);
+    if (rc == 0) s_turn_end (self, false);
     return rc;
 }
 
@@ -221,24 +311,19 @@ s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
 static void
 s_teardown (zf_registry_t *self)
 {
-    zf_session_close (self);
-    zf_session_destroy (self);
-    zf_history_close (self);
+    zf_link_destroy (&self->link);
+    zf_requests_destroy (&self->requests);
+    zf_history_destroy (&self->history);
+    zf_lagwatch_destroy (&self->lag);
+    zf_session_destroy (&self->session);
     zloop_destroy (&self->loop);
     zf_engine_destroy (&self->engine);
     zf_publisher_destroy (&self->publisher);
     zf_journal_destroy (&self->journal);
-    zf_orders_destroy (&self->orders);
     zsock_destroy (&self->router);
     zsock_destroy (&self->pub);
-    zf_proto_decoder_destroy (&self->req_decoder);
-    zf_proto_encoder_destroy (&self->encoder);
-    zf_clock_destroy (&self->own_clock);
-    free (self->task_status);
-    free (self->run_status);
-    free (self->name);
+    zf_clock_destroy (&self->real);
     free (self->dir);
-    free (self->log_dir);
     free (self->dispatcher);
 }
 
@@ -275,44 +360,102 @@ s_take_epoch (zf_registry_t *self, zf_registry_config_t *cfg)
     return 0;
 }
 
-//  Copies the settings and makes everything but the loop. 0 or -1.
+//  The heartbeat interval with the dispatcher.
+static int64_t
+s_heartbeat_ms (const zf_registry_config_t *cfg)
+{
+    return cfg->heartbeat_ms > 0 ? cfg->heartbeat_ms : 1000;
+}
+
+//  Makes the session on the engine; its socket comes with the loop.
 static int
-s_setup (zf_registry_t *self, zf_registry_config_t *cfg)
+s_setup_session (zf_registry_t *self, zf_registry_config_t *cfg)
+{
+    zf_session_config_t session = {
+        .name = cfg->name ? cfg->name : "registry",
+        .endpoint = self->dispatcher,
+        .heartbeat_ms = s_heartbeat_ms (cfg),
+        .liveness = cfg->liveness > 0 ? cfg->liveness : 3,
+        .max_in_flight = cfg->max_in_flight ? cfg->max_in_flight : ZF_REGISTRY_MAX_IN_FLIGHT,
+        .wait_ms = cfg->no_worker_wait_ms,
+    };
+    self->session = zf_session_new (&session, self->engine, self->real, &s_session_ops, self);
+    return self->session ? 0 : -1;
+}
+
+//  Makes what lives in the loop: the link, the archive's parts, the
+//  request handlers. 0, or -1 with the reason in cfg->error.
+static int
+s_setup_loop (zf_registry_t *self, zf_registry_config_t *cfg)
 {
     char log_dir[4096];
     snprintf (log_dir, sizeof log_dir, "%s/logs", cfg->dir ? cfg->dir : ".");
-    self->name = strdup (cfg->name ? cfg->name : "registry");
+    self->loop = zloop_new ();
+    if (self->loop)
+        self->link = zf_link_new (self->loop, self->dispatcher, self->real, s_heartbeat_ms (cfg),
+                                  self->session, s_link_done, self);
+    if (!self->loop || !self->link) {
+        snprintf (cfg->error, sizeof cfg->error, "out of memory");
+        return -1;
+    }
+    self->history = zf_history_new (self->loop, cfg->archiver, self->router, self->engine);
+    if (!self->history) {
+        snprintf (cfg->error, sizeof cfg->error, "cannot connect to the archiver at %s",
+                  cfg->archiver);
+        return -1;
+    }
+    if (cfg->archiver && *cfg->archiver) {
+        //  What was durable at start came from the archiver.
+        self->lag = zf_lagwatch_new (self->engine, self->real, cfg->archiver, cfg->lag_warn_ms);
+        if (self->lag)
+            self->watch_timer = zloop_timer (self->loop, (size_t)zf_lagwatch_interval (self->lag),
+                                             0, s_on_watch, self);
+        if (!self->lag || self->watch_timer < 0) {
+            snprintf (cfg->error, sizeof cfg->error, "out of memory");
+            return -1;
+        }
+        //  Only what an archiver holds may leave memory.
+        zf_engine_set_keep_runs (self->engine, cfg->keep_runs);
+    }
+    zf_requests_wiring_t wiring = {
+        .router = self->router,
+        .engine = self->engine,
+        .clock = self->clock,
+        .publisher = self->publisher,
+        .journal = self->journal,
+        .session = self->session,
+        .history = self->history,
+        .lag = self->lag,
+        .log_dir = cfg->log_dir ? cfg->log_dir : log_dir,
+    };
+    self->requests = zf_requests_new (&wiring);
+    if (!self->requests) {
+        snprintf (cfg->error, sizeof cfg->error, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+//  Copies the settings and makes everything. 0, or -1 with the reason in
+//  cfg->error.
+static int
+s_setup (zf_registry_t *self, zf_registry_config_t *cfg)
+{
     self->dir = strdup (cfg->dir ? cfg->dir : ".");
-    self->log_dir = strdup (cfg->log_dir ? cfg->log_dir : log_dir);
     self->dispatcher = strdup (cfg->dispatcher ? cfg->dispatcher : "");
-    self->heartbeat_ms = cfg->heartbeat_ms > 0 ? cfg->heartbeat_ms : 1000;
-    self->liveness = cfg->liveness > 0 ? cfg->liveness : 3;
-    self->max_in_flight = cfg->max_in_flight ? cfg->max_in_flight : ZF_REGISTRY_MAX_IN_FLIGHT;
-    self->deadline_timer = self->heartbeat_timer = self->backoff_timer = -1;
+    self->deadline_timer = self->watch_timer = -1;
     self->deadline_at = -1;
-    self->backoff_ms = ZF_REGISTRY_BACKOFF_MIN_MS;
-    self->clock = cfg->clock;
-    if (!self->clock) self->clock = self->own_clock = zf_clock_new_real ();
+    self->real = zf_clock_new_real ();
+    self->clock = cfg->clock ? cfg->clock : self->real;
     self->engine = self->clock ? zf_engine_new (self->clock) : NULL;
     self->journal = zf_journal_new (cfg->journal_events ? cfg->journal_events : 1,
                                     cfg->journal_bytes ? cfg->journal_bytes : 1);
     self->publisher = zf_publisher_new (self->journal, s_publish, self);
-    self->orders = zf_orders_new (s_send_orders, self);
-    self->req_decoder = zf_proto_decoder_new ();
-    self->disp_decoder = zf_proto_decoder_new ();
-    self->encoder = zf_proto_encoder_new ();
-    self->live = zhashx_new ();
-    self->acks.arena = zf_arena_new ();
-    self->resend.arena = zf_arena_new ();
-    if (!self->name || !self->dir || !self->log_dir || !self->dispatcher || !self->engine ||
-        !self->journal || !self->publisher || !self->orders || !self->req_decoder ||
-        !self->disp_decoder || !self->encoder || !self->live || !self->acks.arena ||
-        !self->resend.arena) {
+    if (!self->dir || !self->dispatcher || !self->real || !self->engine || !self->journal ||
+        !self->publisher || s_setup_session (self, cfg) != 0) {
         snprintf (cfg->error, sizeof cfg->error, "out of memory");
         return -1;
     }
-    zf_orders_set_wait (self->orders, cfg->no_worker_wait_ms);
-    zf_orders_set_failed (self->orders, zf_session_order_failed, self);
     zf_engine_set_listener (self->engine, zf_publisher_listener, self->publisher);
     self->router = s_bind (cfg, ZMQ_ROUTER, cfg->bind);
     if (!self->router) return -1;
@@ -320,23 +463,11 @@ s_setup (zf_registry_t *self, zf_registry_config_t *cfg)
     if (!self->pub) return -1;
     //  Durable state first, so the new term's EPOCH event follows it.
     if (cfg->archiver && *cfg->archiver &&
-        zf_registry_recover (self, cfg->archiver, cfg->error, sizeof cfg->error) != 0)
+        zf_recover (self->engine, self->session, cfg->archiver, cfg->error, sizeof cfg->error) != 0)
         return -1;
     //  Only a registry that can serve takes a term.
     if (s_take_epoch (self, cfg) != 0) return -1;
-    self->loop = zloop_new ();
-    if (!self->loop) {
-        snprintf (cfg->error, sizeof cfg->error, "out of memory");
-        return -1;
-    }
-    if (zf_history_open (self, cfg->archiver, cfg->lag_warn_ms) != 0) {
-        snprintf (cfg->error, sizeof cfg->error, "cannot connect to the archiver at %s",
-                  cfg->archiver);
-        return -1;
-    }
-    //  Only what an archiver holds may leave memory.
-    if (self->archive) zf_engine_set_keep_runs (self->engine, cfg->keep_runs);
-    return 0;
+    return s_setup_loop (self, cfg);
 }
 
 void
@@ -356,11 +487,9 @@ zf_registry_actor (zsock_t *pipe, void *args)
         return;
     }
     zloop_set_nonstop (self.loop, true);
-    zloop_reader (self.loop, self.router, zf_requests_on_router, &self);
+    zloop_reader (self.loop, self.router, s_on_router, &self);
     zloop_reader (self.loop, pipe, s_on_pipe, &self);
-    self.heartbeat_timer =
-        zloop_timer (self.loop, (size_t)self.heartbeat_ms, 0, zf_session_on_heartbeat, &self);
-    if (zf_session_open (&self) != 0) {
+    if (zf_session_start (self.session) != 0) {
         snprintf (cfg->error, sizeof cfg->error, "cannot connect to the dispatcher at %s",
                   self.dispatcher);
         s_teardown (&self);

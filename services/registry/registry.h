@@ -30,6 +30,9 @@
 //  Latest runs of each flow kept in memory when an archiver holds the rest.
 #define ZF_REGISTRY_KEEP_RUNS 7
 
+//  Messages read from one socket before the turn ends.
+#define ZF_REGISTRY_READS_PER_TURN 256
+
 //  Settings; zf_registry_config_defaults fills the defaults named here.
 typedef struct {
     const char *bind;       //  ROUTER for requests ("tcp://127.0.0.1:5570")
@@ -62,9 +65,14 @@ void zf_registry_config_defaults (zf_registry_config_t *cfg);
 //  signals (0 once bound and ready, 1 if it cannot start, with cfg->error
 //  saying why). Stops on $TERM. Answers on the pipe:
 //    "ENDPOINTS" -> "ss"  the ROUTER's and the PUB's endpoints
-//    "STATS"     -> "8888888888"  requests, bad requests, orders sent,
-//                   results, stale results, refusals, reconnects, seq,
-//                   epoch, events published
+//    "STATS"     -> "888888888888888888888"  requests, bad requests, orders
+//                   sent, results, stale results, refusals, reconnects, seq,
+//                   epoch, events published, malformed messages from the
+//                   dispatcher, messages to it not sent, orders not sent
+//                   (refused by the socket), orders given up, results not
+//                   acknowledged, in-flight limit hits, HELLO replies cut
+//                   short, out of memory in the session, archived STATUS
+//                   requests forwarded, of which timed out, and not forwarded
 //    "TICK"      -> nothing: handles due deadlines now (tests with a fake clock)
 void zf_registry_actor (zsock_t *pipe, void *args);
 

@@ -11,8 +11,11 @@
     the events outside the range left out. seq_at is the seq the reply brings
     a replica to. A range the journal no longer holds is ERROR unavailable:
     the replica takes a snapshot instead.
+
+    Owns: the SNAPSHOT and EVENTS_SINCE replies; it reads the engine and
+    the journal, and flushes the publisher first.
 */
-#include "registry_internal.h"
+#include "requests_internal.h"
 #include "batch.h"
 #include "zf_log.h"
 
@@ -23,7 +26,7 @@
 
 //  The parts of a snapshot being sent.
 typedef struct {
-    zf_registry_t *self;  //  the registry
+    zf_requests_t *self;  //  the handlers
     zframe_t *identity;   //  the client
     uint64_t req_id;      //  its request
     uint64_t seq_at;      //  the seq the snapshot holds at
@@ -72,7 +75,7 @@ s_send_event (const zf_event_t *event, void *arg)
 }
 
 void
-zf_replay_snapshot (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req)
+zf_replay_snapshot (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t *req)
 {
     //  Events of this turn go out first, so the snapshot is at least as new
     //  as anything a subscriber has seen.
@@ -102,7 +105,7 @@ zf_replay_snapshot (zf_registry_t *self, zframe_t *identity, const zf_reg_reques
 //  EVENTS_SINCE
 
 void
-zf_replay_since (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req)
+zf_replay_since (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t *req)
 {
     zf_publisher_flush (self->publisher);
     uint64_t last = zf_engine_seq (self->engine);

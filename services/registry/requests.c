@@ -8,8 +8,14 @@
     counted and logged (rate-limited), and floods of them reach the bus as
     one ERROR event per second at most: a misbehaving client shows up on the
     dashboard without drowning it.
+
+    Owns: the request decoder and the reply encoder, the counters of
+    requests, and the handlers of SUBMIT, VALIDATE, START, ACTION, ARCHIVED
+    and PING; it routes STATUS, LOGS, SNAPSHOT and EVENTS_SINCE to their
+    files (requests_internal.h).
 */
-#include "registry_internal.h"
+#include "requests_internal.h"
+#include "registry.h"
 #include "zf_log.h"
 
 #include <assert.h>
@@ -24,39 +30,9 @@
 //  ---------------------------------------------------------------------------
 //  Replies
 
-//  The API's error code for an engine error.
-static int
-s_error_code (int code)
-{
-    switch (code) {
-    case ZF_E_UNKNOWN_FLOW:
-    case ZF_E_UNKNOWN_RUN:
-        return ZF_ERR_UNKNOWN_FLOW;
-    case ZF_E_UNKNOWN_TASK:
-        return ZF_ERR_UNKNOWN_TASK;
-    case ZF_E_CONFLICT:
-    case ZF_E_STALE:
-    case ZF_E_LIMIT:
-    case ZF_E_ARCHIVED:
-        return ZF_ERR_CONFLICT;
-    case ZF_E_INVALID:
-        return ZF_ERR_BAD_REQUEST;
-    default:
-        return ZF_ERR_INTERNAL;
-    }
-}
-
-void
-zf_requests_engine_error (zf_registry_t *self, zframe_t *identity, uint64_t req_id, int code)
-{
-    const char *why = zf_engine_last_error (self->engine);
-    zf_replier_error (self->router, identity, self->encoder, req_id, s_error_code (code), "%s",
-                      why && *why ? why : zf_engine_error_name (code));
-}
-
 //  OK with a note and, if has_number, a number.
 static void
-s_ok (zf_registry_t *self, zframe_t *identity, uint64_t req_id, const char *text, bool has_number,
+s_ok (zf_requests_t *self, zframe_t *identity, uint64_t req_id, const char *text, bool has_number,
       int64_t number)
 {
     zf_reg_reply_t reply;
@@ -72,7 +48,7 @@ s_ok (zf_registry_t *self, zframe_t *identity, uint64_t req_id, const char *text
 
 //  ERROR invalid_flow with every parser message, one per line.
 static void
-s_invalid_flow (zf_registry_t *self, zframe_t *identity, uint64_t req_id, zf_flow_errors_t *errors)
+s_invalid_flow (zf_requests_t *self, zframe_t *identity, uint64_t req_id, zf_flow_errors_t *errors)
 {
     size_t count = errors->count < ZF_MAX_BATCH - 1 ? errors->count : ZF_MAX_BATCH - 1;
     const char **lines = calloc (count + 1, sizeof (char *));
@@ -99,7 +75,7 @@ s_invalid_flow (zf_registry_t *self, zframe_t *identity, uint64_t req_id, zf_flo
 }
 
 static void
-s_submit (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req)
+s_submit (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t *req)
 {
     zf_flow_errors_t errors = {0};
     uint64_t before = zf_engine_seq (self->engine);
@@ -110,12 +86,12 @@ s_submit (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req)
     else if (rc == ZF_E_INVALID && errors.count)
         s_invalid_flow (self, identity, req->req_id, &errors);
     else
-        zf_requests_engine_error (self, identity, req->req_id, rc);
+        zf_reply_engine_error (self, identity, req->req_id, rc);
     zf_flow_errors_clear (&errors);
 }
 
 static void
-s_validate (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req)
+s_validate (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t *req)
 {
     zf_flow_errors_t errors = {0};
     zf_flow_t *flow = zf_flow_parse (req->text, req->text_size, req->path, &errors);
@@ -131,7 +107,7 @@ s_validate (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req
 }
 
 static void
-s_start (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req)
+s_start (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t *req)
 {
     const zf_flow_t *flow = zf_engine_flow (self->engine, req->flow, 0);
     if (!flow) {
@@ -145,7 +121,7 @@ s_start (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req)
     if (date == ZF_DATE_NONE) date = zf_tz_date_at (flow->timezone, zf_clock_now (self->clock));
     int rc = zf_engine_start (self->engine, req->flow, date);
     if (rc < 0)
-        zf_requests_engine_error (self, identity, req->req_id, rc);
+        zf_reply_engine_error (self, identity, req->req_id, rc);
     else
         s_ok (self, identity, req->req_id, rc == 1 ? "already open" : "opened", true, date);
 }
@@ -153,13 +129,13 @@ s_start (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req)
 //  The shard a request names by key, through the run's version. Returns the
 //  index (or the request's shard without a key), or -1 after answering ERROR.
 static int32_t
-s_shard_of (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req)
+s_shard_of (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t *req)
 {
     if (!req->shard_key) return req->shard;
     zf_engine_run_info_t run;
     int rc = zf_engine_run_info (self->engine, req->flow, req->date, &run);
     if (rc != 0) {
-        zf_requests_engine_error (self, identity, req->req_id, rc);
+        zf_reply_engine_error (self, identity, req->req_id, rc);
         return -1;
     }
     int32_t task = zf_flow_task_index (run.definition, req->task);
@@ -176,7 +152,7 @@ s_shard_of (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req
 }
 
 static void
-s_action (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req)
+s_action (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t *req)
 {
     if ((req->action == ZF_ACTION_PAUSE || req->action == ZF_ACTION_RESUME) && req->task) {
         zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_BAD_REQUEST,
@@ -201,7 +177,7 @@ s_action (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req)
         //  Shards in flight are cancelled at the dispatcher too; their
         //  results, if any come, no longer count.
         rc = zf_engine_cancel (self->engine, req->flow, req->date, req->task, shard,
-                               zf_session_cancel, self);
+                               zf_session_cancel, self->session);
         done = "cancelled";
         break;
     case ZF_ACTION_PAUSE:
@@ -214,18 +190,18 @@ s_action (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req)
         break;
     }
     if (rc < 0)
-        zf_requests_engine_error (self, identity, req->req_id, rc);
+        zf_reply_engine_error (self, identity, req->req_id, rc);
     else
         s_ok (self, identity, req->req_id, done, false, 0);
 }
 
 static void
-s_archived (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req)
+s_archived (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t *req)
 {
     int rc = zf_engine_confirm (self->engine, req->seq);
-    if (rc >= 0) zf_history_archived (self, req->seq);
+    if (rc >= 0 && self->lag) zf_lagwatch_archived (self->lag, req->seq);
     if (rc < 0)
-        zf_requests_engine_error (self, identity, req->req_id, rc);
+        zf_reply_engine_error (self, identity, req->req_id, rc);
     else
         s_ok (self, identity, req->req_id, "confirmed", true, rc);
 }
@@ -236,12 +212,12 @@ s_archived (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req
 //  Counts a malformed request and logs it; puts floods on the bus, summed
 //  up once per S_BAD_REPORT_MS.
 static void
-s_malformed (zf_registry_t *self, const char *reason)
+s_malformed (zf_requests_t *self, const char *reason)
 {
-    self->bad_requests++;
+    self->stats.bad++;
     self->bad_unreported++;
     zf_log_warn ("malformed request dropped reason=\"%s\" count=%llu", reason,
-                 (unsigned long long)self->bad_requests);
+                 (unsigned long long)self->stats.bad);
     int64_t now = zclock_mono ();
     if (self->bad_reported_at && now - self->bad_reported_at < S_BAD_REPORT_MS) return;
     char text[512];
@@ -255,7 +231,7 @@ s_malformed (zf_registry_t *self, const char *reason)
 
 //  One message from the ROUTER.
 static void
-s_on_request (zf_registry_t *self, zmsg_t *msg)
+s_on_request (zf_requests_t *self, zmsg_t *msg)
 {
     zframe_t *identity = zmsg_first (msg);
     zframe_t *delimiter = zmsg_next (msg);
@@ -266,8 +242,8 @@ s_on_request (zf_registry_t *self, zmsg_t *msg)
     }
     zf_reg_request_t req;
     zf_proto_error_t err;
-    if (zf_reg_request_decode (self->req_decoder, zframe_data (body), zframe_size (body), &req,
-                               &err) != 0) {
+    if (zf_reg_request_decode (self->decoder, zframe_data (body), zframe_size (body), &req, &err) !=
+        0) {
         s_malformed (self, err.text);
         //  Without a request type the body is not ours at all: no answer.
         if (req.type != 0)
@@ -275,7 +251,7 @@ s_on_request (zf_registry_t *self, zmsg_t *msg)
                               "%s", err.text);
         return;
     }
-    self->requests++;
+    self->stats.requests++;
     switch (req.type) {
     case ZF_BODY_SUBMIT:
         s_submit (self, identity, &req);
@@ -310,17 +286,62 @@ s_on_request (zf_registry_t *self, zmsg_t *msg)
     }
 }
 
-int
-zf_requests_on_router (zloop_t *loop, zsock_t *reader, void *arg)
+void
+zf_requests_read (zf_requests_t *self)
 {
-    zf_registry_t *self = arg;
+    assert (self);
     for (int i = 0; i < ZF_REGISTRY_READS_PER_TURN; i++) {
-        if (i > 0 && !(zsock_events (reader) & ZMQ_POLLIN)) break;
-        zmsg_t *msg = zmsg_recv (reader);
+        if (i > 0 && !(zsock_events (self->router) & ZMQ_POLLIN)) break;
+        zmsg_t *msg = zmsg_recv (self->router);
         if (!msg) break;
         s_on_request (self, msg);
         zmsg_destroy (&msg);
     }
-    zf_registry_turn_end (self);
-    return 0;
+}
+
+//  ---------------------------------------------------------------------------
+//  Life cycle
+
+zf_requests_t *
+zf_requests_new (const zf_requests_wiring_t *wiring)
+{
+    assert (wiring && wiring->router && wiring->engine && wiring->clock && wiring->publisher &&
+            wiring->journal && wiring->session && wiring->history);
+    zf_requests_t *self = calloc (1, sizeof (zf_requests_t));
+    if (!self) return NULL;
+    self->router = wiring->router;
+    self->engine = wiring->engine;
+    self->clock = wiring->clock;
+    self->publisher = wiring->publisher;
+    self->journal = wiring->journal;
+    self->session = wiring->session;
+    self->history = wiring->history;
+    self->lag = wiring->lag;
+    self->log_dir = strdup (wiring->log_dir ? wiring->log_dir : ".");
+    self->decoder = zf_proto_decoder_new ();
+    self->encoder = zf_proto_encoder_new ();
+    if (!self->log_dir || !self->decoder || !self->encoder) zf_requests_destroy (&self);
+    return self;
+}
+
+void
+zf_requests_destroy (zf_requests_t **self_p)
+{
+    assert (self_p);
+    zf_requests_t *self = *self_p;
+    if (!self) return;
+    zf_proto_decoder_destroy (&self->decoder);
+    zf_proto_encoder_destroy (&self->encoder);
+    free (self->task_status);
+    free (self->run_status);
+    free (self->log_dir);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+zf_requests_stats (zf_requests_t *self, zf_requests_stats_t *stats)
+{
+    assert (self && stats);
+    *stats = self->stats;
 }

@@ -8,8 +8,10 @@
     is sent again without the texts, then without the tasks. A run that was
     archived (it succeeded, is durable and left memory) is answered by the
     archiver, through history.c.
+
+    Owns: the STATUS reply and its scratch arrays (in zf_requests_t).
 */
-#include "registry_internal.h"
+#include "requests_internal.h"
 #include "zf_array.h"
 #include "zf_log.h"
 
@@ -26,7 +28,7 @@ typedef enum {
 
 //  The runs a reply is about, gathered before tasks are counted.
 typedef struct {
-    zf_registry_t *self;        //  the registry
+    zf_requests_t *self;        //  the handlers
     zf_engine_run_info_t *runs; //  runs
     size_t count;               //  entries used
     size_t capacity;            //  entries allocated
@@ -61,7 +63,7 @@ s_each_flow (const zf_engine_flow_info_t *info, void *arg)
 
 //  Fills the status of every task of a run from the engine.
 static void
-s_fill_tasks (zf_registry_t *self, const zf_engine_run_info_t *run, zf_task_status_t *tasks)
+s_fill_tasks (zf_requests_t *self, const zf_engine_run_info_t *run, zf_task_status_t *tasks)
 {
     for (uint32_t i = 0; i < run->task_count; i++) {
         zf_engine_task_info_t info;
@@ -85,7 +87,7 @@ s_fill_tasks (zf_registry_t *self, const zf_engine_run_info_t *run, zf_task_stat
 
 //  Encodes the runs at a depth into self->encoder. 0 or -1 with err.
 static int
-s_encode (zf_registry_t *self, uint64_t req_id, const s_runs_t *runs, s_depth_t depth,
+s_encode (zf_requests_t *self, uint64_t req_id, const s_runs_t *runs, s_depth_t depth,
           zf_proto_error_t *err)
 {
     size_t tasks = 0;
@@ -128,7 +130,7 @@ s_encode (zf_registry_t *self, uint64_t req_id, const s_runs_t *runs, s_depth_t 
 }
 
 void
-zf_status_reply (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t *req)
+zf_status_reply (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t *req)
 {
     s_runs_t runs = {self, NULL, 0, 0, false};
     bool ok = true;
@@ -144,7 +146,7 @@ zf_status_reply (zf_registry_t *self, zframe_t *identity, const zf_reg_request_t
         zf_engine_run_info_t run;
         int rc = zf_engine_run_info (self->engine, req->flow, req->date, &run);
         if (rc == 0 && run.archived) {
-            zf_history_status (self, identity, req);
+            zf_history_status (self->history, identity, req);
             return;
         }
         if (rc == 0)

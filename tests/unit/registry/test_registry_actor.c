@@ -399,6 +399,18 @@ test_bad_requests_get_errors_and_the_registry_serves_on (void **state)
     rh_call (h, &req, &reply);
     assert_int_equal (reply.code, ZF_ERR_BAD_REQUEST);
     assert_int_equal (rh_stat (h, "bad_requests"), 3);
+    //  Results from the dispatcher that do not decode are counted too.
+    zframe_t *junk = zframe_new ("\xc1", 1);
+    zmsg_t *junk_msg = zf_mdp_client_new (ZF_MDPC_FINAL, "shell", &junk);
+    zframe_t *identity = zframe_dup (h->peer);
+    zmsg_prepend (junk_msg, &identity);
+    assert_int_equal (zmsg_send (&junk_msg, h->disp), 0);
+    //  Each STATS is a round trip through the actor's loop.
+    int64_t deadline = zclock_mono () + RH_WAIT_MS;
+    while (rh_stat (h, "dispatcher_malformed") == 0 && zclock_mono () < deadline)
+        ;
+    assert_int_equal (rh_stat (h, "dispatcher_malformed"), 1);
+    assert_int_equal (rh_stat (h, "results"), 0);
 }
 
 //  Closes the fake dispatcher and binds a new one on the same endpoint.

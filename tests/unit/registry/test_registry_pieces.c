@@ -1,6 +1,7 @@
 /*  Registry tests of the pure pieces: batch splitting, the
     journal ring, topic batching in the publisher, orders built from the
-    engine, results mapped to engine calls, the epoch file. */
+    engine, results mapped to engine calls, the epoch file, the archiver's
+    lag. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include "batch.h"
 #include "epoch.h"
 #include "journal.h"
+#include "lagwatch.h"
 #include "orders.h"
 #include "publisher.h"
 #include "results.h"
@@ -284,12 +286,14 @@ typedef struct {
     size_t count;
     zf_proto_decoder_t *decoder;
     zf_dispatch_t last;
+    bool refuse; //  play a socket that takes nothing
 } s_requests_t;
 
 static int
 s_capture_request (void *arg, const char *service, const void *body, size_t size)
 {
     s_requests_t *out = arg;
+    if (out->refuse) return -1;
     assert_true (out->count < 16);
     zf_proto_error_t err;
     assert_int_equal (zf_dispatch_decode (out->decoder, body, size, &out->last, &err), 0);
@@ -396,7 +400,9 @@ test_orders_are_built_and_grouped_by_service (void **state)
     assert_int_equal (out.last.orders[3].wait_ms, 1234);
     assert_int_equal (out.last.orders[1].shard_run_count, 2);
     assert_int_equal (out.last.orders[1].rollback_count, 1);
-    assert_int_equal (zf_orders_sent (orders), 4);
+    zf_orders_stats_t stats;
+    zf_orders_stats (orders, &stats);
+    assert_int_equal (stats.sent, 4);
     //  A built-in never goes to the dispatcher.
     zf_engine_order_t builtin = plain;
     builtin.task = &flow->tasks[0];
@@ -467,7 +473,7 @@ s_given_up (void *arg, const zf_order_t *order, const char *reason)
 }
 
 static void
-test_an_order_that_does_not_encode_sinks_only_itself (void **state)
+test_orders_that_do_not_go_out_are_counted (void **state)
 {
     zf_clock_t *clock = zf_clock_new_fake (1795000000000LL);
     zf_engine_t *engine = zf_engine_new (clock);
@@ -495,7 +501,28 @@ test_an_order_that_does_not_encode_sinks_only_itself (void **state)
     assert_int_equal (given_up, 1);
     //  The two good orders went, one request each.
     assert_int_equal (out.count, 2);
-    assert_int_equal (zf_orders_sent (orders), 2);
+    zf_orders_stats_t stats;
+    zf_orders_stats (orders, &stats);
+    assert_int_equal (stats.sent, 2);
+    assert_int_equal (stats.requests, 2);
+    assert_int_equal (stats.failed, 1);
+    assert_int_equal (stats.unsent, 0);
+    //  A full batch goes out while orders are added: a socket that refuses
+    //  it is reported there, not dropped.
+    out.refuse = true;
+    for (int i = 0; i < ZF_MAX_BATCH; i++)
+        assert_int_equal (zf_orders_add (orders, &good), 0);
+    assert_int_equal (zf_orders_add (orders, &good), -1);
+    zf_orders_stats (orders, &stats);
+    assert_int_equal (stats.unsent, ZF_MAX_BATCH);
+    //  The last one goes at the flush, refused too.
+    assert_int_equal (zf_orders_flush (orders), 1);
+    zf_orders_stats (orders, &stats);
+    assert_int_equal (stats.unsent, ZF_MAX_BATCH + 1);
+    assert_int_equal (stats.sent, 2);
+    //  Refused orders are not given up: a fresh session sends them again.
+    assert_int_equal (given_up, 1);
+    assert_int_equal (stats.failed, 1);
     zf_orders_destroy (&orders);
     zf_proto_decoder_destroy (&out.decoder);
     free (long_dir);
@@ -601,6 +628,55 @@ test_epoch_file_is_read_and_written (void **state)
     assert_int_equal (system (cmd), 0);
 }
 
+//  ---------------------------------------------------------------------------
+//  The archiver's lag
+
+//  Counts ERROR events.
+static void
+s_count_errors (const zf_event_t *event, void *arg)
+{
+    if (event->kind == ZF_EV_ERROR) (*(int *)arg)++;
+}
+
+static void
+test_the_archiver_s_lag_is_said_once_a_minute (void **state)
+{
+    zf_clock_t *clock = zf_clock_new_fake (1795000000000LL);
+    zf_engine_t *engine = zf_engine_new (clock);
+    int errors = 0;
+    zf_engine_set_listener (engine, s_count_errors, &errors);
+    assert_int_equal (zf_engine_set_epoch (engine, 1), 0);
+    zf_lagwatch_t *lag = zf_lagwatch_new (engine, clock, "tcp://127.0.0.1:5580", 300);
+    assert_non_null (lag);
+    assert_int_equal (zf_lagwatch_interval (lag), 300);
+    //  What the engine held at start is durable: not behind.
+    zf_clock_advance (clock, 1000);
+    assert_false (zf_lagwatch_check (lag));
+    //  Events wait; behind once nothing was acknowledged for warn_ms.
+    zf_lagwatch_archived (lag, 1);
+    assert_int_equal (
+        zf_engine_submit (engine, s_flow_text, strlen (s_flow_text), "/f/ord.yaml", NULL), 1);
+    assert_false (zf_lagwatch_check (lag));
+    zf_clock_advance (clock, 299);
+    assert_false (zf_lagwatch_check (lag));
+    zf_clock_advance (clock, 1);
+    assert_true (zf_lagwatch_check (lag));
+    assert_int_equal (errors, 1);
+    //  Said again only after ZF_LAG_REPEAT_MS.
+    zf_clock_advance (clock, ZF_LAG_REPEAT_MS - 1);
+    assert_false (zf_lagwatch_check (lag));
+    zf_clock_advance (clock, 1);
+    assert_true (zf_lagwatch_check (lag));
+    assert_int_equal (errors, 2);
+    //  Caught up: quiet again.
+    zf_lagwatch_archived (lag, zf_engine_seq (engine));
+    assert_false (zf_lagwatch_check (lag));
+    zf_lagwatch_destroy (&lag);
+    zf_lagwatch_destroy (&lag);
+    zf_engine_destroy (&engine);
+    zf_clock_destroy (&clock);
+}
+
 int
 main (void)
 {
@@ -610,9 +686,10 @@ main (void)
         cmocka_unit_test (test_publisher_batches_by_topic),
         cmocka_unit_test (test_orders_are_built_and_grouped_by_service),
         cmocka_unit_test (test_long_shard_lists_are_split),
-        cmocka_unit_test (test_an_order_that_does_not_encode_sinks_only_itself),
+        cmocka_unit_test (test_orders_that_do_not_go_out_are_counted),
         cmocka_unit_test (test_results_map_to_engine_calls),
         cmocka_unit_test (test_epoch_file_is_read_and_written),
+        cmocka_unit_test (test_the_archiver_s_lag_is_said_once_a_minute),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

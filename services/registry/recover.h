@@ -1,0 +1,23 @@
+/*  recover.h - a cold start from the archiver's durable state (invariant 5).
+
+    A registry started with --archiver folds the archiver's SNAPSHOT reply
+    into its new engine before it takes a term, and marks the runs that
+    were open so that their orders roll back first; what was in flight is
+    settled later by the session, once the dispatcher has said what it
+    holds. docs/REGISTRY.md, "Cold start", tells why.
+*/
+#ifndef ZF_RECOVER_H_INCLUDED
+#define ZF_RECOVER_H_INCLUDED
+
+#include <stddef.h>
+#include "session.h"
+#include "zf_engine.h"
+
+//  Fills engine (new) from the archiver at archiver, waiting for it (10 s at
+//  most); if there was any state, marks session cold and its open runs as
+//  rolling back every shard. Returns 0, or -1 with the reason in error (the
+//  archiver did not answer, or its state does not fold).
+int zf_recover (zf_engine_t *engine, zf_session_t *session, const char *archiver, char *error,
+                size_t size);
+
+#endif
