@@ -17,7 +17,6 @@
 #include "session.h"
 #include "zf_clock.h"
 
-
 //  A business date (a Monday) well before the clock: its run starts at once.
 #define S_DATE 20416
 
@@ -582,7 +581,8 @@ test_no_new_orders_while_backing_off (void **state)
     zf_task_key_t a1 = s_key ("a", ZF_SHARD_SOLE, 1);
     s_refuse (fx, ZF_REFUSE_OVERLOADED, &a1, 1);
     //  c becomes ready again meanwhile: it waits for the back-off.
-    assert_int_equal (zf_engine_cancel (fx->engine, "t", S_DATE, "c", ZF_SHARD_SOLE, NULL, NULL), 0);
+    assert_int_equal (zf_engine_cancel (fx->engine, "t", S_DATE, "c", ZF_SHARD_SOLE, NULL, NULL),
+                      0);
     assert_int_equal (zf_engine_retry (fx->engine, "t", S_DATE, "c", ZF_SHARD_SOLE), 0);
     zf_session_pump (fx->session);
     assert_int_equal (s_count (fx, ZF_MDPC_REQUEST), 0);
@@ -609,7 +609,8 @@ test_only_attempts_still_dispatched_are_sent_again (void **state)
     s_refuse (fx, ZF_REFUSE_OVERLOADED, refused, 4);
     zf_task_key_t b1 = s_key ("b", 1, 1);
     s_result (fx, &b1, ZF_JOB_RUNNING);
-    assert_int_equal (zf_engine_cancel (fx->engine, "t", S_DATE, "c", ZF_SHARD_SOLE, NULL, NULL), 0);
+    assert_int_equal (zf_engine_cancel (fx->engine, "t", S_DATE, "c", ZF_SHARD_SOLE, NULL, NULL),
+                      0);
     s_wait (fx, ZF_SESSION_BACKOFF_MIN_MS);
     zf_session_backoff_over (fx->session);
     //  One order for b's shards 0 and 2, none for c.
@@ -931,8 +932,9 @@ test_cancels_reach_the_dispatcher (void **state)
     s_fixture_t *fx = *state;
     s_ready (fx);
     s_run (fx);
-    assert_int_equal (
-        zf_engine_cancel (fx->engine, "t", S_DATE, "a", ZF_SHARD_SOLE, zf_session_cancel, fx->session), 0);
+    assert_int_equal (zf_engine_cancel (fx->engine, "t", S_DATE, "a", ZF_SHARD_SOLE,
+                                        zf_session_cancel, fx->session),
+                      0);
     s_msg_t *msg = s_next (fx, ZF_MDPC_CANCEL);
     assert_non_null (msg);
     zf_cancel_t cancel;
@@ -943,8 +945,9 @@ test_cancels_reach_the_dispatcher (void **state)
     //  Without a connection a cancel is lost, and counted.
     fx->connect_rc = -1;
     zf_session_disconnected (fx->session);
-    assert_int_equal (
-        zf_engine_cancel (fx->engine, "t", S_DATE, "c", ZF_SHARD_SOLE, zf_session_cancel, fx->session), 0);
+    assert_int_equal (zf_engine_cancel (fx->engine, "t", S_DATE, "c", ZF_SHARD_SOLE,
+                                        zf_session_cancel, fx->session),
+                      0);
     assert_int_equal (s_count (fx, ZF_MDPC_CANCEL), 0);
     zf_session_stats_t stats;
     zf_session_stats (fx->session, &stats);
