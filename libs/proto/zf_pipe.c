@@ -181,6 +181,15 @@ zf_fields_format (zf_fields_t *self, char *buf, size_t size)
     return buf;
 }
 
+int
+zf_pipe_endpoints (void *pipe, const char *bind, const char *events)
+{
+    zf_fields_t *endpoints = zf_fields_new ();
+    if (bind) zf_fields_add_str (endpoints, "bind", bind);
+    if (events) zf_fields_add_str (endpoints, "events", events);
+    return zf_fields_send (&endpoints, pipe);
+}
+
 void
 zf_pipe_unknown (const char *actor, const char *command)
 {

@@ -71,6 +71,10 @@ const char *zf_fields_str (zf_fields_t *self, const char *name);
 char *zf_fields_format (zf_fields_t *self, char *buf, size_t size);
 
 //  Logs a pipe command that an actor does not answer.
+//  Answers ENDPOINTS on pipe: "bind" and "events", each left out when NULL
+//  (an actor that binds nothing passes two NULLs). Returns 0 or -1.
+int zf_pipe_endpoints (void *pipe, const char *bind, const char *events);
+
 void zf_pipe_unknown (const char *actor, const char *command);
 
 #endif

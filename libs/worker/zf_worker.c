@@ -919,10 +919,9 @@ s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
     int rc = 0;
     if (streq (command, ZF_PIPE_TERM))
         rc = -1;
-    else if (streq (command, ZF_PIPE_ENDPOINTS)) {
-        zf_fields_t *endpoints = zf_fields_new ();
-        zf_fields_send (&endpoints, reader);
-    } else if (streq (command, ZF_PIPE_STATS)) {
+    else if (streq (command, ZF_PIPE_ENDPOINTS))
+        zf_pipe_endpoints (reader, NULL, NULL);
+    else if (streq (command, ZF_PIPE_STATS)) {
         zf_worker_stats_t stats;
         zf_worker_stats (self, &stats);
         zf_fields_t *fields = zf_fields_new ();

@@ -166,11 +166,9 @@ s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
     int rc = 0;
     if (streq (command, ZF_PIPE_TERM))
         rc = -1;
-    else if (streq (command, ZF_PIPE_ENDPOINTS)) {
-        zf_fields_t *endpoints = zf_fields_new ();
-        zf_fields_add_str (endpoints, "bind", zsock_endpoint (self->router));
-        zf_fields_send (&endpoints, reader);
-    } else if (streq (command, ZF_PIPE_STATS))
+    else if (streq (command, ZF_PIPE_ENDPOINTS))
+        zf_pipe_endpoints (reader, zsock_endpoint (self->router), NULL);
+    else if (streq (command, ZF_PIPE_STATS))
         s_send_stats (self, reader);
     else if (streq (command, "LAG")) {
         int64_t p50, p99, max;

@@ -236,39 +236,29 @@ s_on_client (s_dispatcher_t *self, zframe_t *identity, zf_mdp_msg_t *mdp)
     }
     case ZF_MDPC_ACK: {
         zf_ack_t ack;
-        if (zf_ack_decode (self->decoder, data, bytes, &ack, &err) == 0)
-            zf_broker_ack (self->broker, id, size, &ack);
-        else {
-            self->malformed++;
-            zf_log_warn ("malformed ack reason=\"%s\"", err.text);
-        }
+        if (zf_ack_decode (self->decoder, data, bytes, &ack, &err) != 0) break;
+        zf_broker_ack (self->broker, id, size, &ack);
         return;
     }
     case ZF_MDPC_CANCEL: {
         zf_cancel_t cancel;
-        if (zf_cancel_decode (self->decoder, data, bytes, &cancel, &err) == 0)
-            zf_broker_cancel (self->broker, id, size, &cancel);
-        else {
-            self->malformed++;
-            zf_log_warn ("malformed cancel reason=\"%s\"", err.text);
-        }
+        if (zf_cancel_decode (self->decoder, data, bytes, &cancel, &err) != 0) break;
+        zf_broker_cancel (self->broker, id, size, &cancel);
         return;
     }
     case ZF_MDPC_HELLO: {
         zf_hello_t hello;
-        if (zf_hello_decode (self->decoder, data, bytes, &hello, &err) == 0)
-            zf_broker_hello (self->broker, id, size, &hello);
-        else {
-            self->malformed++;
-            zf_log_warn ("malformed hello reason=\"%s\"", err.text);
-        }
+        if (zf_hello_decode (self->decoder, data, bytes, &hello, &err) != 0) break;
+        zf_broker_hello (self->broker, id, size, &hello);
         return;
     }
-    case ZF_MDPC_HEARTBEAT:
-        return;
-    default:
+    default: //  HEARTBEAT, and commands a client does not send
         return;
     }
+    //  A body that did not decode: counted and logged, the client kept.
+    self->malformed++;
+    zf_log_warn ("malformed %s reason=\"%s\"", zf_mdp_command_name (ZF_MDP_CLIENT, mdp->command),
+                 err.text);
 }
 
 //  A worker-protocol message.
@@ -438,12 +428,10 @@ s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
     int rc = 0;
     if (streq (command, ZF_PIPE_TERM))
         rc = -1;
-    else if (streq (command, ZF_PIPE_ENDPOINTS)) {
-        zf_fields_t *endpoints = zf_fields_new ();
-        zf_fields_add_str (endpoints, "bind", zsock_endpoint (self->router));
-        if (self->pub) zf_fields_add_str (endpoints, "events", zsock_endpoint (self->pub));
-        zf_fields_send (&endpoints, reader);
-    } else if (streq (command, ZF_PIPE_STATS))
+    else if (streq (command, ZF_PIPE_ENDPOINTS))
+        zf_pipe_endpoints (reader, zsock_endpoint (self->router),
+                           self->pub ? zsock_endpoint (self->pub) : NULL);
+    else if (streq (command, ZF_PIPE_STATS))
         s_send_stats (self, reader);
     else
         zf_pipe_unknown ("dispatcher", command);

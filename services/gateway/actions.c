@@ -150,10 +150,9 @@ zf_gw_actions_actor (zsock_t *pipe, void *args)
             //  registry that does not answer would hold the stop up.
             if (req && !atomic_load (cfg->stopping)) s_request (cfg, client, req, &counts);
             free (req);
-        } else if (streq (command, ZF_PIPE_ENDPOINTS)) {
-            zf_fields_t *endpoints = zf_fields_new ();
-            zf_fields_send (&endpoints, pipe);
-        } else if (streq (command, ZF_PIPE_STATS)) {
+        } else if (streq (command, ZF_PIPE_ENDPOINTS))
+            zf_pipe_endpoints (pipe, NULL, NULL);
+        else if (streq (command, ZF_PIPE_STATS)) {
             zf_fields_t *stats = zf_fields_new ();
             zf_fields_add (stats, "requests", counts.requests);
             zf_fields_add (stats, "failed", counts.failed);

@@ -702,10 +702,9 @@ s_on_pipe (zloop_t *loop, zsock_t *pipe, void *arg)
     int rc = 0;
     if (!command || streq (command, ZF_PIPE_TERM))
         rc = -1;
-    else if (streq (command, ZF_PIPE_ENDPOINTS)) {
-        zf_fields_t *endpoints = zf_fields_new ();
-        zf_fields_send (&endpoints, pipe);
-    } else if (streq (command, ZF_PIPE_STATS))
+    else if (streq (command, ZF_PIPE_ENDPOINTS))
+        zf_pipe_endpoints (pipe, NULL, NULL);
+    else if (streq (command, ZF_PIPE_STATS))
         s_send_stats (self, pipe);
     else if (streq (command, "RESEND"))
         s_send_all (self);

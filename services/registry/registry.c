@@ -291,12 +291,9 @@ s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
     int rc = 0;
     if (streq (command, ZF_PIPE_TERM))
         rc = -1;
-    else if (streq (command, ZF_PIPE_ENDPOINTS)) {
-        zf_fields_t *endpoints = zf_fields_new ();
-        zf_fields_add_str (endpoints, "bind", zsock_endpoint (self->router));
-        zf_fields_add_str (endpoints, "events", zsock_endpoint (self->pub));
-        zf_fields_send (&endpoints, reader);
-    } else if (streq (command, ZF_PIPE_STATS))
+    else if (streq (command, ZF_PIPE_ENDPOINTS))
+        zf_pipe_endpoints (reader, zsock_endpoint (self->router), zsock_endpoint (self->pub));
+    else if (streq (command, ZF_PIPE_STATS))
         s_send_stats (self, reader);
     else if (streq (command, "TICK"))
         zf_engine_tick (self->engine);
