@@ -12,7 +12,7 @@
 
     usage: bench_dispatch [--executors N] [--slots N] [--runs N] [--prefetch N]
 */
-#include "dclient.h"
+#include "zf_dclient.h"
 #include "bench_stats.h"
 #include "zf_proc.h"
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "dclient.h"
+#include "zf_dclient.h"
 #include "zf_proc.h"
 #include "zf_dispevent.h"
 #include "zf_mdp.h"

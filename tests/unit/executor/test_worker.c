@@ -12,7 +12,7 @@
 #include <stdatomic.h>
 #include <cmocka.h>
 
-#include "dclient.h"
+#include "zf_dclient.h"
 #include "dispatcher.h"
 #include "executor.h"
 #include "pool.h"

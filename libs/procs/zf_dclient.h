@@ -1,4 +1,4 @@
-/*  dclient.h - the client side of the dispatcher protocol, for tests and benchmarks.
+/*  zf_dclient.h - the client side of the dispatcher protocol, for tests and benchmarks.
 
     Speaks MDPC02 from a DEALER the way the registry does: HELLO with a name
     and epoch, REQUEST with DISPATCH orders, PARTIAL and FINAL results

@@ -1,5 +1,5 @@
-/*  dclient.c - a dispatcher client for tests and benchmarks. */
-#include "dclient.h"
+/*  zf_dclient.c - a dispatcher client for tests and benchmarks. */
+#include "zf_dclient.h"
 #include "zf_mdp.h"
 
 #include <assert.h>
