@@ -264,6 +264,36 @@ s_refuse (zf_broker_t *self, const void *identity, size_t size, const char *serv
     self->ops.refused (self->arg, identity, size, service, &refused);
 }
 
+//  Refuses a HELLO or orders whose epoch the fence does not admit. Returns
+//  true if it refused.
+static bool
+s_fence_refuses (zf_broker_t *self, const void *identity, size_t size, const char *service,
+                 zf_fence_verdict_t verdict, uint64_t epoch)
+{
+    char text[160];
+    switch (verdict) {
+    case ZF_FENCE_CURRENT:
+        return false;
+    case ZF_FENCE_STALE:
+        snprintf (text, sizeof text, "epoch %" PRIu64 " is older than %" PRIu64, epoch,
+                  self->fence.newest);
+        s_refuse (self, identity, size, service, ZF_REFUSE_STALE_EPOCH, text, NULL, 0);
+        return true;
+    case ZF_FENCE_UNSEEN:
+        snprintf (text, sizeof text,
+                  "epoch %" PRIu64 " is newer than any registry said HELLO with (%" PRIu64 ")",
+                  epoch, self->fence.newest);
+        break;
+    default:
+        snprintf (text, sizeof text, "epoch %" PRIu64 " is past ZF_MAX_EPOCH (%llu)", epoch,
+                  (unsigned long long)ZF_MAX_EPOCH);
+        break;
+    }
+    self->stats.fenced++;
+    s_refuse (self, identity, size, service, ZF_REFUSE_BAD_REQUEST, text, NULL, 0);
+    return true;
+}
+
 //  ---------------------------------------------------------------------------
 //  Orders
 
@@ -415,13 +445,9 @@ zf_broker_dispatch (zf_broker_t *self, const void *identity, size_t size, const 
                     const zf_dispatch_t *dispatch)
 {
     assert (self && identity && service && dispatch);
-    if (!zf_fence_admit (&self->fence, dispatch->epoch)) {
-        char text[96];
-        snprintf (text, sizeof text, "epoch %" PRIu64 " is older than %" PRIu64, dispatch->epoch,
-                  self->fence.newest);
-        s_refuse (self, identity, size, service, ZF_REFUSE_STALE_EPOCH, text, NULL, 0);
+    if (s_fence_refuses (self, identity, size, service,
+                         zf_fence_order (&self->fence, dispatch->epoch), dispatch->epoch))
         return;
-    }
     zf_broker_client_t *client = s_client_at (self, identity, size);
     if (!client) {
         s_refuse (self, identity, size, service, ZF_REFUSE_OVERLOADED, "too many clients", NULL, 0);
@@ -597,13 +623,9 @@ zf_broker_hello (zf_broker_t *self, const void *identity, size_t size, const zf_
 {
     assert (self && identity && hello);
     if (size == 0 || size > ZF_DISP_MAX_IDENTITY || !hello->name) return;
-    if (!zf_fence_admit (&self->fence, hello->epoch)) {
-        char text[96];
-        snprintf (text, sizeof text, "epoch %" PRIu64 " is older than %" PRIu64, hello->epoch,
-                  self->fence.newest);
-        s_refuse (self, identity, size, "", ZF_REFUSE_STALE_EPOCH, text, NULL, 0);
+    if (s_fence_refuses (self, identity, size, "", zf_fence_hello (&self->fence, hello->epoch),
+                         hello->epoch))
         return;
-    }
     zf_broker_client_t *client = (zf_broker_client_t *)zhashx_lookup (self->clients, hello->name);
     if (client) {
         char *hex = s_hex (identity, size);
@@ -624,6 +646,8 @@ zf_broker_hello (zf_broker_t *self, const void *identity, size_t size, const zf_
             return;
         }
     }
+    //  Only now, with the HELLO taken, may its term move the fence.
+    zf_fence_raise (&self->fence, hello->epoch);
     //  What is in flight for this client, so it can tell which of its
     //  orders still run here and which it must send again.
     zf_inflight_t *inflight = calloc (ZF_MAX_BATCH, sizeof (zf_inflight_t));

@@ -109,6 +109,7 @@ typedef struct {
     uint64_t speculative; //  speculative copies started
     uint64_t refused;     //  orders refused
     uint64_t stale;       //  worker results for nothing in flight
+    uint64_t fenced;      //  HELLOs and orders refused for a term no registry announced
     size_t queued;        //  subtasks waiting for a worker now
     size_t inflight;      //  subtasks not done now
     size_t held;          //  results held for clients now

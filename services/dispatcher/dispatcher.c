@@ -416,6 +416,7 @@ s_send_stats (s_dispatcher_t *self, zsock_t *pipe)
     zf_fields_add (stats, "inflight", broker.inflight);
     zf_fields_add (stats, "held", broker.held);
     zf_fields_add (stats, "workers", broker.workers);
+    zf_fields_add (stats, "fenced", broker.fenced);
     zf_fields_send (&stats, pipe);
 }
 

@@ -11,6 +11,7 @@
 
 #include "broker.h"
 #include "zf_clock.h"
+#include "zf_limits.h"
 
 #define S_MAX  4096
 #define S_TEXT 48
@@ -248,11 +249,12 @@ s_order (const char *task, uint32_t shard_count)
     return order;
 }
 
-//  Sends orders for a service from client identity "reg" at epoch 1.
+//  Sends orders for a service from client identity "reg", which never said
+//  HELLO: at epoch 0, the one term current before any registry's HELLO.
 static void
 s_dispatch (s_fixture_t *fx, const char *service, const zf_order_t *orders, size_t count)
 {
-    zf_dispatch_t dispatch = {1, orders, count};
+    zf_dispatch_t dispatch = {0, orders, count};
     zf_broker_dispatch (fx->broker, "reg", 3, service, &dispatch);
 }
 
@@ -555,6 +557,49 @@ test_epoch_fence (void **state)
     zf_broker_dispatch (fx->broker, "new", 3, "shell", &current);
     assert_int_equal (fx->job_count, 1);
     assert_int_equal (fx->jobs[0].epoch, 5);
+}
+
+//  Only a registry's HELLO that the broker takes moves the fence: not one it
+//  refuses (too many clients, a term past ZF_MAX_EPOCH), and never orders.
+static void
+test_fence_only_by_hello (void **state)
+{
+    s_fixture_t *fx = *state;
+    s_ready (fx, "a", 4, "shell", NULL);
+    zf_hello_t hello = {3, "registry"};
+    zf_broker_hello (fx->broker, "reg", 3, &hello);
+    assert_int_equal (fx->hello_count, 1);
+    //  A term past ZF_MAX_EPOCH is no registry's.
+    zf_hello_t wild = {UINT64_MAX, "wild"};
+    zf_broker_hello (fx->broker, "wild", 4, &wild);
+    assert_int_equal (fx->hello_count, 1);
+    assert_int_equal (fx->refused[fx->refused_count - 1], ZF_REFUSE_BAD_REQUEST);
+    //  Orders from a term no registry said HELLO with pass neither.
+    zf_order_t order = s_order ("t", 0);
+    zf_dispatch_t ahead = {4, &order, 1};
+    zf_broker_dispatch (fx->broker, "rogue", 5, "shell", &ahead);
+    assert_int_equal (fx->job_count, 0);
+    assert_int_equal (fx->refused[fx->refused_count - 1], ZF_REFUSE_BAD_REQUEST);
+    //  The client table fills up; a HELLO that finds no room is refused and
+    //  its term, however high, moves nothing.
+    char id[16];
+    size_t refused = fx->refused_count;
+    for (int i = 0; fx->refused_count == refused; i++) {
+        assert_true (i < 2000);
+        snprintf (id, sizeof id, "c%d", i);
+        zf_hello_t filler = {3, id};
+        zf_broker_hello (fx->broker, id, strlen (id), &filler);
+    }
+    assert_int_equal (fx->refused[fx->refused_count - 1], ZF_REFUSE_OVERLOADED);
+    zf_hello_t late = {ZF_MAX_EPOCH, "late"};
+    zf_broker_hello (fx->broker, "late", 4, &late);
+    assert_int_equal (fx->refused[fx->refused_count - 1], ZF_REFUSE_OVERLOADED);
+    assert_int_equal (s_stats (fx).fenced, 2);
+    //  The registry's orders at its term still run.
+    zf_dispatch_t current = {3, &order, 1};
+    zf_broker_dispatch (fx->broker, "reg", 3, "shell", &current);
+    assert_int_equal (fx->job_count, 1);
+    assert_int_equal (fx->jobs[0].epoch, 3);
 }
 
 static void
@@ -1209,6 +1254,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_results_held_until_ack, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_duplicates_harmless, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_epoch_fence, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_fence_only_by_hello, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_no_worker_wait, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_no_worker_after_last_left, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_locality, s_setup, s_teardown),
