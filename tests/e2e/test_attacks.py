@@ -131,15 +131,22 @@ class EpochTests(AttackTest):
 
     def test_absurd_terms_move_nothing(self):
         term = self.epoch()
-        # The client table fills up, the registry being one of its clients.
+        # The client table fills up (the registry is one of its clients),
+        # with clients that stay alive: the dispatcher forgets quiet ones.
         fillers = []
-        for i in range(DISPATCHER_CLIENTS - 1):
+        while True:
+            self.assertLess(len(fillers), DISPATCHER_CLIENTS, "the client table has no end")
             s = self.dealer(DISPATCHER)
-            self.hello(s, term, "filler-%d" % i)
+            self.hello(s, term, "filler-%d" % len(fillers))
+            command, body = self.answer(s)
+            if command == ERROR:
+                self.assertEqual(body[2], REFUSE_OVERLOADED)
+                s.close()
+                break
             fillers.append(s)
-        for s in fillers:
-            self.assertEqual(self.answer(s)[0], HELLO)
-        # Live clients, not quiet ones that the dispatcher would forget.
+            if len(fillers) % 100 == 0:
+                for f in fillers:
+                    self.mdp(f, HEARTBEAT)
         for s in fillers:
             self.mdp(s, HEARTBEAT)
         # A valid but far newer term finds no room; the largest term of all
@@ -165,6 +172,51 @@ class EpochTests(AttackTest):
         # The registry kept its term and dispatches.
         self.run_flow("after")
         self.assertEqual(self.epoch(), term)
+
+
+class QuietClientTests(AttackTest):
+    """Clients that go quiet are forgotten, and what they held with them."""
+
+    def test_anonymous_clients_that_never_acknowledge(self):
+        term = self.epoch()
+        # 1,100 anonymous clients each order a no-op task and never
+        # acknowledge its result, nor say anything else.
+        quiet = [self.dealer(DISPATCHER) for _ in range(1100)]
+        for i, s in enumerate(quiet):
+            order = ["quiet", 20000, "q%d" % i, 1, 1, 0, None, [], None, None, [], None, 0,
+                     False, 0, []]
+            self.mdp(s, REQUEST, b"noop", msgpack.packb([1, BODY_DISPATCH, term, [order]]))
+        answers = {}
+        poller = zmq.Poller()
+        for s in quiet:
+            poller.register(s, zmq.POLLIN)
+        deadline = time.monotonic() + 60
+        while len(answers) < len(quiet) and time.monotonic() < deadline:
+            for s, _ in poller.poll(1000):
+                frames = s.recv_multipart()
+                answers.setdefault(s, frames)
+        self.assertEqual(len(answers), len(quiet))
+        # The table filled up.
+        full = [f for f in answers.values() if f[2] == ERROR]
+        self.assertGreater(len(full), 0)
+        self.assertIn(b"too many clients", full[0][-1])
+        # Past liveness the quiet ones are forgotten: a new client is taken.
+        newcomer = self.dealer(DISPATCHER)
+        deadline = time.monotonic() + 30
+        while True:
+            self.hello(newcomer, term, "newcomer")
+            command, _ = self.answer(newcomer)
+            if command == HELLO:
+                break
+            self.assertLess(time.monotonic(), deadline, "the dispatcher never forgot its quiet clients")
+            # Nothing comes after a refusal: this only paces the next HELLO.
+            newcomer.poll(250)
+        newcomer.close()
+        for s in quiet:
+            s.close()
+        # The registry, which heartbeats, was never forgotten.
+        self.run_flow("after")
+        self.assert_prompt("after the quiet clients")
 
 
 if __name__ == "__main__":
