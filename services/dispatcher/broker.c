@@ -188,12 +188,37 @@ s_client_find (zf_broker_t *self, const void *identity, size_t size)
     return (zf_broker_client_t *)zhashx_lookup (self->client_ids, hex);
 }
 
-//  The client at this identity sent something: it is alive.
+//  Sends a client every result held for it, oldest first.
+static void
+s_client_resend (zf_broker_t *self, zf_broker_client_t *client)
+{
+    zf_held_item_t *held = NULL;
+    while (self->ops.result && (held = zf_disp_results_next (self->results, held)))
+        if (zf_disp_held_owner (held) == client)
+            self->ops.result (self->arg, client->identity, client->identity_size,
+                              zf_held_service (held), zf_held_result (held), zf_held_final (held));
+}
+
+//  A client is heard from: it is alive, and one that was away is back
+//  (named clients that come back always find a place). Unless its HELLO
+//  does it, one that is back gets what was held for it meanwhile.
+static void
+s_client_alive (zf_broker_t *self, zf_broker_client_t *client, bool resend)
+{
+    client->heard_us = zf_broker_now_us (self);
+    if (!client->away) return;
+    client->away = false;
+    self->live_clients++;
+    zf_log_warn ("client back name=%s holds=%zu", client->name, client->refs);
+    if (resend) s_client_resend (self, client);
+}
+
+//  The client at this identity sent something.
 static void
 s_client_heard (zf_broker_t *self, const void *identity, size_t size)
 {
     zf_broker_client_t *client = s_client_find (self, identity, size);
-    if (client) client->heard_us = zf_broker_now_us (self);
+    if (client) s_client_alive (self, client, true);
 }
 
 //  Points a client at a new identity (it has been heard from there).
@@ -203,33 +228,21 @@ s_client_bind (zf_broker_t *self, zf_broker_client_t *client, const void *identi
 {
     if (client->hex && zhashx_lookup (self->client_ids, client->hex) == client)
         zhashx_delete (self->client_ids, client->hex);
-    if (client->identity_size == 0) self->live_clients++;
     free (client->hex);
     client->hex = hex;
     memcpy (client->identity, identity, size);
     client->identity_size = size;
-    client->heard_us = zf_broker_now_us (self);
     zhashx_update (self->client_ids, hex, client);
-}
-
-//  Takes a client's identity away: nothing can be sent to it any more.
-static void
-s_client_unbind (zf_broker_t *self, zf_broker_client_t *client)
-{
-    if (client->identity_size == 0) return;
-    if (client->hex && zhashx_lookup (self->client_ids, client->hex) == client)
-        zhashx_delete (self->client_ids, client->hex);
-    free (client->hex);
-    client->hex = NULL;
-    client->identity_size = 0;
-    self->live_clients--;
+    s_client_alive (self, client, false);
 }
 
 //  Forgets a client altogether; nothing may refer to it any more.
 static void
 s_client_delete (zf_broker_t *self, zf_broker_client_t *client)
 {
-    s_client_unbind (self, client);
+    if (client->hex && zhashx_lookup (self->client_ids, client->hex) == client)
+        zhashx_delete (self->client_ids, client->hex);
+    if (!client->away) self->live_clients--;
     zhashx_delete (self->clients, client->name);
 }
 
@@ -252,6 +265,7 @@ s_client_new (zf_broker_t *self, const char *name, bool named, const void *ident
         free (hex);
         return NULL;
     }
+    self->live_clients++;
     s_client_bind (self, client, identity, size, hex);
     return client;
 }
@@ -263,7 +277,7 @@ s_client_at (zf_broker_t *self, const void *identity, size_t size)
 {
     zf_broker_client_t *client = s_client_find (self, identity, size);
     if (client) {
-        client->heard_us = zf_broker_now_us (self);
+        s_client_alive (self, client, true);
         return client;
     }
     if (size == 0 || size > ZF_DISP_MAX_IDENTITY) return NULL;
@@ -280,8 +294,7 @@ s_client_unref (zf_broker_t *self, zf_broker_client_t *client)
     //  The order of a forgotten anonymous client has none.
     if (!client) return;
     assert (client->refs > 0);
-    if (--client->refs == 0 && (!client->named || client->identity_size == 0))
-        s_client_delete (self, client);
+    if (--client->refs == 0 && (!client->named || client->away)) s_client_delete (self, client);
 }
 
 //  Names an anonymous client (it said HELLO from the identity it sent orders
@@ -307,7 +320,7 @@ s_client_merge (zf_broker_t *self, zf_broker_client_t *from, zf_broker_client_t 
 {
     for (zf_disp_order_t *order = self->orders; order; order = order->next)
         if (order->client == from) order->client = into;
-    zf_disp_held_t *held = NULL;
+    zf_held_item_t *held = NULL;
     while ((held = zf_disp_results_next (self->results, held)))
         if (zf_disp_held_owner (held) == from) zf_disp_held_set_owner (held, into);
     into->refs += from->refs;
@@ -564,8 +577,8 @@ s_deliver (zf_broker_t *self, zf_disp_order_t *order, const zf_result_t *result,
         zf_log_error ("out of memory holding a result; sent once, not kept key=%s",
                       zf_task_key_format (&result->key, text, sizeof text));
     }
-    //  A named client that went away gets its held results with its HELLO.
-    if (self->ops.result && client->identity_size) {
+    //  A named client that is away gets its held results when it is back.
+    if (self->ops.result && !client->away) {
         if (held)
             self->ops.result (self->arg, client->identity, client->identity_size,
                               zf_held_service (held), zf_held_result (held), zf_held_final (held));
@@ -779,13 +792,7 @@ zf_broker_hello (zf_broker_t *self, const void *identity, size_t size, const zf_
         self->ops.hello_reply (self->arg, identity, size, &reply);
     }
     free (inflight);
-    if (self->ops.result) {
-        held = NULL;
-        while ((held = zf_disp_results_next (self->results, held)))
-            if (zf_disp_held_owner (held) == client)
-                self->ops.result (self->arg, identity, size, zf_held_service (held),
-                                  zf_held_result (held), zf_held_final (held));
-    }
+    s_client_resend (self, client);
 }
 
 //  ---------------------------------------------------------------------------
@@ -830,7 +837,7 @@ s_expire_waiting (zf_broker_t *self, int64_t now_us)
                 //  until acknowledged, makes sure it hears even across a
                 //  reconnect.
                 zf_broker_client_t *client = (zf_broker_client_t *)order->client;
-                if (client && client->identity_size)
+                if (client && !client->away)
                     s_refuse (self, client->identity, client->identity_size,
                               zf_disp_service_name (service), ZF_REFUSE_NO_WORKER, text, &sub->key,
                               1);
@@ -855,19 +862,23 @@ s_client_forget (zf_broker_t *self, zf_broker_client_t *client, int64_t silent_m
 {
     self->stats.forgotten++;
     if (client->named) {
-        zf_log_warn ("client silent past liveness, forgotten until its next HELLO name=%s "
+        zf_log_warn ("client silent past liveness, away until it speaks again name=%s "
                      "silent_ms=%" PRId64 " holds=%zu",
                      client->name, silent_ms, client->refs);
-        s_client_unbind (self, client);
-        if (client->refs == 0) s_client_delete (self, client);
+        if (client->refs == 0) {
+            s_client_delete (self, client);
+            return;
+        }
+        client->away = true;
+        self->live_clients--;
         return;
     }
     size_t dropped = 0, cancelled = 0;
-    zf_disp_held_t *held = zf_disp_results_next (self->results, NULL);
+    zf_held_item_t *held = zf_disp_results_next (self->results, NULL);
     while (held) {
-        zf_disp_held_t *next = zf_disp_results_next (self->results, held);
+        zf_held_item_t *next = zf_disp_results_next (self->results, held);
         if (zf_disp_held_owner (held) == client) {
-            zf_task_key_t key = zf_disp_held_result (held)->key;
+            zf_task_key_t key = zf_held_result (held)->key;
             zf_disp_results_ack (self->results, &key);
             dropped++;
         }
@@ -908,7 +919,7 @@ s_clients_tick (zf_broker_t *self, int64_t now_us)
     zf_broker_client_t **silent = size ? malloc (size * sizeof *silent) : NULL;
     for (zf_broker_client_t *client = (zf_broker_client_t *)zhashx_first (self->clients); client;
          client = (zf_broker_client_t *)zhashx_next (self->clients)) {
-        if (client->identity_size == 0) continue;
+        if (client->away) continue;
         if (now_us - client->heard_us > liveness_us) {
             if (silent) silent[count++] = client;
         } else if (client->named && self->ops.client_heartbeat)

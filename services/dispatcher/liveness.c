@@ -232,7 +232,7 @@ s_worker_result (zf_broker_t *self, zf_disp_worker_t *worker, const zf_result_t 
             //  speculative copy does.
             zf_broker_client_t *client = (zf_broker_client_t *)order->client;
             if (sub->state != ZF_SUB_DONE && copy == &sub->copy[0] && self->ops.result && client &&
-                client->identity_size) {
+                !client->away) {
                 zf_result_t running = *result;
                 running.key = sub->key;
                 running.winner = false;

@@ -693,6 +693,41 @@ test_live_clients_kept (void **state)
     assert_int_equal (fx->client_heartbeats, beats + 1);
 }
 
+//  A named client that was only slow (silent past liveness, then speaking
+//  again from the same identity) is back, and gets what was held meanwhile.
+static void
+test_away_client_back (void **state)
+{
+    s_fixture_t *fx = *state;
+    s_ready (fx, "a", 1, "shell", NULL);
+    zf_hello_t hello = {1, "registry"};
+    zf_broker_hello (fx->broker, "r1", 2, &hello);
+    zf_order_t order = s_order ("slow", 0);
+    zf_dispatch_t dispatch = {1, &order, 1};
+    zf_broker_dispatch (fx->broker, "r1", 2, "shell", &dispatch);
+    for (int step = 0; step < 4; step++) {
+        zf_clock_advance (fx->clock, 1000);
+        zf_broker_worker_heartbeat (fx->broker, "a", 1);
+        zf_broker_tick (fx->broker);
+    }
+    assert_int_equal (s_stats (fx).forgotten, 1);
+    size_t beats = fx->client_heartbeats;
+    s_report (fx, 0, ZF_JOB_SUCCEEDED);
+    assert_int_equal (fx->result_count, 0);
+    zf_clock_advance (fx->clock, 1000);
+    zf_broker_tick (fx->broker);
+    assert_int_equal (fx->client_heartbeats, beats);
+    //  It speaks: the result comes, and heartbeats again.
+    zf_broker_client_heartbeat (fx->broker, "r1", 2);
+    assert_int_equal (fx->result_count, 1);
+    assert_string_equal (fx->results[0].identity, "r1");
+    assert_true (fx->results[0].final);
+    zf_clock_advance (fx->clock, 1000);
+    zf_broker_tick (fx->broker);
+    assert_int_equal (fx->client_heartbeats, beats + 1);
+    assert_int_equal (s_stats (fx).forgotten, 1);
+}
+
 static void
 test_no_worker_wait (void **state)
 {
@@ -1356,6 +1391,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_fence_only_by_hello, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_quiet_clients_forgotten, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_live_clients_kept, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_away_client_back, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_no_worker_wait, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_no_worker_after_last_left, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_locality, s_setup, s_teardown),
