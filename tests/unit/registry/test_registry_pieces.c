@@ -676,6 +676,8 @@ test_the_archiver_s_lag_is_said_once_a_minute (void **state)
     zf_lagwatch_destroy (&lag);
     zf_engine_destroy (&engine);
     zf_clock_destroy (&clock);
+}
+
 //  Terms rise past the newest known, are stored before use, and never
 //  wrap: a term past ZF_MAX_EPOCH is neither taken nor read nor written.
 static void
