@@ -7,7 +7,7 @@ PACKAGES="build-essential cmake pkg-config
 libczmq-dev libzmq3-dev libmsgpack-dev libpq-dev libwebsockets-dev libcmocka-dev
 libsqlite3-dev libyaml-dev libjansson-dev
 clang libclang-rt-14-dev clang-format
-postgresql tzdata python3"
+postgresql tzdata python3 python3-zmq python3-msgpack"
 
 # Extra groups a caller may ask for: web (to build the dashboard), browser (its tests).
 for extra in "$@"; do

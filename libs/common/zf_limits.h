@@ -15,6 +15,7 @@
 #define ZF_MAX_TEXT       (64 * 1024)        // free text (errors, log tails)
 #define ZF_MAX_BATCH      4096               // items in one batched message
 #define ZF_MAX_ENV        64                 // extra environment entries
+#define ZF_MAX_EPOCH      ((1ULL << 53) - 1) // a registry term (read exactly by browsers too)
 
 //  Flows
 #define ZF_MAX_FLOW_SIZE   (8 * 1024 * 1024) // a flow file, bytes

@@ -28,6 +28,12 @@ int
 zf_duration_parse (const char *text, int64_t *ms_out)
 {
     if (!text || !isdigit ((unsigned char)*text)) return -1;
+    //  Zero is zero in every unit, so it needs none: "0" means what "0s"
+    //  and "0ms" mean.
+    if (strcmp (text, "0") == 0) {
+        *ms_out = 0;
+        return 0;
+    }
     const char *p = text;
     int64_t value = 0;
     while (isdigit ((unsigned char)*p)) {

@@ -1,7 +1,8 @@
 /*  zf_time.h - durations, business dates, times of day and time zones.
 
     Durations are whole milliseconds written as an integer and a unit:
-    "500ms", "30s", "10m", "2h" (also "1d"). Dates are days since 1970-01-01
+    "500ms", "30s", "10m", "2h" (also "1d"); zero may also be written "0",
+    and means the same as "0s". Dates are days since 1970-01-01
     written "YYYY-MM-DD". Times of day are minutes after midnight written
     "HH:MM". Time zones are IANA names ("Asia/Shanghai", "UTC"); conversions
     use the system's zoneinfo. All parsers return 0 on success and -1 on bad
@@ -18,7 +19,8 @@ typedef int32_t zf_date_t; //  days since 1970-01-01
 #define ZF_DATE_TEXT 11 //  "YYYY-MM-DD" and a nul
 #define ZF_TIME_TEXT 32 //  room for an RFC 3339 time or a duration
 
-//  Durations: "<digits><unit>", unit ms|s|m|h|d, no sign, no spaces, no overflow.
+//  Durations: "<digits><unit>", unit ms|s|m|h|d, no sign, no spaces, no
+//  overflow; or a bare "0".
 int zf_duration_parse (const char *text, int64_t *ms_out);
 
 //  Writes the shortest exact form ("1500ms", "90s", "2h"); returns buf.

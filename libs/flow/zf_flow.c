@@ -396,8 +396,8 @@ s_duration (s_parser_t *self, uint32_t node, const char *field, const char *wher
     if (strlen (text) == n->size && zf_duration_parse (text, out) == 0) return 0;
     char buf[S_SHOW_SIZE];
     zf_flow_report (&self->report, n->line, n->col,
-                    "bad duration %s for %s%s (want a whole number and a unit: 500ms, 30s, 10m, "
-                    "2h or 1d)",
+                    "bad duration %s for %s%s (want 0, or a whole number and a unit: 500ms, 30s, "
+                    "10m, 2h or 1d)",
                     s_show (self, node, buf), field, where);
     return -1;
 }

@@ -6,6 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+//  How often a waiting client says it is alive, at least: well within the
+//  shortest liveness the tests give the dispatcher.
+#define S_HEARTBEAT_MS 50
+
 struct _zf_dclient_t {
     zsock_t *dealer;             //  to the dispatcher
     zf_proto_encoder_t *encoder; //  bodies sent
@@ -150,15 +154,26 @@ s_on_results (zf_dclient_t *self, zf_mdp_msg_t *mdp)
 }
 
 //  Receives until done reaches until_count (or, with until_hello, a HELLO
-//  reply came), or the deadline passes.
+//  reply came), or the deadline passes. A heartbeat goes out every
+//  S_HEARTBEAT_MS meanwhile: the dispatcher forgets a silent client.
 static void
 s_receive (zf_dclient_t *self, size_t until_count, bool until_hello, int timeout_ms)
 {
     int64_t deadline = zclock_mono () + timeout_ms;
     zpoller_t *poller = zpoller_new (self->dealer, NULL);
+    int64_t beat_at = 0;
     while (until_hello ? self->hellos == 0 : self->done < until_count) {
-        int64_t left = deadline - zclock_mono ();
-        if (left <= 0 || !zpoller_wait (poller, (int)left)) break;
+        int64_t now = zclock_mono (), left = deadline - now;
+        if (left <= 0) break;
+        if (now >= beat_at) {
+            zmsg_t *beat = zf_mdp_client_new (ZF_MDPC_HEARTBEAT, NULL, NULL);
+            if (beat) zmsg_send (&beat, self->dealer);
+            beat_at = now + S_HEARTBEAT_MS;
+        }
+        if (!zpoller_wait (poller, (int)(left < S_HEARTBEAT_MS ? left : S_HEARTBEAT_MS))) {
+            if (zpoller_terminated (poller)) break;
+            continue;
+        }
         zmsg_t *msg = zmsg_recv (self->dealer);
         if (!msg) break;
         zf_mdp_msg_t mdp;

@@ -178,7 +178,9 @@ s_assign (zf_broker_t *self, zf_disp_sub_t *sub, zf_disp_worker_t *worker, int c
             .env = (const char *const *)order->env,
             .env_count = order->env_count,
         };
+        //  A forgotten client's orders have no subtask left to place.
         zf_broker_client_t *client = (zf_broker_client_t *)order->client;
+        assert (client);
         self->ops.job (self->arg, worker, client->name, order->epoch, &job);
     }
     zf_broker_event (self, c == 0 ? ZF_DE_ASSIGN : ZF_DE_SPECULATIVE, worker, order->service, sub,

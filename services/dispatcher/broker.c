@@ -156,25 +156,73 @@ zf_broker_event_at (zf_broker_t *self, int64_t time, int kind, zf_disp_worker_t 
 //  ---------------------------------------------------------------------------
 //  Clients
 
+//  Writes the identity in hex into hex (2 * size + 1 bytes).
+static void
+s_hex_into (const void *identity, size_t size, char *hex)
+{
+    static const char digits[] = "0123456789abcdef";
+    const uint8_t *byte = identity;
+    for (size_t i = 0; i < size; i++) {
+        hex[2 * i] = digits[byte[i] >> 4];
+        hex[2 * i + 1] = digits[byte[i] & 15];
+    }
+    hex[2 * size] = 0;
+}
+
 //  Writes the identity in hex into a new string.
 static char *
 s_hex (const void *identity, size_t size)
 {
-    static const char digits[] = "0123456789abcdef";
     char *hex = malloc (2 * size + 1);
-    if (hex) {
-        const uint8_t *byte = identity;
-        for (size_t i = 0; i < size; i++) {
-            hex[2 * i] = digits[byte[i] >> 4];
-            hex[2 * i + 1] = digits[byte[i] & 15];
-        }
-        hex[2 * size] = 0;
-    }
+    if (hex) s_hex_into (identity, size, hex);
     return hex;
 }
 
-//  Points a client at a new identity.
-static int
+//  The client at this identity, or NULL.
+static zf_broker_client_t *
+s_client_find (zf_broker_t *self, const void *identity, size_t size)
+{
+    if (size == 0 || size > ZF_DISP_MAX_IDENTITY) return NULL;
+    char hex[2 * ZF_DISP_MAX_IDENTITY + 1];
+    s_hex_into (identity, size, hex);
+    return (zf_broker_client_t *)zhashx_lookup (self->client_ids, hex);
+}
+
+//  Sends a client every result held for it, oldest first.
+static void
+s_client_resend (zf_broker_t *self, zf_broker_client_t *client)
+{
+    zf_held_item_t *held = NULL;
+    while (self->ops.result && (held = zf_disp_results_next (self->results, held)))
+        if (zf_disp_held_owner (held) == client)
+            self->ops.result (self->arg, client->identity, client->identity_size,
+                              zf_held_service (held), zf_held_result (held), zf_held_final (held));
+}
+
+//  A client is heard from: it is alive, and one that was away is back
+//  (named clients that come back always find a place). Unless its HELLO
+//  does it, one that is back gets what was held for it meanwhile.
+static void
+s_client_alive (zf_broker_t *self, zf_broker_client_t *client, bool resend)
+{
+    client->heard_us = zf_broker_now_us (self);
+    if (!client->away) return;
+    client->away = false;
+    self->live_clients++;
+    zf_log_warn ("client back name=%s holds=%zu", client->name, client->refs);
+    if (resend) s_client_resend (self, client);
+}
+
+//  The client at this identity sent something.
+static void
+s_client_heard (zf_broker_t *self, const void *identity, size_t size)
+{
+    zf_broker_client_t *client = s_client_find (self, identity, size);
+    if (client) s_client_alive (self, client, true);
+}
+
+//  Points a client at a new identity (it has been heard from there).
+static void
 s_client_bind (zf_broker_t *self, zf_broker_client_t *client, const void *identity, size_t size,
                char *hex)
 {
@@ -185,14 +233,24 @@ s_client_bind (zf_broker_t *self, zf_broker_client_t *client, const void *identi
     memcpy (client->identity, identity, size);
     client->identity_size = size;
     zhashx_update (self->client_ids, hex, client);
-    return 0;
+    s_client_alive (self, client, false);
+}
+
+//  Forgets a client altogether; nothing may refer to it any more.
+static void
+s_client_delete (zf_broker_t *self, zf_broker_client_t *client)
+{
+    if (client->hex && zhashx_lookup (self->client_ids, client->hex) == client)
+        zhashx_delete (self->client_ids, client->hex);
+    if (!client->away) self->live_clients--;
+    zhashx_delete (self->clients, client->name);
 }
 
 //  Makes a client; NULL if out of memory or too many clients.
 static zf_broker_client_t *
 s_client_new (zf_broker_t *self, const char *name, bool named, const void *identity, size_t size)
 {
-    if (zhashx_size (self->clients) >= ZF_DISP_MAX_CLIENTS) return NULL;
+    if (self->live_clients >= ZF_DISP_MAX_CLIENTS) return NULL;
     zf_broker_client_t *client = calloc (1, sizeof (zf_broker_client_t));
     char *hex = s_hex (identity, size);
     if (!client || !hex || !(client->name = strdup (name))) {
@@ -207,6 +265,7 @@ s_client_new (zf_broker_t *self, const char *name, bool named, const void *ident
         free (hex);
         return NULL;
     }
+    self->live_clients++;
     s_client_bind (self, client, identity, size, hex);
     return client;
 }
@@ -216,33 +275,57 @@ s_client_new (zf_broker_t *self, const char *name, bool named, const void *ident
 static zf_broker_client_t *
 s_client_at (zf_broker_t *self, const void *identity, size_t size)
 {
-    if (size == 0 || size > ZF_DISP_MAX_IDENTITY) return NULL;
-    char *hex = s_hex (identity, size);
-    if (!hex) return NULL;
-    zf_broker_client_t *client = (zf_broker_client_t *)zhashx_lookup (self->client_ids, hex);
-    if (!client) {
-        char *name = malloc (strlen (hex) + 2);
-        if (name) {
-            name[0] = '@';
-            strcpy (name + 1, hex);
-            client = s_client_new (self, name, false, identity, size);
-            free (name);
-        }
+    zf_broker_client_t *client = s_client_find (self, identity, size);
+    if (client) {
+        s_client_alive (self, client, true);
+        return client;
     }
-    free (hex);
-    return client;
+    if (size == 0 || size > ZF_DISP_MAX_IDENTITY) return NULL;
+    char name[2 * ZF_DISP_MAX_IDENTITY + 2] = "@";
+    s_hex_into (identity, size, name + 1);
+    return s_client_new (self, name, false, identity, size);
 }
 
-//  Drops a reference; an anonymous client with nothing left is forgotten.
+//  Drops a reference; an anonymous client, or a forgotten named one, with
+//  nothing left is deleted.
 static void
 s_client_unref (zf_broker_t *self, zf_broker_client_t *client)
 {
+    //  The order of a forgotten anonymous client has none.
+    if (!client) return;
     assert (client->refs > 0);
-    if (--client->refs == 0 && !client->named) {
-        if (zhashx_lookup (self->client_ids, client->hex) == client)
-            zhashx_delete (self->client_ids, client->hex);
-        zhashx_delete (self->clients, client->name);
+    if (--client->refs == 0 && (!client->named || client->away)) s_client_delete (self, client);
+}
+
+//  Names an anonymous client (it said HELLO from the identity it sent orders
+//  from). Returns it, or NULL if out of memory or the name is taken.
+static zf_broker_client_t *
+s_client_rename (zf_broker_t *self, zf_broker_client_t *client, const char *name)
+{
+    char *copy = strdup (name);
+    if (!copy || zhashx_rename (self->clients, client->name, name) != 0) {
+        free (copy);
+        return NULL;
     }
+    free (client->name);
+    client->name = copy;
+    client->named = true;
+    return client;
+}
+
+//  Gives what an anonymous client holds to the named client that took over
+//  its identity (a peer that sent orders before its HELLO), and deletes it.
+static void
+s_client_merge (zf_broker_t *self, zf_broker_client_t *from, zf_broker_client_t *into)
+{
+    for (zf_disp_order_t *order = self->orders; order; order = order->next)
+        if (order->client == from) order->client = into;
+    zf_held_item_t *held = NULL;
+    while ((held = zf_disp_results_next (self->results, held)))
+        if (zf_disp_held_owner (held) == from) zf_disp_held_set_owner (held, into);
+    into->refs += from->refs;
+    from->refs = 0;
+    s_client_delete (self, from);
 }
 
 //  Sends orders refused.
@@ -262,6 +345,36 @@ s_refuse (zf_broker_t *self, const void *identity, size_t size, const char *serv
         .key_count = count > ZF_MAX_BATCH ? ZF_MAX_BATCH : count,
     };
     self->ops.refused (self->arg, identity, size, service, &refused);
+}
+
+//  Refuses a HELLO or orders whose epoch the fence does not admit. Returns
+//  true if it refused.
+static bool
+s_fence_refuses (zf_broker_t *self, const void *identity, size_t size, const char *service,
+                 zf_fence_verdict_t verdict, uint64_t epoch)
+{
+    char text[160];
+    switch (verdict) {
+    case ZF_FENCE_CURRENT:
+        return false;
+    case ZF_FENCE_STALE:
+        snprintf (text, sizeof text, "epoch %" PRIu64 " is older than %" PRIu64, epoch,
+                  self->fence.newest);
+        s_refuse (self, identity, size, service, ZF_REFUSE_STALE_EPOCH, text, NULL, 0);
+        return true;
+    case ZF_FENCE_UNSEEN:
+        snprintf (text, sizeof text,
+                  "epoch %" PRIu64 " is newer than any registry said HELLO with (%" PRIu64 ")",
+                  epoch, self->fence.newest);
+        break;
+    default:
+        snprintf (text, sizeof text, "epoch %" PRIu64 " is past ZF_MAX_EPOCH (%llu)", epoch,
+                  (unsigned long long)ZF_MAX_EPOCH);
+        break;
+    }
+    self->stats.fenced++;
+    s_refuse (self, identity, size, service, ZF_REFUSE_BAD_REQUEST, text, NULL, 0);
+    return true;
 }
 
 //  ---------------------------------------------------------------------------
@@ -415,13 +528,9 @@ zf_broker_dispatch (zf_broker_t *self, const void *identity, size_t size, const 
                     const zf_dispatch_t *dispatch)
 {
     assert (self && identity && service && dispatch);
-    if (!zf_fence_admit (&self->fence, dispatch->epoch)) {
-        char text[96];
-        snprintf (text, sizeof text, "epoch %" PRIu64 " is older than %" PRIu64, dispatch->epoch,
-                  self->fence.newest);
-        s_refuse (self, identity, size, service, ZF_REFUSE_STALE_EPOCH, text, NULL, 0);
+    if (s_fence_refuses (self, identity, size, service,
+                         zf_fence_order (&self->fence, dispatch->epoch), dispatch->epoch))
         return;
-    }
     zf_broker_client_t *client = s_client_at (self, identity, size);
     if (!client) {
         s_refuse (self, identity, size, service, ZF_REFUSE_OVERLOADED, "too many clients", NULL, 0);
@@ -450,6 +559,12 @@ s_deliver (zf_broker_t *self, zf_disp_order_t *order, const zf_result_t *result,
 {
     zf_broker_client_t *client = (zf_broker_client_t *)order->client;
     const char *service = zf_disp_service_name (order->service);
+    if (!client) {
+        //  Its client was anonymous and has been forgotten: nobody can ever
+        //  take this result.
+        self->stats.unclaimed++;
+        return;
+    }
     bool duplicate = false;
     zf_held_item_t *held =
         zf_disp_results_hold (self->results, client, service, result, final, &duplicate);
@@ -462,7 +577,8 @@ s_deliver (zf_broker_t *self, zf_disp_order_t *order, const zf_result_t *result,
         zf_log_error ("out of memory holding a result; sent once, not kept key=%s",
                       zf_task_key_format (&result->key, text, sizeof text));
     }
-    if (self->ops.result) {
+    //  A named client that is away gets its held results when it is back.
+    if (self->ops.result && !client->away) {
         if (held)
             self->ops.result (self->arg, client->identity, client->identity_size,
                               zf_held_service (held), zf_held_result (held), zf_held_final (held));
@@ -543,6 +659,7 @@ void
 zf_broker_ack (zf_broker_t *self, const void *identity, size_t size, const zf_ack_t *ack)
 {
     assert (self && ack);
+    s_client_heard (self, identity, size);
     for (size_t i = 0; i < ack->key_count; i++) {
         zf_held_item_t *held = zf_disp_results_find (self->results, &ack->keys[i]);
         if (!held) continue;
@@ -561,31 +678,41 @@ s_cancel_matches (const zf_cancel_t *cancel, const zf_disp_sub_t *sub)
     return cancel->shard == ZF_SHARD_WHOLE || cancel->shard == sub->key.shard;
 }
 
+//  Cancels a subtask that is not done: a queued one ends at once, the
+//  copies of a running one are told to stop.
+static void
+s_cancel_sub (zf_broker_t *self, zf_disp_sub_t *sub)
+{
+    zf_disp_order_t *order = sub->order;
+    sub->cancel_asked = true;
+    zf_broker_spec_unwatch (self, sub);
+    if (sub->state == ZF_SUB_QUEUED) {
+        zf_broker_event (self, ZF_DE_CANCEL, NULL, order->service, sub, "queued");
+        zf_broker_finish_plain (self, sub, ZF_JOB_CANCELLED, "cancelled");
+        return;
+    }
+    for (int c = 0; c < ZF_DISP_COPIES; c++) {
+        zf_disp_copy_t *copy = &sub->copy[c];
+        if (!copy->worker || copy->cancelling) continue;
+        copy->cancelling = true;
+        if (self->ops.cancel) self->ops.cancel (self->arg, copy->worker, copy->job_id);
+        zf_broker_event (self, ZF_DE_CANCEL, copy->worker, order->service, sub, "running");
+    }
+}
+
 void
 zf_broker_cancel (zf_broker_t *self, const void *identity, size_t size, const zf_cancel_t *cancel)
 {
     assert (self && cancel);
+    s_client_heard (self, identity, size);
     if (!cancel->flow) return;
     zf_disp_order_t *order = self->orders;
     while (order) {
         zf_disp_order_t *next = order->next;
         for (uint32_t i = 0; i < order->sub_count; i++) {
             zf_disp_sub_t *sub = &order->subs[i];
-            if (sub->state == ZF_SUB_DONE || !s_cancel_matches (cancel, sub)) continue;
-            sub->cancel_asked = true;
-            zf_broker_spec_unwatch (self, sub);
-            if (sub->state == ZF_SUB_QUEUED) {
-                zf_broker_event (self, ZF_DE_CANCEL, NULL, order->service, sub, "queued");
-                zf_broker_finish_plain (self, sub, ZF_JOB_CANCELLED, "cancelled");
-                continue;
-            }
-            for (int c = 0; c < ZF_DISP_COPIES; c++) {
-                zf_disp_copy_t *copy = &sub->copy[c];
-                if (!copy->worker || copy->cancelling) continue;
-                copy->cancelling = true;
-                if (self->ops.cancel) self->ops.cancel (self->arg, copy->worker, copy->job_id);
-                zf_broker_event (self, ZF_DE_CANCEL, copy->worker, order->service, sub, "running");
-            }
+            if (sub->state != ZF_SUB_DONE && s_cancel_matches (cancel, sub))
+                s_cancel_sub (self, sub);
         }
         zf_broker_order_release (self, order);
         order = next;
@@ -593,37 +720,42 @@ zf_broker_cancel (zf_broker_t *self, const void *identity, size_t size, const zf
 }
 
 void
+zf_broker_client_heartbeat (zf_broker_t *self, const void *identity, size_t size)
+{
+    assert (self);
+    s_client_heard (self, identity, size);
+}
+
+void
 zf_broker_hello (zf_broker_t *self, const void *identity, size_t size, const zf_hello_t *hello)
 {
     assert (self && identity && hello);
     if (size == 0 || size > ZF_DISP_MAX_IDENTITY || !hello->name) return;
-    if (!zf_fence_admit (&self->fence, hello->epoch)) {
-        char text[96];
-        snprintf (text, sizeof text, "epoch %" PRIu64 " is older than %" PRIu64, hello->epoch,
-                  self->fence.newest);
-        s_refuse (self, identity, size, "", ZF_REFUSE_STALE_EPOCH, text, NULL, 0);
+    if (s_fence_refuses (self, identity, size, "", zf_fence_hello (&self->fence, hello->epoch),
+                         hello->epoch))
         return;
-    }
+    //  A name that went away (a registry restarted) comes back to what it
+    //  holds, under its new identity, even when the table is full.
     zf_broker_client_t *client = (zf_broker_client_t *)zhashx_lookup (self->clients, hello->name);
+    //  The identity may belong to an anonymous client that sent orders
+    //  before its HELLO: what it holds becomes the named client's.
+    zf_broker_client_t *other = s_client_find (self, identity, size);
+    if (other && (other->named || other == client)) other = NULL;
+    if (client && other)
+        s_client_merge (self, other, client);
+    else if (other)
+        client = s_client_rename (self, other, hello->name);
     if (client) {
         char *hex = s_hex (identity, size);
         if (!hex) return;
         s_client_bind (self, client, identity, size, hex);
         client->named = true;
-    } else {
-        //  The identity may belong to an anonymous client that sent orders
-        //  before its HELLO; it keeps them, and the name starts afresh.
-        char *hex = s_hex (identity, size);
-        zf_broker_client_t *other =
-            hex ? (zf_broker_client_t *)zhashx_lookup (self->client_ids, hex) : NULL;
-        free (hex);
-        if (other && !other->named) zhashx_delete (self->client_ids, other->hex);
-        client = s_client_new (self, hello->name, true, identity, size);
-        if (!client) {
-            s_refuse (self, identity, size, "", ZF_REFUSE_OVERLOADED, "too many clients", NULL, 0);
-            return;
-        }
+    } else if (!(client = s_client_new (self, hello->name, true, identity, size))) {
+        s_refuse (self, identity, size, "", ZF_REFUSE_OVERLOADED, "too many clients", NULL, 0);
+        return;
     }
+    //  Only now, with the HELLO taken, may its term move the fence.
+    zf_fence_raise (&self->fence, hello->epoch);
     //  What is in flight for this client, so it can tell which of its
     //  orders still run here and which it must send again.
     zf_inflight_t *inflight = calloc (ZF_MAX_BATCH, sizeof (zf_inflight_t));
@@ -660,13 +792,7 @@ zf_broker_hello (zf_broker_t *self, const void *identity, size_t size, const zf_
         self->ops.hello_reply (self->arg, identity, size, &reply);
     }
     free (inflight);
-    if (self->ops.result) {
-        held = NULL;
-        while ((held = zf_disp_results_next (self->results, held)))
-            if (zf_disp_held_owner (held) == client)
-                self->ops.result (self->arg, identity, size, zf_held_service (held),
-                                  zf_held_result (held), zf_held_final (held));
-    }
+    s_client_resend (self, client);
 }
 
 //  ---------------------------------------------------------------------------
@@ -711,8 +837,10 @@ s_expire_waiting (zf_broker_t *self, int64_t now_us)
                 //  until acknowledged, makes sure it hears even across a
                 //  reconnect.
                 zf_broker_client_t *client = (zf_broker_client_t *)order->client;
-                s_refuse (self, client->identity, client->identity_size,
-                          zf_disp_service_name (service), ZF_REFUSE_NO_WORKER, text, &sub->key, 1);
+                if (client && !client->away)
+                    s_refuse (self, client->identity, client->identity_size,
+                              zf_disp_service_name (service), ZF_REFUSE_NO_WORKER, text, &sub->key,
+                              1);
                 zf_broker_finish_plain (self, sub, ZF_JOB_NO_WORKER, text);
                 //  The next subtask in the queue is not done, so if it is
                 //  of this order, the order stays.
@@ -724,17 +852,83 @@ s_expire_waiting (zf_broker_t *self, int64_t now_us)
     }
 }
 
-//  Clients that said HELLO hear a heartbeat once per interval, so they
-//  can tell a live dispatcher from a dead one.
+//  Forgets a client silent past liveness. A named one may come back with
+//  a HELLO under any identity, so what it holds waits for it (its results
+//  held, its orders running); one that holds nothing goes. An anonymous one
+//  never comes back: its held results are dropped and its orders cancelled,
+//  so no executor works for nobody and no table fills with the dead.
 static void
-s_client_heartbeats (zf_broker_t *self, int64_t now_us)
+s_client_forget (zf_broker_t *self, zf_broker_client_t *client, int64_t silent_ms)
 {
-    if (now_us < self->client_heartbeat_at_us || !self->ops.client_heartbeat) return;
+    self->stats.forgotten++;
+    if (client->named) {
+        zf_log_warn ("client silent past liveness, away until it speaks again name=%s "
+                     "silent_ms=%" PRId64 " holds=%zu",
+                     client->name, silent_ms, client->refs);
+        if (client->refs == 0) {
+            s_client_delete (self, client);
+            return;
+        }
+        client->away = true;
+        self->live_clients--;
+        return;
+    }
+    size_t dropped = 0, cancelled = 0;
+    zf_held_item_t *held = zf_disp_results_next (self->results, NULL);
+    while (held) {
+        zf_held_item_t *next = zf_disp_results_next (self->results, held);
+        if (zf_disp_held_owner (held) == client) {
+            zf_task_key_t key = zf_held_result (held)->key;
+            zf_disp_results_ack (self->results, &key);
+            dropped++;
+        }
+        held = next;
+    }
+    zf_disp_order_t *order = self->orders;
+    while (order) {
+        zf_disp_order_t *next = order->next;
+        if (order->client == client) {
+            order->client = NULL;
+            for (uint32_t i = 0; i < order->sub_count; i++)
+                if (order->subs[i].state != ZF_SUB_DONE) {
+                    s_cancel_sub (self, &order->subs[i]);
+                    cancelled++;
+                }
+            zf_broker_order_release (self, order);
+        }
+        order = next;
+    }
+    self->stats.unclaimed += dropped;
+    zf_log_warn ("anonymous client silent past liveness, forgotten name=%s silent_ms=%" PRId64
+                 " results_dropped=%zu shards_cancelled=%zu",
+                 client->name, silent_ms, dropped, cancelled);
+    s_client_delete (self, client);
+}
+
+//  Once per interval: clients that said HELLO hear a heartbeat, so they
+//  can tell a live dispatcher from a dead one, and clients silent past
+//  liveness are forgotten.
+static void
+s_clients_tick (zf_broker_t *self, int64_t now_us)
+{
+    if (now_us < self->client_heartbeat_at_us) return;
     self->client_heartbeat_at_us = now_us + self->cfg.heartbeat_ms * 1000;
+    int64_t liveness_us = self->cfg.heartbeat_ms * 1000 * (int64_t)self->cfg.liveness;
+    //  Forgetting changes the table, so the silent are gathered first.
+    size_t size = zhashx_size (self->clients), count = 0;
+    zf_broker_client_t **silent = size ? malloc (size * sizeof *silent) : NULL;
     for (zf_broker_client_t *client = (zf_broker_client_t *)zhashx_first (self->clients); client;
-         client = (zf_broker_client_t *)zhashx_next (self->clients))
-        if (client->named)
+         client = (zf_broker_client_t *)zhashx_next (self->clients)) {
+        if (client->away) continue;
+        if (now_us - client->heard_us > liveness_us) {
+            if (silent) silent[count++] = client;
+        } else if (client->named && self->ops.client_heartbeat)
             self->ops.client_heartbeat (self->arg, client->identity, client->identity_size);
+    }
+    if (size && !silent) zf_log_error ("out of memory forgetting silent clients; next interval");
+    for (size_t i = 0; i < count; i++)
+        s_client_forget (self, silent[i], (now_us - silent[i]->heard_us) / 1000);
+    free (silent);
 }
 
 void
@@ -742,7 +936,7 @@ zf_broker_tick (zf_broker_t *self)
 {
     assert (self);
     int64_t now_us = zf_broker_now_us (self);
-    s_client_heartbeats (self, now_us);
+    s_clients_tick (self, now_us);
     zf_broker_heartbeats (self, now_us);
     zf_broker_bury_dead (self);
 }

@@ -25,6 +25,9 @@
       - an order for a service that no worker offers waits, up to its
         wait_ms if it gives one; then its shards end as no_worker (a
         REFUSED at once, and a result held like any other);
+      - a client that falls silent for liveness heartbeat intervals is
+        forgotten: a named one finds what it holds when it says HELLO again,
+        an anonymous one's orders are cancelled and its results dropped;
       - a worker that falls silent for liveness heartbeat intervals is dead:
         each shard it held is reported LOST and runs again at attempt + 1,
         with its rollback command first;
@@ -109,6 +112,9 @@ typedef struct {
     uint64_t speculative; //  speculative copies started
     uint64_t refused;     //  orders refused
     uint64_t stale;       //  worker results for nothing in flight
+    uint64_t fenced;      //  HELLOs and orders refused for a term no registry announced
+    uint64_t forgotten;   //  clients forgotten, silent past liveness
+    uint64_t unclaimed;   //  results dropped: their anonymous client was forgotten
     size_t queued;        //  subtasks waiting for a worker now
     size_t inflight;      //  subtasks not done now
     size_t held;          //  results held for clients now
@@ -145,6 +151,10 @@ void zf_broker_ack (zf_broker_t *self, const void *identity, size_t size, const 
 //  A client cancels a task, one shard, or (task NULL) a whole run.
 void zf_broker_cancel (zf_broker_t *self, const void *identity, size_t size,
                        const zf_cancel_t *cancel);
+
+//  A client's heartbeat: it is alive. Any message from a client counts the
+//  same; one silent past liveness is forgotten (broker_internal.h).
+void zf_broker_client_heartbeat (zf_broker_t *self, const void *identity, size_t size);
 
 //  A worker's READY. Returns 0, or -1 if it was refused (and told to
 //  disconnect).

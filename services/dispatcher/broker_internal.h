@@ -19,17 +19,25 @@
 #include "sub.h"
 #include "worker.h"
 
-//  Clients the broker keeps at once (named ones, and anonymous ones with work).
+//  Clients the broker keeps in touch with at once (named ones, and anonymous
+//  ones with work); named clients that went away and hold work wait beyond it.
 #define ZF_DISP_MAX_CLIENTS 1024
 
 //  A client: the registry (named by its HELLO) or any peer that sent orders.
+//  One silent for liveness heartbeat intervals is forgotten. A named one is
+//  away: nothing is sent to it and it takes no place in the table, but what
+//  it holds waits for it to speak again, from its identity or with a HELLO
+//  from any other (one that holds nothing goes at once). An anonymous one
+//  can never come back: its orders are cancelled and its results dropped.
 typedef struct {
     char *name;                             //  HELLO name, or "@" and the identity in hex
     uint8_t identity[ZF_DISP_MAX_IDENTITY]; //  its ROUTER identity now
     size_t identity_size;                   //  bytes in identity
     char *hex;                              //  identity in hex, key of the identity table
     bool named;                             //  it said HELLO
+    bool away;                              //  a named client forgotten, until it speaks
     size_t refs;                            //  live orders and held results that are its
+    int64_t heard_us;                       //  when it last sent anything (monotonic)
 } zf_broker_client_t;
 
 struct _zf_broker_t {
@@ -43,6 +51,7 @@ struct _zf_broker_t {
     zf_fence_t fence;               //  newest epoch seen
     zhashx_t *clients;              //  name -> client (owned)
     zhashx_t *client_ids;           //  hex identity -> client
+    size_t live_clients;            //  clients not away, at most ZF_DISP_MAX_CLIENTS
     zf_disp_order_t *orders;        //  live orders, oldest first
     zf_disp_order_t *orders_tail;   //  newest live order
     zf_disp_order_t *spec;          //  speculative orders with open shards

@@ -252,7 +252,10 @@ s_on_client (s_dispatcher_t *self, zframe_t *identity, zf_mdp_msg_t *mdp)
         zf_broker_hello (self->broker, id, size, &hello);
         return;
     }
-    default: //  HEARTBEAT, and commands a client does not send
+    case ZF_MDPC_HEARTBEAT:
+        zf_broker_client_heartbeat (self->broker, id, size);
+        return;
+    default: //  commands a client does not send
         return;
     }
     //  A body that did not decode: counted and logged, the client kept.
@@ -416,6 +419,9 @@ s_send_stats (s_dispatcher_t *self, zsock_t *pipe)
     zf_fields_add (stats, "inflight", broker.inflight);
     zf_fields_add (stats, "held", broker.held);
     zf_fields_add (stats, "workers", broker.workers);
+    zf_fields_add (stats, "fenced", broker.fenced);
+    zf_fields_add (stats, "forgotten", broker.forgotten);
+    zf_fields_add (stats, "unclaimed", broker.unclaimed);
     zf_fields_send (&stats, pipe);
 }
 

@@ -32,11 +32,8 @@ void zf_dispatcher_config_defaults (zf_dispatcher_config_t *cfg);
 
 //  zactor body: args is a zf_dispatcher_config_t, read before the actor
 //  signals (0 once bound, 1 if it cannot start). Stops on $TERM. Answers
-//  "ENDPOINTS" with "ss" (the ROUTER's and the PUB's endpoint, "" for
-//  none) and "STATS" with "8888888888888" (orders, jobs, results, requeued,
-//  speculative, inflight, held, workers; then what was dropped: messages
-//  unsent, unencoded, lost for lack of memory, events not published, and
-//  messages received malformed).
+//  ENDPOINTS ("bind", and "events" unless off) and STATS (its counters) with
+//  named fields (zf_pipe.h; docs/ARCHITECTURE.md lists them).
 void zf_dispatcher_actor (zsock_t *pipe, void *args);
 
 #endif

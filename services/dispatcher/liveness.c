@@ -230,8 +230,9 @@ s_worker_result (zf_broker_t *self, zf_disp_worker_t *worker, const zf_result_t 
             zf_broker_spec_watch (self, sub);
             //  The client hears when the shard starts, not when a
             //  speculative copy does.
-            if (sub->state != ZF_SUB_DONE && copy == &sub->copy[0] && self->ops.result) {
-                zf_broker_client_t *client = (zf_broker_client_t *)order->client;
+            zf_broker_client_t *client = (zf_broker_client_t *)order->client;
+            if (sub->state != ZF_SUB_DONE && copy == &sub->copy[0] && self->ops.result && client &&
+                !client->away) {
                 zf_result_t running = *result;
                 running.key = sub->key;
                 running.winner = false;

@@ -1,5 +1,6 @@
 /*  epoch.c - the term file, read and written durably. */
 #include "epoch.h"
+#include "zf_limits.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -40,7 +41,7 @@ zf_epoch_load (const char *dir, uint64_t *epoch, char *err, size_t size)
     while (end && (*end == '\n' || *end == ' '))
         end++;
     if (got == 0 || got == S_MAX_TEXT || text[0] < '0' || text[0] > '9' || errno || !end || *end ||
-        value > INT64_MAX) {
+        value > ZF_MAX_EPOCH) {
         snprintf (err, size, "%s does not hold an epoch number", path);
         return -1;
     }
@@ -54,6 +55,11 @@ zf_epoch_store (const char *dir, uint64_t epoch, char *err, size_t size)
     char path[PATH_MAX], temp[PATH_MAX];
     snprintf (path, sizeof path, "%s/%s", dir, ZF_EPOCH_FILE);
     snprintf (temp, sizeof temp, "%s/%s.tmp", dir, ZF_EPOCH_FILE);
+    if (epoch == 0 || epoch > ZF_MAX_EPOCH) {
+        snprintf (err, size, "term %" PRIu64 " not written to %s: terms run from 1 to ZF_MAX_EPOCH",
+                  epoch, path);
+        return -1;
+    }
     if (zsys_dir_create ("%s", dir) != 0) {
         snprintf (err, size, "cannot create %s: %s", dir, strerror (errno));
         return -1;
@@ -83,5 +89,20 @@ zf_epoch_store (const char *dir, uint64_t epoch, char *err, size_t size)
         fsync (dfd);
         close (dfd);
     }
+    return 0;
+}
+
+int
+zf_epoch_take (const char *dir, uint64_t current, uint64_t seen, uint64_t *taken, char *err,
+               size_t size)
+{
+    uint64_t newest = current > seen ? current : seen;
+    if (newest >= ZF_MAX_EPOCH) {
+        snprintf (err, size, "no term after %" PRIu64 ": terms end at ZF_MAX_EPOCH (%llu)", newest,
+                  (unsigned long long)ZF_MAX_EPOCH);
+        return -1;
+    }
+    if (zf_epoch_store (dir, newest + 1, err, size) != 0) return -1;
+    *taken = newest + 1;
     return 0;
 }

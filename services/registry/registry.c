@@ -113,10 +113,9 @@ static int
 s_raise_epoch (void *arg, uint64_t newest)
 {
     zf_registry_t *self = arg;
-    uint64_t current = zf_engine_epoch (self->engine);
-    uint64_t epoch = (newest > current ? newest : current) + 1;
+    uint64_t current = zf_engine_epoch (self->engine), epoch = 0;
     char err[512], text[1024];
-    if (zf_epoch_store (self->dir, epoch, err, sizeof err) != 0) {
+    if (zf_epoch_take (self->dir, current, newest, &epoch, err, sizeof err) != 0) {
         snprintf (text, sizeof text, "epoch not raised from %llu reason=\"%s\"",
                   (unsigned long long)current, err);
         s_error (self, "registry", text);
@@ -349,11 +348,11 @@ s_bind (zf_registry_config_t *cfg, int type, const char *endpoint)
 static int
 s_take_epoch (zf_registry_t *self, zf_registry_config_t *cfg)
 {
-    uint64_t epoch = 0;
+    uint64_t epoch = 0, taken = 0;
     if (zf_epoch_load (self->dir, &epoch, cfg->error, sizeof cfg->error) != 0 ||
-        zf_epoch_store (self->dir, epoch + 1, cfg->error, sizeof cfg->error) != 0)
+        zf_epoch_take (self->dir, epoch, 0, &taken, cfg->error, sizeof cfg->error) != 0)
         return -1;
-    zf_engine_set_epoch (self->engine, epoch + 1);
+    zf_engine_set_epoch (self->engine, taken);
     return 0;
 }
 

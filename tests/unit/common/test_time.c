@@ -33,10 +33,16 @@ test_duration_parse (void **state)
     assert_int_equal (ms, 86400000);
     assert_int_equal (zf_duration_parse ("0s", &ms), 0);
     assert_int_equal (ms, 0);
+    //  Zero needs no unit, and means the same without one.
+    ms = -1;
+    assert_int_equal (zf_duration_parse ("0", &ms), 0);
+    assert_int_equal (ms, 0);
 
     const char *bad[] = {"",
                          "s",
                          "10",
+                         "00",
+                         "1",
                          "-5s",
                          "+5s",
                          "5 s",

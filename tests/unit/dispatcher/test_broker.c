@@ -11,6 +11,7 @@
 
 #include "broker.h"
 #include "zf_clock.h"
+#include "zf_limits.h"
 
 #define S_MAX  4096
 #define S_TEXT 48
@@ -248,11 +249,12 @@ s_order (const char *task, uint32_t shard_count)
     return order;
 }
 
-//  Sends orders for a service from client identity "reg" at epoch 1.
+//  Sends orders for a service from client identity "reg", which never said
+//  HELLO: at epoch 0, the one term current before any registry's HELLO.
 static void
 s_dispatch (s_fixture_t *fx, const char *service, const zf_order_t *orders, size_t count)
 {
-    zf_dispatch_t dispatch = {1, orders, count};
+    zf_dispatch_t dispatch = {0, orders, count};
     zf_broker_dispatch (fx->broker, "reg", 3, service, &dispatch);
 }
 
@@ -415,6 +417,7 @@ test_lost_worker_requeue (void **state)
     for (int step = 0; step < 4; step++) {
         zf_clock_advance (fx->clock, 1000);
         assert_int_equal (zf_broker_worker_heartbeat (fx->broker, "b", 1), 0);
+        zf_broker_client_heartbeat (fx->broker, "reg", 3);
         zf_broker_tick (fx->broker);
     }
     //  a was busy and is dead: its shard is reported LOST at attempt 1 and
@@ -557,6 +560,174 @@ test_epoch_fence (void **state)
     assert_int_equal (fx->jobs[0].epoch, 5);
 }
 
+//  Only a registry's HELLO that the broker takes moves the fence: not one it
+//  refuses (too many clients, a term past ZF_MAX_EPOCH), and never orders.
+static void
+test_fence_only_by_hello (void **state)
+{
+    s_fixture_t *fx = *state;
+    s_ready (fx, "a", 4, "shell", NULL);
+    zf_hello_t hello = {3, "registry"};
+    zf_broker_hello (fx->broker, "reg", 3, &hello);
+    assert_int_equal (fx->hello_count, 1);
+    //  A term past ZF_MAX_EPOCH is no registry's.
+    zf_hello_t wild = {UINT64_MAX, "wild"};
+    zf_broker_hello (fx->broker, "wild", 4, &wild);
+    assert_int_equal (fx->hello_count, 1);
+    assert_int_equal (fx->refused[fx->refused_count - 1], ZF_REFUSE_BAD_REQUEST);
+    //  Orders from a term no registry said HELLO with pass neither.
+    zf_order_t order = s_order ("t", 0);
+    zf_dispatch_t ahead = {4, &order, 1};
+    zf_broker_dispatch (fx->broker, "rogue", 5, "shell", &ahead);
+    assert_int_equal (fx->job_count, 0);
+    assert_int_equal (fx->refused[fx->refused_count - 1], ZF_REFUSE_BAD_REQUEST);
+    //  The client table fills up; a HELLO that finds no room is refused and
+    //  its term, however high, moves nothing.
+    char id[16];
+    size_t refused = fx->refused_count;
+    for (int i = 0; fx->refused_count == refused; i++) {
+        assert_true (i < 2000);
+        snprintf (id, sizeof id, "c%d", i);
+        zf_hello_t filler = {3, id};
+        zf_broker_hello (fx->broker, id, strlen (id), &filler);
+    }
+    assert_int_equal (fx->refused[fx->refused_count - 1], ZF_REFUSE_OVERLOADED);
+    zf_hello_t late = {ZF_MAX_EPOCH, "late"};
+    zf_broker_hello (fx->broker, "late", 4, &late);
+    assert_int_equal (fx->refused[fx->refused_count - 1], ZF_REFUSE_OVERLOADED);
+    assert_int_equal (s_stats (fx).fenced, 2);
+    //  The registry's orders at its term still run.
+    zf_dispatch_t current = {3, &order, 1};
+    zf_broker_dispatch (fx->broker, "reg", 3, "shell", &current);
+    assert_int_equal (fx->job_count, 1);
+    assert_int_equal (fx->jobs[0].epoch, 3);
+}
+
+//  Clients silent past liveness are forgotten: the table empties of them,
+//  anonymous ones' work is cancelled and their results dropped, and a named
+//  one finds everything it holds when it says HELLO again.
+static void
+test_quiet_clients_forgotten (void **state)
+{
+    s_fixture_t *fx = *state;
+    s_ready (fx, "a", 2, "shell", NULL);
+    zf_hello_t hello = {1, "registry"};
+    zf_broker_hello (fx->broker, "r1", 2, &hello);
+    zf_order_t orders[2] = {s_order ("x", 0), s_order ("y", 0)};
+    zf_dispatch_t dispatch = {1, orders, 2};
+    zf_broker_dispatch (fx->broker, "r1", 2, "shell", &dispatch);
+    s_report (fx, 0, ZF_JOB_SUCCEEDED);
+    assert_int_equal (fx->result_count, 1);
+    //  An anonymous client whose order runs, and anonymous clients whose
+    //  orders wait for a service no worker offers, until the table is full.
+    zf_order_t mine = s_order ("mine", 0);
+    zf_dispatch_t anonymous = {1, &mine, 1};
+    zf_broker_dispatch (fx->broker, "anon", 4, "shell", &anonymous);
+    assert_int_equal (fx->job_count, 3);
+    char id[16], task[16];
+    size_t refused = fx->refused_count;
+    int clients = 0;
+    for (; fx->refused_count == refused; clients++) {
+        assert_true (clients < 2000);
+        snprintf (id, sizeof id, "q%d", clients);
+        snprintf (task, sizeof task, "t%d", clients);
+        zf_order_t waiting = s_order (task, 0);
+        zf_dispatch_t one = {1, &waiting, 1};
+        zf_broker_dispatch (fx->broker, id, strlen (id), "settle", &one);
+    }
+    assert_int_equal (fx->refused[fx->refused_count - 1], ZF_REFUSE_OVERLOADED);
+    assert_int_equal (clients - 1 + 2, 1024);
+    //  Nobody says anything for longer than liveness; the worker does.
+    for (int step = 0; step < 4; step++) {
+        zf_clock_advance (fx->clock, 1000);
+        zf_broker_worker_heartbeat (fx->broker, "a", 1);
+        zf_broker_tick (fx->broker);
+    }
+    assert_int_equal (s_stats (fx).forgotten, 1024);
+    //  The running anonymous shard is cancelled; its result reaches nobody.
+    assert_int_equal (fx->cancel_count, 1);
+    size_t results = fx->result_count;
+    s_report (fx, 2, ZF_JOB_CANCELLED);
+    assert_int_equal (fx->result_count, results);
+    //  Each waiting order ended cancelled, and so did the running one.
+    assert_int_equal (s_stats (fx).unclaimed, (clients - 1) + 1);
+    //  The registry's shard ends while it is away: held, not sent.
+    s_report (fx, 1, ZF_JOB_SUCCEEDED);
+    assert_int_equal (fx->result_count, results);
+    assert_int_equal (s_stats (fx).held, 2);
+    //  There is room again.
+    zf_order_t later = s_order ("later", 0);
+    zf_dispatch_t fresh = {1, &later, 1};
+    zf_broker_dispatch (fx->broker, "new", 3, "shell", &fresh);
+    assert_int_equal (fx->refused_count, refused + 1);
+    assert_int_equal (fx->job_count, 4);
+    //  The registry comes back under a new identity: both its results.
+    zf_broker_hello (fx->broker, "r2", 2, &hello);
+    assert_int_equal (fx->hello_count, 2);
+    assert_int_equal (fx->hello_inflight, 2);
+    assert_int_equal (fx->result_count, results + 2);
+    assert_string_equal (fx->results[results].identity, "r2");
+    assert_string_equal (fx->results[results + 1].identity, "r2");
+}
+
+//  A named client silent past liveness that holds nothing is simply gone;
+//  heartbeats and requests keep a client alive.
+static void
+test_live_clients_kept (void **state)
+{
+    s_fixture_t *fx = *state;
+    zf_hello_t beating = {1, "beating"}, idle = {1, "idle"};
+    zf_broker_hello (fx->broker, "b", 1, &beating);
+    zf_broker_hello (fx->broker, "i", 1, &idle);
+    for (int step = 0; step < 10; step++) {
+        zf_clock_advance (fx->clock, 1000);
+        zf_broker_client_heartbeat (fx->broker, "b", 1);
+        zf_broker_tick (fx->broker);
+    }
+    assert_int_equal (s_stats (fx).forgotten, 1);
+    //  Heartbeats go to the live one only.
+    size_t beats = fx->client_heartbeats;
+    zf_clock_advance (fx->clock, 1000);
+    zf_broker_client_heartbeat (fx->broker, "b", 1);
+    zf_broker_tick (fx->broker);
+    assert_int_equal (fx->client_heartbeats, beats + 1);
+}
+
+//  A named client that was only slow (silent past liveness, then speaking
+//  again from the same identity) is back, and gets what was held meanwhile.
+static void
+test_away_client_back (void **state)
+{
+    s_fixture_t *fx = *state;
+    s_ready (fx, "a", 1, "shell", NULL);
+    zf_hello_t hello = {1, "registry"};
+    zf_broker_hello (fx->broker, "r1", 2, &hello);
+    zf_order_t order = s_order ("slow", 0);
+    zf_dispatch_t dispatch = {1, &order, 1};
+    zf_broker_dispatch (fx->broker, "r1", 2, "shell", &dispatch);
+    for (int step = 0; step < 4; step++) {
+        zf_clock_advance (fx->clock, 1000);
+        zf_broker_worker_heartbeat (fx->broker, "a", 1);
+        zf_broker_tick (fx->broker);
+    }
+    assert_int_equal (s_stats (fx).forgotten, 1);
+    size_t beats = fx->client_heartbeats;
+    s_report (fx, 0, ZF_JOB_SUCCEEDED);
+    assert_int_equal (fx->result_count, 0);
+    zf_clock_advance (fx->clock, 1000);
+    zf_broker_tick (fx->broker);
+    assert_int_equal (fx->client_heartbeats, beats);
+    //  It speaks: the result comes, and heartbeats again.
+    zf_broker_client_heartbeat (fx->broker, "r1", 2);
+    assert_int_equal (fx->result_count, 1);
+    assert_string_equal (fx->results[0].identity, "r1");
+    assert_true (fx->results[0].final);
+    zf_clock_advance (fx->clock, 1000);
+    zf_broker_tick (fx->broker);
+    assert_int_equal (fx->client_heartbeats, beats + 1);
+    assert_int_equal (s_stats (fx).forgotten, 1);
+}
+
 static void
 test_no_worker_wait (void **state)
 {
@@ -585,6 +756,8 @@ test_no_worker_wait (void **state)
     assert_int_equal (fx->refused_count, 1);
     assert_int_equal (fx->refused[0], ZF_REFUSE_NO_WORKER);
     zf_clock_advance (fx->clock, 3600 * 1000);
+    zf_broker_client_heartbeat (fx->broker, "reg", 3);
+    zf_broker_tick (fx->broker);
     zf_broker_expire (fx->broker);
     assert_int_equal (fx->result_count, 1);
     //  A worker offering the service arrives and takes it.
@@ -800,12 +973,14 @@ test_speculative (void **state)
         zf_clock_advance (fx->clock, 1000);
         for (int i = 0; i < 4; i++)
             zf_broker_worker_heartbeat (fx->broker, names[i], 1);
+        zf_broker_client_heartbeat (fx->broker, "reg", 3);
         zf_broker_tick (fx->broker);
         zf_broker_expire (fx->broker);
         if (step < 8) assert_int_equal (fx->job_count, 3);
     }
     //  At 10 s past its start (and a bit) the straggler gets a copy elsewhere.
     zf_clock_advance (fx->clock, 500);
+    zf_broker_client_heartbeat (fx->broker, "reg", 3);
     zf_broker_tick (fx->broker);
     zf_broker_expire (fx->broker);
     assert_int_equal (fx->job_count, 4);
@@ -820,6 +995,7 @@ test_speculative (void **state)
         zf_clock_advance (fx->clock, 1000);
         for (int i = 0; i < 4; i++)
             zf_broker_worker_heartbeat (fx->broker, names[i], 1);
+        zf_broker_client_heartbeat (fx->broker, "reg", 3);
         zf_broker_tick (fx->broker);
         zf_broker_expire (fx->broker);
     }
@@ -866,9 +1042,11 @@ test_not_speculative (void **state)
         zf_clock_advance (fx->clock, 1000);
         zf_broker_worker_heartbeat (fx->broker, "a", 1);
         zf_broker_worker_heartbeat (fx->broker, "b", 1);
+        zf_broker_client_heartbeat (fx->broker, "reg", 3);
         zf_broker_tick (fx->broker);
         zf_broker_expire (fx->broker);
     }
+    assert_int_equal (fx->cancel_count, 0);
     assert_int_equal (fx->job_count, 3);
     assert_int_equal (zf_broker_next_deadline (fx->broker), -1);
 }
@@ -1190,6 +1368,7 @@ test_prefetch_follows_duration (void **state)
     for (size_t i = 1; i <= 8; i++) {
         zf_clock_advance (fx->clock, 2000);
         zf_broker_worker_heartbeat (fx->broker, "a", 1);
+        zf_broker_client_heartbeat (fx->broker, "reg", 3);
         s_report (fx, i, ZF_JOB_SUCCEEDED);
         if (i < 8) assert_int_equal (fx->job_count, 10);
     }
@@ -1209,6 +1388,10 @@ main (void)
         cmocka_unit_test_setup_teardown (test_results_held_until_ack, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_duplicates_harmless, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_epoch_fence, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_fence_only_by_hello, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_quiet_clients_forgotten, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_live_clients_kept, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_away_client_back, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_no_worker_wait, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_no_worker_after_last_left, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_locality, s_setup, s_teardown),

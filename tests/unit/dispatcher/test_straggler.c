@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "fence.h"
+#include "zf_limits.h"
 #include "straggler.h"
 
 static void
@@ -92,16 +93,30 @@ test_fence (void **state)
 {
     zf_fence_t fence;
     zf_fence_init (&fence);
-    assert_true (zf_fence_admit (&fence, 0));
-    assert_true (zf_fence_admit (&fence, 3));
-    assert_true (zf_fence_admit (&fence, 3));
-    assert_true (zf_fence_is_stale (&fence, 2));
-    assert_false (zf_fence_admit (&fence, 2));
-    //  A refused epoch leaves the newest as it was.
+    //  Before any HELLO only term 0 is current for orders.
+    assert_int_equal (zf_fence_order (&fence, 0), ZF_FENCE_CURRENT);
+    assert_int_equal (zf_fence_order (&fence, 3), ZF_FENCE_UNSEEN);
+    assert_int_equal (zf_fence_hello (&fence, 3), ZF_FENCE_CURRENT);
+    //  Judging moves nothing; a taken HELLO does.
+    assert_int_equal (fence.newest, 0);
+    zf_fence_raise (&fence, 3);
     assert_int_equal (fence.newest, 3);
-    assert_true (zf_fence_admit (&fence, 5));
-    assert_false (zf_fence_admit (&fence, 3));
-    assert_false (zf_fence_is_stale (&fence, 5));
+    assert_int_equal (zf_fence_order (&fence, 3), ZF_FENCE_CURRENT);
+    assert_int_equal (zf_fence_order (&fence, 2), ZF_FENCE_STALE);
+    assert_int_equal (zf_fence_hello (&fence, 2), ZF_FENCE_STALE);
+    assert_int_equal (zf_fence_hello (&fence, 3), ZF_FENCE_CURRENT);
+    //  Orders from a newer term than any HELLO never pass, nor raise it.
+    assert_int_equal (zf_fence_order (&fence, 4), ZF_FENCE_UNSEEN);
+    assert_int_equal (fence.newest, 3);
+    //  Raising to a lower term leaves the newest as it was.
+    zf_fence_raise (&fence, 5);
+    zf_fence_raise (&fence, 4);
+    assert_int_equal (fence.newest, 5);
+    //  No registry's term lies past ZF_MAX_EPOCH; the largest one is fine.
+    assert_int_equal (zf_fence_hello (&fence, ZF_MAX_EPOCH), ZF_FENCE_CURRENT);
+    assert_int_equal (zf_fence_hello (&fence, ZF_MAX_EPOCH + 1), ZF_FENCE_INVALID);
+    assert_int_equal (zf_fence_hello (&fence, UINT64_MAX), ZF_FENCE_INVALID);
+    assert_int_equal (zf_fence_order (&fence, UINT64_MAX), ZF_FENCE_INVALID);
 }
 
 int

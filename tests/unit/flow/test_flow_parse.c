@@ -290,6 +290,24 @@ test_defaults (void **state)
     assert_int_equal (flow->tasks[0].retry_delay_ms, 10000);
     flow = s_valid (self, "flow: f\ndefaults: {}\ntasks: [{id: a, run: r}]\n");
     assert_int_equal (flow->tasks[0].retry_delay_ms, 10000);
+
+    //  Zero is the same with a unit or without: no timeout, no wait, in
+    //  defaults and in a task alike.
+    const char *zeros[] = {"0", "0s", "0ms", "0h"};
+    for (size_t i = 0; i < sizeof zeros / sizeof zeros[0]; i++) {
+        s_reset (self);
+        s_add (self,
+               "flow: f\ndefaults: {timeout: %s, retry_delay: %s}\n"
+               "tasks: [{id: a, run: r}, {id: b, run: r, timeout: %s, retry_delay: %s}]\n",
+               zeros[i], zeros[i], zeros[i], zeros[i]);
+        flow = s_valid (self, self->text);
+        assert_int_equal (flow->default_timeout_ms, 0);
+        assert_int_equal (flow->default_retry_delay_ms, 0);
+        for (int t = 0; t < 2; t++) {
+            assert_int_equal (flow->tasks[t].timeout_ms, 0);
+            assert_int_equal (flow->tasks[t].retry_delay_ms, 0);
+        }
+    }
 }
 
 static void
@@ -709,8 +727,8 @@ static void
 test_durations_times_dates (void **state)
 {
     fixture_t *self = *state;
-    const char *bad_durations[] = {
-        "10", "5 m", "-5s", "1.5h", "5sec", "''", "99999999999999999999s"};
+    const char *bad_durations[] = {"10",   "00",   "5 m", "-5s",
+                                   "1.5h", "5sec", "''",  "99999999999999999999s"};
     for (size_t i = 0; i < sizeof bad_durations / sizeof bad_durations[0]; i++) {
         s_reset (self);
         s_add (self, "flow: f\ntasks: [{id: a, run: r, timeout: %s}]\n", bad_durations[i]);
@@ -719,12 +737,12 @@ test_durations_times_dates (void **state)
         assert_int_equal (self->errors.count, 1);
         assert_non_null (strstr (self->errors.lines[0], "t.yaml:2:34: bad duration '"));
         assert_non_null (strstr (self->errors.lines[0],
-                                 "' for timeout in task 'a' (want a whole number and a unit: "
-                                 "500ms, 30s, 10m, 2h or 1d)"));
+                                 "' for timeout in task 'a' (want 0, or a whole number and a "
+                                 "unit: 500ms, 30s, 10m, 2h or 1d)"));
     }
     s_fails (self, "flow: f\ndefaults: {retry_delay: 10}\ntasks: [{id: a, run: r}]\n",
-             "t.yaml:2:25: bad duration '10' for retry_delay in defaults (want a whole number "
-             "and a unit: 500ms, 30s, 10m, 2h or 1d)",
+             "t.yaml:2:25: bad duration '10' for retry_delay in defaults (want 0, or a whole "
+             "number and a unit: 500ms, 30s, 10m, 2h or 1d)",
              NULL);
     s_fails (self, "flow: f\ntasks: [{id: a, run: r, retry_delay: [1s]}]\n",
              "t.yaml:2:38: retry_delay in task 'a' must be a duration such as 500ms, 30s, 10m or "

@@ -20,6 +20,7 @@
 #include "publisher.h"
 #include "results.h"
 #include "zf_event_wire.h"
+#include "zf_limits.h"
 
 //  ---------------------------------------------------------------------------
 //  Batches
@@ -677,6 +678,46 @@ test_the_archiver_s_lag_is_said_once_a_minute (void **state)
     zf_clock_destroy (&clock);
 }
 
+//  Terms rise past the newest known, are stored before use, and never
+//  wrap: a term past ZF_MAX_EPOCH is neither taken nor read nor written.
+static void
+test_epoch_terms_never_wrap (void **state)
+{
+    char dir[64] = "/tmp/zf-epoch-XXXXXX";
+    assert_non_null (mkdtemp (dir));
+    char err[512], path[192];
+    uint64_t taken = 0, epoch = 0;
+    //  A start after term 4; then a dispatcher that has seen 9.
+    assert_int_equal (zf_epoch_take (dir, 4, 0, &taken, err, sizeof err), 0);
+    assert_int_equal (taken, 5);
+    assert_int_equal (zf_epoch_take (dir, 5, 9, &taken, err, sizeof err), 0);
+    assert_int_equal (taken, 10);
+    assert_int_equal (zf_epoch_load (dir, &epoch, err, sizeof err), 0);
+    assert_int_equal (epoch, 10);
+    //  The last term can be taken; none after it, whoever reports it, and
+    //  the stored term stays as it was.
+    assert_int_equal (zf_epoch_take (dir, 10, ZF_MAX_EPOCH - 1, &taken, err, sizeof err), 0);
+    assert_true (taken == ZF_MAX_EPOCH);
+    taken = 7;
+    assert_int_equal (zf_epoch_take (dir, ZF_MAX_EPOCH, 0, &taken, err, sizeof err), -1);
+    assert_non_null (strstr (err, "ZF_MAX_EPOCH"));
+    assert_int_equal (zf_epoch_take (dir, 10, UINT64_MAX, &taken, err, sizeof err), -1);
+    assert_int_equal (taken, 7);
+    assert_int_equal (zf_epoch_load (dir, &epoch, err, sizeof err), 0);
+    assert_true (epoch == ZF_MAX_EPOCH);
+    //  Neither 0 nor a term past the end is ever written or read.
+    assert_int_equal (zf_epoch_store (dir, 0, err, sizeof err), -1);
+    assert_int_equal (zf_epoch_store (dir, ZF_MAX_EPOCH + 1, err, sizeof err), -1);
+    snprintf (path, sizeof path, "%s/%s", dir, ZF_EPOCH_FILE);
+    FILE *file = fopen (path, "w");
+    fprintf (file, "%llu\n", (unsigned long long)ZF_MAX_EPOCH + 1);
+    fclose (file);
+    assert_int_equal (zf_epoch_load (dir, &epoch, err, sizeof err), -1);
+    char cmd[160];
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal (system (cmd), 0);
+}
+
 int
 main (void)
 {
@@ -690,6 +731,7 @@ main (void)
         cmocka_unit_test (test_results_map_to_engine_calls),
         cmocka_unit_test (test_epoch_file_is_read_and_written),
         cmocka_unit_test (test_the_archiver_s_lag_is_said_once_a_minute),
+        cmocka_unit_test (test_epoch_terms_never_wrap),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
