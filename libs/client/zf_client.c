@@ -1,5 +1,6 @@
 /*  zf_client.c - lazy-pirate request/reply with failover over a list of endpoints. */
 #include "zf_client.h"
+#include "zf_socket.h"
 #include "zf_common.h"
 
 #include <assert.h>
@@ -60,9 +61,8 @@ static int
 s_connect (zf_client_t *self)
 {
     zsock_destroy (&self->socket);
-    self->socket = zsock_new (ZMQ_DEALER);
+    self->socket = zf_socket_new (ZMQ_DEALER);
     if (!self->socket) return -1;
-    zsock_set_linger (self->socket, 0);
     zsock_set_rcvtimeo (self->socket, -1);
     if (zsock_connect (self->socket, "%s", self->endpoints[self->current]) != 0) {
         snprintf (self->error, sizeof self->error, "cannot connect to %s",

@@ -1,5 +1,6 @@
 /*  zf_evsub.c - a SUB socket and its connection monitor. */
 #include "zf_evsub.h"
+#include "zf_socket.h"
 
 #include <assert.h>
 
@@ -20,13 +21,12 @@ zf_evsub_new (const char *endpoint)
     zf_evsub_t *self = calloc (1, sizeof *self);
     if (!self) return NULL;
     self->endpoint = strdup (endpoint);
-    self->sub = zsock_new (ZMQ_SUB);
+    self->sub = zf_socket_new (ZMQ_SUB);
     if (!self->endpoint || !self->sub) {
         zf_evsub_destroy (&self);
         return NULL;
     }
     zsock_set_rcvhwm (self->sub, S_RCVHWM);
-    zsock_set_linger (self->sub, 0);
     //  The monitor starts before the connect so that it sees the first one.
     self->monitor = zactor_new (zmonitor, self->sub);
     if (!self->monitor) {

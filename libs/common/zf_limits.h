@@ -8,14 +8,16 @@
 #define ZF_LIMITS_H_INCLUDED
 
 //  Wire
-#define ZF_MAX_FRAME_SIZE (16 * 1024 * 1024) // one ZeroMQ frame, bytes
-#define ZF_MAX_NAME       128                // flow, task, service, executor ids
-#define ZF_MAX_SHARD_KEY  256                // one shard key, bytes
-#define ZF_MAX_COMMAND    (64 * 1024)        // a run: or rollback: command
-#define ZF_MAX_TEXT       (64 * 1024)        // free text (errors, log tails)
-#define ZF_MAX_BATCH      4096               // items in one batched message
-#define ZF_MAX_ENV        64                 // extra environment entries
-#define ZF_MAX_EPOCH      ((1ULL << 53) - 1) // a registry term (read exactly by browsers too)
+#define ZF_MAX_FRAME_SIZE   (16 * 1024 * 1024) // one ZeroMQ frame, bytes
+#define ZF_MAX_NAME         128                // flow, task, service, executor ids
+#define ZF_MAX_SUBSCRIPTION 4096               // one subscription sent to an events port, bytes
+#define ZF_PEER_QUEUE       (64 * 1024 * 1024) // replies queued for one peer before it must read
+#define ZF_MAX_SHARD_KEY    256                // one shard key, bytes
+#define ZF_MAX_COMMAND      (64 * 1024)        // a run: or rollback: command
+#define ZF_MAX_TEXT         (64 * 1024)        // free text (errors, log tails)
+#define ZF_MAX_BATCH        4096               // items in one batched message
+#define ZF_MAX_ENV          64                 // extra environment entries
+#define ZF_MAX_EPOCH        ((1ULL << 53) - 1) // a registry term (read exactly by browsers too)
 
 //  Flows
 #define ZF_MAX_FLOW_SIZE   (8 * 1024 * 1024) // a flow file, bytes

@@ -1,5 +1,6 @@
 /*  zf_dclient.c - a dispatcher client for tests and benchmarks. */
 #include "zf_dclient.h"
+#include "zf_socket.h"
 #include "zf_mdp.h"
 
 #include <assert.h>
@@ -28,7 +29,7 @@ zf_dclient_new (const char *endpoint, const char *name, uint64_t epoch)
 {
     zf_dclient_t *self = calloc (1, sizeof (zf_dclient_t));
     if (!self) return NULL;
-    self->dealer = zsock_new (ZMQ_DEALER);
+    self->dealer = zf_socket_new (ZMQ_DEALER);
     self->encoder = zf_proto_encoder_new ();
     self->decoder = zf_proto_decoder_new ();
     if (!self->dealer || !self->encoder || !self->decoder ||

@@ -1,5 +1,6 @@
 /*  zf_stack.c - a real zflow on 127.0.0.1, for the tests and the benchmarks. */
 #include "zf_stack.h"
+#include "zf_socket.h"
 #include "zf_cmdline.h"
 #include "zf_common.h"
 #include "zf_evsub.h"
@@ -73,7 +74,7 @@ s_pick_ports (zf_stack_t *self)
                      registry + 1 == dispatcher || registry + 1 == events;
         char endpoint[64];
         snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", registry + 1);
-        zsock_t *probe = clash || registry >= 65535 ? NULL : zsock_new (ZMQ_PUB);
+        zsock_t *probe = clash || registry >= 65535 ? NULL : zf_socket_new (ZMQ_PUB);
         bool free_port = probe && zsock_bind (probe, "%s", endpoint) >= 0;
         zsock_destroy (&probe);
         if (free_port) break;

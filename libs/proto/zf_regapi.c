@@ -34,6 +34,13 @@ zf_action_parse (const char *name)
     return -1;
 }
 
+bool
+zf_reg_request_is_large (int type)
+{
+    return type == ZF_BODY_STATUS || type == ZF_BODY_LOGS || type == ZF_BODY_SNAPSHOT ||
+           type == ZF_BODY_EVENTS_SINCE;
+}
+
 //  Names an error code.
 const char *
 zf_reg_error_name (int code)

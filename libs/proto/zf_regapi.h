@@ -130,6 +130,11 @@ typedef struct {
 const char *zf_action_name (int action);
 const char *zf_reg_error_name (int code);
 
+//  True for a request whose reply can run to megabytes (STATUS, LOGS,
+//  SNAPSHOT, EVENTS_SINCE): a server answers it only to a client that reads
+//  what it was sent (zf_replier_admit).
+bool zf_reg_request_is_large (int type);
+
 //  Reverse lookups; -1 if unknown.
 int zf_action_parse (const char *name);
 

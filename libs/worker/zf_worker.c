@@ -1,5 +1,6 @@
 /*  zf_worker.c - the worker's loop: connection, jobs, results until acknowledged. */
 #include "zf_worker.h"
+#include "zf_socket.h"
 #include "pool.h"
 #include "zf_array.h"
 #include "zf_held.h"
@@ -822,12 +823,11 @@ s_connect (zf_worker_t *self)
         self->stats.reconnects++;
         zf_log_info ("reconnecting to the dispatcher endpoint=%s", self->endpoint);
     }
-    self->dealer = zsock_new (ZMQ_DEALER);
+    self->dealer = zf_socket_new (ZMQ_DEALER);
     if (!self->dealer) return -1;
     zsock_set_sndhwm (self->dealer, 100000);
     zsock_set_rcvhwm (self->dealer, 100000);
     zsock_set_sndtimeo (self->dealer, 0);
-    zsock_set_linger (self->dealer, 0);
     if (zsock_connect (self->dealer, "%s", self->endpoint) != 0) {
         zf_log_error ("cannot connect to the dispatcher endpoint=%s", self->endpoint);
         zsock_destroy (&self->dealer);

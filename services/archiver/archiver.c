@@ -17,6 +17,7 @@
     unacknowledged the loop sleeps until a message comes.
 */
 #include "archiver_internal.h"
+#include "zf_socket.h"
 #include "zf_log.h"
 
 #include <assert.h>
@@ -152,6 +153,7 @@ s_send_stats (zf_archiver_t *self, zsock_t *pipe)
     zf_fields_add (stats, "bad_bodies", zf_follow_bad_messages (self->follow));
     zf_fields_add (stats, "requests", self->requests);
     zf_fields_add (stats, "bad_requests", self->bad_requests);
+    zf_replier_add_stats (self->replier, stats);
     zf_fields_add (stats, "history", self->history);
     zf_fields_add (stats, "queued", zf_queue_count (self->queue));
     zf_fields_send (&stats, pipe);
@@ -207,6 +209,7 @@ s_teardown (zf_archiver_t *self)
     for (int i = 0; i < ZF_CLIENT_MAX_ENDPOINTS; i++)
         zsock_destroy (&self->ackers[i]);
     zf_follow_destroy (&self->follow);
+    zf_replier_destroy (&self->replier);
     zsock_destroy (&self->router);
     zf_snap_destroy (&self->pending);
     zf_rows_destroy (&self->rows);
@@ -230,7 +233,7 @@ s_connect_ackers (zf_archiver_t *self, zf_archiver_config_t *cfg)
         while (*item == ' ')
             item++;
         int i = self->endpoint_count;
-        self->ackers[i] = zsock_new (ZMQ_DEALER);
+        self->ackers[i] = zf_socket_new (ZMQ_DEALER);
         if (!self->ackers[i]) {
             free (list);
             return -1;
@@ -238,7 +241,6 @@ s_connect_ackers (zf_archiver_t *self, zf_archiver_config_t *cfg)
         //  Acknowledgements go only over a live connection; a registry that
         //  is away gets the next one.
         zsock_set_immediate (self->ackers[i], 1);
-        zsock_set_linger (self->ackers[i], 0);
         zsock_set_sndhwm (self->ackers[i], 1000);
         if (zsock_connect (self->ackers[i], "%s", item) != 0) {
             snprintf (cfg->error, sizeof cfg->error, "cannot connect to %s", item);
@@ -277,15 +279,19 @@ s_setup (zf_archiver_t *self, zf_archiver_config_t *cfg)
         return -1;
     }
     if (zf_intake_start (self, cfg->registry, cfg->error, sizeof cfg->error) != 0) return -1;
-    self->router = zsock_new (ZMQ_ROUTER);
+    self->router = zf_socket_new (ZMQ_ROUTER);
     if (!self->router) {
         snprintf (cfg->error, sizeof cfg->error, "cannot make a socket");
         return -1;
     }
     zsock_set_sndhwm (self->router, S_HWM);
     zsock_set_rcvhwm (self->router, S_HWM);
-    zsock_set_linger (self->router, 0);
     zsock_set_router_mandatory (self->router, 1);
+    self->replier = zf_replier_new (self->router, ZF_PEER_QUEUE);
+    if (!self->replier) {
+        snprintf (cfg->error, sizeof cfg->error, "out of memory");
+        return -1;
+    }
     if (zsock_bind (self->router, "%s", cfg->bind) < 0) {
         snprintf (cfg->error, sizeof cfg->error, "cannot bind %s: %s", cfg->bind,
                   zmq_strerror (zmq_errno ()));

@@ -75,6 +75,7 @@ typedef struct {
     //  Sockets and loop
     zsock_t *pipe;                            //  to the caller
     zsock_t *router;                          //  recovery and history requests
+    zf_replier_t *replier;                    //  their replies, bounded per client
     zloop_t *loop;                            //  the reactor
     zf_follow_t *follow;                      //  the registry's events, catching up
     zsock_t *ackers[ZF_CLIENT_MAX_ENDPOINTS]; //  DEALERs that carry ARCHIVED
@@ -191,8 +192,7 @@ void zf_batch_lag (zf_archiver_t *self, int64_t *p50, int64_t *p99, int64_t *max
 //  zloop reader: requests on the ROUTER.
 int zf_serve_on_router (zloop_t *loop, zsock_t *reader, void *arg);
 
-//  Replies go out through zf_replier (libs/client) on self->router with
-//  self->encoder.
+//  Replies go out through self->replier (zf_replier, libs/client).
 
 //  Answers STATUS for one flow (and date) from the store.
 void zf_status_reply (zf_archiver_t *self, zframe_t *identity, const zf_reg_request_t *req);

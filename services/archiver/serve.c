@@ -121,7 +121,7 @@ s_send_part (s_sender_t *sender, const zf_event_t *events, size_t count)
     reply.parts = sender->parts;
     reply.events = events;
     reply.event_count = count;
-    zf_replier_send (sender->self->router, sender->identity, sender->self->encoder, &reply);
+    zf_replier_send (sender->self->replier, sender->identity, &reply);
 }
 
 //  Sends the journal part being filled and empties it.
@@ -206,9 +206,8 @@ s_send (zf_archiver_t *self, s_sender_t *sender, uint64_t snap_seq, uint32_t sna
         zf_log_error ("reply cut short req_id=%llu parts=%u sent=%u",
                       (unsigned long long)sender->req_id, sender->parts, sender->part);
         //  A client waiting for more parts needs to hear why.
-        zf_replier_error (self->router, sender->identity, self->encoder, sender->req_id,
-                          ZF_ERR_INTERNAL, "the archive could not be read: %s",
-                          zf_store_error (self->store));
+        zf_replier_error (self->replier, sender->identity, sender->req_id, ZF_ERR_INTERNAL,
+                          "the archive could not be read: %s", zf_store_error (self->store));
     }
     for (size_t i = 0; sender->items && i < sender->count; i++)
         zf_item_destroy (&sender->items[i]);
@@ -225,7 +224,7 @@ static void
 s_snapshot (zf_archiver_t *self, zframe_t *identity, const zf_reg_request_t *req)
 {
     if (zf_intake_drain (self) != 0) {
-        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNAVAILABLE,
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_UNAVAILABLE,
                           "the store is failing: %s", zf_store_error (self->store));
         return;
     }
@@ -238,7 +237,7 @@ s_snapshot (zf_archiver_t *self, zframe_t *identity, const zf_reg_request_t *req
     uint64_t last = 0;
     uint64_t after = found == 0 ? info.seq_at : 0;
     if (found < 0 || s_plan (self, after, self->durable, &parts, &last) != 0) {
-        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNAVAILABLE,
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_UNAVAILABLE,
                           "the store is failing: %s", zf_store_error (self->store));
         return;
     }
@@ -261,7 +260,7 @@ s_since (zf_archiver_t *self, zframe_t *identity, const zf_reg_request_t *req)
 {
     uint64_t after = req->seq;
     if (after > self->durable) {
-        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNAVAILABLE,
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_UNAVAILABLE,
                           "seq %llu is beyond the archive's last durable event %llu",
                           (unsigned long long)after, (unsigned long long)self->durable);
         return;
@@ -271,12 +270,12 @@ s_since (zf_archiver_t *self, zframe_t *identity, const zf_reg_request_t *req)
     size_t parts = 0;
     uint64_t last = after;
     if (until > after && s_plan (self, after, until, &parts, &last) != 0) {
-        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNAVAILABLE,
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_UNAVAILABLE,
                           "the store is failing: %s", zf_store_error (self->store));
         return;
     }
     if (last < until) {
-        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNAVAILABLE,
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_UNAVAILABLE,
                           "events after %llu are not all held here: take a snapshot",
                           (unsigned long long)(last > after ? last : after));
         return;
@@ -295,7 +294,7 @@ s_ping (zf_archiver_t *self, zframe_t *identity, const zf_reg_request_t *req)
     reply.text = "archiver";
     reply.has_number = true;
     reply.number = (int64_t)self->durable;
-    zf_replier_send (self->router, identity, self->encoder, &reply);
+    zf_replier_send (self->replier, identity, &reply);
 }
 
 //  Handles one message [identity][""][request].
@@ -319,11 +318,14 @@ s_on_request (zf_archiver_t *self, zmsg_t *msg)
         zf_log_warn ("malformed request reason=\"%s\" count=%llu", err.text,
                      (unsigned long long)self->bad_requests);
         if (req.req_id)
-            zf_replier_error (self->router, identity, self->encoder, req.req_id, ZF_ERR_BAD_REQUEST,
-                              "%s", err.text);
+            zf_replier_error (self->replier, identity, req.req_id, ZF_ERR_BAD_REQUEST, "%s",
+                              err.text);
         return;
     }
     self->requests++;
+    if (zf_reg_request_is_large (req.type) &&
+        !zf_replier_admit (self->replier, identity, req.req_id))
+        return;
     switch (req.type) {
     case ZF_BODY_SNAPSHOT:
         s_snapshot (self, identity, &req);
@@ -339,7 +341,7 @@ s_on_request (zf_archiver_t *self, zmsg_t *msg)
         break;
     default:
         self->bad_requests++;
-        zf_replier_error (self->router, identity, self->encoder, req.req_id, ZF_ERR_BAD_REQUEST,
+        zf_replier_error (self->replier, identity, req.req_id, ZF_ERR_BAD_REQUEST,
                           "%s is not served by the archiver: ask the registry",
                           zf_body_type_name (req.type));
         break;

@@ -156,14 +156,14 @@ void
 zf_status_reply (zf_archiver_t *self, zframe_t *identity, const zf_reg_request_t *req)
 {
     if (!req->flow) {
-        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_BAD_REQUEST,
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_BAD_REQUEST,
                           "the archiver answers STATUS for one flow at a time");
         return;
     }
     zf_store_run_t run;
     int found = zf_store_run (self->store, req->flow, req->date, &run);
     if (found < 0) {
-        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNAVAILABLE,
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_UNAVAILABLE,
                           "the store failed: %s", zf_store_error (self->store));
         return;
     }
@@ -172,16 +172,16 @@ zf_status_reply (zf_archiver_t *self, zframe_t *identity, const zf_reg_request_t
     if (found > 0) {
         char date[ZF_DATE_TEXT];
         if (req->date == ZF_DATE_NONE)
-            zf_replier_send (self->router, identity, self->encoder, &reply);
+            zf_replier_send (self->replier, identity, &reply);
         else
-            zf_replier_error (self->router, identity, self->encoder, req->req_id,
-                              ZF_ERR_UNKNOWN_FLOW, "the archive holds no run of %s on %s",
-                              req->flow, zf_date_format (req->date, date, sizeof date));
+            zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_UNKNOWN_FLOW,
+                              "the archive holds no run of %s on %s", req->flow,
+                              zf_date_format (req->date, date, sizeof date));
         return;
     }
     const zf_flow_t *def = zf_rows_flow (self->rows, req->flow, run.version);
     if (!def) {
-        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNAVAILABLE,
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_UNAVAILABLE,
                           "flow %s version %u is not readable from the archive%s%s", req->flow,
                           run.version, *zf_rows_error (self->rows) ? ": " : "",
                           zf_rows_error (self->rows));
@@ -197,7 +197,7 @@ zf_status_reply (zf_archiver_t *self, zframe_t *identity, const zf_reg_request_t
                  : -1;
     s_settle (&read);
     if (rc != 0 || read.failed)
-        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNAVAILABLE,
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_UNAVAILABLE,
                           "the run's tasks could not be read: %s",
                           rc ? zf_store_error (self->store) : "out of memory");
     else {
@@ -224,7 +224,7 @@ zf_status_reply (zf_archiver_t *self, zframe_t *identity, const zf_reg_request_t
                 tasks[i].detail = NULL;
             if (zf_reg_reply_encode (self->encoder, &reply, &err) != 0) status.task_count = 0;
         }
-        zf_replier_send (self->router, identity, self->encoder, &reply);
+        zf_replier_send (self->replier, identity, &reply);
     }
     for (uint32_t i = 0; read.tasks && i < def->task_count; i++) {
         free (read.tasks[i].executor);

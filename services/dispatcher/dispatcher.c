@@ -8,6 +8,7 @@
     locality and no-worker waits wake the loop exactly when they end.
 */
 #include "dispatcher.h"
+#include "zf_socket.h"
 #include "outbox.h"
 #include "zf_clock.h"
 #include "zf_log.h"
@@ -465,7 +466,7 @@ zf_dispatcher_actor (zsock_t *pipe, void *args)
     s_dispatcher_t self = {.pipe = pipe, .deadline_timer = -1, .deadline_at = -1};
     self.clock = zf_clock_new_real ();
     self.decoder = zf_proto_decoder_new ();
-    self.router = zsock_new (ZMQ_ROUTER);
+    self.router = zf_socket_new (ZMQ_ROUTER);
     if (self.router) {
         zsock_set_router_mandatory (self.router, 1);
         zsock_set_sndhwm (self.router, 100000);
@@ -477,7 +478,7 @@ zf_dispatcher_actor (zsock_t *pipe, void *args)
     if (ok && cfg->events && *cfg->events) {
         //  An XPUB that hands over every subscription, so that a subscriber
         //  to joins can be told which workers joined before it came.
-        self.pub = zsock_new (ZMQ_XPUB);
+        self.pub = zf_socket_new (ZMQ_XPUB);
         if (self.pub) zsock_set_xpub_verbose (self.pub, 1);
         ok = self.pub && zsock_bind (self.pub, "%s", cfg->events) >= 0;
         if (ok) zsock_set_sndhwm (self.pub, 100000);

@@ -6,6 +6,7 @@
     reads the engine only for the paused flags.
 */
 #include "history.h"
+#include "zf_socket.h"
 #include "registry.h"
 #include "zf_log.h"
 #include "zf_replier.h"
@@ -24,12 +25,12 @@ typedef struct {
 
 struct _zf_history_t {
     zloop_t *loop;                      //  the actor's loop (borrowed)
-    zsock_t *router;                    //  replies to clients (borrowed)
+    zf_replier_t *replier;              //  replies to clients (borrowed)
     zf_engine_t *engine;                //  paused flags (borrowed)
     char *archiver;                     //  the archiver's endpoint, or NULL
     zsock_t *archive;                   //  DEALER to it, or NULL
     zf_proto_decoder_t *decoder;        //  its replies
-    zf_proto_encoder_t *encoder;        //  requests to it, replies to clients
+    zf_proto_encoder_t *encoder;        //  requests to it
     s_slot_t slots[ZF_HISTORY_PENDING]; //  requests waiting
     uint64_t seq;                       //  req_ids towards the archiver
     zf_history_stats_t stats;           //  counters
@@ -66,9 +67,8 @@ s_on_timeout (zloop_t *loop, int timer_id, void *arg)
         self->stats.timeouts++;
         zf_log_warn ("the archiver did not answer a status request in %d ms endpoint=%s",
                      ZF_HISTORY_TIMEOUT_MS, self->archiver);
-        zf_replier_error (self->router, slot->identity, self->encoder, slot->client_id,
-                          ZF_ERR_UNAVAILABLE, "the archive did not answer in %d ms",
-                          ZF_HISTORY_TIMEOUT_MS);
+        zf_replier_error (self->replier, slot->identity, slot->client_id, ZF_ERR_UNAVAILABLE,
+                          "the archive did not answer in %d ms", ZF_HISTORY_TIMEOUT_MS);
         s_release (self, slot);
         break;
     }
@@ -92,9 +92,8 @@ s_on_reply (zf_history_t *self, zmsg_t *msg)
         zf_log_warn ("malformed reply from the archiver reason=\"%s\"", err.text);
         s_slot_t *slot = s_slot (self, reply.req_id);
         if (slot) {
-            zf_replier_error (self->router, slot->identity, self->encoder, slot->client_id,
-                              ZF_ERR_INTERNAL, "the archive answered with a malformed reply: %s",
-                              err.text);
+            zf_replier_error (self->replier, slot->identity, slot->client_id, ZF_ERR_INTERNAL,
+                              "the archive answered with a malformed reply: %s", err.text);
             s_release (self, slot);
         }
         return;
@@ -103,9 +102,8 @@ s_on_reply (zf_history_t *self, zmsg_t *msg)
     if (!slot) return; //  answered after its timeout
     reply.req_id = slot->client_id;
     if (reply.type != ZF_BODY_STATUS_REPLY && reply.type != ZF_BODY_ERROR) {
-        zf_replier_error (self->router, slot->identity, self->encoder, slot->client_id,
-                          ZF_ERR_INTERNAL, "the archive answered STATUS with %s",
-                          zf_body_type_name (reply.type));
+        zf_replier_error (self->replier, slot->identity, slot->client_id, ZF_ERR_INTERNAL,
+                          "the archive answered STATUS with %s", zf_body_type_name (reply.type));
         s_release (self, slot);
         return;
     }
@@ -122,7 +120,7 @@ s_on_reply (zf_history_t *self, zmsg_t *msg)
         }
         if (runs) reply.runs = runs;
     }
-    zf_replier_send (self->router, slot->identity, self->encoder, &reply);
+    zf_replier_send (self->replier, slot->identity, &reply);
     free (runs);
     s_release (self, slot);
 }
@@ -142,13 +140,13 @@ s_on_archive (zloop_t *loop, zsock_t *reader, void *arg)
 }
 
 zf_history_t *
-zf_history_new (zloop_t *loop, const char *endpoint, zsock_t *router, zf_engine_t *engine)
+zf_history_new (zloop_t *loop, const char *endpoint, zf_replier_t *replier, zf_engine_t *engine)
 {
-    assert (loop && router && engine);
+    assert (loop && replier && engine);
     zf_history_t *self = calloc (1, sizeof (zf_history_t));
     if (!self) return NULL;
     self->loop = loop;
-    self->router = router;
+    self->replier = replier;
     self->engine = engine;
     for (size_t i = 0; i < ZF_HISTORY_PENDING; i++)
         self->slots[i].timer = -1;
@@ -160,14 +158,13 @@ zf_history_new (zloop_t *loop, const char *endpoint, zsock_t *router, zf_engine_
     if (!endpoint || !*endpoint) return self;
     self->archiver = strdup (endpoint);
     self->decoder = zf_proto_decoder_new ();
-    self->archive = zsock_new (ZMQ_DEALER);
+    self->archive = zf_socket_new (ZMQ_DEALER);
     if (!self->archiver || !self->decoder || !self->archive) {
         zf_history_destroy (&self);
         return NULL;
     }
     //  Requests queue for a moment while the archiver restarts, not for ever.
     zsock_set_sndhwm (self->archive, ZF_HISTORY_PENDING);
-    zsock_set_linger (self->archive, 0);
     if (zsock_connect (self->archive, "%s", endpoint) != 0 ||
         zloop_reader (loop, self->archive, s_on_archive, self) != 0)
         zf_history_destroy (&self);
@@ -198,7 +195,7 @@ zf_history_status (zf_history_t *self, zframe_t *identity, const zf_reg_request_
     char date[ZF_DATE_TEXT];
     zf_date_format (req->date, date, sizeof date);
     if (!self->archive) {
-        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNAVAILABLE,
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_UNAVAILABLE,
                           "the run of %s on %s is archived and no archiver is configured",
                           req->flow, date);
         return;
@@ -211,7 +208,7 @@ zf_history_status (zf_history_t *self, zframe_t *identity, const zf_reg_request_
         zf_log_warn ("status request not forwarded to the archiver reason=\"%d requests are "
                      "waiting already\"",
                      ZF_HISTORY_PENDING);
-        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNAVAILABLE,
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_UNAVAILABLE,
                           "%d requests to the archive are waiting already: try again",
                           ZF_HISTORY_PENDING);
         return;
@@ -230,7 +227,7 @@ zf_history_status (zf_history_t *self, zframe_t *identity, const zf_reg_request_
         zf_log_warn ("status request not forwarded to the archiver endpoint=%s reason=\"the "
                      "socket refused it\"",
                      self->archiver);
-        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNAVAILABLE,
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_UNAVAILABLE,
                           "cannot reach the archive at %s", self->archiver);
         return;
     }

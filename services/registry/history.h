@@ -17,6 +17,7 @@
 #include <czmq.h>
 #include "zf_engine.h"
 #include "zf_proto.h"
+#include "zf_replier.h"
 
 //  Requests to the archiver waiting at once, at most, and how long each may.
 #define ZF_HISTORY_PENDING    64
@@ -33,9 +34,9 @@ typedef struct {
 
 //  Asks the archiver at endpoint (NULL or "": none is configured, and
 //  archived runs are answered as unavailable) in loop (borrowed), replying
-//  to clients on router (borrowed) with the paused flags of engine
+//  to clients through replier (borrowed) with the paused flags of engine
 //  (borrowed). NULL if out of memory or the endpoint does not connect.
-zf_history_t *zf_history_new (zloop_t *loop, const char *endpoint, zsock_t *router,
+zf_history_t *zf_history_new (zloop_t *loop, const char *endpoint, zf_replier_t *replier,
                               zf_engine_t *engine);
 
 //  Disconnects; every request still waiting is dropped. Idempotent.

@@ -7,6 +7,7 @@
     and the back-off timer follows the session's zf_session_backoff_end.
 */
 #include "link.h"
+#include "zf_socket.h"
 #include "registry.h"
 #include "zf_log.h"
 #include "zf_mdp.h"
@@ -134,14 +135,13 @@ zf_link_connect (zf_link_t *self, bool *watched)
     assert (self && watched);
     s_close (self);
     *watched = false;
-    self->dealer = zsock_new (ZMQ_DEALER);
+    self->dealer = zf_socket_new (ZMQ_DEALER);
     if (!self->dealer) {
         zf_log_error ("cannot make a socket to the dispatcher endpoint=%s", self->endpoint);
         return -1;
     }
     zsock_set_sndhwm (self->dealer, S_HWM);
     zsock_set_rcvhwm (self->dealer, S_HWM);
-    zsock_set_linger (self->dealer, 0);
     //  A monitor tells at once when the connection drops (a dispatcher
     //  killed and restarted), instead of after liveness runs out.
     char endpoint[64];

@@ -108,7 +108,7 @@ s_resolve (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t *req,
     target->date = run.date;
     int32_t index = zf_flow_task_index (run.definition, req->task);
     if (index < 0) {
-        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNKNOWN_TASK,
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_UNKNOWN_TASK,
                           "flow %s has no task %s", req->flow, req->task);
         return -1;
     }
@@ -116,15 +116,14 @@ s_resolve (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t *req,
     if (req->shard_key) {
         target->shard = zf_engine_shard_lookup (task, req->shard_key);
         if (target->shard < 0) {
-            zf_replier_error (self->router, identity, self->encoder, req->req_id,
-                              ZF_ERR_UNKNOWN_TASK, "task %s has no shard %s", req->task,
-                              req->shard_key);
+            zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_UNKNOWN_TASK,
+                              "task %s has no shard %s", req->task, req->shard_key);
             return -1;
         }
     }
     bool sharded = task->shard_count > 1;
     if (sharded && target->shard == ZF_SHARD_WHOLE) {
-        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_BAD_REQUEST,
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_BAD_REQUEST,
                           "task %s has %u shards: name one", req->task, task->shard_count);
         return -1;
     }
@@ -132,8 +131,7 @@ s_resolve (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t *req,
     if (target->attempt == 0 && run.archived) {
         target->attempt = s_latest_logged (self, req->flow, target->date, req->task, target->shard);
         if (target->attempt == 0) {
-            zf_replier_error (self->router, identity, self->encoder, req->req_id,
-                              ZF_ERR_UNKNOWN_TASK,
+            zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_UNKNOWN_TASK,
                               "no log of task %s is left for this archived run: it printed "
                               "nothing, was skipped, or its log was removed by retention",
                               req->task);
@@ -149,8 +147,8 @@ s_resolve (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t *req,
             return -1;
         }
         if (info.attempt == 0) {
-            zf_replier_error (self->router, identity, self->encoder, req->req_id,
-                              ZF_ERR_UNKNOWN_TASK, "task %s has not run yet", req->task);
+            zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_UNKNOWN_TASK,
+                              "task %s has not run yet", req->task);
             return -1;
         }
         target->attempt = info.attempt;
@@ -204,7 +202,7 @@ void
 zf_logs_reply (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t *req)
 {
     if (!s_name_ok (req->flow) || !s_name_ok (req->task)) {
-        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_BAD_REQUEST,
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_BAD_REQUEST,
                           "flow and task names are [a-z0-9_-]+");
         return;
     }
@@ -220,11 +218,11 @@ zf_logs_reply (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t *
         zf_reg_reply_t reply;
         zf_reg_reply_init (&reply, ZF_BODY_LOGS_REPLY, req->req_id);
         reply.text = "";
-        zf_replier_send (self->router, identity, self->encoder, &reply);
+        zf_replier_send (self->replier, identity, &reply);
         return;
     }
     if (fd < 0) {
-        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNKNOWN_TASK,
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_UNKNOWN_TASK,
                           "no log for %s/%s/%s%s attempt %u", req->flow, date, req->task, shard,
                           target.attempt);
         return;
@@ -235,7 +233,7 @@ zf_logs_reply (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t *
     int saved = errno;
     close (fd);
     if (!text) {
-        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_INTERNAL,
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_INTERNAL,
                           "cannot read %s: %s", path, strerror (saved));
         return;
     }
@@ -244,6 +242,6 @@ zf_logs_reply (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t *
     reply.text = text;
     reply.text_size = size;
     reply.truncated = truncated;
-    zf_replier_send (self->router, identity, self->encoder, &reply);
+    zf_replier_send (self->replier, identity, &reply);
     free (text);
 }

@@ -23,6 +23,8 @@
     then or until a message comes.
 */
 #include "registry.h"
+#include "zf_limits.h"
+#include "zf_socket.h"
 #include "epoch.h"
 #include "history.h"
 #include "journal.h"
@@ -50,10 +52,11 @@ typedef struct {
     char *dir;        //  the epoch's folder
     char *dispatcher; //  the dispatcher's endpoint
 
-    zsock_t *pipe;   //  to the caller
-    zsock_t *router; //  requests
-    zsock_t *pub;    //  events
-    zloop_t *loop;   //  the reactor
+    zsock_t *pipe;         //  to the caller
+    zsock_t *router;       //  requests
+    zf_replier_t *replier; //  replies, bounded per client
+    zsock_t *pub;          //  events
+    zloop_t *loop;         //  the reactor
 
     zf_clock_t *clock;         //  the engine's clock
     zf_clock_t *real;          //  the real clock: the session's and the lag watch's time
@@ -257,6 +260,7 @@ s_send_stats (zf_registry_t *self, zsock_t *pipe)
     zf_fields_t *stats = zf_fields_new ();
     zf_fields_add (stats, "requests", requests.requests);
     zf_fields_add (stats, "bad_requests", requests.bad);
+    zf_replier_add_stats (self->replier, stats);
     zf_fields_add (stats, "orders_sent", session.orders.sent);
     zf_fields_add (stats, "orders_unsent", session.orders.unsent);
     zf_fields_add (stats, "orders_failed", session.orders.failed);
@@ -316,6 +320,7 @@ s_teardown (zf_registry_t *self)
     zf_engine_destroy (&self->engine);
     zf_publisher_destroy (&self->publisher);
     zf_journal_destroy (&self->journal);
+    zf_replier_destroy (&self->replier);
     zsock_destroy (&self->router);
     zsock_destroy (&self->pub);
     zf_clock_destroy (&self->real);
@@ -327,14 +332,13 @@ s_teardown (zf_registry_t *self)
 static zsock_t *
 s_bind (zf_registry_config_t *cfg, int type, const char *endpoint)
 {
-    zsock_t *sock = zsock_new (type);
+    zsock_t *sock = zf_socket_new (type);
     if (!sock) {
         snprintf (cfg->error, sizeof cfg->error, "cannot make a socket");
         return NULL;
     }
     zsock_set_sndhwm (sock, S_HWM);
     zsock_set_rcvhwm (sock, S_HWM);
-    zsock_set_linger (sock, 0);
     if (zsock_bind (sock, "%s", endpoint) < 0) {
         snprintf (cfg->error, sizeof cfg->error, "cannot bind %s: %s", endpoint,
                   zmq_strerror (zmq_errno ()));
@@ -394,7 +398,7 @@ s_setup_loop (zf_registry_t *self, zf_registry_config_t *cfg)
         snprintf (cfg->error, sizeof cfg->error, "out of memory");
         return -1;
     }
-    self->history = zf_history_new (self->loop, cfg->archiver, self->router, self->engine);
+    self->history = zf_history_new (self->loop, cfg->archiver, self->replier, self->engine);
     if (!self->history) {
         snprintf (cfg->error, sizeof cfg->error, "cannot connect to the archiver at %s",
                   cfg->archiver);
@@ -415,6 +419,7 @@ s_setup_loop (zf_registry_t *self, zf_registry_config_t *cfg)
     }
     zf_requests_wiring_t wiring = {
         .router = self->router,
+        .replier = self->replier,
         .engine = self->engine,
         .clock = self->clock,
         .publisher = self->publisher,
@@ -455,6 +460,11 @@ s_setup (zf_registry_t *self, zf_registry_config_t *cfg)
     zf_engine_set_listener (self->engine, zf_publisher_listener, self->publisher);
     self->router = s_bind (cfg, ZMQ_ROUTER, cfg->bind);
     if (!self->router) return -1;
+    self->replier = zf_replier_new (self->router, ZF_PEER_QUEUE);
+    if (!self->replier) {
+        snprintf (cfg->error, sizeof cfg->error, "out of memory");
+        return -1;
+    }
     self->pub = s_bind (cfg, ZMQ_PUB, cfg->events);
     if (!self->pub) return -1;
     //  Durable state first, so the new term's EPOCH event follows it.

@@ -47,7 +47,7 @@ s_send_part (s_snapshot_t *snap)
     reply.parts = snap->parts;
     reply.events = zf_batch_events (snap->batch);
     reply.event_count = zf_batch_count (snap->batch);
-    zf_replier_send (snap->self->router, snap->identity, snap->self->encoder, &reply);
+    zf_replier_send (snap->self->replier, snap->identity, &reply);
     zf_batch_clear (snap->batch);
 }
 
@@ -82,8 +82,7 @@ zf_replay_snapshot (zf_requests_t *self, zframe_t *identity, const zf_reg_reques
     zf_publisher_flush (self->publisher);
     s_snapshot_t snap = {self, identity, req->req_id, 0, zf_batch_new (), 0, 0, {0, 0, 0}};
     if (!snap.batch) {
-        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_INTERNAL,
-                          "out of memory");
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_INTERNAL, "out of memory");
         return;
     }
     int64_t seq_at = zf_engine_snapshot (self->engine, s_count_event, &snap);
@@ -94,7 +93,7 @@ zf_replay_snapshot (zf_requests_t *self, zframe_t *identity, const zf_reg_reques
         zf_log_error ("snapshot not sent req_id=%llu parts=%u sent=%u",
                       (unsigned long long)req->req_id, snap.parts, snap.part);
         if (snap.part == 0)
-            zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_INTERNAL,
+            zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_INTERNAL,
                               "the snapshot could not be made");
     } else
         s_send_part (&snap);
@@ -111,7 +110,7 @@ zf_replay_since (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t
     uint64_t last = zf_engine_seq (self->engine);
     uint64_t after = req->seq;
     if (after > last) {
-        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNAVAILABLE,
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_UNAVAILABLE,
                           "seq %llu is beyond the last event %llu: take a snapshot",
                           (unsigned long long)after, (unsigned long long)last);
         return;
@@ -123,12 +122,12 @@ zf_replay_since (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t
     reply.seq = until;
     reply.part = reply.parts = 1;
     if (until == after) {
-        zf_replier_send (self->router, identity, self->encoder, &reply);
+        zf_replier_send (self->replier, identity, &reply);
         return;
     }
     long first = zf_journal_find (self->journal, after + 1);
     if (first < 0 || zf_journal_newest (self->journal) < until) {
-        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNAVAILABLE,
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_UNAVAILABLE,
                           "events after %llu are no longer held (the journal starts at %llu)",
                           (unsigned long long)after,
                           (unsigned long long)zf_journal_oldest (self->journal));
@@ -142,8 +141,7 @@ zf_replay_since (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t
     }
     zf_proto_decoder_t *decoder = zf_proto_decoder_new ();
     if (!decoder) {
-        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_INTERNAL,
-                          "out of memory");
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_INTERNAL, "out of memory");
         return;
     }
     reply.parts = (uint32_t)parts;
@@ -167,7 +165,7 @@ zf_replay_since (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t
         reply.part = (uint32_t)i + 1;
         reply.events = events + from;
         reply.event_count = to - from;
-        zf_replier_send (self->router, identity, self->encoder, &reply);
+        zf_replier_send (self->replier, identity, &reply);
     }
     zf_proto_decoder_destroy (&decoder);
 }

@@ -32,6 +32,6 @@ void
 zf_reply_engine_error (zf_requests_t *self, zframe_t *identity, uint64_t req_id, int code)
 {
     const char *why = zf_engine_last_error (self->engine);
-    zf_replier_error (self->router, identity, self->encoder, req_id, s_error_code (code), "%s",
+    zf_replier_error (self->replier, identity, req_id, s_error_code (code), "%s",
                       why && *why ? why : zf_engine_error_name (code));
 }

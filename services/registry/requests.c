@@ -40,7 +40,7 @@ s_ok (zf_requests_t *self, zframe_t *identity, uint64_t req_id, const char *text
     reply.text = text;
     reply.has_number = has_number;
     reply.number = number;
-    zf_replier_send (self->router, identity, self->encoder, &reply);
+    zf_replier_send (self->replier, identity, &reply);
 }
 
 //  ---------------------------------------------------------------------------
@@ -70,7 +70,7 @@ s_invalid_flow (zf_requests_t *self, zframe_t *identity, uint64_t req_id, zf_flo
     reply.text = text;
     reply.lines = lines;
     reply.line_count = lines ? count : 0;
-    zf_replier_send (self->router, identity, self->encoder, &reply);
+    zf_replier_send (self->replier, identity, &reply);
     free (lines);
 }
 
@@ -100,7 +100,7 @@ s_validate (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t *req
     else if (errors.count)
         s_invalid_flow (self, identity, req->req_id, &errors);
     else
-        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_INTERNAL,
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_INTERNAL,
                           "the flow did not parse");
     zf_flow_destroy (&flow);
     zf_flow_errors_clear (&errors);
@@ -111,8 +111,8 @@ s_start (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t *req)
 {
     const zf_flow_t *flow = zf_engine_flow (self->engine, req->flow, 0);
     if (!flow) {
-        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNKNOWN_FLOW,
-                          "no flow %s", req->flow);
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_UNKNOWN_FLOW, "no flow %s",
+                          req->flow);
         return;
     }
     //  "Today" is the flow's: the date in its zone now. The reply says which
@@ -140,13 +140,13 @@ s_shard_of (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t *req
     }
     int32_t task = zf_flow_task_index (run.definition, req->task);
     if (task < 0) {
-        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNKNOWN_TASK,
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_UNKNOWN_TASK,
                           "flow %s has no task %s", req->flow, req->task);
         return -1;
     }
     int32_t shard = zf_engine_shard_lookup (&run.definition->tasks[task], req->shard_key);
     if (shard < 0)
-        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_UNKNOWN_TASK,
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_UNKNOWN_TASK,
                           "task %s has no shard %s", req->task, req->shard_key);
     return shard;
 }
@@ -155,7 +155,7 @@ static void
 s_action (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t *req)
 {
     if ((req->action == ZF_ACTION_PAUSE || req->action == ZF_ACTION_RESUME) && req->task) {
-        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_BAD_REQUEST,
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_BAD_REQUEST,
                           "%s applies to a whole flow, not to a task",
                           zf_action_name (req->action));
         return;
@@ -247,11 +247,14 @@ s_on_request (zf_requests_t *self, zmsg_t *msg)
         s_malformed (self, err.text);
         //  Without a request type the body is not ours at all: no answer.
         if (req.type != 0)
-            zf_replier_error (self->router, identity, self->encoder, req.req_id, ZF_ERR_BAD_REQUEST,
-                              "%s", err.text);
+            zf_replier_error (self->replier, identity, req.req_id, ZF_ERR_BAD_REQUEST, "%s",
+                              err.text);
         return;
     }
     self->stats.requests++;
+    if (zf_reg_request_is_large (req.type) &&
+        !zf_replier_admit (self->replier, identity, req.req_id))
+        return;
     switch (req.type) {
     case ZF_BODY_SUBMIT:
         s_submit (self, identity, &req);
@@ -305,11 +308,12 @@ zf_requests_read (zf_requests_t *self)
 zf_requests_t *
 zf_requests_new (const zf_requests_wiring_t *wiring)
 {
-    assert (wiring && wiring->router && wiring->engine && wiring->clock && wiring->publisher &&
-            wiring->journal && wiring->session && wiring->history);
+    assert (wiring && wiring->router && wiring->replier && wiring->engine && wiring->clock &&
+            wiring->publisher && wiring->journal && wiring->session && wiring->history);
     zf_requests_t *self = calloc (1, sizeof (zf_requests_t));
     if (!self) return NULL;
     self->router = wiring->router;
+    self->replier = wiring->replier;
     self->engine = wiring->engine;
     self->clock = wiring->clock;
     self->publisher = wiring->publisher;

@@ -18,12 +18,14 @@
 #include "session.h"
 #include "zf_clock.h"
 #include "zf_engine.h"
+#include "zf_replier.h"
 
 typedef struct _zf_requests_t zf_requests_t;
 
 //  What the handlers work with, all borrowed: each must outlive them.
 typedef struct {
-    zsock_t *router;           //  requests in, replies out
+    zsock_t *router;           //  requests in
+    zf_replier_t *replier;     //  replies out, bounded per client
     zf_engine_t *engine;       //  the scheduler
     zf_clock_t *clock;         //  the engine's clock ("today" for START)
     zf_publisher_t *publisher; //  flushed before SNAPSHOT and EVENTS_SINCE answer

@@ -17,7 +17,8 @@
 
 struct _zf_requests_t {
     //  Lent by the actor
-    zsock_t *router;           //  requests in, replies out
+    zsock_t *router;           //  requests in
+    zf_replier_t *replier;     //  replies out
     zf_engine_t *engine;       //  the scheduler
     zf_clock_t *clock;         //  the engine's clock
     zf_publisher_t *publisher; //  events to the PUB

@@ -139,8 +139,8 @@ zf_status_reply (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t
     else {
         zf_engine_flow_info_t flow;
         if (zf_engine_flow_info (self->engine, req->flow, &flow) != 0) {
-            zf_replier_error (self->router, identity, self->encoder, req->req_id,
-                              ZF_ERR_UNKNOWN_FLOW, "no flow %s", req->flow);
+            zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_UNKNOWN_FLOW,
+                              "no flow %s", req->flow);
             return;
         }
         zf_engine_run_info_t run;
@@ -153,8 +153,8 @@ zf_status_reply (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t
             ok = s_add_run (&runs, &run);
         else if (!(rc == ZF_E_UNKNOWN_RUN && req->date == ZF_DATE_NONE)) {
             char date[ZF_DATE_TEXT];
-            zf_replier_error (self->router, identity, self->encoder, req->req_id,
-                              ZF_ERR_UNKNOWN_FLOW, "flow %s has no run on %s", req->flow,
+            zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_UNKNOWN_FLOW,
+                              "flow %s has no run on %s", req->flow,
                               zf_date_format (req->date, date, sizeof date));
             return;
         }
@@ -165,10 +165,9 @@ zf_status_reply (zf_requests_t *self, zframe_t *identity, const zf_reg_request_t
     for (int depth = S_FULL; rc == -1 && depth <= S_NO_TASKS; depth++)
         rc = s_encode (self, req->req_id, &runs, (s_depth_t)depth, &err);
     if (rc == 0)
-        zf_replier_send_body (self->router, identity, zf_proto_encoder_data (self->encoder),
+        zf_replier_send_body (self->replier, identity, zf_proto_encoder_data (self->encoder),
                               zf_proto_encoder_size (self->encoder));
     else
-        zf_replier_error (self->router, identity, self->encoder, req->req_id, ZF_ERR_INTERNAL, "%s",
-                          err.text);
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_INTERNAL, "%s", err.text);
     free (runs.runs);
 }

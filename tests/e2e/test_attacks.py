@@ -8,6 +8,8 @@ services must still answer promptly, stay within their memory bounds, and run a 
 Needs Debian's python3-zmq and python3-msgpack (deploy/install-deps.sh installs them).
 """
 import os
+import socket
+import struct
 import time
 import unittest
 
@@ -17,13 +19,15 @@ import zmq
 from harness import ZflowTest, day
 
 # Offsets from zflow up's base port (DESIGN.md, "Default ports").
-DISPATCHER, DISPATCHER_EVENTS, REGISTRY, REGISTRY_EVENTS = 0, 1, 10, 11
+DISPATCHER, DISPATCHER_EVENTS, REGISTRY, REGISTRY_EVENTS, ARCHIVER = 0, 1, 10, 11, 14
 
 # Wire constants (docs/PROTOCOL.md).
 MDPC = b"MDPC02"
 HELLO, REQUEST, HEARTBEAT, ERROR = b"\x12", b"\x01", b"\x13", b"\x14"
 BODY_HELLO, BODY_DISPATCH, BODY_REFUSED = 56, 50, 58
-SNAPSHOT, PING, OK = 15, 19, 30
+SUBMIT, SNAPSHOT, PING, OK, ERROR_BODY, EVENTS_REPLY = 10, 15, 19, 30, 31, 33
+ERR_UNAVAILABLE = 6
+PEER_QUEUE_MIB = 64            # ZF_PEER_QUEUE
 REFUSE_BAD_REQUEST, REFUSE_OVERLOADED = 1, 4
 MAX_EPOCH = (1 << 53) - 1      # ZF_MAX_EPOCH
 DISPATCHER_CLIENTS = 1024      # ZF_DISP_MAX_CLIENTS
@@ -124,6 +128,123 @@ class AttackTest(ZflowTest):
             frames = socket.recv_multipart()
             if frames[2] != HEARTBEAT:
                 return frames[2], msgpack.unpackb(frames[-1]) if len(frames) > 3 else None
+
+
+def zmtp_frames(socket_type, frames):
+    """Bytes a ZMTP 3.0 peer of socket_type sends (RFC 23): greeting, READY, then frames."""
+    greeting = b"\xff" + b"\0" * 8 + b"\x7f" + b"\x03\x00" + b"NULL".ljust(20, b"\0") + b"\0" * 32
+    name = b"Socket-Type"
+    ready = b"\x05READY" + bytes([len(name)]) + name + struct.pack(">I", len(socket_type)) + socket_type
+    out = [greeting, b"\x04" + bytes([len(ready)]) + ready]
+    for i, frame in enumerate(frames):
+        more = 1 if i + 1 < len(frames) else 0
+        out.append(bytes([0x02 | more]) + struct.pack(">Q", len(frame)))
+        out.append(frame)
+    return out
+
+
+class OversizedFrameTests(AttackTest):
+    """A frame larger than any zflow sends costs the sender its connection, not the service
+    its memory: every socket has a maximum message size. The attacker speaks ZMTP over a
+    plain TCP socket, so nothing on its side keeps or checks what it sends."""
+
+    def attack(self, offset, socket_type, frames):
+        """Sends frames to port +offset; True if the service dropped the connection."""
+        conn = socket.create_connection(("127.0.0.1", self.z.base + offset), timeout=10)
+        try:
+            for part in zmtp_frames(socket_type, frames):
+                conn.sendall(part)
+            # All of it went out: the service took it; it must still drop us.
+            conn.settimeout(5)
+            while conn.recv(65536):
+                pass
+            return True
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+        finally:
+            conn.close()
+
+    def test_fifty_megabytes_at_every_port(self):
+        programs = ("zflow-registry", "zflow-dispatcher", "zflow-archiver")
+        pids = {p: self.z.service_pid(p) for p in programs}
+        self.assertNotIn(None, pids.values(), pids)
+        before = {p: rss_mib(pid) for p, pid in pids.items()}
+        big = b"x" * (50 * 1024 * 1024)
+        # A subscription that size to each events port (libzmq would keep it
+        # as a tree of one node per byte)...
+        for offset in (REGISTRY_EVENTS, DISPATCHER_EVENTS):
+            self.assertTrue(self.attack(offset, b"SUB", [b"\x01" + big]),
+                            "port +%d kept a 50 MB subscriber" % offset)
+        # ...and a request that size to each request port.
+        for offset in (REGISTRY, DISPATCHER, ARCHIVER):
+            self.assertTrue(self.attack(offset, b"DEALER", [b"", big]),
+                            "port +%d kept a 50 MB frame" % offset)
+        self.assert_prompt("after 50 MB frames")
+        for p, pid in pids.items():
+            grew = rss_mib(pid) - before[p]
+            self.assertLess(grew, 40, "%s grew by %.0f MiB" % (p, grew))
+        self.run_flow("after")
+
+
+class UnreadRepliesTests(AttackTest):
+    """What the registry queues for one client is bounded in bytes: a client that asks and
+    never reads is refused, and its queue goes with it."""
+
+    def snapshot(self, socket, req_id):
+        socket.send_multipart([b"", msgpack.packb([1, SNAPSHOT, req_id])])
+
+    def test_eighty_snapshots_never_read(self):
+        # 40,000 tasks run: each snapshot is several megabytes.
+        for name in ("big1", "big2"):
+            path = self.z.write(name + ".yaml", noop_flow(name, 20000))
+            self.z.ok("submit", path)
+            self.z.ok("start", name, "--date", day(0))
+        for name in ("big1", "big2"):
+            self.z.ok("wait", name, "--date", day(0), "--timeout", "300s", timeout=400)
+        pid = self.z.service_pid("zflow-registry")
+        before = rss_mib(pid)
+        # A client that reads (almost) nothing asks for 80 of them.
+        greedy = self.dealer(REGISTRY, rcvhwm=1, rcvbuf=4096)
+        for i in range(80):
+            self.snapshot(greedy, 100 + i)
+        # Its requests are handled in order: once the flow it submits last
+        # exists, every snapshot was either queued for it or refused.
+        marker = noop_flow("marker", 1)
+        greedy.send_multipart([b"", msgpack.packb([1, SUBMIT, 999, marker, None])])
+        deadline = time.monotonic() + 120
+        while self.z.run("status", "marker").returncode != 0:
+            self.assertLess(time.monotonic(), deadline, "the registry never reached the last request")
+        for _ in range(3):
+            self.assert_prompt("while a client leaves its replies unread")
+        grew = rss_mib(pid) - before
+        self.assertLess(grew, PEER_QUEUE_MIB + 100, "the registry grew by %.0f MiB" % grew)
+        # When it reads at last: a few snapshots, then refusals that say why.
+        served, refused, parts = 0, 0, {}
+        deadline = time.monotonic() + 120
+        while served + refused < 80:
+            self.assertLess(time.monotonic(), deadline, "served %d refused %d" % (served, refused))
+            if not greedy.poll(5000):
+                break
+            reply = msgpack.unpackb(greedy.recv_multipart()[-1], strict_map_key=False)
+            if reply[1] == EVENTS_REPLY:
+                parts[reply[2]] = parts.get(reply[2], 0) + 1
+                if parts[reply[2]] == reply[5]:
+                    served += 1
+            else:
+                self.assertEqual((reply[1], reply[3]), (ERROR_BODY, ERR_UNAVAILABLE), reply)
+                self.assertIn("not read", reply[4])
+                refused += 1
+        self.assertEqual(served + refused, 80)
+        # The marker's OK came last.
+        self.assertTrue(greedy.poll(5000))
+        self.assertEqual(msgpack.unpackb(greedy.recv_multipart()[-1])[1:3], [OK, 999])
+        self.assertGreater(refused, 40)
+        self.assertGreater(served, 0)
+        greedy.close()
+        self.assert_prompt("after the client left")
+        self.run_flow("after")
 
 
 class EpochTests(AttackTest):

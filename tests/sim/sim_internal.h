@@ -13,6 +13,7 @@
 #include "sim_archive.h"
 #include "zf_engine.h"
 #include "zf_proto.h"
+#include "zf_replier.h"
 
 //  The wait a call made the actor keep.
 typedef enum {
@@ -25,6 +26,7 @@ typedef enum {
 typedef struct {
     zsock_t *pipe;           //  to the test
     zsock_t *router;         //  requests
+    zf_replier_t *replier;   //  replies
     zsock_t *xpub;           //  events, and subscriptions
     zloop_t *loop;           //  the reactor
     zf_clock_t *clock;       //  the engine's fake clock

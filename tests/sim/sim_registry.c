@@ -1,6 +1,7 @@
 /*  sim_registry.c - a registry simulated in a test: an engine, its events, an archive. */
 #include "sim_registry.h"
 #include "sim_internal.h"
+#include "zf_limits.h"
 #include "zf_common.h"
 #include "zf_regclient.h"
 
@@ -382,6 +383,8 @@ s_actor (zsock_t *pipe, void *args)
     s_bind (&self);
     zsock_set_sndhwm (self.xpub, 100000);
     zsock_set_sndhwm (self.router, 100000);
+    self.replier = zf_replier_new (self.router, ZF_PEER_QUEUE);
+    assert (self.replier);
     self.loop = zloop_new ();
     assert (self.loop);
     zloop_reader (self.loop, pipe, s_on_pipe, &self);
@@ -390,6 +393,7 @@ s_actor (zsock_t *pipe, void *args)
     zsock_signal (pipe, 0);
     zloop_start (self.loop);
     zloop_destroy (&self.loop);
+    zf_replier_destroy (&self.replier);
     zsock_destroy (&self.router);
     zsock_destroy (&self.xpub);
     zf_engine_destroy (&self.engine);

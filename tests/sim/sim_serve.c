@@ -29,7 +29,7 @@ s_reply_events (sim_state_t *self, zframe_t *identity, uint64_t req_id, uint64_t
         size_t from = (size_t)(reply.part - 1) * per_part;
         reply.events = events + from;
         reply.event_count = count - from < per_part ? count - from : per_part;
-        zf_replier_send (self->router, identity, self->enc, &reply);
+        zf_replier_send (self->replier, identity, &reply);
     }
     free (events);
 }
@@ -76,7 +76,7 @@ s_since (sim_state_t *self, zframe_t *identity, const zf_reg_request_t *req)
 {
     uint64_t last = zf_engine_seq (self->engine);
     if (req->seq > last || req->seq < self->forgotten) {
-        zf_replier_error (self->router, identity, self->enc, req->req_id, ZF_ERR_UNAVAILABLE,
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_UNAVAILABLE,
                           "events after %llu are not held (held: %llu to %llu)",
                           (unsigned long long)req->seq, (unsigned long long)self->forgotten,
                           (unsigned long long)last);
@@ -94,13 +94,13 @@ s_archived (sim_state_t *self, zframe_t *identity, const zf_reg_request_t *req)
 {
     if (req->seq > self->archived) self->archived = req->seq;
     if (zf_engine_confirm (self->engine, req->seq) < 0) {
-        zf_replier_error (self->router, identity, self->enc, req->req_id, ZF_ERR_BAD_REQUEST,
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_BAD_REQUEST,
                           "seq %llu is beyond the last event", (unsigned long long)req->seq);
         return;
     }
     zf_reg_reply_t reply;
     zf_reg_reply_init (&reply, ZF_BODY_OK, req->req_id);
-    zf_replier_send (self->router, identity, self->enc, &reply);
+    zf_replier_send (self->replier, identity, &reply);
 }
 
 //  STATUS of one run: from the engine, or from the archive if the run was
@@ -110,14 +110,14 @@ s_status (sim_state_t *self, zframe_t *identity, const zf_reg_request_t *req)
 {
     zf_engine_flow_info_t flow;
     if (!req->flow || zf_engine_flow_info (self->engine, req->flow, &flow) != 0) {
-        zf_replier_error (self->router, identity, self->enc, req->req_id, ZF_ERR_UNKNOWN_FLOW,
-                          "no flow %s", req->flow ? req->flow : "-");
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_UNKNOWN_FLOW, "no flow %s",
+                          req->flow ? req->flow : "-");
         return;
     }
     zf_engine_run_info_t info;
     if (zf_engine_run_info (self->engine, req->flow, req->date, &info) != 0) {
         char date[ZF_DATE_TEXT];
-        zf_replier_error (self->router, identity, self->enc, req->req_id, ZF_ERR_UNKNOWN_FLOW,
+        zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_UNKNOWN_FLOW,
                           "flow %s has no run on %s", req->flow,
                           zf_date_format (req->date, date, sizeof date));
         return;
@@ -128,18 +128,18 @@ s_status (sim_state_t *self, zframe_t *identity, const zf_reg_request_t *req)
     if (info.archived) {
         const zf_run_status_t *kept = sim_archive_lookup (self->archive, info.flow, info.date);
         if (self->archive_down || !kept) {
-            zf_replier_error (self->router, identity, self->enc, req->req_id, ZF_ERR_UNAVAILABLE,
+            zf_replier_error (self->replier, identity, req->req_id, ZF_ERR_UNAVAILABLE,
                               "the archive did not answer in 5000 ms");
             return;
         }
         reply.runs = kept;
-        zf_replier_send (self->router, identity, self->enc, &reply);
+        zf_replier_send (self->replier, identity, &reply);
         return;
     }
     zf_task_status_t *tasks = NULL;
     zf_run_status_t run = sim_archive_status_of (self->engine, &info, &tasks);
     reply.runs = &run;
-    zf_replier_send (self->router, identity, self->enc, &reply);
+    zf_replier_send (self->replier, identity, &reply);
     free (tasks);
 }
 
@@ -172,14 +172,14 @@ s_action (sim_state_t *self, zframe_t *identity, const zf_reg_request_t *req)
         zf_reg_reply_t reply;
         zf_reg_reply_init (&reply, ZF_BODY_OK, req->req_id);
         reply.text = zf_action_name (req->action);
-        zf_replier_send (self->router, identity, self->enc, &reply);
+        zf_replier_send (self->replier, identity, &reply);
         return;
     }
     int code = rc == ZF_E_UNKNOWN_FLOW || rc == ZF_E_UNKNOWN_RUN ? ZF_ERR_UNKNOWN_FLOW
                : rc == ZF_E_UNKNOWN_TASK                         ? ZF_ERR_UNKNOWN_TASK
                : rc == ZF_E_INVALID                              ? ZF_ERR_BAD_REQUEST
                                                                  : ZF_ERR_CONFLICT;
-    zf_replier_error (self->router, identity, self->enc, req->req_id, code, "%s",
+    zf_replier_error (self->replier, identity, req->req_id, code, "%s",
                       zf_engine_last_error (self->engine));
 }
 
@@ -217,10 +217,10 @@ sim_serve (sim_state_t *self, zmsg_t *msg)
     case ZF_BODY_PING:
         zf_reg_reply_init (&reply, ZF_BODY_OK, req.req_id);
         reply.text = "pong";
-        zf_replier_send (self->router, identity, self->enc, &reply);
+        zf_replier_send (self->replier, identity, &reply);
         break;
     default:
-        zf_replier_error (self->router, identity, self->enc, req.req_id, ZF_ERR_BAD_REQUEST,
+        zf_replier_error (self->replier, identity, req.req_id, ZF_ERR_BAD_REQUEST,
                           "%s is not simulated", zf_body_type_name (req.type));
         break;
     }

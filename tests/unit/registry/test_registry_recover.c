@@ -7,6 +7,7 @@
 #include "zf_engine.h"
 #include "zf_event_wire.h"
 #include "zf_regapi.h"
+#include "zf_limits.h"
 #include "zf_replier.h"
 
 #include <stdio.h>
@@ -51,8 +52,8 @@ typedef struct {
 
 //  Answers a STATUS as the fake archiver's mode says.
 static void
-s_archiver_status (s_history_t *history, zsock_t *router, zframe_t *identity,
-                   zf_proto_encoder_t *enc, const zf_reg_request_t *req)
+s_archiver_status (s_history_t *history, zf_replier_t *replier, zframe_t *identity,
+                   const zf_reg_request_t *req)
 {
     history->statuses++;
     if (history->status_mode == S_SILENT) return;
@@ -75,7 +76,7 @@ s_archiver_status (s_history_t *history, zsock_t *router, zframe_t *identity,
                        req->req_id);
     reply.runs = &run;
     reply.run_count = history->status_mode == S_ANSWER ? 1 : 0;
-    assert_int_equal (zf_replier_send (router, identity, enc, &reply), 0);
+    assert_int_equal (zf_replier_send (replier, identity, &reply), 0);
 }
 
 static int
@@ -108,7 +109,7 @@ s_archiver (zsock_t *pipe, void *args)
     zsock_signal (pipe, 0);
     zstr_send (pipe, zsock_endpoint (router));
     zf_proto_decoder_t *dec = zf_proto_decoder_new ();
-    zf_proto_encoder_t *enc = zf_proto_encoder_new ();
+    zf_replier_t *replier = zf_replier_new (router, ZF_PEER_QUEUE);
     zpoller_t *poller = zpoller_new (pipe, router, NULL);
     while (true) {
         void *which = zpoller_wait (poller, -1);
@@ -122,7 +123,7 @@ s_archiver (zsock_t *pipe, void *args)
         assert_int_equal (
             zf_reg_request_decode (dec, zframe_data (body), zframe_size (body), &req, &err), 0);
         if (req.type == ZF_BODY_STATUS) {
-            s_archiver_status (history, router, identity, enc, &req);
+            s_archiver_status (history, replier, identity, &req);
             zframe_destroy (&identity);
             zframe_destroy (&empty);
             zframe_destroy (&body);
@@ -139,7 +140,7 @@ s_archiver (zsock_t *pipe, void *args)
             reply.parts = 2;
             reply.events = part == 1 ? history->events : history->events + half;
             reply.event_count = part == 1 ? half : history->count - half;
-            assert_int_equal (zf_replier_send (router, identity, enc, &reply), 0);
+            assert_int_equal (zf_replier_send (replier, identity, &reply), 0);
         }
         zframe_destroy (&identity);
         zframe_destroy (&empty);
@@ -148,7 +149,7 @@ s_archiver (zsock_t *pipe, void *args)
     }
     zpoller_destroy (&poller);
     zf_proto_decoder_destroy (&dec);
-    zf_proto_encoder_destroy (&enc);
+    zf_replier_destroy (&replier);
     zsock_destroy (&router);
 }
 
