@@ -74,13 +74,14 @@ s_connect (zf_client_t *self)
 }
 
 //  Waits until the monotonic time until for a well-formed reply [""][body]
-//  on the open socket; returns the body, or NULL when the time is up.
+//  on the open socket; returns the body, or NULL when the time is up. A
+//  time already past still takes a reply that is there.
 static zframe_t *
 s_receive (zf_client_t *self, int64_t until)
 {
     while (1) {
         int64_t wait = until - zclock_mono ();
-        if (wait <= 0) return NULL;
+        if (wait < 0) wait = 0;
         zmq_pollitem_t item = {zsock_resolve (self->socket), 0, ZMQ_POLLIN, 0};
         int rc = zmq_poll (&item, 1, (long)wait);
         //  Ctrl-C (CZMQ's handler sets zsys_interrupted) ends the wait.
@@ -99,6 +100,30 @@ s_receive (zf_client_t *self, int64_t until)
     }
 }
 
+//  Sends [""][body] on the open socket, opening one to the current endpoint
+//  first if none is open. Returns 0, or -1 with the reason in error.
+static int
+s_send (zf_client_t *self, const void *body, size_t size)
+{
+    if (!self->socket && s_connect (self) != 0) return -1;
+    zmsg_t *request = zmsg_new ();
+    zmsg_addmem (request, NULL, 0);
+    zmsg_addmem (request, body, size);
+    if (zmsg_send (&request, self->socket) == 0) return 0;
+    zmsg_destroy (&request);
+    snprintf (self->error, sizeof self->error, "cannot send to %s", self->endpoints[self->current]);
+    return -1;
+}
+
+//  Closes the socket, so that a late reply can never be taken for the
+//  answer to a later request, and makes the next endpoint the current one.
+static void
+s_next (zf_client_t *self)
+{
+    zsock_destroy (&self->socket);
+    self->current = (self->current + 1) % self->count;
+}
+
 zframe_t *
 zf_client_call (zf_client_t *self, const void *body, size_t size, int timeout_ms)
 {
@@ -108,14 +133,7 @@ zf_client_call (zf_client_t *self, const void *body, size_t size, int timeout_ms
     int share = timeout_ms / self->count;
     if (share < 1) share = 1;
     for (int tried = 0; tried < self->count; tried++) {
-        if (!self->socket && s_connect (self) != 0) goto next;
-        zmsg_t *request = zmsg_new ();
-        zmsg_addmem (request, NULL, 0);
-        zmsg_addmem (request, body, size);
-        if (zmsg_send (&request, self->socket) != 0) {
-            zmsg_destroy (&request);
-            goto next;
-        }
+        if (s_send (self, body, size) != 0) goto next;
         int64_t until = zclock_mono () + share;
         if (tried == self->count - 1 || until > deadline) until = deadline;
         zframe_t *frame = s_receive (self, until);
@@ -123,8 +141,7 @@ zf_client_call (zf_client_t *self, const void *body, size_t size, int timeout_ms
         snprintf (self->error, sizeof self->error, "no answer from %s within %d ms",
                   self->endpoints[self->current], timeout_ms);
     next:
-        zsock_destroy (&self->socket);
-        self->current = (self->current + 1) % self->count;
+        s_next (self);
         if (zclock_mono () >= deadline) break;
     }
     if (self->count > 1)
@@ -144,6 +161,20 @@ zf_client_recv (zf_client_t *self, int timeout_ms)
         snprintf (self->error, sizeof self->error, "no further reply from %s within %d ms",
                   self->endpoints[self->current], timeout_ms);
     return frame;
+}
+
+zsock_t *
+zf_client_send (zf_client_t *self, const void *body, size_t size)
+{
+    assert (self);
+    return s_send (self, body, size) == 0 ? self->socket : NULL;
+}
+
+void
+zf_client_drop (zf_client_t *self)
+{
+    assert (self);
+    s_next (self);
 }
 
 const char *

@@ -39,10 +39,24 @@ void zf_client_destroy (zf_client_t **self_p);
 //  with zf_client_error telling why.
 zframe_t *zf_client_call (zf_client_t *self, const void *body, size_t size, int timeout_ms);
 
-//  Waits up to timeout_ms for one more reply body on the socket of the last
-//  call (a further part of a multi-part reply). Returns the body frame (the
-//  caller destroys it), or NULL on timeout or if no call left a socket open.
+//  Waits up to timeout_ms (0: not at all) for one more reply body on the
+//  socket of the last call (a further part of a multi-part reply) or send.
+//  Returns the body frame (the caller destroys it), or NULL on timeout or if
+//  no call left a socket open.
 zframe_t *zf_client_recv (zf_client_t *self, int timeout_ms);
+
+//  For a caller that waits in a loop of its own: sends one request body to
+//  the current endpoint (on a fresh socket if the last one was dropped)
+//  without waiting, and returns the socket its reply comes on, to poll;
+//  NULL if it could not be sent, with zf_client_error telling why. The reply
+//  is taken with zf_client_recv (a timeout of 0 does not wait); one that
+//  does not come in time is given up with zf_client_drop.
+zsock_t *zf_client_send (zf_client_t *self, const void *body, size_t size);
+
+//  Gives up on the reply to the last request: closes its socket (a late
+//  reply can never be taken for the answer to a later request) and makes
+//  the next endpoint the current one.
+void zf_client_drop (zf_client_t *self);
 
 //  The endpoint that answered last (or the first one).
 const char *zf_client_endpoint (zf_client_t *self);

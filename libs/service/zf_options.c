@@ -126,6 +126,9 @@ static const zf_option_t s_gateway[] = {
      "an allowed Origin, repeatable (default\n"
      "http://HOST:PORT and http://localhost:PORT)"},
     {ZF_OPT_MAX_CLIENTS, "max-clients", "N", "WebSocket clients at once (default 4096)"},
+    {ZF_OPT_MAX_LAG, "max-lag", "N",
+     "events behind the registry /healthz still calls\n"
+     "healthy (default 100000)"},
     S_VERBOSE,
     S_HELP,
     S_END,
@@ -135,7 +138,7 @@ const zf_service_def_t zf_gateway_def = {
     "gateway",
     "[--http HOST:PORT] [--registry EP[,EP]] [--dispatcher-events EP] [--web DIR] "
     "[--token TOKEN | --token-file PATH] [--read-only closed|open] [--origin ORIGIN]... "
-    "[--max-clients N] [-v]",
+    "[--max-clients N] [--max-lag N] [-v]",
     "Serves the live dashboard: static files, a WebSocket at /ws (subprotocol\n"
     "zflow.v1), /metrics (Prometheus) and /healthz.\n",
     27,

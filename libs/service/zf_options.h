@@ -48,7 +48,8 @@ typedef enum {
     ZF_OPT_TOKEN_FILE,
     ZF_OPT_READ_ONLY,
     ZF_OPT_ORIGIN,
-    ZF_OPT_MAX_CLIENTS
+    ZF_OPT_MAX_CLIENTS,
+    ZF_OPT_MAX_LAG
 } zf_opt_t;
 
 //  One option of a program.

@@ -5,6 +5,7 @@
 #include "handover.h"
 #include "http.h"
 #include "metrics.h"
+#include "prober.h"
 #include "replica.h"
 #include "store.h"
 #include "zf_common.h"
@@ -26,6 +27,8 @@ struct _zf_gateway_t {
     zf_gw_actions_config_t actions_cfg; //  the requesters' settings
     zactor_t *requester;                //  relays operator actions (retry, start...)
     zactor_t *reader;                   //  relays reads: logs, an archived run's status
+    zf_gw_prober_config_t prober_cfg;   //  the prober's settings
+    zactor_t *prober;                   //  asks the registry its last seq, for health
     atomic_bool stopping;               //  the loop ends; the requester drops what is queued
     size_t requests;                    //  requests sent to the actors and not yet answered
     int64_t last_flush;                 //  when browsers were last flushed (monotonic ms)
@@ -194,7 +197,14 @@ zf_gateway_new (const zf_gateway_config_t *cfg, char *why, size_t why_size)
     if (self->requester && self->actions_cfg.failed) zactor_destroy (&self->requester);
     self->reader = zactor_new (zf_gw_actions_actor, &self->actions_cfg);
     if (self->reader && self->actions_cfg.failed) zactor_destroy (&self->reader);
-    if (!self->replica || !self->requester || !self->reader) {
+    zf_gw_metrics_max_lag (self->metrics, cfg->max_lag);
+    self->prober_cfg = (zf_gw_prober_config_t){.registry = cfg->registry,
+                                               .metrics = self->metrics,
+                                               .interval_ms = ZF_GW_PROBE_MS,
+                                               .timeout_ms = ZF_GW_PROBE_TIMEOUT_MS};
+    self->prober = zactor_new (zf_gw_prober_actor, &self->prober_cfg);
+    if (self->prober && self->prober_cfg.failed) zactor_destroy (&self->prober);
+    if (!self->replica || !self->requester || !self->reader || !self->prober) {
         snprintf (why, why_size, "bad endpoints: registry %s, dispatcher events %s",
                   cfg->registry ? cfg->registry : "-",
                   cfg->dispatcher_events ? cfg->dispatcher_events : "-");
@@ -239,6 +249,7 @@ zf_gateway_destroy (zf_gateway_t **self_p)
     //  the web thread, whose context must live until then.
     zactor_destroy (&self->requester);
     zactor_destroy (&self->reader);
+    zactor_destroy (&self->prober);
     zactor_destroy (&self->replica);
     zf_gw_http_destroy (&self->http);
     zf_gw_clients_destroy (&self->clients);

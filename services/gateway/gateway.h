@@ -1,12 +1,14 @@
 /*  gateway.h - zflow-gateway: the live dashboard's server.
 
-    Two threads. The ZeroMQ side is two actors: the replica (replica.c)
+    Two threads. The ZeroMQ side is actors: the replica (replica.c)
     follows the registry's events into an engine of its own and the
     dispatcher's events into a table of executors, and turns every change
     into views (views.c, executors.c); two requesters (actions.c) relay
     requests to the registry one at a time, one the operator actions, the
     other the reads (logs, archived runs), so a slow registry never holds up
-    the event flow and a slow read never holds up an action. The web side is the main
+    the event flow and a slow read never holds up an action; the prober
+    (prober.c) asks the registry its last seq once a second, so that health
+    says how far behind the replica is (probe.h). The web side is the main
     thread: libwebsockets serves files, /metrics and /healthz and the
     WebSocket (http.c), keeps the views the browsers see (store.c) and each
     browser's state (clients.c).
@@ -82,6 +84,15 @@
 #define ZF_GW_RETRY_MIN_MS 500
 #define ZF_GW_RETRY_MAX_MS 10000
 
+//  The prober asks the registry its last seq this often; a reply that does
+//  not come within the timeout counts as the registry not answering.
+#define ZF_GW_PROBE_MS         1000
+#define ZF_GW_PROBE_TIMEOUT_MS 3000
+
+//  Events the replica may be behind the registry and still be healthy: the
+//  default of --max-lag.
+#define ZF_GW_MAX_LAG 100000
+
 //  ---------------------------------------------------------------------------
 
 //  What the gateway serves and where it gets it from.
@@ -96,6 +107,7 @@ typedef struct {
     const char *origins[ZF_GW_MAX_ORIGINS]; //  allowed Origin headers
     int origin_count;                       //  entries in origins
     int max_clients;                        //  WebSocket connections at once
+    uint64_t max_lag;                       //  events behind the registry, healthy (ZF_GW_MAX_LAG)
     int stop_fd;                            //  readable when the gateway must stop, or -1
 } zf_gateway_config_t;
 

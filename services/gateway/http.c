@@ -186,10 +186,10 @@ s_request (zf_gw_http_t *self, struct lws *wsi, s_http_session_t *session, const
         return rc;
     }
     if (strcmp (path, "/healthz") == 0) {
-        if (zf_gw_metrics_synced (self->metrics))
-            return s_text (wsi, session, HTTP_STATUS_OK, "ok\n");
-        return s_text (wsi, session, HTTP_STATUS_SERVICE_UNAVAILABLE,
-                       "not in step with the registry\n");
+        char line[160];
+        int status = zf_gw_metrics_health (self->metrics, line, sizeof line);
+        return s_text (wsi, session,
+                       status == 200 ? HTTP_STATUS_OK : HTTP_STATUS_SERVICE_UNAVAILABLE, line);
     }
     if (strcmp (path, S_WS_PATH) == 0)
         return s_text (wsi, session, HTTP_STATUS_BAD_REQUEST,

@@ -22,6 +22,9 @@
 //  Where the dispatcher publishes its events when no option says.
 #define S_DISPATCHER_EVENTS "tcp://127.0.0.1:5561"
 
+//  --max-lag at most: seqs stay below 2^53, exact as the doubles of /metrics.
+#define S_MAX_LAG_LIMIT ((1ULL << 53) - 1)
+
 //  Descriptors kept beside the browsers' sockets (ZeroMQ, files, lws).
 #define S_SPARE_FDS 1024
 
@@ -89,6 +92,7 @@ main (int argc, char **argv)
         .dispatcher_events = S_DISPATCHER_EVENTS,
         .web_dir = ZF_WEB_DIR,
         .max_clients = 4096,
+        .max_lag = ZF_GW_MAX_LAG,
         .stop_fd = -1,
     };
     const char *registry = NULL;
@@ -153,6 +157,16 @@ main (int argc, char **argv)
             if (!*optarg || *end || number < 1 || number > 1000000)
                 return zf_service_bad_usage (&zf_gateway_def, "--max-clients takes 1 to 1000000");
             cfg.max_clients = (int)number;
+            break;
+        }
+        case ZF_OPT_MAX_LAG: {
+            char *end;
+            errno = 0;
+            unsigned long long number = strtoull (optarg, &end, 10);
+            if (!*optarg || *optarg == '-' || *end || errno || number > S_MAX_LAG_LIMIT)
+                return zf_service_bad_usage (&zf_gateway_def, "--max-lag takes 0 to %llu events",
+                                             (unsigned long long)S_MAX_LAG_LIMIT);
+            cfg.max_lag = number;
             break;
         }
         case ':':

@@ -1,5 +1,6 @@
 /*  metrics.c - counters under one lock; Prometheus text format 0.0.4. */
 #include "metrics.h"
+#include "gateway.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -25,9 +26,8 @@ static const double s_bounds[ZF_GW_LATENCY_BUCKETS] = {0.001, 0.0025, 0.005, 0.0
 
 struct _zf_gw_metrics_t {
     pthread_mutex_t lock;                    //  guards everything below
-    uint64_t seq;                            //  last registry event applied
+    zf_gw_standing_t standing;               //  seq applied, in step, the registry's seq
     uint64_t confirmed;                      //  the archiver's confirm watermark
-    bool synced;                             //  the replica is in step
     uint64_t buckets[ZF_GW_LATENCY_BUCKETS]; //  latencies up to each bound
     uint64_t latency_count;                  //  latencies observed
     double latency_sum;                      //  their sum, seconds
@@ -51,7 +51,9 @@ zf_gw_metrics_t *
 zf_gw_metrics_new (void)
 {
     zf_gw_metrics_t *self = calloc (1, sizeof *self);
-    if (self) pthread_mutex_init (&self->lock, NULL);
+    if (!self) return NULL;
+    pthread_mutex_init (&self->lock, NULL);
+    self->standing.max_lag = ZF_GW_MAX_LAG;
     return self;
 }
 
@@ -71,9 +73,29 @@ zf_gw_metrics_replica (zf_gw_metrics_t *self, uint64_t seq, uint64_t confirmed, 
 {
     assert (self);
     pthread_mutex_lock (&self->lock);
-    self->seq = seq;
+    self->standing.applied = seq;
     self->confirmed = confirmed;
-    self->synced = synced;
+    self->standing.in_step = synced;
+    pthread_mutex_unlock (&self->lock);
+}
+
+void
+zf_gw_metrics_registry (zf_gw_metrics_t *self, bool answering, bool has_head, uint64_t head)
+{
+    assert (self);
+    pthread_mutex_lock (&self->lock);
+    self->standing.answering = answering;
+    self->standing.head_known = has_head;
+    self->standing.head = has_head ? head : 0;
+    pthread_mutex_unlock (&self->lock);
+}
+
+void
+zf_gw_metrics_max_lag (zf_gw_metrics_t *self, uint64_t max_lag)
+{
+    assert (self);
+    pthread_mutex_lock (&self->lock);
+    self->standing.max_lag = max_lag;
     pthread_mutex_unlock (&self->lock);
 }
 
@@ -199,14 +221,14 @@ zf_gw_metrics_bus_error (zf_gw_metrics_t *self, const char *service)
     pthread_mutex_unlock (&self->lock);
 }
 
-bool
-zf_gw_metrics_synced (zf_gw_metrics_t *self)
+int
+zf_gw_metrics_health (zf_gw_metrics_t *self, char *buf, size_t size)
 {
-    assert (self);
+    assert (self && buf);
     pthread_mutex_lock (&self->lock);
-    bool synced = self->synced;
+    zf_gw_standing_t standing = self->standing;
     pthread_mutex_unlock (&self->lock);
-    return synced;
+    return zf_gw_health_line (&standing, buf, size);
 }
 
 //  Writes a HELP and a TYPE line.
@@ -234,7 +256,7 @@ zf_gw_metrics_render (zf_gw_metrics_t *self, size_t *size)
               "Runs the gateway holds that are archived: succeeded, their tasks in the archive.");
     fprintf (out, "zflow_runs_archived %zu\n", self->runs_archived);
     s_family (out, "zflow_registry_seq", "gauge", "The last registry event the gateway applied.");
-    fprintf (out, "zflow_registry_seq %" PRIu64 "\n", self->seq);
+    fprintf (out, "zflow_registry_seq %" PRIu64 "\n", self->standing.applied);
     s_family (out, "zflow_dispatch_latency_seconds", "histogram",
               "Time from a shard's dispatched event to its running event.");
     for (int i = 0; i < ZF_GW_LATENCY_BUCKETS; i++)
@@ -246,14 +268,21 @@ zf_gw_metrics_render (zf_gw_metrics_t *self, size_t *size)
     fprintf (out, "zflow_dispatch_latency_seconds_count %" PRIu64 "\n", self->latency_count);
     s_family (out, "zflow_archiver_lag_events", "gauge",
               "Registry seq minus the archiver's confirm watermark.");
+    uint64_t seq = self->standing.applied;
     fprintf (out, "zflow_archiver_lag_events %" PRIu64 "\n",
-             self->seq > self->confirmed ? self->seq - self->confirmed : 0);
+             seq > self->confirmed ? seq - self->confirmed : 0);
     s_family (out, "zflow_executors", "gauge", "Executors by state.");
     fprintf (out, "zflow_executors{state=\"live\"} %zu\n", self->executors_live);
     fprintf (out, "zflow_executors{state=\"lost\"} %zu\n", self->executors_lost);
     s_family (out, "zflow_gateway_synced", "gauge",
-              "1 while the gateway's replica is in step with the registry.");
-    fprintf (out, "zflow_gateway_synced %d\n", self->synced ? 1 : 0);
+              "1 while the gateway is in step with the registry: its replica in step, the "
+              "registry answering, at most --max-lag events behind.");
+    fprintf (out, "zflow_gateway_synced %d\n",
+             zf_gw_health (&self->standing) == ZF_GW_HEALTHY ? 1 : 0);
+    s_family (out, "zflow_gateway_lag_events", "gauge",
+              "The registry's last seq, as it last answered, minus the last one the gateway "
+              "applied.");
+    fprintf (out, "zflow_gateway_lag_events %" PRIu64 "\n", zf_gw_lag (&self->standing));
     s_family (out, "zflow_gateway_clients", "gauge", "WebSocket clients connected.");
     fprintf (out, "zflow_gateway_clients %zu\n", self->clients);
     s_family (out, "zflow_gateway_resyncs_total", "counter",

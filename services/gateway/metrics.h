@@ -1,11 +1,14 @@
 /*  metrics.h - the gateway's numbers, and /metrics in Prometheus text format.
 
-    Both threads write here: the replica (registry seq, the archiver's lag,
-    dispatch latencies, executors, whether it is in step, ERROR events on
-    the bus by service) and the web thread (tasks by state and runs in the
-    views it holds, browsers, re-syncs, bad frames). Both count what the
-    gateway drops and the limits it hits. One lock guards it all; each
-    update is a few stores.
+    Three threads write here: the replica (registry seq, the archiver's
+    lag, dispatch latencies, executors, whether it is in step, ERROR events
+    on the bus by service), the prober (whether the registry answers, and
+    its last seq) and the web thread (tasks by state and runs in the views
+    it holds, browsers, re-syncs, bad frames). The replica and the web
+    thread count what the gateway drops and the limits it hits. One lock
+    guards it all; each update is a few stores. The verdict on the
+    gateway's health (probe.h) is taken from here, for /metrics and
+    /healthz alike.
 */
 #ifndef ZF_GW_METRICS_H_INCLUDED
 #define ZF_GW_METRICS_H_INCLUDED
@@ -13,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "probe.h"
 #include "zf_event.h"
 
 //  Upper bounds of the dispatch latency histogram, seconds (then +Inf).
@@ -49,12 +53,21 @@ typedef enum {
 
 typedef struct _zf_gw_metrics_t zf_gw_metrics_t;
 
+//  New metrics, with ZF_GW_MAX_LAG as the lag allowed.
 zf_gw_metrics_t *zf_gw_metrics_new (void);
 
 void zf_gw_metrics_destroy (zf_gw_metrics_t **self_p);
 
 //  Replica: the seq applied, the confirm watermark, in step or not.
 void zf_gw_metrics_replica (zf_gw_metrics_t *self, uint64_t seq, uint64_t confirmed, bool synced);
+
+//  Prober: whether the registry answered the last probe, and its last seq
+//  if an answer carried one (has_head).
+void zf_gw_metrics_registry (zf_gw_metrics_t *self, bool answering, bool has_head, uint64_t head);
+
+//  Events the replica may be behind the registry and still be healthy
+//  (--max-lag).
+void zf_gw_metrics_max_lag (zf_gw_metrics_t *self, uint64_t max_lag);
 
 //  Replica: one shard went from dispatched to running after seconds.
 void zf_gw_metrics_dispatch_latency (zf_gw_metrics_t *self, double seconds);
@@ -82,8 +95,9 @@ void zf_gw_metrics_limit (zf_gw_metrics_t *self, zf_gw_limit_t limit);
 //  Replica: an ERROR event on the bus from service (NULL: "unknown").
 void zf_gw_metrics_bus_error (zf_gw_metrics_t *self, const char *service);
 
-//  True while the replica is in step with the registry.
-bool zf_gw_metrics_synced (zf_gw_metrics_t *self);
+//  Where the gateway stands: its health, and the /healthz line in buf
+//  (zf_gw_health_line). Returns the HTTP status, 200 or 503.
+int zf_gw_metrics_health (zf_gw_metrics_t *self, char *buf, size_t size);
 
 //  The text of /metrics (text format 0.0.4) in a new string with size
 //  bytes; NULL if out of memory.

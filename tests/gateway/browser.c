@@ -8,6 +8,7 @@
 #include "browser.h"
 #include "mp.h"
 
+#include <czmq.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,4 +161,24 @@ browser_metric (int port, const char *name)
     assert_int_equal (sscanf (line + strlen (key), "%ld", &value), 1);
     free (body);
     return value;
+}
+
+void
+browser_health (int port, int status, const char *prefix)
+{
+    int64_t deadline = zclock_mono () + BROWSER_WAIT_MS;
+    int got = -1;
+    char *body = NULL;
+    while (1) {
+        free (body);
+        body = NULL;
+        got = ws_http_get (port, "/healthz", &body);
+        bool matched = got == status && body && strncmp (body, prefix, strlen (prefix)) == 0;
+        if (matched || zclock_mono () >= deadline) break;
+        zclock_sleep (BROWSER_HEALTH_EVERY_MS);
+    }
+    if (got != status || !body || strncmp (body, prefix, strlen (prefix)) != 0)
+        fail_msg ("/healthz answered %d \"%s\", not %d \"%s...\"", got, body ? body : "", status,
+                  prefix);
+    free (body);
 }

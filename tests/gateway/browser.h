@@ -7,7 +7,8 @@
     them until it is destroyed.
 
     The waits are bounded by BROWSER_WAIT_MS and service the pool until
-    the gateway has sent what is awaited, never on a timer. A wait that
+    the gateway has sent what is awaited, never on a timer; only /healthz,
+    which nothing pushes, is asked again until it answers. A wait that
     runs out, or a reply that is not the one wanted, fails the calling test
     with cmocka's fail_msg. The tests read a browser's fields directly.
 */
@@ -22,6 +23,10 @@
 
 //  Bound of each wait, in ms.
 #define BROWSER_WAIT_MS 60000
+
+//  How often browser_health asks, in ms: the gateway learns the registry's
+//  seq once a second, so health changes are not pushed.
+#define BROWSER_HEALTH_EVERY_MS 50
 
 //  A browser: its connection and what it holds.
 typedef struct {
@@ -69,5 +74,11 @@ const char *browser_reply (browser_t *self, uint64_t id, bool ok);
 //  The value of the line "name value" of the /metrics page of the gateway
 //  on 127.0.0.1:port. Fails the test if there is none.
 long browser_metric (int port, const char *name);
+
+//  Asks /healthz of the gateway on 127.0.0.1:port every
+//  BROWSER_HEALTH_EVERY_MS until it answers status with a body that starts
+//  with prefix (a whole line, "\n" included, for an exact answer). Fails
+//  the test with the last answer if it does not within BROWSER_WAIT_MS.
+void browser_health (int port, int status, const char *prefix);
 
 #endif

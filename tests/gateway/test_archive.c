@@ -241,6 +241,8 @@ test_snapshots_list_archived_runs (void **state)
     browser_await (c, "snapshot", 1);
     s_check_snapshot (fx, c);
     assert_int_equal (browser_metric (port, "zflow_runs_archived"), 2);
+    //  In step once the registry answered its first probe too.
+    browser_health (port, 200, "ok lag_events=0\n");
     assert_int_equal (browser_metric (port, "zflow_gateway_synced"), 1);
 
     //  History marks the archived dates, newest first.

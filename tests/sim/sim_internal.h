@@ -43,6 +43,7 @@ typedef struct {
     uint64_t archived;       //  highest ARCHIVED seq
     sim_archive_t *archive;  //  STATUS of the runs archived
     bool archive_down;       //  STATUS of an archived run: ERROR unavailable
+    bool pings_muted;        //  PING goes unanswered
     int requests[128];       //  requests by body type
     bool subscribed;         //  a subscriber took everything
     sim_wait_t wait;         //  the wait the test is in

@@ -318,6 +318,9 @@ s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
     else if (streq (command, "DOWN")) {
         self->archive_down = atoi (first) != 0;
         zsock_send (reader, "i", 0);
+    } else if (streq (command, "MUTE")) {
+        self->pings_muted = atoi (first) != 0;
+        zsock_send (reader, "i", 0);
     } else if (streq (command, "TODAY"))
         zsock_send (reader, "i", (int)zf_tz_date_at ("UTC", zf_clock_now (self->clock)));
     else if (streq (command, "REQUESTS"))
@@ -586,6 +589,13 @@ sim_registry_archive_down (sim_registry_t *self, bool down)
 {
     assert (self);
     s_call_number (self, "DOWN", NULL, down);
+}
+
+void
+sim_registry_mute_pings (sim_registry_t *self, bool mute)
+{
+    assert (self);
+    s_call_number (self, "MUTE", NULL, mute);
 }
 
 uint64_t

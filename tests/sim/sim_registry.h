@@ -12,15 +12,17 @@
       - ARCHIVED by confirming successes up to its seq (zf_engine_confirm);
       - STATUS from the engine, or for an archived run from the archive
         (sim_archive.h) where the simulation kept that run's STATUS;
-      - ACTION (retry, skip, cancel, pause, resume) with the engine, and PING.
+      - ACTION (retry, skip, cancel, pause, resume) with the engine, and PING
+        (OK, number = the last seq).
     Anything else is answered ERROR bad request.
 
     To make trouble on purpose, the test can withhold events from the bus
     (a gap the follower must repair), make the journal forget (EVENTS_SINCE
     then answers unavailable), start a new history (a fresh engine, seq
     from 1, as a registry that lost its state), restart cold from an
-    archiver's recovery SNAPSHOT, or take the archive down (a STATUS of an
-    archived run is then answered ERROR unavailable).
+    archiver's recovery SNAPSHOT, take the archive down (a STATUS of an
+    archived run is then answered ERROR unavailable), or leave PING
+    unanswered.
 
     Every call waits for the actor's answer, and every wait is bounded: a
     call the actor does not answer in time aborts the test.
@@ -89,6 +91,10 @@ int sim_registry_archive_runs (sim_registry_t *self, uint32_t keep);
 //  With down, a STATUS of an archived run is answered ERROR unavailable, as
 //  the registry answers when its archiver does not.
 void sim_registry_archive_down (sim_registry_t *self, bool down);
+
+//  With mute, PING goes unanswered, as by a registry that does not answer
+//  in time; every other request is answered as before.
+void sim_registry_mute_pings (sim_registry_t *self, bool mute);
 
 //  The engine's last seq.
 uint64_t sim_registry_seq (sim_registry_t *self);

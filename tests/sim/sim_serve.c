@@ -215,8 +215,12 @@ sim_serve (sim_state_t *self, zmsg_t *msg)
         s_action (self, identity, &req);
         break;
     case ZF_BODY_PING:
+        //  As the registry: number = the last seq. A muted one says nothing.
+        if (self->pings_muted) break;
         zf_reg_reply_init (&reply, ZF_BODY_OK, req.req_id);
         reply.text = "pong";
+        reply.has_number = true;
+        reply.number = (int64_t)zf_engine_seq (self->engine);
         zf_replier_send (self->replier, identity, &reply);
         break;
     default:

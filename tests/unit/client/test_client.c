@@ -1,4 +1,5 @@
-/*  Tests of zf_client: replies, timeouts, failover to the second endpoint. */
+/*  Tests of zf_client: replies, timeouts, failover to the second endpoint,
+    and the request whose reply the caller polls for itself. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -52,6 +53,30 @@ s_server_start (server_t *server, int *mute)
     free (endpoint);
 }
 
+//  Two servers, the first mute, and the list of their endpoints.
+typedef struct {
+    int mute[2];    //  a's and b's
+    server_t a, b;  //  the servers
+    char list[160]; //  "A,B"
+} pair_t;
+
+static void
+s_pair_start (pair_t *pair)
+{
+    pair->mute[0] = 1;
+    pair->mute[1] = 0;
+    s_server_start (&pair->a, &pair->mute[0]);
+    s_server_start (&pair->b, &pair->mute[1]);
+    snprintf (pair->list, sizeof pair->list, "%s,%s", pair->a.endpoint, pair->b.endpoint);
+}
+
+static void
+s_pair_stop (pair_t *pair)
+{
+    zactor_destroy (&pair->a.actor);
+    zactor_destroy (&pair->b.actor);
+}
+
 static void
 test_reply (void **state)
 {
@@ -90,18 +115,14 @@ test_timeout (void **state)
 static void
 test_failover (void **state)
 {
-    int mute_a = 1, mute_b = 0;
-    server_t a, b;
-    s_server_start (&a, &mute_a);
-    s_server_start (&b, &mute_b);
-    char list[160];
-    snprintf (list, sizeof list, "%s,%s", a.endpoint, b.endpoint);
-    zf_client_t *client = zf_client_new (list);
+    pair_t pair;
+    s_pair_start (&pair);
+    zf_client_t *client = zf_client_new (pair.list);
     assert_int_equal (zf_client_endpoint_count (client), 2);
     zframe_t *reply = zf_client_call (client, "hello", 5, 1000);
     assert_non_null (reply);
     assert_true (zframe_streq (reply, "re:hello"));
-    assert_string_equal (zf_client_endpoint (client), b.endpoint);
+    assert_string_equal (zf_client_endpoint (client), pair.b.endpoint);
     zframe_destroy (&reply);
     //  The next call starts with the endpoint that answered.
     int64_t start = zclock_mono ();
@@ -110,8 +131,46 @@ test_failover (void **state)
     assert_true (zclock_mono () - start < 400);
     zframe_destroy (&reply);
     zf_client_destroy (&client);
-    zactor_destroy (&a.actor);
-    zactor_destroy (&b.actor);
+    s_pair_stop (&pair);
+}
+
+static void
+test_send_and_drop (void **state)
+{
+    pair_t pair;
+    s_pair_start (&pair);
+    zf_client_t *client = zf_client_new (pair.list);
+    //  Sent without waiting; nothing comes from the mute one, and taking
+    //  what is there does not wait.
+    zsock_t *socket = zf_client_send (client, "one", 3);
+    assert_non_null (socket);
+    assert_string_equal (zf_client_endpoint (client), pair.a.endpoint);
+    zpoller_t *poller = zpoller_new (socket, NULL);
+    assert_null (zpoller_wait (poller, 300));
+    zpoller_destroy (&poller);
+    int64_t start = zclock_mono ();
+    assert_null (zf_client_recv (client, 0));
+    assert_true (zclock_mono () - start < 100);
+    //  Given up: the next request goes to the next endpoint.
+    zf_client_drop (client);
+    assert_string_equal (zf_client_endpoint (client), pair.b.endpoint);
+    socket = zf_client_send (client, "two", 3);
+    assert_non_null (socket);
+    poller = zpoller_new (socket, NULL);
+    assert_ptr_equal (zpoller_wait (poller, 2000), socket);
+    zpoller_destroy (&poller);
+    zframe_t *reply = zf_client_recv (client, 0);
+    assert_non_null (reply);
+    assert_true (zframe_streq (reply, "re:two"));
+    zframe_destroy (&reply);
+    //  An answered socket is kept for the next request.
+    assert_ptr_equal (zf_client_send (client, "three", 5), socket);
+    reply = zf_client_recv (client, 2000);
+    assert_non_null (reply);
+    assert_true (zframe_streq (reply, "re:three"));
+    zframe_destroy (&reply);
+    zf_client_destroy (&client);
+    s_pair_stop (&pair);
 }
 
 static void
@@ -137,9 +196,8 @@ main (void)
 {
     zsys_init ();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_reply),
-        cmocka_unit_test (test_timeout),
-        cmocka_unit_test (test_failover),
+        cmocka_unit_test (test_reply),     cmocka_unit_test (test_timeout),
+        cmocka_unit_test (test_failover),  cmocka_unit_test (test_send_and_drop),
         cmocka_unit_test (test_endpoints),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -1,5 +1,6 @@
 /*  Tests of the gateway's metrics: drops, limits and bus errors by service
-    in the Prometheus text. */
+    in the Prometheus text; the lag behind the registry and the health
+    verdict that /metrics and /healthz share. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "gateway.h"
 #include "metrics.h"
 
 //  The value of the sample line that starts with name and a space, or -1.
@@ -91,12 +93,81 @@ test_bus_errors_by_service (void **state)
     zf_gw_metrics_destroy (&metrics);
 }
 
+//  The /metrics text and the /healthz line and status of metrics.
+static int
+s_health (zf_gw_metrics_t *metrics, char **text, char *line, size_t size)
+{
+    size_t length = 0;
+    free (*text);
+    *text = zf_gw_metrics_render (metrics, &length);
+    assert_non_null (*text);
+    return zf_gw_metrics_health (metrics, line, size);
+}
+
+static void
+test_lag_and_health (void **state)
+{
+    zf_gw_metrics_t *metrics = zf_gw_metrics_new ();
+    assert_non_null (metrics);
+    char *text = NULL;
+    char line[160];
+    //  Before the registry answered: not healthy, though nothing lags.
+    zf_gw_metrics_replica (metrics, 0, 0, false);
+    assert_int_equal (s_health (metrics, &text, line, sizeof line), 503);
+    assert_string_equal (line, "registry not answering\n");
+    assert_int_equal (s_sample (text, "zflow_gateway_lag_events"), 0);
+    assert_int_equal (s_sample (text, "zflow_gateway_synced"), 0);
+    assert_non_null (strstr (text, "# HELP zflow_gateway_lag_events "));
+    assert_non_null (strstr (text, "# TYPE zflow_gateway_lag_events gauge\n"));
+
+    //  In step by the replica's account, and the registry far ahead: the
+    //  default maximum decides.
+    zf_gw_metrics_replica (metrics, 1000, 0, true);
+    zf_gw_metrics_registry (metrics, true, true, 1000 + ZF_GW_MAX_LAG + 1);
+    assert_int_equal (s_health (metrics, &text, line, sizeof line), 503);
+    char want[160];
+    snprintf (want, sizeof want, "behind the registry by %d events (max %d)\n", ZF_GW_MAX_LAG + 1,
+              ZF_GW_MAX_LAG);
+    assert_string_equal (line, want);
+    assert_int_equal (s_sample (text, "zflow_gateway_lag_events"), ZF_GW_MAX_LAG + 1);
+    assert_int_equal (s_sample (text, "zflow_gateway_synced"), 0);
+    assert_int_equal (s_sample (text, "zflow_registry_seq"), 1000);
+
+    //  A higher maximum allows it.
+    zf_gw_metrics_max_lag (metrics, ZF_GW_MAX_LAG + 1);
+    assert_int_equal (s_health (metrics, &text, line, sizeof line), 200);
+    snprintf (want, sizeof want, "ok lag_events=%d\n", ZF_GW_MAX_LAG + 1);
+    assert_string_equal (line, want);
+    assert_int_equal (s_sample (text, "zflow_gateway_synced"), 1);
+
+    //  Caught up.
+    zf_gw_metrics_replica (metrics, 1000 + ZF_GW_MAX_LAG + 5, 0, true);
+    assert_int_equal (s_health (metrics, &text, line, sizeof line), 200);
+    assert_string_equal (line, "ok lag_events=0\n");
+    assert_int_equal (s_sample (text, "zflow_gateway_lag_events"), 0);
+    assert_int_equal (s_sample (text, "zflow_gateway_synced"), 1);
+
+    //  Out of step, then the registry silent: each said, synced 0.
+    zf_gw_metrics_replica (metrics, 1000 + ZF_GW_MAX_LAG + 5, 0, false);
+    assert_int_equal (s_health (metrics, &text, line, sizeof line), 503);
+    assert_string_equal (line, "not in step with the registry\n");
+    assert_int_equal (s_sample (text, "zflow_gateway_synced"), 0);
+    zf_gw_metrics_replica (metrics, 1000 + ZF_GW_MAX_LAG + 5, 0, true);
+    zf_gw_metrics_registry (metrics, false, true, 1000 + ZF_GW_MAX_LAG + 1);
+    assert_int_equal (s_health (metrics, &text, line, sizeof line), 503);
+    assert_string_equal (line, "registry not answering\n");
+    assert_int_equal (s_sample (text, "zflow_gateway_synced"), 0);
+    free (text);
+    zf_gw_metrics_destroy (&metrics);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_drops_and_limits),
         cmocka_unit_test (test_bus_errors_by_service),
+        cmocka_unit_test (test_lag_and_health),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
