@@ -95,19 +95,28 @@ s_sweep (zf_replier_t *self)
     self->sweep_at = size * 2 > S_SWEEP_MIN ? size * 2 : S_SWEEP_MIN;
 }
 
+//  The peer of identity if it is known, else NULL.
+static s_peer_t *
+s_known (zf_replier_t *self, zframe_t *identity)
+{
+    char key[511];
+    s_key (identity, key);
+    return zhashx_lookup (self->peers, key);
+}
+
 //  The peer of identity, made if new. NULL if out of memory.
 static s_peer_t *
 s_peer (zf_replier_t *self, zframe_t *identity)
 {
-    char key[511];
-    s_key (identity, key);
-    s_peer_t *peer = zhashx_lookup (self->peers, key);
+    s_peer_t *peer = s_known (self, identity);
     if (peer) return peer;
     if (zhashx_size (self->peers) >= self->sweep_at) s_sweep (self);
     peer = calloc (1, sizeof *peer);
     if (!peer) return NULL;
     atomic_init (&peer->unread, 0);
     atomic_init (&peer->refs, 1);
+    char key[511];
+    s_key (identity, key);
     if (zhashx_insert (self->peers, key, peer) != 0) {
         free (peer);
         return NULL;
@@ -144,15 +153,6 @@ zf_replier_destroy (zf_replier_t **self_p)
     zf_proto_encoder_destroy (&self->enc);
     free (self);
     *self_p = NULL;
-}
-
-//  The peer of identity if it is known, else NULL.
-static s_peer_t *
-s_known (zf_replier_t *self, zframe_t *identity)
-{
-    char key[511];
-    s_key (identity, key);
-    return zhashx_lookup (self->peers, key);
 }
 
 size_t
