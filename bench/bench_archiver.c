@@ -319,7 +319,10 @@ s_serve (s_source_t *src)
 }
 
 //  Publishes every event as the registry would: batches split where the
-//  topic changes and at ZF_MAX_BATCH; folds them into the replica.
+//  topic changes and at ZF_MAX_BATCH; folds them into the replica. Between
+//  batches it answers the requests waiting, as the registry does between
+//  turns, so an archiver's check of the history is not held up behind the
+//  whole stream.
 static void
 s_publish_all (s_source_t *src)
 {
@@ -346,6 +349,8 @@ s_publish_all (s_source_t *src)
                      zf_engine_apply (src->replica, &src->stream->events[src->published + i]),
                      "the replica's apply");
         src->published += n;
+        while (zsock_events (src->router) & ZMQ_POLLIN)
+            s_serve (src);
     }
 }
 

@@ -12,7 +12,7 @@
 
       G1  T no-op tasks after start, N clients   p50/p99/max ms, MB sent, updates per client
 
-    The clients read frames in blocks (tests/gateway/rawws.c) and decode a
+    The clients read frames in blocks (libs/wsclient/rawws.c) and decode a
     frame once for all who receive it, so that their cost stays below the
     gateway's.
 

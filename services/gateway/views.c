@@ -13,13 +13,6 @@
 //  The names of task kinds, by zf_task_type_t.
 static const char *s_kinds[] = {"run", "service", "start", "day_roll"};
 
-//  Packs a map key.
-static void
-s_key (msgpack_packer *pk, const char *key)
-{
-    zf_gw_pack_strn (pk, key, strlen (key));
-}
-
 void
 zf_gw_pack_strn (msgpack_packer *pk, const char *text, size_t size)
 {
@@ -48,32 +41,32 @@ zf_gw_view_task (msgpack_packer *pk, const zf_engine_task_info_t *task)
 {
     assert (pk && task);
     msgpack_pack_map (pk, 13);
-    s_key (pk, "id");
+    zf_gw_pack_str (pk, "id");
     zf_gw_pack_str (pk, task->id);
-    s_key (pk, "state");
+    zf_gw_pack_str (pk, "state");
     zf_gw_pack_str (pk, zf_task_state_name (task->state));
-    s_key (pk, "attempt");
+    zf_gw_pack_str (pk, "attempt");
     msgpack_pack_uint32 (pk, task->attempt);
     //  An unsharded task counts as one shard, as in `zflow status --json`.
-    s_key (pk, "shards_total");
+    zf_gw_pack_str (pk, "shards_total");
     msgpack_pack_uint32 (pk, task->shard_count);
-    s_key (pk, "shards_done");
+    zf_gw_pack_str (pk, "shards_done");
     msgpack_pack_uint32 (pk, task->shards_done);
-    s_key (pk, "shards_failed");
+    zf_gw_pack_str (pk, "shards_failed");
     msgpack_pack_uint32 (pk, task->shards_failed);
-    s_key (pk, "shards_running");
+    zf_gw_pack_str (pk, "shards_running");
     msgpack_pack_uint32 (pk, task->shards_running);
-    s_key (pk, "started");
+    zf_gw_pack_str (pk, "started");
     msgpack_pack_int64 (pk, task->started);
-    s_key (pk, "ended");
+    zf_gw_pack_str (pk, "ended");
     msgpack_pack_int64 (pk, task->ended);
-    s_key (pk, "executor");
+    zf_gw_pack_str (pk, "executor");
     zf_gw_pack_str (pk, task->executor);
-    s_key (pk, "exit_status");
+    zf_gw_pack_str (pk, "exit_status");
     msgpack_pack_int32 (pk, task->exit_status);
-    s_key (pk, "detail");
+    zf_gw_pack_str (pk, "detail");
     zf_gw_pack_str (pk, task->detail);
-    s_key (pk, "due");
+    zf_gw_pack_str (pk, "due");
     msgpack_pack_int64 (pk, task->due);
 }
 
@@ -81,27 +74,27 @@ void
 zf_gw_view_run_fields (msgpack_packer *pk, const zf_engine_run_info_t *run)
 {
     assert (pk && run);
-    s_key (pk, "flow");
+    zf_gw_pack_str (pk, "flow");
     zf_gw_pack_str (pk, run->flow);
-    s_key (pk, "date");
+    zf_gw_pack_str (pk, "date");
     zf_gw_pack_date (pk, run->date);
-    s_key (pk, "version");
+    zf_gw_pack_str (pk, "version");
     msgpack_pack_uint32 (pk, run->version);
-    s_key (pk, "state");
+    zf_gw_pack_str (pk, "state");
     zf_gw_pack_str (pk, zf_run_state_name (run->state));
-    s_key (pk, "paused");
+    zf_gw_pack_str (pk, "paused");
     if (run->paused)
         msgpack_pack_true (pk);
     else
         msgpack_pack_false (pk);
-    s_key (pk, "started");
+    zf_gw_pack_str (pk, "started");
     msgpack_pack_int64 (pk, run->started);
-    s_key (pk, "ended");
+    zf_gw_pack_str (pk, "ended");
     msgpack_pack_int64 (pk, run->ended);
     //  Only on an archived run, so the RUNVIEW of every other run stays as
     //  it was: a browser reads an absent "archived" as false.
     if (run->archived) {
-        s_key (pk, "archived");
+        zf_gw_pack_str (pk, "archived");
         msgpack_pack_true (pk);
     }
 }
@@ -150,13 +143,13 @@ static void
 s_flow_task (msgpack_packer *pk, const zf_flow_t *def, const zf_flow_task_t *task)
 {
     msgpack_pack_map (pk, 8);
-    s_key (pk, "id");
+    zf_gw_pack_str (pk, "id");
     zf_gw_pack_str (pk, task->id);
-    s_key (pk, "kind");
+    zf_gw_pack_str (pk, "kind");
     zf_gw_pack_str (pk, (unsigned)task->type < 4 ? s_kinds[task->type] : "run");
-    s_key (pk, "service");
+    zf_gw_pack_str (pk, "service");
     zf_gw_pack_str (pk, task->type == ZF_TASK_SERVICE ? task->service : NULL);
-    s_key (pk, "after");
+    zf_gw_pack_str (pk, "after");
     msgpack_pack_array (pk, task->after_count);
     for (uint32_t i = 0; i < task->after_count; i++) {
         const zf_flow_dep_t *dep = &task->after[i];
@@ -170,22 +163,22 @@ s_flow_task (msgpack_packer *pk, const zf_flow_t *def, const zf_flow_task_t *tas
         }
     }
     bool sharded = task->shard_count > 1 || task->shard_keys != NULL;
-    s_key (pk, "shards");
+    zf_gw_pack_str (pk, "shards");
     msgpack_pack_uint32 (pk, sharded ? task->shard_count : 0);
-    s_key (pk, "shard_keys");
+    zf_gw_pack_str (pk, "shard_keys");
     if (task->shard_keys) {
         msgpack_pack_array (pk, task->shard_count);
         for (uint32_t i = 0; i < task->shard_count; i++)
             zf_gw_pack_str (pk, task->shard_keys[i]);
     } else
         msgpack_pack_nil (pk);
-    s_key (pk, "not_before");
+    zf_gw_pack_str (pk, "not_before");
     if (task->not_before >= 0) {
         char text[16];
         zf_gw_pack_str (pk, zf_tod_format (task->not_before, text, sizeof text));
     } else
         msgpack_pack_nil (pk);
-    s_key (pk, "speculative");
+    zf_gw_pack_str (pk, "speculative");
     if (task->speculative)
         msgpack_pack_true (pk);
     else
@@ -198,18 +191,18 @@ zf_gw_view_flow (msgpack_packer *pk, const zf_engine_flow_info_t *flow)
     assert (pk && flow);
     const zf_flow_t *def = flow->latest;
     msgpack_pack_map (pk, 5);
-    s_key (pk, "name");
+    zf_gw_pack_str (pk, "name");
     zf_gw_pack_str (pk, flow->name);
-    s_key (pk, "version");
+    zf_gw_pack_str (pk, "version");
     msgpack_pack_uint32 (pk, flow->version);
-    s_key (pk, "paused");
+    zf_gw_pack_str (pk, "paused");
     if (flow->paused)
         msgpack_pack_true (pk);
     else
         msgpack_pack_false (pk);
-    s_key (pk, "timezone");
+    zf_gw_pack_str (pk, "timezone");
     zf_gw_pack_str (pk, def ? def->timezone : "UTC");
-    s_key (pk, "tasks");
+    zf_gw_pack_str (pk, "tasks");
     msgpack_pack_array (pk, def ? def->task_count : 0);
     for (uint32_t i = 0; def && i < def->task_count; i++)
         s_flow_task (pk, def, &def->tasks[i]);
@@ -219,11 +212,11 @@ void
 zf_gw_view_error (msgpack_packer *pk, int64_t time, const char *service, const char *message)
 {
     assert (pk);
-    s_key (pk, "time");
+    zf_gw_pack_str (pk, "time");
     msgpack_pack_int64 (pk, time);
-    s_key (pk, "service");
+    zf_gw_pack_str (pk, "service");
     zf_gw_pack_str (pk, service ? service : "");
-    s_key (pk, "message");
+    zf_gw_pack_str (pk, "message");
     zf_gw_pack_str (pk, message ? message : "");
 }
 
