@@ -112,8 +112,8 @@ const char *zf_worker_name (zf_worker_t *self);
 //  Serves in the calling thread until "$TERM" arrives on pipe (signalling
 //  pipe once ready). Returns 0, or -1 if it could not start (signalled as
 //  -1 on the pipe). The pipe also answers "STATS" with the counters as
-//  "88888" (jobs, results, reconnects, malformed, held) and "RUNNING" with
-//  "8" (jobs running).
+//  named fields (zf_pipe.h): jobs, results, reconnects, malformed,
+//  refused, dropped, held and running (jobs running now).
 int zf_worker_serve (zf_worker_t *self, zsock_t *pipe);
 
 //  zactor body: args is the zf_worker_t, which must outlive the actor.

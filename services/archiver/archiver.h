@@ -73,17 +73,15 @@ void zf_archiver_config_defaults (zf_archiver_config_t *cfg);
 
 //  zactor body: args is a zf_archiver_config_t, read before the actor
 //  signals (0 once the store is open and the ROUTER bound, 1 if it cannot
-//  start, with cfg->error saying why). Stops on $TERM. Answers on the pipe:
-//    "ENDPOINT" -> "s"  the ROUTER's endpoint
-//    "STATS"    -> "88888888888888"  events received, events written,
-//                  batches, store failures, durable seq, acknowledged seq,
-//                  gaps repaired, snapshots taken after a gap, snapshots
-//                  stored, events dropped while full, requests served,
-//                  bad requests, history, events queued
-//    "LAG"      -> "8888"  p50, p99 and max ms from an event's time to its
-//                  durable acknowledgement, and events counted; then resets
-//    "RETAIN"   -> "88"  runs retention to the end now: journal rows and
-//                  log files deleted
+//  start, with cfg->error saying why). Stops on $TERM. Answers on the pipe
+//  (zf_pipe.h), in named fields:
+//    "ENDPOINTS" -> "bind", the ROUTER's endpoint
+//    "STATS"     -> the counters (docs/ARCHITECTURE.md lists them)
+//    "LAG"       -> "p50_ms", "p99_ms", "max_ms" from an event's time to its
+//                   durable acknowledgement, and "count", events counted;
+//                   then resets
+//    "RETAIN"    -> runs retention to the end now: "rows" (journal rows)
+//                   and "files" (log files) deleted
 void zf_archiver_actor (zsock_t *pipe, void *args);
 
 #endif

@@ -63,16 +63,9 @@ void zf_registry_config_defaults (zf_registry_config_t *cfg);
 
 //  zactor body: args is a zf_registry_config_t, read before the actor
 //  signals (0 once bound and ready, 1 if it cannot start, with cfg->error
-//  saying why). Stops on $TERM. Answers on the pipe:
-//    "ENDPOINTS" -> "ss"  the ROUTER's and the PUB's endpoints
-//    "STATS"     -> "888888888888888888888"  requests, bad requests, orders
-//                   sent, results, stale results, refusals, reconnects, seq,
-//                   epoch, events published, malformed messages from the
-//                   dispatcher, messages to it not sent, orders not sent
-//                   (refused by the socket), orders given up, results not
-//                   acknowledged, in-flight limit hits, HELLO replies cut
-//                   short, out of memory in the session, archived STATUS
-//                   requests forwarded, of which timed out, and not forwarded
+//  saying why). Stops on $TERM. Answers on the pipe (zf_pipe.h):
+//    "ENDPOINTS" -> named fields "bind" (the ROUTER) and "events" (the PUB)
+//    "STATS"     -> named counters (docs/ARCHITECTURE.md lists them)
 //    "TICK"      -> nothing: handles due deadlines now (tests with a fake clock)
 void zf_registry_actor (zsock_t *pipe, void *args);
 
