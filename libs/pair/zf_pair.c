@@ -167,11 +167,11 @@ zf_pair_client (zf_pair_t *self, zf_pair_change_t *change, const char **why)
     assert (change);
     *change = ZF_PAIR_SAME;
     if (self->state == ZF_BSTAR_ACTIVE) return true;
-    if (zf_pair_peer_alive (self)) return false;
+    if (self->state == ZF_BSTAR_BACKUP || zf_pair_peer_alive (self)) return false;
     if (why)
         *why = self->state == ZF_BSTAR_PASSIVE
                    ? "the active peer is silent and a client turned here"
-                   : "no peer heard and a client turned here";
+                   : "no backup heard and a client turned here";
     *change = s_move (self, ZF_BSTAR_ACTIVE);
     return true;
 }

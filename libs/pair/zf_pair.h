@@ -13,8 +13,7 @@
       primary   client request   active     the peer has been silent for its liveness
                                  (refused)  otherwise: the backup may be active
       backup    peer active      passive    connected to the active primary
-      backup    client request   active     the peer has been silent for its liveness
-                                 (refused)  otherwise
+      backup    client request   (refused)  a backup never serves before its primary
       active    peer active      active or passive: the newer epoch stays (see below)
       passive   peer primary     active     the primary restarted: it is not active
       passive   peer backup      active     the backup restarted: it is not active
@@ -30,15 +29,16 @@
     broken link between two live registries alone never makes two actives,
     because the clients still reach the active one.
 
-    Three rows differ from the guide, which stops a server there:
+    A backup started alone never serves: failing over needs a primary that
+    was active once. An operator who has lost the primary's host for good
+    starts the survivor as the primary.
+
+    Two rows differ from the guide, which stops a server there:
     - Two actives (a link that came back, or an old active that was stopped
       and resumed): the one with the newer epoch stays active and the other
       steps down to passive, to follow the one that stayed. Equal epochs
       (two terms taken without hearing each other) keep the primary.
     - Two passives: the primary takes over; the backup waits for it.
-    - A backup that starts with no peer to hear serves once a client has
-      turned to it after the liveness, as a primary does, so that the
-      backup alone can take over when the primary's host is gone.
 
     The class reads the time from an injected clock and sends nothing: its
     owner sends the state message when zf_pair_due says so and feeds it

@@ -147,30 +147,43 @@ test_backup (void **state)
     zf_pair_destroy (&pair);
 }
 
-//  primary or backup, a client: refused while the peer may be active,
-//  served (and active) once it has been silent for the window.
+//  primary, a client: refused while the backup may be active, served (and
+//  active) once the peer has been silent for the window.
 static void
 test_client_before_the_peer (void **state)
 {
-    for (int primary = 0; primary < 2; primary++) {
-        zf_pair_t *pair = s_pair (primary);
-        zf_pair_change_t change;
-        assert_false (s_client (pair, &change));
-        assert_int_equal (change, ZF_PAIR_SAME);
-        zf_clock_advance (s_clock, S_WINDOW - 1);
-        assert_false (s_client (pair, &change));
-        //  A peer heard starts the window again.
-        s_hear (pair, primary ? ZF_BSTAR_PRIMARY : ZF_BSTAR_BACKUP, 0);
-        zf_clock_advance (s_clock, S_WINDOW - 1);
-        assert_false (s_client (pair, &change));
-        assert_int_equal (zf_pair_state (pair), primary ? ZF_BSTAR_PRIMARY : ZF_BSTAR_BACKUP);
-        zf_clock_advance (s_clock, 1);
-        assert_false (zf_pair_peer_alive (pair));
-        assert_true (s_client (pair, &change));
-        assert_int_equal (change, ZF_PAIR_ACTIVATED);
-        assert_int_equal (zf_pair_state (pair), ZF_BSTAR_ACTIVE);
-        zf_pair_destroy (&pair);
-    }
+    zf_pair_t *pair = s_pair (true);
+    zf_pair_change_t change;
+    assert_false (s_client (pair, &change));
+    assert_int_equal (change, ZF_PAIR_SAME);
+    zf_clock_advance (s_clock, S_WINDOW - 1);
+    assert_false (s_client (pair, &change));
+    //  A peer heard starts the window again.
+    s_hear (pair, ZF_BSTAR_PRIMARY, 0);
+    zf_clock_advance (s_clock, S_WINDOW - 1);
+    assert_false (s_client (pair, &change));
+    assert_int_equal (zf_pair_state (pair), ZF_BSTAR_PRIMARY);
+    zf_clock_advance (s_clock, 1);
+    assert_false (zf_pair_peer_alive (pair));
+    assert_true (s_client (pair, &change));
+    assert_int_equal (change, ZF_PAIR_ACTIVATED);
+    assert_int_equal (zf_pair_state (pair), ZF_BSTAR_ACTIVE);
+    zf_pair_destroy (&pair);
+}
+
+//  backup, a client: refused, however long its peer has been silent.
+static void
+test_backup_alone_never_serves (void **state)
+{
+    zf_pair_t *pair = s_pair (false);
+    zf_pair_change_t change;
+    assert_false (s_client (pair, &change));
+    zf_clock_advance (s_clock, 3600 * 1000);
+    assert_false (zf_pair_peer_alive (pair));
+    assert_false (s_client (pair, &change));
+    assert_int_equal (change, ZF_PAIR_SAME);
+    assert_int_equal (zf_pair_state (pair), ZF_BSTAR_BACKUP);
+    zf_pair_destroy (&pair);
 }
 
 //  active: every client served; two actives leave the newer term active
@@ -329,6 +342,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_primary, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_backup, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_client_before_the_peer, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_backup_alone_never_serves, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_active, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_passive, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_failover_needs_silence_and_a_client, s_setup,
