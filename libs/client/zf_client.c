@@ -1,5 +1,6 @@
 /*  zf_client.c - lazy-pirate request/reply with failover over a list of endpoints. */
 #include "zf_client.h"
+#include "zf_regapi.h"
 #include "zf_socket.h"
 #include "zf_common.h"
 
@@ -10,6 +11,7 @@ struct _zf_client_t {
     int count;                                //  endpoints in use
     int current;                              //  index of the endpoint tried first
     zsock_t *socket;                          //  DEALER to endpoints[current], or NULL
+    zf_proto_decoder_t *decoder;              //  looks into replies for ERROR passive
     char error[256];                          //  why the last call failed
 };
 
@@ -39,7 +41,9 @@ zf_client_new (const char *endpoints)
 {
     if (!endpoints) return NULL;
     zf_client_t *self = calloc (1, sizeof *self);
-    if (self && s_parse_endpoints (self, endpoints) != 0) zf_client_destroy (&self);
+    if (self) self->decoder = zf_proto_decoder_new ();
+    if (self && (!self->decoder || s_parse_endpoints (self, endpoints) != 0))
+        zf_client_destroy (&self);
     return self;
 }
 
@@ -50,6 +54,7 @@ zf_client_destroy (zf_client_t **self_p)
     zf_client_t *self = *self_p;
     if (!self) return;
     zsock_destroy (&self->socket);
+    zf_proto_decoder_destroy (&self->decoder);
     for (int i = 0; i < self->count; i++)
         free (self->endpoints[i]);
     free (self);
@@ -132,23 +137,48 @@ zf_client_call (zf_client_t *self, const void *body, size_t size, int timeout_ms
     //  Each endpoint gets an equal share of the time, at least once round.
     int share = timeout_ms / self->count;
     if (share < 1) share = 1;
-    for (int tried = 0; tried < self->count; tried++) {
-        if (s_send (self, body, size) != 0) goto next;
-        int64_t until = zclock_mono () + share;
-        if (tried == self->count - 1 || until > deadline) until = deadline;
-        zframe_t *frame = s_receive (self, until);
-        if (frame) return frame;
-        snprintf (self->error, sizeof self->error, "no answer from %s within %d ms",
-                  self->endpoints[self->current], timeout_ms);
-    next:
+    bool passive = false; //  an endpoint of this round answered passive
+    for (int tried = 0;; tried++) {
+        if (s_send (self, body, size) == 0) {
+            int64_t until = zclock_mono () + share;
+            if (tried % self->count == self->count - 1 || until > deadline) until = deadline;
+            zframe_t *frame = s_receive (self, until);
+            if (frame && !zf_client_passive (self, frame)) return frame;
+            if (frame) {
+                passive = true;
+                snprintf (self->error, sizeof self->error, "the registry at %s is passive",
+                          self->endpoints[self->current]);
+            } else
+                snprintf (self->error, sizeof self->error, "no answer from %s within %d ms",
+                          self->endpoints[self->current], timeout_ms);
+            zframe_destroy (&frame);
+        }
         s_next (self);
-        if (zclock_mono () >= deadline) break;
+        int64_t left = deadline - zclock_mono ();
+        if (left <= 0) break;
+        if (tried % self->count == self->count - 1) {
+            //  A round answered only by silence used its time; one that met
+            //  a passive registry goes again after a pause, while the pair
+            //  fails over.
+            if (!passive) break;
+            passive = false;
+            if (left <= ZF_CLIENT_PASSIVE_WAIT_MS) break;
+            zclock_sleep (ZF_CLIENT_PASSIVE_WAIT_MS);
+        }
     }
     if (self->count > 1)
         snprintf (self->error, sizeof self->error,
                   "no registry answered within %d ms (tried %d endpoints)", timeout_ms,
                   self->count);
     return NULL;
+}
+
+bool
+zf_client_passive (zf_client_t *self, zframe_t *frame)
+{
+    assert (self);
+    assert (frame);
+    return zf_reg_reply_passive (self->decoder, zframe_data (frame), zframe_size (frame));
 }
 
 zframe_t *

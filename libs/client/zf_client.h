@@ -19,6 +19,10 @@ typedef struct _zf_client_t zf_client_t;
 
 #define ZF_CLIENT_MAX_ENDPOINTS 4
 
+//  After a round of the endpoints in which a registry answered that it is
+//  passive (a pair failing over), wait this long before the next round.
+#define ZF_CLIENT_PASSIVE_WAIT_MS 50
+
 //  Where the registry listens when neither a flag nor ZFLOW_REGISTRY says.
 #define ZF_CLIENT_DEFAULT_ENDPOINT "tcp://127.0.0.1:5570"
 
@@ -34,10 +38,17 @@ zf_client_t *zf_client_new (const char *endpoints);
 void zf_client_destroy (zf_client_t **self_p);
 
 //  Sends one request body and waits up to timeout_ms in all for its reply
-//  body, trying each endpoint in turn from the one that last answered.
-//  Returns the reply body frame (the caller destroys it), or NULL on timeout
-//  with zf_client_error telling why.
+//  body, trying each endpoint in turn from the one that last answered. A
+//  registry that answers ERROR passive stands by for its peer: the next
+//  endpoint is tried at once, and rounds go on (ZF_CLIENT_PASSIVE_WAIT_MS
+//  apart) until one answers otherwise or the time is up. Returns the reply
+//  body frame (the caller destroys it), or NULL on timeout with
+//  zf_client_error telling why.
 zframe_t *zf_client_call (zf_client_t *self, const void *body, size_t size, int timeout_ms);
+
+//  True if frame, a reply body, is ERROR passive (for callers that wait in
+//  their own loop: they drop the request and ask the next endpoint).
+bool zf_client_passive (zf_client_t *self, zframe_t *frame);
 
 //  Waits up to timeout_ms (0: not at all) for one more reply body on the
 //  socket of the last call (a further part of a multi-part reply) or send.
