@@ -69,6 +69,9 @@ s_connect (zf_client_t *self)
     self->socket = zf_socket_new (ZMQ_DEALER);
     if (!self->socket) return -1;
     zsock_set_rcvtimeo (self->socket, -1);
+    //  Messages go only to a connection made: s_send sees a registry that
+    //  does not take connections (gone, or its host down) as such.
+    zsock_set_immediate (self->socket, 1);
     if (zsock_connect (self->socket, "%s", self->endpoints[self->current]) != 0) {
         snprintf (self->error, sizeof self->error, "cannot connect to %s",
                   self->endpoints[self->current]);
@@ -106,11 +109,26 @@ s_receive (zf_client_t *self, int64_t until)
 }
 
 //  Sends [""][body] on the open socket, opening one to the current endpoint
-//  first if none is open. Returns 0, or -1 with the reason in error.
+//  first if none is open, once it is connected: a connection not made by
+//  the monotonic time until (or within ZF_CLIENT_CONNECT_MS) counts as a
+//  registry that is not there. Returns 0, or -1 with the reason in error.
 static int
-s_send (zf_client_t *self, const void *body, size_t size)
+s_send (zf_client_t *self, const void *body, size_t size, int64_t until)
 {
     if (!self->socket && s_connect (self) != 0) return -1;
+    int64_t now = zclock_mono ();
+    if (until > now + ZF_CLIENT_CONNECT_MS) until = now + ZF_CLIENT_CONNECT_MS;
+    while (1) {
+        int64_t wait = until - zclock_mono ();
+        if (wait < 0) wait = 0;
+        zmq_pollitem_t item = {zsock_resolve (self->socket), 0, ZMQ_POLLOUT, 0};
+        int rc = zmq_poll (&item, 1, (long)wait);
+        if (rc < 0 && errno == EINTR && !zsys_interrupted) continue;
+        if (rc > 0) break;
+        snprintf (self->error, sizeof self->error, "no connection to %s within %d ms",
+                  self->endpoints[self->current], ZF_CLIENT_CONNECT_MS);
+        return -1;
+    }
     zmsg_t *request = zmsg_new ();
     zmsg_addmem (request, NULL, 0);
     zmsg_addmem (request, body, size);
@@ -137,31 +155,32 @@ zf_client_call (zf_client_t *self, const void *body, size_t size, int timeout_ms
     //  Each endpoint gets an equal share of the time, at least once round.
     int share = timeout_ms / self->count;
     if (share < 1) share = 1;
-    bool passive = false; //  an endpoint of this round answered passive
+    bool again = false; //  this round met a passive registry or no connection
     for (int tried = 0;; tried++) {
-        if (s_send (self, body, size) == 0) {
-            int64_t until = zclock_mono () + share;
-            if (tried % self->count == self->count - 1 || until > deadline) until = deadline;
+        int64_t until = zclock_mono () + share;
+        if (tried % self->count == self->count - 1 || until > deadline) until = deadline;
+        if (s_send (self, body, size, until) == 0) {
             zframe_t *frame = s_receive (self, until);
             if (frame && !zf_client_passive (self, frame)) return frame;
             if (frame) {
-                passive = true;
+                again = true;
                 snprintf (self->error, sizeof self->error, "the registry at %s is passive",
                           self->endpoints[self->current]);
             } else
                 snprintf (self->error, sizeof self->error, "no answer from %s within %d ms",
                           self->endpoints[self->current], timeout_ms);
             zframe_destroy (&frame);
-        }
+        } else
+            again = true;
         s_next (self);
         int64_t left = deadline - zclock_mono ();
         if (left <= 0) break;
         if (tried % self->count == self->count - 1) {
             //  A round answered only by silence used its time; one that met
-            //  a passive registry goes again after a pause, while the pair
-            //  fails over.
-            if (!passive) break;
-            passive = false;
+            //  a passive registry, or found no connection, goes again after
+            //  a pause, while the pair fails over or a registry starts.
+            if (!again) break;
+            again = false;
             if (left <= ZF_CLIENT_PASSIVE_WAIT_MS) break;
             zclock_sleep (ZF_CLIENT_PASSIVE_WAIT_MS);
         }
@@ -197,7 +216,8 @@ zsock_t *
 zf_client_send (zf_client_t *self, const void *body, size_t size)
 {
     assert (self);
-    return s_send (self, body, size) == 0 ? self->socket : NULL;
+    return s_send (self, body, size, zclock_mono () + ZF_CLIENT_CONNECT_MS) == 0 ? self->socket
+                                                                                 : NULL;
 }
 
 void

@@ -5,7 +5,11 @@
     Binary Star pair of ZFLOW_REGISTRY): a request that gets no answer within
     its share of the timeout is sent to the next endpoint on a fresh socket
     (the lazy-pirate rule: a socket that timed out is closed, so a late reply
-    can never be mistaken for the answer to a later request).
+    can never be mistaken for the answer to a later request). A request goes
+    only over a connection made: an endpoint that takes no connection
+    within ZF_CLIENT_CONNECT_MS (its registry gone, or its host down) is
+    passed over at once, as is one that answers ERROR passive, so a client
+    meets the active registry of a pair within a fraction of a second.
 
     The registry publishes its events on the port after its request port;
     zf_client_events_endpoint derives that endpoint.
@@ -23,6 +27,10 @@ typedef struct _zf_client_t zf_client_t;
 //  passive (a pair failing over), wait this long before the next round.
 #define ZF_CLIENT_PASSIVE_WAIT_MS 50
 
+//  An endpoint whose connection is not made within this long is passed
+//  over (the next round tries it again).
+#define ZF_CLIENT_CONNECT_MS 250
+
 //  Where the registry listens when neither a flag nor ZFLOW_REGISTRY says.
 #define ZF_CLIENT_DEFAULT_ENDPOINT "tcp://127.0.0.1:5570"
 
@@ -39,7 +47,8 @@ void zf_client_destroy (zf_client_t **self_p);
 
 //  Sends one request body and waits up to timeout_ms in all for its reply
 //  body, trying each endpoint in turn from the one that last answered. A
-//  registry that answers ERROR passive stands by for its peer: the next
+//  registry that answers ERROR passive stands by for its peer, and one that
+//  takes no connection within ZF_CLIENT_CONNECT_MS is not there: the next
 //  endpoint is tried at once, and rounds go on (ZF_CLIENT_PASSIVE_WAIT_MS
 //  apart) until one answers otherwise or the time is up. Returns the reply
 //  body frame (the caller destroys it), or NULL on timeout with

@@ -192,6 +192,35 @@ test_passive_then_active (void **state)
     zactor_destroy (&b.actor);
 }
 
+//  Nothing listens at the first endpoint (a registry killed): it is passed
+//  over once no connection is made within ZF_CLIENT_CONNECT_MS, not after
+//  half the timeout.
+static void
+test_no_connection (void **state)
+{
+    answers_t answers = {0, 0};
+    server_t server;
+    s_server_start (&server, &answers);
+    char list[160];
+    snprintf (list, sizeof list, "tcp://127.0.0.1:1,%s", server.endpoint);
+    zf_client_t *client = zf_client_new (list);
+    int64_t start = zclock_mono ();
+    zframe_t *reply = zf_client_call (client, "hello", 5, 8000);
+    assert_non_null (reply);
+    assert_true (zframe_streq (reply, "re:hello"));
+    assert_true (zclock_mono () - start < ZF_CLIENT_CONNECT_MS + 1000);
+    zframe_destroy (&reply);
+    zf_client_destroy (&client);
+    //  Alone, it is tried until the time is up, and the error says why.
+    client = zf_client_new ("tcp://127.0.0.1:1");
+    start = zclock_mono ();
+    assert_null (zf_client_call (client, "hello", 5, 700));
+    assert_true (zclock_mono () - start >= 700 - ZF_CLIENT_PASSIVE_WAIT_MS);
+    assert_non_null (strstr (zf_client_error (client), "no connection"));
+    zf_client_destroy (&client);
+    zactor_destroy (&server.actor);
+}
+
 //  Both passive for a while (a pair failing over): rounds go on until one
 //  answers; always passive: NULL once the time is up, saying so.
 static void
@@ -291,8 +320,8 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_reply),          cmocka_unit_test (test_timeout),
         cmocka_unit_test (test_failover),       cmocka_unit_test (test_passive_then_active),
-        cmocka_unit_test (test_passive_rounds), cmocka_unit_test (test_send_and_drop),
-        cmocka_unit_test (test_endpoints),
+        cmocka_unit_test (test_passive_rounds), cmocka_unit_test (test_no_connection),
+        cmocka_unit_test (test_send_and_drop),  cmocka_unit_test (test_endpoints),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
