@@ -22,7 +22,7 @@
 #include <string.h>
 
 struct _zf_session_t {
-    bool started;           //  zf_session_start was called: ticks may reconnect
+    bool started; //  zf_session_start was called: ticks may reconnect
     //  Settings
     char *name;             //  our name at the dispatcher
     char *endpoint;         //  the dispatcher's endpoint, for the log

@@ -28,8 +28,8 @@ struct _zf_standby_t {
 };
 
 //  The engine cannot follow any more.
-static void
-s_break (zf_standby_t *self, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
+static void s_break (zf_standby_t *self, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
 
 static void
 s_break (zf_standby_t *self, const char *format, ...)
