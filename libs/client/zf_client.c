@@ -1,5 +1,6 @@
 /*  zf_client.c - lazy-pirate request/reply with failover over a list of endpoints. */
 #include "zf_client.h"
+#include "zf_regapi.h"
 #include "zf_socket.h"
 #include "zf_common.h"
 
@@ -10,6 +11,7 @@ struct _zf_client_t {
     int count;                                //  endpoints in use
     int current;                              //  index of the endpoint tried first
     zsock_t *socket;                          //  DEALER to endpoints[current], or NULL
+    zf_proto_decoder_t *decoder;              //  looks into replies for ERROR passive
     char error[256];                          //  why the last call failed
 };
 
@@ -39,7 +41,9 @@ zf_client_new (const char *endpoints)
 {
     if (!endpoints) return NULL;
     zf_client_t *self = calloc (1, sizeof *self);
-    if (self && s_parse_endpoints (self, endpoints) != 0) zf_client_destroy (&self);
+    if (self) self->decoder = zf_proto_decoder_new ();
+    if (self && (!self->decoder || s_parse_endpoints (self, endpoints) != 0))
+        zf_client_destroy (&self);
     return self;
 }
 
@@ -50,6 +54,7 @@ zf_client_destroy (zf_client_t **self_p)
     zf_client_t *self = *self_p;
     if (!self) return;
     zsock_destroy (&self->socket);
+    zf_proto_decoder_destroy (&self->decoder);
     for (int i = 0; i < self->count; i++)
         free (self->endpoints[i]);
     free (self);
@@ -64,6 +69,9 @@ s_connect (zf_client_t *self)
     self->socket = zf_socket_new (ZMQ_DEALER);
     if (!self->socket) return -1;
     zsock_set_rcvtimeo (self->socket, -1);
+    //  Messages go only to a connection made: s_send sees a registry that
+    //  does not take connections (gone, or its host down) as such.
+    zsock_set_immediate (self->socket, 1);
     if (zsock_connect (self->socket, "%s", self->endpoints[self->current]) != 0) {
         snprintf (self->error, sizeof self->error, "cannot connect to %s",
                   self->endpoints[self->current]);
@@ -101,11 +109,26 @@ s_receive (zf_client_t *self, int64_t until)
 }
 
 //  Sends [""][body] on the open socket, opening one to the current endpoint
-//  first if none is open. Returns 0, or -1 with the reason in error.
+//  first if none is open, once it is connected: a connection not made by
+//  the monotonic time until (or within ZF_CLIENT_CONNECT_MS) counts as a
+//  registry that is not there. Returns 0, or -1 with the reason in error.
 static int
-s_send (zf_client_t *self, const void *body, size_t size)
+s_send (zf_client_t *self, const void *body, size_t size, int64_t until)
 {
     if (!self->socket && s_connect (self) != 0) return -1;
+    int64_t now = zclock_mono ();
+    if (until > now + ZF_CLIENT_CONNECT_MS) until = now + ZF_CLIENT_CONNECT_MS;
+    while (1) {
+        int64_t wait = until - zclock_mono ();
+        if (wait < 0) wait = 0;
+        zmq_pollitem_t item = {zsock_resolve (self->socket), 0, ZMQ_POLLOUT, 0};
+        int rc = zmq_poll (&item, 1, (long)wait);
+        if (rc < 0 && errno == EINTR && !zsys_interrupted) continue;
+        if (rc > 0) break;
+        snprintf (self->error, sizeof self->error, "no connection to %s within %d ms",
+                  self->endpoints[self->current], ZF_CLIENT_CONNECT_MS);
+        return -1;
+    }
     zmsg_t *request = zmsg_new ();
     zmsg_addmem (request, NULL, 0);
     zmsg_addmem (request, body, size);
@@ -132,23 +155,49 @@ zf_client_call (zf_client_t *self, const void *body, size_t size, int timeout_ms
     //  Each endpoint gets an equal share of the time, at least once round.
     int share = timeout_ms / self->count;
     if (share < 1) share = 1;
-    for (int tried = 0; tried < self->count; tried++) {
-        if (s_send (self, body, size) != 0) goto next;
+    bool again = false; //  this round met a passive registry or no connection
+    for (int tried = 0;; tried++) {
         int64_t until = zclock_mono () + share;
-        if (tried == self->count - 1 || until > deadline) until = deadline;
-        zframe_t *frame = s_receive (self, until);
-        if (frame) return frame;
-        snprintf (self->error, sizeof self->error, "no answer from %s within %d ms",
-                  self->endpoints[self->current], timeout_ms);
-    next:
+        if (tried % self->count == self->count - 1 || until > deadline) until = deadline;
+        if (s_send (self, body, size, until) == 0) {
+            zframe_t *frame = s_receive (self, until);
+            if (frame && !zf_client_passive (self, frame)) return frame;
+            if (frame) {
+                again = true;
+                snprintf (self->error, sizeof self->error, "the registry at %s is passive",
+                          self->endpoints[self->current]);
+            } else
+                snprintf (self->error, sizeof self->error, "no answer from %s within %d ms",
+                          self->endpoints[self->current], timeout_ms);
+            zframe_destroy (&frame);
+        } else
+            again = true;
         s_next (self);
-        if (zclock_mono () >= deadline) break;
+        int64_t left = deadline - zclock_mono ();
+        if (left <= 0) break;
+        if (tried % self->count == self->count - 1) {
+            //  A round answered only by silence used its time; one that met
+            //  a passive registry, or found no connection, goes again after
+            //  a pause, while the pair fails over or a registry starts.
+            if (!again) break;
+            again = false;
+            if (left <= ZF_CLIENT_PASSIVE_WAIT_MS) break;
+            zclock_sleep (ZF_CLIENT_PASSIVE_WAIT_MS);
+        }
     }
     if (self->count > 1)
         snprintf (self->error, sizeof self->error,
                   "no registry answered within %d ms (tried %d endpoints)", timeout_ms,
                   self->count);
     return NULL;
+}
+
+bool
+zf_client_passive (zf_client_t *self, zframe_t *frame)
+{
+    assert (self);
+    assert (frame);
+    return zf_reg_reply_passive (self->decoder, zframe_data (frame), zframe_size (frame));
 }
 
 zframe_t *
@@ -167,7 +216,8 @@ zsock_t *
 zf_client_send (zf_client_t *self, const void *body, size_t size)
 {
     assert (self);
-    return s_send (self, body, size) == 0 ? self->socket : NULL;
+    return s_send (self, body, size, zclock_mono () + ZF_CLIENT_CONNECT_MS) == 0 ? self->socket
+                                                                                 : NULL;
 }
 
 void

@@ -5,7 +5,11 @@
     Binary Star pair of ZFLOW_REGISTRY): a request that gets no answer within
     its share of the timeout is sent to the next endpoint on a fresh socket
     (the lazy-pirate rule: a socket that timed out is closed, so a late reply
-    can never be mistaken for the answer to a later request).
+    can never be mistaken for the answer to a later request). A request goes
+    only over a connection made: an endpoint that takes no connection
+    within ZF_CLIENT_CONNECT_MS (its registry gone, or its host down) is
+    passed over at once, as is one that answers ERROR passive, so a client
+    meets the active registry of a pair within a fraction of a second.
 
     The registry publishes its events on the port after its request port;
     zf_client_events_endpoint derives that endpoint.
@@ -18,6 +22,14 @@
 typedef struct _zf_client_t zf_client_t;
 
 #define ZF_CLIENT_MAX_ENDPOINTS 4
+
+//  After a round of the endpoints in which a registry answered that it is
+//  passive (a pair failing over), wait this long before the next round.
+#define ZF_CLIENT_PASSIVE_WAIT_MS 50
+
+//  An endpoint whose connection is not made within this long is passed
+//  over (the next round tries it again).
+#define ZF_CLIENT_CONNECT_MS 250
 
 //  Where the registry listens when neither a flag nor ZFLOW_REGISTRY says.
 #define ZF_CLIENT_DEFAULT_ENDPOINT "tcp://127.0.0.1:5570"
@@ -34,10 +46,18 @@ zf_client_t *zf_client_new (const char *endpoints);
 void zf_client_destroy (zf_client_t **self_p);
 
 //  Sends one request body and waits up to timeout_ms in all for its reply
-//  body, trying each endpoint in turn from the one that last answered.
-//  Returns the reply body frame (the caller destroys it), or NULL on timeout
-//  with zf_client_error telling why.
+//  body, trying each endpoint in turn from the one that last answered. A
+//  registry that answers ERROR passive stands by for its peer, and one that
+//  takes no connection within ZF_CLIENT_CONNECT_MS is not there: the next
+//  endpoint is tried at once, and rounds go on (ZF_CLIENT_PASSIVE_WAIT_MS
+//  apart) until one answers otherwise or the time is up. Returns the reply
+//  body frame (the caller destroys it), or NULL on timeout with
+//  zf_client_error telling why.
 zframe_t *zf_client_call (zf_client_t *self, const void *body, size_t size, int timeout_ms);
+
+//  True if frame, a reply body, is ERROR passive (for callers that wait in
+//  their own loop: they drop the request and ask the next endpoint).
+bool zf_client_passive (zf_client_t *self, zframe_t *frame);
 
 //  Waits up to timeout_ms (0: not at all) for one more reply body on the
 //  socket of the last call (a further part of a multi-part reply) or send.

@@ -16,7 +16,7 @@ static const char *s_actions[] = {"?", "retry", "skip", "cancel", "pause", "resu
 
 static const char *s_errors[] = {
     "?",        "bad_request", "unknown_flow", "unknown_task", "invalid_flow",
-    "conflict", "unavailable", "internal"};
+    "conflict", "unavailable", "internal",     "passive"};
 
 //  Names an action.
 const char *
@@ -46,6 +46,17 @@ const char *
 zf_reg_error_name (int code)
 {
     return code >= 1 && code <= ZF_ERR_MAX ? s_errors[code] : "?";
+}
+
+bool
+zf_reg_reply_passive (zf_proto_decoder_t *dec, const void *data, size_t size)
+{
+    assert (dec);
+    if (size > ZF_REG_PASSIVE_MAX) return false;
+    zf_reg_reply_t reply;
+    zf_proto_error_t err;
+    return zf_reg_reply_decode (dec, data, size, &reply, &err) == 0 &&
+           reply.type == ZF_BODY_ERROR && reply.code == ZF_ERR_PASSIVE;
 }
 
 //  A request with nothing in it.

@@ -36,11 +36,16 @@ typedef enum {
     ZF_ERR_UNKNOWN_TASK = 3, //  no such task (or shard)
     ZF_ERR_INVALID_FLOW = 4, //  the flow file has errors (lines lists them)
     ZF_ERR_CONFLICT = 5,     //  not possible in the current state
-    ZF_ERR_UNAVAILABLE = 6,  //  not now: a passive registry, a range no longer held
-    ZF_ERR_INTERNAL = 7      //  the registry's own failure
+    ZF_ERR_UNAVAILABLE = 6,  //  not now: a range no longer held, replies not read
+    ZF_ERR_INTERNAL = 7,     //  the registry's own failure
+    ZF_ERR_PASSIVE = 8       //  a passive registry of a pair: ask the other
 } zf_reg_error_t;
 
-#define ZF_ERR_MAX 7
+#define ZF_ERR_MAX 8
+
+//  Reply bodies zf_reg_reply_passive looks into, at most (an ERROR passive
+//  is far smaller).
+#define ZF_REG_PASSIVE_MAX 1024
 
 //  One request. type says which fields count:
 //    SUBMIT, VALIDATE  text/text_size (the flow file), path (its name for messages)
@@ -129,6 +134,11 @@ typedef struct {
 //  Names an action ("retry"...), an error code ("bad_request"...); "?" if unknown.
 const char *zf_action_name (int action);
 const char *zf_reg_error_name (int code);
+
+//  True if data is an ERROR passive reply: the registry that sent it stands
+//  by, and the request is for its peer. Bodies over ZF_REG_PASSIVE_MAX are
+//  not looked into (false).
+bool zf_reg_reply_passive (zf_proto_decoder_t *dec, const void *data, size_t size);
 
 //  True for a request whose reply can run to megabytes (STATUS, LOGS,
 //  SNAPSHOT, EVENTS_SINCE): a server answers it only to a client that reads

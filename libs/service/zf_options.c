@@ -40,6 +40,22 @@ static const zf_option_t s_registry[] = {
     {ZF_OPT_NO_WORKER_WAIT, "no-worker-wait", "DURATION",
      "an order fails once no worker offered its service\n"
      "this long (default 60s; 0 waits for ever)"},
+    {ZF_OPT_PAIR, "pair", "ROLE",
+     "primary or backup: one of a Binary Star pair\n"
+     "(default: a registry alone)"},
+    {ZF_OPT_PEER_BIND, "peer-bind", "ENDPOINT",
+     "in a pair, our state for the peer, PUB (default\n"
+     "tcp://127.0.0.1:5580; a backup's 5581)"},
+    {ZF_OPT_PEER, "peer", "ENDPOINT",
+     "in a pair, the peer's state (default\n"
+     "tcp://127.0.0.1:5581; a backup's 5580)"},
+    {ZF_OPT_PEER_REGISTRY, "peer-registry", "ENDPOINT",
+     "in a pair, the peer's requests; its events are\n"
+     "on the next port (default tcp://127.0.0.1:5572;\n"
+     "a backup's tcp://127.0.0.1:5570)"},
+    {ZF_OPT_PEER_HEARTBEAT, "peer-heartbeat", "DURATION",
+     "in a pair, our state to the peer this often; two\n"
+     "missed make it silent (default 250ms)"},
     S_VERBOSE,
     S_HELP,
     S_END,

@@ -49,7 +49,12 @@ typedef enum {
     ZF_OPT_READ_ONLY,
     ZF_OPT_ORIGIN,
     ZF_OPT_MAX_CLIENTS,
-    ZF_OPT_MAX_LAG
+    ZF_OPT_MAX_LAG,
+    ZF_OPT_PAIR,
+    ZF_OPT_PEER_BIND,
+    ZF_OPT_PEER,
+    ZF_OPT_PEER_REGISTRY,
+    ZF_OPT_PEER_HEARTBEAT
 } zf_opt_t;
 
 //  One option of a program.

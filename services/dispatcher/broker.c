@@ -754,6 +754,8 @@ zf_broker_hello (zf_broker_t *self, const void *identity, size_t size, const zf_
         s_refuse (self, identity, size, "", ZF_REFUSE_OVERLOADED, "too many clients", NULL, 0);
         return;
     }
+    zf_log_debug ("hello name=%s epoch=%" PRIu64 " identity=%s", hello->name, hello->epoch,
+                  client->hex);
     //  Only now, with the HELLO taken, may its term move the fence.
     zf_fence_raise (&self->fence, hello->epoch);
     //  What is in flight for this client, so it can tell which of its

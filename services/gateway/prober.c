@@ -25,7 +25,12 @@ typedef struct {
     uint64_t answered;          //  of them answered in time
     uint64_t unanswered;        //  of them given up, or not sent
     uint64_t ignored;           //  replies that answered nothing outstanding
+    uint64_t req_id;            //  the request outstanding
+    int passes;                 //  endpoints that answered it passive
 } s_prober_t;
+
+static void s_drop (s_prober_t *self);
+static void s_pass (s_prober_t *self);
 
 static int s_on_timer (zloop_t *loop, int timer_id, void *arg);
 static int s_on_reply (zloop_t *loop, zsock_t *socket, void *arg);
@@ -66,6 +71,11 @@ s_take (s_prober_t *self)
 {
     zframe_t *frame;
     while (self->socket && (frame = zf_client_recv (self->client, 0))) {
+        if (zf_client_passive (self->client, frame)) {
+            zframe_destroy (&frame);
+            s_pass (self);
+            return;
+        }
         zf_reg_reply_t reply;
         zf_proto_error_t err;
         //  Only an OK answers: an ERROR (a registry that cannot say) is
@@ -86,17 +96,36 @@ s_take (s_prober_t *self)
     }
 }
 
+//  Sends the request outstanding (req_id) to the client's endpoint.
+static zsock_t *
+s_post (s_prober_t *self)
+{
+    zf_reg_request_t req;
+    zf_reg_request_init (&req, ZF_BODY_PING, self->req_id);
+    zf_proto_error_t err;
+    if (zf_reg_request_encode (self->enc, &req, &err) != 0) return NULL;
+    return zf_client_send (self->client, zf_proto_encoder_data (self->enc),
+                           zf_proto_encoder_size (self->enc));
+}
+
+//  A registry of a pair that stands by answered: the same request goes to
+//  the next endpoint at once, once per endpoint.
+static void
+s_pass (s_prober_t *self)
+{
+    s_drop (self);
+    if (++self->passes >= zf_client_endpoint_count (self->client)) return;
+    zsock_t *socket = s_post (self);
+    if (socket && zloop_reader (self->loop, socket, s_on_reply, self) == 0) self->socket = socket;
+}
+
 //  Sends the request that is due.
 static void
 s_send (s_prober_t *self)
 {
-    zf_reg_request_t req;
-    zf_reg_request_init (&req, ZF_BODY_PING, zf_gw_probe_sent (self->probe));
-    zf_proto_error_t err;
-    zsock_t *socket = NULL;
-    if (zf_reg_request_encode (self->enc, &req, &err) == 0)
-        socket = zf_client_send (self->client, zf_proto_encoder_data (self->enc),
-                                 zf_proto_encoder_size (self->enc));
+    self->req_id = zf_gw_probe_sent (self->probe);
+    self->passes = 0;
+    zsock_t *socket = s_post (self);
     self->sent++;
     if (!socket) {
         zf_log_debug ("probe not sent registry=%s reason=\"%s\"", self->cfg->registry,

@@ -1,5 +1,6 @@
 /*  main.c - zflow-registry: parses arguments, starts the registry actor, waits. */
 #include "registry.h"
+#include "zf_bstar.h"
 #include "zf_service.h"
 #include "zf_number.h"
 #include "zf_time.h"
@@ -67,6 +68,29 @@ main (int argc, char **argv)
                 return zf_service_bad_usage (&zf_registry_def,
                                              "--no-worker-wait takes a duration (60s)");
             break;
+        case ZF_OPT_PAIR:
+            if (streq (optarg, "primary"))
+                cfg.pair = ZF_BSTAR_PRIMARY;
+            else if (streq (optarg, "backup"))
+                cfg.pair = ZF_BSTAR_BACKUP;
+            else
+                return zf_service_bad_usage (&zf_registry_def, "--pair takes primary or backup");
+            break;
+        case ZF_OPT_PEER_BIND:
+            cfg.peer_bind = optarg;
+            break;
+        case ZF_OPT_PEER:
+            cfg.peer = optarg;
+            break;
+        case ZF_OPT_PEER_REGISTRY:
+            cfg.peer_registry = optarg;
+            break;
+        case ZF_OPT_PEER_HEARTBEAT:
+            if (zf_duration_parse (optarg, &cfg.peer_heartbeat_ms) != 0 ||
+                cfg.peer_heartbeat_ms <= 0 || cfg.peer_heartbeat_ms > 60000)
+                return zf_service_bad_usage (&zf_registry_def,
+                                             "--peer-heartbeat takes a duration up to 60s (250ms)");
+            break;
         case ZF_OPT_VERBOSE:
             verbose++;
             break;
@@ -78,6 +102,10 @@ main (int argc, char **argv)
         }
     }
     if (optind < argc) return zf_service_bad_usage (&zf_registry_def, "unexpected argument");
-    const char *binds[] = {cfg.bind, cfg.events};
-    return zf_service_run (&zf_registry_def, verbose, binds, 2, zf_registry_actor, &cfg, cfg.error);
+    if (!cfg.pair && (cfg.peer_bind || cfg.peer || cfg.peer_registry || cfg.peer_heartbeat_ms))
+        return zf_service_bad_usage (&zf_registry_def, "the --peer options need --pair");
+    zf_registry_config_pair (&cfg);
+    const char *binds[] = {cfg.bind, cfg.events, cfg.peer_bind};
+    return zf_service_run (&zf_registry_def, verbose, binds, cfg.pair ? 3 : 2, zf_registry_actor,
+                           &cfg, cfg.error);
 }

@@ -14,6 +14,20 @@
       history.c    STATUS of archived runs, asked of the archiver
       lagwatch.c   how far behind the archiver is (pure)
       recover.c    a cold start from the archiver's durable state
+      peer.c       in a pair: the Binary Star state, told to and heard
+                   from the peer (zf_pair, pure)
+      standby.c    in a pair, while passive: the active's events followed
+                   into the engine
+
+    A registry alone is active from the start. A member of a pair is
+    active only once its pair says so: until then it answers every request
+    ERROR passive, drives no dispatcher and takes no term, and while
+    passive it follows the active's events. Taking over, it keeps what it
+    followed (or, with nothing followed, recovers from the archiver),
+    takes a term above every term it knows and starts its session with the
+    dispatcher. An active registry that meets a newer active one steps
+    down by stopping: its supervisor starts it again, and it joins as
+    passive with a fresh copy of the active's state.
 
     Every callback of the loop (a request, a message from the dispatcher,
     the deadline timer, the heartbeat timer, the pipe) does its own work and
@@ -30,15 +44,18 @@
 #include "journal.h"
 #include "lagwatch.h"
 #include "link.h"
+#include "peer.h"
 #include "publisher.h"
 #include "recover.h"
 #include "requests.h"
 #include "session.h"
+#include "standby.h"
 #include "zf_engine.h"
 #include "zf_log.h"
 
 #include <assert.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,10 +64,20 @@
 //  event bodies at once.
 #define S_HWM 100000
 
+//  What a member of a pair answers while it is not active.
+#define S_PASSIVE_TEXT "this registry is passive: ask its peer"
+
+//  Requests to the active peer wait this long at most, while following it.
+#define S_STANDBY_TIMEOUT_MS 5000
+
 //  The actor.
 typedef struct {
-    char *dir;        //  the epoch's folder
-    char *dispatcher; //  the dispatcher's endpoint
+    zf_registry_config_t *cfg; //  the caller's: the reason goes into its error
+    char *dir;                 //  the epoch's folder
+    char *dispatcher;          //  the dispatcher's endpoint
+    char *archiver;            //  the archiver's, or NULL
+    bool active;               //  serves requests, drives the dispatcher, takes decisions
+    bool stopping;             //  the loop ends at the next turn (cfg->error says why)
 
     zsock_t *pipe;         //  to the caller
     zsock_t *router;       //  requests
@@ -72,6 +99,8 @@ typedef struct {
     zf_history_t *history;   //  archived runs
     zf_lagwatch_t *lag;      //  the archiver's lag, or NULL without one
     int watch_timer;         //  checks the lag, or -1
+    zf_peer_t *peer;         //  in a pair: the peer link, else NULL
+    zf_standby_t *standby;   //  while passive: following the active
 } zf_registry_t;
 
 //  When the engine reports a deadline that its tick did not handle, wait
@@ -97,8 +126,52 @@ zf_registry_config_defaults (zf_registry_config_t *cfg)
     cfg->keep_runs = ZF_REGISTRY_KEEP_RUNS;
 }
 
+void
+zf_registry_config_pair (zf_registry_config_t *cfg)
+{
+    assert (cfg);
+    if (!cfg->pair) return;
+    bool primary = cfg->pair == ZF_BSTAR_PRIMARY;
+    if (!cfg->peer_bind) cfg->peer_bind = primary ? "tcp://127.0.0.1:5580" : "tcp://127.0.0.1:5581";
+    if (!cfg->peer) cfg->peer = primary ? "tcp://127.0.0.1:5581" : "tcp://127.0.0.1:5580";
+    if (!cfg->peer_registry)
+        cfg->peer_registry = primary ? "tcp://127.0.0.1:5572" : "tcp://127.0.0.1:5570";
+    if (!cfg->peer_heartbeat_ms) cfg->peer_heartbeat_ms = ZF_PAIR_HEARTBEAT_MS;
+}
+
 //  ---------------------------------------------------------------------------
 //  Errors and the epoch
+
+static int s_on_stop (zloop_t *loop, int timer_id, void *arg);
+
+//  Stops the registry with the reason (in the log, on the bus while active,
+//  and in the caller's error): it serves and decides nothing more, and its
+//  loop ends at once.
+static void s_stop (zf_registry_t *self, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+static void
+s_stop (zf_registry_t *self, const char *format, ...)
+{
+    if (self->stopping) return;
+    va_list args;
+    va_start (args, format);
+    vsnprintf (self->cfg->error, sizeof self->cfg->error, format, args);
+    va_end (args);
+    zf_log_error ("%s", self->cfg->error);
+    if (self->active) zf_engine_report_error (self->engine, "registry", self->cfg->error);
+    self->stopping = true;
+    self->active = false;
+    if (self->requests) zf_requests_refuse (self->requests, S_PASSIVE_TEXT);
+    zloop_timer (self->loop, 1, 1, s_on_stop, self);
+}
+
+//  Ends the loop.
+static int
+s_on_stop (zloop_t *loop, int timer_id, void *arg)
+{
+    return -1;
+}
 
 //  Logs an error and puts it on the bus (zf_session_ops_t.error).
 static void
@@ -118,6 +191,13 @@ s_raise_epoch (void *arg, uint64_t newest)
     zf_registry_t *self = arg;
     uint64_t current = zf_engine_epoch (self->engine), epoch = 0;
     char err[512], text[1024];
+    if (self->peer) {
+        //  In a pair only the active registry drives: a newer term at the
+        //  dispatcher is another active one's, and this one steps down.
+        s_stop (self, "stepped down: the dispatcher has seen term %llu, newer than ours (%llu)",
+                (unsigned long long)newest, (unsigned long long)current);
+        return -1;
+    }
     if (zf_epoch_take (self->dir, current, newest, &epoch, err, sizeof err) != 0) {
         snprintf (text, sizeof text, "epoch not raised from %llu reason=\"%s\"",
                   (unsigned long long)current, err);
@@ -180,6 +260,11 @@ s_arm_deadline (zf_registry_t *self, bool idle)
 static void
 s_turn_end (zf_registry_t *self, bool idle)
 {
+    if (!self->active) {
+        //  Only what a passive registry followed goes out; it decides nothing.
+        zf_publisher_flush (self->publisher);
+        return;
+    }
     zf_session_pump (self->session);
     //  Take in new subscriptions before publishing: a send processes them
     //  only now and then, and a subscriber that has just subscribed and
@@ -208,6 +293,7 @@ s_on_deadline (zloop_t *loop, int timer_id, void *arg)
     zf_registry_t *self = arg;
     self->deadline_timer = -1;
     self->deadline_at = -2;
+    if (!self->active) return 0;
     int handled = zf_engine_tick (self->engine);
     s_turn_end (self, handled == 0);
     return 0;
@@ -231,6 +317,8 @@ static int
 s_on_router (zloop_t *loop, zsock_t *reader, void *arg)
 {
     zf_registry_t *self = arg;
+    //  A client's request is its vote in the pair: it may make us active.
+    if (self->peer && !self->active && !self->stopping) zf_peer_client (self->peer);
     zf_requests_read (self->requests);
     s_turn_end (self, false);
     return 0;
@@ -241,9 +329,114 @@ static int
 s_on_watch (zloop_t *loop, int timer_id, void *arg)
 {
     zf_registry_t *self = arg;
-    if (zf_lagwatch_check (self->lag)) s_turn_end (self, false);
+    if (self->active && zf_lagwatch_check (self->lag)) s_turn_end (self, false);
     return 0;
 }
+
+//  ---------------------------------------------------------------------------
+//  The pair
+
+//  zf_standby_done_fn: the follower handled something.
+static void
+s_standby_done (void *arg)
+{
+    zf_registry_t *self = arg;
+    const char *why = NULL;
+    if (self->standby && zf_standby_broken (self->standby, &why))
+        s_stop (self,
+                "the passive registry lost the active one's events (%s): it starts again "
+                "to take a fresh copy",
+                why);
+    s_turn_end (self, false);
+}
+
+//  Primary or backup to passive: follow the active registry.
+static void
+s_stand_by (zf_registry_t *self, const char *why)
+{
+    zf_log_info ("registry passive reason=\"%s\"", why);
+    self->standby = zf_standby_new (self->loop, self->cfg->peer_registry, S_STANDBY_TIMEOUT_MS,
+                                    self->engine, self->publisher, s_standby_done, self);
+    if (!self->standby)
+        s_stop (self, "cannot follow the active registry at %s", self->cfg->peer_registry);
+}
+
+//  Takes over: keeps what was followed, or recovers from the archiver;
+//  takes a term above every term known; drives the dispatcher.
+static void
+s_activate (zf_registry_t *self, const char *why)
+{
+    const char *broken = NULL;
+    if (self->standby && zf_standby_broken (self->standby, &broken)) {
+        s_stop (self, "cannot take over: the copy of the active's state is broken (%s)", broken);
+        return;
+    }
+    bool followed = self->standby && zf_standby_synced (self->standby);
+    zf_standby_destroy (&self->standby);
+    char err[512];
+    if (!followed && self->archiver &&
+        zf_recover (self->engine, self->session, self->archiver, err, sizeof err) != 0) {
+        s_stop (self, "cannot take over: %s", err);
+        return;
+    }
+    uint64_t file = 0, taken = 0;
+    uint64_t seen = zf_pair_epoch_seen (zf_peer_pair (self->peer));
+    if (zf_engine_epoch (self->engine) > seen) seen = zf_engine_epoch (self->engine);
+    bool loaded = zf_epoch_load (self->dir, &file, err, sizeof err) == 0;
+    //  The primary takes odd terms and the backup even ones: two registries
+    //  that cannot hear each other never take the same term, so the older
+    //  one is always fenced.
+    uint64_t next = (file > seen ? file : seen) + 1;
+    if (next % 2 != (zf_pair_primary (zf_peer_pair (self->peer)) ? 1u : 0u)) seen = next;
+    if (!loaded || zf_epoch_take (self->dir, file, seen, &taken, err, sizeof err) != 0) {
+        s_stop (self, "cannot take over: %s", err);
+        return;
+    }
+    self->active = true;
+    zf_requests_refuse (self->requests, NULL);
+    zf_engine_set_epoch (self->engine, taken);
+    zf_peer_set_epoch (self->peer, taken);
+    if (followed && zf_engine_settle (self->engine) < 0)
+        zf_log_error ("settling failed reason=\"%s\"", zf_engine_last_error (self->engine));
+    char text[512];
+    snprintf (text, sizeof text, "registry active epoch=%llu seq=%llu from=%s reason=\"%s\"",
+              (unsigned long long)taken, (unsigned long long)zf_engine_seq (self->engine),
+              followed         ? "the active's events"
+              : self->archiver ? "the archiver"
+                               : "nothing",
+              why);
+    zf_log_warn ("%s", text);
+    zf_engine_report_error (self->engine, "registry", text);
+    if (zf_session_start (self->session) != 0)
+        s_stop (self, "cannot connect to the dispatcher at %s", self->dispatcher);
+}
+
+//  zf_peer_ops_t.changed.
+static void
+s_pair_changed (void *arg, zf_pair_change_t change, const char *why)
+{
+    zf_registry_t *self = arg;
+    if (self->stopping) return;
+    if (change == ZF_PAIR_ACTIVATED)
+        s_activate (self, why);
+    else if (change == ZF_PAIR_DEACTIVATED)
+        s_stand_by (self, why);
+    else if (change == ZF_PAIR_STEPPED_DOWN)
+        s_stop (self, "stepped down (%s): it starts again to follow the active registry", why);
+}
+
+//  zf_peer_ops_t.seq.
+static uint64_t
+s_pair_seq (void *arg)
+{
+    zf_registry_t *self = arg;
+    return zf_engine_seq (self->engine);
+}
+
+static const zf_peer_ops_t s_peer_ops = {
+    .changed = s_pair_changed,
+    .seq = s_pair_seq,
+};
 
 //  STATS: the counters, by name (docs/ARCHITECTURE.md lists them).
 static void
@@ -282,6 +475,17 @@ s_send_stats (zf_registry_t *self, zsock_t *pipe)
     zf_fields_add (stats, "history_requests", history.requests);
     zf_fields_add (stats, "history_timeouts", history.timeouts);
     zf_fields_add (stats, "history_refused", history.refused);
+    zf_fields_add (stats, "active", self->active);
+    zf_fields_add (stats, "requests_refused_passive", requests.refused);
+    if (self->peer) {
+        zf_peer_stats_t peer;
+        zf_peer_stats (self->peer, &peer);
+        zf_fields_add (stats, "pair_state", zf_pair_state (zf_peer_pair (self->peer)));
+        zf_fields_add (stats, "peer_sent", peer.sent);
+        zf_fields_add (stats, "peer_heard", peer.heard);
+        zf_fields_add (stats, "peer_malformed", peer.malformed);
+        zf_fields_add (stats, "peer_unsent", peer.unsent);
+    }
     zf_fields_send (&stats, pipe);
 }
 
@@ -298,9 +502,9 @@ s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
         zf_pipe_endpoints (reader, zsock_endpoint (self->router), zsock_endpoint (self->pub));
     else if (streq (command, ZF_PIPE_STATS))
         s_send_stats (self, reader);
-    else if (streq (command, "TICK"))
-        zf_engine_tick (self->engine);
-    else
+    else if (streq (command, "TICK")) {
+        if (self->active) zf_engine_tick (self->engine);
+    } else
         zf_pipe_unknown ("registry", command);
     zstr_free (&command);
     if (rc == 0) s_turn_end (self, false);
@@ -311,6 +515,8 @@ s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
 static void
 s_teardown (zf_registry_t *self)
 {
+    zf_standby_destroy (&self->standby);
+    zf_peer_destroy (&self->peer);
     zf_link_destroy (&self->link);
     zf_requests_destroy (&self->requests);
     zf_history_destroy (&self->history);
@@ -326,6 +532,7 @@ s_teardown (zf_registry_t *self)
     zf_clock_destroy (&self->real);
     free (self->dir);
     free (self->dispatcher);
+    free (self->archiver);
 }
 
 //  A new socket bound to endpoint, or NULL with the reason in cfg->error.
@@ -442,8 +649,10 @@ s_setup_loop (zf_registry_t *self, zf_registry_config_t *cfg)
 static int
 s_setup (zf_registry_t *self, zf_registry_config_t *cfg)
 {
+    self->cfg = cfg;
     self->dir = strdup (cfg->dir ? cfg->dir : ".");
     self->dispatcher = strdup (cfg->dispatcher ? cfg->dispatcher : "");
+    if (cfg->archiver && *cfg->archiver) self->archiver = strdup (cfg->archiver);
     self->deadline_timer = self->watch_timer = -1;
     self->deadline_at = -1;
     self->real = zf_clock_new_real ();
@@ -467,6 +676,9 @@ s_setup (zf_registry_t *self, zf_registry_config_t *cfg)
     }
     self->pub = s_bind (cfg, ZMQ_PUB, cfg->events);
     if (!self->pub) return -1;
+    //  A member of a pair recovers and takes a term when it becomes active.
+    if (cfg->pair) return s_setup_loop (self, cfg);
+    self->active = true;
     //  Durable state first, so the new term's EPOCH event follows it.
     if (cfg->archiver && *cfg->archiver &&
         zf_recover (self->engine, self->session, cfg->archiver, cfg->error, sizeof cfg->error) != 0)
@@ -495,16 +707,33 @@ zf_registry_actor (zsock_t *pipe, void *args)
     zloop_set_nonstop (self.loop, true);
     zloop_reader (self.loop, self.router, s_on_router, &self);
     zloop_reader (self.loop, pipe, s_on_pipe, &self);
-    if (zf_session_start (self.session) != 0) {
+    if (cfg->pair) {
+        //  Not active until the pair says so.
+        zf_requests_refuse (self.requests, S_PASSIVE_TEXT);
+        zf_peer_config_t peer = {
+            .primary = cfg->pair == ZF_BSTAR_PRIMARY,
+            .bind = cfg->peer_bind,
+            .peer = cfg->peer,
+            .heartbeat_ms = (int)cfg->peer_heartbeat_ms,
+        };
+        self.peer = zf_peer_new (self.loop, self.real, &peer, &s_peer_ops, &self, cfg->error,
+                                 sizeof cfg->error);
+        if (!self.peer) {
+            s_teardown (&self);
+            zsock_signal (pipe, 1);
+            return;
+        }
+    } else if (zf_session_start (self.session) != 0) {
         snprintf (cfg->error, sizeof cfg->error, "cannot connect to the dispatcher at %s",
                   self.dispatcher);
         s_teardown (&self);
         zsock_signal (pipe, 1);
         return;
     }
-    zf_log_info ("registry ready bind=%s events=%s dispatcher=%s epoch=%llu",
+    zf_log_info ("registry ready bind=%s events=%s dispatcher=%s epoch=%llu pair=%s",
                  zsock_endpoint (self.router), zsock_endpoint (self.pub), self.dispatcher,
-                 (unsigned long long)zf_engine_epoch (self.engine));
+                 (unsigned long long)zf_engine_epoch (self.engine),
+                 cfg->pair ? zf_bstar_state_name (cfg->pair) : "none");
     //  The EPOCH event goes out (and into the journal) before anything else.
     zf_publisher_flush (self.publisher);
     zsock_signal (pipe, 0);

@@ -54,12 +54,23 @@ typedef struct {
     size_t journal_events;  //  ZF_REGISTRY_JOURNAL_EVENTS
     size_t journal_bytes;   //  ZF_REGISTRY_JOURNAL_BYTES
     uint64_t max_in_flight; //  ZF_REGISTRY_MAX_IN_FLIGHT
-    zf_clock_t *clock;      //  the engine's clock (not owned), or NULL for the real one
-    char error[512];        //  why the actor could not start, set before it signals 1
+    int pair;               //  0 alone, or ZF_BSTAR_PRIMARY or ZF_BSTAR_BACKUP
+    const char *peer_bind;  //  in a pair: our state's PUB (5580; a backup's 5581)
+    const char *peer;       //  in a pair: the peer's state PUB (5581; a backup's 5580)
+    const char *peer_registry; //  in a pair: the peer's requests (5572; a backup's 5570)
+    int64_t peer_heartbeat_ms; //  in a pair: ZF_PAIR_HEARTBEAT_MS
+    zf_clock_t *clock;         //  the engine's clock (not owned), or NULL for the real one
+    char error[512];           //  why the actor could not start, set before it signals 1
 } zf_registry_config_t;
 
 //  Fills the defaults.
 void zf_registry_config_defaults (zf_registry_config_t *cfg);
+
+//  For a member of a pair, fills the peer settings left unset with the
+//  defaults of its role (a primary binds 5580 and hears 5581, its peer's
+//  requests on 5572; a backup the other way round). Nothing for a
+//  registry alone.
+void zf_registry_config_pair (zf_registry_config_t *cfg);
 
 //  zactor body: args is a zf_registry_config_t, read before the actor
 //  signals (0 once bound and ready, 1 if it cannot start, with cfg->error

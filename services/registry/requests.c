@@ -218,6 +218,8 @@ s_malformed (zf_requests_t *self, const char *reason)
     self->bad_unreported++;
     zf_log_warn ("malformed request dropped reason=\"%s\" count=%llu", reason,
                  (unsigned long long)self->stats.bad);
+    //  A passive registry's engine holds the active's events only.
+    if (self->refusal) return;
     int64_t now = zclock_mono ();
     if (self->bad_reported_at && now - self->bad_reported_at < S_BAD_REPORT_MS) return;
     char text[512];
@@ -252,6 +254,11 @@ s_on_request (zf_requests_t *self, zmsg_t *msg)
         return;
     }
     self->stats.requests++;
+    if (self->refusal) {
+        self->stats.refused++;
+        zf_replier_error (self->replier, identity, req.req_id, ZF_ERR_PASSIVE, "%s", self->refusal);
+        return;
+    }
     if (zf_reg_request_is_large (req.type) &&
         !zf_replier_admit (self->replier, identity, req.req_id))
         return;
@@ -287,6 +294,13 @@ s_on_request (zf_requests_t *self, zmsg_t *msg)
         s_ok (self, identity, req.req_id, "pong", true, (int64_t)zf_engine_seq (self->engine));
         break;
     }
+}
+
+void
+zf_requests_refuse (zf_requests_t *self, const char *text)
+{
+    assert (self);
+    self->refusal = text;
 }
 
 void

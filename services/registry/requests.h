@@ -40,6 +40,7 @@ typedef struct {
 typedef struct {
     uint64_t requests; //  requests answered
     uint64_t bad;      //  requests that did not decode, or frames dropped (each logged)
+    uint64_t refused;  //  requests answered ERROR passive
 } zf_requests_stats_t;
 
 //  Handlers wired to what the actor lends. NULL if out of memory.
@@ -51,6 +52,11 @@ void zf_requests_destroy (zf_requests_t **self_p);
 //  Reads up to ZF_REGISTRY_READS_PER_TURN requests waiting on the ROUTER
 //  and answers each.
 void zf_requests_read (zf_requests_t *self);
+
+//  While text (static, or outliving the handlers) is not NULL, every
+//  request that decodes is answered ERROR passive with it: the registry
+//  stands by for its peer. NULL serves requests again.
+void zf_requests_refuse (zf_requests_t *self, const char *text);
 
 //  Counters.
 void zf_requests_stats (zf_requests_t *self, zf_requests_stats_t *stats);

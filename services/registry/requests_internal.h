@@ -38,6 +38,7 @@ struct _zf_requests_t {
     zf_run_status_t *run_status;   //  STATUS scratch: runs
     size_t run_status_capacity;    //  entries allocated
     zf_requests_stats_t stats;     //  counters
+    const char *refusal;           //  while not active: ERROR passive's text, else NULL
 };
 
 //  status.c, logs.c, replay.c: one reply (or several parts) per request.

@@ -22,6 +22,7 @@
 #include <string.h>
 
 struct _zf_session_t {
+    bool started; //  zf_session_start was called: ticks may reconnect
     //  Settings
     char *name;             //  our name at the dispatcher
     char *endpoint;         //  the dispatcher's endpoint, for the log
@@ -715,6 +716,7 @@ void
 zf_session_tick (zf_session_t *self)
 {
     assert (self);
+    if (!self->started) return;
     int64_t now = s_now (self);
     if (self->state == ZF_SESSION_OFF)
         s_open (self);
@@ -843,6 +845,7 @@ int
 zf_session_start (zf_session_t *self)
 {
     assert (self);
+    self->started = true;
     return s_open (self);
 }
 

@@ -132,8 +132,10 @@ zf_session_t *zf_session_new (const zf_session_config_t *cfg, zf_engine_t *engin
 //  Destroys the session (nothing is sent); idempotent.
 void zf_session_destroy (zf_session_t **self_p);
 
-//  Makes the first connection and says HELLO. Returns 0, or -1 if no
-//  connection could be made or HELLO could not be sent.
+//  Makes the first connection and says HELLO. Until then ticks do nothing
+//  (a registry of a pair that is not active drives no dispatcher); after,
+//  a tick makes a fresh connection when there is none. Returns 0, or -1 if
+//  no connection could be made or HELLO could not be sent.
 int zf_session_start (zf_session_t *self);
 
 //  A message from the dispatcher (identity-less MDP client frames; not

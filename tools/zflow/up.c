@@ -50,7 +50,8 @@ zf_up_defaults (zf_up_config_t *cfg)
     "  --keep-runs N             runs of each flow the registry keeps in memory;\n"                \
     "                            older ones that succeeded are read from the store\n"              \
     "                            (default 7; 0 keeps all)\n"                                       \
-    "  --pair                    the registry as a Binary Star pair (not available)\n"             \
+    "  --pair                    the registry as a Binary Star pair: a primary\n"                  \
+    "                            and a backup (its term in DIR/backup)\n"                          \
     "  -v                        more output from every service (-vv for debug)\n"
 
 int
@@ -95,11 +96,8 @@ zf_up_parse (int argc, char **argv, const zf_cli_verb_t *verb, zf_up_config_t *c
             cfg->http = optarg;
             break;
         case O_PAIR:
-            //  The Binary Star pair is not built yet; saying so beats
-            //  running a single registry the user believes is paired.
-            fprintf (stderr, "zflow: --pair is not available in this version: the registry "
-                             "runs alone\n");
-            return 1;
+            cfg->pair = 1;
+            break;
         case O_BASE:
             if ((value = zf_number_parse (optarg, 1024, 65535 - 30)) < 0)
                 return zf_cli_usage_error (verb, "--base-port takes 1024 to %d", 65535 - 30);
@@ -225,8 +223,14 @@ s_gateway_token (const char *path, char *buf, size_t size)
 typedef struct {
     char disp[64];             //  the dispatcher's ROUTER
     char disp_ev[64];          //  its events
-    char reg[64];              //  the registry's ROUTER
+    char reg[64];              //  the registry's ROUTER (the primary's of a pair)
     char reg_ev[64];           //  its events
+    char backup[64];           //  a pair's backup: its ROUTER
+    char backup_ev[64];        //  its events
+    char peer_primary[64];     //  a pair's states: the primary's PUB
+    char peer_backup[64];      //  the backup's PUB
+    char backup_dir[PATH_MAX]; //  the backup's term
+    char registries[160];      //  every registry's ROUTER, for clients
     char archiver[64];         //  the archiver's ROUTER
     char logs[PATH_MAX];       //  the task logs
     char store[PATH_MAX + 16]; //  the archiver's store: --store, or the SQLite file in DIR
@@ -241,6 +245,12 @@ s_places (const zf_up_config_t *cfg, s_places_t *places)
     s_endpoint (cfg, S_DISPATCHER_EVENTS, places->disp_ev, sizeof places->disp_ev);
     s_endpoint (cfg, S_REGISTRY, places->reg, sizeof places->reg);
     s_endpoint (cfg, S_REGISTRY_EVENTS, places->reg_ev, sizeof places->reg_ev);
+    s_endpoint (cfg, S_BACKUP, places->backup, sizeof places->backup);
+    s_endpoint (cfg, S_BACKUP_EVENTS, places->backup_ev, sizeof places->backup_ev);
+    s_endpoint (cfg, S_PEER_PRIMARY, places->peer_primary, sizeof places->peer_primary);
+    s_endpoint (cfg, S_PEER_BACKUP, places->peer_backup, sizeof places->peer_backup);
+    snprintf (places->backup_dir, sizeof places->backup_dir, "%s/backup", cfg->dir);
+    zf_up_registry_endpoints (cfg, places->registries, sizeof places->registries);
     s_endpoint (cfg, S_ARCHIVER, places->archiver, sizeof places->archiver);
     snprintf (places->logs, sizeof places->logs, "%s/logs", cfg->dir);
     if (cfg->store)
@@ -276,14 +286,24 @@ zf_up_plan (const zf_up_config_t *cfg, bool with_archiver, bool with_gateway, zf
     if (!cmd) goto failed;
     zf_cmdline_add (cmd, ZF_OPT_BIND, at.disp);
     zf_cmdline_add (cmd, ZF_OPT_EVENTS, at.disp_ev);
-    //  With an archiver, the registry recovers from it at every start.
-    if (!(cmd = s_plan_add (plan, "registry", &zf_registry_def))) goto failed;
-    zf_cmdline_add (cmd, ZF_OPT_BIND, at.reg);
-    zf_cmdline_add (cmd, ZF_OPT_EVENTS, at.reg_ev);
-    zf_cmdline_add (cmd, ZF_OPT_DISPATCHER, at.disp);
-    zf_cmdline_add (cmd, ZF_OPT_DIR, cfg->dir);
-    if (with_archiver) zf_cmdline_add (cmd, ZF_OPT_ARCHIVER, at.archiver);
-    if (with_archiver && cfg->keep) zf_cmdline_add (cmd, ZF_OPT_KEEP_RUNS, cfg->keep);
+    //  With an archiver, the registry recovers from it at every cold start.
+    for (int member = 0; member < (cfg->pair ? 2 : 1); member++) {
+        bool backup = member == 1;
+        if (!(cmd = s_plan_add (plan, backup ? "registry-backup" : "registry", &zf_registry_def)))
+            goto failed;
+        zf_cmdline_add (cmd, ZF_OPT_BIND, backup ? at.backup : at.reg);
+        zf_cmdline_add (cmd, ZF_OPT_EVENTS, backup ? at.backup_ev : at.reg_ev);
+        zf_cmdline_add (cmd, ZF_OPT_DISPATCHER, at.disp);
+        zf_cmdline_add (cmd, ZF_OPT_DIR, backup ? at.backup_dir : cfg->dir);
+        zf_cmdline_add (cmd, ZF_OPT_LOG_DIR, at.logs);
+        if (with_archiver) zf_cmdline_add (cmd, ZF_OPT_ARCHIVER, at.archiver);
+        if (with_archiver && cfg->keep) zf_cmdline_add (cmd, ZF_OPT_KEEP_RUNS, cfg->keep);
+        if (!cfg->pair) continue;
+        zf_cmdline_add (cmd, ZF_OPT_PAIR, backup ? "backup" : "primary");
+        zf_cmdline_add (cmd, ZF_OPT_PEER_BIND, backup ? at.peer_backup : at.peer_primary);
+        zf_cmdline_add (cmd, ZF_OPT_PEER, backup ? at.peer_primary : at.peer_backup);
+        zf_cmdline_add (cmd, ZF_OPT_PEER_REGISTRY, backup ? at.reg : at.backup);
+    }
     if (cfg->example_worker) {
         if (!(cmd = s_plan_add (plan, "settle", &zf_settle_def))) goto failed;
         zf_cmdline_add (cmd, ZF_OPT_DISPATCHER, at.disp);
@@ -299,7 +319,7 @@ zf_up_plan (const zf_up_config_t *cfg, bool with_archiver, bool with_gateway, zf
     }
     if (with_archiver) {
         if (!(cmd = s_plan_add (plan, "archiver", &zf_archiver_def))) goto failed;
-        zf_cmdline_add (cmd, ZF_OPT_REGISTRY, at.reg);
+        zf_cmdline_add (cmd, ZF_OPT_REGISTRY, at.registries);
         zf_cmdline_add (cmd, ZF_OPT_STORE, at.store);
         zf_cmdline_add (cmd, ZF_OPT_BIND, at.archiver);
         zf_cmdline_add (cmd, ZF_OPT_LOG_DIR, at.logs);
@@ -307,7 +327,7 @@ zf_up_plan (const zf_up_config_t *cfg, bool with_archiver, bool with_gateway, zf
     if (with_gateway) {
         if (!(cmd = s_plan_add (plan, "gateway", &zf_gateway_def))) goto failed;
         zf_cmdline_add (cmd, ZF_OPT_HTTP, cfg->http);
-        zf_cmdline_add (cmd, ZF_OPT_REGISTRY, at.reg);
+        zf_cmdline_add (cmd, ZF_OPT_REGISTRY, at.registries);
         zf_cmdline_add (cmd, ZF_OPT_DISPATCHER_EVENTS, at.disp_ev);
         zf_cmdline_add (cmd, ZF_OPT_TOKEN_FILE, at.token_path);
     }
@@ -359,7 +379,11 @@ zf_up_start (zf_up_config_t *cfg, FILE *out)
         return NULL;
     }
     fprintf (out, "zflow up: dispatcher  %s  (events %s)\n", at.disp, at.disp_ev);
-    fprintf (out, "zflow up: registry    %s  (events %s)\n", at.reg, at.reg_ev);
+    fprintf (out, "zflow up: registry    %s  (events %s)%s\n", at.reg, at.reg_ev,
+             cfg->pair ? ", the primary" : "");
+    if (cfg->pair)
+        fprintf (out, "zflow up: registry    %s  (events %s), the backup\n", at.backup,
+                 at.backup_ev);
     fprintf (out, "zflow up: executors   %d, task logs in %s\n", cfg->executors, at.logs);
     if (with_archiver)
         fprintf (out, "zflow up: archiver    %s  (store %s)\n", at.archiver, at.store);
@@ -367,7 +391,7 @@ zf_up_start (zf_up_config_t *cfg, FILE *out)
         snprintf (cfg->dashboard, sizeof cfg->dashboard, "http://%s/#token=%s", cfg->http, token);
         fprintf (out, "zflow up: dashboard %s\n", cfg->dashboard);
     }
-    fprintf (out, "zflow up: export ZFLOW_REGISTRY=%s\n", at.reg);
+    fprintf (out, "zflow up: export ZFLOW_REGISTRY=%s\n", at.registries);
     fflush (out);
     return supervisor;
 }

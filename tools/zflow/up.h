@@ -28,8 +28,8 @@ void zf_up_defaults (zf_up_config_t *cfg);
 //  Parses the options of `zflow up`/`zflow demo` (verb names which) from
 //  argv[optind...]; extra long options given in extra are accepted and
 //  reported through *extra_flags (bit i set for extra[i]). Returns 0, -1
-//  after -h printed the help (exit 0), 1 for --pair, or 2 on bad usage
-//  (message and usage line printed).
+//  after -h printed the help (exit 0), or 2 on bad usage (message and
+//  usage line printed).
 int zf_up_parse (int argc, char **argv, const zf_cli_verb_t *verb, zf_up_config_t *cfg,
                  const char **extra, unsigned *extra_flags);
 
@@ -39,8 +39,8 @@ void zf_up_registry_endpoints (const zf_up_config_t *cfg, char *buf, size_t size
 //  Executors of a local zflow, at most (--executors).
 #define ZF_UP_MAX_EXECUTORS 64
 
-//  Services of a local zflow, at most: the executors and five others.
-#define ZF_UP_MAX_SERVICES (ZF_UP_MAX_EXECUTORS + 5)
+//  Services of a local zflow, at most: the executors and six others.
+#define ZF_UP_MAX_SERVICES (ZF_UP_MAX_EXECUTORS + 6)
 
 //  What `zflow up` starts: each service's name under the supervisor and its
 //  command line, built from the service's own table of options.

@@ -1,5 +1,7 @@
 /*  Tests of zf_client: replies, timeouts, failover to the second endpoint,
-    and the request whose reply the caller polls for itself. */
+    a registry that answers passive (the next one asked at once, rounds
+    until one is active), and the request whose reply the caller polls for
+    itself. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,17 +9,44 @@
 #include <cmocka.h>
 
 #include "zf_client.h"
+#include "zf_regapi.h"
 
-//  A ROUTER that answers "re:" + body, or stays silent when mute.
+//  How a test server answers: not at all when mute; else ERROR passive to
+//  its first `passive` requests (-1: to all), then "re:" + body.
+typedef struct {
+    int mute;
+    int passive;
+} answers_t;
+
+//  A ROUTER that answers as its mode says.
 typedef struct {
     zactor_t *actor;
     char endpoint[64];
 } server_t;
 
+//  Sends ERROR passive to identity.
+static void
+s_send_passive (zsock_t *router, zframe_t **id, zframe_t **empty)
+{
+    zf_proto_encoder_t *enc = zf_proto_encoder_new ();
+    zf_reg_reply_t reply;
+    zf_reg_reply_init (&reply, ZF_BODY_ERROR, 1);
+    reply.code = ZF_ERR_PASSIVE;
+    reply.text = "this registry is passive";
+    zf_proto_error_t err;
+    assert_int_equal (zf_reg_reply_encode (enc, &reply, &err), 0);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_append (msg, id);
+    zmsg_append (msg, empty);
+    zmsg_addmem (msg, zf_proto_encoder_data (enc), zf_proto_encoder_size (enc));
+    zmsg_send (&msg, router);
+    zf_proto_encoder_destroy (&enc);
+}
+
 static void
 s_server (zsock_t *pipe, void *args)
 {
-    int mute = *(int *)args;
+    answers_t mode = *(answers_t *)args;
     zsock_t *router = zsock_new (ZMQ_ROUTER);
     int port = zsock_bind (router, "tcp://127.0.0.1:*");
     zsock_signal (pipe, 0);
@@ -27,7 +56,12 @@ s_server (zsock_t *pipe, void *args)
         zsock_t *which = zpoller_wait (poller, -1);
         if (which != router) break;
         zmsg_t *msg = zmsg_recv (router);
-        if (!mute) {
+        if (!mode.mute && mode.passive != 0) {
+            zframe_t *id = zmsg_pop (msg);
+            zframe_t *empty = zmsg_pop (msg);
+            s_send_passive (router, &id, &empty);
+            if (mode.passive > 0) mode.passive--;
+        } else if (!mode.mute) {
             zframe_t *id = zmsg_pop (msg);
             zframe_t *empty = zmsg_pop (msg);
             char *body = zmsg_popstr (msg);
@@ -45,9 +79,9 @@ s_server (zsock_t *pipe, void *args)
 }
 
 static void
-s_server_start (server_t *server, int *mute)
+s_server_start (server_t *server, answers_t *mode)
 {
-    server->actor = zactor_new (s_server, mute);
+    server->actor = zactor_new (s_server, mode);
     char *endpoint = zstr_recv (server->actor);
     snprintf (server->endpoint, sizeof server->endpoint, "%s", endpoint);
     free (endpoint);
@@ -55,18 +89,18 @@ s_server_start (server_t *server, int *mute)
 
 //  Two servers, the first mute, and the list of their endpoints.
 typedef struct {
-    int mute[2];    //  a's and b's
-    server_t a, b;  //  the servers
-    char list[160]; //  "A,B"
+    answers_t mode[2]; //  a's and b's
+    server_t a, b;     //  the servers
+    char list[160];    //  "A,B"
 } pair_t;
 
 static void
 s_pair_start (pair_t *pair)
 {
-    pair->mute[0] = 1;
-    pair->mute[1] = 0;
-    s_server_start (&pair->a, &pair->mute[0]);
-    s_server_start (&pair->b, &pair->mute[1]);
+    pair->mode[0] = (answers_t){1, 0};
+    pair->mode[1] = (answers_t){0, 0};
+    s_server_start (&pair->a, &pair->mode[0]);
+    s_server_start (&pair->b, &pair->mode[1]);
     snprintf (pair->list, sizeof pair->list, "%s,%s", pair->a.endpoint, pair->b.endpoint);
 }
 
@@ -80,9 +114,9 @@ s_pair_stop (pair_t *pair)
 static void
 test_reply (void **state)
 {
-    int mute = 0;
+    answers_t mode = {0, 0};
     server_t server;
-    s_server_start (&server, &mute);
+    s_server_start (&server, &mode);
     zf_client_t *client = zf_client_new (server.endpoint);
     assert_non_null (client);
     for (int i = 0; i < 3; i++) {
@@ -98,9 +132,9 @@ test_reply (void **state)
 static void
 test_timeout (void **state)
 {
-    int mute = 1;
+    answers_t mode = {1, 0};
     server_t server;
-    s_server_start (&server, &mute);
+    s_server_start (&server, &mode);
     zf_client_t *client = zf_client_new (server.endpoint);
     int64_t start = zclock_mono ();
     zframe_t *reply = zf_client_call (client, "ping", 4, 200);
@@ -132,6 +166,94 @@ test_failover (void **state)
     zframe_destroy (&reply);
     zf_client_destroy (&client);
     s_pair_stop (&pair);
+}
+
+//  A passive first endpoint: the second is asked at once, well within the
+//  share of time the first would get if it were silent.
+static void
+test_passive_then_active (void **state)
+{
+    answers_t modes[2] = {{0, -1}, {0, 0}};
+    server_t a, b;
+    s_server_start (&a, &modes[0]);
+    s_server_start (&b, &modes[1]);
+    char list[160];
+    snprintf (list, sizeof list, "%s,%s", a.endpoint, b.endpoint);
+    zf_client_t *client = zf_client_new (list);
+    int64_t start = zclock_mono ();
+    zframe_t *reply = zf_client_call (client, "hello", 5, 4000);
+    assert_non_null (reply);
+    assert_true (zframe_streq (reply, "re:hello"));
+    assert_true (zclock_mono () - start < 1000);
+    assert_string_equal (zf_client_endpoint (client), b.endpoint);
+    zframe_destroy (&reply);
+    zf_client_destroy (&client);
+    zactor_destroy (&a.actor);
+    zactor_destroy (&b.actor);
+}
+
+//  Nothing listens at the first endpoint (a registry killed): it is passed
+//  over once no connection is made within ZF_CLIENT_CONNECT_MS, not after
+//  half the timeout.
+static void
+test_no_connection (void **state)
+{
+    answers_t answers = {0, 0};
+    server_t server;
+    s_server_start (&server, &answers);
+    char list[160];
+    snprintf (list, sizeof list, "tcp://127.0.0.1:1,%s", server.endpoint);
+    zf_client_t *client = zf_client_new (list);
+    int64_t start = zclock_mono ();
+    zframe_t *reply = zf_client_call (client, "hello", 5, 8000);
+    assert_non_null (reply);
+    assert_true (zframe_streq (reply, "re:hello"));
+    assert_true (zclock_mono () - start < ZF_CLIENT_CONNECT_MS + 1000);
+    zframe_destroy (&reply);
+    zf_client_destroy (&client);
+    //  Alone, it is tried until the time is up, and the error says why.
+    client = zf_client_new ("tcp://127.0.0.1:1");
+    start = zclock_mono ();
+    assert_null (zf_client_call (client, "hello", 5, 700));
+    assert_true (zclock_mono () - start >= 700 - ZF_CLIENT_PASSIVE_WAIT_MS);
+    assert_non_null (strstr (zf_client_error (client), "no connection"));
+    zf_client_destroy (&client);
+    zactor_destroy (&server.actor);
+}
+
+//  Both passive for a while (a pair failing over): rounds go on until one
+//  answers; always passive: NULL once the time is up, saying so.
+static void
+test_passive_rounds (void **state)
+{
+    answers_t modes[2] = {{0, 3}, {0, -1}};
+    server_t a, b;
+    s_server_start (&a, &modes[0]);
+    s_server_start (&b, &modes[1]);
+    char list[160];
+    snprintf (list, sizeof list, "%s,%s", a.endpoint, b.endpoint);
+    zf_client_t *client = zf_client_new (list);
+    int64_t start = zclock_mono ();
+    zframe_t *reply = zf_client_call (client, "hello", 5, 4000);
+    int64_t took = zclock_mono () - start;
+    assert_non_null (reply);
+    assert_true (zframe_streq (reply, "re:hello"));
+    //  Three rounds of refusals, a pause after each.
+    assert_true (took >= 3 * ZF_CLIENT_PASSIVE_WAIT_MS && took < 3000);
+    zframe_destroy (&reply);
+    zf_client_destroy (&client);
+    zactor_destroy (&a.actor);
+
+    client = zf_client_new (b.endpoint);
+    start = zclock_mono ();
+    reply = zf_client_call (client, "hello", 5, 300);
+    took = zclock_mono () - start;
+    assert_null (reply);
+    //  It asks again while a pause still fits before the deadline.
+    assert_true (took >= 300 - ZF_CLIENT_PASSIVE_WAIT_MS && took < 2000);
+    assert_non_null (strstr (zf_client_error (client), "is passive"));
+    zf_client_destroy (&client);
+    zactor_destroy (&b.actor);
 }
 
 static void
@@ -196,9 +318,10 @@ main (void)
 {
     zsys_init ();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_reply),     cmocka_unit_test (test_timeout),
-        cmocka_unit_test (test_failover),  cmocka_unit_test (test_send_and_drop),
-        cmocka_unit_test (test_endpoints),
+        cmocka_unit_test (test_reply),          cmocka_unit_test (test_timeout),
+        cmocka_unit_test (test_failover),       cmocka_unit_test (test_passive_then_active),
+        cmocka_unit_test (test_passive_rounds), cmocka_unit_test (test_no_connection),
+        cmocka_unit_test (test_send_and_drop),  cmocka_unit_test (test_endpoints),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -487,10 +487,52 @@ test_reply_errors (void **state)
     bad = self->reply[1];
     bad.code = 0;
     assert_int_equal (zf_reg_reply_encode (self->replies->enc, &bad, &err), -1);
-    assert_string_equal (err.text, "code: value 0 out of range 1..7");
+    assert_string_equal (err.text, "code: value 0 out of range 1..8");
     zf_reg_reply_init (&bad, ZF_BODY_PING, 1);
     assert_int_equal (zf_reg_reply_encode (self->replies->enc, &bad, &err), -1);
     assert_string_equal (err.text, "type: PING (19) is not a reply");
+}
+
+//  zf_reg_reply_passive: an ERROR passive only; other errors, other
+//  replies, garbage and bodies past ZF_REG_PASSIVE_MAX are not.
+static void
+test_reply_passive (void **state)
+{
+    fixture_t *self = *state;
+    zf_proto_encoder_t *enc = self->replies->enc;
+    zf_proto_decoder_t *dec = self->replies->dec;
+    zf_proto_error_t err;
+    zf_reg_reply_t reply;
+    zf_reg_reply_init (&reply, ZF_BODY_ERROR, 9);
+    reply.code = ZF_ERR_PASSIVE;
+    reply.text = "this registry is passive";
+    assert_int_equal (zf_reg_reply_encode (enc, &reply, &err), 0);
+    assert_true (
+        zf_reg_reply_passive (dec, zf_proto_encoder_data (enc), zf_proto_encoder_size (enc)));
+    assert_string_equal (zf_reg_error_name (ZF_ERR_PASSIVE), "passive");
+    //  Cut short, it is not one.
+    assert_false (
+        zf_reg_reply_passive (dec, zf_proto_encoder_data (enc), zf_proto_encoder_size (enc) - 1));
+    reply.code = ZF_ERR_UNAVAILABLE;
+    assert_int_equal (zf_reg_reply_encode (enc, &reply, &err), 0);
+    assert_false (
+        zf_reg_reply_passive (dec, zf_proto_encoder_data (enc), zf_proto_encoder_size (enc)));
+    zf_reg_reply_init (&reply, ZF_BODY_OK, 9);
+    reply.text = "pong";
+    assert_int_equal (zf_reg_reply_encode (enc, &reply, &err), 0);
+    assert_false (
+        zf_reg_reply_passive (dec, zf_proto_encoder_data (enc), zf_proto_encoder_size (enc)));
+    assert_false (zf_reg_reply_passive (dec, "garbage", 7));
+    //  A long text makes the body too large to look into.
+    char text[ZF_REG_PASSIVE_MAX];
+    memset (text, 'x', sizeof text - 1);
+    text[sizeof text - 1] = 0;
+    zf_reg_reply_init (&reply, ZF_BODY_ERROR, 9);
+    reply.code = ZF_ERR_PASSIVE;
+    reply.text = text;
+    assert_int_equal (zf_reg_reply_encode (enc, &reply, &err), 0);
+    assert_false (
+        zf_reg_reply_passive (dec, zf_proto_encoder_data (enc), zf_proto_encoder_size (enc)));
 }
 
 int
@@ -503,6 +545,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_reply_checks, setup, teardown),
         cmocka_unit_test_setup_teardown (test_request_errors, setup, teardown),
         cmocka_unit_test_setup_teardown (test_reply_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_reply_passive, setup, teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

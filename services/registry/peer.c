@@ -1,0 +1,208 @@
+/*  peer.c - the registry's link to its peer of a Binary Star pair. */
+#include "peer.h"
+#include "zf_log.h"
+#include "zf_proto.h"
+#include "zf_socket.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+struct _zf_peer_t {
+    zloop_t *loop;           //  the actor's
+    zf_pair_t *pair;         //  the state machine
+    zsock_t *pub;            //  our state, to the peer
+    zsock_t *sub;            //  the peer's state
+    int timer;               //  the heartbeat, or -1
+    zf_proto_encoder_t *enc; //  BSTAR bodies out
+    zf_proto_decoder_t *dec; //  and in
+    zf_peer_ops_t ops;       //  the owner's
+    void *arg;               //  for them
+    zf_peer_stats_t stats;   //  counters
+};
+
+//  Sends the state if it is due: the pair says when.
+static void
+s_tell (zf_peer_t *self)
+{
+    if (!zf_pair_due (self->pair)) return;
+    zf_bstar_msg_t msg = {
+        .state = (uint8_t)zf_pair_state (self->pair),
+        .epoch = zf_pair_epoch (self->pair),
+        .seq = self->ops.seq (self->arg),
+    };
+    zf_proto_error_t err;
+    if (zf_bstar_encode (self->enc, &msg, &err) != 0) {
+        zf_log_error ("peer state not encoded reason=\"%s\"", err.text);
+        return;
+    }
+    zf_pair_sent (self->pair);
+    if (zmq_send (zsock_resolve (self->pub), zf_proto_encoder_data (self->enc),
+                  zf_proto_encoder_size (self->enc), ZMQ_DONTWAIT) < 0) {
+        self->stats.unsent++;
+        zf_log_warn ("peer state not sent reason=\"%s\"", zmq_strerror (zmq_errno ()));
+    } else
+        self->stats.sent++;
+}
+
+//  The state changed: the owner first (it may take a term), then the peer.
+static void
+s_changed (zf_peer_t *self, zf_pair_change_t change, const char *why)
+{
+    if (change == ZF_PAIR_SAME) return;
+    self->ops.changed (self->arg, change, why);
+    s_tell (self);
+}
+
+//  Messages from the peer.
+static int
+s_on_sub (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    zf_peer_t *self = arg;
+    zframe_t *frame = zframe_recv (reader);
+    if (!frame) return 0;
+    zf_bstar_msg_t msg;
+    zf_proto_error_t err;
+    if (zframe_more (frame) ||
+        zf_bstar_decode (self->dec, zframe_data (frame), zframe_size (frame), &msg, &err) != 0) {
+        self->stats.malformed++;
+        zf_log_warn ("malformed message from the peer reason=\"%s\"",
+                     zframe_more (frame) ? "more than one frame" : err.text);
+        //  The rest of a message of several frames.
+        while (zsock_rcvmore (reader)) {
+            zframe_t *rest = zframe_recv (reader);
+            zframe_destroy (&rest);
+        }
+        zframe_destroy (&frame);
+        return 0;
+    }
+    zframe_destroy (&frame);
+    self->stats.heard++;
+    const char *why = NULL;
+    s_changed (self, zf_pair_peer (self->pair, &msg, &why), why);
+    return 0;
+}
+
+//  The heartbeat.
+static int
+s_on_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    s_tell (arg);
+    return 0;
+}
+
+//  A socket of type, bound or connected to endpoint; NULL with the reason.
+static zsock_t *
+s_socket (int type, const char *endpoint, bool bind, char *error, size_t size)
+{
+    zsock_t *sock = zf_socket_new (type);
+    if (!sock) {
+        snprintf (error, size, "cannot make a socket");
+        return NULL;
+    }
+    int rc = bind ? zsock_bind (sock, "%s", endpoint) : zsock_connect (sock, "%s", endpoint);
+    if (rc < 0) {
+        snprintf (error, size, "cannot %s %s: %s", bind ? "bind" : "connect to", endpoint,
+                  zmq_strerror (zmq_errno ()));
+        zsock_destroy (&sock);
+    }
+    return sock;
+}
+
+zf_peer_t *
+zf_peer_new (zloop_t *loop, zf_clock_t *clock, const zf_peer_config_t *cfg,
+             const zf_peer_ops_t *ops, void *arg, char *error, size_t size)
+{
+    assert (loop && clock && cfg && ops && ops->changed && ops->seq);
+    zf_peer_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        snprintf (error, size, "out of memory");
+        return NULL;
+    }
+    self->loop = loop;
+    self->ops = *ops;
+    self->arg = arg;
+    self->timer = -1;
+    int heartbeat = cfg->heartbeat_ms > 0 ? cfg->heartbeat_ms : ZF_PAIR_HEARTBEAT_MS;
+    self->pair = zf_pair_new (clock, cfg->primary, heartbeat, ZF_PAIR_LIVENESS);
+    self->enc = zf_proto_encoder_new ();
+    self->dec = zf_proto_decoder_new ();
+    if (!self->pair || !self->enc || !self->dec) {
+        snprintf (error, size, "out of memory");
+        zf_peer_destroy (&self);
+        return NULL;
+    }
+    self->pub = s_socket (ZMQ_PUB, cfg->bind, true, error, size);
+    self->sub = self->pub ? s_socket (ZMQ_SUB, cfg->peer, false, error, size) : NULL;
+    if (!self->sub) {
+        zf_peer_destroy (&self);
+        return NULL;
+    }
+    zsock_set_subscribe (self->sub, "");
+    self->timer = zloop_timer (loop, (size_t)heartbeat, 0, s_on_timer, self);
+    if (self->timer < 0 || zloop_reader (loop, self->sub, s_on_sub, self) != 0) {
+        snprintf (error, size, "out of memory");
+        zf_peer_destroy (&self);
+        return NULL;
+    }
+    s_tell (self);
+    return self;
+}
+
+void
+zf_peer_destroy (zf_peer_t **self_p)
+{
+    assert (self_p);
+    zf_peer_t *self = *self_p;
+    if (!self) return;
+    if (self->timer >= 0) zloop_timer_end (self->loop, self->timer);
+    if (self->sub) zloop_reader_end (self->loop, self->sub);
+    zsock_destroy (&self->sub);
+    zsock_destroy (&self->pub);
+    zf_proto_encoder_destroy (&self->enc);
+    zf_proto_decoder_destroy (&self->dec);
+    zf_pair_destroy (&self->pair);
+    free (self);
+    *self_p = NULL;
+}
+
+zf_pair_t *
+zf_peer_pair (zf_peer_t *self)
+{
+    assert (self);
+    return self->pair;
+}
+
+bool
+zf_peer_client (zf_peer_t *self)
+{
+    assert (self);
+    zf_pair_change_t change;
+    const char *why = NULL;
+    bool served = zf_pair_client (self->pair, &change, &why);
+    s_changed (self, change, why);
+    return served;
+}
+
+void
+zf_peer_set_epoch (zf_peer_t *self, uint64_t epoch)
+{
+    assert (self);
+    zf_pair_set_epoch (self->pair, epoch);
+    s_tell (self);
+}
+
+const char *
+zf_peer_endpoint (zf_peer_t *self)
+{
+    assert (self);
+    return zsock_endpoint (self->pub);
+}
+
+void
+zf_peer_stats (zf_peer_t *self, zf_peer_stats_t *stats)
+{
+    assert (self);
+    assert (stats);
+    *stats = self->stats;
+}
