@@ -206,6 +206,13 @@ zf_pair_sent (zf_pair_t *self)
     self->next_send = zf_clock_mono_us (self->clock) + self->heartbeat_us;
 }
 
+void
+zf_pair_tell (zf_pair_t *self)
+{
+    assert (self);
+    self->next_send = zf_clock_mono_us (self->clock);
+}
+
 int
 zf_pair_wait (zf_pair_t *self)
 {

@@ -115,6 +115,10 @@ bool zf_pair_due (zf_pair_t *self);
 //  The state message went now; the next is due a heartbeat later.
 void zf_pair_sent (zf_pair_t *self);
 
+//  The state message is due now (the owner has news for the peer: a passive
+//  registry's new last seq).
+void zf_pair_tell (zf_pair_t *self);
+
 //  Ms until zf_pair_due will be true (0 if it is) or the peer falls
 //  silent, whichever comes first; for the owner's timer.
 int zf_pair_wait (zf_pair_t *self);

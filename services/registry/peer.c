@@ -80,6 +80,7 @@ s_on_sub (zloop_t *loop, zsock_t *reader, void *arg)
     self->stats.heard++;
     const char *why = NULL;
     s_changed (self, zf_pair_peer (self->pair, &msg, &why), why);
+    self->ops.heard (self->arg);
     return 0;
 }
 
@@ -113,7 +114,7 @@ zf_peer_t *
 zf_peer_new (zloop_t *loop, zf_clock_t *clock, const zf_peer_config_t *cfg,
              const zf_peer_ops_t *ops, void *arg, char *error, size_t size)
 {
-    assert (loop && clock && cfg && ops && ops->changed && ops->seq);
+    assert (loop && clock && cfg && ops && ops->changed && ops->seq && ops->heard);
     zf_peer_t *self = calloc (1, sizeof *self);
     if (!self) {
         snprintf (error, size, "out of memory");
@@ -189,6 +190,14 @@ zf_peer_set_epoch (zf_peer_t *self, uint64_t epoch)
 {
     assert (self);
     zf_pair_set_epoch (self->pair, epoch);
+    s_tell (self);
+}
+
+void
+zf_peer_advance (zf_peer_t *self)
+{
+    assert (self);
+    zf_pair_tell (self->pair);
     s_tell (self);
 }
 

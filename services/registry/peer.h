@@ -28,6 +28,9 @@ typedef struct {
     void (*changed) (void *arg, zf_pair_change_t change, const char *why);
     //  The last event seq the owner has applied, for the state message.
     uint64_t (*seq) (void *arg);
+    //  A message from the peer was handled (after changed, if it changed
+    //  the state): the end of the owner's turn.
+    void (*heard) (void *arg);
 } zf_peer_ops_t;
 
 typedef struct {
@@ -60,8 +63,13 @@ zf_pair_t *zf_peer_pair (zf_peer_t *self);
 //  has now become, active; the owner heard of the change first).
 bool zf_peer_client (zf_peer_t *self);
 
-//  The owner took a new term: the pair knows it, and the peer hears it now.
+//  The owner took a new term: the pair knows it, and the peer hears it with
+//  the next state message.
 void zf_peer_set_epoch (zf_peer_t *self, uint64_t epoch);
+
+//  The owner's last seq moved (a passive registry applied events): the
+//  peer hears it now, so the active one can acknowledge what we hold.
+void zf_peer_advance (zf_peer_t *self);
 
 //  The endpoint our PUB is bound to.
 const char *zf_peer_endpoint (zf_peer_t *self);

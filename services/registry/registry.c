@@ -101,6 +101,7 @@ typedef struct {
     int watch_timer;         //  checks the lag, or -1
     zf_peer_t *peer;         //  in a pair: the peer link, else NULL
     zf_standby_t *standby;   //  while passive: following the active
+    uint64_t told_seq;       //  while passive: the last seq the peer heard of
 } zf_registry_t;
 
 //  When the engine reports a deadline that its tick did not handle, wait
@@ -348,6 +349,11 @@ s_standby_done (void *arg)
                 "to take a fresh copy",
                 why);
     s_turn_end (self, false);
+    //  The active registry acknowledges results once we hold their events.
+    if (!self->stopping && zf_engine_seq (self->engine) != self->told_seq) {
+        self->told_seq = zf_engine_seq (self->engine);
+        zf_peer_advance (self->peer);
+    }
 }
 
 //  Primary or backup to passive: follow the active registry.
@@ -433,9 +439,33 @@ s_pair_seq (void *arg)
     return zf_engine_seq (self->engine);
 }
 
+//  zf_peer_ops_t.heard: the passive peer's seq may have moved, which lets
+//  acknowledgements go.
+static void
+s_pair_heard (void *arg)
+{
+    s_turn_end (arg, false);
+}
+
+//  zf_session_gate_fn: while a passive peer is heard, events are safe up
+//  to the last seq it says it holds; with none, every event is (the
+//  registry acknowledges at once, as one alone does).
+static uint64_t
+s_ack_gate (void *arg)
+{
+    zf_registry_t *self = arg;
+    zf_pair_t *pair = zf_peer_pair (self->peer);
+    zf_bstar_msg_t last;
+    if (!zf_pair_peer_alive (pair) || !zf_pair_peer_last (pair, &last) ||
+        last.state != ZF_BSTAR_PASSIVE)
+        return UINT64_MAX;
+    return last.seq;
+}
+
 static const zf_peer_ops_t s_peer_ops = {
     .changed = s_pair_changed,
     .seq = s_pair_seq,
+    .heard = s_pair_heard,
 };
 
 //  STATS: the counters, by name (docs/ARCHITECTURE.md lists them).
@@ -477,6 +507,7 @@ s_send_stats (zf_registry_t *self, zsock_t *pipe)
     zf_fields_add (stats, "history_refused", history.refused);
     zf_fields_add (stats, "active", self->active);
     zf_fields_add (stats, "requests_refused_passive", requests.refused);
+    zf_fields_add (stats, "acks_parked", zf_session_acks_parked (self->session));
     if (self->peer) {
         zf_peer_stats_t peer;
         zf_peer_stats (self->peer, &peer);
@@ -718,6 +749,7 @@ zf_registry_actor (zsock_t *pipe, void *args)
         };
         self.peer = zf_peer_new (self.loop, self.real, &peer, &s_peer_ops, &self, cfg->error,
                                  sizeof cfg->error);
+        zf_session_set_gate (self.session, s_ack_gate, &self);
         if (!self.peer) {
             s_teardown (&self);
             zsock_signal (pipe, 1);

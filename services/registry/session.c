@@ -11,6 +11,7 @@
 #include "session.h"
 #include "orders.h"
 #include "results.h"
+#include "zf_array.h"
 #include "zf_keytable.h"
 #include "zf_log.h"
 
@@ -20,6 +21,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+//  The acknowledgements of one turn, waiting until its events are safe.
+typedef struct {
+    zf_keytable_t *keys; //  the attempts
+    uint64_t seq;        //  the engine's seq at the end of the turn
+} s_parked_t;
 
 struct _zf_session_t {
     bool started; //  zf_session_start was called: ticks may reconnect
@@ -41,6 +48,11 @@ struct _zf_session_t {
     zf_keytable_t *live;         //  after HELLO_REPLY: shard -> newest attempt listed
     zf_keytable_t *acks;         //  results to acknowledge (attempts)
     zf_keytable_t *resend;       //  attempts refused as overloaded, to send again
+    s_parked_t *parked;          //  acknowledgements waiting for the gate, oldest first
+    size_t parked_count;         //  of them
+    size_t parked_capacity;      //  room
+    zf_session_gate_fn *gate;    //  how far events are safe, or NULL: acknowledge at once
+    void *gate_arg;              //  for it
     zf_task_key_t *batch;        //  the keys of one ACK (ZF_MAX_BATCH)
 
     //  Where it stands
@@ -273,11 +285,11 @@ zf_session_on_results (zf_session_t *self, const zf_results_t *results)
     }
 }
 
-void
-zf_session_flush_acks (zf_session_t *self)
+//  Sends ACKs for every attempt in keys, then empties it.
+static void
+s_send_acks (zf_session_t *self, zf_keytable_t *keys)
 {
-    assert (self);
-    size_t total = zf_keytable_size (self->acks);
+    size_t total = zf_keytable_size (keys);
     if (total == 0) return;
     if (self->state == ZF_SESSION_OFF) {
         //  The dispatcher sends unacknowledged results again after HELLO.
@@ -285,13 +297,13 @@ zf_session_flush_acks (zf_session_t *self)
         zf_log_warn ("acknowledgements dropped count=%zu reason=\"no connection to the "
                      "dispatcher\"; the results come again",
                      total);
-        zf_keytable_purge (self->acks);
+        zf_keytable_purge (keys);
         return;
     }
     //  One ACK per ZF_MAX_BATCH keys; the keys are the table's copies.
     size_t count = 0, seen = 0;
-    for (void *item = zf_keytable_first (self->acks); item; item = zf_keytable_next (self->acks)) {
-        self->batch[count++] = *zf_keytable_cursor (self->acks);
+    for (void *item = zf_keytable_first (keys); item; item = zf_keytable_next (keys)) {
+        self->batch[count++] = *zf_keytable_cursor (keys);
         if (++seen < total && count < ZF_MAX_BATCH) continue;
         zf_ack_t ack = {self->batch, count};
         zf_proto_error_t err;
@@ -302,7 +314,65 @@ zf_session_flush_acks (zf_session_t *self)
             self->stats.acks_lost += count;
         count = 0;
     }
-    zf_keytable_purge (self->acks);
+    zf_keytable_purge (keys);
+}
+
+//  Parks this turn's acknowledgements under the engine's seq. Returns 0,
+//  or -1 if out of memory (they are then sent at once).
+static int
+s_park (zf_session_t *self)
+{
+    zf_keytable_t *fresh = zf_keytable_new (ZF_KEYTABLE_ATTEMPT);
+    if (!fresh || zf_array_grow ((void **)&self->parked, &self->parked_capacity,
+                                 self->parked_count + 1, sizeof (s_parked_t)) != 0) {
+        zf_keytable_destroy (&fresh);
+        return -1;
+    }
+    self->parked[self->parked_count++] =
+        (s_parked_t){self->acks, (uint64_t)zf_engine_seq (self->engine)};
+    self->acks = fresh;
+    return 0;
+}
+
+void
+zf_session_flush_acks (zf_session_t *self)
+{
+    assert (self);
+    if (zf_keytable_size (self->acks) > 0 && (!self->gate || s_park (self) != 0)) {
+        if (self->gate)
+            s_out_of_memory (self,
+                             "parking acknowledgements: they go before their events are safe");
+        s_send_acks (self, self->acks);
+    }
+    if (!self->gate || self->parked_count == 0) return;
+    //  The turns whose events are safe, oldest first.
+    uint64_t safe = self->gate (self->gate_arg);
+    size_t done = 0;
+    while (done < self->parked_count && self->parked[done].seq <= safe) {
+        s_send_acks (self, self->parked[done].keys);
+        zf_keytable_destroy (&self->parked[done].keys);
+        done++;
+    }
+    memmove (self->parked, self->parked + done, (self->parked_count - done) * sizeof (s_parked_t));
+    self->parked_count -= done;
+}
+
+void
+zf_session_set_gate (zf_session_t *self, zf_session_gate_fn *gate, void *arg)
+{
+    assert (self);
+    self->gate = gate;
+    self->gate_arg = arg;
+}
+
+size_t
+zf_session_acks_parked (zf_session_t *self)
+{
+    assert (self);
+    size_t count = 0;
+    for (size_t i = 0; i < self->parked_count; i++)
+        count += zf_keytable_size (self->parked[i].keys);
+    return count;
 }
 
 //  ---------------------------------------------------------------------------
@@ -834,6 +904,9 @@ zf_session_destroy (zf_session_t **self_p)
     zf_keytable_destroy (&self->live);
     zf_keytable_destroy (&self->acks);
     zf_keytable_destroy (&self->resend);
+    for (size_t i = 0; i < self->parked_count; i++)
+        zf_keytable_destroy (&self->parked[i].keys);
+    free (self->parked);
     free (self->batch);
     free (self->name);
     free (self->endpoint);

@@ -170,8 +170,23 @@ void zf_session_backoff_over (zf_session_t *self);
 //  the session takes orders.
 void zf_session_pump (zf_session_t *self);
 
-//  Acknowledges the results handled since the last call.
+//  Acknowledges the results handled since the last call, and those
+//  handled earlier whose events the gate now says are safe.
 void zf_session_flush_acks (zf_session_t *self);
+
+//  How far the registry's events are safe from its loss: the highest seq
+//  that outlives it (held by the passive registry of a pair), UINT64_MAX
+//  for every one.
+typedef uint64_t (zf_session_gate_fn) (void *arg);
+
+//  With a gate, the results of a turn are acknowledged only once the gate
+//  reaches the engine's seq at the end of that turn (until then the
+//  dispatcher holds them, and hands them to whichever registry says HELLO
+//  next); without one (NULL, the default), at the end of the turn.
+void zf_session_set_gate (zf_session_t *self, zf_session_gate_fn *gate, void *arg);
+
+//  Results handled whose acknowledgement waits for the gate.
+size_t zf_session_acks_parked (zf_session_t *self);
 
 //  zf_engine_inflight_fn (arg is the session): tells the dispatcher to
 //  cancel a shard in flight.

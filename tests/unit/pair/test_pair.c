@@ -308,6 +308,10 @@ test_heartbeat (void **state)
     //  Nothing changes: no message before the heartbeat.
     s_hear (pair, ZF_BSTAR_PASSIVE, 0);
     assert_false (zf_pair_due (pair));
+    //  Unless the owner has news.
+    zf_pair_tell (pair);
+    assert_true (zf_pair_due (pair));
+    assert_int_equal (zf_pair_wait (pair), 0);
     zf_pair_destroy (&pair);
 }
 

@@ -1029,10 +1029,93 @@ test_malformed_messages_are_counted_and_reported_once_a_second (void **state)
     assert_int_equal (stats.malformed, 5);
 }
 
+//  ---------------------------------------------------------------------------
+//  A session not started, and the acknowledgement gate
+
+//  Before zf_session_start (a registry of a pair that is not active),
+//  ticks connect nothing.
+static void
+test_ticks_do_nothing_before_the_start (void **state)
+{
+    s_fixture_t *fx = *state;
+    for (int i = 0; i < 3; i++) {
+        s_wait (fx, 1000);
+        zf_session_tick (fx->session);
+    }
+    assert_int_equal (fx->connects, 0);
+    assert_int_equal (fx->count, 0);
+    assert_int_equal (zf_session_state (fx->session), ZF_SESSION_OFF);
+}
+
+//  The gate's answer, set by the test.
+static uint64_t s_safe;
+
+static uint64_t
+s_gate (void *arg)
+{
+    return s_safe;
+}
+
+//  With a gate, a turn's results are acknowledged once the gate reaches the
+//  engine's seq at the end of that turn, oldest turn first.
+static void
+test_acks_wait_for_the_gate (void **state)
+{
+    s_fixture_t *fx = *state;
+    s_safe = 0;
+    zf_session_set_gate (fx->session, s_gate, NULL);
+    s_ready (fx);
+    s_run (fx);
+    s_skip (fx);
+    zf_task_key_t a1 = s_key ("a", ZF_SHARD_SOLE, 1);
+    s_result (fx, &a1, ZF_JOB_SUCCEEDED);
+    zf_session_flush_acks (fx->session);
+    uint64_t first = (uint64_t)zf_engine_seq (fx->engine);
+    assert_int_equal (s_count (fx, ZF_MDPC_ACK), 0);
+    assert_int_equal (zf_session_acks_parked (fx->session), 1);
+    zf_task_key_t c1 = s_key ("c", ZF_SHARD_SOLE, 1);
+    s_result (fx, &c1, ZF_JOB_SUCCEEDED);
+    zf_session_flush_acks (fx->session);
+    assert_true ((uint64_t)zf_engine_seq (fx->engine) > first);
+    assert_int_equal (zf_session_acks_parked (fx->session), 2);
+    //  One short of the first turn's seq: nothing yet.
+    s_safe = first - 1;
+    zf_session_flush_acks (fx->session);
+    assert_int_equal (s_count (fx, ZF_MDPC_ACK), 0);
+    //  The first turn is safe, the second not yet.
+    s_safe = first;
+    zf_session_flush_acks (fx->session);
+    s_msg_t *msg = s_next (fx, ZF_MDPC_ACK);
+    assert_non_null (msg);
+    zf_ack_t ack;
+    zf_proto_error_t err;
+    assert_int_equal (zf_ack_decode (fx->decoder, msg->body, msg->size, &ack, &err), 0);
+    assert_int_equal (ack.key_count, 1);
+    assert_string_equal (ack.keys[0].task, "a");
+    assert_int_equal (zf_session_acks_parked (fx->session), 1);
+    //  Every event safe: the rest goes.
+    s_safe = UINT64_MAX;
+    zf_session_flush_acks (fx->session);
+    msg = s_next (fx, ZF_MDPC_ACK);
+    assert_non_null (msg);
+    assert_int_equal (zf_ack_decode (fx->decoder, msg->body, msg->size, &ack, &err), 0);
+    assert_string_equal (ack.keys[0].task, "c");
+    assert_int_equal (zf_session_acks_parked (fx->session), 0);
+    //  Without a gate, at once.
+    zf_session_set_gate (fx->session, NULL, NULL);
+    zf_task_key_t stray = s_key ("a", ZF_SHARD_SOLE, 9);
+    s_result (fx, &stray, ZF_JOB_SUCCEEDED);
+    zf_session_flush_acks (fx->session);
+    assert_int_equal (s_count (fx, ZF_MDPC_ACK), 1);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (test_ticks_do_nothing_before_the_start, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_acks_wait_for_the_gate, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_off_until_a_connection_is_made, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_a_reply_with_nothing_in_flight_makes_it_ready,
                                          s_setup, s_teardown),
