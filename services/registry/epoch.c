@@ -106,3 +106,13 @@ zf_epoch_take (const char *dir, uint64_t current, uint64_t seen, uint64_t *taken
     *taken = newest + 1;
     return 0;
 }
+
+int
+zf_epoch_take_in_pair (const char *dir, bool primary, uint64_t current, uint64_t seen,
+                       uint64_t *taken, char *err, size_t size)
+{
+    uint64_t newest = current > seen ? current : seen;
+    //  One past the newest has the other role's parity: skip it.
+    if (newest < ZF_MAX_EPOCH && (newest + 1) % 2 != (primary ? 1u : 0u)) newest++;
+    return zf_epoch_take (dir, current, newest, taken, err, size);
+}

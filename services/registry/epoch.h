@@ -15,6 +15,7 @@
 #ifndef ZF_EPOCH_H_INCLUDED
 #define ZF_EPOCH_H_INCLUDED
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,5 +36,11 @@ int zf_epoch_store (const char *dir, uint64_t epoch, char *err, size_t size);
 //  that term would pass ZF_MAX_EPOCH or cannot be stored.
 int zf_epoch_take (const char *dir, uint64_t current, uint64_t seen, uint64_t *taken, char *err,
                    size_t size);
+
+//  As zf_epoch_take for a registry of a pair: the primary takes odd terms
+//  and the backup even ones, so two registries that cannot hear each other
+//  never take the same term, and the older one is always fenced.
+int zf_epoch_take_in_pair (const char *dir, bool primary, uint64_t current, uint64_t seen,
+                           uint64_t *taken, char *err, size_t size);
 
 #endif

@@ -388,13 +388,9 @@ s_activate (zf_registry_t *self, const char *why)
     uint64_t file = 0, taken = 0;
     uint64_t seen = zf_pair_epoch_seen (zf_peer_pair (self->peer));
     if (zf_engine_epoch (self->engine) > seen) seen = zf_engine_epoch (self->engine);
-    bool loaded = zf_epoch_load (self->dir, &file, err, sizeof err) == 0;
-    //  The primary takes odd terms and the backup even ones: two registries
-    //  that cannot hear each other never take the same term, so the older
-    //  one is always fenced.
-    uint64_t next = (file > seen ? file : seen) + 1;
-    if (next % 2 != (zf_pair_primary (zf_peer_pair (self->peer)) ? 1u : 0u)) seen = next;
-    if (!loaded || zf_epoch_take (self->dir, file, seen, &taken, err, sizeof err) != 0) {
+    bool primary = zf_pair_primary (zf_peer_pair (self->peer));
+    if (zf_epoch_load (self->dir, &file, err, sizeof err) != 0 ||
+        zf_epoch_take_in_pair (self->dir, primary, file, seen, &taken, err, sizeof err) != 0) {
         s_stop (self, "cannot take over: %s", err);
         return;
     }

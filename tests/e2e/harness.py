@@ -184,8 +184,9 @@ class Zflow:
             f.write(text)
         return path
 
-    def service_pid(self, program):
-        """The pid of a service that zflow up started (by program name)."""
+    def service_pid(self, program, arg=None):
+        """The pid of a service that zflow up started (by program name, and with arg among its
+        arguments if given)."""
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
@@ -193,10 +194,11 @@ class Zflow:
                 with open("/proc/%s/stat" % entry) as f:
                     ppid = int(f.read().rsplit(")", 1)[1].split()[1])
                 with open("/proc/%s/cmdline" % entry, "rb") as f:
-                    argv0 = f.read().split(b"\0")[0].decode()
+                    argv = f.read().split(b"\0")
             except (OSError, IndexError, ValueError):
                 continue
-            if ppid == self.up.pid and os.path.basename(argv0) == program:
+            if (ppid == self.up.pid and os.path.basename(argv[0].decode()) == program and
+                    (arg is None or arg.encode() in argv)):
                 return int(entry)
         return None
 

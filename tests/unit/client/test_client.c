@@ -87,7 +87,7 @@ s_server_start (server_t *server, answers_t *mode)
     free (endpoint);
 }
 
-//  Two servers, the first mute, and the list of their endpoints.
+//  Two servers answering as a and b say, and the list of their endpoints.
 typedef struct {
     answers_t mode[2]; //  a's and b's
     server_t a, b;     //  the servers
@@ -95,13 +95,20 @@ typedef struct {
 } pair_t;
 
 static void
-s_pair_start (pair_t *pair)
+s_pair_start_as (pair_t *pair, answers_t a, answers_t b)
 {
-    pair->mode[0] = (answers_t){1, 0};
-    pair->mode[1] = (answers_t){0, 0};
+    pair->mode[0] = a;
+    pair->mode[1] = b;
     s_server_start (&pair->a, &pair->mode[0]);
     s_server_start (&pair->b, &pair->mode[1]);
     snprintf (pair->list, sizeof pair->list, "%s,%s", pair->a.endpoint, pair->b.endpoint);
+}
+
+//  Two servers, the first mute.
+static void
+s_pair_start (pair_t *pair)
+{
+    s_pair_start_as (pair, (answers_t){1, 0}, (answers_t){0, 0});
 }
 
 static void
@@ -173,23 +180,18 @@ test_failover (void **state)
 static void
 test_passive_then_active (void **state)
 {
-    answers_t modes[2] = {{0, -1}, {0, 0}};
-    server_t a, b;
-    s_server_start (&a, &modes[0]);
-    s_server_start (&b, &modes[1]);
-    char list[160];
-    snprintf (list, sizeof list, "%s,%s", a.endpoint, b.endpoint);
-    zf_client_t *client = zf_client_new (list);
+    pair_t pair;
+    s_pair_start_as (&pair, (answers_t){0, -1}, (answers_t){0, 0});
+    zf_client_t *client = zf_client_new (pair.list);
     int64_t start = zclock_mono ();
     zframe_t *reply = zf_client_call (client, "hello", 5, 4000);
     assert_non_null (reply);
     assert_true (zframe_streq (reply, "re:hello"));
     assert_true (zclock_mono () - start < 1000);
-    assert_string_equal (zf_client_endpoint (client), b.endpoint);
+    assert_string_equal (zf_client_endpoint (client), pair.b.endpoint);
     zframe_destroy (&reply);
     zf_client_destroy (&client);
-    zactor_destroy (&a.actor);
-    zactor_destroy (&b.actor);
+    s_pair_stop (&pair);
 }
 
 //  Nothing listens at the first endpoint (a registry killed): it is passed
@@ -226,13 +228,9 @@ test_no_connection (void **state)
 static void
 test_passive_rounds (void **state)
 {
-    answers_t modes[2] = {{0, 3}, {0, -1}};
-    server_t a, b;
-    s_server_start (&a, &modes[0]);
-    s_server_start (&b, &modes[1]);
-    char list[160];
-    snprintf (list, sizeof list, "%s,%s", a.endpoint, b.endpoint);
-    zf_client_t *client = zf_client_new (list);
+    pair_t pair;
+    s_pair_start_as (&pair, (answers_t){0, 3}, (answers_t){0, -1});
+    zf_client_t *client = zf_client_new (pair.list);
     int64_t start = zclock_mono ();
     zframe_t *reply = zf_client_call (client, "hello", 5, 4000);
     int64_t took = zclock_mono () - start;
@@ -242,9 +240,8 @@ test_passive_rounds (void **state)
     assert_true (took >= 3 * ZF_CLIENT_PASSIVE_WAIT_MS && took < 3000);
     zframe_destroy (&reply);
     zf_client_destroy (&client);
-    zactor_destroy (&a.actor);
 
-    client = zf_client_new (b.endpoint);
+    client = zf_client_new (pair.b.endpoint);
     start = zclock_mono ();
     reply = zf_client_call (client, "hello", 5, 300);
     took = zclock_mono () - start;
@@ -253,7 +250,7 @@ test_passive_rounds (void **state)
     assert_true (took >= 300 - ZF_CLIENT_PASSIVE_WAIT_MS && took < 2000);
     assert_non_null (strstr (zf_client_error (client), "is passive"));
     zf_client_destroy (&client);
-    zactor_destroy (&b.actor);
+    s_pair_stop (&pair);
 }
 
 static void

@@ -705,6 +705,19 @@ test_epoch_terms_never_wrap (void **state)
     assert_int_equal (taken, 7);
     assert_int_equal (zf_epoch_load (dir, &epoch, err, sizeof err), 0);
     assert_true (epoch == ZF_MAX_EPOCH);
+    //  In a pair, the primary's terms are odd and the backup's even.
+    assert_int_equal (zf_epoch_take_in_pair (dir, true, 0, 0, &taken, err, sizeof err), 0);
+    assert_int_equal (taken, 1);
+    assert_int_equal (zf_epoch_take_in_pair (dir, false, 0, 0, &taken, err, sizeof err), 0);
+    assert_int_equal (taken, 2);
+    assert_int_equal (zf_epoch_take_in_pair (dir, true, 2, 4, &taken, err, sizeof err), 0);
+    assert_int_equal (taken, 5);
+    assert_int_equal (zf_epoch_take_in_pair (dir, false, 5, 4, &taken, err, sizeof err), 0);
+    assert_int_equal (taken, 6);
+    assert_int_equal (zf_epoch_take_in_pair (dir, true, 5, 7, &taken, err, sizeof err), 0);
+    assert_int_equal (taken, 9);
+    assert_int_equal (zf_epoch_load (dir, &epoch, err, sizeof err), 0);
+    assert_int_equal (epoch, 9);
     //  Neither 0 nor a term past the end is ever written or read.
     assert_int_equal (zf_epoch_store (dir, 0, err, sizeof err), -1);
     assert_int_equal (zf_epoch_store (dir, ZF_MAX_EPOCH + 1, err, sizeof err), -1);

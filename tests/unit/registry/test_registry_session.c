@@ -230,6 +230,16 @@ s_orders (s_fixture_t *fx, zf_dispatch_t *dispatch, const char *service)
     assert_int_equal (zf_dispatch_decode (fx->decoder, msg->body, msg->size, dispatch, &err), 0);
 }
 
+//  The next ACK, decoded into ack (held by the decoder until its next use).
+static void
+s_ack (s_fixture_t *fx, zf_ack_t *ack)
+{
+    s_msg_t *msg = s_next (fx, ZF_MDPC_ACK);
+    assert_non_null (msg);
+    zf_proto_error_t err;
+    assert_int_equal (zf_ack_decode (fx->decoder, msg->body, msg->size, ack, &err), 0);
+}
+
 //  True if an error said so.
 static bool
 s_said (s_fixture_t *fx, const char *text)
@@ -899,11 +909,8 @@ test_results_are_acknowledged_once_per_turn (void **state)
     zf_task_key_t stray = {"gone", S_DATE, "x", ZF_SHARD_SOLE, 1};
     s_result (fx, &stray, ZF_JOB_SUCCEEDED);
     zf_session_flush_acks (fx->session);
-    s_msg_t *msg = s_next (fx, ZF_MDPC_ACK);
-    assert_non_null (msg);
     zf_ack_t ack;
-    zf_proto_error_t err;
-    assert_int_equal (zf_ack_decode (fx->decoder, msg->body, msg->size, &ack, &err), 0);
+    s_ack (fx, &ack);
     assert_int_equal (ack.key_count, 3);
     assert_null (s_next (fx, ZF_MDPC_ACK));
     zf_session_stats_t stats;
@@ -1085,20 +1092,15 @@ test_acks_wait_for_the_gate (void **state)
     //  The first turn is safe, the second not yet.
     s_safe = first;
     zf_session_flush_acks (fx->session);
-    s_msg_t *msg = s_next (fx, ZF_MDPC_ACK);
-    assert_non_null (msg);
     zf_ack_t ack;
-    zf_proto_error_t err;
-    assert_int_equal (zf_ack_decode (fx->decoder, msg->body, msg->size, &ack, &err), 0);
+    s_ack (fx, &ack);
     assert_int_equal (ack.key_count, 1);
     assert_string_equal (ack.keys[0].task, "a");
     assert_int_equal (zf_session_acks_parked (fx->session), 1);
     //  Every event safe: the rest goes.
     s_safe = UINT64_MAX;
     zf_session_flush_acks (fx->session);
-    msg = s_next (fx, ZF_MDPC_ACK);
-    assert_non_null (msg);
-    assert_int_equal (zf_ack_decode (fx->decoder, msg->body, msg->size, &ack, &err), 0);
+    s_ack (fx, &ack);
     assert_string_equal (ack.keys[0].task, "c");
     assert_int_equal (zf_session_acks_parked (fx->session), 0);
     //  Without a gate, at once.
