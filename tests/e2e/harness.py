@@ -139,7 +139,9 @@ class Zflow:
         self.base = _free_base()
         extra = tuple(extra) + _store_options(os.path.basename(self.dir))
         self.env = dict(os.environ)
-        self.env["ZFLOW_REGISTRY"] = "tcp://127.0.0.1:%d" % (self.base + 10)
+        # With --pair, the primary's and the backup's requests, as `zflow up` prints them.
+        self.env["ZFLOW_REGISTRY"] = ",".join("tcp://127.0.0.1:%d" % (self.base + offset)
+                                              for offset in ((10, 12) if "--pair" in extra else (10,)))
         self.env["PATH"] = BIN + ":" + self.env.get("PATH", "")
         self.log = open(os.path.join(self.dir, "up.log"), "w")
         self.up = subprocess.Popen([os.path.join(BIN, "zflow"), "up", "--dir", os.path.join(self.dir, "var"),

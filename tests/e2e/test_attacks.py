@@ -20,6 +20,7 @@ from harness import ZflowTest, day
 
 # Offsets from zflow up's base port (DESIGN.md, "Default ports").
 DISPATCHER, DISPATCHER_EVENTS, REGISTRY, REGISTRY_EVENTS, ARCHIVER = 0, 1, 10, 11, 14
+BACKUP, BACKUP_EVENTS, PEER_PRIMARY, PEER_BACKUP = 12, 13, 20, 21   # zflow up --pair
 
 # Wire constants (docs/PROTOCOL.md).
 MDPC = b"MDPC02"
@@ -27,6 +28,7 @@ HELLO, REQUEST, HEARTBEAT, ERROR = b"\x12", b"\x01", b"\x13", b"\x14"
 BODY_HELLO, BODY_DISPATCH, BODY_REFUSED = 56, 50, 58
 SUBMIT, SNAPSHOT, PING, OK, ERROR_BODY, EVENTS_REPLY = 10, 15, 19, 30, 31, 33
 ERR_UNAVAILABLE = 6
+ERR_PASSIVE = 8
 PEER_QUEUE_MIB = 64            # ZF_PEER_QUEUE
 REFUSE_BAD_REQUEST, REFUSE_OVERLOADED = 1, 4
 MAX_EPOCH = (1 << 53) - 1      # ZF_MAX_EPOCH
@@ -185,6 +187,73 @@ class OversizedFrameTests(AttackTest):
         for p, pid in pids.items():
             grew = rss_mib(pid) - before[p]
             self.assertLess(grew, 40, "%s grew by %.0f MiB" % (p, grew))
+        self.run_flow("after")
+
+
+class PairAttackTests(OversizedFrameTests):
+    """The ports a Binary Star pair adds: the backup's requests and events, and the two
+    registries' state ports. Oversized frames cost the sender its connection; a client that
+    sends PING after PING to the passive registry and never reads its ERROR passive answers
+    does not grow it; and the pair goes on serving with the same processes."""
+    up_args = ("--pair",)
+
+    def ping(self, timeout=2.0):
+        """Seconds the active registry of the pair takes to answer PING; None if neither
+        answers OK (a passive one answers ERROR passive)."""
+        for offset in (REGISTRY, BACKUP):
+            s = self.dealer(offset)
+            try:
+                start = time.monotonic()
+                s.send_multipart([b"", msgpack.packb([1, PING, 7])])
+                if s.poll(int(timeout * 1000)) and msgpack.unpackb(s.recv_multipart()[-1])[1] == OK:
+                    return time.monotonic() - start
+            finally:
+                s.close()
+        return None
+
+    def registries(self):
+        pids = {role: self.z.service_pid("zflow-registry", role) for role in ("primary", "backup")}
+        self.assertNotIn(None, pids.values(), pids)
+        return pids
+
+    def test_fifty_megabytes_at_every_port(self):
+        pids = self.registries()
+        before = {role: rss_mib(pid) for role, pid in pids.items()}
+        big = b"x" * (50 * 1024 * 1024)
+        for offset in (BACKUP_EVENTS, PEER_PRIMARY, PEER_BACKUP):
+            self.assertTrue(self.attack(offset, b"SUB", [b"\x01" + big]),
+                            "port +%d kept a 50 MB subscriber" % offset)
+        self.assertTrue(self.attack(BACKUP, b"DEALER", [b"", big]),
+                        "port +%d kept a 50 MB frame" % BACKUP)
+        self.assert_prompt("after 50 MB frames")
+        self.assertEqual(self.registries(), pids, "a registry of the pair died")
+        for role, pid in pids.items():
+            grew = rss_mib(pid) - before[role]
+            self.assertLess(grew, 40, "the %s grew by %.0f MiB" % (role, grew))
+        self.run_flow("after")
+
+    def test_passive_flooded_and_never_read(self):
+        pids = self.registries()
+        before = rss_mib(pids["backup"])
+        s = self.dealer(BACKUP, rcvhwm=1, sndhwm=0)
+        try:
+            for i in range(200000):
+                s.send_multipart([b"", msgpack.packb([1, PING, i])])
+            # Its answers are ERROR passive; the passive registry has answered them all (or
+            # dropped what its client does not read) once a fresh client is answered.
+            s2 = self.dealer(BACKUP)
+            s2.send_multipart([b"", msgpack.packb([1, PING, 1])])
+            self.assertTrue(s2.poll(30000), "the passive registry stopped answering")
+            reply = msgpack.unpackb(s2.recv_multipart()[-1])
+            self.assertEqual(reply[1], ERROR_BODY)
+            self.assertEqual(reply[3], ERR_PASSIVE)
+            s2.close()
+            grew = rss_mib(pids["backup"]) - before
+            self.assertLess(grew, 64, "the passive registry grew by %.0f MiB" % grew)
+        finally:
+            s.close()
+        self.assertEqual(self.registries(), pids, "a registry of the pair died")
+        self.assert_prompt("after the flood")
         self.run_flow("after")
 
 

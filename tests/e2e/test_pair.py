@@ -35,11 +35,6 @@ def _flow():
 class PairTests(ZflowTest):
     up_args = ("--pair", "-v")
 
-    def setUp(self):
-        super().setUp()
-        self.z.env["ZFLOW_REGISTRY"] = "tcp://127.0.0.1:%d,tcp://127.0.0.1:%d" % (self.z.base + 10,
-                                                                                 self.z.base + 12)
-
     def _registry(self, role):
         """The pid of the registry of a role ("primary" or "backup") that zflow up runs."""
         return self.z.service_pid("zflow-registry", role)
