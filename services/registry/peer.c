@@ -178,6 +178,10 @@ bool
 zf_peer_client (zf_peer_t *self)
 {
     assert (self);
+    //  What the peer said and this busy registry has not read yet counts:
+    //  a peer is silent only if nothing from it waits either.
+    while (!zf_pair_peer_alive (self->pair) && (zsock_events (self->sub) & ZMQ_POLLIN))
+        s_on_sub (self->loop, self->sub, self);
     zf_pair_change_t change;
     const char *why = NULL;
     bool served = zf_pair_client (self->pair, &change, &why);

@@ -60,7 +60,9 @@ void zf_peer_destroy (zf_peer_t **self_p);
 zf_pair_t *zf_peer_pair (zf_peer_t *self);
 
 //  A client request came: true if it is to be served (the registry is, or
-//  has now become, active; the owner heard of the change first).
+//  has now become, active; the owner heard of the change first). Messages
+//  from the peer that wait unread are taken first, so a registry too busy
+//  to read them never takes its peer for silent.
 bool zf_peer_client (zf_peer_t *self);
 
 //  The owner took a new term: the pair knows it, and the peer hears it with
