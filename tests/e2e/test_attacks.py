@@ -62,7 +62,17 @@ class AttackTest(ZflowTest):
     executors = 1
 
     def setUp(self):
-        super().setUp()
+        # Memory is measured here: in a sanitizer build, the quarantine of freed blocks (256 MiB
+        # by default) would count as growth. The services of these tests keep a small one.
+        saved = os.environ.get("ASAN_OPTIONS")
+        os.environ["ASAN_OPTIONS"] = (saved + ":" if saved else "") + "quarantine_size_mb=16"
+        try:
+            super().setUp()
+        finally:
+            if saved is None:
+                del os.environ["ASAN_OPTIONS"]
+            else:
+                os.environ["ASAN_OPTIONS"] = saved
         self.ctx = zmq.Context()
         self.ctx.max_sockets = 4096
         self.addCleanup(self.ctx.destroy, 0)
@@ -241,12 +251,14 @@ class PairAttackTests(OversizedFrameTests):
                 s.send_multipart([b"", msgpack.packb([1, PING, i])])
             # Its answers are ERROR passive; the passive registry has answered them all (or
             # dropped what its client does not read) once a fresh client is answered.
+            # Each request is a client's vote too: on a machine so busy that the active one
+            # missed its heartbeats, the backup may have taken over, and answers OK.
             s2 = self.dealer(BACKUP)
             s2.send_multipart([b"", msgpack.packb([1, PING, 1])])
             self.assertTrue(s2.poll(30000), "the passive registry stopped answering")
             reply = msgpack.unpackb(s2.recv_multipart()[-1])
-            self.assertEqual(reply[1], ERROR_BODY)
-            self.assertEqual(reply[3], ERR_PASSIVE)
+            self.assertTrue(reply[1] == OK or (reply[1] == ERROR_BODY and reply[3] == ERR_PASSIVE),
+                            reply)
             s2.close()
             grew = rss_mib(pids["backup"]) - before
             self.assertLess(grew, 64, "the passive registry grew by %.0f MiB" % grew)
