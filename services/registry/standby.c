@@ -125,7 +125,8 @@ s_snapshot (zf_standby_t *self)
         return;
     }
     self->synced = true;
-    zf_log_info ("following the active registry seq=%" PRIu64, seq_at);
+    zf_log_info ("following the active registry seq=%" PRIu64 " endpoint=%s", seq_at,
+                 zf_client_endpoint (zf_regclient_client (zf_follow_client (self->follow))));
 }
 
 static int

@@ -27,7 +27,7 @@ def _flow():
         "tasks:",
         "  - id: fan",
         "    shards: %d" % SHARDS,
-        '    run: echo "$ZFLOW_SHARD_INDEX $ZFLOW_ATTEMPT" >> "out/$ZFLOW_SHARD_INDEX"; sleep 0.05',
+        '    run: echo "$ZFLOW_SHARD_INDEX $ZFLOW_ATTEMPT" >> "out/$ZFLOW_SHARD_INDEX"; sleep 0.15',
         '    rollback: rm -f "out/$ZFLOW_SHARD_INDEX"',
     ]) + "\n"
 
@@ -54,8 +54,7 @@ class PairTests(ZflowTest):
 
     def _activations(self):
         """The terms the registries took on becoming active, in order, from zflow up's log."""
-        with open(os.path.join(self.z.dir, "up.log")) as f:
-            return [int(m) for m in re.findall(r"registry active epoch=(\d+)", f.read())]
+        return [int(m) for m in re.findall(r"registry active epoch=(\d+)", self._log())]
 
     def _shards_done(self, date):
         task = self.z.status("pair", date)["tasks"][0]
@@ -80,18 +79,33 @@ class PairTests(ZflowTest):
                                env=env, capture_output=True, text=True, timeout=30)
             if r.returncode == 0:
                 return role
-        self.fail("no registry answers as active")
+        return None
 
-    def _followers(self):
-        """How many times a passive registry began to follow the active one (logged at -v)."""
+    def _log(self):
         with open(os.path.join(self.z.dir, "up.log")) as f:
-            return f.read().count("following the active registry")
+            return f.read()
 
-    def _wait_following(self, count, timeout=20):
+    def _wait_steady(self, timeout=30):
+        """Waits until the pair is steady: one registry answers as active, and the other, since
+        its latest start, follows it (the log at -v says which endpoint a passive registry
+        follows; zflow up says when it restarts one). A busy machine can fail a pair over on
+        its own, and a registry that was just restarted has heard no active one yet. Returns
+        the active one's role."""
         deadline = time.monotonic() + timeout
-        while self._followers() < count and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self.assertGreaterEqual(self._followers(), count, "no passive registry follows")
+        while time.monotonic() < deadline:
+            active = self._active()
+            other = "backup" if active == "primary" else "primary"
+            service = "registry-backup" if other == "backup" else "registry"
+            followed = self.z.base + (10 if other == "backup" else 12)
+            log = self._log()
+            started = [m.end() for m in re.finditer(r"service restarted service=%s pid" % service, log)]
+            follows = [m.end() for m in re.finditer(r"following the active registry seq=\d+ "
+                                                    r"endpoint=tcp://127\.0\.0\.1:%d\b" % followed,
+                                                    log)]
+            if follows and (not started or follows[-1] > started[-1]) and self._active() == active:
+                return active
+            time.sleep(0.1)
+        self.fail("the pair did not settle: no passive registry follows the active one")
 
     def _vote(self, terms_before):
         """A request is the client's vote: the passive registry takes over once the active one
@@ -110,8 +124,8 @@ class PairTests(ZflowTest):
         return took
 
     def _kill_active(self):
-        """Kills the active registry with SIGKILL; returns its role."""
-        role = self._active()
+        """Kills the active registry of a steady pair with SIGKILL; returns its role."""
+        role = self._wait_steady()
         terms = len(self._activations())
         os.kill(self._registry(role), signal.SIGKILL)
         took = self._vote(terms)
@@ -124,16 +138,15 @@ class PairTests(ZflowTest):
         out = os.path.join(z.dir, "flow/out")
         os.makedirs(out)
         z.ok("submit", z.write("flow/pair.yaml", _flow()))
-        self._wait_following(1)
         z.ok("start", "pair", "--date", self.date)
         self._wait_shards(self.date, 60)
-        first = self._kill_active()
-        # The killed registry comes back (zflow up restarts it) and follows the new active.
-        self._wait_following(2)
+        self._kill_active()
+        # The killed registry comes back (zflow up restarts it) and follows the new active,
+        # which is the one killed next (or, on a machine so busy that the pair failed over on
+        # its own meanwhile, whichever is active then).
         done = self._wait_shards(self.date, 150)
         self.assertLess(done, SHARDS, "the run ended before the second kill")
-        second = self._kill_active()
-        self.assertNotEqual(first, second, "the same registry was active twice")
+        self._kill_active()
         z.ok("wait", "pair", "--date", self.date, "--timeout", "120s", timeout=150)
         st = z.status("pair", self.date)
         self.assertEqual(st["state"], "succeeded")
@@ -152,10 +165,9 @@ class PairTests(ZflowTest):
         out = os.path.join(z.dir, "flow/out")
         os.makedirs(out)
         z.ok("submit", z.write("flow/pair.yaml", _flow()))
-        self._wait_following(1)
         z.ok("start", "pair", "--date", self.date)
         self._wait_shards(self.date, 60)
-        role = self._active()
+        role = self._wait_steady()
         old = self._registry(role)
         terms = len(self._activations())
         os.kill(old, signal.SIGSTOP)
@@ -169,8 +181,7 @@ class PairTests(ZflowTest):
         while time.monotonic() < deadline and self._registry(role) == old:
             time.sleep(0.05)
         self.assertNotEqual(self._registry(role), old, "the old active did not step down")
-        with open(os.path.join(z.dir, "up.log")) as f:
-            self.assertIn("stepped down", f.read())
+        self.assertIn("stepped down", self._log())
         terms = self._activations()
         self.assertNotEqual(terms[-1] % 2, terms[-2] % 2, "the pair took terms of one parity")
         z.ok("wait", "pair", "--date", self.date, "--timeout", "120s", timeout=150)
