@@ -554,6 +554,25 @@ s_find_key (zf_engine_t *self, const zf_task_key_t *key, zf_run_t **run_out, uin
     return rc;
 }
 
+bool
+zf_engine_superseded (zf_engine_t *self, const zf_task_key_t *key)
+{
+    assert (self && key);
+    zf_run_t *run = NULL;
+    uint32_t t = 0;
+    int32_t shard = ZF_SHARD_WHOLE;
+    int rc = s_find_key (self, key, &run, &t, &shard);
+    self->error[0] = 0;
+    //  Work of an archived run has no reason to go on; work the engine does
+    //  not know at all is left alone (only what it ended is cancelled).
+    if (rc == ZF_E_STALE) return true;
+    if (rc) return false;
+    uint32_t count = 0;
+    const zf_shard_t *sh = zf_core_shards (run, t, &count) + (shard == ZF_SHARD_WHOLE ? 0 : shard);
+    if (sh->attempt > key->attempt) return true;
+    return sh->attempt == key->attempt && !zf_core_in_flight (sh->state);
+}
+
 //  Makes the event for one shard's result or start.
 static void
 s_shard_event (zf_event_t *ev, zf_run_t *run, uint32_t t, int32_t shard, uint8_t state,

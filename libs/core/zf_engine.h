@@ -368,6 +368,14 @@ ZF_MUST_USE int zf_engine_recover (zf_engine_t *self, zf_engine_live_fn *is_live
 int zf_engine_requeue_lost (zf_engine_t *self, zf_engine_live_fn *is_live, void *live_arg,
                             zf_engine_recovery_fn *fn, void *arg);
 
+//  True if the engine has moved past an attempt the dispatcher still holds:
+//  the shard it names has a later attempt, or this attempt has ended
+//  (cancelled, say, while the dispatcher could not hear it), or the run is
+//  archived. False while the attempt is in flight, for an attempt newer
+//  than the engine's (one whose dispatch it never heard of), and for a
+//  flow, run or task it does not know.
+bool zf_engine_superseded (zf_engine_t *self, const zf_task_key_t *key);
+
 //  Finishes decisions a previous registry left half made (call it when a
 //  replica takes over): tasks whose predecessors are all done but that are not
 //  yet ready are made ready (or wait for their not_before), runs whose end

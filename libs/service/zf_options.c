@@ -79,6 +79,9 @@ static const zf_option_t s_dispatcher[] = {
     {ZF_OPT_LOCALITY_WAIT, "locality-wait", "DURATION",
      "a keyed shard waits this long for its executor (1s)"},
     {ZF_OPT_BACKLOG, "backlog", "N", "shards in flight plus results held, at most"},
+    {ZF_OPT_REPEAT_HOLD, "repeat-hold", "DURATION",
+     "a repeat waits this long after a lost executor or\n"
+     "the dispatcher's start (default 8s)"},
     S_VERBOSE,
     S_HELP,
     S_END,

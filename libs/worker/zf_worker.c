@@ -50,6 +50,7 @@ struct _s_job_t {
     int timer;             //  handler timeout timer, or -1
     bool timed_out;        //  the timeout raised the cancel flag
     bool cancelled;        //  the dispatcher cancelled it
+    bool orphaned;         //  its dispatcher session is gone: it is stopped, its result dropped
     bool announce;         //  its RUNNING notice waits for the next flush
     bool launched;         //  it holds a slot (started, or handed to a thread)
     s_request_t *request;  //  the REQUEST it came in
@@ -472,7 +473,8 @@ s_finish (zf_worker_t *self, s_job_t *job, int status, int32_t exit_status, int6
         .ended = ended,
         .log_tail = log_tail,
     };
-    s_hold (self, &result, job->address, s_request_done (job->request));
+    bool last = s_request_done (job->request);
+    if (!job->orphaned) s_hold (self, &result, job->address, last);
     if (job->timer >= 0) zloop_timer_end (self->loop, job->timer);
     if (job->launched) self->busy--;
     zhashx_delete (self->jobs, &job->job_id);
@@ -731,6 +733,24 @@ s_on_jobs (zf_worker_t *self, zf_mdp_msg_t *msg)
     s_request_unref (&request);
 }
 
+//  Cancels one job: one waiting for a slot ends at once; a running one is
+//  stopped where it runs and ends when its handler or engine says so.
+static void
+s_stop_job (zf_worker_t *self, s_job_t *job)
+{
+    job->cancelled = true;
+    if (!job->launched) {
+        s_unqueue (self, job);
+        s_finish (self, job, ZF_JOB_CANCELLED, -1, s_wall_ms (), "cancelled");
+    } else if (job->service->kind == S_HANDLER) {
+        if (zf_pool_withdraw (self->pool, job->task))
+            s_finish (self, job, ZF_JOB_CANCELLED, -1, s_wall_ms (), "cancelled");
+        else
+            zf_task_cancel (job->task);
+    } else
+        job->service->engine.cancel (job->service->arg, job->job_id);
+}
+
 //  A CANCEL: jobs to stop.
 static void
 s_on_cancel (zf_worker_t *self, zf_mdp_msg_t *msg)
@@ -745,18 +765,7 @@ s_on_cancel (zf_worker_t *self, zf_mdp_msg_t *msg)
     }
     for (size_t i = 0; i < cancel.job_id_count; i++) {
         s_job_t *job = (s_job_t *)zhashx_lookup (self->jobs, &cancel.job_ids[i]);
-        if (!job) continue;
-        job->cancelled = true;
-        if (!job->launched) {
-            s_unqueue (self, job);
-            s_finish (self, job, ZF_JOB_CANCELLED, -1, s_wall_ms (), "cancelled");
-        } else if (job->service->kind == S_HANDLER) {
-            if (zf_pool_withdraw (self->pool, job->task))
-                s_finish (self, job, ZF_JOB_CANCELLED, -1, s_wall_ms (), "cancelled");
-            else
-                zf_task_cancel (job->task);
-        } else
-            job->service->engine.cancel (job->service->arg, job->job_id);
+        if (job) s_stop_job (self, job);
     }
 }
 
@@ -812,6 +821,37 @@ s_on_pool (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 
 static int s_on_dealer (zloop_t *loop, zsock_t *reader, void *arg);
 
+//  Stops every job of a dispatcher session that is over. The dispatcher
+//  has requeued them (it lost this worker, or a new one never knew them),
+//  so each must end before its next attempt can start elsewhere: waiting
+//  ones go at once, running ones are cancelled as the dispatcher would, and
+//  none of their results is sent.
+static void
+s_orphan_jobs (zf_worker_t *self)
+{
+    size_t count = zhashx_size (self->jobs);
+    if (count == 0) return;
+    uint64_t *ids = calloc (count, sizeof *ids);
+    if (!ids) {
+        zf_log_error ("jobs of the lost dispatcher session not stopped: out of memory");
+        return;
+    }
+    size_t n = 0;
+    for (s_job_t *job = (s_job_t *)zhashx_first (self->jobs); job && n < count;
+         job = (s_job_t *)zhashx_next (self->jobs))
+        ids[n++] = job->job_id;
+    for (size_t i = 0; i < n; i++) {
+        s_job_t *job = (s_job_t *)zhashx_lookup (self->jobs, &ids[i]);
+        if (!job || job->orphaned) continue;
+        job->orphaned = true;
+        self->stats.orphaned++;
+        s_stop_job (self, job);
+    }
+    zf_log_warn ("dispatcher session lost: %zu job%s stopped, their results dropped", n,
+                 n == 1 ? "" : "s");
+    free (ids);
+}
+
 //  Connects (again) to the dispatcher: a fresh socket, READY, and every
 //  result not yet acknowledged.
 static int
@@ -822,6 +862,7 @@ s_connect (zf_worker_t *self)
         zsock_destroy (&self->dealer);
         self->stats.reconnects++;
         zf_log_info ("reconnecting to the dispatcher endpoint=%s", self->endpoint);
+        s_orphan_jobs (self);
     }
     self->dealer = zf_socket_new (ZMQ_DEALER);
     if (!self->dealer) return -1;
@@ -928,6 +969,7 @@ s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
         zf_fields_add (fields, "jobs", stats.jobs);
         zf_fields_add (fields, "results", stats.results);
         zf_fields_add (fields, "reconnects", stats.reconnects);
+        zf_fields_add (fields, "orphaned", stats.orphaned);
         zf_fields_add (fields, "malformed", stats.malformed);
         zf_fields_add (fields, "refused", stats.refused);
         zf_fields_add (fields, "dropped", stats.dropped);

@@ -77,6 +77,7 @@ typedef struct {
     uint64_t jobs;       //  jobs received
     uint64_t results;    //  results made
     uint64_t reconnects; //  times it connected again
+    uint64_t orphaned;   //  jobs stopped because their dispatcher session was lost
     uint64_t malformed;  //  messages from the dispatcher that did not decode
     uint64_t refused;    //  jobs answered without running (older epoch, unknown service, no memory)
     uint64_t dropped;    //  messages and results lost: not sent, not encoded, not held
@@ -112,7 +113,7 @@ const char *zf_worker_name (zf_worker_t *self);
 //  Serves in the calling thread until "$TERM" arrives on pipe (signalling
 //  pipe once ready). Returns 0, or -1 if it could not start (signalled as
 //  -1 on the pipe). The pipe also answers "STATS" with the counters as
-//  named fields (zf_pipe.h): jobs, results, reconnects, malformed,
+//  named fields (zf_pipe.h): jobs, results, reconnects, orphaned, malformed,
 //  refused, dropped, held and running (jobs running now).
 int zf_worker_serve (zf_worker_t *self, zsock_t *pipe);
 

@@ -221,7 +221,8 @@ zf_broker_dequeue (zf_broker_t *self, zf_disp_sub_t *sub)
     if (!queue) return;
     bool head = queue->head == sub;
     zf_disp_queue_remove (sub);
-    if (head && queue->head && queue != zf_disp_service_queue (sub->order->service))
+    if (head && queue->head && queue != &self->held &&
+        queue != zf_disp_service_queue (sub->order->service))
         s_local_watch (self, queue->head->local_until_us);
 }
 
@@ -232,6 +233,15 @@ zf_broker_enqueue (zf_broker_t *self, zf_disp_sub_t *sub, bool front)
     zf_disp_service_t *service = order->service;
     assert (sub->running == 0 && !sub->queue);
     sub->state = ZF_SUB_QUEUED;
+    if (sub->hold_until_us > zf_broker_now_us (self)) {
+        //  Holds are pushed in the order they end (a loss's end is never
+        //  before the start's), so the queue's head ends first.
+        sub->hold_front = front;
+        self->stats.repeats_held++;
+        zf_disp_queue_push (&self->held, sub);
+        return;
+    }
+    sub->hold_until_us = 0;
     if (sub->shard_key && zf_disp_service_worker_count (service) > 0) {
         zf_disp_worker_t *worker = s_preferred (service, sub->shard_key);
         if (s_room (self, worker, service) && zf_disp_service_has_room (service)) {
@@ -342,6 +352,16 @@ zf_broker_expire_locality (zf_broker_t *self, int64_t now_us)
             zf_disp_queue_t *local = zf_disp_worker_local (worker, i);
             if (local->head) s_local_watch (self, local->head->local_until_us);
         }
+    }
+}
+
+void
+zf_broker_release_held (zf_broker_t *self, int64_t now_us)
+{
+    while (self->held.head && self->held.head->hold_until_us <= now_us) {
+        zf_disp_sub_t *sub = zf_disp_queue_pop (&self->held);
+        sub->hold_until_us = 0;
+        zf_broker_enqueue (self, sub, sub->hold_front);
     }
 }
 

@@ -21,6 +21,7 @@ zf_broker_config_defaults (zf_broker_config_t *cfg)
     cfg->straggler_min_ms = ZF_STRAGGLER_MIN_MS;
     cfg->locality_wait_ms = 1000;
     cfg->backlog = ZF_MAX_SHARDS;
+    cfg->repeat_hold_ms = 8000;
 }
 
 //  zhashx destructor for clients.
@@ -42,7 +43,7 @@ zf_broker_new (const zf_broker_config_t *cfg, zf_clock_t *clock, const zf_broker
 {
     assert (cfg && clock && ops);
     if (cfg->heartbeat_ms <= 0 || cfg->liveness == 0 || cfg->straggler_factor <= 0 ||
-        cfg->locality_wait_ms < 0 || cfg->straggler_min_ms < 0)
+        cfg->locality_wait_ms < 0 || cfg->straggler_min_ms < 0 || cfg->repeat_hold_ms < 0)
         return NULL;
     zf_broker_t *self = calloc (1, sizeof (zf_broker_t));
     if (!self) return NULL;
@@ -67,6 +68,7 @@ zf_broker_new (const zf_broker_config_t *cfg, zf_clock_t *clock, const zf_broker
     zhashx_set_destructor (self->clients, s_client_free);
     zf_fence_init (&self->fence);
     self->spec_due_us = self->local_due_us = self->wait_due_us = -1;
+    self->started_us = zf_broker_now_us (self);
     return self;
 }
 
@@ -519,8 +521,16 @@ s_take_order (zf_broker_t *self, zf_broker_client_t *client, zf_disp_service_t *
     if (order->speculative) zf_broker_spec_add (self, order);
     for (uint32_t i = 0; i < order->sub_count; i++)
         zf_disp_results_track (self->results, &order->subs[i]);
-    for (uint32_t i = 0; i < order->sub_count; i++)
-        zf_broker_enqueue (self, &order->subs[i], false);
+    //  A repeat ordered soon after this broker started may repeat an
+    //  attempt that an earlier dispatcher sent to an executor still
+    //  stopping it.
+    int64_t hold_until_us = self->started_us + self->cfg.repeat_hold_ms * 1000;
+    bool young = zf_broker_now_us (self) < hold_until_us;
+    for (uint32_t i = 0; i < order->sub_count; i++) {
+        zf_disp_sub_t *sub = &order->subs[i];
+        if (young && sub->key.attempt > 1) sub->hold_until_us = hold_until_us;
+        zf_broker_enqueue (self, sub, false);
+    }
 }
 
 void
@@ -956,6 +966,7 @@ zf_broker_next_deadline (zf_broker_t *self)
     assert (self);
     int64_t next = zf_broker_spec_deadline (self);
     next = s_earlier (next, self->local_due_us);
+    if (self->held.head) next = s_earlier (next, self->held.head->hold_until_us);
     return s_earlier (next, self->wait_due_us);
 }
 
@@ -964,6 +975,7 @@ zf_broker_expire (zf_broker_t *self)
 {
     assert (self);
     int64_t now_us = zf_broker_now_us (self);
+    zf_broker_release_held (self, now_us);
     zf_broker_expire_locality (self, now_us);
     s_expire_waiting (self, now_us);
     int64_t due = zf_broker_spec_deadline (self);
@@ -975,7 +987,7 @@ zf_broker_stats (zf_broker_t *self, zf_broker_stats_t *stats)
 {
     assert (self && stats);
     *stats = self->stats;
-    stats->queued = 0;
+    stats->queued = self->held.count;
     size_t services = zf_disp_services_size (self->services);
     for (size_t i = 0; i < services; i++)
         stats->queued += zf_disp_service_queue (zf_disp_services_at (self->services, i))->count;

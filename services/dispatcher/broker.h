@@ -31,6 +31,13 @@
       - a worker that falls silent for liveness heartbeat intervals is dead:
         each shard it held is reported LOST and runs again at attempt + 1,
         with its rollback command first;
+      - a repeat never overlaps the attempt it repeats: a shard requeued
+        from a lost worker, and an order of attempt 2 or more that comes
+        in the broker's first repeat_hold_ms (the dispatcher restarted; an
+        executor that outlived the old one may still run the attempt
+        before), wait until repeat_hold_ms after the loss or the start.
+        That is the time an executor takes to notice its dispatcher is
+        gone (liveness) and to stop what it ran for it (its grace);
       - a speculative order's shard that runs longer than straggler_factor
         times the median of its finished siblings (and straggler_min_ms)
         gets a copy on another worker; the first success wins and the other
@@ -47,7 +54,7 @@
 
     Subtask states (sub.h):
       queued  --assign-->  running  --result-->  done
-      running --worker lost--> queued (attempt + 1)
+      running --worker lost--> queued (attempt + 1, held back first)
       queued  --cancel / no worker in time-->  done
 */
 #ifndef ZF_BROKER_H_INCLUDED
@@ -72,6 +79,7 @@ typedef struct {
     int64_t straggler_min_ms; //  ... and after at least this long (10 s)
     int64_t locality_wait_ms; //  a keyed shard waits this long for its worker (1 s)
     size_t backlog;           //  subtasks in flight plus results held, at most (ZF_MAX_SHARDS)
+    int64_t repeat_hold_ms;   //  a repeat waits this long after a loss or the start (8 s)
 } zf_broker_config_t;
 
 //  What the broker asks its actor to send. Pointers are valid only during
@@ -105,20 +113,21 @@ typedef struct {
 
 //  Counters for monitoring and tests.
 typedef struct {
-    uint64_t orders;      //  orders taken
-    uint64_t jobs;        //  copies sent to workers
-    uint64_t results;     //  shard results made (winners only)
-    uint64_t requeued;    //  shards requeued after their worker died
-    uint64_t speculative; //  speculative copies started
-    uint64_t refused;     //  orders refused
-    uint64_t stale;       //  worker results for nothing in flight
-    uint64_t fenced;      //  HELLOs and orders refused for a term no registry announced
-    uint64_t forgotten;   //  clients forgotten, silent past liveness
-    uint64_t unclaimed;   //  results dropped: their anonymous client was forgotten
-    size_t queued;        //  subtasks waiting for a worker now
-    size_t inflight;      //  subtasks not done now
-    size_t held;          //  results held for clients now
-    size_t workers;       //  live workers now
+    uint64_t orders;       //  orders taken
+    uint64_t jobs;         //  copies sent to workers
+    uint64_t results;      //  shard results made (winners only)
+    uint64_t requeued;     //  shards requeued after their worker died
+    uint64_t speculative;  //  speculative copies started
+    uint64_t refused;      //  orders refused
+    uint64_t stale;        //  worker results for nothing in flight
+    uint64_t fenced;       //  HELLOs and orders refused for a term no registry announced
+    uint64_t forgotten;    //  clients forgotten, silent past liveness
+    uint64_t unclaimed;    //  results dropped: their anonymous client was forgotten
+    uint64_t repeats_held; //  repeated attempts held back until the copy before had to be gone
+    size_t queued;         //  subtasks waiting for a worker now (those held back included)
+    size_t inflight;       //  subtasks not done now
+    size_t held;           //  results held for clients now
+    size_t workers;        //  live workers now
 } zf_broker_stats_t;
 
 //  Fills the defaults.

@@ -60,6 +60,8 @@ struct _zf_broker_t {
     bool spec_waiting;              //  a straggler may wait for a worker with room
     int64_t local_due_us;           //  no keyed subtask's locality wait ends before; -1 none
     int64_t wait_due_us;            //  no order's wait for a worker ends before; -1 none
+    int64_t started_us;             //  when the broker was made (monotonic)
+    zf_disp_queue_t held;           //  repeats held back, earliest release first
     uint64_t next_job_id;           //  last job id given
     uint64_t assign_seq;            //  assignments so far, for round robin
     uint64_t event_seq;             //  events published so far
@@ -102,8 +104,12 @@ void zf_broker_watch_wait (zf_broker_t *self, int64_t wait_until_us);
 
 //  assign.c
 //  Queues a subtask (at the front for requeued work) and places it at once
-//  if a worker has room.
+//  if a worker has room; one whose hold_until_us is still to come waits
+//  in the held-back queue first.
 void zf_broker_enqueue (zf_broker_t *self, zf_disp_sub_t *sub, bool front);
+
+//  Queues the held-back repeats whose time has come.
+void zf_broker_release_held (zf_broker_t *self, int64_t now_us);
 
 //  Gives a worker with room as much queued work as it and the pools allow.
 void zf_broker_pump_worker (zf_broker_t *self, zf_disp_worker_t *worker);

@@ -43,6 +43,10 @@ s_requeue (zf_broker_t *self, zf_disp_sub_t *sub, zf_disp_worker_t *worker)
     }
     self->stats.requeued++;
     zf_broker_event (self, ZF_DE_REQUEUE, worker, order->service, sub, detail);
+    //  The worker may live on, cut off: it stops the attempt only once it
+    //  notices, so the next one waits as long as that can take.
+    if (self->cfg.repeat_hold_ms > 0)
+        sub->hold_until_us = zf_broker_now_us (self) + self->cfg.repeat_hold_ms * 1000;
     zf_broker_enqueue (self, sub, true);
 }
 

@@ -91,6 +91,11 @@ main (int argc, char **argv)
             }
             cfg.broker.backlog = (size_t)number;
             break;
+        case ZF_OPT_REPEAT_HOLD:
+            if (zf_duration_parse (optarg, &cfg.broker.repeat_hold_ms) != 0) {
+                return zf_service_bad_usage (&zf_dispatcher_def, "--repeat-hold takes a duration");
+            }
+            break;
         case ZF_OPT_VERBOSE:
             verbose++;
             break;

@@ -63,6 +63,8 @@ struct _zf_disp_sub_t {
     bool speculated;                     //  it got its speculative copy already
     zf_disp_copy_t copy[ZF_DISP_COPIES]; //  primary and speculative copy
     int64_t local_until_us;              //  keyed: waits in its worker's local queue until then
+    int64_t hold_until_us;               //  a repeat: held back until then (0: not held)
+    bool hold_front;                     //  once released, it goes to the front of its queue
     zf_disp_queue_t *queue;              //  the queue holding it, or NULL
     zf_disp_sub_t *qprev;                //  in that queue
     zf_disp_sub_t *qnext;                //  in that queue

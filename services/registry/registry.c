@@ -492,6 +492,7 @@ s_send_stats (zf_registry_t *self, zsock_t *pipe)
     zf_fields_add (stats, "acks_lost", session.acks_lost);
     zf_fields_add (stats, "limit_hits", session.limit_hits);
     zf_fields_add (stats, "lists_cut", session.lists_cut);
+    zf_fields_add (stats, "cancels_resent", session.cancels_resent);
     zf_fields_add (stats, "out_of_memory", session.out_of_memory);
     zf_fields_add (stats, "seq", zf_engine_seq (self->engine));
     zf_fields_add (stats, "epoch", zf_engine_epoch (self->engine));

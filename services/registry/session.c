@@ -636,6 +636,26 @@ s_synced (zf_session_t *self)
     s_ready (self);
 }
 
+//  Attempts the dispatcher still holds that the engine has moved past (a
+//  cancel sent while the dispatcher was away or restarting its session never
+//  reached it) are cancelled again. Only when the engine has run on without
+//  a break: after a cold start it may not have heard of a dispatch at all,
+//  and then the dispatcher's copy is the one to keep (the same attempt sent
+//  again starts nothing).
+static void
+s_cancel_superseded (zf_session_t *self, const zf_hello_reply_t *reply)
+{
+    for (size_t i = 0; i < reply->inflight_count; i++) {
+        const zf_task_key_t *key = &reply->inflight[i].key;
+        if (!zf_engine_superseded (self->engine, key)) continue;
+        self->stats.cancels_resent++;
+        zf_log_info ("cancelling again what the dispatcher still holds flow=%s task=%s shard=%d "
+                     "attempt=%u",
+                     key->flow, key->task, (int)key->shard, key->attempt);
+        zf_session_cancel (key, self);
+    }
+}
+
 void
 zf_session_on_hello_reply (zf_session_t *self, const zf_hello_reply_t *reply)
 {
@@ -664,6 +684,7 @@ zf_session_on_hello_reply (zf_session_t *self, const zf_hello_reply_t *reply)
             break;
         }
     }
+    if (!self->cold) s_cancel_superseded (self, reply);
     zf_engine_stats_t stats;
     zf_engine_stats (self->engine, &stats);
     if (stats.in_flight == 0) {

@@ -119,6 +119,7 @@ typedef struct {
     uint64_t acks_lost;       //  results not acknowledged (they come again)
     uint64_t limit_hits;      //  times the in-flight limit began to hold ready work back
     uint64_t lists_cut;       //  HELLO_REPLY lists at ZF_MAX_BATCH (unlisted work sent again)
+    uint64_t cancels_resent;  //  attempts the dispatcher still held after the engine ended them
     uint64_t out_of_memory;   //  other work dropped for lack of memory (live set, resends)
     zf_orders_stats_t orders; //  the orders sent through the session
 } zf_session_stats_t;

@@ -200,6 +200,8 @@ s_setup (void **state)
     fx->clock = zf_clock_new_fake (1700000000000);
     zf_broker_config_defaults (&fx->cfg);
     fx->cfg.prefetch = 0;
+    //  Tests of the repeat hold set their own.
+    fx->cfg.repeat_hold_ms = 0;
     s_start (fx);
     *state = fx;
     return 0;
@@ -396,6 +398,96 @@ test_pool_limit (void **state)
     zf_order_t noops = s_order ("noops", 4);
     s_dispatch (fx, "noop", &noops, 1);
     assert_int_equal (fx->job_count, 10);
+}
+
+//  Moves the fake clock by ms, worker b and client reg staying in touch,
+//  and lets the broker see the time.
+static void
+s_pass (s_fixture_t *fx, int64_t ms)
+{
+    zf_clock_advance (fx->clock, ms);
+    if (zf_broker_worker (fx->broker, "b"))
+        assert_int_equal (zf_broker_worker_heartbeat (fx->broker, "b", 1), 0);
+    zf_broker_client_heartbeat (fx->broker, "reg", 3);
+    zf_broker_tick (fx->broker);
+    zf_broker_expire (fx->broker);
+}
+
+static void
+test_a_requeued_shard_waits_out_the_repeat_hold (void **state)
+{
+    s_fixture_t *fx = *state;
+    fx->cfg.repeat_hold_ms = 5000;
+    s_start (fx);
+    s_ready (fx, "a", 1, "shell", NULL);
+    s_ready (fx, "b", 2, "shell", NULL);
+    zf_order_t order = s_order ("accrue", 1);
+    order.rollback = "./undo.sh";
+    s_dispatch (fx, "shell", &order, 1);
+    assert_int_equal (fx->job_count, 1);
+    assert_string_equal (fx->jobs[0].worker, "a");
+    s_report (fx, 0, ZF_JOB_RUNNING);
+    //  a falls silent and is buried; b has room, but the repeat waits: a
+    //  may live on, cut off, until it notices and stops the attempt.
+    int64_t lost_us = -1;
+    for (int step = 0; step < 8 && lost_us < 0; step++) {
+        s_pass (fx, 1000);
+        if (!zf_broker_worker (fx->broker, "a")) lost_us = zf_clock_mono_us (fx->clock);
+    }
+    assert_true (lost_us >= 0);
+    assert_int_equal (s_events (fx, ZF_DE_REQUEUE), 1);
+    assert_int_equal (fx->job_count, 1);
+    assert_int_equal (s_stats (fx).repeats_held, 1);
+    assert_int_equal (s_stats (fx).queued, 1);
+    assert_int_equal (zf_broker_next_deadline (fx->broker), lost_us + 5000 * 1000);
+    //  A moment before the hold ends nothing goes; at its end b takes it,
+    //  attempt 2 with its rollback first.
+    s_pass (fx, 4999);
+    assert_int_equal (fx->job_count, 1);
+    s_pass (fx, 1);
+    assert_int_equal (fx->job_count, 2);
+    assert_string_equal (fx->jobs[1].worker, "b");
+    assert_int_equal (fx->jobs[1].attempt, 2);
+    assert_true (fx->jobs[1].rollback);
+    assert_int_equal (s_stats (fx).queued, 0);
+}
+
+static void
+test_a_young_broker_holds_repeats_back (void **state)
+{
+    s_fixture_t *fx = *state;
+    fx->cfg.repeat_hold_ms = 5000;
+    s_start (fx);
+    s_ready (fx, "b", 4, "shell", NULL);
+    //  Just after a start, a first attempt goes at once; a repeat may
+    //  repeat one an earlier dispatcher sent, so it waits, and can be
+    //  cancelled while it does.
+    zf_order_t orders[3] = {s_order ("first", 1), s_order ("again", 1), s_order ("dropped", 1)};
+    static const int32_t interrupted[] = {0};
+    orders[1].attempt = 2;
+    orders[1].rollback = "./undo.sh";
+    orders[1].rollback_shards = interrupted;
+    orders[1].rollback_count = 1;
+    orders[2].attempt = 3;
+    s_dispatch (fx, "shell", orders, 3);
+    assert_int_equal (fx->job_count, 1);
+    assert_string_equal (fx->jobs[0].task, "first");
+    assert_int_equal (s_stats (fx).repeats_held, 2);
+    zf_cancel_t cancel = {"eod", 20000, "dropped", ZF_SHARD_WHOLE, NULL, 0};
+    zf_broker_cancel (fx->broker, "reg", 3, &cancel);
+    assert_int_equal (s_stats (fx).queued, 1);
+    assert_int_equal (zf_broker_next_deadline (fx->broker), 5000 * 1000);
+    s_pass (fx, 5000);
+    assert_int_equal (fx->job_count, 2);
+    assert_string_equal (fx->jobs[1].task, "again");
+    assert_int_equal (fx->jobs[1].attempt, 2);
+    assert_true (fx->jobs[1].rollback);
+    //  Later repeats go at once.
+    zf_order_t late = s_order ("late", 1);
+    late.attempt = 2;
+    s_dispatch (fx, "shell", &late, 1);
+    assert_int_equal (fx->job_count, 3);
+    assert_int_equal (s_stats (fx).repeats_held, 2);
 }
 
 static void
@@ -1385,6 +1477,10 @@ main (void)
         cmocka_unit_test_setup_teardown (test_different_executors_first, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_pool_limit, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_lost_worker_requeue, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_requeued_shard_waits_out_the_repeat_hold, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_young_broker_holds_repeats_back, s_setup,
+                                         s_teardown),
         cmocka_unit_test_setup_teardown (test_results_held_until_ack, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_duplicates_harmless, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_epoch_fence, s_setup, s_teardown),

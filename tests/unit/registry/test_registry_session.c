@@ -961,6 +961,73 @@ test_cancels_reach_the_dispatcher (void **state)
     assert_int_equal (stats.unsent, 1);
 }
 
+//  The cancelled task's name in the next CANCEL, or NULL if none was sent.
+static const char *
+s_cancelled (s_fixture_t *fx)
+{
+    s_msg_t *msg = s_next (fx, ZF_MDPC_CANCEL);
+    if (!msg) return NULL;
+    zf_cancel_t cancel;
+    zf_proto_error_t err;
+    assert_int_equal (zf_cancel_decode (fx->decoder, msg->body, msg->size, &cancel, &err), 0);
+    return cancel.task;
+}
+
+static void
+test_a_cancel_lost_while_away_goes_again_after_hello (void **state)
+{
+    s_fixture_t *fx = *state;
+    s_ready (fx);
+    s_run (fx);
+    //  The dispatcher is away when a is cancelled: the cancel is lost.
+    zf_session_disconnected (fx->session);
+    s_skip (fx);
+    fx->connect_rc = -1;
+    zf_session_disconnected (fx->session);
+    assert_int_equal (zf_engine_cancel (fx->engine, "t", S_DATE, "a", ZF_SHARD_SOLE,
+                                        zf_session_cancel, fx->session),
+                      0);
+    assert_int_equal (s_count (fx, ZF_MDPC_CANCEL), 0);
+    //  Back, it still holds a#1 and c#1: a is cancelled again, c is not.
+    fx->connect_rc = 0;
+    zf_session_disconnected (fx->session);
+    assert_int_equal (s_hello (fx), zf_engine_epoch (fx->engine));
+    zf_inflight_t held[2] = {{s_key ("a", ZF_SHARD_SOLE, 1), "exec-1"},
+                             {s_key ("c", ZF_SHARD_SOLE, 1), "exec-2"}};
+    s_reply (fx, zf_engine_epoch (fx->engine), held, 2);
+    const char *task = s_cancelled (fx);
+    assert_non_null (task);
+    assert_string_equal (task, "a");
+    assert_null (s_cancelled (fx));
+    zf_session_stats_t stats;
+    zf_session_stats (fx->session, &stats);
+    assert_int_equal (stats.cancels_resent, 1);
+    //  c stays in flight; nothing is lost.
+    zf_session_on_heartbeat (fx->session);
+    assert_int_equal (zf_session_state (fx->session), ZF_SESSION_READY);
+    assert_false (s_said (fx, "lost with the dispatcher"));
+    assert_int_equal (s_shard (fx, "c", ZF_SHARD_SOLE, NULL), ZF_TS_DISPATCHED);
+}
+
+static void
+test_an_attempt_newer_than_the_engine_is_not_cancelled (void **state)
+{
+    s_fixture_t *fx = *state;
+    s_ready (fx);
+    s_run (fx);
+    zf_session_disconnected (fx->session);
+    s_skip (fx);
+    //  a#2 is newer than any attempt the engine made (a dispatch it never
+    //  heard of): the dispatcher's copy is kept, not cancelled.
+    zf_inflight_t held[2] = {{s_key ("a", ZF_SHARD_SOLE, 2), NULL},
+                             {s_key ("c", ZF_SHARD_SOLE, 1), NULL}};
+    s_reply (fx, zf_engine_epoch (fx->engine), held, 2);
+    assert_null (s_cancelled (fx));
+    zf_session_stats_t stats;
+    zf_session_stats (fx->session, &stats);
+    assert_int_equal (stats.cancels_resent, 0);
+}
+
 static void
 test_the_in_flight_limit_holds_ready_work_back (void **state)
 {
@@ -1153,6 +1220,10 @@ main (void)
         cmocka_unit_test_setup_teardown (test_results_are_acknowledged_once_per_turn, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_cancels_reach_the_dispatcher, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_cancel_lost_while_away_goes_again_after_hello,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_an_attempt_newer_than_the_engine_is_not_cancelled,
+                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_the_in_flight_limit_holds_ready_work_back, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (
