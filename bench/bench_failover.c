@@ -70,6 +70,7 @@
 #define S_STEADY_MS      60000 //  longest wait for a steady pair before a round
 #define S_TAKEOVER_MS    20000 //  longest wait for the new active's first event
 #define S_REASON_MS      1000  //  longest wait for the takeover's reason after it
+#define S_EVENT_MS       5000  //  longest wait for an event of the active one before the kill
 #define S_REQUEST_MS     5000  //  a request to the pair
 #define S_PROBE_MS       1000  //  a PING to one registry
 #define S_FLOWING_MS     100   //  work is in flight if a task event came this recently
@@ -346,11 +347,16 @@ s_wait_steady (s_bench_t *self, int64_t deadline)
 }
 
 //  One round: kills the active registry at a random moment and waits for
-//  the other's first event. Returns 0 with the times in ms, or -1.
+//  the other's first event. Returns 0 with the times in ms, 1 if the moment
+//  passed without a kill (the pair failed over on its own meanwhile, or no
+//  event came: it is checked again), or -1.
 static int
 s_round (s_bench_t *self, int active, double *failover_ms, double *kill_ms)
 {
+    int64_t epoch = self->max_epoch;
     s_pump_for (self, S_KILL_MIN_MS + rand () % S_KILL_SPREAD_MS);
+    //  A run that ended meanwhile is followed by the next one.
+    if (!self->running && s_start_run (self) != 0) return -1;
     pid_t pid = s_registry_pid (self, self->reg[active].role);
     if (pid <= 0) {
         fprintf (stderr, "bench_failover: no %s registry running\n", self->reg[active].role);
@@ -359,9 +365,10 @@ s_round (s_bench_t *self, int active, double *failover_ms, double *kill_ms)
     //  The kill follows an event of the active registry at once, so that
     //  what is measured is the failover, not a pause in the work before it.
     int64_t seen = self->reg[active].last_rx;
-    int64_t until = s_now_us () + (int64_t)S_STEADY_MS * 1000;
+    int64_t until = s_now_us () + (int64_t)S_EVENT_MS * 1000;
     while (self->reg[active].last_rx == seen && s_now_us () < until)
         s_pump (self, 50);
+    if (self->reg[active].last_rx == seen || self->max_epoch != epoch) return 1;
     self->watch = 1 - active;
     self->takeover_rx = 0;
     self->reason[0] = 0;
@@ -557,7 +564,7 @@ main (int argc, char **argv)
     zactor_t *client = NULL;
     s_client_args_t client_args = {.interval_ms = client_ms};
     double failover[S_MAX_ROUNDS], kill_to[S_MAX_ROUNDS];
-    int done = 0, by_client = 0, by_restart = 0;
+    int done = 0, skipped = 0, by_client = 0, by_restart = 0, round;
     int rc = 0;
     if (s_start (&bench, executors) != 0) {
         fprintf (stderr, "bench_failover: zflow up --pair did not start\n");
@@ -578,9 +585,12 @@ main (int argc, char **argv)
                 fprintf (stderr, "bench_failover: the pair did not settle before round %d\n",
                          done + 1);
             rc = 1;
-        } else if (s_round (&bench, active, &failover[done], &kill_to[done]) != 0)
+        } else if ((round = s_round (&bench, active, &failover[done], &kill_to[done])) < 0)
             rc = 1;
-        else {
+        else if (round > 0 && ++skipped > rounds) {
+            fprintf (stderr, "bench_failover: %d rounds found no moment to kill\n", skipped);
+            rc = 1;
+        } else if (round == 0) {
             by_client += strstr (bench.reason, "client") != NULL;
             by_restart += strstr (bench.reason, "restarted") != NULL;
             if (verbose)
@@ -597,9 +607,9 @@ main (int argc, char **argv)
         double failover_p50 = zf_bench_median (failover, (size_t)done);
         double kill_p50 = zf_bench_median (kill_to, (size_t)done);
         printf ("system=zflow workload=F1 rounds=%d client_ms=%d p50_ms=%.1f max_ms=%.1f "
-                "kill_p50_ms=%.1f kill_max_ms=%.1f by_client=%d by_restart=%d\n",
+                "kill_p50_ms=%.1f kill_max_ms=%.1f by_client=%d by_restart=%d skipped=%d\n",
                 done, client_ms, failover_p50, failover[done - 1], kill_p50, kill_to[done - 1],
-                by_client, by_restart);
+                by_client, by_restart, skipped);
         fflush (stdout);
     }
     if (rc != 0) s_show_log (&bench);
