@@ -1,7 +1,10 @@
 /*  keeper.c - a subreaper per task shell: starts it, relays stop requests, kills what it leaves.
 
-    Everything after the fork runs in a child of a threaded process, so
-    only async-signal-safe calls: no allocation, no stdio, fixed buffers. */
+    The runner's side (zf_keeper_start) vforks and execs the small
+    zflow-keeper program, which runs zf_keeper_main. A fork of the executor
+    would copy its page tables for every task and make it fault on every
+    page it writes while the keeper lives; an exec of a small program costs
+    far less. The keeper itself keeps to system calls and fixed buffers. */
 #include "keeper.h"
 #include "guard.h"
 
@@ -18,6 +21,8 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 //  Descendants one signal to the whole task reaches; those past it get the
 //  SIGKILL that follows the grace period.
@@ -232,8 +237,9 @@ static void __attribute__ ((noreturn)) s_exit_as (int status)
 }
 
 //  Puts the descriptors where the keeper and the shell expect them and
-//  closes every other one the executor had. Copies go above the targets
-//  first, so no dup2 overwrites a source still to be moved.
+//  closes every other one the executor had; in the runner's vfork child.
+//  Copies go above the targets first, so no dup2 overwrites a source still
+//  to be moved. dup2 clears close-on-exec, so all five reach the keeper.
 static int
 s_arrange_fds (const zf_keeper_args_t *args)
 {
@@ -246,15 +252,13 @@ s_arrange_fds (const zf_keeper_args_t *args)
         dup2 (guard, S_GUARD) < 0)
         return -1;
     close_range (S_FIRST_FREE, ~0U, 0);
-    //  Only stdin, stdout and stderr go on to the shell.
-    fcntl (S_CONTROL, F_SETFD, FD_CLOEXEC);
-    fcntl (S_GUARD, F_SETFD, FD_CLOEXEC);
     return 0;
 }
 
 //  The shell side of the keeper's vfork, before exec: it runs in the
 //  keeper's memory while the keeper waits, and never returns.
-static void __attribute__ ((noreturn)) s_shell (const zf_keeper_args_t *args, pid_t keeper)
+static void __attribute__ ((noreturn))
+s_shell (const char *cwd, const char *command, char *const *direct, pid_t keeper)
 {
     setpgid (0, 0);
     prctl (PR_SET_PDEATHSIG, SIGKILL);
@@ -264,9 +268,8 @@ static void __attribute__ ((noreturn)) s_shell (const zf_keeper_args_t *args, pi
         s_say (S_ERR, "zflow: the process guard is gone\n");
         _exit (127);
     }
-    //  Every signal the executor handles or ignores gets its default back
-    //  before any can come in (all are blocked since before the keeper's
-    //  fork).
+    //  Every signal the executor ignored gets its default back before any
+    //  can come in (all are blocked since before the keeper started).
     struct sigaction deflt = {.sa_handler = SIG_DFL};
     for (int sig = 1; sig < NSIG; sig++) {
         struct sigaction now;
@@ -277,54 +280,62 @@ static void __attribute__ ((noreturn)) s_shell (const zf_keeper_args_t *args, pi
     sigset_t none;
     sigemptyset (&none);
     sigprocmask (SIG_SETMASK, &none, NULL);
-    if (args->cwd && *args->cwd && chdir (args->cwd) != 0) {
+    if (*cwd && chdir (cwd) != 0) {
         s_say (S_ERR, "zflow: cannot enter the working folder ");
-        s_say (S_ERR, args->cwd);
+        s_say (S_ERR, cwd);
         s_say (S_ERR, "\n");
         _exit (127);
     }
     //  A plain command runs without the shell; a file the kernel cannot
     //  execute by itself (a script without #!) goes to the shell as usual.
-    if (args->direct) {
-        execve (args->direct[0], args->direct, args->envp);
+    if (direct) {
+        execve (direct[0], direct, environ);
         if (errno != ENOEXEC) {
             s_say (S_ERR, "zflow: cannot run ");
-            s_say (S_ERR, args->direct[0]);
+            s_say (S_ERR, direct[0]);
             s_say (S_ERR, errno == ENOENT   ? ": not found\n"
                           : errno == EACCES ? ": permission denied\n"
                                             : ": cannot execute\n");
             _exit (errno == ENOENT ? 127 : 126);
         }
     }
-    char *argv[] = {"sh", "-c", (char *)args->command, NULL};
-    execve ("/bin/sh", argv, args->envp);
+    char *argv[] = {"sh", "-c", (char *)command, NULL};
+    execve ("/bin/sh", argv, environ);
     s_say (S_ERR, "zflow: cannot run /bin/sh\n");
     _exit (127);
 }
 
-//  The keeper's whole life. Every signal stays blocked from before the fork
-//  to its end: SIGCHLD comes through a signalfd, and no other signal may
-//  stop it before it has cleaned up (the shell unblocks its own).
-static void __attribute__ ((noreturn)) s_keeper_main (const zf_keeper_args_t *args)
+int
+zf_keeper_main (int argc, char **argv)
 {
+    //  Every signal stays blocked for the keeper's life (the runner blocked
+    //  them before its vfork): SIGCHLD comes through a signalfd, and no
+    //  other signal may stop the keeper before it has cleaned up.
+    if (argc < 3) {
+        s_say (S_ERR, "zflow-keeper: started by the executor only\n");
+        return 127;
+    }
+    const char *cwd = argv[1];
+    const char *command = argv[2];
+    char *const *direct = argc > 3 ? argv + 3 : NULL;
     prctl (PR_SET_CHILD_SUBREAPER, 1);
-    if (s_arrange_fds (args) != 0) _exit (127);
+    fcntl (S_CONTROL, F_SETFD, FD_CLOEXEC);
+    fcntl (S_GUARD, F_SETFD, FD_CLOEXEC);
     sigset_t chld;
     sigemptyset (&chld);
     sigaddset (&chld, SIGCHLD);
     int signal_fd = signalfd (-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
     if (signal_fd < 0) {
         s_say (S_ERR, "zflow: cannot watch the task's processes\n");
-        _exit (127);
+        return 127;
     }
-    //  vfork: the shell borrows the keeper's memory until it execs, which
-    //  spares copying the page tables again.
+    //  vfork: the shell borrows the keeper's memory until it execs.
     pid_t self = getpid ();
     pid_t shell = vfork ();
-    if (shell == 0) s_shell (args, self);
+    if (shell == 0) s_shell (cwd, command, direct, self);
     if (shell < 0) {
         s_say (S_ERR, "zflow: cannot start a process\n");
-        _exit (127);
+        return 127;
     }
     //  The keeper keeps no end of the output pipe, so the pipe ends with
     //  the last process that writes to it.
@@ -353,14 +364,39 @@ static void __attribute__ ((noreturn)) s_keeper_main (const zf_keeper_args_t *ar
     s_exit_as (s_kill_all (self, shell, signal_fd));
 }
 
+//  The runner's vfork child: descriptors in place, then the keeper program.
+//  It runs in the executor's memory while the executor waits, so only
+//  system calls, and it never returns.
+static void __attribute__ ((noreturn))
+s_exec_keeper (const zf_keeper_args_t *args, char *const *argv)
+{
+    if (s_arrange_fds (args) != 0) _exit (127);
+    execve (args->program, argv, args->envp);
+    s_say (S_ERR, "zflow: cannot run the task keeper ");
+    s_say (S_ERR, args->program);
+    s_say (S_ERR, "\n");
+    _exit (127);
+}
+
 pid_t
 zf_keeper_start (const zf_keeper_args_t *args)
 {
+    //  The keeper's argv: the folder, the command, then the direct words.
+    char *argv[ZF_KEEPER_WORDS + 4];
+    size_t count = 0;
+    argv[count++] = "zflow-keeper";
+    argv[count++] = (char *)(args->cwd ? args->cwd : "");
+    argv[count++] = (char *)args->command;
+    for (size_t i = 0; args->direct && args->direct[i] && i < ZF_KEEPER_WORDS; i++)
+        argv[count++] = args->direct[i];
+    argv[count] = NULL;
+    //  Signals stay blocked across the vfork and the exec: no handler of the
+    //  executor's may run on its memory, and the keeper keeps them blocked.
     sigset_t all, saved;
     sigfillset (&all);
     pthread_sigmask (SIG_SETMASK, &all, &saved);
-    pid_t pid = fork ();
-    if (pid == 0) s_keeper_main (args);
+    pid_t pid = vfork ();
+    if (pid == 0) s_exec_keeper (args, argv);
     int fork_errno = errno;
     pthread_sigmask (SIG_SETMASK, &saved, NULL);
     errno = fork_errno;

@@ -3,7 +3,8 @@
 
     A task's shell can start processes that leave its process group
     (setsid, a double-forked daemon). The keeper sits between the executor
-    and the shell: it is a child subreaper (PR_SET_CHILD_SUBREAPER), so
+    and the shell (a small program, zflow-keeper, started with vfork and
+    exec): it is a child subreaper (PR_SET_CHILD_SUBREAPER), so
     every descendant that loses its parent becomes the keeper's child
     instead of init's, and it starts the shell in a new process group
     (vfork and exec, with PR_SET_PDEATHSIG). It then waits for one of:
@@ -32,11 +33,15 @@
 
 #include <sys/types.h>
 
-//  What the keeper runs, all borrowed: the keeper works on its own copy of
-//  the caller's memory.
+//  Words of a command that runs without a shell, at most this many.
+#define ZF_KEEPER_WORDS 64
+
+//  What the keeper runs, all borrowed.
 typedef struct {
+    const char *program; //  the zflow-keeper program
     const char *command; //  run as /bin/sh -c COMMAND ...
-    char *const *direct; //  ... unless this argv (NULL-ended) runs without a shell; or NULL
+    char *const *direct; //  ... unless this argv (NULL-ended, at most ZF_KEEPER_WORDS) runs
+                         //  without a shell; or NULL
     char *const *envp;   //  the shell's environment
     const char *cwd;     //  its working folder, or NULL
     int in_fd;           //  its stdin
@@ -45,11 +50,16 @@ typedef struct {
     int guard_fd;        //  write end of the guard's pipe
 } zf_keeper_args_t;
 
-//  Forks a keeper that starts the shell. Must be called from the thread
-//  that lives as long as the runner (the shell's parent-death signal
-//  follows the keeper, not that thread, but the keeper is forked here).
-//  Returns its pid, or -1 with errno set.
+//  Starts a keeper (vfork and exec of args->program) that starts the
+//  shell. Returns its pid, or -1 with errno set; a keeper that cannot be
+//  executed says so on the output and exits 127.
 pid_t zf_keeper_start (const zf_keeper_args_t *args);
+
+//  The zflow-keeper program: argv is the working folder ("" for none), the
+//  command, then the words to run without a shell, if any; descriptors 0
+//  to 4 as zf_keeper_start leaves them. Ends as the shell ended; returns
+//  127 only if it could not start it.
+int zf_keeper_main (int argc, char **argv);
 
 //  Asks a keeper through the other end of its control socket to send
 //  SIGTERM to the whole task ('T') or to kill it ('K'). Returns 0, or -1

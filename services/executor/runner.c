@@ -57,6 +57,7 @@ struct _zf_runner_t {
     zloop_t *loop;                 //  where readers and timers go (borrowed)
     char *log_root;                //  folder of the task logs
     char *executor;                //  ZFLOW_EXECUTOR
+    char *keeper;                  //  the zflow-keeper program
     int64_t grace_ms;              //  SIGTERM to SIGKILL
     size_t log_cap;                //  bytes kept per log file
     zf_runner_started_fn *started; //  called when a job starts
@@ -70,6 +71,25 @@ struct _zf_runner_t {
 
 //  ---------------------------------------------------------------------------
 //  Runner
+
+//  The zflow-keeper program: beside the running program, as the build and
+//  an installation put them. NULL if it is not there.
+static char *
+s_keeper_path (void)
+{
+    char path[PATH_MAX];
+    ssize_t size = readlink ("/proc/self/exe", path, sizeof path - 1);
+    if (size <= 0) return NULL;
+    path[size] = 0;
+    char *slash = strrchr (path, '/');
+    if (!slash || (size_t)(slash - path) + sizeof "/zflow-keeper" > sizeof path) return NULL;
+    strcpy (slash, "/zflow-keeper");
+    if (access (path, X_OK) != 0) {
+        zf_log_error ("task keeper missing path=%s", path);
+        return NULL;
+    }
+    return strdup (path);
+}
 
 zf_runner_t *
 zf_runner_new (zloop_t *loop, const zf_runner_config_t *cfg, zf_runner_started_fn *started,
@@ -88,7 +108,8 @@ zf_runner_new (zloop_t *loop, const zf_runner_config_t *cfg, zf_runner_started_f
     self->done = done;
     self->arg = arg;
     self->guard_fd = -1;
-    if (!self->log_root || !self->executor ||
+    self->keeper = s_keeper_path ();
+    if (!self->log_root || !self->executor || !self->keeper ||
         (self->guard_pid = zf_guard_start (&self->guard_fd)) < 0) {
         self->guard_pid = 0;
         zf_runner_destroy (&self);
@@ -200,6 +221,7 @@ zf_runner_destroy (zf_runner_t **self_p)
             ;
     free (self->log_root);
     free (self->executor);
+    free (self->keeper);
     free (self);
     *self_p = NULL;
 }
@@ -220,7 +242,7 @@ static int s_on_output (zloop_t *loop, zmq_pollitem_t *item, void *arg);
 static int s_on_exit (zloop_t *loop, zmq_pollitem_t *item, void *arg);
 
 //  Words of a plain command that runs without a shell, at most this many.
-#define S_DIRECT_WORDS 64
+#define S_DIRECT_WORDS ZF_KEEPER_WORDS
 
 //  Splits command into argv in place if the shell would only split it into
 //  words and run the first as a path: no quoting, expansion, redirection,
@@ -271,6 +293,7 @@ s_spawn (s_run_t *run, const char *command, char *err, size_t err_size)
         return -1;
     }
     zf_keeper_args_t args = {
+        .program = self->keeper,
         .command = command,
         .direct = plain ? direct : NULL,
         .envp = run->envp,
