@@ -1,6 +1,7 @@
 /*  runner.h - runs shell commands for an executor, without leaving orphans.
 
-    Each job runs as `/bin/sh -c COMMAND` under a keeper process (keeper.h),
+    Each job runs as `/bin/sh -c COMMAND` under a keeper process (keeper.h,
+    the zflow-keeper program beside the running one),
     in a new process group, with the ZFLOW_* environment of DESIGN.md, in
     its working folder, stdin from /dev/null and stdout and stderr into the
     attempt's log file (LOG_ROOT/FLOW/DATE/TASK[.SHARD].ATTEMPT.log; a
@@ -57,9 +58,8 @@ typedef int (zf_runner_done_fn) (void *arg, const zf_run_result_t *result);
 typedef void (zf_runner_started_fn) (void *arg, uint64_t job_id);
 
 //  A runner adding its readers and timers to loop (borrowed). Starts the
-//  guard process. NULL if that fails or the configuration is incomplete.
-//  Jobs must be started from one long-lived thread: each keeper is forked
-//  from it.
+//  guard process. NULL if that fails, the configuration is incomplete or
+//  zflow-keeper is not beside the running program.
 zf_runner_t *zf_runner_new (zloop_t *loop, const zf_runner_config_t *cfg,
                             zf_runner_started_fn *started, zf_runner_done_fn *done, void *arg);
 
