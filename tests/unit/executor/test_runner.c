@@ -546,10 +546,11 @@ test_setsid_child_killed_at_end (void **state)
     char fifo[128], pids[128], command[512];
     s_fifo (fx, "fifo", fifo, sizeof fifo);
     snprintf (pids, sizeof pids, "%s/pids", fx->dir);
-    snprintf (command, sizeof command,
-              "setsid sh -c 'trap \"\" PIPE; echo $$ > %s; while :; do echo tick; sleep 0.01; done' & "
-              "read p < %s; echo $p > %s; echo started",
-              fifo, fifo, pids);
+    snprintf (
+        command, sizeof command,
+        "setsid sh -c 'trap \"\" PIPE; echo $$ > %s; while :; do echo tick; sleep 0.01; done' & "
+        "read p < %s; echo $p > %s; echo started",
+        fifo, fifo, pids);
     zf_job_t job = s_job (40, command);
     double t0 = s_seconds ();
     s_start (fx, &job);
