@@ -468,7 +468,7 @@ static void
 test_destroy_kills_jobs (void **state)
 {
     s_fixture_t *fx = *state;
-    char pids[128], fifo[128], command[320];
+    char pids[128], fifo[128], command[512];
     snprintf (pids, sizeof pids, "%s/pids", fx->dir);
     snprintf (fifo, sizeof fifo, "%s/fifo", fx->dir);
     assert_int_equal (mkfifo (fifo, 0600), 0);
@@ -498,7 +498,7 @@ static void
 test_executor_killed (void **state)
 {
     s_fixture_t *fx = *state;
-    char pids[128], fifo[128], command[320];
+    char pids[128], fifo[128], command[512];
     snprintf (pids, sizeof pids, "%s/pids", fx->dir);
     snprintf (fifo, sizeof fifo, "%s/fifo", fx->dir);
     assert_int_equal (mkfifo (fifo, 0600), 0);
