@@ -1,5 +1,7 @@
-/*  runner.c - shell jobs in process groups, watched from a zloop, guarded against orphans. */
+/*  runner.c - shell jobs under keepers, watched from a zloop. */
 #include "runner.h"
+#include "guard.h"
+#include "keeper.h"
 #include "logfile.h"
 #include "zf_tail.h"
 #include "zf_log.h"
@@ -9,32 +11,21 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
-#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-//  Process groups the guard tracks at once; jobs past this still run, and
-//  still have PR_SET_PDEATHSIG, but their grandchildren are not guarded.
-#define S_GUARD_GROUPS 8192
 
 //  Bytes read from an output pipe per read call.
 #define S_READ_CHUNK 16384
 
 //  Reads per readiness, so one noisy job cannot hold the loop.
 #define S_READS_PER_TURN 16
-
-//  One record to the guard: a process group to kill ('+') or to forget ('-').
-typedef struct {
-    int32_t op;   //  '+' or '-'
-    int32_t pgid; //  the group
-} s_guard_msg_t;
 
 typedef struct _s_run_t s_run_t;
 
@@ -46,8 +37,9 @@ struct _s_run_t {
     char *rollback;      //  the rollback command still to run first, or NULL
     char *cwd;           //  working folder, or NULL
     char **envp;         //  environment, NULL-terminated
-    pid_t pid;           //  the running shell (its group has the same id)
-    int pidfd;           //  readable once the shell exits, -1 if none
+    pid_t pid;           //  the running keeper (it ends as its shell ended), 0 if none
+    int control_fd;      //  the runner's end of the keeper's control socket, -1 if none
+    int pidfd;           //  readable once the keeper exits, -1 if none
     int out_fd;          //  read end of the output pipe, -1 once closed
     bool in_rollback;    //  the rollback command is what runs
     bool log_failed;     //  writing its log failed (said once)
@@ -65,6 +57,7 @@ struct _zf_runner_t {
     zloop_t *loop;                 //  where readers and timers go (borrowed)
     char *log_root;                //  folder of the task logs
     char *executor;                //  ZFLOW_EXECUTOR
+    char *keeper;                  //  the zflow-keeper program
     int64_t grace_ms;              //  SIGTERM to SIGKILL
     size_t log_cap;                //  bytes kept per log file
     zf_runner_started_fn *started; //  called when a job starts
@@ -77,66 +70,26 @@ struct _zf_runner_t {
 };
 
 //  ---------------------------------------------------------------------------
-//  The guard
-
-//  The guard's whole life, in a child forked from a threaded process: only
-//  async-signal-safe calls, no allocation. It reads groups to watch until
-//  the executor's end of the pipe closes, then kills what is left.
-static void
-s_guard_main (int fd)
-{
-    struct sigaction ignore = {.sa_handler = SIG_IGN};
-    sigaction (SIGINT, &ignore, NULL);
-    sigaction (SIGTERM, &ignore, NULL);
-    sigaction (SIGHUP, &ignore, NULL);
-    sigaction (SIGPIPE, &ignore, NULL);
-    sigset_t none;
-    sigemptyset (&none);
-    sigprocmask (SIG_SETMASK, &none, NULL);
-    //  Its own process group, so a signal to the executor's group leaves
-    //  it to do its work; and no descriptor of the executor's but the pipe.
-    setpgid (0, 0);
-    if (fd != 3) {
-        dup2 (fd, 3);
-        fd = 3;
-    }
-    close_range (4, ~0U, 0);
-    int groups[S_GUARD_GROUPS];
-    size_t count = 0;
-    s_guard_msg_t msg;
-    while (true) {
-        ssize_t rc = read (fd, &msg, sizeof msg);
-        if (rc < 0 && errno == EINTR) continue;
-        if (rc != (ssize_t)sizeof msg) break;
-        if (msg.op == '+' && count < S_GUARD_GROUPS)
-            groups[count++] = msg.pgid;
-        else if (msg.op == '-')
-            for (size_t i = 0; i < count; i++)
-                if (groups[i] == msg.pgid) {
-                    groups[i] = groups[--count];
-                    break;
-                }
-    }
-    for (size_t i = 0; i < count; i++)
-        kill (-groups[i], SIGKILL);
-    _exit (0);
-}
-
-//  Tells the guard about a group.
-static void
-s_guard_send (zf_runner_t *self, int op, pid_t pgid)
-{
-    s_guard_msg_t msg = {op, pgid};
-    ssize_t rc;
-    do
-        rc = write (self->guard_fd, &msg, sizeof msg);
-    while (rc < 0 && errno == EINTR);
-    if (rc != (ssize_t)sizeof msg)
-        zf_log_error ("process guard unreachable pgid=%d op=%c", (int)pgid, op);
-}
-
-//  ---------------------------------------------------------------------------
 //  Runner
+
+//  The zflow-keeper program: beside the running program, as the build and
+//  an installation put them. NULL if it is not there.
+static char *
+s_keeper_path (void)
+{
+    char path[PATH_MAX];
+    ssize_t size = readlink ("/proc/self/exe", path, sizeof path - 1);
+    if (size <= 0) return NULL;
+    path[size] = 0;
+    char *slash = strrchr (path, '/');
+    if (!slash || (size_t)(slash - path) + sizeof "/zflow-keeper" > sizeof path) return NULL;
+    strcpy (slash, "/zflow-keeper");
+    if (access (path, X_OK) != 0) {
+        zf_log_error ("task keeper missing path=%s", path);
+        return NULL;
+    }
+    return strdup (path);
+}
 
 zf_runner_t *
 zf_runner_new (zloop_t *loop, const zf_runner_config_t *cfg, zf_runner_started_fn *started,
@@ -155,24 +108,13 @@ zf_runner_new (zloop_t *loop, const zf_runner_config_t *cfg, zf_runner_started_f
     self->done = done;
     self->arg = arg;
     self->guard_fd = -1;
-    int fds[2];
-    if (!self->log_root || !self->executor || pipe2 (fds, O_CLOEXEC) != 0) {
+    self->keeper = s_keeper_path ();
+    if (!self->log_root || !self->executor || !self->keeper ||
+        (self->guard_pid = zf_guard_start (&self->guard_fd)) < 0) {
+        self->guard_pid = 0;
         zf_runner_destroy (&self);
         return NULL;
     }
-    pid_t pid = fork ();
-    if (pid == 0) {
-        close (fds[1]);
-        s_guard_main (fds[0]);
-    }
-    close (fds[0]);
-    if (pid < 0) {
-        close (fds[1]);
-        zf_runner_destroy (&self);
-        return NULL;
-    }
-    self->guard_pid = pid;
-    self->guard_fd = fds[1];
     return self;
 }
 
@@ -192,6 +134,10 @@ s_run_detach (s_run_t *run)
         zloop_poller_end (loop, &item);
         close (run->pidfd);
         run->pidfd = -1;
+    }
+    if (run->control_fd >= 0) {
+        close (run->control_fd);
+        run->control_fd = -1;
     }
     if (run->timeout_timer >= 0) {
         zloop_timer_end (loop, run->timeout_timer);
@@ -232,14 +178,20 @@ s_run_unlink (s_run_t *run)
         }
 }
 
-//  Kills a shell's group and reaps the shell, which must have been started.
-//  The group id stays reserved until the shell is reaped, so the kill and
-//  the guard's '-' can never hit a stranger that reused the number.
-static int
-s_kill_and_reap (s_run_t *run)
+//  Tells a keeper to kill everything of its job (its control socket
+//  reaches end of file) without waiting for it.
+static void
+s_end_keeper (s_run_t *run)
 {
-    kill (-run->pid, SIGKILL);
-    s_guard_send (run->runner, '-', run->pid);
+    if (run->control_fd >= 0) close (run->control_fd);
+    run->control_fd = -1;
+}
+
+//  Reaps a keeper, which must have been started. Returns its wait status,
+//  which is its shell's.
+static int
+s_reap_keeper (s_run_t *run)
+{
     int status = 0;
     while (waitpid (run->pid, &status, 0) < 0 && errno == EINTR)
         ;
@@ -253,10 +205,13 @@ zf_runner_destroy (zf_runner_t **self_p)
     assert (self_p);
     zf_runner_t *self = *self_p;
     if (!self) return;
+    //  Every keeper is told first, so they all clean up at once.
+    for (s_run_t *run = self->runs; run; run = run->next)
+        s_end_keeper (run);
     while (self->runs) {
         s_run_t *run = self->runs;
         self->runs = run->next;
-        if (run->pid > 0) s_kill_and_reap (run);
+        if (run->pid > 0) s_reap_keeper (run);
         s_run_detach (run);
         s_run_free (run);
     }
@@ -266,6 +221,7 @@ zf_runner_destroy (zf_runner_t **self_p)
             ;
     free (self->log_root);
     free (self->executor);
+    free (self->keeper);
     free (self);
     *self_p = NULL;
 }
@@ -282,77 +238,11 @@ zf_runner_safe_name (const char *name)
 //  ---------------------------------------------------------------------------
 //  Starting a process
 
-//  Writes a message to fd from a forked child.
-static void
-s_say (int fd, const char *text)
-{
-    ssize_t rc = write (fd, text, strlen (text));
-    (void)rc;
-}
-
-//  The child side of a vfork, before exec: it runs in the executor's memory
-//  while the executor waits, so only system calls, nothing that writes
-//  memory the executor uses, and it never returns.
-static void __attribute__ ((noreturn))
-s_child (const s_run_t *run, const char *command, char *const *direct, int out_fd, int in_fd,
-         pid_t parent)
-{
-    setpgid (0, 0);
-    prctl (PR_SET_PDEATHSIG, SIGKILL);
-    //  If the executor died before prctl, nothing would kill us.
-    if (getppid () != parent) _exit (127);
-    s_guard_msg_t msg = {'+', (int32_t)getpid ()};
-    if (write (run->runner->guard_fd, &msg, sizeof msg) != (ssize_t)sizeof msg) {
-        s_say (out_fd, "zflow: the process guard is gone\n");
-        _exit (127);
-    }
-    //  Every signal the executor handles or ignores gets its default back
-    //  before any can come in (all are blocked since before the vfork): a
-    //  handler run here would run on the executor's memory.
-    struct sigaction deflt = {.sa_handler = SIG_DFL};
-    for (int sig = 1; sig < NSIG; sig++) {
-        struct sigaction now;
-        if (sig != SIGKILL && sig != SIGSTOP && sigaction (sig, NULL, &now) == 0 &&
-            now.sa_handler != SIG_DFL)
-            sigaction (sig, &deflt, NULL);
-    }
-    sigset_t none;
-    sigemptyset (&none);
-    sigprocmask (SIG_SETMASK, &none, NULL);
-    if (dup2 (in_fd, 0) < 0 || dup2 (out_fd, 1) < 0 || dup2 (out_fd, 2) < 0) _exit (127);
-    //  Descriptors the executor's libraries opened without close-on-exec
-    //  must not leak into tasks.
-    close_range (3, ~0U, CLOSE_RANGE_CLOEXEC);
-    if (run->cwd && *run->cwd && chdir (run->cwd) != 0) {
-        s_say (2, "zflow: cannot enter the working folder ");
-        s_say (2, run->cwd);
-        s_say (2, "\n");
-        _exit (127);
-    }
-    //  A plain command runs without the shell; one the kernel cannot
-    //  execute by itself (a script without #!) goes to the shell as usual.
-    if (direct) {
-        execve (direct[0], direct, run->envp);
-        if (errno != ENOEXEC) {
-            s_say (2, "zflow: cannot run ");
-            s_say (2, direct[0]);
-            s_say (2, errno == ENOENT   ? ": not found\n"
-                      : errno == EACCES ? ": permission denied\n"
-                                        : ": cannot execute\n");
-            _exit (errno == ENOENT ? 127 : 126);
-        }
-    }
-    char *argv[] = {"sh", "-c", (char *)command, NULL};
-    execve ("/bin/sh", argv, run->envp);
-    s_say (2, "zflow: cannot run /bin/sh\n");
-    _exit (127);
-}
-
 static int s_on_output (zloop_t *loop, zmq_pollitem_t *item, void *arg);
 static int s_on_exit (zloop_t *loop, zmq_pollitem_t *item, void *arg);
 
 //  Words of a plain command that runs without a shell, at most this many.
-#define S_DIRECT_WORDS 64
+#define S_DIRECT_WORDS ZF_KEEPER_WORDS
 
 //  Splits command into argv in place if the shell would only split it into
 //  words and run the first as a path: no quoting, expansion, redirection,
@@ -393,35 +283,40 @@ s_spawn (s_run_t *run, const char *command, char *err, size_t err_size)
         return -1;
     }
     int in_fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (in_fd < 0) {
-        snprintf (err, err_size, "cannot open /dev/null: %s", strerror (errno));
+    int control[2] = {-1, -1};
+    if (in_fd < 0 || socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, control) != 0) {
+        snprintf (err, err_size, "cannot open /dev/null or a socket: %s", strerror (errno));
+        if (in_fd >= 0) close (in_fd);
         close (pipe_fds[0]);
         close (pipe_fds[1]);
         free (words);
         return -1;
     }
-    //  vfork: the child borrows the executor's memory until it execs, which
-    //  spares copying the page tables (fork costs several times as much).
-    //  Signals stay blocked across it; the child unblocks its own.
-    pid_t parent = getpid ();
-    sigset_t all, saved;
-    sigfillset (&all);
-    pthread_sigmask (SIG_SETMASK, &all, &saved);
-    pid_t pid = vfork ();
-    if (pid == 0) s_child (run, command, plain ? direct : NULL, pipe_fds[1], in_fd, parent);
+    zf_keeper_args_t args = {
+        .program = self->keeper,
+        .command = command,
+        .direct = plain ? direct : NULL,
+        .envp = run->envp,
+        .cwd = run->cwd,
+        .in_fd = in_fd,
+        .out_fd = pipe_fds[1],
+        .control_fd = control[1],
+        .guard_fd = self->guard_fd,
+    };
+    pid_t pid = zf_keeper_start (&args);
     int fork_errno = errno;
-    pthread_sigmask (SIG_SETMASK, &saved, NULL);
     free (words);
     close (pipe_fds[1]);
     close (in_fd);
+    close (control[1]);
     if (pid < 0) {
         close (pipe_fds[0]);
+        close (control[0]);
         snprintf (err, err_size, "cannot start a process: %s", strerror (fork_errno));
         return -1;
     }
-    //  Both sides set the group, so a kill right after the fork finds it.
-    setpgid (pid, pid);
     run->pid = pid;
+    run->control_fd = control[0];
     run->out_fd = pipe_fds[0];
     fcntl (run->out_fd, F_SETFL, fcntl (run->out_fd, F_GETFL) | O_NONBLOCK);
     run->pidfd = pidfd_open (pid, 0);
@@ -430,7 +325,8 @@ s_spawn (s_run_t *run, const char *command, char *err, size_t err_size)
     if (run->pidfd < 0 || zloop_poller (self->loop, &out_item, s_on_output, run) != 0 ||
         zloop_poller (self->loop, &pid_item, s_on_exit, run) != 0) {
         snprintf (err, err_size, "cannot watch the process: %s", strerror (errno));
-        s_kill_and_reap (run);
+        s_end_keeper (run);
+        s_reap_keeper (run);
         s_run_detach (run);
         return -1;
     }
@@ -521,13 +417,15 @@ s_finish (s_run_t *run, int status, int32_t exit_status)
     return rc;
 }
 
-//  The shell exited: what is left of its group dies, its output is read to
-//  the end, and the job goes on to its command or ends.
+//  The keeper exited, after its shell and everything the shell started:
+//  the output is read to the end, and the job goes on to its command or
+//  ends.
 static int
 s_on_exit (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
     s_run_t *run = arg;
-    int status = s_kill_and_reap (run);
+    int status = s_reap_keeper (run);
+    s_end_keeper (run);
     zmq_pollitem_t pid_item = {NULL, run->pidfd, ZMQ_POLLIN, 0};
     zloop_poller_end (loop, &pid_item);
     close (run->pidfd);
@@ -536,8 +434,8 @@ s_on_exit (zloop_t *loop, zmq_pollitem_t *item, void *arg)
         int before = run->out_fd;
         uint64_t seen = run->tail.total;
         s_drain (run);
-        //  Nothing more to read now: whatever a killed straggler still had
-        //  in flight is lost with it.
+        //  Nothing more to read now: only a process that escaped a killed
+        //  keeper can still hold the pipe, and it is not waited for.
         if (run->out_fd == before && run->tail.total == seen) break;
     }
     if (run->out_fd >= 0) {
@@ -575,17 +473,19 @@ s_on_grace (zloop_t *loop, int timer_id, void *arg)
 {
     s_run_t *run = arg;
     run->grace_timer = -1;
-    if (run->pid > 0) kill (-run->pid, SIGKILL);
+    if (run->control_fd >= 0) zf_keeper_request (run->control_fd, 'K');
     return 0;
 }
 
-//  Asks a job's group to stop: SIGTERM now, SIGKILL after the grace period.
+//  Asks a job to stop through its keeper: SIGTERM to all its processes
+//  now, SIGKILL after the grace period. The runner never signals the keeper
+//  itself, so the keeper always outlives the processes it must clean up.
 static void
 s_stop (s_run_t *run, int why)
 {
     if (run->kill_status) return;
     run->kill_status = why;
-    if (run->pid > 0) kill (-run->pid, SIGTERM);
+    if (run->control_fd >= 0) zf_keeper_request (run->control_fd, 'T');
     run->grace_timer =
         zloop_timer (run->runner->loop, (size_t)run->runner->grace_ms, 1, s_on_grace, run);
 }
@@ -694,7 +594,7 @@ zf_runner_start (zf_runner_t *self, const zf_job_t *job, char *err, size_t err_s
     }
     run->runner = self;
     run->job_id = job->job_id;
-    run->out_fd = run->pidfd = run->timeout_timer = run->grace_timer = -1;
+    run->out_fd = run->pidfd = run->control_fd = run->timeout_timer = run->grace_timer = -1;
     run->command = strdup (job->command);
     run->rollback = job->rollback ? strdup (job->rollback) : NULL;
     run->cwd = job->cwd ? strdup (job->cwd) : NULL;

@@ -1,27 +1,26 @@
 /*  runner.h - runs shell commands for an executor, without leaving orphans.
 
-    Each job runs as `/bin/sh -c COMMAND` in a new process group, with the
-    ZFLOW_* environment of DESIGN.md, in its working folder, stdin from
-    /dev/null and stdout and stderr into the attempt's log file
-    (LOG_ROOT/FLOW/DATE/TASK[.SHARD].ATTEMPT.log; a speculative copy writes
-    ...ATTEMPT.copy.log). A job with a rollback command runs it first, in
-    the same way, and fails if it fails.
+    Each job runs as `/bin/sh -c COMMAND` under a keeper process (keeper.h,
+    the zflow-keeper program beside the running one),
+    in a new process group, with the ZFLOW_* environment of DESIGN.md, in
+    its working folder, stdin from /dev/null and stdout and stderr into the
+    attempt's log file (LOG_ROOT/FLOW/DATE/TASK[.SHARD].ATTEMPT.log; a
+    speculative copy writes ...ATTEMPT.copy.log). A job with a rollback
+    command runs it first, in the same way, and fails if it fails.
 
     Nothing blocks: the runner adds a reader for each process's output pipe
-    and one for its pidfd (readable when the process exits) to the caller's
-    zloop, and timers for timeouts. A timeout or a cancel sends SIGTERM to
-    the process group and SIGKILL after the grace period. When the shell
-    exits, whatever it left running in its group is killed: a finished job
-    leaves nothing behind.
+    and one for its keeper's pidfd (readable when the keeper exits, which
+    is after the shell and everything it started) to the caller's zloop,
+    and timers for timeouts. A timeout or a cancel asks the keeper to send
+    SIGTERM to every process of the job, and to kill them all after the
+    grace period. When the shell exits, the keeper kills whatever it left
+    running, in its group or not: a finished job leaves nothing behind.
 
-    No orphans when the executor itself dies: every shell has
-    PR_SET_PDEATHSIG (SIGKILL), which fires when the thread that forked it
-    exits, so the runner must be used from one long-lived thread (the
-    executor's actor). The shell's own children do not inherit that, so a
-    small guard process, forked when the runner starts, holds the read end
-    of a pipe: each shell writes its process group there before it execs,
-    and when the executor dies, however it dies, the pipe reaches end of
-    file and the guard kills every group still registered.
+    No orphans when the executor itself dies, however it dies: each
+    keeper's control socket reaches end of file and the keeper kills its
+    job's processes. A small guard process (guard.h), forked when the
+    runner starts, kills the process groups of keepers that were themselves
+    killed outright, once the executor has ended.
 */
 #ifndef ZF_RUNNER_H_INCLUDED
 #define ZF_RUNNER_H_INCLUDED
@@ -59,12 +58,13 @@ typedef int (zf_runner_done_fn) (void *arg, const zf_run_result_t *result);
 typedef void (zf_runner_started_fn) (void *arg, uint64_t job_id);
 
 //  A runner adding its readers and timers to loop (borrowed). Starts the
-//  guard process. NULL if that fails or the configuration is incomplete.
+//  guard process. NULL if that fails, the configuration is incomplete or
+//  zflow-keeper is not beside the running program.
 zf_runner_t *zf_runner_new (zloop_t *loop, const zf_runner_config_t *cfg,
                             zf_runner_started_fn *started, zf_runner_done_fn *done, void *arg);
 
-//  Kills every running job's process group, reaps it, stops the guard;
-//  idempotent. Nothing is reported for the jobs killed.
+//  Kills every running job's processes, reaps the keepers, stops the
+//  guard; idempotent. Nothing is reported for the jobs killed.
 void zf_runner_destroy (zf_runner_t **self_p);
 
 //  Starts a job (job->command, and job->rollback first if set). Returns 0,
@@ -72,8 +72,8 @@ void zf_runner_destroy (zf_runner_t **self_p);
 //  running and no callback follows).
 int zf_runner_start (zf_runner_t *self, const zf_job_t *job, char *err, size_t err_size);
 
-//  Cancels a running job: SIGTERM to its group, SIGKILL after the grace
-//  period; it ends as CANCELLED. Returns 0, or -1 if no such job runs.
+//  Cancels a running job: SIGTERM to all its processes, SIGKILL after the
+//  grace period; it ends as CANCELLED. Returns 0, or -1 if no such job runs.
 int zf_runner_cancel (zf_runner_t *self, uint64_t job_id);
 
 //  Jobs running now.

@@ -1,6 +1,7 @@
 /*  Tests of the process runner with real, short-lived processes: results,
     environment, working folder, timeouts, cancels, rollback, log files, and
-    no process left behind, even when the executor is killed. */
+    no process left behind, even one that left the job's process group
+    (setsid, a double fork), and even when the executor is killed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -153,6 +154,41 @@ s_read_pids (const char *path, pid_t *a, pid_t *b)
     *a = x;
     *b = y;
     return n;
+}
+
+//  Makes a FIFO named name in the fixture's folder; its path goes in path.
+static void
+s_fifo (s_fixture_t *fx, const char *name, char *path, size_t size)
+{
+    snprintf (path, size, "%s/%s", fx->dir, name);
+    assert_int_equal (mkfifo (path, 0600), 0);
+}
+
+//  Reads a pid a process writes into a FIFO: opening it waits for the
+//  writer, a handshake without sleeping.
+static pid_t
+s_fifo_pid (const char *path)
+{
+    int fd = open (path, O_RDONLY);
+    assert_true (fd >= 0);
+    char text[32] = "";
+    size_t got = 0;
+    ssize_t rc;
+    while (got < sizeof text - 1 && (rc = read (fd, text + got, sizeof text - 1 - got)) > 0)
+        got += (size_t)rc;
+    close (fd);
+    pid_t pid = (pid_t)atoi (text);
+    assert_true (pid > 1);
+    return pid;
+}
+
+//  Seconds on the monotonic clock.
+static double
+s_seconds (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void
@@ -432,42 +468,43 @@ static void
 test_destroy_kills_jobs (void **state)
 {
     s_fixture_t *fx = *state;
-    char pids[128], fifo[128], command[320];
+    char pids[128], fifo[128], command[512];
     snprintf (pids, sizeof pids, "%s/pids", fx->dir);
     snprintf (fifo, sizeof fifo, "%s/fifo", fx->dir);
     assert_int_equal (mkfifo (fifo, 0600), 0);
     //  The job reports its pids through a FIFO: opening it for writing waits
     //  for this test to open it for reading, a handshake without sleeping.
-    snprintf (command, sizeof command, "sleep 30 & echo $! $$ > %s; echo go > %s; wait", pids,
-              fifo);
+    snprintf (command, sizeof command,
+              "sleep 30 & echo $! $$ > %s; setsid sh -c 'echo $$ > %s; exec sleep 300' & wait",
+              pids, fifo);
     zf_job_t job = s_job (13, command);
     s_start (fx, &job);
-    int fd = open (fifo, O_RDONLY);
-    char buf[8];
-    assert_true (read (fd, buf, sizeof buf) > 0);
-    close (fd);
+    pid_t daemon = s_fifo_pid (fifo);
+    assert_int_equal (getsid (daemon), daemon);
     pid_t sleeper = 0, shell = 0;
     assert_int_equal (s_read_pids (pids, &sleeper, &shell), 2);
     assert_false (zf_proc_gone (sleeper));
     zf_runner_destroy (&fx->runner);
-    assert_true (zf_proc_gone (shell));
+    assert_true (zf_proc_await_gone (shell, 5000));
     assert_true (zf_proc_await_gone (sleeper, 5000));
+    assert_true (zf_proc_await_gone (daemon, 5000));
     //  No callback for jobs killed on destroy.
     assert_int_equal (fx->count, 0);
 }
 
-//  The executor is killed outright (SIGKILL): the shell dies by its
-//  parent-death signal and the guard kills what the shell started.
+//  The executor is killed outright (SIGKILL): the keeper kills the shell
+//  and everything it started, in its group or not.
 static void
 test_executor_killed (void **state)
 {
     s_fixture_t *fx = *state;
-    char pids[128], fifo[128], command[320];
+    char pids[128], fifo[128], command[512];
     snprintf (pids, sizeof pids, "%s/pids", fx->dir);
     snprintf (fifo, sizeof fifo, "%s/fifo", fx->dir);
     assert_int_equal (mkfifo (fifo, 0600), 0);
-    snprintf (command, sizeof command, "sleep 30 & echo $! $$ > %s; echo go > %s; wait", pids,
-              fifo);
+    snprintf (command, sizeof command,
+              "sleep 30 & echo $! $$ > %s; setsid sh -c 'echo $$ > %s; exec sleep 300' & wait",
+              pids, fifo);
     pid_t executor = fork ();
     assert_true (executor >= 0);
     if (executor == 0) {
@@ -479,10 +516,8 @@ test_executor_killed (void **state)
         zloop_start (loop);
         _exit (0);
     }
-    int fd = open (fifo, O_RDONLY);
-    char buf[8];
-    assert_true (read (fd, buf, sizeof buf) > 0);
-    close (fd);
+    pid_t daemon = s_fifo_pid (fifo);
+    assert_int_equal (getsid (daemon), daemon);
     pid_t sleeper = 0, shell = 0;
     assert_int_equal (s_read_pids (pids, &sleeper, &shell), 2);
     assert_false (zf_proc_gone (sleeper));
@@ -491,11 +526,151 @@ test_executor_killed (void **state)
     assert_int_equal (waitpid (executor, NULL, 0), executor);
     assert_true (zf_proc_await_gone (shell, 5000));
     assert_true (zf_proc_await_gone (sleeper, 5000));
-    //  The guard, an orphan now, ends too (this test is its subreaper).
+    assert_true (zf_proc_await_gone (daemon, 5000));
+    //  The keeper and the guard, orphans now, end too (this test is their
+    //  subreaper).
     int status;
     pid_t reaped;
     while ((reaped = waitpid (-1, &status, WNOHANG)) > 0)
         ;
+}
+
+//  A grandchild that left the job's group and session (setsid) dies when
+//  the shell ends, though it still holds the output pipe and keeps
+//  writing to it (a closed pipe would not stop it: it ignores SIGPIPE):
+//  the job ends at once with the shell's output.
+static void
+test_setsid_child_killed_at_end (void **state)
+{
+    s_fixture_t *fx = *state;
+    char fifo[128], pids[128], command[512];
+    s_fifo (fx, "fifo", fifo, sizeof fifo);
+    snprintf (pids, sizeof pids, "%s/pids", fx->dir);
+    snprintf (
+        command, sizeof command,
+        "setsid sh -c 'trap \"\" PIPE; echo $$ > %s; while :; do echo tick; sleep 0.01; done' & "
+        "read p < %s; echo $p > %s; echo started",
+        fifo, fifo, pids);
+    zf_job_t job = s_job (40, command);
+    double t0 = s_seconds ();
+    s_start (fx, &job);
+    s_wait (fx, 1, 5000);
+    assert_true (s_seconds () - t0 < 3.0);
+    s_result_t *r = &fx->results[0];
+    assert_int_equal (r->status, ZF_JOB_SUCCEEDED);
+    assert_int_equal (r->exit_status, 0);
+    assert_non_null (strstr (r->tail, "started\n"));
+    pid_t daemon = 0, unused = 0;
+    assert_true (s_read_pids (pids, &daemon, &unused) >= 1);
+    assert_true (zf_proc_await_gone (daemon, 5000));
+}
+
+//  A daemon started the classic way (a subshell starts it and exits, so it
+//  is nobody's child, in its own session) dies when the shell ends.
+static void
+test_double_fork_daemon_killed (void **state)
+{
+    s_fixture_t *fx = *state;
+    char fifo[128], pids[128], command[512];
+    s_fifo (fx, "fifo", fifo, sizeof fifo);
+    snprintf (pids, sizeof pids, "%s/pids", fx->dir);
+    snprintf (command, sizeof command,
+              "(setsid sh -c 'echo $$ > %s; exec sleep 300' > /dev/null 2>&1 &); "
+              "read p < %s; echo $p > %s",
+              fifo, fifo, pids);
+    zf_job_t job = s_job (41, command);
+    s_start (fx, &job);
+    s_wait (fx, 1, 5000);
+    assert_int_equal (fx->results[0].status, ZF_JOB_SUCCEEDED);
+    pid_t daemon = 0, unused = 0;
+    assert_true (s_read_pids (pids, &daemon, &unused) >= 1);
+    assert_true (zf_proc_await_gone (daemon, 5000));
+}
+
+//  A cancel sends SIGTERM to a grandchild outside the job's group too (it
+//  notes the signal), and the grandchild is gone when the job has ended.
+static void
+test_cancel_reaches_setsid_child (void **state)
+{
+    s_fixture_t *fx = *state;
+    char fifo[128], ready[128], marker[128], command[640];
+    s_fifo (fx, "fifo", fifo, sizeof fifo);
+    s_fifo (fx, "ready", ready, sizeof ready);
+    snprintf (marker, sizeof marker, "%s/term", fx->dir);
+    //  The shell ignores SIGTERM once the grandchild runs, so only the
+    //  keeper's signal to the whole tree can reach the grandchild's trap.
+    //  The shell says it is ready once both traps are set.
+    snprintf (command, sizeof command,
+              "setsid sh -c 'trap \"echo term > %s; exit 0\" TERM; echo $$ > %s; "
+              "sleep 300 & wait' & trap '' TERM; read p < %s; echo $p > %s; wait",
+              marker, fifo, fifo, ready);
+    zf_job_t job = s_job (42, command);
+    s_start (fx, &job);
+    pid_t child = s_fifo_pid (ready);
+    assert_int_equal (getsid (child), child);
+    assert_int_equal (zf_runner_cancel (fx->runner, 42), 0);
+    s_wait (fx, 1, 5000);
+    s_result_t *r = &fx->results[0];
+    assert_int_equal (r->status, ZF_JOB_CANCELLED);
+    assert_true (zf_proc_await_gone (child, 5000));
+    FILE *file = fopen (marker, "r");
+    assert_non_null (file);
+    char text[16] = "";
+    assert_non_null (fgets (text, sizeof text, file));
+    fclose (file);
+    assert_string_equal (text, "term\n");
+}
+
+//  A timeout with a grandchild outside the group that ignores SIGTERM, as
+//  the shell does: both get SIGKILL after the grace period.
+static void
+test_timeout_kills_setsid_child (void **state)
+{
+    s_fixture_t *fx = *state;
+    char fifo[128], command[512];
+    s_fifo (fx, "fifo", fifo, sizeof fifo);
+    snprintf (command, sizeof command,
+              "trap '' TERM; setsid sh -c 'echo $$ > %s; exec sleep 300' & wait", fifo);
+    zf_job_t job = s_job (43, command);
+    job.timeout_ms = 300;
+    s_start (fx, &job);
+    pid_t child = s_fifo_pid (fifo);
+    assert_int_equal (getsid (child), child);
+    s_wait (fx, 1, 5000);
+    s_result_t *r = &fx->results[0];
+    assert_int_equal (r->status, ZF_JOB_TIMED_OUT);
+    assert_int_equal (r->exit_status, -SIGKILL);
+    assert_true (zf_proc_await_gone (child, 5000));
+}
+
+//  The result carries the shell's own end through its keeper: an exit code,
+//  or the signal that killed it.
+static void
+test_exit_status_through_keeper (void **state)
+{
+    s_fixture_t *fx = *state;
+    zf_job_t code = s_job (44, "exit 7");
+    zf_job_t usr1 = s_job (45, "kill -USR1 $$");
+    usr1.key.task = "usr1";
+    zf_job_t segv = s_job (46, "kill -SEGV $$");
+    segv.key.task = "segv";
+    segv.cwd = fx->dir;
+    zf_job_t direct = s_job (47, "/bin/false");
+    direct.key.task = "direct";
+    s_start (fx, &code);
+    s_start (fx, &usr1);
+    s_start (fx, &segv);
+    s_start (fx, &direct);
+    s_wait (fx, 4, 5000);
+    for (size_t i = 0; i < 4; i++) {
+        s_result_t *r = &fx->results[i];
+        assert_int_equal (r->status, ZF_JOB_FAILED);
+        int32_t expect = r->job_id == 44   ? 7
+                         : r->job_id == 45 ? -SIGUSR1
+                         : r->job_id == 46 ? -SIGSEGV
+                                           : 1;
+        assert_int_equal (r->exit_status, expect);
+    }
 }
 
 int
@@ -517,6 +692,11 @@ main (void)
         cmocka_unit_test_setup_teardown (test_refused_jobs, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_destroy_kills_jobs, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_executor_killed, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_setsid_child_killed_at_end, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_double_fork_daemon_killed, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_cancel_reaches_setsid_child, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_timeout_kills_setsid_child, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_exit_status_through_keeper, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
