@@ -186,8 +186,11 @@ class Zflow:
         while time.monotonic() < deadline and self.up.poll() is None:
             if self.run("status").returncode == 0:
                 return
+        # The log first: stop() removes the folder.
+        with open(os.path.join(self.dir, "up.log"), errors="replace") as f:
+            log = f.read()
         self.stop()
-        raise RuntimeError("zflow up did not come up:\n" + open(os.path.join(self.dir, "up.log")).read())
+        raise RuntimeError("zflow up did not come up:\n" + log)
 
     def run(self, *args, timeout=60):
         return subprocess.run([os.path.join(BIN, "zflow"), *args], env=self.env, capture_output=True,

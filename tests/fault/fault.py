@@ -13,7 +13,7 @@ EXECUTOR PID"), so a failure shows which attempts ran, in which order, and where
 a hundred sleeps before its append, so that some attempts are in the middle of their work when
 a fault strikes.
 
-Checks once the run has ended (see CHECKS in docs/FAULTS.md): the run succeeded; every task's
+Checks once the run has ended (docs/FAULTS.md, "The checks"): the run succeeded; every task's
 file holds exactly one line, of the attempt the registry reports; no attempt number ran twice;
 no attempt began before an earlier one had finished; every attempt after the first had a
 rollback before it; the store, read through the archiver as `zflow status` reads it, agrees with
@@ -344,7 +344,7 @@ class Scenario:
                 self._kill(self._registry_role(True, timeout=2))
                 time.sleep(self.rng.uniform(0.2, 1.5))   # the schedule's gap, not a wait for anything
             for service in ("archiver", "dispatcher", self.rng.choice(("executor-1", "executor-2"))):
-                self._kill(service, )
+                self._kill(service)
                 time.sleep(self.rng.uniform(0.2, 1.0))
             took = time.monotonic() - start
             self.log("burst of six kills in %.1f s" % took)

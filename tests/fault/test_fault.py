@@ -4,7 +4,7 @@ Each test is one scenario (fault.py): one random schedule of one kind of fault. 
 run comes from the environment:
 
   ZF_FAULT_SUITE=quick|full   quick (the default): one scenario of each of QUICK_KINDS;
-                              full: ZF_FAULT_COUNT scenarios (default 55), the kinds in turn
+                              full: ZF_FAULT_COUNT scenarios (default 50), the kinds in turn
   ZF_FAULT_TASKS=N            tasks in each run (default 2000 full, 300 quick)
   ZF_FAULT_BASE_SEED=S        the seed the scenarios' seeds are drawn from (default: the time)
   ZF_FAULT_SCENARIO=KIND      with ZF_FAULT_SEED=S: that one scenario only (a replay)
@@ -37,7 +37,7 @@ def _plan():
     kinds = fault.KINDS if suite == "full" else QUICK_KINDS
     if os.environ.get("ZF_FAULT_KINDS"):
         kinds = tuple(k for k in os.environ["ZF_FAULT_KINDS"].split(",") if k)
-    count = int(os.environ.get("ZF_FAULT_COUNT", "55")) if suite == "full" else len(kinds)
+    count = int(os.environ.get("ZF_FAULT_COUNT", "50")) if suite == "full" else len(kinds)
     return [(kinds[i % len(kinds)], rng.randrange(1, 2 ** 31)) for i in range(count)], tasks
 
 
