@@ -131,12 +131,41 @@ class Tap:
         self.proc.stdout.close()
 
 
-class Zflow:
-    """A zflow instance of its own: `zflow up` plus the command line."""
+def _private_bin(folder, programs):
+    """A folder of programs for `zflow up` to start: every program of BIN, with those named in
+    programs (name -> the text of an executable script) replaced. `zflow up` starts the
+    services from the folder it runs from (its /proc/self/exe, symbolic links resolved), so
+    `zflow` itself is a hard link (or a copy) there and the others symbolic links."""
+    os.makedirs(folder)
+    for name in sorted(os.listdir(BIN)):
+        if not name.startswith("zflow"):
+            continue
+        path = os.path.join(folder, name)
+        if name in programs:
+            with open(path, "w") as f:
+                f.write(programs[name])
+            os.chmod(path, 0o755)
+        elif name == "zflow":
+            try:
+                os.link(os.path.join(BIN, name), path)
+            except OSError:
+                shutil.copy2(os.path.join(BIN, name), path)
+        else:
+            os.symlink(os.path.join(BIN, name), path)
+    return folder
 
-    def __init__(self, executors=2, extra=()):
+
+class Zflow:
+    """A zflow instance of its own: `zflow up` plus the command line.
+
+    programs (optional) replaces services `zflow up` starts: name -> the text of an executable
+    script, which typically execs the real program (BIN/name) with other arguments. Its process
+    keeps the name it was started as, so service_pid finds it."""
+
+    def __init__(self, executors=2, extra=(), programs=None):
         self.dir = tempfile.mkdtemp(prefix="zflow-e2e.")
         self.base = _free_base()
+        up_bin = _private_bin(os.path.join(self.dir, "bin"), programs) if programs else BIN
         extra = tuple(extra) + _store_options(os.path.basename(self.dir))
         self.env = dict(os.environ)
         # With --pair, the primary's and the backup's requests, as `zflow up` prints them.
@@ -144,7 +173,7 @@ class Zflow:
                                               for offset in ((10, 12) if "--pair" in extra else (10,)))
         self.env["PATH"] = BIN + ":" + self.env.get("PATH", "")
         self.log = open(os.path.join(self.dir, "up.log"), "w")
-        self.up = subprocess.Popen([os.path.join(BIN, "zflow"), "up", "--dir", os.path.join(self.dir, "var"),
+        self.up = subprocess.Popen([os.path.join(up_bin, "zflow"), "up", "--dir", os.path.join(self.dir, "var"),
                                     "--base-port", str(self.base), "--executors", str(executors),
                                     "--http", "127.0.0.1:%d" % (self.base + PORTS - 1), *extra],
                                    env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
@@ -157,8 +186,11 @@ class Zflow:
         while time.monotonic() < deadline and self.up.poll() is None:
             if self.run("status").returncode == 0:
                 return
+        # The log first: stop() removes the folder.
+        with open(os.path.join(self.dir, "up.log"), errors="replace") as f:
+            log = f.read()
         self.stop()
-        raise RuntimeError("zflow up did not come up:\n" + open(os.path.join(self.dir, "up.log")).read())
+        raise RuntimeError("zflow up did not come up:\n" + log)
 
     def run(self, *args, timeout=60):
         return subprocess.run([os.path.join(BIN, "zflow"), *args], env=self.env, capture_output=True,
@@ -204,7 +236,8 @@ class Zflow:
                 return int(entry)
         return None
 
-    def stop(self):
+    def stop(self, keep=None):
+        """Stops everything; the folder stays if keep (default: when ZF_KEEP is set)."""
         for t in self.taps:
             t.stop()
         if self.up.poll() is None:
@@ -219,7 +252,9 @@ class Zflow:
             pass
         self.up.wait()
         self.log.close()
-        if os.environ.get("ZF_KEEP") is None:
+        if keep is None:
+            keep = os.environ.get("ZF_KEEP") is not None
+        if not keep:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
