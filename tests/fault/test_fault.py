@@ -22,7 +22,7 @@ import unittest
 
 import fault
 
-QUICK_KINDS = ("kill_active", "kill_dispatcher", "cold_pair", "partition")
+QUICK_KINDS = ("kill_executor", "kill_dispatcher", "kill_archiver")
 
 
 def _plan():
