@@ -125,9 +125,16 @@ class PairTests(ZflowTest):
 
     def _kill_active(self):
         """Kills the active registry of a steady pair with SIGKILL; returns its role."""
-        role = self._wait_steady()
-        terms = len(self._activations())
-        os.kill(self._registry(role), signal.SIGKILL)
+        # The registry found steady may be between a step-down and its restart when its pid
+        # is looked for: then the pair is waited for again.
+        for _ in range(20):
+            role = self._wait_steady()
+            terms = len(self._activations())
+            pid = self._registry(role)
+            if pid:
+                break
+        self.assertIsNotNone(pid, "no process for the active %s registry" % role)
+        os.kill(pid, signal.SIGKILL)
         took = self._vote(terms)
         self.assertLess(took, 5, "the takeover took %.1f s" % took)
         return role
