@@ -4,7 +4,7 @@
     zflow-keeper program, which runs zf_keeper_main. A fork of the executor
     would copy its page tables for every task and make it fault on every
     page it writes while the keeper lives; an exec of a small program costs
-    far less. The keeper itself keeps to system calls and fixed buffers. */
+    far less. The keeper itself keeps to fixed buffers. */
 #include "keeper.h"
 #include "guard.h"
 
@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -36,8 +37,8 @@ extern char **environ;
 //  Bytes read from a /proc file per read call.
 #define S_PROC_CHUNK 512
 
-//  Room for a /proc path with two pids.
-#define S_PATH_MAX 64
+//  Room for /proc/PID/task/TID/children, TID as long as a file name.
+#define S_PATH_MAX 320
 
 //  The keeper's descriptors once arranged; the shell inherits 0 to 2.
 enum { S_IN = 0, S_OUT = 1, S_ERR = 2, S_CONTROL = 3, S_GUARD = 4, S_FIRST_FREE = 5 };
@@ -59,39 +60,15 @@ s_say (int fd, const char *text)
     (void)rc;
 }
 
-//  Appends text at `at`; returns the new end (the caller sized the buffer).
-static char *
-s_append (char *at, const char *text)
-{
-    while (*text)
-        *at++ = *text++;
-    *at = 0;
-    return at;
-}
-
-//  Appends a positive number in decimal.
-static char *
-s_append_number (char *at, long number)
-{
-    char digits[24];
-    size_t count = 0;
-    do {
-        digits[count++] = (char)('0' + number % 10);
-        number /= 10;
-    } while (number > 0);
-    while (count > 0)
-        *at++ = digits[--count];
-    *at = 0;
-    return at;
-}
-
-//  /proc/PID/task, and /proc/PID/task/TID/children if tid is not NULL.
+//  /proc/PID/task, and /proc/PID/task/TID/children if tid is not NULL. The
+//  keeper is a program of its own once exec'd, so stdio is safe here.
 static void
 s_task_path (char *path, pid_t pid, const char *tid)
 {
-    char *at = s_append_number (s_append (path, "/proc/"), pid);
-    at = s_append (at, "/task");
-    if (tid) s_append (s_append (s_append (at, "/"), tid), "/children");
+    if (tid)
+        snprintf (path, S_PATH_MAX, "/proc/%d/task/%s/children", (int)pid, tid);
+    else
+        snprintf (path, S_PATH_MAX, "/proc/%d/task", (int)pid);
 }
 
 //  Calls fn for each pid listed in a children file; nothing if it cannot be
@@ -198,7 +175,7 @@ s_kill_all (pid_t self, pid_t shell, int signal_fd)
     zf_guard_note (S_GUARD, '-', shell);
     char path[S_PATH_MAX];
     char tid[24];
-    s_append_number (tid, self);
+    snprintf (tid, sizeof tid, "%d", (int)self);
     s_task_path (path, self, tid);
     int status = 0;
     while (true) {
