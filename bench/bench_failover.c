@@ -108,15 +108,6 @@ typedef struct {
     char reason[128];         //  the reason its takeover gave, "" before
 } s_bench_t;
 
-//  Monotonic microseconds.
-static int64_t
-s_now_us (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 //  A base port whose S_PORTS ports on 127.0.0.1 are all free now, or -1.
 static int
 s_free_base (void)
@@ -216,7 +207,7 @@ s_pump (s_bench_t *self, int wait_ms)
     zsock_t *which = zpoller_wait (self->poller, wait_ms);
     while (which) {
         zmsg_t *msg = zmsg_recv (which);
-        int64_t rx = s_now_us ();
+        int64_t rx = zclock_usecs ();
         if (msg) s_take_events (self, which == self->reg[0].sub ? 0 : 1, msg, rx);
         zmsg_destroy (&msg);
         which = zpoller_wait (self->poller, 0);
@@ -227,8 +218,8 @@ s_pump (s_bench_t *self, int wait_ms)
 static void
 s_pump_for (s_bench_t *self, int ms)
 {
-    int64_t until = s_now_us () + (int64_t)ms * 1000;
-    for (int64_t now = s_now_us (); now < until; now = s_now_us ())
+    int64_t until = zclock_usecs () + (int64_t)ms * 1000;
+    for (int64_t now = zclock_usecs (); now < until; now = zclock_usecs ())
         s_pump (self, (int)((until - now + 999) / 1000));
 }
 
@@ -324,12 +315,12 @@ s_start_run (s_bench_t *self)
 static int
 s_wait_steady (s_bench_t *self, int64_t deadline)
 {
-    int64_t until = s_now_us () + (int64_t)S_STEADY_MS * 1000;
+    int64_t until = zclock_usecs () + (int64_t)S_STEADY_MS * 1000;
     if (until > deadline) until = deadline;
-    while (s_now_us () < until) {
+    while (zclock_usecs () < until) {
         s_pump (self, 50);
         if (!self->running && s_start_run (self) != 0) return -1;
-        int64_t now = s_now_us ();
+        int64_t now = zclock_usecs ();
         if (now - self->task_rx > S_FLOWING_MS * 1000) continue;
         //  Only a registry that republishes events since it last started
         //  is asked: a registry just started as primary, that has not heard
@@ -364,23 +355,23 @@ s_round (s_bench_t *self, int active, double *failover_ms, double *kill_ms)
     //  The kill follows an event of the active registry at once, so that
     //  what is measured is the failover, not a pause in the work before it.
     int64_t seen = self->reg[active].last_rx;
-    int64_t until = s_now_us () + (int64_t)S_EVENT_MS * 1000;
-    while (self->reg[active].last_rx == seen && s_now_us () < until)
+    int64_t until = zclock_usecs () + (int64_t)S_EVENT_MS * 1000;
+    while (self->reg[active].last_rx == seen && zclock_usecs () < until)
         s_pump (self, 50);
     if (self->reg[active].last_rx == seen || self->max_epoch != epoch) return 1;
     self->watch = 1 - active;
     self->takeover_rx = 0;
     self->reason[0] = 0;
-    self->reg[active].killed_at = s_now_us ();
+    self->reg[active].killed_at = zclock_usecs ();
     kill (pid, SIGKILL);
     until = self->reg[active].killed_at + (int64_t)S_TAKEOVER_MS * 1000;
-    while (!self->takeover_rx && s_now_us () < until)
+    while (!self->takeover_rx && zclock_usecs () < until)
         s_pump (self, 50);
     //  The last event of the old active: its subscription delivers nothing
     //  more until the restarted registry follows the new one.
     int64_t last_old = self->reg[active].last_rx;
-    until = s_now_us () + S_REASON_MS * 1000;
-    while (self->takeover_rx && !self->reason[0] && s_now_us () < until)
+    until = zclock_usecs () + S_REASON_MS * 1000;
+    while (self->takeover_rx && !self->reason[0] && zclock_usecs () < until)
         s_pump (self, 50);
     self->watch = -1;
     if (!self->takeover_rx) {
@@ -453,9 +444,9 @@ s_start (s_bench_t *self, int executors)
     zf_reg_request_t req;
     zf_reg_request_init (&req, ZF_BODY_PING, 0);
     zf_reg_reply_t reply;
-    int64_t until = s_now_us () + (int64_t)S_UP_MS * 1000;
+    int64_t until = zclock_usecs () + (int64_t)S_UP_MS * 1000;
     int rc = -1;
-    while (rc != 0 && s_now_us () < until && !zf_proc_gone (self->up))
+    while (rc != 0 && zclock_usecs () < until && !zf_proc_gone (self->up))
         rc = zf_regclient_call (self->client, &req, &reply, S_REQUEST_MS);
     if (rc != 0) return -1;
     char flow[160];
@@ -558,7 +549,7 @@ main (int argc, char **argv)
     srand ((unsigned)time (NULL) ^ (unsigned)getpid ());
     zsys_init ();
     zsys_set_rcvhwm (0);
-    int64_t deadline = s_now_us () + (int64_t)seconds * 1000000;
+    int64_t deadline = zclock_usecs () + (int64_t)seconds * 1000000;
     s_bench_t bench = {0};
     zactor_t *client = NULL;
     s_client_args_t client_args = {.interval_ms = client_ms};
@@ -577,7 +568,7 @@ main (int argc, char **argv)
     while (rc == 0 && done < rounds) {
         int active = s_wait_steady (&bench, deadline);
         if (active < 0) {
-            if (s_now_us () >= deadline)
+            if (zclock_usecs () >= deadline)
                 fprintf (stderr, "bench_failover: --seconds %d ran out after %d rounds\n", seconds,
                          done);
             else
