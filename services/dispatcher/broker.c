@@ -768,6 +768,11 @@ zf_broker_hello (zf_broker_t *self, const void *identity, size_t size, const zf_
                   client->hex);
     //  Only now, with the HELLO taken, may its term move the fence.
     zf_fence_raise (&self->fence, hello->epoch);
+    //  The term that says HELLO takes over what the name holds (the reply
+    //  tells it so): its jobs go out under that term from now on, so an
+    //  executor that has seen it does not refuse them as an old term's.
+    for (zf_disp_order_t *order = self->orders; order; order = order->next)
+        if (order->client == client && order->epoch < hello->epoch) order->epoch = hello->epoch;
     //  What is in flight for this client, so it can tell which of its
     //  orders still run here and which it must send again.
     zf_inflight_t *inflight = calloc (ZF_MAX_BATCH, sizeof (zf_inflight_t));

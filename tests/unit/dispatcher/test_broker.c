@@ -652,6 +652,38 @@ test_epoch_fence (void **state)
     assert_int_equal (fx->jobs[0].epoch, 5);
 }
 
+//  A new term of the registry takes over what its name holds: jobs of its
+//  orders not sent yet go out under the new term, not the old one that an
+//  executor which has seen the new one would refuse.
+static void
+test_new_term_adopts_orders (void **state)
+{
+    s_fixture_t *fx = *state;
+    s_ready (fx, "a", 1, "shell", NULL);
+    zf_hello_t hello = {1, "registry"};
+    zf_broker_hello (fx->broker, "r1", 2, &hello);
+    zf_order_t orders[2] = {s_order ("x", 0), s_order ("y", 0)};
+    zf_dispatch_t dispatch = {1, orders, 2};
+    zf_broker_dispatch (fx->broker, "r1", 2, "shell", &dispatch);
+    assert_int_equal (fx->job_count, 1);
+    assert_int_equal (fx->jobs[0].epoch, 1);
+    //  The other registry of the pair takes over, with a newer term.
+    zf_hello_t takeover = {2, "registry"};
+    zf_broker_hello (fx->broker, "r2", 2, &takeover);
+    assert_int_equal (fx->hello_count, 2);
+    s_report (fx, 0, ZF_JOB_SUCCEEDED);
+    assert_int_equal (fx->job_count, 2);
+    assert_string_equal (fx->jobs[1].task, "y");
+    assert_int_equal (fx->jobs[1].epoch, 2);
+    //  A repeat after a lost worker goes out under the new term too.
+    s_ready (fx, "b", 1, "shell", NULL);
+    zf_broker_worker_gone (fx->broker, "a", 1, "test");
+    assert_int_equal (fx->job_count, 3);
+    assert_string_equal (fx->jobs[2].worker, "b");
+    assert_int_equal (fx->jobs[2].attempt, 2);
+    assert_int_equal (fx->jobs[2].epoch, 2);
+}
+
 //  Only a registry's HELLO that the broker takes moves the fence: not one it
 //  refuses (too many clients, a term past ZF_MAX_EPOCH), and never orders.
 static void
@@ -1484,6 +1516,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_results_held_until_ack, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_duplicates_harmless, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_epoch_fence, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_new_term_adopts_orders, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_fence_only_by_hello, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_quiet_clients_forgotten, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_live_clients_kept, s_setup, s_teardown),
