@@ -31,6 +31,9 @@ struct _zf_follow_t {
     int64_t last_time;                           //  time of the event at history.last
     uint8_t last_kind;                           //  its kind
     bool last_known;                             //  last_time and last_kind hold
+    uint64_t term;                               //  newest registry term handed over, 0 if none
+    uint64_t term_wanted;                        //  a snapshot must be of this term or newer
+    uint64_t fetched_term;                       //  the term of the last snapshot fetched
     zf_proto_decoder_t *dec;                     //  EVENTS bodies
     uint64_t bad;                                //  bodies that did not decode
     uint64_t repairs;                            //  repairs and rounds that brought events
@@ -211,6 +214,25 @@ s_note (zf_follow_t *self, const zf_event_t *event)
     self->last_time = event->time;
     self->last_kind = event->kind;
     self->last_known = true;
+    if (event->kind == ZF_EV_EPOCH && event->value > 0 && (uint64_t)event->value > self->term)
+        self->term = (uint64_t)event->value;
+}
+
+//  True if event is an EPOCH of a term newer than any handed over, at a seq
+//  already taken: a new active registry of the pair starts its term there,
+//  so what was taken from that seq on came from an older term the new one
+//  does not hold. The history forked; only a snapshot of the new term mends
+//  it. An EPOCH of a term already seen is the other registry's copy.
+static bool
+s_forked (zf_follow_t *self, const zf_event_t *event)
+{
+    if (event->kind != ZF_EV_EPOCH || event->value <= 0 || self->term == 0) return false;
+    if ((uint64_t)event->value <= self->term || event->seq > self->history.last) return false;
+    zf_log_warn ("registry history forked: term %" PRId64 " starts at seq %" PRIu64
+                 " but seq %" PRIu64 " of term %" PRIu64 " was taken",
+                 event->value, event->seq, self->history.last, self->term);
+    self->term_wanted = (uint64_t)event->value;
+    return true;
 }
 
 //  Hands an event to the owner. Returns 0 once taken, -1 if refused.
@@ -243,6 +265,7 @@ s_room (zf_follow_t *self)
 //  How a request ended besides 0 (every part read, or the reading stopped).
 #define S_UNREACHABLE (-1) //  no answer in time, or one that did not decode
 #define S_REFUSED     (-2) //  ERROR: self->refusal has the code
+#define S_STALE       (-3) //  a snapshot of a term older than the one needed
 #define S_BAD         (-3) //  another reply, or parts out of order
 #define S_ABANDONED   (-4) //  the part callback gave up
 
@@ -332,6 +355,7 @@ s_wait (zf_follow_t *self)
 typedef struct {
     zf_follow_t *self; //  the follower
     uint64_t seq_at;   //  the seq it holds at
+    uint64_t term;     //  the term of the registry that sent it (its EPOCH item)
 } s_snapshot_t;
 
 //  Hands one part of a snapshot, then its items, to the owner.
@@ -344,8 +368,11 @@ s_snapshot_part (const zf_reg_reply_t *reply, void *arg)
     if (self->fns.part &&
         self->fns.part (reply->events, reply->event_count, reply->seq, self->arg) != 0)
         return -1;
-    for (size_t i = 0; i < reply->event_count; i++)
-        if (self->fns.event (&reply->events[i], ZF_FOLLOW_SNAPSHOT, self->arg) != 0) return -1;
+    for (size_t i = 0; i < reply->event_count; i++) {
+        const zf_event_t *event = &reply->events[i];
+        if (event->kind == ZF_EV_EPOCH && event->value > 0) snapshot->term = (uint64_t)event->value;
+        if (self->fns.event (event, ZF_FOLLOW_SNAPSHOT, self->arg) != 0) return -1;
+    }
     return 0;
 }
 
@@ -356,8 +383,15 @@ zf_follow_fetch_snapshot (zf_follow_t *self, uint64_t *seq_at, char *why, size_t
     assert (seq_at);
     zf_reg_request_t req;
     zf_reg_request_init (&req, ZF_BODY_SNAPSHOT, 0);
-    s_snapshot_t snapshot = {self, 0};
+    s_snapshot_t snapshot = {self, 0, 0};
     int rc = s_request (self, &req, s_snapshot_part, &snapshot, why, why_size);
+    if (rc == 0 && snapshot.term < self->term_wanted) {
+        //  The old active answered before it stepped down.
+        snprintf (why, why_size,
+                  "the registry that answered drives term %" PRIu64 ", older than %" PRIu64,
+                  snapshot.term, self->term_wanted);
+        rc = S_STALE;
+    }
     if (self->catch_up) {
         if (rc == S_UNREACHABLE)
             s_unreachable (self, "SNAPSHOT");
@@ -369,6 +403,8 @@ zf_follow_fetch_snapshot (zf_follow_t *self, uint64_t *seq_at, char *why, size_t
     }
     if (rc != 0) return -1;
     *seq_at = snapshot.seq_at;
+    self->fetched_term = snapshot.term;
+    self->term_wanted = 0;
     return 0;
 }
 
@@ -378,6 +414,7 @@ zf_follow_snapshot (zf_follow_t *self, uint64_t *seq_at, char *why, size_t why_s
     if (zf_follow_fetch_snapshot (self, seq_at, why, why_size) != 0) return -1;
     zf_seqtrack_reset (&self->history, *seq_at);
     self->last_known = false;
+    self->term = self->fetched_term;
     return 0;
 }
 
@@ -490,6 +527,11 @@ s_live_event (zf_follow_t *self, s_source_t *source, const zf_event_t *event)
                                self->arg);
         zf_seqtrack_reset (&source->seq, event->seq);
         zf_seqtrack_reset (&self->history, event->seq > 0 ? event->seq - 1 : 0);
+    } else if (s_forked (self, event)) {
+        if (self->fns.history)
+            self->fns.history (zf_evsub_endpoint (source->sub), event->seq, self->history.last,
+                               self->arg);
+        zf_seqtrack_reset (&self->history, event->seq - 1);
     }
     //  Judged on a copy: the position moves only with what is handed over.
     zf_seqtrack_t probe = self->history;
@@ -520,7 +562,16 @@ s_caught_event (zf_follow_t *self, s_source_t *source, const zf_event_t *event)
     //  A registry that starts again begins with an EPOCH, and its numbers go
     //  back: check the history before taking more.
     bool back = zf_seqtrack_check (&source->seq, event->seq, NULL, NULL) == ZF_SEQ_OLD;
-    if (back || (event->seq <= last && event->kind == ZF_EV_EPOCH)) {
+    if (!back && s_forked (self, event)) {
+        zf_seqtrack_reset (&source->seq, event->seq);
+        if (self->fns.history)
+            self->fns.history (zf_evsub_endpoint (source->sub), event->seq, last, self->arg);
+        zf_follow_lost (self, true);
+        return -1;
+    }
+    bool term_known = event->kind == ZF_EV_EPOCH && self->term > 0 && event->value > 0 &&
+                      (uint64_t)event->value <= self->term;
+    if (back || (event->seq <= last && event->kind == ZF_EV_EPOCH && !term_known)) {
         zf_log_info ("registry events went back endpoint=%s seq=%" PRIu64 " last=%" PRIu64
                      ": checking its history",
                      zf_evsub_endpoint (source->sub), event->seq, back ? source->seq.last : last);
@@ -546,6 +597,8 @@ zf_follow_resume (zf_follow_t *self, uint64_t seq, int64_t time, int kind)
     self->last_kind = kind >= 0 ? (uint8_t)kind : 0;
     self->last_known = kind >= 0;
     self->gone = self->new_history = self->verify_off = false;
+    //  The owner knows only the last event: the term is learnt again.
+    self->term = 0;
 }
 
 bool

@@ -430,6 +430,58 @@ test_epoch_back (void **state)
     assert_int_equal (s_last (self, ZF_BODY_EVENTS_SINCE).seq, 3);
 }
 
+//  An EPOCH of an EPOCH's term (of history 1) at seq.
+static zf_event_t
+s_epoch (uint64_t seq, int64_t term)
+{
+    zf_event_t event = s_ev (seq, 1);
+    event.kind = ZF_EV_EPOCH;
+    event.value = term;
+    return event;
+}
+
+//  A new active of the pair starts its term at a seq the follower already
+//  took from the old active: the history forked. No check is asked (the old
+//  active may still answer it); a snapshot is needed, and one from the old
+//  active's term is refused until the new term's comes.
+static void
+test_forked_term (void **state)
+{
+    fixture_t *self = *state;
+    zf_event_t held[4] = {s_epoch (1, 1), s_ev (2, 1), s_ev (3, 1), s_ev (4, 1)};
+    fake_registry_reply_events (self->fake, ZF_BODY_EVENTS_SINCE, 4, 1, 1, held, 4);
+    s_connect (self, 0);
+    assert_int_equal (zf_follow_catch_up (self->follow), ZF_FOLLOW_CAUGHT_UP);
+    assert_int_equal (self->seen_count, 4);
+    //  The other registry's copy of term 1's EPOCH is a duplicate.
+    zf_event_t copy = s_epoch (1, 1);
+    fake_registry_publish (self->fake, "epoch.", &copy, 1);
+    s_read (self);
+    assert_false (zf_follow_behind (self->follow));
+    //  Term 2 begins at 3: what was taken at 3 and 4 is void.
+    int asked = fake_registry_requests (self->fake, ZF_BODY_EVENTS_SINCE);
+    zf_event_t fork = s_epoch (3, 2);
+    fake_registry_publish (self->fake, "epoch.", &fork, 1);
+    s_read (self);
+    assert_true (zf_follow_behind (self->follow));
+    assert_int_equal (zf_follow_catch_up (self->follow), ZF_FOLLOW_NEED_SNAPSHOT);
+    assert_true (zf_follow_new_history (self->follow));
+    assert_int_equal (fake_registry_requests (self->fake, ZF_BODY_EVENTS_SINCE), asked);
+    assert_int_equal (self->seen_count, 4);
+    //  The old active answers first: its snapshot is of term 1.
+    zf_event_t old[2] = {s_epoch (0, 1), s_ev (0, 1)};
+    fake_registry_reply_events (self->fake, ZF_BODY_SNAPSHOT, 5, 1, 1, old, 2);
+    uint64_t seq_at = 0;
+    char why[400];
+    assert_int_equal (zf_follow_fetch_snapshot (self->follow, &seq_at, why, sizeof why), -1);
+    assert_non_null (strstr (why, "older than 2"));
+    zf_event_t current[2] = {s_epoch (0, 2), s_ev (0, 2)};
+    fake_registry_clear (self->fake, ZF_BODY_SNAPSHOT);
+    fake_registry_reply_events (self->fake, ZF_BODY_SNAPSHOT, 3, 1, 1, current, 2);
+    assert_int_equal (zf_follow_fetch_snapshot (self->follow, &seq_at, why, sizeof why), 0);
+    assert_int_equal (seq_at, 3);
+}
+
 //  ---------------------------------------------------------------------------
 //  A dispatcher's events
 
@@ -541,6 +593,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_backoff, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_bad_body, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_epoch_back, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_forked_term, s_setup, s_teardown),
         cmocka_unit_test (test_dispatcher_events),
     };
     return cmocka_run_group_tests_name ("follow", tests, NULL, NULL);
