@@ -109,6 +109,13 @@ s_we_win (zf_pair_t *self, uint64_t peer_epoch)
     return self->primary;
 }
 
+void
+zf_pair_peer_lives (zf_pair_t *self)
+{
+    assert (self);
+    self->peer_expiry = zf_clock_mono_us (self->clock) + self->window_us;
+}
+
 zf_pair_change_t
 zf_pair_peer (zf_pair_t *self, const zf_bstar_msg_t *msg, const char **why)
 {

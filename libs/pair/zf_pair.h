@@ -89,6 +89,11 @@ uint64_t zf_pair_epoch (zf_pair_t *self);
 //  static text for the log when the state changed.
 zf_pair_change_t zf_pair_peer (zf_pair_t *self, const zf_bstar_msg_t *msg, const char **why);
 
+//  The peer showed it lives by other means than its state (its events
+//  arrived): its liveness starts again; the state it last said stands. A
+//  busy active registry may miss a heartbeat while it still publishes.
+void zf_pair_peer_lives (zf_pair_t *self);
+
 //  A client request arrived. True if it is to be served (the state is, or
 //  has now become, active); *change says whether it changed the state, why
 //  as for zf_pair_peer.

@@ -61,6 +61,13 @@ zf_lagwatch_destroy (zf_lagwatch_t **self_p)
     *self_p = NULL;
 }
 
+uint64_t
+zf_lagwatch_archived_seq (zf_lagwatch_t *self)
+{
+    assert (self);
+    return self->archived_seq;
+}
+
 void
 zf_lagwatch_archived (zf_lagwatch_t *self, uint64_t seq)
 {

@@ -39,6 +39,9 @@ void zf_lagwatch_destroy (zf_lagwatch_t **self_p);
 //  The archiver made everything up to seq durable (an ARCHIVED request).
 void zf_lagwatch_archived (zf_lagwatch_t *self, uint64_t seq);
 
+//  The highest seq the archiver said is durable (at start, the engine's).
+uint64_t zf_lagwatch_archived_seq (zf_lagwatch_t *self);
+
 //  How often to call zf_lagwatch_check, in ms.
 int64_t zf_lagwatch_interval (zf_lagwatch_t *self);
 

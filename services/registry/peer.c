@@ -7,11 +7,14 @@
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <inttypes.h>
 
 struct _zf_peer_t {
     zloop_t *loop;           //  the actor's
     zf_pair_t *pair;         //  the state machine
-    zsock_t *pub;            //  our state, to the peer
+    zactor_t *beat;          //  our state, to the peer (s_beat)
+    char *endpoint;          //  where the beat's PUB is bound
     zsock_t *sub;            //  the peer's state
     int timer;               //  the heartbeat, or -1
     zf_proto_encoder_t *enc; //  BSTAR bodies out
@@ -37,7 +40,7 @@ s_tell (zf_peer_t *self)
         return;
     }
     zf_pair_sent (self->pair);
-    if (zmq_send (zsock_resolve (self->pub), zf_proto_encoder_data (self->enc),
+    if (zmq_send (zsock_resolve (self->beat), zf_proto_encoder_data (self->enc),
                   zf_proto_encoder_size (self->enc), ZMQ_DONTWAIT) < 0) {
         self->stats.unsent++;
         zf_log_warn ("peer state not sent reason=\"%s\"", zmq_strerror (zmq_errno ()));
@@ -92,6 +95,86 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+//  ---------------------------------------------------------------------------
+//  The beat
+
+//  What the beat thread is given.
+typedef struct {
+    const char *bind; //  the PUB's endpoint
+    int heartbeat_ms; //  the pair's
+    int stall_ms;     //  how long the loop may be busy while the beat goes on
+} s_beat_args_t;
+
+static bool
+s_is_term (zframe_t *frame)
+{
+    return zframe_size (frame) == 5 && memcmp (zframe_data (frame), "$TERM", 5) == 0;
+}
+
+//  The thread that owns the PUB: it sends every state message the loop
+//  hands it at once, and while the loop is late with the next one (busy
+//  with a long turn) sends the last one again every heartbeat for it, up
+//  to stall_ms after the loop's last word. A busy registry is then not
+//  taken over; a hung one is, once the stall runs out. Tells the endpoint
+//  bound, or "!" and the reason, after the signal.
+static void
+s_beat (zsock_t *pipe, void *arg)
+{
+    //  The owner's arguments live until the signal only.
+    s_beat_args_t copy = *(s_beat_args_t *)arg;
+    s_beat_args_t *args = &copy;
+    zsock_t *pub = zf_socket_new (ZMQ_PUB);
+    int rc = pub ? zsock_bind (pub, "%s", args->bind) : -1;
+    char why[300] = "";
+    if (rc < 0)
+        snprintf (why, sizeof why, "!cannot bind %s: %s", args->bind,
+                  pub ? zmq_strerror (zmq_errno ()) : "no socket");
+    args->bind = NULL;
+    zsock_signal (pipe, 0);
+    zstr_send (pipe, rc < 0 ? why : zsock_endpoint (pub));
+    if (rc < 0) {
+        zsock_destroy (&pub);
+        //  Wait for the owner's $TERM.
+        zframe_t *term = zframe_recv (pipe);
+        zframe_destroy (&term);
+        return;
+    }
+    zframe_t *last = NULL;
+    int64_t told = zclock_mono (), sent = told;
+    bool filling = false;
+    while (true) {
+        int64_t now = zclock_mono ();
+        int64_t wait = sent + args->heartbeat_ms - now;
+        zmq_pollitem_t item = {zsock_resolve (pipe), 0, ZMQ_POLLIN, 0};
+        if (zmq_poll (&item, 1, wait > 0 ? wait : 0) < 0 && zmq_errno () != EINTR) break;
+        now = zclock_mono ();
+        if (item.revents & ZMQ_POLLIN) {
+            zframe_t *frame = zframe_recv (pipe);
+            if (!frame || s_is_term (frame)) {
+                zframe_destroy (&frame);
+                break;
+            }
+            zframe_destroy (&last);
+            last = frame;
+            if (filling)
+                zf_log_info ("registry loop back after %" PRId64 " ms busy", now - told);
+            filling = false;
+            told = now;
+        } else if (!last || now - sent < args->heartbeat_ms || now - told >= args->stall_ms)
+            continue;
+        else if (!filling) {
+            filling = true;
+            zf_log_warn ("registry loop busy: its state goes on to the peer for it, for %d ms "
+                         "at most",
+                         args->stall_ms);
+        }
+        zmq_send (zsock_resolve (pub), zframe_data (last), zframe_size (last), ZMQ_DONTWAIT);
+        sent = now;
+    }
+    zframe_destroy (&last);
+    zsock_destroy (&pub);
+}
+
 //  A socket of type, bound or connected to endpoint; NULL with the reason.
 static zsock_t *
 s_socket (int type, const char *endpoint, bool bind, char *error, size_t size)
@@ -133,8 +216,17 @@ zf_peer_new (zloop_t *loop, zf_clock_t *clock, const zf_peer_config_t *cfg,
         zf_peer_destroy (&self);
         return NULL;
     }
-    self->pub = s_socket (ZMQ_PUB, cfg->bind, true, error, size);
-    self->sub = self->pub ? s_socket (ZMQ_SUB, cfg->peer, false, error, size) : NULL;
+    s_beat_args_t args = {cfg->bind, heartbeat, cfg->stall_ms > 0 ? cfg->stall_ms : ZF_PEER_STALL_MS};
+    self->beat = zactor_new (s_beat, &args);
+    char *bound = self->beat ? zstr_recv (self->beat) : NULL;
+    if (!bound || *bound == '!') {
+        snprintf (error, size, "%s", bound ? bound + 1 : "cannot start the heartbeat");
+        zstr_free (&bound);
+        zf_peer_destroy (&self);
+        return NULL;
+    }
+    self->endpoint = bound;
+    self->sub = s_socket (ZMQ_SUB, cfg->peer, false, error, size);
     if (!self->sub) {
         zf_peer_destroy (&self);
         return NULL;
@@ -159,7 +251,8 @@ zf_peer_destroy (zf_peer_t **self_p)
     if (self->timer >= 0) zloop_timer_end (self->loop, self->timer);
     if (self->sub) zloop_reader_end (self->loop, self->sub);
     zsock_destroy (&self->sub);
-    zsock_destroy (&self->pub);
+    zactor_destroy (&self->beat);
+    zstr_free (&self->endpoint);
     zf_proto_encoder_destroy (&self->enc);
     zf_proto_decoder_destroy (&self->dec);
     zf_pair_destroy (&self->pair);
@@ -190,6 +283,13 @@ zf_peer_client (zf_peer_t *self)
 }
 
 void
+zf_peer_lives (zf_peer_t *self)
+{
+    assert (self);
+    zf_pair_peer_lives (self->pair);
+}
+
+void
 zf_peer_set_epoch (zf_peer_t *self, uint64_t epoch)
 {
     assert (self);
@@ -209,7 +309,7 @@ const char *
 zf_peer_endpoint (zf_peer_t *self)
 {
     assert (self);
-    return zsock_endpoint (self->pub);
+    return self->endpoint;
 }
 
 void

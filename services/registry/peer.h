@@ -1,8 +1,11 @@
 /*  peer.h - the registry's link to its peer of a Binary Star pair.
 
-    The thin shell of zf_pair (libs/pair): a PUB on which this registry
-    tells its state, a SUB connected to the peer's, and a heartbeat timer,
-    all in the actor's loop. Every BSTAR message heard goes to the pair's
+    The thin shell of zf_pair (libs/pair): a SUB connected to the peer's
+    PUB and a heartbeat timer in the actor's loop, and a thread of its own
+    (the beat) that owns our PUB. The loop hands the beat each state
+    message; while the loop is busy with a long turn the beat sends the
+    last one again every heartbeat, for ZF_PEER_STALL_MS at most, so a busy
+    registry is not taken for dead and a hung one is. Every BSTAR message heard goes to the pair's
     state machine; what it makes of it (and of client requests, which the
     owner reports with zf_peer_client) reaches the owner through its
     changed function. The state goes out on every change and once per
@@ -22,6 +25,11 @@
 
 typedef struct _zf_peer_t zf_peer_t;
 
+//  How long the registry's loop may be busy (a long turn) while its state
+//  still goes out every heartbeat; past that it is taken for hung, and the
+//  peer hears nothing more until the loop is back.
+#define ZF_PEER_STALL_MS 5000
+
 //  What the owner hears and tells.
 typedef struct {
     //  The state changed (why: a static text for the log).
@@ -38,6 +46,7 @@ typedef struct {
     const char *bind; //  our PUB, for the peer ("tcp://127.0.0.1:5580" for a primary)
     const char *peer; //  the peer's PUB ("tcp://127.0.0.1:5581" for a primary)
     int heartbeat_ms; //  ZF_PAIR_HEARTBEAT_MS by default
+    int stall_ms;     //  ZF_PEER_STALL_MS by default
 } zf_peer_config_t;
 
 typedef struct {
@@ -64,6 +73,9 @@ zf_pair_t *zf_peer_pair (zf_peer_t *self);
 //  from the peer that wait unread are taken first, so a registry too busy
 //  to read them never takes its peer for silent.
 bool zf_peer_client (zf_peer_t *self);
+
+//  The peer showed it lives by other means than its state (zf_pair_peer_lives).
+void zf_peer_lives (zf_peer_t *self);
 
 //  The owner took a new term: the pair knows it, and the peer hears it with
 //  the next state message.

@@ -102,6 +102,7 @@ typedef struct {
     zf_peer_t *peer;         //  in a pair: the peer link, else NULL
     zf_standby_t *standby;   //  while passive: following the active
     uint64_t told_seq;       //  while passive: the last seq the peer heard of
+    uint64_t standby_events; //  while passive: the active's events taken so far
 } zf_registry_t;
 
 //  When the engine reports a deadline that its tick did not handle, wait
@@ -348,6 +349,12 @@ s_standby_done (void *arg)
                 "the passive registry lost the active one's events (%s): it starts again "
                 "to take a fresh copy",
                 why);
+    //  An active registry too busy for its heartbeat may still publish: its
+    //  events show it lives, so it is not taken over for a busy moment.
+    if (self->standby && zf_standby_events (self->standby) != self->standby_events) {
+        self->standby_events = zf_standby_events (self->standby);
+        zf_peer_lives (self->peer);
+    }
     s_turn_end (self, false);
     //  The active registry acknowledges results once we hold their events.
     if (!self->stopping && zf_engine_seq (self->engine) != self->told_seq) {
@@ -361,6 +368,7 @@ static void
 s_stand_by (zf_registry_t *self, const char *why)
 {
     zf_log_info ("registry passive reason=\"%s\"", why);
+    self->standby_events = 0;
     self->standby = zf_standby_new (self->loop, self->cfg->peer_registry, S_STANDBY_TIMEOUT_MS,
                                     self->engine, self->publisher, s_standby_done, self);
     if (!self->standby)
@@ -444,18 +452,18 @@ s_pair_heard (void *arg)
 }
 
 //  zf_session_gate_fn: while a passive peer is heard, events are safe up
-//  to the last seq it says it holds; with none, every event is (the
-//  registry acknowledges at once, as one alone does).
+//  to the last seq it says it holds; with none, up to the last the
+//  archiver said it holds; with no archiver either, every event is (there
+//  is nothing to wait for).
 static uint64_t
 s_ack_gate (void *arg)
 {
     zf_registry_t *self = arg;
-    zf_pair_t *pair = zf_peer_pair (self->peer);
     zf_bstar_msg_t last;
-    if (!zf_pair_peer_alive (pair) || !zf_pair_peer_last (pair, &last) ||
-        last.state != ZF_BSTAR_PASSIVE)
-        return UINT64_MAX;
-    return last.seq;
+    if (self->peer && zf_pair_peer_alive (zf_peer_pair (self->peer)) &&
+        zf_pair_peer_last (zf_peer_pair (self->peer), &last) && last.state == ZF_BSTAR_PASSIVE)
+        return last.seq;
+    return self->lag ? zf_lagwatch_archived_seq (self->lag) : UINT64_MAX;
 }
 
 static const zf_peer_ops_t s_peer_ops = {
@@ -735,6 +743,7 @@ zf_registry_actor (zsock_t *pipe, void *args)
     zloop_set_nonstop (self.loop, true);
     zloop_reader (self.loop, self.router, s_on_router, &self);
     zloop_reader (self.loop, pipe, s_on_pipe, &self);
+    zf_session_set_gate (self.session, s_ack_gate, &self);
     if (cfg->pair) {
         //  Not active until the pair says so.
         zf_requests_refuse (self.requests, S_PASSIVE_TEXT);
@@ -746,7 +755,6 @@ zf_registry_actor (zsock_t *pipe, void *args)
         };
         self.peer = zf_peer_new (self.loop, self.real, &peer, &s_peer_ops, &self, cfg->error,
                                  sizeof cfg->error);
-        zf_session_set_gate (self.session, s_ack_gate, &self);
         if (!self.peer) {
             s_teardown (&self);
             zsock_signal (pipe, 1);

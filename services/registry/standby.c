@@ -23,6 +23,7 @@ struct _zf_standby_t {
     bool begun;                //  the engine is in restore mode
     bool restoring;            //  a snapshot is being folded
     uint64_t items;            //  snapshot items applied
+    uint64_t events;           //  events taken from the active, applied or not
     bool synced;               //  a snapshot was folded
     char broken[256];          //  why the engine cannot follow, or ""
 };
@@ -60,6 +61,7 @@ s_event (const zf_event_t *event, zf_follow_origin_t origin, void *arg)
                      zf_engine_last_error (self->engine));
         return 0;
     }
+    self->events++;
     //  Before the snapshot, events are not ours to apply.
     if (!self->synced) return 0;
     if (zf_engine_apply (self->engine, event) != 0) {
@@ -215,6 +217,13 @@ zf_standby_destroy (zf_standby_t **self_p)
     zf_follow_destroy (&self->follow);
     free (self);
     *self_p = NULL;
+}
+
+uint64_t
+zf_standby_events (zf_standby_t *self)
+{
+    assert (self);
+    return self->events;
 }
 
 bool

@@ -43,6 +43,10 @@ void zf_standby_destroy (zf_standby_t **self_p);
 //  True once a snapshot was folded: the engine holds the active's state.
 bool zf_standby_synced (zf_standby_t *self);
 
+//  Events taken from the active registry so far (published or fetched, not
+//  snapshot items): each one shows it lives.
+uint64_t zf_standby_events (zf_standby_t *self);
+
 //  True once the engine can no longer follow; why says why.
 bool zf_standby_broken (zf_standby_t *self, const char **why);
 

@@ -277,6 +277,30 @@ test_failover_needs_silence_and_a_client (void **state)
     zf_pair_destroy (&pair);
 }
 
+//  The active's events show it lives though its heartbeats are late: the
+//  passive does not take over while they come, and does once they stop.
+static void
+test_events_show_the_peer_lives (void **state)
+{
+    zf_pair_t *pair = s_in (ZF_BSTAR_PASSIVE, false);
+    zf_pair_change_t change;
+    for (int i = 0; i < 8; i++) {
+        zf_clock_advance (s_clock, S_WINDOW - 1);
+        zf_pair_peer_lives (pair);
+        assert_true (zf_pair_peer_alive (pair));
+        assert_false (s_client (pair, &change));
+        assert_int_equal (change, ZF_PAIR_SAME);
+    }
+    //  The state it said last stands: still the active.
+    zf_bstar_msg_t last;
+    assert_true (zf_pair_peer_last (pair, &last));
+    assert_int_equal (last.state, ZF_BSTAR_ACTIVE);
+    zf_clock_advance (s_clock, S_WINDOW);
+    assert_true (s_client (pair, &change));
+    assert_int_equal (change, ZF_PAIR_ACTIVATED);
+    zf_pair_destroy (&pair);
+}
+
 //  The state message: due at once, then every heartbeat, and at once
 //  after any change of state; the wait is for the owner's timer.
 static void
@@ -351,6 +375,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_passive, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_failover_needs_silence_and_a_client, s_setup,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (test_events_show_the_peer_lives, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_heartbeat, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_peer_last, s_setup, s_teardown),
     };
