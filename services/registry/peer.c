@@ -156,8 +156,7 @@ s_beat (zsock_t *pipe, void *arg)
             }
             zframe_destroy (&last);
             last = frame;
-            if (filling)
-                zf_log_info ("registry loop back after %" PRId64 " ms busy", now - told);
+            if (filling) zf_log_info ("registry loop back after %" PRId64 " ms busy", now - told);
             filling = false;
             told = now;
         } else if (!last || now - sent < args->heartbeat_ms || now - told >= args->stall_ms)
@@ -216,7 +215,8 @@ zf_peer_new (zloop_t *loop, zf_clock_t *clock, const zf_peer_config_t *cfg,
         zf_peer_destroy (&self);
         return NULL;
     }
-    s_beat_args_t args = {cfg->bind, heartbeat, cfg->stall_ms > 0 ? cfg->stall_ms : ZF_PEER_STALL_MS};
+    s_beat_args_t args = {cfg->bind, heartbeat,
+                          cfg->stall_ms > 0 ? cfg->stall_ms : ZF_PEER_STALL_MS};
     self->beat = zactor_new (s_beat, &args);
     char *bound = self->beat ? zstr_recv (self->beat) : NULL;
     if (!bound || *bound == '!') {

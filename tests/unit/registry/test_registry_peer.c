@@ -44,8 +44,8 @@ s_count (zsock_t *sub, zf_proto_decoder_t *dec, int ms, uint64_t *seq)
         zframe_t *frame = zframe_recv (sub);
         zf_bstar_msg_t msg;
         zf_proto_error_t err;
-        assert_int_equal (zf_bstar_decode (dec, zframe_data (frame), zframe_size (frame), &msg, &err),
-                          0);
+        assert_int_equal (
+            zf_bstar_decode (dec, zframe_data (frame), zframe_size (frame), &msg, &err), 0);
         *seq = msg.seq;
         zframe_destroy (&frame);
         count++;
