@@ -85,8 +85,10 @@
 #define ZF_GW_RETRY_MAX_MS 10000
 
 //  The prober asks the registry its last seq this often; a reply that does
-//  not come within the timeout counts as the registry not answering.
-#define ZF_GW_PROBE_MS         1000
+//  not come within the timeout counts as the registry not answering. In a
+//  pair its requests are also the clients' vote a passive registry needs to
+//  take over: a quarter second after the active's silence is noticed.
+#define ZF_GW_PROBE_MS         250
 #define ZF_GW_PROBE_TIMEOUT_MS 3000
 
 //  Events the replica may be behind the registry and still be healthy: the

@@ -52,25 +52,29 @@ zf_up_defaults (zf_up_config_t *cfg)
     "                            (default 7; 0 keeps all)\n"                                       \
     "  --pair                    the registry as a Binary Star pair: a primary\n"                  \
     "                            and a backup (its term in DIR/backup)\n"                          \
+    "  --peer-heartbeat D        with --pair, how often each registry tells the\n"                 \
+    "                            other its state; two missed make it silent\n"                     \
+    "                            (default 250ms, at most 60s)\n"                                    \
     "  -v                        more output from every service (-vv for debug)\n"
 
 int
 zf_up_parse (int argc, char **argv, const zf_cli_verb_t *verb, zf_up_config_t *cfg,
              const char **extra, unsigned *extra_flags)
 {
-    enum { O_STORE = 1000, O_EXECUTORS, O_HTTP, O_PAIR, O_BASE, O_DIR, O_KEEP, O_EXTRA };
+    enum { O_STORE = 1000, O_EXECUTORS, O_HTTP, O_PAIR, O_BEAT, O_BASE, O_DIR, O_KEEP, O_EXTRA };
     struct option options[16] = {
         {"store", required_argument, NULL, O_STORE},
         {"executors", required_argument, NULL, O_EXECUTORS},
         {"http", required_argument, NULL, O_HTTP},
         {"pair", no_argument, NULL, O_PAIR},
+        {"peer-heartbeat", required_argument, NULL, O_BEAT},
         {"base-port", required_argument, NULL, O_BASE},
         {"dir", required_argument, NULL, O_DIR},
         {"keep-runs", required_argument, NULL, O_KEEP},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
     };
-    int n = 9;
+    int n = 10;
     for (int i = 0; extra && extra[i] && n < 15; i++, n++)
         options[n] = (struct option){extra[i], no_argument, NULL, O_EXTRA + i};
     if (extra_flags) *extra_flags = 0;
@@ -98,6 +102,14 @@ zf_up_parse (int argc, char **argv, const zf_cli_verb_t *verb, zf_up_config_t *c
         case O_PAIR:
             cfg->pair = 1;
             break;
+        case O_BEAT: {
+            int64_t ms = 0;
+            if (zf_duration_parse (optarg, &ms) != 0 || ms <= 0 || ms > 60000)
+                return zf_cli_usage_error (verb,
+                                           "--peer-heartbeat takes a duration up to 60s (250ms)");
+            cfg->peer_heartbeat = optarg;
+            break;
+        }
         case O_BASE:
             if ((value = zf_number_parse (optarg, 1024, 65535 - 30)) < 0)
                 return zf_cli_usage_error (verb, "--base-port takes 1024 to %d", 65535 - 30);
@@ -128,6 +140,8 @@ zf_up_parse (int argc, char **argv, const zf_cli_verb_t *verb, zf_up_config_t *c
         }
     }
     if (optind < argc) return zf_cli_usage_error (verb, "unexpected argument '%s'", argv[optind]);
+    if (cfg->peer_heartbeat && !cfg->pair)
+        return zf_cli_usage_error (verb, "--peer-heartbeat goes with --pair");
     return 0;
 }
 
@@ -303,6 +317,7 @@ zf_up_plan (const zf_up_config_t *cfg, bool with_archiver, bool with_gateway, zf
         zf_cmdline_add (cmd, ZF_OPT_PEER_BIND, backup ? at.peer_backup : at.peer_primary);
         zf_cmdline_add (cmd, ZF_OPT_PEER, backup ? at.peer_primary : at.peer_backup);
         zf_cmdline_add (cmd, ZF_OPT_PEER_REGISTRY, backup ? at.reg : at.backup);
+        if (cfg->peer_heartbeat) zf_cmdline_add (cmd, ZF_OPT_PEER_HEARTBEAT, cfg->peer_heartbeat);
     }
     if (cfg->example_worker) {
         if (!(cmd = s_plan_add (plan, "settle", &zf_settle_def))) goto failed;

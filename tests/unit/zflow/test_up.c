@@ -125,12 +125,43 @@ test_the_services_and_their_endpoints (void **state)
     zf_up_plan_clear (&plan);
 }
 
+//  A pair: both registries, each told the other's endpoints and the
+//  heartbeat given.
+static void
+test_the_pair (void **state)
+{
+    zf_up_config_t cfg;
+    zf_up_defaults (&cfg);
+    cfg.base_port = 6000;
+    cfg.dir = "/srv/zf";
+    cfg.pair = 1;
+    cfg.peer_heartbeat = "100ms";
+    zf_up_plan_t plan;
+    s_plan_and_check (&cfg, true, false, &plan);
+    assert_string_equal (s_value (&plan, "registry", "--pair"), "primary");
+    assert_string_equal (s_value (&plan, "registry-backup", "--pair"), "backup");
+    assert_string_equal (s_value (&plan, "registry", "--peer-bind"), "tcp://127.0.0.1:6020");
+    assert_string_equal (s_value (&plan, "registry", "--peer"), "tcp://127.0.0.1:6021");
+    assert_string_equal (s_value (&plan, "registry-backup", "--peer"), "tcp://127.0.0.1:6020");
+    assert_string_equal (s_value (&plan, "registry", "--peer-heartbeat"), "100ms");
+    assert_string_equal (s_value (&plan, "registry-backup", "--peer-heartbeat"), "100ms");
+    assert_string_equal (s_value (&plan, "archiver", "--registry"),
+                         "tcp://127.0.0.1:6010,tcp://127.0.0.1:6012");
+    zf_up_plan_clear (&plan);
+    //  Without the flag, the registries' own default.
+    cfg.peer_heartbeat = NULL;
+    s_plan_and_check (&cfg, true, false, &plan);
+    assert_null (s_value (&plan, "registry", "--peer-heartbeat"));
+    zf_up_plan_clear (&plan);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_every_command_line_is_one_its_service_takes),
         cmocka_unit_test (test_the_services_and_their_endpoints),
+        cmocka_unit_test (test_the_pair),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
