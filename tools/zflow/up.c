@@ -54,7 +54,7 @@ zf_up_defaults (zf_up_config_t *cfg)
     "                            and a backup (its term in DIR/backup)\n"                          \
     "  --peer-heartbeat D        with --pair, how often each registry tells the\n"                 \
     "                            other its state; two missed make it silent\n"                     \
-    "                            (default 250ms, at most 60s)\n"                                    \
+    "                            (default 250ms, at most 60s)\n"                                   \
     "  -v                        more output from every service (-vv for debug)\n"
 
 int
@@ -107,7 +107,7 @@ zf_up_parse (int argc, char **argv, const zf_cli_verb_t *verb, zf_up_config_t *c
             if (zf_duration_parse (optarg, &ms) != 0 || ms <= 0 || ms > 60000)
                 return zf_cli_usage_error (verb,
                                            "--peer-heartbeat takes a duration up to 60s (250ms)");
-            cfg->peer_heartbeat = optarg;
+            cfg->beat = optarg;
             break;
         }
         case O_BASE:
@@ -140,7 +140,7 @@ zf_up_parse (int argc, char **argv, const zf_cli_verb_t *verb, zf_up_config_t *c
         }
     }
     if (optind < argc) return zf_cli_usage_error (verb, "unexpected argument '%s'", argv[optind]);
-    if (cfg->peer_heartbeat && !cfg->pair)
+    if (cfg->beat && !cfg->pair)
         return zf_cli_usage_error (verb, "--peer-heartbeat goes with --pair");
     return 0;
 }
@@ -317,7 +317,7 @@ zf_up_plan (const zf_up_config_t *cfg, bool with_archiver, bool with_gateway, zf
         zf_cmdline_add (cmd, ZF_OPT_PEER_BIND, backup ? at.peer_backup : at.peer_primary);
         zf_cmdline_add (cmd, ZF_OPT_PEER, backup ? at.peer_primary : at.peer_backup);
         zf_cmdline_add (cmd, ZF_OPT_PEER_REGISTRY, backup ? at.reg : at.backup);
-        if (cfg->peer_heartbeat) zf_cmdline_add (cmd, ZF_OPT_PEER_HEARTBEAT, cfg->peer_heartbeat);
+        if (cfg->beat) zf_cmdline_add (cmd, ZF_OPT_PEER_HEARTBEAT, cfg->beat);
     }
     if (cfg->example_worker) {
         if (!(cmd = s_plan_add (plan, "settle", &zf_settle_def))) goto failed;

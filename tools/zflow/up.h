@@ -14,7 +14,7 @@ typedef struct {
     int executors;       //  --executors N
     const char *http;    //  --http HOST:PORT of the gateway
     int pair;            //  --pair: a Binary Star registry pair
-    const char *peer_heartbeat; //  --peer-heartbeat D: the pair's heartbeat, or NULL (250ms)
+    const char *beat;    //  --peer-heartbeat D: the pair's heartbeat, or NULL (250ms)
     int base_port;       //  --base-port P: ZeroMQ ports at fixed offsets from P
     const char *dir;     //  --dir DIR: store and task logs
     const char *keep;    //  --keep-runs N: runs per flow the registry keeps in memory, or NULL

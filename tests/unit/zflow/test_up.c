@@ -135,7 +135,7 @@ test_the_pair (void **state)
     cfg.base_port = 6000;
     cfg.dir = "/srv/zf";
     cfg.pair = 1;
-    cfg.peer_heartbeat = "100ms";
+    cfg.beat = "100ms";
     zf_up_plan_t plan;
     s_plan_and_check (&cfg, true, false, &plan);
     assert_string_equal (s_value (&plan, "registry", "--pair"), "primary");
@@ -149,7 +149,7 @@ test_the_pair (void **state)
                          "tcp://127.0.0.1:6010,tcp://127.0.0.1:6012");
     zf_up_plan_clear (&plan);
     //  Without the flag, the registries' own default.
-    cfg.peer_heartbeat = NULL;
+    cfg.beat = NULL;
     s_plan_and_check (&cfg, true, false, &plan);
     assert_null (s_value (&plan, "registry", "--peer-heartbeat"));
     zf_up_plan_clear (&plan);
