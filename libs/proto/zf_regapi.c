@@ -5,6 +5,7 @@
     lists them, once for writing and once for reading.
 */
 #include <assert.h>
+#include <inttypes.h>
 #include <string.h>
 #include "zf_proto.h"
 
@@ -269,7 +270,7 @@ s_reply_fields (int type)
     case ZF_BODY_ERROR:
         return 3;
     case ZF_BODY_STATUS_REPLY:
-        return 1;
+        return 2;
     case ZF_BODY_EVENTS_REPLY:
         return 4;
     case ZF_BODY_LOGS_REPLY:
@@ -319,6 +320,26 @@ s_put_run (zf_wire_writer_t *w, const zf_run_status_t *run, size_t index)
     }
 }
 
+#define S_INFO_FIELDS 5
+
+//  Writes the registry's info, or nil.
+static void
+s_put_info (zf_wire_writer_t *w, const zf_reg_info_t *info)
+{
+    if (!info) {
+        zf_wire_put_nil (w);
+        return;
+    }
+    zf_wire_put_array (w, S_INFO_FIELDS);
+    if (zf_wire_check (w, "state", info->state, 0, ZF_BSTAR_PASSIVE))
+        zf_wire_put_uint (w, info->state);
+    zf_wire_put_uint (w, info->epoch);
+    zf_wire_put_int (w, info->since);
+    if (zf_wire_check (w, "peer_state", info->peer_state, 0, ZF_BSTAR_PASSIVE))
+        zf_wire_put_uint (w, info->peer_state);
+    zf_wire_put_uint (w, info->peer_seq);
+}
+
 //  Encodes a reply.
 int
 zf_reg_reply_encode (zf_proto_encoder_t *enc, const zf_reg_reply_t *reply, zf_proto_error_t *err)
@@ -356,6 +377,7 @@ zf_reg_reply_encode (zf_proto_encoder_t *enc, const zf_reg_reply_t *reply, zf_pr
         assert (reply->runs || reply->run_count == 0);
         for (size_t i = 0; i < reply->run_count && !w.failed; i++)
             s_put_run (&w, &reply->runs[i], i);
+        s_put_info (&w, reply->has_info ? &reply->info : NULL);
         break;
     case ZF_BODY_EVENTS_REPLY:
         zf_wire_put_uint (&w, reply->seq);
@@ -423,6 +445,27 @@ s_get_run (zf_wire_reader_t *r, zf_run_status_t *run)
     zf_wire_close (r);
 }
 
+//  Reads the registry's info, or nil.
+static void
+s_get_info (zf_wire_reader_t *r, zf_reg_reply_t *reply)
+{
+    if (zf_wire_peek_nil (r)) {
+        zf_wire_nil (r, "info");
+        return;
+    }
+    zf_reg_info_t *info = &reply->info;
+    if (zf_wire_record (r, "info")) return;
+    zf_wire_enum (r, "state", 0, ZF_BSTAR_PASSIVE, &info->state);
+    zf_wire_u64 (r, "epoch", &info->epoch);
+    zf_wire_i64 (r, "since", &info->since);
+    zf_wire_enum (r, "peer_state", 0, ZF_BSTAR_PASSIVE, &info->peer_state);
+    zf_wire_u64 (r, "peer_seq", &info->peer_seq);
+    if (!zf_wire_failed (r) && info->since < 0)
+        zf_wire_fail (r, "since", "%" PRId64 " is before 1970", info->since);
+    zf_wire_close (r);
+    reply->has_info = !zf_wire_failed (r);
+}
+
 //  Decodes a reply of any type.
 int
 zf_reg_reply_decode (zf_proto_decoder_t *dec, const void *data, size_t size, zf_reg_reply_t *reply,
@@ -472,6 +515,8 @@ zf_reg_reply_decode (zf_proto_decoder_t *dec, const void *data, size_t size, zf_
         zf_wire_close (&r);
         reply->runs = runs;
         reply->run_count = count;
+        //  A reply without the field (an older sender's) has no info.
+        if (zf_wire_more (&r)) s_get_info (&r, reply);
         break;
     }
     case ZF_BODY_EVENTS_REPLY:

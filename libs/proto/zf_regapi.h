@@ -15,6 +15,7 @@
 #define ZF_REGAPI_H_INCLUDED
 
 #include <stdbool.h>
+#include "zf_bstar.h"
 #include "zf_event.h"
 #include "zf_wire.h"
 
@@ -104,10 +105,20 @@ typedef struct {
     size_t task_count;             //  entries in tasks (at most ZF_MAX_TASKS)
 } zf_run_status_t;
 
+//  Which registry answered a STATUS, and how it stands in its pair.
+typedef struct {
+    uint8_t state;      //  zf_bstar_state_t in a pair, 0 for a registry alone
+    uint64_t epoch;     //  the term it drives (0 before it took one)
+    int64_t since;      //  ms since the epoch: when it took that state
+    uint8_t peer_state; //  its peer's state as last heard, 0 if silent or alone
+    uint64_t peer_seq;  //  the peer's last seq as last heard, 0 if none
+} zf_reg_info_t;
+
 //  One reply. type says which fields count:
 //    OK            text (short, or NULL), has_number/number (e.g. a new version)
 //    ERROR         code, text (the message), lines/line_count (e.g. flow errors)
-//    STATUS_REPLY  runs/run_count
+//    STATUS_REPLY  runs/run_count; has_info/info (the registry's, absent
+//                  from a reply the archiver made)
 //    EVENTS_REPLY  seq (the seq the events bring a replica to), part, parts,
 //                  events/event_count
 //    LOGS_REPLY    text/text_size, truncated
@@ -123,6 +134,8 @@ typedef struct {
     size_t line_count;           //  entries in lines (at most ZF_MAX_BATCH)
     const zf_run_status_t *runs; //  STATUS_REPLY: runs
     size_t run_count;            //  entries in runs (at most ZF_MAX_BATCH)
+    bool has_info;               //  STATUS_REPLY: info is present
+    zf_reg_info_t info;          //  STATUS_REPLY: the registry that answered
     uint64_t seq;                //  EVENTS_REPLY: seq_at
     uint32_t part;               //  EVENTS_REPLY: this part, from 1
     uint32_t parts;              //  EVENTS_REPLY: parts in all

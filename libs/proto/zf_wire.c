@@ -784,6 +784,12 @@ zf_wire_peek_nil (zf_wire_reader_t *r)
     return !r->failed && r->pos < r->end && *r->pos == 0xc0;
 }
 
+bool
+zf_wire_more (zf_wire_reader_t *r)
+{
+    return !r->failed && r->depth > 0 && r->level[r->depth - 1].left > 0;
+}
+
 //  True if the next byte starts a string.
 bool
 zf_wire_peek_str (zf_wire_reader_t *r)

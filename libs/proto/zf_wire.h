@@ -239,6 +239,10 @@ int zf_wire_env_entry (zf_wire_reader_t *r, const char *field, const char **out)
 //  True if the next value is nil (without consuming it).
 bool zf_wire_peek_nil (zf_wire_reader_t *r);
 
+//  True if the array open now has values not yet read (an optional field
+//  a newer sender added at the end).
+bool zf_wire_more (zf_wire_reader_t *r);
+
 //  True if the next value is a string (without consuming it).
 bool zf_wire_peek_str (zf_wire_reader_t *r);
 

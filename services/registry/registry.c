@@ -77,6 +77,7 @@ typedef struct {
     char *dispatcher;          //  the dispatcher's endpoint
     char *archiver;            //  the archiver's, or NULL
     bool active;               //  serves requests, drives the dispatcher, takes decisions
+    int64_t active_since;      //  alone: when it became active (ms since the epoch)
     bool stopping;             //  the loop ends at the next turn (cfg->error says why)
 
     zsock_t *pipe;         //  to the caller
@@ -337,6 +338,25 @@ s_on_watch (zloop_t *loop, int timer_id, void *arg)
 
 //  ---------------------------------------------------------------------------
 //  The pair
+
+//  zf_requests_wiring_t.info: how this registry stands, for STATUS.
+static void
+s_info (void *arg, zf_reg_info_t *info)
+{
+    zf_registry_t *self = arg;
+    memset (info, 0, sizeof *info);
+    info->epoch = zf_engine_epoch (self->engine);
+    info->since = self->active_since;
+    if (!self->peer) return;
+    zf_pair_t *pair = zf_peer_pair (self->peer);
+    info->state = (uint8_t)zf_pair_state (pair);
+    info->since = zf_pair_since (pair);
+    zf_bstar_msg_t last;
+    if (zf_pair_peer_alive (pair) && zf_pair_peer_last (pair, &last)) {
+        info->peer_state = last.state;
+        info->peer_seq = last.seq;
+    }
+}
 
 //  zf_standby_done_fn: the follower handled something.
 static void
@@ -671,6 +691,8 @@ s_setup_loop (zf_registry_t *self, zf_registry_config_t *cfg)
         .history = self->history,
         .lag = self->lag,
         .log_dir = cfg->log_dir ? cfg->log_dir : log_dir,
+        .info = s_info,
+        .info_arg = self,
     };
     self->requests = zf_requests_new (&wiring);
     if (!self->requests) {
@@ -715,6 +737,7 @@ s_setup (zf_registry_t *self, zf_registry_config_t *cfg)
     //  A member of a pair recovers and takes a term when it becomes active.
     if (cfg->pair) return s_setup_loop (self, cfg);
     self->active = true;
+    self->active_since = zclock_time ();
     //  Durable state first, so the new term's EPOCH event follows it.
     if (cfg->archiver && *cfg->archiver &&
         zf_recover (self->engine, self->session, cfg->archiver, cfg->error, sizeof cfg->error) != 0)

@@ -335,6 +335,8 @@ zf_requests_new (const zf_requests_wiring_t *wiring)
     self->session = wiring->session;
     self->history = wiring->history;
     self->lag = wiring->lag;
+    self->info = wiring->info;
+    self->info_arg = wiring->info_arg;
     self->log_dir = strdup (wiring->log_dir ? wiring->log_dir : ".");
     self->decoder = zf_proto_decoder_new ();
     self->encoder = zf_proto_encoder_new ();

@@ -34,6 +34,9 @@ typedef struct {
     zf_history_t *history;     //  STATUS of archived runs
     zf_lagwatch_t *lag;        //  ARCHIVED moves it, or NULL without an archiver
     const char *log_dir;       //  the executors' task logs (copied)
+    //  The registry's state for STATUS replies, or NULL for none.
+    void (*info) (void *arg, zf_reg_info_t *info);
+    void *info_arg; //  for it
 } zf_requests_wiring_t;
 
 //  Counters.

@@ -17,15 +17,17 @@
 
 struct _zf_requests_t {
     //  Lent by the actor
-    zsock_t *router;           //  requests in
-    zf_replier_t *replier;     //  replies out
-    zf_engine_t *engine;       //  the scheduler
-    zf_clock_t *clock;         //  the engine's clock
-    zf_publisher_t *publisher; //  events to the PUB
-    zf_journal_t *journal;     //  recent event bodies
-    zf_session_t *session;     //  the dispatcher session
-    zf_history_t *history;     //  archived runs
-    zf_lagwatch_t *lag;        //  the archiver's lag, or NULL
+    zsock_t *router;                               //  requests in
+    zf_replier_t *replier;                         //  replies out
+    zf_engine_t *engine;                           //  the scheduler
+    zf_clock_t *clock;                             //  the engine's clock
+    zf_publisher_t *publisher;                     //  events to the PUB
+    zf_journal_t *journal;                         //  recent event bodies
+    zf_session_t *session;                         //  the dispatcher session
+    zf_history_t *history;                         //  archived runs
+    zf_lagwatch_t *lag;                            //  the archiver's lag, or NULL
+    void (*info) (void *arg, zf_reg_info_t *info); //  the registry's state, or NULL
+    void *info_arg;                                //  for it
 
     //  Own
     char *log_dir;                 //  the task logs

@@ -126,6 +126,10 @@ s_encode (zf_requests_t *self, uint64_t req_id, const s_runs_t *runs, s_depth_t 
     zf_reg_reply_init (&reply, ZF_BODY_STATUS_REPLY, req_id);
     reply.runs = self->run_status;
     reply.run_count = runs->count;
+    if (self->info) {
+        self->info (self->info_arg, &reply.info);
+        reply.has_info = true;
+    }
     return zf_reg_reply_encode (self->encoder, &reply, err);
 }
 

@@ -159,8 +159,16 @@ class PairTests(ZflowTest):
         self.assertEqual(st["state"], "succeeded")
         self.assertEqual(st["tasks"][0]["shards_done"], SHARDS)
         self.assertEqual(self._shards_not_once(out), {}, "shards without exactly one line")
-        # The flow and the run are the new active's too.
-        self.assertIn("pair", z.ok("status"))
+        # The flow and the run are the new active's too, and status says which registry
+        # answered: the active one, under the newest term, with its peer.
+        text = z.ok("status")
+        self.assertIn("pair", text)
+        terms = self._activations()
+        first = text.splitlines()[0]
+        self.assertRegex(first, r"^registry: active since \d{4}-\d\d-\d\dT[\d:.]+Z, term %d; "
+                                r"peer (passive at seq \d+|silent|primary|backup)$" % terms[-1])
+        info = z.status("pair", self.date)["registry"]
+        self.assertEqual((info["state"], info["epoch"]), ("active", terms[-1]))
 
     def test_old_active_stopped_and_resumed(self):
         """Two registries that both think they are active: the active one is stopped (SIGSTOP)

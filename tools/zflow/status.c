@@ -22,8 +22,10 @@ static const zf_cli_verb_t s_verb = {
     "status", "[FLOW] [--date D] [--json] [--registry EP]",
     "Shows the latest run of FLOW (or of every flow), or its run of business\n"
     "date D: the run's state and each task's state, shards done of total,\n"
-    "attempt, duration and, for failed tasks, what went wrong. --json prints\n"
-    "one object for FLOW, an array of them without FLOW.\n"};
+    "attempt, duration and, for failed tasks, what went wrong. Without FLOW,\n"
+    "a first line says which registry answered: its state in a pair, since\n"
+    "when, its term and its peer's state. --json prints one object for FLOW\n"
+    "(with that as \"registry\"), an array of them without FLOW.\n"};
 
 //  Columns of the task table.
 #define S_COLUMNS 6
@@ -147,14 +149,47 @@ s_latest (const zf_reg_reply_t *reply)
     return latest;
 }
 
+//  "registry: active since T, term N; peer passive at seq S": which
+//  registry answered and how its pair stands.
+static void
+s_print_registry (const zf_reg_info_t *info, FILE *out)
+{
+    char since[40];
+    zf_time_format (info->since, since, sizeof since);
+    if (info->state == 0)
+        fprintf (out, "registry: active since %s, term %" PRIu64 "\n", since, info->epoch);
+    else {
+        fprintf (out, "registry: %s since %s, term %" PRIu64 "; ",
+                 zf_bstar_state_name (info->state), since, info->epoch);
+        if (info->peer_state)
+            fprintf (out, "peer %s at seq %" PRIu64 "\n", zf_bstar_state_name (info->peer_state),
+                     info->peer_seq);
+        else
+            fprintf (out, "peer silent\n");
+    }
+}
+
+//  The registry's info as JSON: {"state", "epoch", "since", "peer", "peer_seq"}.
+static json_t *
+s_registry_json (const zf_reg_info_t *info)
+{
+    return json_pack ("{s:s, s:I, s:o, s:s?, s:I}", "state",
+                      info->state ? zf_bstar_state_name (info->state) : "active", "epoch",
+                      (json_int_t)info->epoch, "since", zf_render_time_json (info->since), "peer",
+                      info->peer_state ? zf_bstar_state_name (info->peer_state) : NULL, "peer_seq",
+                      (json_int_t)info->peer_seq);
+}
+
 //  Prints the reply as JSON: one object for a flow, else an array.
 static int
 s_print_json (const zf_reg_reply_t *reply, bool one)
 {
     json_t *value = NULL;
-    if (one)
+    if (one) {
         value = zf_render_run_json (s_latest (reply));
-    else {
+        if (value && reply->has_info)
+            json_object_set_new (value, "registry", s_registry_json (&reply->info));
+    } else {
         value = json_array ();
         for (size_t i = 0; value && i < reply->run_count; i++)
             json_array_append_new (value, zf_render_run_json (&reply->runs[i]));
@@ -216,11 +251,13 @@ zf_cmd_status (int argc, char **argv)
                 printf ("%s has no run yet\n", flow);
         } else if (json)
             status = s_print_json (&reply, flow != NULL);
-        else if (reply.run_count == 0)
+        else if (reply.run_count == 0) {
+            if (!flow && reply.has_info) s_print_registry (&reply.info, stdout);
             printf ("no runs yet\n");
-        else {
+        } else {
             int64_t now = zclock_time ();
             int rc = 0;
+            if (!flow && reply.has_info) s_print_registry (&reply.info, stdout);
             if (flow)
                 rc = zf_status_print_run (s_latest (&reply), now, stdout);
             else

@@ -145,6 +145,8 @@ setup (void **state)
     zf_reg_reply_init (&reply[2], ZF_BODY_STATUS_REPLY, 3);
     reply[2].runs = self->runs;
     reply[2].run_count = 2;
+    reply[2].has_info = true;
+    reply[2].info = (zf_reg_info_t){ZF_BSTAR_ACTIVE, 7, 1795478400123, ZF_BSTAR_PASSIVE, 42};
     zf_reg_reply_init (&reply[3], ZF_BODY_EVENTS_REPLY, 4);
     reply[3].seq = 11;
     reply[3].part = 2;
@@ -288,7 +290,48 @@ test_reply_round_trip (void **state)
             assert_int_equal (a->events[j].state, b.events[j].state);
         }
         assert_int_equal (a->truncated, b.truncated);
+        assert_int_equal (a->has_info, b.has_info);
+        assert_int_equal (a->info.state, b.info.state);
+        assert_true (a->info.epoch == b.info.epoch);
+        assert_true (a->info.since == b.info.since);
+        assert_int_equal (a->info.peer_state, b.info.peer_state);
+        assert_true (a->info.peer_seq == b.info.peer_seq);
     }
+}
+
+//  STATUS_REPLY's info: nil for none (the archiver's replies), absent from
+//  an older sender's, and checked like every field.
+static void
+test_status_info (void **state)
+{
+    fixture_t *self = *state;
+    zf_proto_error_t err;
+    zf_reg_reply_t b;
+    zf_reg_reply_t none;
+    zf_reg_reply_init (&none, ZF_BODY_STATUS_REPLY, 9);
+    assert_int_equal (zf_reg_reply_encode (self->replies->enc, &none, &err), 0);
+    assert_int_equal (zf_reg_reply_decode (self->replies->dec,
+                                           zf_proto_encoder_data (self->replies->enc),
+                                           zf_proto_encoder_size (self->replies->enc), &b, &err),
+                      0);
+    assert_false (b.has_info);
+    //  [1, STATUS_REPLY, req_id, runs]: no info field at all.
+    zf_wire_writer_t w;
+    zf_wire_wbegin (&w, self->replies->enc, ZF_BODY_STATUS_REPLY, 2, &err);
+    zf_wire_put_uint (&w, 9);
+    zf_wire_put_list (&w, "run", 0, ZF_WIRE_MAX (ZF_MAX_BATCH));
+    assert_int_equal (zf_wire_wfinish (&w), 0);
+    assert_int_equal (zf_reg_reply_decode (self->replies->dec,
+                                           zf_proto_encoder_data (self->replies->enc),
+                                           zf_proto_encoder_size (self->replies->enc), &b, &err),
+                      0);
+    assert_false (b.has_info);
+    assert_int_equal (b.run_count, 0);
+    //  A state out of range is refused both ways.
+    zf_reg_reply_t bad = self->reply[2];
+    bad.info.peer_state = ZF_BSTAR_PASSIVE + 1;
+    assert_int_equal (zf_reg_reply_encode (self->replies->enc, &bad, &err), -1);
+    assert_non_null (strstr (err.text, "peer_state"));
 }
 
 //  Runs the shared decoder checks on one body; returns records that took
@@ -325,8 +368,8 @@ test_reply_checks (void **state)
 {
     fixture_t *self = *state;
     zf_proto_error_t err;
-    //  Records: the runs and tasks of STATUS_REPLY, the events of EVENTS_REPLY.
-    const int records[S_REPLIES] = {0, 0, 2 + 3, 2, 0, 0};
+    //  Records: the runs and tasks of STATUS_REPLY and its info, the events of EVENTS_REPLY.
+    const int records[S_REPLIES] = {0, 0, 2 + 3 + 1, 2, 0, 0};
     for (int i = 0; i < S_REPLIES; i++) {
         assert_int_equal (zf_reg_reply_encode (self->replies->enc, &self->reply[i], &err), 0);
         assert_int_equal (s_checks (self->replies, 200 + (uint64_t)i), records[i]);
@@ -541,6 +584,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_request_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown (test_reply_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_status_info, setup, teardown),
         cmocka_unit_test_setup_teardown (test_request_checks, setup, teardown),
         cmocka_unit_test_setup_teardown (test_reply_checks, setup, teardown),
         cmocka_unit_test_setup_teardown (test_request_errors, setup, teardown),
