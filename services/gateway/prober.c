@@ -114,9 +114,20 @@ static void
 s_pass (s_prober_t *self)
 {
     s_drop (self);
-    if (++self->passes >= zf_client_endpoint_count (self->client)) return;
-    zsock_t *socket = s_post (self);
-    if (socket && zloop_reader (self->loop, socket, s_on_reply, self) == 0) self->socket = socket;
+    zsock_t *socket = NULL;
+    if (++self->passes < zf_client_endpoint_count (self->client)) socket = s_post (self);
+    if (socket) {
+        if (zloop_reader (self->loop, socket, s_on_reply, self) == 0) self->socket = socket;
+        return;
+    }
+    //  Every endpoint stood by, or the other takes no connection (it
+    //  died): the request is over now, not at its deadline, so the next
+    //  goes an interval later. To the one that answered: in a pair failing
+    //  over, each request is the vote a passive registry needs.
+    if (self->passes < zf_client_endpoint_count (self->client)) s_drop (self);
+    self->unanswered++;
+    zf_gw_probe_unsent (self->probe);
+    s_tell (self);
 }
 
 //  Sends the request that is due.
@@ -126,6 +137,14 @@ s_send (s_prober_t *self)
     self->req_id = zf_gw_probe_sent (self->probe);
     self->passes = 0;
     zsock_t *socket = s_post (self);
+    //  An endpoint that takes no connection (the active registry of a pair
+    //  just died) is passed over at once, once per endpoint: the request
+    //  reaches the other registry now, where it is the vote that lets a
+    //  passive one take over.
+    for (int tried = 1; !socket && tried < zf_client_endpoint_count (self->client); tried++) {
+        s_drop (self);
+        socket = s_post (self);
+    }
     self->sent++;
     if (!socket) {
         zf_log_debug ("probe not sent registry=%s reason=\"%s\"", self->cfg->registry,

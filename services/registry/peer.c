@@ -82,7 +82,9 @@ s_on_sub (zloop_t *loop, zsock_t *reader, void *arg)
     zframe_destroy (&frame);
     self->stats.heard++;
     const char *why = NULL;
-    s_changed (self, zf_pair_peer (self->pair, &msg, &why), why);
+    //  Two statements: the order in which arguments are read is not C's to promise.
+    zf_pair_change_t change = zf_pair_peer (self->pair, &msg, &why);
+    s_changed (self, change, why);
     self->ops.heard (self->arg);
     return 0;
 }
@@ -140,13 +142,17 @@ s_beat (zsock_t *pipe, void *arg)
         return;
     }
     zframe_t *last = NULL;
+    int64_t hb = args->heartbeat_ms;
+    //  The loop is late once half a heartbeat past its due time; the beat
+    //  says so in the log once it has been busy four heartbeats.
+    int64_t late = hb + hb / 2;
     int64_t told = zclock_mono (), sent = told;
-    bool filling = false;
+    bool warned = false;
     while (true) {
         int64_t now = zclock_mono ();
-        int64_t wait = sent + args->heartbeat_ms - now;
+        int64_t due = sent + hb > told + late ? sent + hb : told + late;
         zmq_pollitem_t item = {zsock_resolve (pipe), 0, ZMQ_POLLIN, 0};
-        if (zmq_poll (&item, 1, wait > 0 ? wait : 0) < 0 && zmq_errno () != EINTR) break;
+        if (zmq_poll (&item, 1, due > now ? due - now : 0) < 0 && zmq_errno () != EINTR) break;
         now = zclock_mono ();
         if (item.revents & ZMQ_POLLIN) {
             zframe_t *frame = zframe_recv (pipe);
@@ -156,16 +162,16 @@ s_beat (zsock_t *pipe, void *arg)
             }
             zframe_destroy (&last);
             last = frame;
-            if (filling) zf_log_info ("registry loop back after %" PRId64 " ms busy", now - told);
-            filling = false;
+            if (warned) zf_log_info ("registry loop back after %" PRId64 " ms busy", now - told);
+            warned = false;
             told = now;
-        } else if (!last || now - sent < args->heartbeat_ms || now - told >= args->stall_ms)
+        } else if (!last || now - told < late || now - sent < hb || now - told >= args->stall_ms)
             continue;
-        else if (!filling) {
-            filling = true;
-            zf_log_warn ("registry loop busy: its state goes on to the peer for it, for %d ms "
-                         "at most",
-                         args->stall_ms);
+        else if (!warned && now - told >= 4 * hb) {
+            warned = true;
+            zf_log_warn ("registry loop busy for %" PRId64 " ms: its state goes on to the peer "
+                         "for it, for %d ms at most",
+                         now - told, args->stall_ms);
         }
         zmq_send (zsock_resolve (pub), zframe_data (last), zframe_size (last), ZMQ_DONTWAIT);
         sent = now;
@@ -232,7 +238,10 @@ zf_peer_new (zloop_t *loop, zf_clock_t *clock, const zf_peer_config_t *cfg,
         return NULL;
     }
     zsock_set_subscribe (self->sub, "");
-    self->timer = zloop_timer (loop, (size_t)heartbeat, 0, s_on_timer, self);
+    //  Checked ten times a heartbeat: a timer of one heartbeat that fires a
+    //  hair early would find nothing due and skip a whole beat.
+    self->timer =
+        zloop_timer (loop, (size_t)(heartbeat >= 10 ? heartbeat / 10 : 1), 0, s_on_timer, self);
     if (self->timer < 0 || zloop_reader (loop, self->sub, s_on_sub, self) != 0) {
         snprintf (error, size, "out of memory");
         zf_peer_destroy (&self);
