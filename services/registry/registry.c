@@ -320,8 +320,6 @@ static int
 s_on_router (zloop_t *loop, zsock_t *reader, void *arg)
 {
     zf_registry_t *self = arg;
-    //  A client's request is its vote in the pair: it may make us active.
-    if (self->peer && !self->active && !self->stopping) zf_peer_client (self->peer);
     zf_requests_read (self->requests);
     s_turn_end (self, false);
     return 0;
@@ -338,6 +336,15 @@ s_on_watch (zloop_t *loop, int timer_id, void *arg)
 
 //  ---------------------------------------------------------------------------
 //  The pair
+
+//  zf_requests_wiring_t.vote: a client turned here; in a pair it may make
+//  this registry active.
+static void
+s_vote (void *arg)
+{
+    zf_registry_t *self = arg;
+    if (self->peer && !self->active && !self->stopping) zf_peer_client (self->peer);
+}
 
 //  zf_requests_wiring_t.info: how this registry stands, for STATUS.
 static void
@@ -693,6 +700,8 @@ s_setup_loop (zf_registry_t *self, zf_registry_config_t *cfg)
         .log_dir = cfg->log_dir ? cfg->log_dir : log_dir,
         .info = s_info,
         .info_arg = self,
+        .vote = s_vote,
+        .vote_arg = self,
     };
     self->requests = zf_requests_new (&wiring);
     if (!self->requests) {

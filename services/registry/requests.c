@@ -254,6 +254,7 @@ s_on_request (zf_requests_t *self, zmsg_t *msg)
         return;
     }
     self->stats.requests++;
+    if (self->refusal && self->vote && req.type != ZF_BODY_ARCHIVED) self->vote (self->vote_arg);
     if (self->refusal) {
         self->stats.refused++;
         zf_replier_error (self->replier, identity, req.req_id, ZF_ERR_PASSIVE, "%s", self->refusal);
@@ -337,6 +338,8 @@ zf_requests_new (const zf_requests_wiring_t *wiring)
     self->lag = wiring->lag;
     self->info = wiring->info;
     self->info_arg = wiring->info_arg;
+    self->vote = wiring->vote;
+    self->vote_arg = wiring->vote_arg;
     self->log_dir = strdup (wiring->log_dir ? wiring->log_dir : ".");
     self->decoder = zf_proto_decoder_new ();
     self->encoder = zf_proto_encoder_new ();

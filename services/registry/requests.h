@@ -37,6 +37,12 @@ typedef struct {
     //  The registry's state for STATUS replies, or NULL for none.
     void (*info) (void *arg, zf_reg_info_t *info);
     void *info_arg; //  for it
+    //  While requests are refused passive: a request that is a client's
+    //  turn to this registry, its vote in the pair (it may make the
+    //  registry active, and then it is served). Not ARCHIVED: the archiver
+    //  tells every registry of a pair, so its word is no turn. NULL: none.
+    void (*vote) (void *arg);
+    void *vote_arg; //  for it
 } zf_requests_wiring_t;
 
 //  Counters.

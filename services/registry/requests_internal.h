@@ -28,6 +28,8 @@ struct _zf_requests_t {
     zf_lagwatch_t *lag;                            //  the archiver's lag, or NULL
     void (*info) (void *arg, zf_reg_info_t *info); //  the registry's state, or NULL
     void *info_arg;                                //  for it
+    void (*vote) (void *arg);                      //  a client's turn here, or NULL
+    void *vote_arg;                                //  for it
 
     //  Own
     char *log_dir;                 //  the task logs
