@@ -17,6 +17,7 @@ struct _zf_peer_t {
     char *endpoint;          //  where the beat's PUB is bound
     zsock_t *sub;            //  the peer's state
     int timer;               //  the heartbeat, or -1
+    bool alive;              //  the peer was heard within its liveness at the last check
     zf_proto_encoder_t *enc; //  BSTAR bodies out
     zf_proto_decoder_t *dec; //  and in
     zf_peer_ops_t ops;       //  the owner's
@@ -85,15 +86,22 @@ s_on_sub (zloop_t *loop, zsock_t *reader, void *arg)
     //  Two statements: the order in which arguments are read is not C's to promise.
     zf_pair_change_t change = zf_pair_peer (self->pair, &msg, &why);
     s_changed (self, change, why);
+    self->alive = true;
     self->ops.heard (self->arg);
     return 0;
 }
 
-//  The heartbeat.
+//  The heartbeat; a peer that falls silent is news to the owner too (what
+//  waited for it goes by other means).
 static int
 s_on_timer (zloop_t *loop, int timer_id, void *arg)
 {
-    s_tell (arg);
+    zf_peer_t *self = arg;
+    s_tell (self);
+    if (self->alive && !zf_pair_peer_alive (self->pair)) {
+        self->alive = false;
+        self->ops.heard (self->arg);
+    }
     return 0;
 }
 

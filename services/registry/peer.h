@@ -37,7 +37,7 @@ typedef struct {
     //  The last event seq the owner has applied, for the state message.
     uint64_t (*seq) (void *arg);
     //  A message from the peer was handled (after changed, if it changed
-    //  the state): the end of the owner's turn.
+    //  the state), or the peer fell silent: the end of the owner's turn.
     void (*heard) (void *arg);
 } zf_peer_ops_t;
 

@@ -277,7 +277,7 @@ s_turn_end (zf_registry_t *self, bool idle)
     if (zf_engine_archive (self->engine) < 0)
         zf_log_error ("archiving runs failed reason=\"%s\"", zf_engine_last_error (self->engine));
     zf_publisher_flush (self->publisher);
-    zf_session_flush_acks (self->session);
+    zf_session_flush (self->session);
     s_arm_deadline (self, idle);
 }
 
@@ -470,18 +470,18 @@ s_pair_seq (void *arg)
     return zf_engine_seq (self->engine);
 }
 
-//  zf_peer_ops_t.heard: the passive peer's seq may have moved, which lets
-//  acknowledgements go.
+//  zf_peer_ops_t.heard: the passive peer's seq may have moved, or it fell
+//  silent and the archiver's word counts now: held orders and parked
+//  acknowledgements may go.
 static void
 s_pair_heard (void *arg)
 {
     s_turn_end (arg, false);
 }
 
-//  zf_session_gate_fn: while a passive peer is heard, events are safe up
-//  to the last seq it says it holds; with none, up to the last the
-//  archiver said it holds; with no archiver either, every event is (there
-//  is nothing to wait for).
+//  zf_session_gate_fn (orders and acknowledgements): while a passive peer is heard, events are safe
+//  up to the last seq it says it holds; with none, up to the last the archiver said it holds; with
+//  no archiver either, every event is (there is nothing to wait for).
 static uint64_t
 s_ack_gate (void *arg)
 {
@@ -540,6 +540,8 @@ s_send_stats (zf_registry_t *self, zsock_t *pipe)
     zf_fields_add (stats, "active", self->active);
     zf_fields_add (stats, "requests_refused_passive", requests.refused);
     zf_fields_add (stats, "acks_parked", zf_session_acks_parked (self->session));
+    zf_fields_add (stats, "orders_held", zf_session_orders_held (self->session));
+    zf_fields_add (stats, "orders_held_total", session.orders_held);
     if (self->peer) {
         zf_peer_stats_t peer;
         zf_peer_stats (self->peer, &peer);

@@ -28,6 +28,18 @@ typedef struct {
     uint64_t seq;        //  the engine's seq at the end of the turn
 } s_parked_t;
 
+//  A DISPATCH request waiting until the events that dispatched it are safe.
+typedef struct {
+    char *service; //  the request's service
+    void *body;    //  its DISPATCH body
+    size_t size;   //  bytes of it
+    uint64_t seq;  //  the engine's seq when it was made
+    int64_t made;  //  when (monotonic ms)
+} s_held_t;
+
+//  Orders held this long say so on the bus.
+#define S_HELD_REPORT_MS 5000
+
 struct _zf_session_t {
     bool started; //  zf_session_start was called: ticks may reconnect
     //  Settings
@@ -51,7 +63,11 @@ struct _zf_session_t {
     s_parked_t *parked;          //  acknowledgements waiting for the gate, oldest first
     size_t parked_count;         //  of them
     size_t parked_capacity;      //  room
-    zf_session_gate_fn *gate;    //  how far events are safe, or NULL: acknowledge at once
+    s_held_t *held;              //  orders waiting for the gate, oldest first
+    size_t held_count;           //  of them
+    size_t held_capacity;        //  room
+    bool held_reported;          //  the wait was put on the bus
+    zf_session_gate_fn *gate;    //  how far events are safe, or NULL: at once
     void *gate_arg;              //  for it
     zf_task_key_t *batch;        //  the keys of one ACK (ZF_MAX_BATCH)
 
@@ -126,13 +142,12 @@ s_send (zf_session_t *self, uint8_t command, bool body, const char *what)
     return rc;
 }
 
-//  zf_orders_send_fn: REQUEST [service][DISPATCH]. Orders the socket would
-//  not take never reached the dispatcher: the next pump starts afresh, and
-//  the new session finds them missing and runs them again.
+//  Sends REQUEST [service][DISPATCH]. Orders the socket would not take
+//  never reached the dispatcher: the next pump starts afresh, and the new
+//  session finds them missing and runs them again.
 static int
-s_send_orders (void *arg, const char *service, const void *body, size_t size)
+s_send_request (zf_session_t *self, const char *service, const void *body, size_t size)
 {
-    zf_session_t *self = arg;
     int rc = self->state == ZF_SESSION_OFF
                  ? -1
                  : self->ops.send (self->arg, ZF_MDPC_REQUEST, service, body, size);
@@ -149,6 +164,79 @@ s_out_of_memory (zf_session_t *self, const char *what)
     zf_log_error ("out of memory: %s", what);
 }
 
+//  Holds a request until the gate passes seq. Returns 0, or -1 if out of
+//  memory.
+static int
+s_hold (zf_session_t *self, const char *service, const void *body, size_t size, uint64_t seq)
+{
+    char *copy = strdup (service);
+    void *bytes = malloc (size ? size : 1);
+    if (!copy || !bytes ||
+        zf_array_grow ((void **)&self->held, &self->held_capacity, self->held_count + 1,
+                       sizeof (s_held_t)) != 0) {
+        free (copy);
+        free (bytes);
+        return -1;
+    }
+    memcpy (bytes, body, size);
+    self->held[self->held_count++] = (s_held_t){copy, bytes, size, seq, s_now (self)};
+    self->stats.orders_held++;
+    return 0;
+}
+
+//  Drops every held request: a new session finds their attempts missing at
+//  the dispatcher and sends them again.
+static void
+s_drop_held (zf_session_t *self)
+{
+    for (size_t i = 0; i < self->held_count; i++) {
+        free (self->held[i].service);
+        free (self->held[i].body);
+    }
+    self->held_count = 0;
+    self->held_reported = false;
+}
+
+//  zf_orders_send_fn: with a gate, a request goes only once the events
+//  that dispatched it are safe (an attempt that may have started is then
+//  known to any registry that takes over); until then it is held, and so
+//  is every later one, to keep their order.
+static int
+s_send_orders (void *arg, const char *service, const void *body, size_t size)
+{
+    zf_session_t *self = arg;
+    if (self->gate && self->state != ZF_SESSION_OFF) {
+        uint64_t seq = (uint64_t)zf_engine_seq (self->engine);
+        if (self->held_count > 0 || self->gate (self->gate_arg) < seq) {
+            if (s_hold (self, service, body, size, seq) == 0) return 0;
+            s_out_of_memory (self, "holding orders: they go before their events are safe");
+        }
+    }
+    return s_send_request (self, service, body, size);
+}
+
+//  Sends the held requests whose events are safe, oldest first.
+static void
+s_release (zf_session_t *self)
+{
+    if (self->held_count == 0) return;
+    uint64_t safe = self->gate ? self->gate (self->gate_arg) : UINT64_MAX;
+    size_t done = 0;
+    while (done < self->held_count && self->held[done].seq <= safe) {
+        s_held_t *held = &self->held[done++];
+        s_send_request (self, held->service, held->body, held->size);
+        free (held->service);
+        free (held->body);
+    }
+    if (done == 0) return;
+    memmove (self->held, self->held + done, (self->held_count - done) * sizeof (s_held_t));
+    self->held_count -= done;
+    if (self->held_reported && self->held_count == 0) {
+        zf_log_info ("held orders sent: their events are safe seq=%" PRIu64, safe);
+        self->held_reported = false;
+    }
+}
+
 //  ---------------------------------------------------------------------------
 //  Connections
 
@@ -162,6 +250,7 @@ s_open (zf_session_t *self)
     self->watched = false;
     zf_keytable_purge (self->live);
     zf_keytable_purge (self->resend);
+    s_drop_held (self);
     self->restart_pending = false;
     self->backoff_end_ms = -1;
     if (self->ops.connect (self->arg, &self->watched) != 0) return -1;
@@ -335,9 +424,10 @@ s_park (zf_session_t *self)
 }
 
 void
-zf_session_flush_acks (zf_session_t *self)
+zf_session_flush (zf_session_t *self)
 {
     assert (self);
+    s_release (self);
     if (zf_keytable_size (self->acks) > 0 && (!self->gate || s_park (self) != 0)) {
         if (self->gate)
             s_out_of_memory (self,
@@ -363,6 +453,13 @@ zf_session_set_gate (zf_session_t *self, zf_session_gate_fn *gate, void *arg)
     assert (self);
     self->gate = gate;
     self->gate_arg = arg;
+}
+
+size_t
+zf_session_orders_held (zf_session_t *self)
+{
+    assert (self);
+    return self->held_count;
 }
 
 size_t
@@ -820,6 +917,16 @@ zf_session_tick (zf_session_t *self)
             self->expiry_ms = s_expiry (self);
     } else if (self->connected && now - self->sent_at_ms >= self->heartbeat_ms)
         s_send (self, ZF_MDPC_HEARTBEAT, false, "heartbeat");
+    if (self->held_count > 0 && !self->held_reported &&
+        now - self->held[0].made >= S_HELD_REPORT_MS) {
+        //  Said once per wait: dispatch stands still until the events are safe.
+        self->held_reported = true;
+        s_error (
+            self, "registry",
+            "orders held for %lld ms: the passive registry or the archiver does not yet "
+            "hold the events that dispatch them (safe up to seq %" PRIu64 ", needed %" PRIu64 ")",
+            (long long)(now - self->held[0].made), self->gate (self->gate_arg), self->held[0].seq);
+    }
 }
 
 //  ---------------------------------------------------------------------------
@@ -928,6 +1035,8 @@ zf_session_destroy (zf_session_t **self_p)
     for (size_t i = 0; i < self->parked_count; i++)
         zf_keytable_destroy (&self->parked[i].keys);
     free (self->parked);
+    s_drop_held (self);
+    free (self->held);
     free (self->batch);
     free (self->name);
     free (self->endpoint);

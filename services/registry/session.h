@@ -121,6 +121,7 @@ typedef struct {
     uint64_t lists_cut;       //  HELLO_REPLY lists at ZF_MAX_BATCH (unlisted work sent again)
     uint64_t cancels_resent;  //  attempts the dispatcher still held after the engine ended them
     uint64_t out_of_memory;   //  other work dropped for lack of memory (live set, resends)
+    uint64_t orders_held;     //  DISPATCH requests that waited for the gate
     zf_orders_stats_t orders; //  the orders sent through the session
 } zf_session_stats_t;
 
@@ -171,9 +172,10 @@ void zf_session_backoff_over (zf_session_t *self);
 //  the session takes orders.
 void zf_session_pump (zf_session_t *self);
 
-//  Acknowledges the results handled since the last call, and those
-//  handled earlier whose events the gate now says are safe.
-void zf_session_flush_acks (zf_session_t *self);
+//  Sends the orders held until the gate says their events are safe, then
+//  acknowledges the results handled since the last call and those handled
+//  earlier whose events the gate now says are safe.
+void zf_session_flush (zf_session_t *self);
 
 //  How far the registry's events are safe from its loss: the highest seq
 //  that outlives it (held by the passive registry of a pair), UINT64_MAX
@@ -183,11 +185,19 @@ typedef uint64_t (zf_session_gate_fn) (void *arg);
 //  With a gate, the results of a turn are acknowledged only once the gate
 //  reaches the engine's seq at the end of that turn (until then the
 //  dispatcher holds them, and hands them to whichever registry says HELLO
-//  next); without one (NULL, the default), at the end of the turn.
+//  next), and a DISPATCH request goes only once the gate reaches the seq of
+//  the events that made its orders (an attempt that may have started is
+//  then known to whichever registry takes over); orders held for
+//  S_HELD_REPORT_MS say so on the bus once. Held orders are dropped when a
+//  new session starts: it finds their attempts missing and sends them
+//  again. Without a gate (NULL, the default), everything goes at once.
 void zf_session_set_gate (zf_session_t *self, zf_session_gate_fn *gate, void *arg);
 
 //  Results handled whose acknowledgement waits for the gate.
 size_t zf_session_acks_parked (zf_session_t *self);
+
+//  DISPATCH requests that wait for the gate.
+size_t zf_session_orders_held (zf_session_t *self);
 
 //  zf_engine_inflight_fn (arg is the session): tells the dispatcher to
 //  cancel a shard in flight.

@@ -370,7 +370,7 @@ test_off_until_a_connection_is_made (void **state)
     assert_int_equal (s_count (fx, ZF_MDPC_REQUEST), 0);
     zf_task_key_t stray = s_key ("a", ZF_SHARD_SOLE, 9);
     s_result (fx, &stray, ZF_JOB_SUCCEEDED);
-    zf_session_flush_acks (fx->session);
+    zf_session_flush (fx->session);
     zf_session_stats_t stats;
     zf_session_stats (fx->session, &stats);
     assert_int_equal (stats.acks_lost, 1);
@@ -908,7 +908,7 @@ test_results_are_acknowledged_once_per_turn (void **state)
     //  A result for a run this registry does not hold is acknowledged too.
     zf_task_key_t stray = {"gone", S_DATE, "x", ZF_SHARD_SOLE, 1};
     s_result (fx, &stray, ZF_JOB_SUCCEEDED);
-    zf_session_flush_acks (fx->session);
+    zf_session_flush (fx->session);
     zf_ack_t ack;
     s_ack (fx, &ack);
     assert_int_equal (ack.key_count, 3);
@@ -918,7 +918,7 @@ test_results_are_acknowledged_once_per_turn (void **state)
     assert_int_equal (stats.results, 5);
     assert_int_equal (stats.stale, 2);
     //  Nothing more to acknowledge: nothing sent.
-    zf_session_flush_acks (fx->session);
+    zf_session_flush (fx->session);
     assert_int_equal (s_count (fx, ZF_MDPC_ACK), 0);
     //  More than ZF_MAX_BATCH keys go as several ACKs.
     zf_result_t *many = calloc (ZF_MAX_BATCH + 3, sizeof *many);
@@ -929,7 +929,7 @@ test_results_are_acknowledged_once_per_turn (void **state)
     zf_results_t results = {many, ZF_MAX_BATCH + 3};
     zf_session_on_results (fx->session, &results);
     free (many);
-    zf_session_flush_acks (fx->session);
+    zf_session_flush (fx->session);
     assert_int_equal (s_count (fx, ZF_MDPC_ACK), 2);
 }
 
@@ -1136,29 +1136,30 @@ static void
 test_acks_wait_for_the_gate (void **state)
 {
     s_fixture_t *fx = *state;
-    s_safe = 0;
+    s_safe = UINT64_MAX;
     zf_session_set_gate (fx->session, s_gate, NULL);
     s_ready (fx);
     s_run (fx);
     s_skip (fx);
+    s_safe = 0;
     zf_task_key_t a1 = s_key ("a", ZF_SHARD_SOLE, 1);
     s_result (fx, &a1, ZF_JOB_SUCCEEDED);
-    zf_session_flush_acks (fx->session);
+    zf_session_flush (fx->session);
     uint64_t first = (uint64_t)zf_engine_seq (fx->engine);
     assert_int_equal (s_count (fx, ZF_MDPC_ACK), 0);
     assert_int_equal (zf_session_acks_parked (fx->session), 1);
     zf_task_key_t c1 = s_key ("c", ZF_SHARD_SOLE, 1);
     s_result (fx, &c1, ZF_JOB_SUCCEEDED);
-    zf_session_flush_acks (fx->session);
+    zf_session_flush (fx->session);
     assert_true ((uint64_t)zf_engine_seq (fx->engine) > first);
     assert_int_equal (zf_session_acks_parked (fx->session), 2);
     //  One short of the first turn's seq: nothing yet.
     s_safe = first - 1;
-    zf_session_flush_acks (fx->session);
+    zf_session_flush (fx->session);
     assert_int_equal (s_count (fx, ZF_MDPC_ACK), 0);
     //  The first turn is safe, the second not yet.
     s_safe = first;
-    zf_session_flush_acks (fx->session);
+    zf_session_flush (fx->session);
     zf_ack_t ack;
     s_ack (fx, &ack);
     assert_int_equal (ack.key_count, 1);
@@ -1166,7 +1167,7 @@ test_acks_wait_for_the_gate (void **state)
     assert_int_equal (zf_session_acks_parked (fx->session), 1);
     //  Every event safe: the rest goes.
     s_safe = UINT64_MAX;
-    zf_session_flush_acks (fx->session);
+    zf_session_flush (fx->session);
     s_ack (fx, &ack);
     assert_string_equal (ack.keys[0].task, "c");
     assert_int_equal (zf_session_acks_parked (fx->session), 0);
@@ -1174,8 +1175,82 @@ test_acks_wait_for_the_gate (void **state)
     zf_session_set_gate (fx->session, NULL, NULL);
     zf_task_key_t stray = s_key ("a", ZF_SHARD_SOLE, 9);
     s_result (fx, &stray, ZF_JOB_SUCCEEDED);
-    zf_session_flush_acks (fx->session);
+    zf_session_flush (fx->session);
     assert_int_equal (s_count (fx, ZF_MDPC_ACK), 1);
+}
+
+//  With a gate, a DISPATCH request goes only once the events that made its
+//  orders are safe, in the order made; a wait of S_HELD_REPORT_MS is said
+//  on the bus once; a new session drops what is held and sends the
+//  attempts again once the dispatcher says it lacks them.
+static void
+test_orders_wait_for_the_gate (void **state)
+{
+    s_fixture_t *fx = *state;
+    s_safe = 0;
+    zf_session_set_gate (fx->session, s_gate, NULL);
+    s_ready (fx);
+    s_skip (fx);
+    assert_int_equal (zf_engine_start (fx->engine, "t", S_DATE), 0);
+    zf_session_pump (fx->session);
+    uint64_t made = (uint64_t)zf_engine_seq (fx->engine);
+    assert_int_equal (s_count (fx, ZF_MDPC_REQUEST), 0);
+    assert_int_equal (zf_session_orders_held (fx->session), 2);
+    //  One short of their events: still held.
+    s_safe = made - 1;
+    zf_session_flush (fx->session);
+    assert_int_equal (s_count (fx, ZF_MDPC_REQUEST), 0);
+    //  Safe: both go, in the order made.
+    s_safe = made;
+    zf_session_flush (fx->session);
+    zf_dispatch_t dispatch;
+    s_orders (fx, &dispatch, "shell");
+    assert_string_equal (dispatch.orders[0].task, "a");
+    s_orders (fx, &dispatch, "noop");
+    assert_string_equal (dispatch.orders[0].task, "c");
+    assert_int_equal (zf_session_orders_held (fx->session), 0);
+    zf_session_stats_t stats;
+    zf_session_stats (fx->session, &stats);
+    assert_int_equal (stats.orders_held, 2);
+
+    //  b's shards follow a's success; while an order is held, a later one
+    //  waits behind it even if its own events were safe.
+    zf_task_key_t a1 = s_key ("a", ZF_SHARD_SOLE, 1);
+    s_result (fx, &a1, ZF_JOB_SUCCEEDED);
+    zf_session_pump (fx->session);
+    assert_int_equal (zf_session_orders_held (fx->session), 1);
+    //  Held for S_HELD_REPORT_MS: said once. The dispatcher's heartbeats
+    //  keep the session alive meanwhile.
+    for (int i = 0; i < 5; i++) {
+        s_wait (fx, 1000);
+        zf_session_on_heartbeat (fx->session);
+        zf_session_tick (fx->session);
+    }
+    assert_true (s_said (fx, "orders held for"));
+    size_t said = fx->error_count;
+    s_wait (fx, 1000);
+    zf_session_on_heartbeat (fx->session);
+    zf_session_tick (fx->session);
+    assert_int_equal (fx->error_count, said);
+
+    //  A new session drops them; the dispatcher lacks b's attempts (c's
+    //  is held), so they run again as the next attempt, once safe.
+    s_skip (fx);
+    zf_session_disconnected (fx->session);
+    assert_int_equal (zf_session_orders_held (fx->session), 0);
+    assert_int_equal (s_hello (fx), zf_engine_epoch (fx->engine));
+    zf_inflight_t held = {.key = s_key ("c", ZF_SHARD_SOLE, 1)};
+    s_reply (fx, zf_engine_epoch (fx->engine), &held, 1);
+    zf_session_on_heartbeat (fx->session);
+    assert_int_equal (zf_session_state (fx->session), ZF_SESSION_READY);
+    zf_session_pump (fx->session);
+    assert_int_equal (s_count (fx, ZF_MDPC_REQUEST), 0);
+    s_safe = UINT64_MAX;
+    zf_session_flush (fx->session);
+    s_orders (fx, &dispatch, "shell");
+    assert_string_equal (dispatch.orders[0].task, "b");
+    assert_int_equal (dispatch.orders[0].attempt, 2);
+    assert_int_equal (zf_session_orders_held (fx->session), 0);
 }
 
 int
@@ -1185,6 +1260,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_ticks_do_nothing_before_the_start, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_acks_wait_for_the_gate, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_orders_wait_for_the_gate, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_off_until_a_connection_is_made, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_a_reply_with_nothing_in_flight_makes_it_ready,
                                          s_setup, s_teardown),
