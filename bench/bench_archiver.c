@@ -27,7 +27,7 @@
 
     Both against SQLite (a file in a temporary folder) and PostgreSQL (the
     URI of --pg, or a private server started with tests/pg/pg_start.sh).
-    The archiver runs with its defaults (batch 1000, batch wait 20ms).
+    The archiver runs with its defaults (batch 1000, batch wait 0).
 
     usage: bench_archiver [--store sqlite|pg|both] [--pg URI] [--dates N] [--runs N]
                           [--executors N] [--only A1,A2]

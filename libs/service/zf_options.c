@@ -116,7 +116,8 @@ static const zf_option_t s_archiver[] = {
      "tcp://127.0.0.1:5574)"},
     {ZF_OPT_BATCH, "batch", "N", "events per transaction, at most (default 1000)"},
     {ZF_OPT_BATCH_WAIT, "batch-wait", "DURATION",
-     "an event waits at most this long for its batch (20ms)"},
+     "an event waits at most this long for its batch; 0\n"
+     "commits what the loop has read at once (default 0)"},
     {ZF_OPT_RETENTION, "retention", "DURATION",
      "journal rows and task logs older than this go (30d)"},
     {ZF_OPT_LOG_DIR, "log-dir", "DIR", "task logs to apply retention to (default: none)"},

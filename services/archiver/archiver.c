@@ -40,7 +40,7 @@ zf_archiver_config_defaults (zf_archiver_config_t *cfg)
     cfg->store = "sqlite:./var/zflow.db";
     cfg->bind = "tcp://127.0.0.1:5574";
     cfg->batch = 1000;
-    cfg->batch_wait_ms = 20;
+    cfg->batch_wait_ms = 0;
     cfg->retention_ms = 30LL * 24 * 3600 * 1000;
     cfg->snapshot_every = 100000;
     cfg->retain_every_ms = ZF_ARCHIVER_RETAIN_EVERY_MS;
@@ -258,7 +258,7 @@ static int
 s_setup (zf_archiver_t *self, zf_archiver_config_t *cfg)
 {
     self->batch_max = cfg->batch ? cfg->batch : 1000;
-    self->batch_wait_ms = cfg->batch_wait_ms >= 0 ? cfg->batch_wait_ms : 20;
+    self->batch_wait_ms = cfg->batch_wait_ms >= 0 ? cfg->batch_wait_ms : 0;
     self->retention_ms = cfg->retention_ms > 0 ? cfg->retention_ms : 30LL * 24 * 3600 * 1000;
     self->snapshot_every = cfg->snapshot_every ? cfg->snapshot_every : 100000;
     self->retain_every_ms =

@@ -59,7 +59,7 @@ typedef struct {
     const char *store;       //  "sqlite:./var/zflow.db" or "postgresql://..."
     const char *bind;        //  ROUTER for recovery and history ("tcp://127.0.0.1:5574")
     uint32_t batch;          //  events per transaction, at most (1000)
-    int64_t batch_wait_ms;   //  an event waits at most this long for its batch (20)
+    int64_t batch_wait_ms;   //  an event waits at most this long for its batch (0)
     int64_t retention_ms;    //  journal rows and task logs older than this go (30 days)
     const char *log_dir;     //  task logs to apply retention to, or NULL
     uint64_t snapshot_every; //  events between stored snapshots (100000)

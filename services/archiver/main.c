@@ -48,7 +48,7 @@ main (int argc, char **argv)
         case ZF_OPT_BATCH_WAIT:
             if (zf_duration_parse (optarg, &cfg.batch_wait_ms) != 0)
                 return zf_service_bad_usage (&zf_archiver_def,
-                                             "--batch-wait takes a duration (20ms)");
+                                             "--batch-wait takes a duration (0, 5ms)");
             break;
         case ZF_OPT_RETENTION:
             if (zf_duration_parse (optarg, &cfg.retention_ms) != 0 || cfg.retention_ms <= 0)
