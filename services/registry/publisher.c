@@ -1,6 +1,6 @@
 /*  publisher.c - events batched by topic, sent and journaled. */
 #include "publisher.h"
-#include "batch.h"
+#include "zf_batch.h"
 #include "zf_event_wire.h"
 #include "zf_log.h"
 

@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "batch.h"
+#include "zf_batch.h"
 #include "epoch.h"
 #include "journal.h"
 #include "lagwatch.h"

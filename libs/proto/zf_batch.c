@@ -1,5 +1,5 @@
-/*  batch.c - events with copied strings, split by count and bytes. */
-#include "batch.h"
+/*  zf_batch.c - events with copied strings, split by count and bytes. */
+#include "zf_batch.h"
 #include "zf_arena.h"
 #include "zf_array.h"
 

@@ -1,11 +1,12 @@
-/*  batch.h - events gathered for one body, and where bodies split.
+/*  zf_batch.h - events gathered for one body, and where bodies split.
 
     A body holds at most ZF_MAX_BATCH events and must stay under
     ZF_MAX_FRAME_SIZE; zf_event_encoded_max bounds what each event adds, so
     a batch is closed before the event that would cross either line. The
-    publisher uses this for the PUB, the replay code for SNAPSHOT and
-    EVENTS_SINCE parts (whose count must be known before the first part goes
-    out, so a plan counts parts with the same rule without copying anything).
+    registry's publisher uses this for the PUB, and zf_snapreply for the
+    parts of a SNAPSHOT (whose count must be known before the first part
+    goes out, so a plan counts parts with the same rule without copying
+    anything).
 
     A batch copies each event's strings into its own arena: the engine's
     strings change with its next decision, the batch's stay until it is
