@@ -240,6 +240,27 @@ zf_replier_send (zf_replier_t *self, zframe_t *identity, const zf_reg_reply_t *r
                                  zf_proto_encoder_size (self->enc));
 }
 
+zframe_t *
+zf_replier_parse (zf_replier_t *self, zmsg_t *msg, zf_proto_decoder_t *decoder,
+                  zf_reg_request_t *req, zf_proto_error_t *err)
+{
+    assert (self && msg && decoder && req && err);
+    zframe_t *identity = zmsg_first (msg);
+    zframe_t *empty = zmsg_next (msg);
+    zframe_t *body = zmsg_next (msg);
+    if (zmsg_size (msg) != 3 || zframe_size (empty) != 0) {
+        snprintf (err->text, sizeof err->text, "%zu frames, not [identity][\"\"][body]",
+                  zmsg_size (msg));
+        return NULL;
+    }
+    if (zf_reg_request_decode (decoder, zframe_data (body), zframe_size (body), req, err) != 0) {
+        if (req->req_id)
+            zf_replier_error (self, identity, req->req_id, ZF_ERR_BAD_REQUEST, "%s", err->text);
+        return NULL;
+    }
+    return identity;
+}
+
 int
 zf_replier_error (zf_replier_t *self, zframe_t *identity, uint64_t req_id, int code,
                   const char *format, ...)

@@ -55,6 +55,14 @@ size_t zf_replier_unread (zf_replier_t *self, zframe_t *identity);
 //  (logged here, with the reason: the caller has nothing more to do).
 int zf_replier_send_body (zf_replier_t *self, zframe_t *identity, const void *body, size_t size);
 
+//  Reads one request [identity][""][body] received on the router: decodes
+//  the body into *req with decoder (its strings live until the decoder's
+//  next use) and returns the identity frame (msg's own). Returns NULL with
+//  the reason in *err if the message is malformed; a request that does not
+//  decode but whose req_id could be read is answered ERROR bad_request.
+zframe_t *zf_replier_parse (zf_replier_t *self, zmsg_t *msg, zf_proto_decoder_t *decoder,
+                            zf_reg_request_t *req, zf_proto_error_t *err);
+
 //  Encodes reply and sends it. A reply that does not encode is logged and
 //  answered ERROR internal with the encoder's reason instead (an ERROR that
 //  does not encode is dropped). Returns 0 or -1.

@@ -351,7 +351,7 @@ s_report_counts (zf_engine_t *self, size_t runs, zf_engine_recovery_t *counts,
 
 //  Recovers after a cold restart from durable state.
 int
-zf_engine_recover (zf_engine_t *self, zf_engine_live_fn *is_live, void *live_arg,
+zf_engine_recover (zf_engine_t *self, uint64_t durable, zf_engine_live_fn *is_live, void *live_arg,
                    zf_engine_recovery_fn *fn, void *arg)
 {
     assert (self);
@@ -361,16 +361,20 @@ zf_engine_recover (zf_engine_t *self, zf_engine_live_fn *is_live, void *live_arg
     zf_engine_recovery_t *counts = calloc (runs + 1, sizeof (zf_engine_recovery_t));
     if (!counts) return zf_core_fail (self, ZF_E_LIMIT, "out of memory for recovery");
     zf_core_begin (self);
-    //  Everything restored came from the archiver, so it is durable.
-    for (size_t i = 0; i < self->successes.count; i++) {
-        const zf_success_t *entry = zf_ring_at (&self->successes, i);
+    //  What the archiver holds is durable; a newer copy's later successes
+    //  wait for its ARCHIVED, as live ones do.
+    uint64_t upto = durable < self->seq ? durable : self->seq;
+    size_t held = 0;
+    for (; held < self->successes.count; held++) {
+        const zf_success_t *entry = zf_ring_at (&self->successes, held);
+        if (entry->seq > upto) break;
         counts[entry->run].confirmed += s_unconfirmed (self, entry);
     }
     int rc = 0;
-    if (self->successes.count) {
+    if (held > 0) {
         zf_event_t ev;
         zf_core_event_init (&ev, ZF_EV_CONFIRM);
-        ev.value = (int64_t)self->seq;
+        ev.value = (int64_t)upto;
         rc = zf_core_commit (self, &ev, NULL, 0);
     }
     if (rc == 0) rc = s_roll_back_lost (self, runs, is_live, live_arg, counts);

@@ -350,13 +350,14 @@ ZF_MUST_USE int zf_engine_archive (zf_engine_t *self);
 //  the one that saw it. Returns 0.
 int zf_engine_report_error (zf_engine_t *self, const char *service, const char *message);
 
-//  After a cold restart from the archiver's durable state: every success
-//  becomes confirmed; every shard dispatched or running that is_live does not
+//  After a cold restart from a copy of the state: every success up to
+//  durable (the seq the archiver holds; the copy may be newer) becomes
+//  confirmed; every shard dispatched or running that is_live does not
 //  report becomes rolled_back and is queued again with attempt + 1 and its
 //  rollback flagged; then settles. fn (may be NULL) receives counts per run.
 //  Returns the number of shards rolled back.
-ZF_MUST_USE int zf_engine_recover (zf_engine_t *self, zf_engine_live_fn *is_live, void *live_arg,
-                                   zf_engine_recovery_fn *fn, void *arg);
+ZF_MUST_USE int zf_engine_recover (zf_engine_t *self, uint64_t durable, zf_engine_live_fn *is_live,
+                                   void *live_arg, zf_engine_recovery_fn *fn, void *arg);
 
 //  After the dispatcher restarted or dropped the registry's session: every
 //  shard dispatched or running that is_live does not report (the dispatcher

@@ -27,6 +27,11 @@ static const zf_option_t s_registry[] = {
      "recover the durable state from this archiver at\n"
      "start, and read archived runs from it (default:\n"
      "none, start empty and keep every run in memory)"},
+    {ZF_OPT_REPLICA, "replica", "EP[,EP]",
+     "with an archiver, other copies of the state (a\n"
+     "gateway's --serve) to ask at a cold start: the\n"
+     "newest of them and the archiver's is restored\n"
+     "(default: the archiver's only)"},
     {ZF_OPT_KEEP_RUNS, "keep-runs", "N",
      "with an archiver, the latest runs of each flow kept\n"
      "in memory; older ones that succeeded and are durable\n"
@@ -149,6 +154,10 @@ static const zf_option_t s_gateway[] = {
     {ZF_OPT_MAX_LAG, "max-lag", "N",
      "events behind the registry /healthz still calls\n"
      "healthy (default 100000)"},
+    {ZF_OPT_SERVE, "serve", "EP",
+     "answer PING and SNAPSHOT from the replica on this\n"
+     "ROUTER, for a registry that starts cold (default:\n"
+     "none)"},
     S_VERBOSE,
     S_HELP,
     S_END,
@@ -158,7 +167,7 @@ const zf_service_def_t zf_gateway_def = {
     "gateway",
     "[--http HOST:PORT] [--registry EP[,EP]] [--dispatcher-events EP] [--web DIR] "
     "[--token TOKEN | --token-file PATH] [--read-only closed|open] [--origin ORIGIN]... "
-    "[--max-clients N] [--max-lag N] [-v]",
+    "[--max-clients N] [--max-lag N] [--serve EP] [-v]",
     "Serves the live dashboard: static files, a WebSocket at /ws (subprotocol\n"
     "zflow.v1), /metrics (Prometheus) and /healthz.\n",
     27,

@@ -55,7 +55,9 @@ typedef enum {
     ZF_OPT_PEER_BIND,
     ZF_OPT_PEER,
     ZF_OPT_PEER_REGISTRY,
-    ZF_OPT_PEER_HEARTBEAT
+    ZF_OPT_PEER_HEARTBEAT,
+    ZF_OPT_REPLICA,
+    ZF_OPT_SERVE
 } zf_opt_t;
 
 //  One option of a program.

@@ -301,25 +301,13 @@ s_ping (zf_archiver_t *self, zframe_t *identity, const zf_reg_request_t *req)
 static void
 s_on_request (zf_archiver_t *self, zmsg_t *msg)
 {
-    zframe_t *identity = zmsg_first (msg);
-    zframe_t *empty = zmsg_next (msg);
-    zframe_t *body = zmsg_next (msg);
-    if (zmsg_size (msg) != 3 || zframe_size (empty) != 0) {
-        self->bad_requests++;
-        zf_log_warn ("malformed message dropped frames=%zu count=%llu", zmsg_size (msg),
-                     (unsigned long long)self->bad_requests);
-        return;
-    }
     zf_reg_request_t req;
     zf_proto_error_t err;
-    if (zf_reg_request_decode (self->req_decoder, zframe_data (body), zframe_size (body), &req,
-                               &err) != 0) {
+    zframe_t *identity = zf_replier_parse (self->replier, msg, self->req_decoder, &req, &err);
+    if (!identity) {
         self->bad_requests++;
-        zf_log_warn ("malformed request reason=\"%s\" count=%llu", err.text,
+        zf_log_warn ("malformed request dropped reason=\"%s\" count=%llu", err.text,
                      (unsigned long long)self->bad_requests);
-        if (req.req_id)
-            zf_replier_error (self->replier, identity, req.req_id, ZF_ERR_BAD_REQUEST, "%s",
-                              err.text);
         return;
     }
     self->requests++;

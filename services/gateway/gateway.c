@@ -182,9 +182,12 @@ zf_gateway_new (const zf_gateway_config_t *cfg, char *why, size_t why_size)
     }
     //  From here the actors may push: the web thread is ready to be woken.
     zf_gw_handover_set_wake (self->handover, s_wake, self->http);
-    self->replica_cfg =
-        (zf_gw_replica_config_t){cfg->registry, cfg->dispatcher_events,   self->handover,
-                                 self->metrics, ZF_GW_REQUEST_TIMEOUT_MS, false};
+    self->replica_cfg = (zf_gw_replica_config_t){.registry = cfg->registry,
+                                                 .dispatcher_events = cfg->dispatcher_events,
+                                                 .handover = self->handover,
+                                                 .metrics = self->metrics,
+                                                 .timeout_ms = ZF_GW_REQUEST_TIMEOUT_MS,
+                                                 .serve = cfg->serve};
     //  zactor_new returns once the actor signalled, so failed is set by then.
     self->replica = zactor_new (zf_gw_replica_actor, &self->replica_cfg);
     if (self->replica && self->replica_cfg.failed) zactor_destroy (&self->replica);
@@ -204,6 +207,11 @@ zf_gateway_new (const zf_gateway_config_t *cfg, char *why, size_t why_size)
                                                .timeout_ms = ZF_GW_PROBE_TIMEOUT_MS};
     self->prober = zactor_new (zf_gw_prober_actor, &self->prober_cfg);
     if (self->prober && self->prober_cfg.failed) zactor_destroy (&self->prober);
+    if (self->replica_cfg.failed && self->replica_cfg.error[0]) {
+        snprintf (why, why_size, "%s", self->replica_cfg.error);
+        zf_gateway_destroy (&self);
+        return NULL;
+    }
     if (!self->replica || !self->requester || !self->reader || !self->prober) {
         snprintf (why, why_size, "bad endpoints: registry %s, dispatcher events %s",
                   cfg->registry ? cfg->registry : "-",

@@ -82,6 +82,9 @@
 
 //  Waits between snapshot attempts while the registry cannot give one.
 #define ZF_GW_RETRY_MIN_MS 500
+
+//  Requests read from the serve socket before the replica does other work.
+#define ZF_GW_SERVE_READS  64
 #define ZF_GW_RETRY_MAX_MS 10000
 
 //  The prober asks the registry its last seq this often; a reply that does
@@ -110,6 +113,7 @@ typedef struct {
     int origin_count;                       //  entries in origins
     int max_clients;                        //  WebSocket connections at once
     uint64_t max_lag;                       //  events behind the registry, healthy (ZF_GW_MAX_LAG)
+    const char *serve;                      //  PING and SNAPSHOT from the replica, ROUTER, or NULL
     int stop_fd;                            //  readable when the gateway must stop, or -1
 } zf_gateway_config_t;
 

@@ -124,6 +124,9 @@ main (int argc, char **argv)
         case ZF_OPT_DISPATCHER_EVENTS:
             cfg.dispatcher_events = optarg;
             break;
+        case ZF_OPT_SERVE:
+            cfg.serve = optarg;
+            break;
         case ZF_OPT_WEB:
             cfg.web_dir = optarg;
             break;

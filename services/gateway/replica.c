@@ -9,6 +9,10 @@
 #include "zf_evsub.h"
 #include "zf_follow.h"
 #include "zf_proto.h"
+#include "zf_replier.h"
+#include "zf_snapreply.h"
+#include "zf_socket.h"
+#include "zf_log.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -38,6 +42,9 @@ typedef struct {
     zf_gw_delta_t *delta;         //  this batch's delta (errors so far), or NULL
     zf_gw_executors_t *executors; //  the executors table
     zf_dispfollow_t *dispatcher;  //  the dispatcher's events, or NULL
+    zsock_t *router;              //  serve: PING and SNAPSHOT, or NULL
+    zf_replier_t *replier;        //  answers on it
+    zf_proto_decoder_t *decoder;  //  its requests
     zf_keytable_t *dispatched;    //  shard or whole task -> int64_t time dispatched
     int resend_timer;             //  zloop timer of the next try to hand over everything, or -1
     uint64_t events;              //  registry events applied
@@ -793,10 +800,76 @@ s_on_dispatcher (zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
+//  ---------------------------------------------------------------------------
+//  Serving the copy
+
+//  Requests on the serve ROUTER: PING and SNAPSHOT from the engine while it
+//  is in step with the registry.
+static int
+s_on_serve (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    s_replica_t *self = arg;
+    for (int i = 0; i < ZF_GW_SERVE_READS; i++) {
+        if (i > 0 && !(zsock_events (reader) & ZMQ_POLLIN)) break;
+        zmsg_t *msg = zmsg_recv (reader);
+        if (!msg) break;
+        zf_reg_request_t req;
+        zf_proto_error_t err;
+        zframe_t *identity = zf_replier_parse (self->replier, msg, self->decoder, &req, &err);
+        if (!identity)
+            zf_log_warn ("malformed request on the serve socket dropped reason=\"%s\"", err.text);
+        else if (req.type != ZF_BODY_PING && req.type != ZF_BODY_SNAPSHOT)
+            zf_replier_error (self->replier, identity, req.req_id, ZF_ERR_BAD_REQUEST,
+                              "%s is not served by the gateway's replica: ask the registry",
+                              zf_body_type_name (req.type));
+        else if (!self->engine || !self->synced)
+            zf_replier_error (self->replier, identity, req.req_id, ZF_ERR_UNAVAILABLE,
+                              "the gateway's replica is not in step with the registry");
+        else if (req.type == ZF_BODY_PING) {
+            zf_reg_reply_t reply;
+            zf_reg_reply_init (&reply, ZF_BODY_OK, req.req_id);
+            reply.text = "gateway";
+            reply.has_number = true;
+            reply.number = zf_engine_seq (self->engine);
+            zf_replier_send (self->replier, identity, &reply);
+        } else if (zf_replier_admit (self->replier, identity, req.req_id)) {
+            zf_log_info ("snapshot served seq=%" PRId64, zf_engine_seq (self->engine));
+            zf_snapreply_send (self->engine, self->replier, identity, req.req_id);
+        }
+        zmsg_destroy (&msg);
+    }
+    return 0;
+}
+
+//  Binds the serve ROUTER. Returns 0, or -1 with the reason in the config.
+static int
+s_open_serve (s_replica_t *self)
+{
+    self->router = zf_socket_new (ZMQ_ROUTER);
+    self->decoder = zf_proto_decoder_new ();
+    if (!self->router || !self->decoder) {
+        snprintf (self->cfg->error, sizeof self->cfg->error, "out of memory");
+        return -1;
+    }
+    zsock_set_router_mandatory (self->router, 1);
+    if (zsock_bind (self->router, "%s", self->cfg->serve) < 0) {
+        snprintf (self->cfg->error, sizeof self->cfg->error, "cannot bind --serve %s: %s",
+                  self->cfg->serve, zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    self->replier = zf_replier_new (self->router, ZF_PEER_QUEUE);
+    if (!self->replier || zloop_reader (self->loop, self->router, s_on_serve, self) != 0) {
+        snprintf (self->cfg->error, sizeof self->cfg->error, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 //  Opens the follower and the dispatcher subscription. Returns 0 or -1.
 static int
 s_open (s_replica_t *self)
 {
+    if (self->cfg->serve && s_open_serve (self) != 0) return -1;
     zf_follow_fns_t fns = {s_follow_event, NULL, s_follow_repaired, s_follow_history, NULL, NULL};
     self->follow = zf_follow_new (self->cfg->registry, self->cfg->timeout_ms, &fns, self);
     if (!self->follow) return -1;
@@ -849,6 +922,9 @@ zf_gw_replica_actor (zsock_t *pipe, void *args)
     zloop_destroy (&self.loop);
     zf_follow_destroy (&self.follow);
     zf_dispfollow_destroy (&self.dispatcher);
+    zf_replier_destroy (&self.replier);
+    zsock_destroy (&self.router);
+    zf_proto_decoder_destroy (&self.decoder);
     zf_engine_destroy (&self.engine);
     zf_engine_destroy (&self.restoring);
     zf_gw_delta_destroy (&self.delta);

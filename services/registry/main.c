@@ -34,6 +34,9 @@ main (int argc, char **argv)
         case ZF_OPT_ARCHIVER:
             cfg.archiver = optarg;
             break;
+        case ZF_OPT_REPLICA:
+            cfg.replicas = optarg;
+            break;
         case ZF_OPT_KEEP_RUNS:
             if ((number = zf_number_parse (optarg, 0, 100000)) < 0)
                 return zf_service_bad_usage (&zf_registry_def, "--keep-runs takes 0 to 100000");

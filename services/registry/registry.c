@@ -416,7 +416,8 @@ s_activate (zf_registry_t *self, const char *why)
     zf_standby_destroy (&self->standby);
     char err[512];
     if (!followed && self->archiver &&
-        zf_recover (self->engine, self->session, self->archiver, err, sizeof err) != 0) {
+        zf_recover (self->engine, self->session, self->archiver, self->cfg->replicas, err,
+                    sizeof err) != 0) {
         s_stop (self, "cannot take over: %s", err);
         return;
     }
@@ -751,7 +752,8 @@ s_setup (zf_registry_t *self, zf_registry_config_t *cfg)
     self->active_since = zclock_time ();
     //  Durable state first, so the new term's EPOCH event follows it.
     if (cfg->archiver && *cfg->archiver &&
-        zf_recover (self->engine, self->session, cfg->archiver, cfg->error, sizeof cfg->error) != 0)
+        zf_recover (self->engine, self->session, cfg->archiver, cfg->replicas, cfg->error,
+                    sizeof cfg->error) != 0)
         return -1;
     //  Only a registry that can serve takes a term.
     if (s_take_epoch (self, cfg) != 0) return -1;

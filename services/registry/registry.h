@@ -40,6 +40,8 @@ typedef struct {
     const char *dispatcher; //  the dispatcher ("tcp://127.0.0.1:5560")
     const char *archiver;   //  the archiver to recover from at start and to read archived
                             //  runs from, or NULL (start empty, keep every run)
+    const char *replicas;   //  with an archiver: other copies of the state to ask at a
+                            //  cold start ("tcp://a:5575,tcp://b:5575"), or NULL
     uint32_t keep_runs;     //  with an archiver: latest runs per flow kept in memory
                             //  (ZF_REGISTRY_KEEP_RUNS; 0 keeps all)
     int64_t lag_warn_ms;    //  with an archiver: events unacknowledged this long make it

@@ -78,7 +78,8 @@ struct _zf_session_t {
     bool silent_warned;       //  the loss of the dispatcher was reported already
     bool send_failed;         //  the socket refused orders since the last pump
     bool restart_pending;     //  a whole request was refused overloaded: start afresh
-    bool cold;                //  the engine came from the archiver; in-flight work unsettled
+    bool cold;                //  the engine came from a copy; in-flight work unsettled
+    uint64_t durable;         //  then: the seq the archiver held
     bool limited;             //  the in-flight limit holds ready work back
     int64_t expiry_ms;        //  the dispatcher counts as silent after this
     int64_t sent_at_ms;       //  when anything was last sent
@@ -706,7 +707,8 @@ static void
 s_settle_cold (zf_session_t *self)
 {
     self->cold = false;
-    int rolled_back = zf_engine_recover (self->engine, s_is_live, self, s_recovered, self);
+    int rolled_back =
+        zf_engine_recover (self->engine, self->durable, s_is_live, self, s_recovered, self);
     if (rolled_back < 0)
         zf_log_error ("recovery not settled reason=\"%s\"", zf_engine_last_error (self->engine));
     else
@@ -791,9 +793,10 @@ zf_session_on_hello_reply (zf_session_t *self, const zf_hello_reply_t *reply)
         zf_log_warn ("dispatcher holds %zu or more attempts: sending what is in flight again",
                      reply->inflight_count);
         if (self->cold) {
-            //  Every success folded from the archiver is durable.
+            //  Every success the archiver held is durable.
             self->cold = false;
-            if (zf_engine_confirm (self->engine, zf_engine_seq (self->engine)) < 0)
+            uint64_t seq = (uint64_t)zf_engine_seq (self->engine);
+            if (zf_engine_confirm (self->engine, self->durable < seq ? self->durable : seq) < 0)
                 zf_log_error ("recovered successes not confirmed reason=\"%s\"",
                               zf_engine_last_error (self->engine));
         }
@@ -1053,10 +1056,11 @@ zf_session_start (zf_session_t *self)
 }
 
 void
-zf_session_set_cold (zf_session_t *self)
+zf_session_set_cold (zf_session_t *self, uint64_t durable)
 {
     assert (self);
     self->cold = true;
+    self->durable = durable;
 }
 
 int

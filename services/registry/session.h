@@ -203,9 +203,11 @@ size_t zf_session_orders_held (zf_session_t *self);
 //  cancel a shard in flight.
 void zf_session_cancel (const zf_task_key_t *key, void *arg);
 
-//  The engine came from the archiver (a cold start): what was in flight is
-//  settled once the dispatcher has said what it holds.
-void zf_session_set_cold (zf_session_t *self);
+//  The engine came from a copy of the state (a cold start) of which the
+//  archiver holds up to durable: what was in flight is settled once the
+//  dispatcher has said what it holds, and the successes up to durable are
+//  confirmed then.
+void zf_session_set_cold (zf_session_t *self, uint64_t durable);
 
 //  Every later order of the run of flow on date runs its rollback first,
 //  for every shard (a cold start marks the runs that were open). Returns

@@ -241,7 +241,7 @@ s_recover (sim_state_t *self, const char *endpoint)
     }
     int same = zf_engine_digest (engine) == digest;
     s_take_engine (self, engine);
-    int recovered = zf_engine_recover (engine, s_nothing_live, NULL, NULL, NULL);
+    int recovered = zf_engine_recover (engine, UINT64_MAX, s_nothing_live, NULL, NULL, NULL);
     assert (recovered >= 0);
     return same;
 }

@@ -24,6 +24,7 @@
 #define S_PEER_PRIMARY      20
 #define S_PEER_BACKUP       21
 #define S_ARCHIVER          14
+#define S_GATEWAY_SERVE     15
 
 void
 zf_up_defaults (zf_up_config_t *cfg)
@@ -246,6 +247,7 @@ typedef struct {
     char backup_dir[PATH_MAX]; //  the backup's term
     char registries[160];      //  every registry's ROUTER, for clients
     char archiver[64];         //  the archiver's ROUTER
+    char serve[64];            //  the gateway's copy of the state, ROUTER
     char logs[PATH_MAX];       //  the task logs
     char store[PATH_MAX + 16]; //  the archiver's store: --store, or the SQLite file in DIR
     char token_path[PATH_MAX]; //  the gateway's token
@@ -266,6 +268,7 @@ s_places (const zf_up_config_t *cfg, s_places_t *places)
     snprintf (places->backup_dir, sizeof places->backup_dir, "%s/backup", cfg->dir);
     zf_up_registry_endpoints (cfg, places->registries, sizeof places->registries);
     s_endpoint (cfg, S_ARCHIVER, places->archiver, sizeof places->archiver);
+    s_endpoint (cfg, S_GATEWAY_SERVE, places->serve, sizeof places->serve);
     snprintf (places->logs, sizeof places->logs, "%s/logs", cfg->dir);
     if (cfg->store)
         snprintf (places->store, sizeof places->store, "%s", cfg->store);
@@ -300,7 +303,8 @@ zf_up_plan (const zf_up_config_t *cfg, bool with_archiver, bool with_gateway, zf
     if (!cmd) goto failed;
     zf_cmdline_add (cmd, ZF_OPT_BIND, at.disp);
     zf_cmdline_add (cmd, ZF_OPT_EVENTS, at.disp_ev);
-    //  With an archiver, the registry recovers from it at every cold start.
+    //  With an archiver, the registry recovers at every cold start from the
+    //  newer of its state and the gateway's copy.
     for (int member = 0; member < (cfg->pair ? 2 : 1); member++) {
         bool backup = member == 1;
         if (!(cmd = s_plan_add (plan, backup ? "registry-backup" : "registry", &zf_registry_def)))
@@ -311,6 +315,7 @@ zf_up_plan (const zf_up_config_t *cfg, bool with_archiver, bool with_gateway, zf
         zf_cmdline_add (cmd, ZF_OPT_DIR, backup ? at.backup_dir : cfg->dir);
         zf_cmdline_add (cmd, ZF_OPT_LOG_DIR, at.logs);
         if (with_archiver) zf_cmdline_add (cmd, ZF_OPT_ARCHIVER, at.archiver);
+        if (with_archiver && with_gateway) zf_cmdline_add (cmd, ZF_OPT_REPLICA, at.serve);
         if (with_archiver && cfg->keep) zf_cmdline_add (cmd, ZF_OPT_KEEP_RUNS, cfg->keep);
         if (!cfg->pair) continue;
         zf_cmdline_add (cmd, ZF_OPT_PAIR, backup ? "backup" : "primary");
@@ -345,6 +350,7 @@ zf_up_plan (const zf_up_config_t *cfg, bool with_archiver, bool with_gateway, zf
         zf_cmdline_add (cmd, ZF_OPT_REGISTRY, at.registries);
         zf_cmdline_add (cmd, ZF_OPT_DISPATCHER_EVENTS, at.disp_ev);
         zf_cmdline_add (cmd, ZF_OPT_TOKEN_FILE, at.token_path);
+        if (with_archiver) zf_cmdline_add (cmd, ZF_OPT_SERVE, at.serve);
     }
     int rc = 0;
     for (int i = 0; i < plan->count; i++) {

@@ -121,7 +121,8 @@ test_recovery_rolls_back_lost_work (void **state)
     h_restore (h);
     int asked = 0;
     zf_engine_recovery_t counts = {0};
-    int lost = zf_engine_recover (h->engine, s_only_y_lives, &asked, s_recovered, &counts);
+    int lost =
+        zf_engine_recover (h->engine, UINT64_MAX, s_only_y_lives, &asked, s_recovered, &counts);
     h_check (h);
     assert_int_equal (lost, 2);
     assert_int_equal (asked, 3);

@@ -450,7 +450,8 @@ s_step (s_ctx_t *ctx)
         ctx->restored = true;
         ctx->tally->restores++;
     } else if (roll < 86)
-        ctx->tally->recoveries += zf_engine_recover (h->engine, s_is_live, ctx, NULL, NULL) > 0;
+        ctx->tally->recoveries +=
+            zf_engine_recover (h->engine, UINT64_MAX, s_is_live, ctx, NULL, NULL) > 0;
     else if (roll < 87)
         zf_engine_set_epoch (h->engine, zf_engine_epoch (h->engine) + 1);
     else

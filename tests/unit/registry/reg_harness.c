@@ -47,8 +47,8 @@ s_drain_events (rh_t *self, int timeout_ms)
 
 //  Starts everything; see rh_new and rh_new_recovering.
 static rh_t *
-s_new (zf_clock_t *clock, int64_t heartbeat_ms, const char *archiver, const zf_inflight_t *inflight,
-       size_t count)
+s_new (zf_clock_t *clock, int64_t heartbeat_ms, const char *archiver, const char *replicas,
+       const zf_inflight_t *inflight, size_t count)
 {
     rh_t *self = calloc (1, sizeof (rh_t));
     assert_non_null (self);
@@ -73,6 +73,7 @@ s_new (zf_clock_t *clock, int64_t heartbeat_ms, const char *archiver, const zf_i
     self->cfg.no_worker_wait_ms = 5000;
     self->cfg.clock = clock;
     self->cfg.archiver = archiver;
+    self->cfg.replicas = replicas;
     //  A fake archiver acknowledges nothing: its lag shows within a second.
     self->cfg.lag_warn_ms = 300;
     self->actor = zactor_new (zf_registry_actor, &self->cfg);
@@ -107,13 +108,20 @@ s_new (zf_clock_t *clock, int64_t heartbeat_ms, const char *archiver, const zf_i
 rh_t *
 rh_new (zf_clock_t *clock, int64_t heartbeat_ms)
 {
-    return s_new (clock, heartbeat_ms, NULL, NULL, 0);
+    return s_new (clock, heartbeat_ms, NULL, NULL, NULL, 0);
 }
 
 rh_t *
 rh_new_recovering (const char *archiver, const zf_inflight_t *inflight, size_t count)
 {
-    return s_new (NULL, 200, archiver, inflight, count);
+    return s_new (NULL, 200, archiver, NULL, inflight, count);
+}
+
+rh_t *
+rh_new_recovering_from (const char *archiver, const char *replicas, const zf_inflight_t *inflight,
+                        size_t count)
+{
+    return s_new (NULL, 200, archiver, replicas, inflight, count);
 }
 
 void

@@ -56,6 +56,10 @@ rh_t *rh_new (zf_clock_t *clock, int64_t heartbeat_ms);
 //  given in-flight list.
 rh_t *rh_new_recovering (const char *archiver, const zf_inflight_t *inflight, size_t count);
 
+//  The same, with replicas (comma-separated endpoints) asked too.
+rh_t *rh_new_recovering_from (const char *archiver, const char *replicas,
+                              const zf_inflight_t *inflight, size_t count);
+
 //  Stops everything and removes the folder.
 void rh_destroy (rh_t **self_p);
 

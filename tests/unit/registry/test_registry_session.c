@@ -814,7 +814,7 @@ test_a_cold_start_settles_at_the_first_heartbeat (void **state)
     s_ready (fx);
     s_run (fx);
     //  The registry restarts from the archiver with a and c in flight.
-    zf_session_set_cold (fx->session);
+    zf_session_set_cold (fx->session, UINT64_MAX);
     zf_session_disconnected (fx->session);
     zf_inflight_t held = {s_key ("c", ZF_SHARD_SOLE, 1), "exec-2"};
     s_reply (fx, 7, &held, 1);
@@ -860,7 +860,7 @@ test_a_cold_start_with_nothing_in_flight_settles_at_the_reply (void **state)
         zf_task_key_t b = s_key ("b", shard, 1);
         assert_int_equal (zf_engine_result (fx->engine, &b, ZF_OUTCOME_SUCCEEDED, 0, "e", NULL), 0);
     }
-    zf_session_set_cold (fx->session);
+    zf_session_set_cold (fx->session, UINT64_MAX);
     s_ready (fx);
     //  Every success came from the store: confirmed.
     assert_int_equal (s_shard (fx, "a", ZF_SHARD_SOLE, NULL), ZF_TS_CONFIRMED);
@@ -874,7 +874,7 @@ test_a_cold_start_with_a_reply_cut_short_confirms_and_resends (void **state)
     s_run (fx);
     zf_task_key_t c1 = s_key ("c", ZF_SHARD_SOLE, 1);
     s_result (fx, &c1, ZF_JOB_SUCCEEDED);
-    zf_session_set_cold (fx->session);
+    zf_session_set_cold (fx->session, UINT64_MAX);
     zf_session_disconnected (fx->session);
     s_skip (fx);
     zf_inflight_t *held = calloc (ZF_MAX_BATCH, sizeof *held);
