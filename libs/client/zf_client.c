@@ -68,10 +68,12 @@ s_connect (zf_client_t *self)
     zsock_destroy (&self->socket);
     self->socket = zf_socket_new (ZMQ_DEALER);
     if (!self->socket) return -1;
-    zsock_set_rcvtimeo (self->socket, -1);
     //  Messages go only to a connection made: s_send sees a registry that
-    //  does not take connections (gone, or its host down) as such.
+    //  does not take connections (gone, or its host down) as such. A reply
+    //  polled as ready can still go with its connection (such a pipe is
+    //  dropped with what it holds), so receiving never waits: zmq_poll does.
     zsock_set_immediate (self->socket, 1);
+    zsock_set_rcvtimeo (self->socket, 0);
     if (zsock_connect (self->socket, "%s", self->endpoints[self->current]) != 0) {
         snprintf (self->error, sizeof self->error, "cannot connect to %s",
                   self->endpoints[self->current]);
@@ -96,7 +98,10 @@ s_receive (zf_client_t *self, int64_t until)
         if (rc < 0 && errno == EINTR && !zsys_interrupted) continue;
         if (rc <= 0) return NULL;
         zmsg_t *reply = zmsg_recv (self->socket);
-        if (!reply) return NULL;
+        if (!reply) {
+            if (zsys_interrupted) return NULL;
+            continue; //  gone with its connection: wait on until the deadline
+        }
         zframe_t *empty = zmsg_pop (reply);
         zframe_t *frame = zmsg_pop (reply);
         int good = empty && zframe_size (empty) == 0 && frame && zmsg_size (reply) == 0;

@@ -241,6 +241,10 @@ s_connect_ackers (zf_archiver_t *self, zf_archiver_config_t *cfg)
         //  Acknowledgements go only over a live connection; a registry that
         //  is away gets the next one.
         zsock_set_immediate (self->ackers[i], 1);
+        //  A reply polled as ready goes with its connection when the
+        //  registry does (ZMQ_IMMEDIATE drops such a pipe with what it
+        //  holds): reading never waits, or the loop would wait for ever.
+        zsock_set_rcvtimeo (self->ackers[i], 0);
         zsock_set_sndhwm (self->ackers[i], 1000);
         if (zsock_connect (self->ackers[i], "%s", item) != 0) {
             snprintf (cfg->error, sizeof cfg->error, "cannot connect to %s", item);

@@ -136,7 +136,7 @@ s_mark_flow (const zf_engine_flow_info_t *info, void *arg)
 #define S_MAX_SOURCES 8
 
 //  How long a replica gets to answer PING; one that does not is passed over.
-#define S_REPLICA_TIMEOUT_MS 2000
+#define S_REPLICA_TIMEOUT_MS 500
 
 //  One place a copy of the state may be.
 typedef struct {
@@ -188,11 +188,10 @@ s_restore (zf_engine_t *engine, s_source_t *source, uint64_t *folded, char *erro
                   reply.text ? reply.text : "?");
         return 1;
     }
-    char why[512];
-    if (s_fold_reply (engine, source->client, &reply, folded, why, sizeof why) != 0) {
-        snprintf (error, size, "the state from %s does not fold: %s", source->endpoint, why);
+    int written = snprintf (error, size, "the state from %s does not fold: ", source->endpoint);
+    size_t used = written > 0 && (size_t)written < size ? (size_t)written : 0;
+    if (s_fold_reply (engine, source->client, &reply, folded, error + used, size - used) != 0)
         return -1;
-    }
     return 0;
 }
 

@@ -16,7 +16,7 @@
 
 //  Fills engine (new) from the newest copy among the archiver at archiver
 //  (waiting for it, 10 s at most) and the replicas (comma-separated
-//  endpoints, or NULL; 2 s each to answer PING); if there was any state,
+//  endpoints, or NULL; 0.5 s each to answer PING); if there was any state,
 //  marks session cold with the archiver's seq and its open runs as rolling
 //  back every shard. Returns 0, or -1 with the reason in error (the archiver
 //  did not answer, or a state does not fold).
