@@ -185,6 +185,33 @@ s_error (void *arg, const char *service, const char *text)
     zf_engine_report_error (self->engine, service, text);
 }
 
+//  Who takes a term, in its EPOCH event: "primary" or "backup" in a pair,
+//  "registry" alone.
+static const char *
+s_role (zf_registry_t *self)
+{
+    return self->cfg->pair ? zf_bstar_state_name (self->cfg->pair) : "registry";
+}
+
+//  How this registry came to take a term, for its EPOCH event: verb
+//  ("started", "took over"), then what the state it drives from is
+//  ("empty", "from=the archiver at seq S" or "from=the active's events at
+//  seq S"), then, in a pair, why it became active.
+static void
+s_how (zf_registry_t *self, const char *verb, bool followed, const char *why, char *buf,
+       size_t size)
+{
+    uint64_t seq = zf_engine_seq (self->engine);
+    char from[64] = "empty";
+    if (seq > 0)
+        snprintf (from, sizeof from, "from=%s at seq %llu",
+                  followed ? "the active's events" : "the archiver", (unsigned long long)seq);
+    if (why)
+        snprintf (buf, size, "%s %s reason=\"%s\"", verb, from, why);
+    else
+        snprintf (buf, size, "%s %s", verb, from);
+}
+
 //  Raises the epoch above newest (the dispatcher has seen a newer one),
 //  persists it and puts it on the bus (zf_session_ops_t.raise_epoch).
 //  Returns 0, or -1 if it could not be persisted (then it is not used).
@@ -207,7 +234,9 @@ s_raise_epoch (void *arg, uint64_t newest)
         s_error (self, "registry", text);
         return -1;
     }
-    zf_engine_set_epoch (self->engine, epoch);
+    snprintf (text, sizeof text, "raised from term %llu: the dispatcher has seen term %llu",
+              (unsigned long long)current, (unsigned long long)newest);
+    zf_engine_set_epoch (self->engine, epoch, s_role (self), text);
     snprintf (text, sizeof text, "epoch raised from %llu to %llu: the dispatcher has seen %llu",
               (unsigned long long)current, (unsigned long long)epoch, (unsigned long long)newest);
     s_error (self, "registry", text);
@@ -407,6 +436,9 @@ s_stand_by (zf_registry_t *self, const char *why)
 static void
 s_activate (zf_registry_t *self, const char *why)
 {
+    //  A registry that followed an active one takes over from it; one that
+    //  never did starts the pair's history.
+    bool was_passive = self->standby != NULL;
     const char *broken = NULL;
     if (self->standby && zf_standby_broken (self->standby, &broken)) {
         s_stop (self, "cannot take over: the copy of the active's state is broken (%s)", broken);
@@ -431,7 +463,9 @@ s_activate (zf_registry_t *self, const char *why)
     }
     self->active = true;
     zf_requests_refuse (self->requests, NULL);
-    zf_engine_set_epoch (self->engine, taken);
+    char how[512];
+    s_how (self, was_passive ? "took over" : "started", followed, why, how, sizeof how);
+    zf_engine_set_epoch (self->engine, taken, s_role (self), how);
     zf_peer_set_epoch (self->peer, taken);
     if (followed && zf_engine_settle (self->engine) < 0)
         zf_log_error ("settling failed reason=\"%s\"", zf_engine_last_error (self->engine));
@@ -626,7 +660,9 @@ s_take_epoch (zf_registry_t *self, zf_registry_config_t *cfg)
     if (zf_epoch_load (self->dir, &epoch, cfg->error, sizeof cfg->error) != 0 ||
         zf_epoch_take (self->dir, epoch, 0, &taken, cfg->error, sizeof cfg->error) != 0)
         return -1;
-    zf_engine_set_epoch (self->engine, taken);
+    char how[128];
+    s_how (self, "started", false, NULL, how, sizeof how);
+    zf_engine_set_epoch (self->engine, taken, s_role (self), how);
     return 0;
 }
 

@@ -84,7 +84,7 @@ s_take_engine (sim_state_t *self, zf_engine_t *engine)
     s_clear_journal (self, (size_t)zf_engine_seq (engine));
     self->engine = engine;
     zf_engine_set_listener (engine, s_on_event, self);
-    zf_engine_set_epoch (engine, ++self->epoch);
+    zf_engine_set_epoch (engine, ++self->epoch, "registry", "started empty");
 }
 
 //  A fresh engine with the next epoch, nothing archived: a new history.

@@ -160,7 +160,7 @@ s_source (zf_clock_t *clock, s_history_t *history)
 {
     zf_engine_t *engine = zf_engine_new (clock);
     zf_engine_set_listener (engine, s_take_journal, history);
-    assert_int_equal (zf_engine_set_epoch (engine, 3), 0);
+    assert_int_equal (zf_engine_set_epoch (engine, 3, NULL, NULL), 0);
     assert_int_equal (zf_engine_submit (engine, s_flow, strlen (s_flow), "/tmp/t.yaml", NULL), 1);
     assert_int_equal (zf_engine_start (engine, "t", S_DATE), 0);
     zf_engine_tick (engine);
@@ -294,7 +294,7 @@ static zf_engine_t *
 s_archived_source (zf_clock_t *clock, s_history_t *history)
 {
     zf_engine_t *engine = zf_engine_new (clock);
-    assert_int_equal (zf_engine_set_epoch (engine, 3), 0);
+    assert_int_equal (zf_engine_set_epoch (engine, 3, NULL, NULL), 0);
     assert_int_equal (zf_engine_submit (engine, s_flow, strlen (s_flow), "/tmp/t.yaml", NULL), 1);
     zf_engine_set_keep_runs (engine, 1);
     assert_int_equal (zf_engine_start (engine, "t", S_DATE), 0);
