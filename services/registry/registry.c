@@ -651,18 +651,24 @@ s_bind (zf_registry_config_t *cfg, int type, const char *endpoint)
     return sock;
 }
 
-//  Takes the next term: the one in the epoch file plus one, made durable
-//  before it is used. 0, or -1 with the reason in cfg->error.
+//  Takes the next term: one past the one in the epoch file and the one the
+//  state recovered from the archiver was made under, made durable before
+//  it is used. 0, or -1 with the reason in cfg->error.
 static int
 s_take_epoch (zf_registry_t *self, zf_registry_config_t *cfg)
 {
     uint64_t epoch = 0, taken = 0;
     if (zf_epoch_load (self->dir, &epoch, cfg->error, sizeof cfg->error) != 0 ||
-        zf_epoch_take (self->dir, epoch, 0, &taken, cfg->error, sizeof cfg->error) != 0)
+        zf_epoch_take (self->dir, epoch, zf_engine_epoch (self->engine), &taken, cfg->error,
+                       sizeof cfg->error) != 0)
         return -1;
     char how[128];
     s_how (self, "started", false, NULL, how, sizeof how);
-    zf_engine_set_epoch (self->engine, taken, s_role (self), how);
+    if (zf_engine_set_epoch (self->engine, taken, s_role (self), how) != 0) {
+        snprintf (cfg->error, sizeof cfg->error, "term %llu not taken: %s",
+                  (unsigned long long)taken, zf_engine_last_error (self->engine));
+        return -1;
+    }
     return 0;
 }
 
