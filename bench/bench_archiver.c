@@ -149,7 +149,7 @@ s_make_stream (s_stream_t *stream, int dates)
     zf_clock_t *clock = zf_clock_new_fake (zf_tz_instant ("UTC", today, 600));
     zf_engine_t *engine = zf_engine_new (clock);
     zf_engine_set_listener (engine, s_collect, stream);
-    zf_engine_set_epoch (engine, 1);
+    zf_engine_set_epoch (engine, 1, "registry", "started empty");
     char *flow = s_w1_flow ("a1");
     s_check (engine, zf_engine_submit (engine, flow, strlen (flow), "a1.yaml", NULL), "submit");
     free (flow);

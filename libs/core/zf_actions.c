@@ -236,19 +236,24 @@ zf_engine_confirm (zf_engine_t *self, uint64_t seq)
     return rc ? rc : (int)(confirmed > INT32_MAX ? INT32_MAX : confirmed);
 }
 
-//  Makes a new registry term.
+//  Makes a new registry term, saying which registry took it and how.
 int
-zf_engine_set_epoch (zf_engine_t *self, uint64_t epoch)
+zf_engine_set_epoch (zf_engine_t *self, uint64_t epoch, const char *registry, const char *detail)
 {
     assert (self);
     self->error[0] = 0;
     if (epoch <= self->epoch || epoch > INT64_MAX)
         return zf_core_fail (self, ZF_E_STALE, "epoch %llu does not rise above %llu",
                              (unsigned long long)epoch, (unsigned long long)self->epoch);
+    //  The event carries the name as a name: no subscriber could read it otherwise.
+    if (registry && (!*registry || strlen (registry) > ZF_MAX_NAME))
+        return zf_core_fail (self, ZF_E_INVALID, "registry name empty or longer than ZF_MAX_NAME");
     zf_core_begin (self);
     zf_event_t ev;
     zf_core_event_init (&ev, ZF_EV_EPOCH);
     ev.value = (int64_t)epoch;
+    ev.executor = registry;
+    ev.detail = detail;
     int rc = zf_core_commit (self, &ev, NULL, 0);
     zf_core_end (self);
     return rc;

@@ -329,8 +329,14 @@ ZF_MUST_USE int zf_engine_resume (zf_engine_t *self, const char *flow);
 int zf_engine_confirm (zf_engine_t *self, uint64_t seq);
 
 //  Makes epoch the registry term that drives dispatch (an EPOCH event);
-//  orders carry it. Returns 0, or ZF_E_STALE if it does not rise.
-int zf_engine_set_epoch (zf_engine_t *self, uint64_t epoch);
+//  orders carry it. The event names the registry that took it (its role:
+//  "primary", "backup", or "registry" alone; a name, at most ZF_MAX_NAME)
+//  and how it took it (detail, free text: "took over from=...", "started
+//  empty"...); either may be NULL. Replicas apply the term only. Returns
+//  0, ZF_E_STALE if it does not rise, or ZF_E_INVALID for a registry name
+//  that is empty or too long.
+int zf_engine_set_epoch (zf_engine_t *self, uint64_t epoch, const char *registry,
+                         const char *detail);
 
 //  How many of each flow's latest runs stay in memory whatever their state
 //  (0, the default: every run stays). With keep > 0, zf_engine_archive

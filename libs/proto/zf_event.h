@@ -19,7 +19,10 @@
       PAUSE    flow, value (1 paused, 0 resumed)
       CONFIRM  value (every success with seq <= value is durable)
       ERROR    executor (the service that saw it), detail (the message)
-      EPOCH    value (the registry term that now drives dispatch)
+      EPOCH    value (the registry term that now drives dispatch), executor
+               (the registry that took it: "primary" or "backup" of a pair,
+               "registry" alone), detail (how it took it); both may be nil
+               (inside a snapshot they always are)
 */
 #ifndef ZF_EVENT_H_INCLUDED
 #define ZF_EVENT_H_INCLUDED
@@ -83,7 +86,7 @@ typedef struct {
     uint32_t attempt;     //  from 1
     int64_t value;        //  kind-specific number (see above)
     int32_t exit_status;  //  exit code, or -signal number
-    const char *executor; //  executor (TASK) or service (ERROR), or NULL
+    const char *executor; //  executor (TASK), service (ERROR), registry (EPOCH), or NULL
     const char *detail;   //  free text, or NULL
     const char *text;     //  FLOW: the flow file's text, else NULL
     size_t text_size;     //  bytes of text

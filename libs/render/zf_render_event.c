@@ -7,7 +7,10 @@
         2026-11-24 17:38:06.123 #42       task        eod 2026-11-24 accrue[2] failed ...
         2026-11-24 17:38:06.125 d#17      assign      e1 shell eod 2026-11-24 accrue[2] ...
 
-    where a TASK line goes on "attempt 2 on e1 exit 1: <the detail on one line>".
+    where a TASK line goes on "attempt 2 on e1 exit 1: <the detail on one line>", and
+    an EPOCH line names the registry that took the term and how:
+
+        2026-11-24 17:38:07.002 #1207     epoch       term 3 backup: took over from=...
 */
 #include "zf_render.h"
 
@@ -96,6 +99,8 @@ zf_render_event_text (const zf_event_t *ev, bool snapshot, FILE *out)
         break;
     case ZF_EV_EPOCH:
         fprintf (out, " term %" PRId64, ev->value);
+        if (ev->executor) fprintf (out, " %s", ev->executor);
+        s_detail (ev->detail, out);
         break;
     default:
         break;

@@ -13,7 +13,7 @@
 //  big snapshot does not keep the others waiting.
 #define S_CHUNKS_PER_TURN 16
 
-//  Room in a queue that error broadcasts leave for replies.
+//  Room in a queue that broadcasts (errors, failovers) leave for replies.
 #define S_BROADCAST_ROOM (ZF_GW_MAX_QUEUED - ZF_GW_MAX_CLIENT_REQUESTS - 2)
 
 struct _zf_gw_client_t {

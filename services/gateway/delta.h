@@ -2,10 +2,10 @@
 
     The replica turns each batch of events into one delta: a list of
     operations, each naming what it replaces (a flow, a run, a task of the
-    run named last, an executor) or what it adds (an error), with the new
-    view as msgpack bytes, encoded once here and copied into every message
-    the web thread builds from it. A reset delta replaces everything the
-    web thread held (the replica took a new snapshot).
+    run named last, an executor) or what it adds (an error, a failover: a
+    new registry term), with the new view as msgpack bytes, encoded once
+    here and copied into every message the web thread builds from it. A reset delta replaces
+   everything the web thread held (the replica took a new snapshot).
 
     Both ends are this program, so the operations are a plain binary list:
     a fixed header per operation, then its name and view bytes. Reading a
@@ -27,7 +27,8 @@ typedef enum {
                            //  views are dropped); view: RUNVIEW fields
     ZF_GW_OP_TASK = 3,     //  of the last run: index, state; view: TASKVIEW
     ZF_GW_OP_EXECUTOR = 4, //  name: executor, flag: live; view: EXECUTOR
-    ZF_GW_OP_ERROR = 5     //  view: the ERROR fields
+    ZF_GW_OP_ERROR = 5,    //  view: the ERROR fields
+    ZF_GW_OP_FAILOVER = 6  //  view: the FAILOVER fields (a new registry term)
 } zf_gw_op_type_t;
 
 //  One operation as read back.
@@ -45,7 +46,7 @@ typedef struct {
 
 //  One batch of views.
 typedef struct {
-    bool reset;        //  replaces everything held (errors stay)
+    bool reset;        //  replaces everything held (errors and failovers stay)
     bool synced;       //  the replica is in step with the registry
     uint64_t seq;      //  the registry seq the views stand at
     uint64_t epoch;    //  the registry term

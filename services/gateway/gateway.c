@@ -99,10 +99,10 @@ s_on_woken (void *arg)
         //  comes. The replica hands nothing over until it is asked, so a
         //  request that did not go would leave them so.
         zf_log_error ("the replica was not asked for everything: its pipe refused RESEND");
-    zf_gw_frame_t *error;
-    while ((error = zf_gw_store_take_error (self->store))) {
-        zf_gw_clients_broadcast (self->clients, error);
-        zf_gw_frame_unref (&error);
+    zf_gw_frame_t *broadcast;
+    while ((broadcast = zf_gw_store_take_broadcast (self->store))) {
+        zf_gw_clients_broadcast (self->clients, broadcast);
+        zf_gw_frame_unref (&broadcast);
     }
     if (!changed) return;
     zf_gw_metrics_tasks (self->metrics, zf_gw_store_task_states (self->store));

@@ -47,8 +47,8 @@
 //  Changes remembered for updates; a browser further behind is re-synced.
 #define ZF_GW_LOG_CHANGES (256 * 1024)
 
-//  Frames queued for one browser; when an error broadcast finds no room
-//  the browser is re-synced instead.
+//  Frames queued for one browser; when an error or failover broadcast
+//  finds no room the browser is re-synced instead.
 #define ZF_GW_MAX_QUEUED 64
 
 //  Requests in flight to the actors: per browser, and for all of them.
@@ -67,6 +67,9 @@
 
 //  ERROR events kept for snapshots.
 #define ZF_GW_ERRORS_KEPT 100
+
+//  Failovers (new registry terms) kept for snapshots.
+#define ZF_GW_FAILOVERS_KEPT 16
 
 //  A token, bytes.
 #define ZF_GW_MAX_TOKEN 256

@@ -55,6 +55,7 @@ typedef struct {
     uint64_t dispatcher_events;   //  dispatcher events applied
     uint64_t dispatcher_bad;      //  dispatcher messages that did not decode
     uint64_t bus_errors;          //  ERROR events seen on the registry's bus
+    uint64_t failovers;           //  EPOCH events that raised the term, followed live
     uint64_t requests;            //  browser requests answered
 } s_replica_t;
 
@@ -231,6 +232,27 @@ s_delta (s_replica_t *self)
     return self->delta;
 }
 
+//  Adds a message of its own to this batch's delta: op with its view from
+//  pack (an ERROR's or a FAILOVER's fields). Nothing while views are lost:
+//  the snapshot that follows holds no trace of it either.
+static void
+s_announce (s_replica_t *self, zf_gw_op_type_t op, const zf_event_t *event,
+            void (*pack) (msgpack_packer *pk, const zf_event_t *event))
+{
+    zf_gw_delta_t *delta = self->lost ? NULL : s_delta (self);
+    if (!delta) return;
+    zf_gw_delta_begin (delta, op, NULL, 0, 0, 0, false);
+    pack (zf_gw_delta_pk (delta), event);
+    zf_gw_delta_end (delta);
+}
+
+//  Packs an ERROR event's fields.
+static void
+s_pack_error (msgpack_packer *pk, const zf_event_t *event)
+{
+    zf_gw_view_error (pk, event->time, event->executor, event->detail);
+}
+
 //  Applies one live or repaired event to the replica and marks what changed.
 static void
 s_apply (s_replica_t *self, const zf_event_t *event)
@@ -248,17 +270,21 @@ s_apply (s_replica_t *self, const zf_event_t *event)
         existed = event->flow && zf_engine_run_info (engine, event->flow, event->date, &run) == 0;
         rc = zf_engine_apply (engine, event);
         break;
-    case ZF_EV_ERROR: {
+    case ZF_EV_ERROR:
         rc = zf_engine_apply (engine, event);
         self->bus_errors++;
         zf_gw_metrics_bus_error (self->cfg->metrics, event->executor);
-        zf_gw_delta_t *delta = self->lost ? NULL : s_delta (self);
-        if (!delta) break;
-        zf_gw_delta_begin (delta, ZF_GW_OP_ERROR, NULL, 0, 0, 0, false);
-        zf_gw_view_error (zf_gw_delta_pk (delta), event->time, event->executor, event->detail);
-        zf_gw_delta_end (delta);
+        s_announce (self, ZF_GW_OP_ERROR, event, s_pack_error);
         break;
-    }
+    case ZF_EV_EPOCH:
+        //  The fold takes only a term above the one held: a registry
+        //  became active (a takeover in a pair) or raised its term.
+        rc = zf_engine_apply (engine, event);
+        if (rc == 0) {
+            self->failovers++;
+            s_announce (self, ZF_GW_OP_FAILOVER, event, zf_gw_view_failover);
+        }
+        break;
     default:
         rc = zf_engine_apply (engine, event);
         break;
@@ -692,6 +718,7 @@ s_send_stats (s_replica_t *self, zsock_t *pipe)
     zf_fields_add (stats, "dispatcher_events", self->dispatcher_events);
     zf_fields_add (stats, "dispatcher_bad", self->dispatcher_bad);
     zf_fields_add (stats, "bus_errors", self->bus_errors);
+    zf_fields_add (stats, "failovers", self->failovers);
     zf_fields_add (stats, "requests", self->requests);
     zf_fields_add (stats, "seq", self->engine ? zf_engine_seq (self->engine) : 0);
     zf_fields_add (stats, "synced", self->synced);

@@ -67,6 +67,15 @@ typedef struct {
     uint32_t task;    //  task index, or S_FIELDS
 } s_change_t;
 
+//  Messages of their own kept for snapshots (ERRORs, FAILOVERs): the
+//  latest cap of them, a ring.
+typedef struct {
+    s_bytes_t *items; //  their fields, cap entries
+    size_t cap;       //  room
+    size_t next;      //  where the next one goes
+    size_t count;     //  entries held
+} s_kept_t;
+
 //  A cached update.
 typedef struct {
     uint64_t since;       //  the version it starts from
@@ -74,41 +83,40 @@ typedef struct {
 } s_cached_t;
 
 struct _zf_gw_store_t {
-    s_flow_t *flows;                     //  in the order first seen
-    size_t flow_count;                   //  entries used
-    size_t flow_cap;                     //  room
-    zhashx_t *flow_index;                //  name -> index + 1
-    s_run_t *runs;                       //  in the order first seen
-    size_t run_count;                    //  entries used
-    size_t run_cap;                      //  room
-    zhashx_t *run_index;                 //  "flow date" -> index + 1
-    s_executor_t *executors;             //  in the order first seen
-    size_t executor_count;               //  entries used
-    size_t executor_cap;                 //  room
-    zhashx_t *executor_index;            //  name -> index + 1
-    s_bytes_t errors[ZF_GW_ERRORS_KEPT]; //  ERROR fields, a ring
-    size_t error_next;                   //  where the next one goes
-    size_t error_count;                  //  entries held
-    zlistx_t *error_frames;              //  "error" messages not yet taken
-    s_change_t *log;                     //  changes, a ring in version order
-    size_t log_cap;                      //  room
-    size_t log_head;                     //  oldest entry
-    size_t log_count;                    //  entries held
-    uint64_t floor;                      //  updates need since >= floor
-    uint64_t version;                    //  deltas applied
-    uint64_t seq;                        //  registry seq of the last delta
-    uint64_t epoch;                      //  registry epoch of the last delta
-    bool has_state;                      //  a reset came
-    bool synced;                         //  the last delta was in step
-    uint64_t states[ZF_TS_MAX + 1];      //  tasks held by state
-    size_t archived;                     //  runs held that are archived
-    uint64_t build;                      //  update builds so far (marks)
-    uint32_t *touched;                   //  runs picked by the build in progress
-    size_t touched_cap;                  //  room
-    zf_gw_frame_t *snapshot;             //  the snapshot of snapshot_version, or NULL
-    uint64_t snapshot_version;           //  its version
-    s_cached_t cache[S_UPDATE_CACHE];    //  updates to the current version
-    size_t cache_count;                  //  entries used
+    s_flow_t *flows;                  //  in the order first seen
+    size_t flow_count;                //  entries used
+    size_t flow_cap;                  //  room
+    zhashx_t *flow_index;             //  name -> index + 1
+    s_run_t *runs;                    //  in the order first seen
+    size_t run_count;                 //  entries used
+    size_t run_cap;                   //  room
+    zhashx_t *run_index;              //  "flow date" -> index + 1
+    s_executor_t *executors;          //  in the order first seen
+    size_t executor_count;            //  entries used
+    size_t executor_cap;              //  room
+    zhashx_t *executor_index;         //  name -> index + 1
+    s_kept_t errors;                  //  ERROR fields
+    s_kept_t failovers;               //  FAILOVER fields
+    zlistx_t *broadcasts;             //  "error" and "failover" messages not yet taken
+    s_change_t *log;                  //  changes, a ring in version order
+    size_t log_cap;                   //  room
+    size_t log_head;                  //  oldest entry
+    size_t log_count;                 //  entries held
+    uint64_t floor;                   //  updates need since >= floor
+    uint64_t version;                 //  deltas applied
+    uint64_t seq;                     //  registry seq of the last delta
+    uint64_t epoch;                   //  registry epoch of the last delta
+    bool has_state;                   //  a reset came
+    bool synced;                      //  the last delta was in step
+    uint64_t states[ZF_TS_MAX + 1];   //  tasks held by state
+    size_t archived;                  //  runs held that are archived
+    uint64_t build;                   //  update builds so far (marks)
+    uint32_t *touched;                //  runs picked by the build in progress
+    size_t touched_cap;               //  room
+    zf_gw_frame_t *snapshot;          //  the snapshot of snapshot_version, or NULL
+    uint64_t snapshot_version;        //  its version
+    s_cached_t cache[S_UPDATE_CACHE]; //  updates to the current version
+    size_t cache_count;               //  entries used
 };
 
 //  Replaces bytes with a copy of data: 1 if they differ from before, 0 if
@@ -135,6 +143,42 @@ s_free_bytes (s_bytes_t *bytes)
     bytes->size = 0;
 }
 
+//  Makes room for the latest cap messages: 0, or -1 if out of memory.
+static int
+s_kept_init (s_kept_t *kept, size_t cap)
+{
+    kept->items = calloc (cap, sizeof *kept->items);
+    kept->cap = cap;
+    return kept->items ? 0 : -1;
+}
+
+//  Frees the messages kept.
+static void
+s_kept_free (s_kept_t *kept)
+{
+    for (size_t i = 0; kept->items && i < kept->cap; i++)
+        s_free_bytes (&kept->items[i]);
+    free (kept->items);
+    kept->items = NULL;
+}
+
+//  Keeps a copy of fields, the oldest one giving way: 0, or -1 if out of memory.
+static int
+s_kept_add (s_kept_t *kept, const uint8_t *fields, size_t size)
+{
+    if (s_set_bytes (&kept->items[kept->next], fields, size) < 0) return -1;
+    kept->next = (kept->next + 1) % kept->cap;
+    if (kept->count < kept->cap) kept->count++;
+    return 0;
+}
+
+//  The i-th message kept, from the oldest.
+static const s_bytes_t *
+s_kept_at (const s_kept_t *kept, size_t i)
+{
+    return &kept->items[(kept->next + kept->cap - kept->count + i) % kept->cap];
+}
+
 zf_gw_store_t *
 zf_gw_store_new (size_t log_changes)
 {
@@ -144,11 +188,12 @@ zf_gw_store_new (size_t log_changes)
     self->flow_index = zhashx_new ();
     self->run_index = zhashx_new ();
     self->executor_index = zhashx_new ();
-    self->error_frames = zlistx_new ();
+    self->broadcasts = zlistx_new ();
     self->log = calloc (log_changes, sizeof *self->log);
     self->log_cap = log_changes;
-    if (!self->flow_index || !self->run_index || !self->executor_index || !self->error_frames ||
-        !self->log) {
+    if (!self->flow_index || !self->run_index || !self->executor_index || !self->broadcasts ||
+        !self->log || s_kept_init (&self->errors, ZF_GW_ERRORS_KEPT) != 0 ||
+        s_kept_init (&self->failovers, ZF_GW_FAILOVERS_KEPT) != 0) {
         zf_gw_store_destroy (&self);
         return NULL;
     }
@@ -165,7 +210,7 @@ s_uncache (zf_gw_store_t *self)
     self->cache_count = 0;
 }
 
-//  Forgets every flow, run and executor (errors stay).
+//  Forgets every flow, run and executor (errors and failovers stay).
 static void
 s_clear (zf_gw_store_t *self)
 {
@@ -202,13 +247,13 @@ zf_gw_store_destroy (zf_gw_store_t **self_p)
     zf_gw_store_t *self = *self_p;
     if (!self) return;
     if (self->flow_index && self->run_index && self->executor_index) s_clear (self);
-    for (size_t i = 0; i < ZF_GW_ERRORS_KEPT; i++)
-        s_free_bytes (&self->errors[i]);
-    if (self->error_frames) {
+    s_kept_free (&self->errors);
+    s_kept_free (&self->failovers);
+    if (self->broadcasts) {
         zf_gw_frame_t *frame;
-        while ((frame = zlistx_detach (self->error_frames, NULL)))
+        while ((frame = zlistx_detach (self->broadcasts, NULL)))
             zf_gw_frame_unref (&frame);
-        zlistx_destroy (&self->error_frames);
+        zlistx_destroy (&self->broadcasts);
     }
     s_uncache (self);
     zf_gw_frame_unref (&self->snapshot);
@@ -350,25 +395,29 @@ s_executor (zf_gw_store_t *self, const zf_gw_op_t *op)
     return rc < 0 ? -1 : 0;
 }
 
-//  Keeps an ERROR and makes its "error" message: 0, or -1 if out of memory.
+//  Keeps a message of its own (an ERROR, a FAILOVER: fields pairs in the
+//  operation's view) for snapshots, and makes its message of type for the
+//  browsers that hold one: 0, or -1 if out of memory.
 static int
-s_error (zf_gw_store_t *self, const zf_gw_op_t *op)
+s_broadcast (zf_gw_store_t *self, s_kept_t *kept, const char *type, uint32_t fields,
+             const zf_gw_op_t *op)
 {
-    if (s_set_bytes (&self->errors[self->error_next], op->view, op->view_size) < 0) return -1;
-    self->error_next = (self->error_next + 1) % ZF_GW_ERRORS_KEPT;
-    if (self->error_count < ZF_GW_ERRORS_KEPT) self->error_count++;
+    if (s_kept_add (kept, op->view, op->view_size) != 0) return -1;
     msgpack_sbuffer buffer;
     msgpack_packer pk;
     msgpack_sbuffer_init (&buffer);
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 1 + ZF_GW_ERROR_FIELDS);
+    msgpack_pack_map (&pk, 1 + fields);
     zf_gw_pack_str (&pk, "t");
-    zf_gw_pack_str (&pk, "error");
+    zf_gw_pack_str (&pk, type);
     msgpack_sbuffer_write (&buffer, (const char *)op->view, op->view_size);
     zf_gw_frame_t *frame = zf_gw_frame_take (&buffer);
     msgpack_sbuffer_destroy (&buffer);
     if (!frame) return -1;
-    zlistx_add_end (self->error_frames, frame);
+    if (!zlistx_add_end (self->broadcasts, frame)) {
+        zf_gw_frame_unref (&frame);
+        return -1;
+    }
     return 0;
 }
 
@@ -435,7 +484,10 @@ zf_gw_store_apply (zf_gw_store_t *self, const zf_gw_delta_t *delta)
             rc = s_executor (self, &op);
             break;
         case ZF_GW_OP_ERROR:
-            rc = s_error (self, &op);
+            rc = s_broadcast (self, &self->errors, "error", ZF_GW_ERROR_FIELDS, &op);
+            break;
+        case ZF_GW_OP_FAILOVER:
+            rc = s_broadcast (self, &self->failovers, "failover", ZF_GW_FAILOVER_FIELDS, &op);
             break;
         default:
             assert (false);
@@ -502,11 +554,11 @@ zf_gw_store_runs_archived (zf_gw_store_t *self)
 }
 
 zf_gw_frame_t *
-zf_gw_store_take_error (zf_gw_store_t *self)
+zf_gw_store_take_broadcast (zf_gw_store_t *self)
 {
     assert (self);
-    zf_gw_frame_t *frame = zlistx_first (self->error_frames);
-    if (frame) zlistx_detach_cur (self->error_frames);
+    zf_gw_frame_t *frame = zlistx_first (self->broadcasts);
+    if (frame) zlistx_detach_cur (self->broadcasts);
     return frame;
 }
 
@@ -557,6 +609,17 @@ s_pack_run (s_out_t *out, const s_run_t *run, const uint32_t *picked, uint32_t c
     }
 }
 
+//  Packs a list of the messages kept, oldest first, each a map of fields pairs.
+static void
+s_pack_kept (s_out_t *out, const s_kept_t *kept, uint32_t fields)
+{
+    msgpack_pack_array (&out->pk, (uint32_t)kept->count);
+    for (size_t i = 0; i < kept->count; i++) {
+        msgpack_pack_map (&out->pk, fields);
+        s_raw (out, s_kept_at (kept, i));
+    }
+}
+
 //  Ends a message: the frame (or NULL).
 static zf_gw_frame_t *
 s_end (s_out_t *out)
@@ -574,7 +637,7 @@ zf_gw_store_snapshot (zf_gw_store_t *self)
         return zf_gw_frame_ref (self->snapshot);
     zf_gw_frame_unref (&self->snapshot);
     s_out_t out;
-    s_begin (self, &out, 6, "snapshot");
+    s_begin (self, &out, 7, "snapshot");
     //  A flow is shown once its FLOWDEF came (it always comes before its runs).
     uint32_t flows = 0;
     for (size_t i = 0; i < self->flow_count; i++)
@@ -603,13 +666,9 @@ zf_gw_store_snapshot (zf_gw_store_t *self)
     for (size_t i = 0; i < self->executor_count; i++)
         s_raw (&out, &self->executors[i].view);
     zf_gw_pack_str (&out.pk, "errors");
-    msgpack_pack_array (&out.pk, (uint32_t)self->error_count);
-    for (size_t i = 0; i < self->error_count; i++) {
-        size_t at =
-            (self->error_next + ZF_GW_ERRORS_KEPT - self->error_count + i) % ZF_GW_ERRORS_KEPT;
-        msgpack_pack_map (&out.pk, ZF_GW_ERROR_FIELDS);
-        s_raw (&out, &self->errors[at]);
-    }
+    s_pack_kept (&out, &self->errors, ZF_GW_ERROR_FIELDS);
+    zf_gw_pack_str (&out.pk, "failovers");
+    s_pack_kept (&out, &self->failovers, ZF_GW_FAILOVER_FIELDS);
     self->snapshot = s_end (&out);
     self->snapshot_version = self->version;
     return self->snapshot ? zf_gw_frame_ref (self->snapshot) : NULL;

@@ -2,7 +2,8 @@
 
     The replica hands over views (delta.h); the store keeps the latest of
     each: FLOWDEF per flow, RUNVIEW fields per run, TASKVIEW per task,
-    EXECUTOR per executor, and the last ERRORs. Every delta applied raises
+    EXECUTOR per executor, and the last ERRORs and FAILOVERs (each also a
+    message of its own for the browsers that hold a snapshot). Every delta applied raises
     the store's version, and every task or run it touched goes into a log
     of changes with that version. A browser's state is one number, the
     version it has been sent up to (clients.c); its next update is built
@@ -70,7 +71,8 @@ zf_gw_frame_t *zf_gw_store_snapshot (zf_gw_store_t *self);
 //  is too far behind or the update finds no memory (send a snapshot instead).
 int zf_gw_store_update (zf_gw_store_t *self, uint64_t since, zf_gw_frame_t **frame);
 
-//  Takes the next "error" message made by the deltas applied, or NULL.
-zf_gw_frame_t *zf_gw_store_take_error (zf_gw_store_t *self);
+//  Takes the next message for every browser made by the deltas applied
+//  ("error", "failover"), in the order they came, or NULL.
+zf_gw_frame_t *zf_gw_store_take_broadcast (zf_gw_store_t *self);
 
 #endif

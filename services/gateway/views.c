@@ -220,6 +220,21 @@ zf_gw_view_error (msgpack_packer *pk, int64_t time, const char *service, const c
     zf_gw_pack_str (pk, message ? message : "");
 }
 
+void
+zf_gw_view_failover (msgpack_packer *pk, const zf_event_t *epoch)
+{
+    assert (pk);
+    assert (epoch && epoch->kind == ZF_EV_EPOCH);
+    zf_gw_pack_str (pk, "time");
+    msgpack_pack_int64 (pk, epoch->time);
+    zf_gw_pack_str (pk, "epoch");
+    msgpack_pack_int64 (pk, epoch->value);
+    zf_gw_pack_str (pk, "registry");
+    zf_gw_pack_str (pk, epoch->executor);
+    zf_gw_pack_str (pk, "detail");
+    zf_gw_pack_str (pk, epoch->detail);
+}
+
 //  ---------------------------------------------------------------------------
 //  What changed
 

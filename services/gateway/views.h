@@ -31,6 +31,9 @@
 //  Key-value pairs of an ERROR.
 #define ZF_GW_ERROR_FIELDS 3
 
+//  Key-value pairs of a FAILOVER.
+#define ZF_GW_FAILOVER_FIELDS 4
+
 //  Packs a string, or nil for NULL.
 void zf_gw_pack_str (msgpack_packer *pk, const char *text);
 
@@ -62,6 +65,11 @@ void zf_gw_view_flow (msgpack_packer *pk, const zf_engine_flow_info_t *flow);
 
 //  Packs the ERROR fields (no map header): time, service, message.
 void zf_gw_view_error (msgpack_packer *pk, int64_t time, const char *service, const char *message);
+
+//  Packs the FAILOVER fields (no map header) of an EPOCH event that raised
+//  the term: time, epoch, registry and detail (nil where the event names
+//  none).
+void zf_gw_view_failover (msgpack_packer *pk, const zf_event_t *epoch);
 
 //  ---------------------------------------------------------------------------
 //  What changed

@@ -214,7 +214,7 @@ s_rank (s_source_t *sources, size_t count, s_source_t **ranked)
 
 int
 zf_recover (zf_engine_t *engine, zf_session_t *session, const char *archiver, const char *replicas,
-            char *error, size_t size)
+            char *from_text, size_t from_size, char *error, size_t size)
 {
     s_source_t sources[S_MAX_SOURCES] = {{archiver, NULL, false, 0}};
     size_t count = 1;
@@ -268,6 +268,10 @@ zf_recover (zf_engine_t *engine, zf_session_t *session, const char *archiver, co
         return -1;
     }
     assert (from);
+    if (from == &sources[0])
+        snprintf (from_text, from_size, "the archiver");
+    else
+        snprintf (from_text, from_size, "the replica at %s", from->endpoint);
     if (zf_engine_seq (engine) > 0) {
         zf_session_set_cold (session, durable);
         //  Events that were not durable yet may have dispatched work that
@@ -279,8 +283,7 @@ zf_recover (zf_engine_t *engine, zf_session_t *session, const char *archiver, co
         zf_engine_stats (engine, &stats);
         zf_log_warn ("recovered from=%s seq=%llu archiver_seq=%llu events=%llu flows=%zu "
                      "runs=%zu in_flight=%llu",
-                     from == &sources[0] ? "the archiver" : from->endpoint,
-                     (unsigned long long)stats.seq, (unsigned long long)durable,
+                     from_text, (unsigned long long)stats.seq, (unsigned long long)durable,
                      (unsigned long long)folded, stats.flows, stats.runs,
                      (unsigned long long)stats.in_flight);
     }

@@ -18,9 +18,10 @@
 //  (waiting for it, 10 s at most) and the replicas (comma-separated
 //  endpoints, or NULL; 0.5 s each to answer PING); if there was any state,
 //  marks session cold with the archiver's seq and its open runs as rolling
-//  back every shard. Returns 0, or -1 with the reason in error (the archiver
-//  did not answer, or a state does not fold).
+//  back every shard. Says in from where the state came ("the archiver" or
+//  "the replica at EP"). Returns 0, or -1 with the reason in error (the
+//  archiver did not answer, or a state does not fold).
 int zf_recover (zf_engine_t *engine, zf_session_t *session, const char *archiver,
-                const char *replicas, char *error, size_t size);
+                const char *replicas, char *from, size_t from_size, char *error, size_t size);
 
 #endif

@@ -94,16 +94,17 @@ typedef struct {
     int deadline_timer;        //  timer at the engine's next deadline, or -1
     int64_t deadline_at;       //  when it fires (ms), -1 none, -2 to re-arm
 
-    zf_session_t *session;   //  the dispatcher session
-    zf_link_t *link;         //  its socket
-    zf_requests_t *requests; //  the API
-    zf_history_t *history;   //  archived runs
-    zf_lagwatch_t *lag;      //  the archiver's lag, or NULL without one
-    int watch_timer;         //  checks the lag, or -1
-    zf_peer_t *peer;         //  in a pair: the peer link, else NULL
-    zf_standby_t *standby;   //  while passive: following the active
-    uint64_t told_seq;       //  while passive: the last seq the peer heard of
-    uint64_t standby_events; //  while passive: the active's events taken so far
+    zf_session_t *session;    //  the dispatcher session
+    zf_link_t *link;          //  its socket
+    zf_requests_t *requests;  //  the API
+    zf_history_t *history;    //  archived runs
+    zf_lagwatch_t *lag;       //  the archiver's lag, or NULL without one
+    int watch_timer;          //  checks the lag, or -1
+    zf_peer_t *peer;          //  in a pair: the peer link, else NULL
+    char recovered_from[128]; //  after a cold start: where the state came from
+    zf_standby_t *standby;    //  while passive: following the active
+    uint64_t told_seq;        //  while passive: the last seq the peer heard of
+    uint64_t standby_events;  //  while passive: the active's events taken so far
 } zf_registry_t;
 
 //  When the engine reports a deadline that its tick did not handle, wait
@@ -185,6 +186,34 @@ s_error (void *arg, const char *service, const char *text)
     zf_engine_report_error (self->engine, service, text);
 }
 
+//  Who takes a term, in its EPOCH event: "primary" or "backup" in a pair,
+//  "registry" alone.
+static const char *
+s_role (zf_registry_t *self)
+{
+    return self->cfg->pair ? zf_bstar_state_name (self->cfg->pair) : "registry";
+}
+
+//  How this registry came to take a term, for its EPOCH event: verb
+//  ("started", "took over"), then what the state it drives from is
+//  ("empty", "from=the archiver at seq S", "from=the replica at EP at seq
+//  S" or "from=the active's events at seq S"), then, in a pair, why it
+//  became active.
+static void
+s_how (zf_registry_t *self, const char *verb, bool followed, const char *why, char *buf,
+       size_t size)
+{
+    uint64_t seq = zf_engine_seq (self->engine);
+    char from[192] = "empty";
+    if (seq > 0)
+        snprintf (from, sizeof from, "from=%s at seq %llu",
+                  followed ? "the active's events" : self->recovered_from, (unsigned long long)seq);
+    if (why)
+        snprintf (buf, size, "%s %s reason=\"%s\"", verb, from, why);
+    else
+        snprintf (buf, size, "%s %s", verb, from);
+}
+
 //  Raises the epoch above newest (the dispatcher has seen a newer one),
 //  persists it and puts it on the bus (zf_session_ops_t.raise_epoch).
 //  Returns 0, or -1 if it could not be persisted (then it is not used).
@@ -207,7 +236,9 @@ s_raise_epoch (void *arg, uint64_t newest)
         s_error (self, "registry", text);
         return -1;
     }
-    zf_engine_set_epoch (self->engine, epoch);
+    snprintf (text, sizeof text, "raised from term %llu: the dispatcher has seen term %llu",
+              (unsigned long long)current, (unsigned long long)newest);
+    zf_engine_set_epoch (self->engine, epoch, s_role (self), text);
     snprintf (text, sizeof text, "epoch raised from %llu to %llu: the dispatcher has seen %llu",
               (unsigned long long)current, (unsigned long long)epoch, (unsigned long long)newest);
     s_error (self, "registry", text);
@@ -407,6 +438,9 @@ s_stand_by (zf_registry_t *self, const char *why)
 static void
 s_activate (zf_registry_t *self, const char *why)
 {
+    //  A registry that followed an active one takes over from it; one that
+    //  never did starts the pair's history.
+    bool was_passive = self->standby != NULL;
     const char *broken = NULL;
     if (self->standby && zf_standby_broken (self->standby, &broken)) {
         s_stop (self, "cannot take over: the copy of the active's state is broken (%s)", broken);
@@ -416,8 +450,8 @@ s_activate (zf_registry_t *self, const char *why)
     zf_standby_destroy (&self->standby);
     char err[512];
     if (!followed && self->archiver &&
-        zf_recover (self->engine, self->session, self->archiver, self->cfg->replicas, err,
-                    sizeof err) != 0) {
+        zf_recover (self->engine, self->session, self->archiver, self->cfg->replicas,
+                    self->recovered_from, sizeof self->recovered_from, err, sizeof err) != 0) {
         s_stop (self, "cannot take over: %s", err);
         return;
     }
@@ -432,7 +466,9 @@ s_activate (zf_registry_t *self, const char *why)
     }
     self->active = true;
     zf_requests_refuse (self->requests, NULL);
-    zf_engine_set_epoch (self->engine, taken);
+    char how[512];
+    s_how (self, was_passive ? "took over" : "started", followed, why, how, sizeof how);
+    zf_engine_set_epoch (self->engine, taken, s_role (self), how);
     zf_peer_set_epoch (self->peer, taken);
     if (followed && zf_engine_settle (self->engine) < 0)
         zf_log_error ("settling failed reason=\"%s\"", zf_engine_last_error (self->engine));
@@ -440,7 +476,7 @@ s_activate (zf_registry_t *self, const char *why)
     snprintf (text, sizeof text, "registry active epoch=%llu seq=%llu from=%s reason=\"%s\"",
               (unsigned long long)taken, (unsigned long long)zf_engine_seq (self->engine),
               followed         ? "the active's events"
-              : self->archiver ? "the archiver"
+              : self->archiver ? self->recovered_from
                                : "nothing",
               why);
     zf_log_warn ("%s", text);
@@ -620,16 +656,24 @@ s_bind (zf_registry_config_t *cfg, int type, const char *endpoint)
     return sock;
 }
 
-//  Takes the next term: the one in the epoch file plus one, made durable
-//  before it is used. 0, or -1 with the reason in cfg->error.
+//  Takes the next term: one past the one in the epoch file and the one the
+//  state recovered from the archiver was made under, made durable before
+//  it is used. 0, or -1 with the reason in cfg->error.
 static int
 s_take_epoch (zf_registry_t *self, zf_registry_config_t *cfg)
 {
     uint64_t epoch = 0, taken = 0;
     if (zf_epoch_load (self->dir, &epoch, cfg->error, sizeof cfg->error) != 0 ||
-        zf_epoch_take (self->dir, epoch, 0, &taken, cfg->error, sizeof cfg->error) != 0)
+        zf_epoch_take (self->dir, epoch, zf_engine_epoch (self->engine), &taken, cfg->error,
+                       sizeof cfg->error) != 0)
         return -1;
-    zf_engine_set_epoch (self->engine, taken);
+    char how[128];
+    s_how (self, "started", false, NULL, how, sizeof how);
+    if (zf_engine_set_epoch (self->engine, taken, s_role (self), how) != 0) {
+        snprintf (cfg->error, sizeof cfg->error, "term %llu not taken: %s",
+                  (unsigned long long)taken, zf_engine_last_error (self->engine));
+        return -1;
+    }
     return 0;
 }
 
@@ -752,8 +796,8 @@ s_setup (zf_registry_t *self, zf_registry_config_t *cfg)
     self->active_since = zclock_time ();
     //  Durable state first, so the new term's EPOCH event follows it.
     if (cfg->archiver && *cfg->archiver &&
-        zf_recover (self->engine, self->session, cfg->archiver, cfg->replicas, cfg->error,
-                    sizeof cfg->error) != 0)
+        zf_recover (self->engine, self->session, cfg->archiver, cfg->replicas, self->recovered_from,
+                    sizeof self->recovered_from, cfg->error, sizeof cfg->error) != 0)
         return -1;
     //  Only a registry that can serve takes a term.
     if (s_take_epoch (self, cfg) != 0) return -1;

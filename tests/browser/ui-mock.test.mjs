@@ -180,6 +180,57 @@ test("bus errors and unreadable frames land in the errors panel, newest first", 
   assert.ok(count >= 3, `errors count ${count}`);
 });
 
+test("a registry failover shows a toast and a notice in the errors panel, kept across a reconnect", async () => {
+  const how = 'took over from=the active\'s events at seq 1204 reason="the active peer is silent and a client turned here"';
+  const f = mock.sim.failover("backup", how);
+  const toast = await waitToast(page, /Registry failover/);
+  assert.equal(toast.kind, "info");
+  assert.match(toast.text, new RegExp(`^Registry failover: backup is active, term ${f.epoch}`));
+  const notice = `${sel("error-item")}[data-kind="notice"]`;
+  await page.waitForSelector(notice, { timeout: 5000 });
+  assert.equal(await page.locator(notice).count(), 1);
+  const item = page.locator(notice);
+  assert.equal(await item.getAttribute("data-service"), "backup");
+  assert.equal(await item.locator(sel("notice-badge")).textContent(), "notice");
+  const text = await item.textContent();
+  assert.ok(text.includes(`Registry failover: backup is active, term ${f.epoch}: ${how}`), text);
+  // Errors stay errors: none of them is marked a notice.
+  const kinds = await page.$$eval(sel("error-item"), (els) => els.map((e) => e.dataset.kind));
+  assert.ok(kinds.includes("error") && kinds.filter((k) => k === "notice").length === 1, kinds.join());
+  assert.match(await page.textContent(sel("errors-summary")), /, 1 notice$/);
+  await page.screenshot({ path: join(shots, "mock-failover.png") });
+
+  // The gateway's snapshot lists it: a page that connects again still shows it, once.
+  mock.dropAll(500);
+  await page.waitForSelector(`${sel("connection-banner")}[data-status="reconnecting"]`, { state: "visible", timeout: 5000 });
+  await page.waitForSelector(`${sel("connection-status")}[data-status="open"]`, { timeout: 20000 });
+  await page.waitForSelector(notice, { timeout: 5000 });
+  assert.equal(await page.locator(notice).count(), 1);
+  assert.equal(await page.locator(notice).getAttribute("data-service"), "backup");
+});
+
+test("a panel holding only a failover notice is not an error panel", async () => {
+  const other = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+  const seen = watchPage(other);
+  // A mock of its own, so no error of the earlier tests is on the page.
+  const quiet = await startMock({ token: TOKEN });
+  try {
+    quiet.sim.addFlow(demoFlow("demo"));
+    await other.goto(quiet.url);
+    await other.waitForSelector(`${sel("connection-status")}[data-status="open"]`, { timeout: 10000 });
+    assert.equal(await other.isHidden(sel("errors-panel")), true);
+    quiet.sim.failover("primary", "took over from=the active's events at seq 7");
+    await waitToast(other, /Registry failover: primary is active, term 2/);
+    await other.waitForSelector(`${sel("errors-panel")}.notices-only`, { timeout: 5000 });
+    assert.match(await other.textContent(sel("errors-toggle")), /Notices\s*1/);
+    assert.equal(await other.textContent(sel("errors-summary")), "0 failed tasks, 0 messages, 1 notice");
+    assert.deepEqual(seen, []);
+  } finally {
+    await other.close();
+    await quiet.close();
+  }
+});
+
 test("a lost connection shows the banner, reconnects and catches up", async () => {
   mock.dropAll(1500);
   await page.waitForSelector(`${sel("connection-banner")}[data-status="reconnecting"]`, { state: "visible", timeout: 5000 });

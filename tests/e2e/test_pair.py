@@ -3,7 +3,8 @@
 A task of 300 shards, each appending a line to a file of its own (a rollback removes it), runs
 while the active registry is killed with SIGKILL twice: each time the passive registry takes
 over from the events it followed, when a client turns to it, and the killed one, restarted by
-`zflow up`, follows the new active. In the second test the active registry is stopped with
+`zflow up`, follows the new active; each takeover is on the bus as the new term's EPOCH event,
+naming the registry that took it and how. In the second test the active registry is stopped with
 SIGSTOP instead, and resumed once the other has taken over: it must step down. Each run ends with
 every shard's file holding exactly one line. The registries run with -v, so that their log says
 when a passive one follows the active one.
@@ -123,6 +124,19 @@ class PairTests(ZflowTest):
         self.assertEqual(terms, sorted(terms), "a takeover with an older term")
         return took
 
+    def _takeover_event(self, tap, role):
+        """The EPOCH event of the newest term, which the registry that did not have role took
+        over with: it names that registry and says it took over from the events it followed,
+        up to the event before it."""
+        term = self._activations()[-1]
+        other = "backup" if role == "primary" else "primary"
+        event = tap.wait_for(lambda e: e.get("kind") == "epoch" and e.get("value") == term)
+        self.assertIsNotNone(event, "no EPOCH event of term %d on the bus" % term)
+        self.assertEqual(event["executor"], other)
+        self.assertRegex(event["detail"], r'^took over from=the active\'s events at seq %d '
+                                          r'reason="[^"]+"$' % (event["seq"] - 1))
+        return event
+
     def _kill_active(self):
         """Kills the active registry of a steady pair with SIGKILL; returns its role."""
         # The registry found steady may be between a step-down and its restart when its pid
@@ -146,14 +160,15 @@ class PairTests(ZflowTest):
         os.makedirs(out)
         z.ok("submit", z.write("flow/pair.yaml", _flow()))
         z.ok("start", "pair", "--date", self.date)
+        tap = z.tap("--filter", "epoch.")
         self._wait_shards(self.date, 60)
-        self._kill_active()
+        self._takeover_event(tap, self._kill_active())
         # The killed registry comes back (zflow up restarts it) and follows the new active,
         # which is the one killed next (or, on a machine so busy that the pair failed over on
         # its own meanwhile, whichever is active then).
         done = self._wait_shards(self.date, 150)
         self.assertLess(done, SHARDS, "the run ended before the second kill")
-        self._kill_active()
+        self._takeover_event(tap, self._kill_active())
         z.ok("wait", "pair", "--date", self.date, "--timeout", "120s", timeout=150)
         st = z.status("pair", self.date)
         self.assertEqual(st["state"], "succeeded")

@@ -170,7 +170,14 @@ s_events (s_gen_t *self, zf_proto_encoder_t *enc, zf_proto_error_t *err)
          .shard = ZF_SHARD_WHOLE,
          .executor = "archiver",
          .detail = "database unreachable"},
-        {.seq = 7, .kind = ZF_EV_EPOCH, .date = ZF_DATE_NONE, .shard = ZF_SHARD_WHOLE, .value = 3},
+        {.seq = 7,
+         .kind = ZF_EV_EPOCH,
+         .date = ZF_DATE_NONE,
+         .shard = ZF_SHARD_WHOLE,
+         .value = 3,
+         .executor = "backup",
+         .detail = "took over from=the active's events at seq 6 reason=\"the active peer is "
+                   "silent and a client turned here\""},
     };
     if (s_ok (zf_event_encode (enc, events, 7, err), err))
         s_body_seeds (self, "fuzz_events", "all-kinds", enc);

@@ -24,6 +24,8 @@ struct _model_t {
     uint64_t reply_id;       //  its id
     bool reply_ok;           //  its ok
     char reply_message[512]; //  its message
+    size_t failovers;        //  FAILOVERs the last snapshot listed
+    uint64_t failover_epoch; //  the term of the newest of them, or 0
 };
 
 //  Frees a run.
@@ -135,6 +137,14 @@ model_apply (model_t *self, const uint8_t *data, size_t size)
     if (strcmp (type, "snapshot") == 0) {
         zhashx_purge (self->runs);
         zhashx_purge (self->paused);
+        const msgpack_object *failovers = mp_get (&msg.data, "failovers");
+        self->failovers = 0;
+        self->failover_epoch = 0;
+        if (failovers && failovers->type == MSGPACK_OBJECT_ARRAY && failovers->via.array.size > 0) {
+            self->failovers = failovers->via.array.size;
+            self->failover_epoch = (uint64_t)mp_int (
+                &failovers->via.array.ptr[failovers->via.array.size - 1], "epoch", 0);
+        }
     }
     if (strcmp (type, "snapshot") == 0 || strcmp (type, "update") == 0) {
         s_apply_views (self, &msg.data);
@@ -223,6 +233,13 @@ model_reply (model_t *self, uint64_t *id, bool *ok, const char **message)
     *ok = self->reply_ok;
     *message = self->reply_message;
     return true;
+}
+
+size_t
+model_snapshot_failovers (model_t *self, uint64_t *newest_epoch)
+{
+    if (newest_epoch) *newest_epoch = self->failover_epoch;
+    return self->failovers;
 }
 
 const uint8_t *

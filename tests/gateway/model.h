@@ -1,11 +1,12 @@
 /*  model.h - what a browser holds, rebuilt from the gateway's messages.
 
-    Applies hello, snapshot, update, error and reply messages the way the
-    dashboard does (a snapshot replaces everything, an update replaces the
-    views it lists) and keeps what the tests look at: each run's state and
-    its tasks' states (none for an archived run), each flow's paused flag,
-    the last reply, counts of every kind of message. Shards, logs, history
-    and run_status answers are kept whole (the last one of each).
+    Applies hello, snapshot, update, error, failover and reply messages the
+    way the dashboard does (a snapshot replaces everything, an update
+    replaces the views it lists) and keeps what the tests look at: each
+    run's state and its tasks' states (none for an archived run), each
+    flow's paused flag, the last reply, the failovers a snapshot listed,
+    counts of every kind of message. Shards, logs, history, run_status,
+    error and failover messages are kept whole (the last one of each).
 */
 #ifndef MODEL_H_INCLUDED
 #define MODEL_H_INCLUDED
@@ -51,8 +52,12 @@ bool model_has_flow (model_t *self, const char *flow);
 //  The last reply: its id, ok and message; false if none came.
 bool model_reply (model_t *self, uint64_t *id, bool *ok, const char **message);
 
+//  FAILOVERs the last snapshot listed; *newest_epoch (may be NULL) gets
+//  the term of the newest, 0 with none.
+size_t model_snapshot_failovers (model_t *self, uint64_t *newest_epoch);
+
 //  The last message of a type other than the views ("shards", "logs",
-//  "history", "hello"), as its bytes, or NULL.
+//  "history", "hello", "error", "failover"), as its bytes, or NULL.
 const uint8_t *model_last (model_t *self, const char *type, size_t *size);
 
 #endif

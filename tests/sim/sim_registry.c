@@ -84,7 +84,7 @@ s_take_engine (sim_state_t *self, zf_engine_t *engine)
     s_clear_journal (self, (size_t)zf_engine_seq (engine));
     self->engine = engine;
     zf_engine_set_listener (engine, s_on_event, self);
-    zf_engine_set_epoch (engine, ++self->epoch);
+    zf_engine_set_epoch (engine, ++self->epoch, "registry", "started empty");
 }
 
 //  A fresh engine with the next epoch, nothing archived: a new history.
@@ -308,7 +308,9 @@ s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
     } else if (streq (command, "FORGET")) {
         self->forgotten = zf_engine_seq (self->engine);
         zsock_send (reader, "i", 0);
-    } else if (streq (command, "RESTART")) {
+    } else if (streq (command, "TAKEOVER"))
+        zsock_send (reader, "i", zf_engine_set_epoch (self->engine, ++self->epoch, first, second));
+    else if (streq (command, "RESTART")) {
         s_new_history (self);
         zsock_send (reader, "i", 0);
     } else if (streq (command, "RECOVER"))
@@ -553,6 +555,14 @@ sim_registry_withhold (sim_registry_t *self, int count)
 {
     assert (self);
     s_call_number (self, "WITHHOLD", NULL, count);
+}
+
+int
+sim_registry_take_over (sim_registry_t *self, const char *registry, const char *detail)
+{
+    assert (self);
+    assert (registry && detail);
+    return s_call (self, "TAKEOVER", registry, detail);
 }
 
 void

@@ -18,8 +18,10 @@
 
     To make trouble on purpose, the test can withhold events from the bus
     (a gap the follower must repair), make the journal forget (EVENTS_SINCE
-    then answers unavailable), start a new history (a fresh engine, seq
-    from 1, as a registry that lost its state), restart cold from an
+    then answers unavailable), take a new term in the same history (as the
+    passive registry of a pair that takes over), start a new history (a
+    fresh engine, seq from 1, as a registry that lost its state), restart
+    cold from an
     archiver's recovery SNAPSHOT, take the archive down (a STATUS of an
     archived run is then answered ERROR unavailable), or leave PING
     unanswered.
@@ -72,6 +74,11 @@ void sim_registry_withhold (sim_registry_t *self, int count);
 
 //  EVENTS_SINCE no longer holds anything made so far.
 void sim_registry_forget (sim_registry_t *self);
+
+//  A takeover: the next epoch in the same history (the engine and its
+//  journal go on), its EPOCH event naming registry and how it took the
+//  term (detail). Returns 0, or a negative ZF_E_* code.
+int sim_registry_take_over (sim_registry_t *self, const char *registry, const char *detail);
 
 //  A new history: a fresh engine (seq from 1, a higher epoch), an empty
 //  journal, nothing ARCHIVED yet.

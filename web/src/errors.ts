@@ -1,6 +1,8 @@
 // The errors panel. Whenever there is an error (an ERROR event from the bus, an action the
 // gateway refused) or a failed task in any run, the panel is on screen with a count; it can
-// be folded to its header line but not hidden while something is wrong. Newest first.
+// be folded to its header line but not hidden while something is wrong. Notices (a registry
+// failover) are listed with the messages, marked as such: a panel holding only notices says
+// so and is not coloured as an error. Newest first.
 
 import { h, fill } from "./dom";
 import { fmtDateTime } from "./format";
@@ -66,16 +68,20 @@ export class ErrorsPanel {
       }
     }
     failed.sort((a, b) => b.ended - a.ended);
+    const notices = messages.filter((e) => e.notice).length;
     const total = messages.length + failed.length;
+    const onlyNotices = total > 0 && notices === total;
     this.el.hidden = total === 0;
     this.el.dataset.count = String(total);
+    this.el.classList.toggle("notices-only", onlyNotices);
     if (!total) {
       fill(this.el);
       return;
     }
 
     const toggle = h("button", { class: "errors-toggle", "aria-expanded": String(!this.folded), "data-testid": "errors-toggle" },
-      this.folded ? "▸ " : "▾ ", "Errors ", h("span", { class: "count", "data-testid": "errors-count" }, String(total)));
+      this.folded ? "▸ " : "▾ ", onlyNotices ? "Notices " : "Errors ",
+      h("span", { class: "count", "data-testid": "errors-count" }, String(total)));
     toggle.addEventListener("click", () => {
       this.folded = !this.folded;
       this.render();
@@ -85,8 +91,10 @@ export class ErrorsPanel {
       this.dismissedUpTo = Math.max(0, ...this.store.errors.map((e) => e.n));
       this.render();
     });
-    const head = h("div", { class: "errors-head" }, toggle,
-      h("span", { class: "muted small" }, `${failed.length} failed task${failed.length === 1 ? "" : "s"}, ${messages.length} message${messages.length === 1 ? "" : "s"}`),
+    const errorCount = messages.length - notices;
+    const summary = `${failed.length} failed task${failed.length === 1 ? "" : "s"}, ${errorCount} message${errorCount === 1 ? "" : "s"}` +
+      (notices ? `, ${notices} notice${notices === 1 ? "" : "s"}` : "");
+    const head = h("div", { class: "errors-head" }, toggle, h("span", { class: "muted small", "data-testid": "errors-summary" }, summary),
       messages.length ? dismiss : null);
     if (this.folded) {
       fill(this.el, head);
@@ -110,10 +118,14 @@ export class ErrorsPanel {
     if (messages.length) {
       const ol = h("ol", { class: "errors-list", "data-testid": "errors-list" });
       for (const e of messages) {
-        ol.append(h("li", { class: "error-item", "data-testid": "error-item", "data-service": e.service },
-          h("time", { class: "muted small" }, fmtDateTime(e.time)),
-          h("span", { class: "service" }, e.service),
-          h("span", { class: "msg" }, e.message)));
+        ol.append(h("li", {
+          class: e.notice ? "error-item notice" : "error-item", "data-testid": "error-item",
+          "data-service": e.service, "data-kind": e.notice ? "notice" : "error",
+        },
+        h("time", { class: "muted small" }, fmtDateTime(e.time)),
+        e.notice ? h("span", { class: "badge notice-badge", "data-testid": "notice-badge" }, "notice") : null,
+        h("span", { class: "service" }, e.service),
+        h("span", { class: "msg" }, e.message)));
       }
       body.append(ol);
     }

@@ -1,5 +1,7 @@
-// Formatting of times, durations and dates for display. Formatters are made once: building
-// an Intl formatter per call is slow enough to show with thousands of rows.
+// Formatting of times, durations, dates and failovers for display. Formatters are made once:
+// building an Intl formatter per call is slow enough to show with thousands of rows.
+
+import { Failover } from "./protocol";
 
 const TIME = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
 const DAY = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
@@ -41,4 +43,12 @@ export function todayIn(timeZone: string | undefined): string {
     const p = (x: number) => String(x).padStart(2, "0");
     return `${now.getFullYear()}-${p(now.getMonth() + 1)}-${p(now.getDate())}`;
   }
+}
+
+// A registry's new term in a few words: "Registry failover: backup is active, term 3" for a
+// registry of a pair; a registry alone only takes a new term.
+export function fmtFailover(f: Pick<Failover, "epoch" | "registry">): string {
+  return f.registry === "primary" || f.registry === "backup"
+    ? `Registry failover: ${f.registry} is active, term ${f.epoch}`
+    : `Registry term ${f.epoch}: ${f.registry ?? "the registry"} is active`;
 }

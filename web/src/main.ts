@@ -9,6 +9,7 @@ import { criticalPath, CriticalPath } from "./critical";
 import { DagView } from "./dag";
 import { TaskPanel } from "./detail";
 import { h, frameCoalescer } from "./dom";
+import { fmtFailover } from "./format";
 import { ErrorsPanel } from "./errors";
 import { ExecutorsView } from "./executors";
 import { HistoryView } from "./history";
@@ -48,6 +49,8 @@ function boot(): void {
       store.addError({ time: Date.now(), service: "gateway", message: m.message || "a frame was refused" }, true);
       return;
     }
+    // A failover seen live: said once, at once; the errors panel keeps it as a notice.
+    if (m.t === "failover") toasts.show("info", fmtFailover(m));
     store.apply(m);
   };
   const conn = new Connection(wsUrl, onMessage, (s) => {

@@ -76,6 +76,14 @@ export interface BusError {
   message: string;
 }
 
+// A registry took a new term while the gateway followed it: in a pair, a failover.
+export interface Failover {
+  time: number;
+  epoch: number;
+  registry: string | null; // "primary" or "backup" of a pair, "registry" alone
+  detail: string | null;   // how it took the term ("took over from=… reason=…")
+}
+
 export interface ShardView {
   shard: number;
   key: string | null;
@@ -98,9 +106,11 @@ export interface HistoryRun {
 
 export type ServerMsg =
   | { t: "hello"; version: number; seq: number; epoch: number; read_only_open: boolean; actions_need_token: boolean }
-  | { t: "snapshot"; seq: number; flows: FlowDef[]; runs: RunView[]; executors: Executor[]; errors: BusError[] }
+  | { t: "snapshot"; seq: number; flows: FlowDef[]; runs: RunView[]; executors: Executor[]; errors: BusError[];
+      failovers: Failover[] }
   | { t: "update"; seq: number; flows: FlowDef[]; runs: RunRead[]; executors: Executor[] }
   | ({ t: "error" } & BusError)
+  | ({ t: "failover" } & Failover)
   | { t: "reply"; id: number; ok: boolean; message: string }
   | { t: "shards"; id: number; flow: string; date: string; task: string; shards: ShardView[] }
   | { t: "logs"; id: number; text: string; truncated: boolean }
@@ -236,6 +246,11 @@ function readError(v: unknown): BusError | null {
   return { time: num(v.time), service: str(v.service, "?"), message: str(v.message) };
 }
 
+function readFailover(v: unknown): Failover | null {
+  if (!isMap(v)) return null;
+  return { time: num(v.time), epoch: num(v.epoch), registry: strOrNull(v.registry), detail: strOrNull(v.detail) };
+}
+
 function readShard(v: unknown): ShardView | null {
   if (!isMap(v)) return null;
   return {
@@ -272,6 +287,7 @@ export function readServerMsg(v: unknown): ServerMsg | null {
       return {
         t: "snapshot", seq: num(v.seq), flows: list(v.flows, readFlow), runs: list(v.runs, readRun),
         executors: list(v.executors, readExecutor), errors: list(v.errors, readError),
+        failovers: list(v.failovers, readFailover),
       };
     case "update":
       return {
@@ -280,6 +296,10 @@ export function readServerMsg(v: unknown): ServerMsg | null {
       };
     case "error":
       return { t: "error", time: num(v.time), service: str(v.service, "?"), message: str(v.message) };
+    case "failover": {
+      const f = readFailover(v);
+      return f && { t: "failover", ...f };
+    }
     case "reply":
       return { t: "reply", id: num(v.id), ok: bool(v.ok), message: str(v.message) };
     case "shards":

@@ -1,7 +1,8 @@
 // The page's replica of the gateway's state: a snapshot replaces it, an update merges into it.
 // Listeners learn what changed, so each view redraws only what it must.
 
-import { BusError, Executor, FlowDef, RunRead, RunView, ServerMsg, TaskView } from "./protocol";
+import { fmtFailover } from "./format";
+import { BusError, Executor, Failover, FlowDef, RunRead, RunView, ServerMsg, TaskView } from "./protocol";
 
 export interface Run {
   flow: string;
@@ -16,9 +17,12 @@ export interface Run {
   tasks: Map<string, TaskView>; // by id, in flow order (Map keeps insertion order)
 }
 
-// A local error: an action the gateway refused, a frame the page could not read.
+// A message of the errors list: an ERROR of the bus, a local error (an action the gateway
+// refused, a frame the page could not read), or a notice (a registry failover), which is news
+// rather than something wrong.
 export interface ShownError extends BusError {
   local: boolean;
+  notice: boolean;
   n: number; // arrival order, newest highest
 }
 
@@ -78,6 +82,10 @@ export class Store {
       case "error":
         this.addError({ time: msg.time, service: msg.service, message: msg.message }, false);
         break;
+      case "failover":
+        if (msg.epoch > this.epoch) this.epoch = msg.epoch;
+        this.add({ ...failoverNotice(msg), local: false, notice: true });
+        break;
       default:
         break;
     }
@@ -89,10 +97,11 @@ export class Store {
     this.runs = new Map();
     for (const r of msg.runs) this.runs.set(runKey(r.flow, r.date), toRun(r));
     this.executors = new Map(msg.executors.map((e) => [e.name, e]));
-    // Bus errors come whole with the snapshot; the page's own errors stay.
+    // Bus errors and failovers come whole with the snapshot; the page's own errors stay.
     const local = this.errors.filter((e) => e.local);
-    const bus = msg.errors.map((e) => ({ ...e, local: false, n: ++this.errorCount }));
-    this.errors = [...bus, ...local].sort(newestFirst).slice(0, MAX_ERRORS);
+    const bus = msg.errors.map((e) => ({ ...e, local: false, notice: false, n: ++this.errorCount }));
+    const notices = msg.failovers.map((f) => ({ ...failoverNotice(f), local: false, notice: true, n: ++this.errorCount }));
+    this.errors = [...bus, ...notices, ...local].sort(newestFirst).slice(0, MAX_ERRORS);
     this.haveSnapshot = true;
     const c = emptyChange();
     c.full = true;
@@ -131,7 +140,11 @@ export class Store {
   }
 
   addError(e: BusError, local: boolean): void {
-    this.errors.unshift({ ...e, local, n: ++this.errorCount });
+    this.add({ ...e, local, notice: false });
+  }
+
+  private add(e: Omit<ShownError, "n">): void {
+    this.errors.unshift({ ...e, n: ++this.errorCount });
     this.errors.sort(newestFirst);
     if (this.errors.length > MAX_ERRORS) this.errors.length = MAX_ERRORS;
     const c = emptyChange();
@@ -174,6 +187,13 @@ export class Store {
   run(flow: string, date: string): Run | undefined {
     return this.runs.get(runKey(flow, date));
   }
+}
+
+// A failover as an entry of the errors list: the registry that took the term, what happened,
+// and how it took the term.
+function failoverNotice(f: Failover): BusError {
+  const what = fmtFailover(f);
+  return { time: f.time, service: f.registry ?? "registry", message: f.detail ? `${what}: ${f.detail}` : what };
 }
 
 function newestFirst(a: ShownError, b: ShownError): number {

@@ -91,6 +91,8 @@ export class Sim {
       ["executor-2", { name: "executor-2", live: true, services: ["shell", "publish"], slots: 4, running: 0, joined: Date.now(), lost: 0 }],
     ]);
     this.errors = [];
+    this.failovers = []; // the latest 16, as the gateway keeps them for snapshots
+    this.epoch = 1;
     this.gates = new Set();
     this.seq = 1;
     this.onChange = () => {};
@@ -134,6 +136,16 @@ export class Sim {
     this.errors.length = Math.min(this.errors.length, 100);
     this.seq++;
     this.onChange({ error: e });
+  }
+
+  // A registry takes a new term while the gateway follows it (a failover in a pair): every
+  // page gets a "failover" message, and later snapshots list it.
+  failover(registry, detail) {
+    const f = { time: Date.now(), epoch: ++this.epoch, registry, detail };
+    this.failovers.push(f);
+    this.failovers = this.failovers.slice(-16);
+    this.onChange({ failover: f });
+    return f;
   }
 
   start(flowName, date) {
@@ -344,7 +356,7 @@ export class Sim {
     return {
       t: "snapshot", seq: this.seq, flows: [...this.flows.values()].map(flowOut),
       runs: [...this.runs.values()].map((r) => this.runOut(r, [...r.tasks.keys()])),
-      executors: [...this.executors.values()], errors: this.errors.slice(),
+      executors: [...this.executors.values()], errors: this.errors.slice(), failovers: this.failovers.slice(),
     };
   }
 
@@ -368,8 +380,8 @@ export async function startMock({ port = 0, token = "secret", webDir = DEFAULT_W
   const pending = { runs: new Map(), flows: new Set() };
   let flushTimer = null;
   sim.onChange = (c) => {
-    if (c.error) {
-      const frame = encode({ t: "error", ...c.error });
+    if (c.error || c.failover) {
+      const frame = encode(c.error ? { t: "error", ...c.error } : { t: "failover", ...c.failover });
       for (const ws of clients) ws.send(frame);
       return;
     }
@@ -427,7 +439,7 @@ export async function startMock({ port = 0, token = "secret", webDir = DEFAULT_W
     wss.handleUpgrade(req, socket, head, (ws) => {
       clients.add(ws);
       ws.on("close", () => clients.delete(ws));
-      ws.send(encode({ t: "hello", version: 1, seq: sim.seq, epoch: 1, read_only_open: readOnlyOpen, actions_need_token: true }));
+      ws.send(encode({ t: "hello", version: 1, seq: sim.seq, epoch: sim.epoch, read_only_open: readOnlyOpen, actions_need_token: true }));
       ws.send(encode(sim.snapshot()));
       ws.on("message", (data, isBinary) => {
         const reply = (id, ok, message) => ws.send(encode({ t: "reply", id, ok, message }));

@@ -29,6 +29,9 @@ s_listen (const zf_event_t *event, void *arg)
     entry->attempt = event->attempt;
     entry->value = event->value;
     entry->time = event->time;
+    snprintf (entry->executor, sizeof (entry->executor), "%s",
+              event->executor ? event->executor : "");
+    snprintf (entry->detail, sizeof (entry->detail), "%s", event->detail ? event->detail : "");
 }
 
 //  Days since the epoch of a date.

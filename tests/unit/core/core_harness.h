@@ -20,16 +20,18 @@
 
 //  One logged event: the fields tests look at, strings copied.
 typedef struct {
-    uint64_t seq;     //  its seq
-    uint8_t kind;     //  zf_event_kind_t
-    uint8_t state;    //  task or run state
-    char flow[64];    //  flow name, or ""
-    char task[64];    //  task id, or ""
-    zf_date_t date;   //  business date
-    int32_t shard;    //  shard index or ZF_SHARD_WHOLE
-    uint32_t attempt; //  attempt
-    int64_t value;    //  value
-    int64_t time;     //  when it was made
+    uint64_t seq;      //  its seq
+    uint8_t kind;      //  zf_event_kind_t
+    uint8_t state;     //  task or run state
+    char flow[64];     //  flow name, or ""
+    char task[64];     //  task id, or ""
+    zf_date_t date;    //  business date
+    int32_t shard;     //  shard index or ZF_SHARD_WHOLE
+    uint32_t attempt;  //  attempt
+    int64_t value;     //  value
+    int64_t time;      //  when it was made
+    char executor[64]; //  executor, service or registry, or ""
+    char detail[256];  //  detail (cut), or ""
 } h_event_t;
 
 typedef struct {

@@ -2,6 +2,7 @@
     lost with a restarted dispatcher, and taking over from a registry that
     died between two events. */
 #include "core_harness.h"
+#include "zf_limits.h"
 
 #include <string.h>
 
@@ -69,23 +70,63 @@ test_confirm_follows_the_watermark (void **state)
     assert_int_equal (stats.unconfirmed, 0);
 }
 
+//  zf_engine_event_fn: counts a snapshot's EPOCH items and those that name
+//  a registry or say how.
+static int
+s_snapshot_epoch (const zf_event_t *event, void *arg)
+{
+    int *counts = arg;
+    if (event->kind != ZF_EV_EPOCH) return 0;
+    counts[0]++;
+    if (event->executor || event->detail) counts[1]++;
+    return 0;
+}
+
 static void
 test_epoch_rises_and_orders_carry_it (void **state)
 {
     harness_t *h = *state;
     assert_int_equal (zf_engine_epoch (h->engine), 0);
-    assert_int_equal (zf_engine_set_epoch (h->engine, 3), 0);
+    assert_int_equal (zf_engine_set_epoch (h->engine, 3, "primary", "started empty"), 0);
     h_check (h);
-    assert_int_equal (h->log[h->log_count - 1].kind, ZF_EV_EPOCH);
+    const h_event_t *epoch = &h->log[h->log_count - 1];
+    assert_int_equal (epoch->kind, ZF_EV_EPOCH);
+    assert_int_equal (epoch->value, 3);
+    //  The event says who took the term and how; the fold takes the term only.
+    assert_string_equal (epoch->executor, "primary");
+    assert_string_equal (epoch->detail, "started empty");
     assert_int_equal (zf_engine_epoch (h->replica), 3);
-    assert_int_equal (zf_engine_set_epoch (h->engine, 3), ZF_E_STALE);
-    assert_int_equal (zf_engine_set_epoch (h->engine, 2), ZF_E_STALE);
+    size_t events = h->log_count;
+    assert_int_equal (zf_engine_set_epoch (h->engine, 3, NULL, NULL), ZF_E_STALE);
+    assert_int_equal (zf_engine_set_epoch (h->engine, 2, NULL, NULL), ZF_E_STALE);
+    //  A registry name no subscriber could read as a name: no term, no event.
+    assert_int_equal (zf_engine_set_epoch (h->engine, 4, "", NULL), ZF_E_INVALID);
+    char long_name[ZF_MAX_NAME + 2];
+    memset (long_name, 'r', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = 0;
+    assert_int_equal (zf_engine_set_epoch (h->engine, 4, long_name, NULL), ZF_E_INVALID);
+    assert_non_null (strstr (zf_engine_last_error (h->engine), "ZF_MAX_NAME"));
+    assert_int_equal (h->log_count, events);
+    assert_int_equal (zf_engine_epoch (h->engine), 3);
     zf_engine_order_t a = h_order (h, "a");
     assert_int_equal (a.epoch, 3);
     h_restore (h);
     assert_int_equal (zf_engine_epoch (h->restored), 3);
-    assert_int_equal (zf_engine_set_epoch (h->engine, 4), 0);
+    //  Neither is needed.
+    assert_int_equal (zf_engine_set_epoch (h->engine, 4, NULL, NULL), 0);
+    assert_string_equal (h->log[h->log_count - 1].executor, "");
+    assert_string_equal (h->log[h->log_count - 1].detail, "");
+    assert_int_equal (zf_engine_set_epoch (h->engine, 5, "backup",
+                                           "took over from=the active's events reason=\"...\""),
+                      0);
     h_check (h);
+    assert_int_equal (zf_engine_epoch (h->replica), 5);
+    assert_int_equal (zf_engine_epoch (h->restored), 5);
+    //  A snapshot holds the term alone.
+    int counts[2] = {0, 0};
+    assert_true (zf_engine_snapshot (h->engine, s_snapshot_epoch, counts) >= 0);
+    assert_int_equal (counts[0], 1);
+    assert_int_equal (counts[1], 0);
 }
 
 //  The dispatcher's answer in recovery: only shard y of b is still running.

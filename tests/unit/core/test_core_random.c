@@ -453,7 +453,8 @@ s_step (s_ctx_t *ctx)
         ctx->tally->recoveries +=
             zf_engine_recover (h->engine, UINT64_MAX, s_is_live, ctx, NULL, NULL) > 0;
     else if (roll < 87)
-        zf_engine_set_epoch (h->engine, zf_engine_epoch (h->engine) + 1);
+        zf_engine_set_epoch (h->engine, zf_engine_epoch (h->engine) + 1, "backup",
+                             "took over from=the active's events");
     else
         s_take_orders (ctx, 1);
     s_scan_runs (ctx);

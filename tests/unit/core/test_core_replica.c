@@ -168,7 +168,7 @@ test_snapshot_at_any_point_rebuilds_the_state (void **state)
 {
     harness_t *h = *state;
     zf_date_t d = h_date ("2026-11-24");
-    assert_int_equal (zf_engine_set_epoch (h->engine, 7), 0);
+    assert_int_equal (zf_engine_set_epoch (h->engine, 7, "primary", "started empty"), 0);
     assert_int_equal (zf_engine_start (h->engine, "rep", d + 1), 0);
     h_restore (h);
     zf_engine_order_t a = h_order (h, "a");

@@ -1,7 +1,8 @@
 /*  The web thread's store: snapshots with every documented field, updates
     that coalesce a burst into one frame listing each changed task once with
     its latest view, frames shared between browsers at the same version,
-    re-syncs when the log no longer reaches back or a reset came, errors. */
+    re-syncs when the log no longer reaches back or a reset came, errors
+    and failovers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -111,7 +112,7 @@ test_snapshot (void **state)
     assert_int_equal (zf_gw_store_task_states (store)[ZF_TS_WAITING], S_TASKS);
 
     //  The error goes out on its own as well.
-    zf_gw_frame_t *error = zf_gw_store_take_error (store);
+    zf_gw_frame_t *error = zf_gw_store_take_broadcast (store);
     msgpack_unpacked msg;
     s_parse (error, &msg);
     assert_true (mp_has_keys (&msg.data, "t", "time", "service", "message", NULL));
@@ -119,11 +120,12 @@ test_snapshot (void **state)
     assert_true (mp_key_is (&msg.data, "message", "disk full"));
     msgpack_unpacked_destroy (&msg);
     zf_gw_frame_unref (&error);
-    assert_null (zf_gw_store_take_error (store));
+    assert_null (zf_gw_store_take_broadcast (store));
 
     zf_gw_frame_t *snapshot = zf_gw_store_snapshot (store);
     s_parse (snapshot, &msg);
-    assert_true (mp_has_keys (&msg.data, "t", "seq", "flows", "runs", "executors", "errors", NULL));
+    assert_true (mp_has_keys (&msg.data, "t", "seq", "flows", "runs", "executors", "errors",
+                              "failovers", NULL));
     assert_true (mp_key_is (&msg.data, "t", "snapshot"));
     assert_int_equal (mp_int (&msg.data, "seq", 0), 100);
     assert_int_equal (mp_get (&msg.data, "flows")->via.array.size, 1);
@@ -142,6 +144,7 @@ test_snapshot (void **state)
     assert_int_equal (errors->via.array.size, 1);
     assert_true (mp_has_keys (&errors->via.array.ptr[0], "time", "service", "message", NULL));
     assert_int_equal (mp_int (&errors->via.array.ptr[0], "time", 0), 77);
+    assert_int_equal (mp_get (&msg.data, "failovers")->via.array.size, 0);
     msgpack_unpacked_destroy (&msg);
 
     //  Nothing changed: browsers connecting now share the same frame.
@@ -149,6 +152,124 @@ test_snapshot (void **state)
     assert_ptr_equal (again, snapshot);
     zf_gw_frame_unref (&again);
     zf_gw_frame_unref (&snapshot);
+    zf_gw_store_destroy (&store);
+}
+
+//  Appends a FAILOVER: the EPOCH event of term epoch at time, by registry
+//  with detail (either may be NULL).
+static void
+s_failover_op (zf_gw_delta_t *delta, int64_t time, uint64_t epoch, const char *registry,
+               const char *detail)
+{
+    zf_event_t event = {.time = time,
+                        .kind = ZF_EV_EPOCH,
+                        .date = ZF_DATE_NONE,
+                        .shard = ZF_SHARD_WHOLE,
+                        .value = (int64_t)epoch,
+                        .executor = registry,
+                        .detail = detail};
+    zf_gw_delta_begin (delta, ZF_GW_OP_FAILOVER, NULL, 0, 0, 0, false);
+    zf_gw_view_failover (zf_gw_delta_pk (delta), &event);
+    zf_gw_delta_end (delta);
+}
+
+//  True if a FAILOVER map has exactly its fields, with these values (NULL:
+//  nil).
+static bool
+s_is_failover (const msgpack_object *map, int64_t time, uint64_t epoch, const char *registry,
+               const char *detail)
+{
+    if (!mp_has_keys (map, "time", "epoch", "registry", "detail", NULL)) return false;
+    const msgpack_object *r = mp_get (map, "registry");
+    const msgpack_object *d = mp_get (map, "detail");
+    return mp_int (map, "time", 0) == time && mp_int (map, "epoch", 0) == (int64_t)epoch &&
+           (registry ? mp_key_is (map, "registry", registry) : r->type == MSGPACK_OBJECT_NIL) &&
+           (detail ? mp_key_is (map, "detail", detail) : d->type == MSGPACK_OBJECT_NIL);
+}
+
+//  A new term is a message of its own for the browsers that hold a
+//  snapshot, in order with errors, and is kept (the latest
+//  ZF_GW_FAILOVERS_KEPT) for the snapshots of later ones, across resets.
+static void
+test_failovers (void **state)
+{
+    zf_gw_store_t *store = zf_gw_store_new (ZF_GW_LOG_CHANGES);
+    zf_gw_delta_t *delta = s_reset (20000);
+    assert_int_equal (zf_gw_store_apply (store, delta), 0);
+    zf_gw_delta_destroy (&delta);
+    const char *how = "took over from=the active's events at seq 99 reason=\"the active peer "
+                      "is silent and a client turned here\"";
+    delta = zf_gw_delta_new ();
+    delta->synced = true;
+    delta->seq = 101;
+    delta->epoch = 3;
+    zf_gw_delta_begin (delta, ZF_GW_OP_ERROR, NULL, 0, 0, 0, false);
+    zf_gw_view_error (zf_gw_delta_pk (delta), 88, "registry", "registry active epoch=3");
+    zf_gw_delta_end (delta);
+    s_failover_op (delta, 88, 3, "backup", how);
+    s_failover_op (delta, 90, 4, NULL, NULL);
+    assert_int_equal (zf_gw_store_apply (store, delta), 0);
+    zf_gw_delta_destroy (&delta);
+    assert_int_equal (zf_gw_store_epoch (store), 3);
+
+    //  The messages go out in the order they came.
+    msgpack_unpacked msg;
+    zf_gw_frame_t *frame = zf_gw_store_take_broadcast (store);
+    s_parse (frame, &msg);
+    assert_true (mp_key_is (&msg.data, "t", "error"));
+    msgpack_unpacked_destroy (&msg);
+    zf_gw_frame_unref (&frame);
+    frame = zf_gw_store_take_broadcast (store);
+    s_parse (frame, &msg);
+    assert_true (mp_has_keys (&msg.data, "t", "time", "epoch", "registry", "detail", NULL));
+    assert_true (mp_key_is (&msg.data, "t", "failover"));
+    assert_int_equal (mp_int (&msg.data, "time", 0), 88);
+    assert_int_equal (mp_int (&msg.data, "epoch", 0), 3);
+    assert_true (mp_key_is (&msg.data, "registry", "backup"));
+    assert_true (mp_key_is (&msg.data, "detail", how));
+    msgpack_unpacked_destroy (&msg);
+    zf_gw_frame_unref (&frame);
+    //  A term whose event names nobody: nil, not a made-up name.
+    frame = zf_gw_store_take_broadcast (store);
+    s_parse (frame, &msg);
+    assert_true (mp_key_is (&msg.data, "t", "failover"));
+    assert_int_equal (mp_get (&msg.data, "registry")->type, MSGPACK_OBJECT_NIL);
+    assert_int_equal (mp_get (&msg.data, "detail")->type, MSGPACK_OBJECT_NIL);
+    msgpack_unpacked_destroy (&msg);
+    zf_gw_frame_unref (&frame);
+    assert_null (zf_gw_store_take_broadcast (store));
+
+    //  A new replica's reset replaces the views; the failovers stay, oldest first.
+    delta = s_reset (20001);
+    assert_int_equal (zf_gw_store_apply (store, delta), 0);
+    zf_gw_delta_destroy (&delta);
+    frame = zf_gw_store_snapshot (store);
+    s_parse (frame, &msg);
+    const msgpack_object *failovers = mp_get (&msg.data, "failovers");
+    assert_int_equal (failovers->via.array.size, 2);
+    assert_true (s_is_failover (&failovers->via.array.ptr[0], 88, 3, "backup", how));
+    assert_true (s_is_failover (&failovers->via.array.ptr[1], 90, 4, NULL, NULL));
+    msgpack_unpacked_destroy (&msg);
+    zf_gw_frame_unref (&frame);
+
+    //  Only the latest are kept.
+    delta = zf_gw_delta_new ();
+    for (uint64_t epoch = 5; epoch < 5 + ZF_GW_FAILOVERS_KEPT; epoch++)
+        s_failover_op (delta, 100 + (int64_t)epoch, epoch, "primary", "took over");
+    assert_int_equal (zf_gw_store_apply (store, delta), 0);
+    zf_gw_delta_destroy (&delta);
+    while ((frame = zf_gw_store_take_broadcast (store)))
+        zf_gw_frame_unref (&frame);
+    frame = zf_gw_store_snapshot (store);
+    s_parse (frame, &msg);
+    failovers = mp_get (&msg.data, "failovers");
+    assert_int_equal (failovers->via.array.size, ZF_GW_FAILOVERS_KEPT);
+    assert_true (s_is_failover (&failovers->via.array.ptr[0], 105, 5, "primary", "took over"));
+    assert_true (s_is_failover (&failovers->via.array.ptr[ZF_GW_FAILOVERS_KEPT - 1],
+                                104 + ZF_GW_FAILOVERS_KEPT, 4 + ZF_GW_FAILOVERS_KEPT, "primary",
+                                "took over"));
+    msgpack_unpacked_destroy (&msg);
+    zf_gw_frame_unref (&frame);
     zf_gw_store_destroy (&store);
 }
 
@@ -316,9 +437,8 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_snapshot),
-        cmocka_unit_test (test_coalescing),
-        cmocka_unit_test (test_resync),
+        cmocka_unit_test (test_snapshot),   cmocka_unit_test (test_failovers),
+        cmocka_unit_test (test_coalescing), cmocka_unit_test (test_resync),
         cmocka_unit_test (test_big_update),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

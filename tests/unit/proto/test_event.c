@@ -97,7 +97,10 @@ setup (void **state)
                          .attempt = UINT32_MAX,
                          .value = INT64_MIN,
                          .exit_status = INT32_MIN,
-                         .version = UINT32_MAX};
+                         .version = UINT32_MAX,
+                         .executor = "backup",
+                         .detail = "took over from=the active's events at seq 1204 "
+                                   "reason=\"the active peer is silent and a client turned here\""};
     *state = self;
     return 0;
 }
@@ -226,6 +229,20 @@ test_oversize (void **state)
     n = pc_replace_str (body, size, "database unreachable", ZF_MAX_TEXT + 1, out, out_max);
     pc_expect_error (self->codec, out, n,
                      "event[5].detail: string longer than ZF_MAX_TEXT (65536)");
+    //  The registry that took a term and how are read as for any kind.
+    n = pc_replace_str (body, size, "backup", ZF_MAX_NAME + 1, out, out_max);
+    pc_expect_error (self->codec, out, n,
+                     "event[6].executor: string longer than ZF_MAX_NAME (128)");
+    n = pc_replace_str (body, size, "backup", 0, out, out_max);
+    pc_expect_error (self->codec, out, n, "event[6].executor: empty string");
+    n = pc_replace_str (body, size, self->events[6].detail, ZF_MAX_TEXT + 1, out, out_max);
+    pc_expect_error (self->codec, out, n,
+                     "event[6].detail: string longer than ZF_MAX_TEXT (65536)");
+    memcpy (out, body, size);
+    uint8_t *nul = memmem (out, size, "backup", 6);
+    assert_non_null (nul);
+    nul[2] = 0;
+    pc_expect_error (self->codec, out, size, "event[6].executor: string contains a nul byte");
     //  At the limit it is fine.
     n = pc_replace_str (body, size, "accrue", ZF_MAX_NAME, out, out_max);
     zf_proto_error_t err;

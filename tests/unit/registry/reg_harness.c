@@ -268,14 +268,32 @@ rh_await_event (rh_t *self, int kind, int state, const char *task)
                 self->gaps++;
             self->last_seq = event->seq;
             self->events_seen++;
-            if (event->kind == kind && (state < 0 || event->state == state) &&
-                (!task || (event->task && strcmp (event->task, task) == 0)))
+            if (!found && event->kind == kind && (state < 0 || event->state == state) &&
+                (!task || (event->task && strcmp (event->task, task) == 0))) {
                 found = true;
+                self->found_seq = event->seq;
+            }
         }
         zmsg_destroy (&msg);
         if (found) return true;
     }
     return false;
+}
+
+const zf_event_t *
+rh_event_at (rh_t *self, uint64_t seq)
+{
+    assert_true (seq > 0);
+    zf_reg_request_t req;
+    zf_reg_reply_t reply;
+    zf_reg_request_init (&req, ZF_BODY_EVENTS_SINCE, 0);
+    req.seq = seq - 1;
+    req.max = 1;
+    rh_call (self, &req, &reply);
+    assert_int_equal (reply.type, ZF_BODY_EVENTS_REPLY);
+    assert_int_equal (reply.event_count, 1);
+    assert_int_equal (reply.events[0].seq, seq);
+    return &reply.events[0];
 }
 
 //  ---------------------------------------------------------------------------

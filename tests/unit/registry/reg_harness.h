@@ -44,6 +44,7 @@ typedef struct {
     uint64_t first_seq;             //  seq of the first event received on the SUB
     uint64_t events_seen;           //  events received on the SUB
     uint64_t gaps;                  //  times the SUB saw a seq that did not follow
+    uint64_t found_seq;             //  seq of the event rh_await_event found last
 } rh_t;
 
 //  Binds the fake dispatcher, starts the registry (clock may be NULL for the
@@ -109,8 +110,14 @@ void rh_disp_hello (rh_t *self, const zf_inflight_t *inflight, size_t count);
 void rh_disp_heartbeat (rh_t *self);
 
 //  Receives events on the SUB until one matches kind, state, task (NULL:
-//  any); returns true if it came within RH_WAIT_MS. Checks seqs as it goes.
+//  any); returns true if it came within RH_WAIT_MS (its seq in found_seq).
+//  Checks seqs as it goes.
 bool rh_await_event (rh_t *self, int kind, int state, const char *task);
+
+//  The event numbered seq, read from the registry's journal (EVENTS_SINCE
+//  seq - 1, at most one): held by the harness's decoder until the next
+//  call. Fails the test if the registry does not hold it.
+const zf_event_t *rh_event_at (rh_t *self, uint64_t seq);
 
 //  Fetches STATUS of flow (latest run) and returns the state of a task, or
 //  of the run itself when task is NULL.

@@ -255,6 +255,14 @@ test_replicas_get_snapshots_and_history (void **state)
     assert_true (rh_await_event (h, ZF_EV_RUN, ZF_RS_SUCCEEDED, NULL));
     uint64_t last = rh_stat (h, "seq");
 
+    //  The history begins with the term the registry took at its start,
+    //  saying who took it and how.
+    const zf_event_t *epoch = rh_event_at (h, 1);
+    assert_int_equal (epoch->kind, ZF_EV_EPOCH);
+    assert_int_equal (epoch->value, (int64_t)rh_stat (h, "epoch"));
+    assert_string_equal (epoch->executor, "registry");
+    assert_string_equal (epoch->detail, "started empty");
+
     //  Everything since the start, every event once, in order.
     zf_reg_request_t req;
     zf_reg_request_init (&req, ZF_BODY_EVENTS_SINCE, ++h->req_id);
@@ -559,6 +567,13 @@ test_refusals_fail_retry_or_raise_the_epoch (void **state)
     fclose (file);
     assert_int_equal (stored, old + 6);
     assert_true (rh_await_event (h, ZF_EV_EPOCH, -1, NULL));
+    const zf_event_t *epoch = rh_event_at (h, h->found_seq);
+    assert_int_equal (epoch->value, (int64_t)(old + 6));
+    assert_string_equal (epoch->executor, "registry");
+    char how[128];
+    snprintf (how, sizeof how, "raised from term %llu: the dispatcher has seen term %llu",
+              (unsigned long long)old, (unsigned long long)(old + 5));
+    assert_string_equal (epoch->detail, how);
     //  Orders now carry the new epoch: retry c.
     zf_reg_request_init (&req, ZF_BODY_ACTION, 0);
     req.action = ZF_ACTION_RETRY;

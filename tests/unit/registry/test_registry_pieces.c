@@ -646,7 +646,7 @@ test_the_archiver_s_lag_is_said_once_a_minute (void **state)
     zf_engine_t *engine = zf_engine_new (clock);
     int errors = 0;
     zf_engine_set_listener (engine, s_count_errors, &errors);
-    assert_int_equal (zf_engine_set_epoch (engine, 1), 0);
+    assert_int_equal (zf_engine_set_epoch (engine, 1, NULL, NULL), 0);
     zf_lagwatch_t *lag = zf_lagwatch_new (engine, clock, "tcp://127.0.0.1:5580", 300);
     assert_non_null (lag);
     assert_int_equal (zf_lagwatch_interval (lag), 300);

@@ -170,7 +170,7 @@ s_source (zf_clock_t *clock, s_history_t *history)
 {
     zf_engine_t *engine = zf_engine_new (clock);
     zf_engine_set_listener (engine, s_take_journal, history);
-    assert_int_equal (zf_engine_set_epoch (engine, 3), 0);
+    assert_int_equal (zf_engine_set_epoch (engine, 3, NULL, NULL), 0);
     assert_int_equal (zf_engine_submit (engine, s_flow, strlen (s_flow), "/tmp/t.yaml", NULL), 1);
     assert_int_equal (zf_engine_start (engine, "t", S_DATE), 0);
     zf_engine_tick (engine);
@@ -241,8 +241,19 @@ test_a_cold_start_recovers_confirms_and_reruns_lost_work (void **state)
     s_scene_start (&scene, s_source, &live, 1);
     rh_t *h = scene.h;
     uint64_t durable = scene.history->seq_at;
-    //  The registry carries on numbering after the durable history.
+    //  The registry carries on numbering after the durable history, from
+    //  its new term, which says where its state came from.
     assert_true (rh_stat (h, "seq") > durable);
+    const zf_event_t *epoch = rh_event_at (h, durable + 1);
+    assert_int_equal (epoch->kind, ZF_EV_EPOCH);
+    //  Its folder holds no term yet: the term rises above the one the
+    //  archived state was made under (3), so the old orders stay fenced.
+    assert_int_equal (epoch->value, 4);
+    assert_string_equal (epoch->executor, "registry");
+    char how[128];
+    snprintf (how, sizeof how, "started from=the archiver at seq %llu",
+              (unsigned long long)durable);
+    assert_string_equal (epoch->detail, how);
     assert_int_equal (rh_state (h, "t", "c"), ZF_TS_SUCCEEDED);
     assert_int_equal (rh_state (h, "t", "a"), ZF_TS_RUNNING);
 
@@ -362,7 +373,7 @@ static zf_engine_t *
 s_archived_source (zf_clock_t *clock, s_history_t *history)
 {
     zf_engine_t *engine = zf_engine_new (clock);
-    assert_int_equal (zf_engine_set_epoch (engine, 3), 0);
+    assert_int_equal (zf_engine_set_epoch (engine, 3, NULL, NULL), 0);
     assert_int_equal (zf_engine_submit (engine, s_flow, strlen (s_flow), "/tmp/t.yaml", NULL), 1);
     zf_engine_set_keep_runs (engine, 1);
     assert_int_equal (zf_engine_start (engine, "t", S_DATE), 0);

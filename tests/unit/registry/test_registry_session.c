@@ -110,7 +110,8 @@ s_raise_epoch (void *arg, uint64_t newest)
     fx->raised[fx->raise_count++] = newest;
     if (fx->raise_rc != 0) return fx->raise_rc;
     uint64_t current = zf_engine_epoch (fx->engine);
-    zf_engine_set_epoch (fx->engine, (newest > current ? newest : current) + 1);
+    zf_engine_set_epoch (fx->engine, (newest > current ? newest : current) + 1, "registry",
+                         "raised");
     return 0;
 }
 
@@ -136,7 +137,7 @@ s_setup (void **state)
     fx->encoder = zf_proto_encoder_new ();
     fx->watched = true;
     zf_engine_set_listener (fx->engine, s_on_event, fx);
-    assert_int_equal (zf_engine_set_epoch (fx->engine, 7), 0);
+    assert_int_equal (zf_engine_set_epoch (fx->engine, 7, NULL, NULL), 0);
     assert_int_equal (zf_engine_submit (fx->engine, s_flow, strlen (s_flow), "/f/t.yaml", NULL), 1);
     fx->cfg = (zf_session_config_t){.name = "registry",
                                     .endpoint = "tcp://127.0.0.1:5560",

@@ -99,6 +99,53 @@ test_event_text (void **state)
 }
 
 static void
+test_epoch_text (void **state)
+{
+    //  A takeover: the term, the registry that took it, how.
+    zf_event_t epoch = {.seq = 1207,
+                        .time = 1795478400123,
+                        .kind = ZF_EV_EPOCH,
+                        .date = ZF_DATE_NONE,
+                        .shard = ZF_SHARD_WHOLE,
+                        .value = 3,
+                        .executor = "backup",
+                        .detail = "took over from=the active's events at seq 1206 "
+                                  "reason=\"the active peer is silent and a client turned here\""};
+    char *line = s_text (&epoch, false);
+    //  The columns every line shares, then the event's own text.
+    assert_string_equal (line + 23, " #1207     epoch       term 3 backup: took over from=the "
+                                    "active's events at seq 1206 reason=\"the active peer is "
+                                    "silent and a client turned here\"\n");
+    free (line);
+    //  A registry alone; the detail on one line, cut when long.
+    epoch.executor = "registry";
+    epoch.detail = "started from=the archiver at seq 120\n";
+    line = s_text (&epoch, false);
+    assert_non_null (strstr (line, " epoch       term 3 registry: started from=the archiver "
+                                   "at seq 120\n"));
+    free (line);
+    char long_detail[2 * ZF_RENDER_DETAIL_MAX];
+    memset (long_detail, 'x', sizeof long_detail - 1);
+    long_detail[sizeof long_detail - 1] = 0;
+    epoch.detail = long_detail;
+    line = s_text (&epoch, false);
+    char text[512];
+    snprintf (text, sizeof text, "%s", line);
+    free (line);
+    //  ": ", the detail cut to ZF_RENDER_DETAIL_MAX with "...", the newline.
+    const char *cut = strstr (text, "term 3 registry: xxx");
+    assert_non_null (cut);
+    assert_int_equal (strlen (cut), strlen ("term 3 registry: ") + ZF_RENDER_DETAIL_MAX + 1);
+    assert_string_equal (text + strlen (text) - 4, "...\n");
+    //  A snapshot's EPOCH: the term alone, as before.
+    zf_event_t item = {
+        .kind = ZF_EV_EPOCH, .date = ZF_DATE_NONE, .shard = ZF_SHARD_WHOLE, .value = 3};
+    line = s_text (&item, true);
+    assert_string_equal (line, "-                       snapshot  epoch       term 3\n");
+    free (line);
+}
+
+static void
 test_event_json (void **state)
 {
     zf_event_t event = {.seq = 7,
@@ -168,8 +215,8 @@ main (void)
     setenv ("TZ", "UTC", 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_duration),   cmocka_unit_test (test_oneline),
-        cmocka_unit_test (test_event_text), cmocka_unit_test (test_event_json),
-        cmocka_unit_test (test_run_json),
+        cmocka_unit_test (test_event_text), cmocka_unit_test (test_epoch_text),
+        cmocka_unit_test (test_event_json), cmocka_unit_test (test_run_json),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
