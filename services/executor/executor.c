@@ -34,7 +34,12 @@ zf_executor_actor (zsock_t *pipe, void *args)
     worker_cfg.slots = cfg->slots;
     worker_cfg.heartbeat_ms = cfg->heartbeat_ms;
     worker_cfg.liveness = cfg->liveness;
-    zf_runner_config_t runner_cfg = {cfg->log_dir, cfg->name, cfg->grace_ms, cfg->log_cap};
+    //  A keeper outlives silence from the executor for twice the time the
+    //  dispatcher takes to count the executor lost: a busy moment of the
+    //  loop costs no task, and the old attempt is still dead well before
+    //  the dispatcher's repeat hold (8 s) lets the next one start.
+    zf_runner_config_t runner_cfg = {cfg->log_dir, cfg->name, cfg->grace_ms, cfg->log_cap,
+                                     2 * cfg->heartbeat_ms * (int64_t)cfg->liveness};
     zf_worker_t *worker = cfg->name && cfg->log_dir ? zf_worker_new (&worker_cfg) : NULL;
     zf_shell_t *shell = worker ? zf_shell_new (&runner_cfg) : NULL;
     if (!shell || zf_worker_register_engine (worker, "shell", &zf_shell_engine, shell) != 0) {

@@ -15,12 +15,15 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -282,19 +285,29 @@ s_shell (const char *cwd, const char *command, char *const *direct, pid_t keeper
     _exit (127);
 }
 
+//  Monotonic milliseconds.
+static int64_t
+s_now_ms (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
 int
 zf_keeper_main (int argc, char **argv)
 {
     //  Every signal stays blocked for the keeper's life (the runner blocked
     //  them before its vfork): SIGCHLD comes through a signalfd, and no
     //  other signal may stop the keeper before it has cleaned up.
-    if (argc < 3) {
+    if (argc < 4) {
         s_say (S_ERR, "zflow-keeper: started by the executor only\n");
         return 127;
     }
-    const char *cwd = argv[1];
-    const char *command = argv[2];
-    char *const *direct = argc > 3 ? argv + 3 : NULL;
+    int lease_ms = atoi (argv[1]);
+    const char *cwd = argv[2];
+    const char *command = argv[3];
+    char *const *direct = argc > 4 ? argv + 4 : NULL;
     prctl (PR_SET_CHILD_SUBREAPER, 1);
     fcntl (S_CONTROL, F_SETFD, FD_CLOEXEC);
     fcntl (S_GUARD, F_SETFD, FD_CLOEXEC);
@@ -315,13 +328,32 @@ zf_keeper_main (int argc, char **argv)
         return 127;
     }
     //  The keeper keeps no end of the output pipe, so the pipe ends with
-    //  the last process that writes to it.
+    //  the last process that writes to it; with a lease it keeps one (it
+    //  ends with the keeper, after the task's last process) to say why it
+    //  killed the task.
+    int say_fd = lease_ms > 0 ? fcntl (S_OUT, F_DUPFD_CLOEXEC, 10) : -1;
     dup2 (S_IN, S_OUT);
     dup2 (S_IN, S_ERR);
-    while (true) {
+    int64_t lease_end = lease_ms > 0 ? s_now_ms () + lease_ms : -1;
+    bool ending = false;
+    while (!ending) {
         struct pollfd items[2] = {{S_CONTROL, POLLIN, 0}, {signal_fd, POLLIN, 0}};
-        if (poll (items, 2, -1) < 0) {
+        int wait = -1;
+        if (lease_end >= 0) {
+            int64_t left = lease_end - s_now_ms ();
+            wait = left > 0 ? (int)left : 0;
+        }
+        int ready = poll (items, 2, wait);
+        if (ready < 0) {
             if (errno == EINTR) continue;
+            break;
+        }
+        if (ready == 0) {
+            //  The executor has not spoken for its lease: stopped, or hung.
+            //  Its dispatcher counts it lost by now and will run the task
+            //  again elsewhere: this attempt must not run on beside it.
+            if (say_fd >= 0)
+                s_say (say_fd, "zflow: the executor fell silent for its lease: the task is killed\n");
             break;
         }
         if (items[1].revents) {
@@ -329,13 +361,21 @@ zf_keeper_main (int argc, char **argv)
             if (s_reap_orphans (shell)) break;
         }
         if (items[0].revents) {
-            char request = 0;
-            ssize_t size = read (S_CONTROL, &request, 1);
+            char requests[64];
+            ssize_t size = read (S_CONTROL, requests, sizeof requests);
             if (size < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-            if (size != 1 || request != 'T') break; //  'K', end of file or an error
-            //  The shell is not reaped yet, so its group id is still its own.
-            kill (-shell, SIGTERM);
-            s_signal_tree (self, SIGTERM);
+            if (size <= 0) break; //  end of file or an error
+            if (lease_end >= 0) lease_end = s_now_ms () + lease_ms;
+            for (ssize_t i = 0; i < size && !ending; i++) {
+                if (requests[i] == 'H') continue; //  the executor lives
+                if (requests[i] != 'T') {
+                    ending = true; //  'K', or anything else
+                    break;
+                }
+                //  The shell is not reaped yet, so its group id is still its own.
+                kill (-shell, SIGTERM);
+                s_signal_tree (self, SIGTERM);
+            }
         }
     }
     s_exit_as (s_kill_all (self, shell, signal_fd));
@@ -358,10 +398,14 @@ s_exec_keeper (const zf_keeper_args_t *args, char *const *argv)
 pid_t
 zf_keeper_start (const zf_keeper_args_t *args)
 {
-    //  The keeper's argv: the folder, the command, then the direct words.
-    char *argv[ZF_KEEPER_WORDS + 4];
+    //  The keeper's argv: the lease, the folder, the command, then the
+    //  direct words.
+    char *argv[ZF_KEEPER_WORDS + 5];
+    char lease[24];
+    snprintf (lease, sizeof lease, "%d", args->lease_ms > 0 ? args->lease_ms : 0);
     size_t count = 0;
     argv[count++] = "zflow-keeper";
+    argv[count++] = lease;
     argv[count++] = (char *)(args->cwd ? args->cwd : "");
     argv[count++] = (char *)args->command;
     for (size_t i = 0; args->direct && args->direct[i] && i < ZF_KEEPER_WORDS; i++)

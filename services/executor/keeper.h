@@ -14,7 +14,13 @@
       descendant, and it goes on waiting;
     - 'K' on its control socket: every descendant is killed, the shell too;
     - end of file on its control socket (the runner closed it, or the
-      executor died, however it died): as 'K'.
+      executor died, however it died): as 'K';
+    - with a lease, nothing on its control socket for that long (the
+      runner sends 'H' while the executor lives; a stopped or hung
+      executor sends nothing): as 'K', said on the task's output. The
+      dispatcher counts such an executor lost after the same time and runs
+      the task again elsewhere after its repeat hold: the old attempt is
+      dead by then, so the two never overlap.
 
     Killing is SIGKILL to each of its own children, reaping, and again,
     until it has no child left: a killed process's children come to the
@@ -48,6 +54,7 @@ typedef struct {
     int out_fd;          //  its stdout and stderr
     int control_fd;      //  the keeper's end of its control socket
     int guard_fd;        //  write end of the guard's pipe
+    int lease_ms;        //  kill the task after this long without a word, or 0: never
 } zf_keeper_args_t;
 
 //  Starts a keeper (vfork and exec of args->program) that starts the
@@ -55,15 +62,16 @@ typedef struct {
 //  executed says so on the output and exits 127.
 pid_t zf_keeper_start (const zf_keeper_args_t *args);
 
-//  The zflow-keeper program: argv is the working folder ("" for none), the
-//  command, then the words to run without a shell, if any; descriptors 0
+//  The zflow-keeper program: argv is the lease in ms ("0" for none), the
+//  working folder ("" for none), the command, then the words to run
+//  without a shell, if any; descriptors 0
 //  to 4 as zf_keeper_start leaves them. Ends as the shell ended; returns
 //  127 only if it could not start it.
 int zf_keeper_main (int argc, char **argv);
 
 //  Asks a keeper through the other end of its control socket to send
-//  SIGTERM to the whole task ('T') or to kill it ('K'). Returns 0, or -1
-//  if the keeper is gone.
+//  SIGTERM to the whole task ('T'), to kill it ('K'), or renews its lease
+//  ('H'). Returns 0, or -1 if the keeper is gone.
 int zf_keeper_request (int control_fd, char request);
 
 #endif

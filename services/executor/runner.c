@@ -59,6 +59,8 @@ struct _zf_runner_t {
     char *executor;                //  ZFLOW_EXECUTOR
     char *keeper;                  //  the zflow-keeper program
     int64_t grace_ms;              //  SIGTERM to SIGKILL
+    int64_t lease_ms;              //  the keepers' lease, or 0
+    int lease_timer;               //  zloop timer that renews it, or -1
     size_t log_cap;                //  bytes kept per log file
     zf_runner_started_fn *started; //  called when a job starts
     zf_runner_done_fn *done;       //  called when a job ends
@@ -91,6 +93,16 @@ s_keeper_path (void)
     return strdup (path);
 }
 
+//  Renews the lease of every keeper: the executor lives.
+static int
+s_on_lease (zloop_t *loop, int timer_id, void *arg)
+{
+    zf_runner_t *self = arg;
+    for (s_run_t *run = self->runs; run; run = run->next)
+        if (run->control_fd >= 0) zf_keeper_request (run->control_fd, 'H');
+    return 0;
+}
+
 zf_runner_t *
 zf_runner_new (zloop_t *loop, const zf_runner_config_t *cfg, zf_runner_started_fn *started,
                zf_runner_done_fn *done, void *arg)
@@ -108,12 +120,24 @@ zf_runner_new (zloop_t *loop, const zf_runner_config_t *cfg, zf_runner_started_f
     self->done = done;
     self->arg = arg;
     self->guard_fd = -1;
+    self->lease_ms = cfg->lease_ms > 0 ? cfg->lease_ms : 0;
+    self->lease_timer = -1;
     self->keeper = s_keeper_path ();
     if (!self->log_root || !self->executor || !self->keeper ||
         (self->guard_pid = zf_guard_start (&self->guard_fd)) < 0) {
         self->guard_pid = 0;
         zf_runner_destroy (&self);
         return NULL;
+    }
+    //  Four renewals a lease: a loop a little late still renews in time.
+    if (self->lease_ms > 0) {
+        self->lease_timer =
+            zloop_timer (loop, (size_t)(self->lease_ms >= 4 ? self->lease_ms / 4 : 1), 0,
+                         s_on_lease, self);
+        if (self->lease_timer < 0) {
+            zf_runner_destroy (&self);
+            return NULL;
+        }
     }
     return self;
 }
@@ -205,6 +229,7 @@ zf_runner_destroy (zf_runner_t **self_p)
     assert (self_p);
     zf_runner_t *self = *self_p;
     if (!self) return;
+    if (self->lease_timer >= 0) zloop_timer_end (self->loop, self->lease_timer);
     //  Every keeper is told first, so they all clean up at once.
     for (s_run_t *run = self->runs; run; run = run->next)
         s_end_keeper (run);
@@ -302,6 +327,7 @@ s_spawn (s_run_t *run, const char *command, char *err, size_t err_size)
         .out_fd = pipe_fds[1],
         .control_fd = control[1],
         .guard_fd = self->guard_fd,
+        .lease_ms = (int)self->lease_ms,
     };
     pid_t pid = zf_keeper_start (&args);
     int fork_errno = errno;

@@ -37,6 +37,9 @@ typedef struct {
     const char *executor; //  this executor's name (ZFLOW_EXECUTOR)
     int64_t grace_ms;     //  SIGTERM to SIGKILL, after a timeout or cancel
     size_t log_cap;       //  bytes kept per log file (ZF_TASK_LOG_CAP)
+    int64_t lease_ms;     //  a keeper that hears nothing from the runner this long kills
+                          //  its task (keeper.h), or 0: never. The runner renews every
+                          //  lease while its loop runs.
 } zf_runner_config_t;
 
 //  How a job ended.

@@ -69,7 +69,7 @@ s_on_started (void *arg, uint64_t job_id)
 static zf_runner_t *
 s_runner (s_fixture_t *fx, zloop_t *loop)
 {
-    zf_runner_config_t cfg = {fx->logs, "exec-t", 200, 0};
+    zf_runner_config_t cfg = {fx->logs, "exec-t", 200, 0, 0};
     return zf_runner_new (loop, &cfg, s_on_started, s_on_done, fx);
 }
 
@@ -421,7 +421,7 @@ test_log_cap_and_copy (void **state)
 {
     s_fixture_t *fx = *state;
     zf_runner_destroy (&fx->runner);
-    zf_runner_config_t cfg = {fx->logs, "exec-t", 200, 2048};
+    zf_runner_config_t cfg = {fx->logs, "exec-t", 200, 2048, 0};
     fx->runner = zf_runner_new (fx->loop, &cfg, NULL, s_on_done, fx);
     zf_job_t job = s_job (10, "i=0; while [ $i -lt 2000 ]; do echo line $i; i=$((i+1)); done");
     job.key.shard = 0;
@@ -673,6 +673,48 @@ test_exit_status_through_keeper (void **state)
     }
 }
 
+//  With a lease, a job runs on while the runner's loop turns (it renews
+//  the lease), and is killed, with every descendant, once the loop stands
+//  still for the lease (a stopped or hung executor), saying why in its log.
+static void
+test_lease_kills_a_silent_executors_task (void **state)
+{
+    s_fixture_t *fx = *state;
+    zf_runner_destroy (&fx->runner);
+    zf_runner_config_t cfg = {fx->logs, "exec-t", 200, 0, 300};
+    fx->runner = zf_runner_new (fx->loop, &cfg, NULL, s_on_done, fx);
+    assert_non_null (fx->runner);
+    //  1 s of work, three leases long: the turning loop keeps it alive.
+    zf_job_t job = s_job (70, "sleep 1; echo done");
+    s_start (fx, &job);
+    s_wait (fx, 1, 5000);
+    assert_int_equal (fx->results[0].status, ZF_JOB_SUCCEEDED);
+    assert_non_null (strstr (fx->results[0].tail, "done"));
+
+    //  The loop stands still for four leases: the keeper kills the task and
+    //  the daemon it started in a session of its own.
+    char pids[128], command[512];
+    snprintf (pids, sizeof pids, "%s/pids", fx->dir);
+    snprintf (command, sizeof command,
+              "setsid sh -c 'echo $$ > %s; exec sleep 30' & sleep 30; echo finished", pids);
+    job = s_job (71, command);
+    s_start (fx, &job);
+    pid_t daemon = 0, unused = 0;
+    for (int i = 0; i < 200 && s_read_pids (pids, &daemon, &unused) < 1; i++)
+        usleep (10000);
+    assert_true (daemon > 0);
+    usleep (1200 * 1000);
+    double t0 = s_seconds ();
+    s_wait (fx, 2, 5000);
+    assert_true (s_seconds () - t0 < 1.0); //  it ended while the loop stood still
+    s_result_t *r = &fx->results[1];
+    assert_int_equal (r->status, ZF_JOB_FAILED);
+    assert_int_equal (r->exit_status, -SIGKILL);
+    assert_null (strstr (r->tail, "finished"));
+    assert_non_null (strstr (r->tail, "the executor fell silent for its lease"));
+    assert_true (zf_proc_await_gone (daemon, 5000));
+}
+
 int
 main (void)
 {
@@ -697,6 +739,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_cancel_reaches_setsid_child, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_timeout_kills_setsid_child, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_exit_status_through_keeper, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_lease_kills_a_silent_executors_task, s_setup,
+                                         s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
