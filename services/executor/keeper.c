@@ -353,7 +353,8 @@ zf_keeper_main (int argc, char **argv)
             //  Its dispatcher counts it lost by now and will run the task
             //  again elsewhere: this attempt must not run on beside it.
             if (say_fd >= 0)
-                s_say (say_fd, "zflow: the executor fell silent for its lease: the task is killed\n");
+                s_say (say_fd,
+                       "zflow: the executor fell silent for its lease: the task is killed\n");
             break;
         }
         if (items[1].revents) {

@@ -131,9 +131,8 @@ zf_runner_new (zloop_t *loop, const zf_runner_config_t *cfg, zf_runner_started_f
     }
     //  Four renewals a lease: a loop a little late still renews in time.
     if (self->lease_ms > 0) {
-        self->lease_timer =
-            zloop_timer (loop, (size_t)(self->lease_ms >= 4 ? self->lease_ms / 4 : 1), 0,
-                         s_on_lease, self);
+        self->lease_timer = zloop_timer (
+            loop, (size_t)(self->lease_ms >= 4 ? self->lease_ms / 4 : 1), 0, s_on_lease, self);
         if (self->lease_timer < 0) {
             zf_runner_destroy (&self);
             return NULL;
