@@ -23,10 +23,25 @@ BIN = os.environ.get("ZF_BIN_DIR") or os.path.join(ROOT, os.environ.get("ZF_BUIL
 PORTS = 30  # zflow up uses offsets 0..29 from its base port
 
 
+def _port_range():
+    """Where to look for ports: below the kernel's ephemeral range, whose ports any outgoing
+    connection (every service makes many) may take between our check and a service's bind."""
+    low, high = 32768, 60999
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+    except (OSError, ValueError):
+        pass
+    if low - PORTS > 10000:
+        return 10000, low - PORTS
+    return high + 1, 65535 - PORTS
+
+
 def _free_base():
-    """A base port whose 30 ports are all free now."""
+    """A base port whose 30 ports are all free now, outside the ephemeral range."""
+    first, last = _port_range()
     for _ in range(200):
-        base = random.randrange(20000, 60000 - PORTS)
+        base = random.randrange(first, last)
         socks = []
         try:
             for port in range(base, base + PORTS):
