@@ -13,6 +13,9 @@ struct _zf_client_t {
     zsock_t *socket;                          //  DEALER to endpoints[current], or NULL
     zf_proto_decoder_t *decoder;              //  looks into replies for ERROR passive
     char error[256];                          //  why the last call failed
+    zsock_t *side;                            //  served while waiting, or NULL
+    zf_client_side_fn *side_fn;               //  handles side when it is readable
+    void *side_arg;                           //  for side_fn
 };
 
 //  Splits the list and checks each entry looks like tcp://host:port or ipc://.
@@ -83,6 +86,38 @@ s_connect (zf_client_t *self)
     return 0;
 }
 
+//  Polls the open socket (or none) for events until the monotonic time
+//  until, serving the side socket meanwhile. Returns what zmq_poll
+//  returned for the open socket: 1 if it is ready, 0 when the time is up,
+//  -1 on an interrupt.
+static int
+s_poll (zf_client_t *self, short events, int64_t until)
+{
+    while (1) {
+        int64_t wait = until - zclock_mono ();
+        if (wait < 0) wait = 0;
+        zmq_pollitem_t items[2];
+        int count = 0;
+        int side = -1;
+        if (self->socket && events)
+            items[count++] = (zmq_pollitem_t){zsock_resolve (self->socket), 0, events, 0};
+        if (self->side) {
+            side = count;
+            items[count++] = (zmq_pollitem_t){zsock_resolve (self->side), 0, ZMQ_POLLIN, 0};
+        }
+        int rc = zmq_poll (items, count, (long)wait);
+        //  Ctrl-C (CZMQ's handler sets zsys_interrupted) ends the wait.
+        if (rc < 0 && errno == EINTR && !zsys_interrupted) continue;
+        if (rc < 0) return -1;
+        if (side >= 0 && (items[side].revents & ZMQ_POLLIN)) {
+            self->side_fn (self->side, self->side_arg);
+            rc--;
+        }
+        if (rc > 0) return 1;
+        if (wait == 0) return 0;
+    }
+}
+
 //  Waits until the monotonic time until for a well-formed reply [""][body]
 //  on the open socket; returns the body, or NULL when the time is up. A
 //  time already past still takes a reply that is there.
@@ -90,13 +125,7 @@ static zframe_t *
 s_receive (zf_client_t *self, int64_t until)
 {
     while (1) {
-        int64_t wait = until - zclock_mono ();
-        if (wait < 0) wait = 0;
-        zmq_pollitem_t item = {zsock_resolve (self->socket), 0, ZMQ_POLLIN, 0};
-        int rc = zmq_poll (&item, 1, (long)wait);
-        //  Ctrl-C (CZMQ's handler sets zsys_interrupted) ends the wait.
-        if (rc < 0 && errno == EINTR && !zsys_interrupted) continue;
-        if (rc <= 0) return NULL;
+        if (s_poll (self, ZMQ_POLLIN, until) <= 0) return NULL;
         zmsg_t *reply = zmsg_recv (self->socket);
         if (!reply) {
             if (zsys_interrupted) return NULL;
@@ -123,13 +152,7 @@ s_send (zf_client_t *self, const void *body, size_t size, int64_t until)
     if (!self->socket && s_connect (self) != 0) return -1;
     int64_t now = zclock_mono ();
     if (until > now + ZF_CLIENT_CONNECT_MS) until = now + ZF_CLIENT_CONNECT_MS;
-    while (1) {
-        int64_t wait = until - zclock_mono ();
-        if (wait < 0) wait = 0;
-        zmq_pollitem_t item = {zsock_resolve (self->socket), 0, ZMQ_POLLOUT, 0};
-        int rc = zmq_poll (&item, 1, (long)wait);
-        if (rc < 0 && errno == EINTR && !zsys_interrupted) continue;
-        if (rc > 0) break;
+    if (s_poll (self, ZMQ_POLLOUT, until) <= 0) {
         snprintf (self->error, sizeof self->error, "no connection to %s within %d ms",
                   self->endpoints[self->current], ZF_CLIENT_CONNECT_MS);
         return -1;
@@ -187,7 +210,7 @@ zf_client_call (zf_client_t *self, const void *body, size_t size, int timeout_ms
             if (!again) break;
             again = false;
             if (left <= ZF_CLIENT_PASSIVE_WAIT_MS) break;
-            zclock_sleep (ZF_CLIENT_PASSIVE_WAIT_MS);
+            s_poll (self, 0, zclock_mono () + ZF_CLIENT_PASSIVE_WAIT_MS);
         }
     }
     if (self->count > 1)
@@ -230,6 +253,16 @@ zf_client_drop (zf_client_t *self)
 {
     assert (self);
     s_next (self);
+}
+
+void
+zf_client_set_side (zf_client_t *self, zsock_t *side, zf_client_side_fn *fn, void *arg)
+{
+    assert (self);
+    assert (!side || fn);
+    self->side = side;
+    self->side_fn = fn;
+    self->side_arg = arg;
 }
 
 const char *

@@ -78,6 +78,16 @@ zsock_t *zf_client_send (zf_client_t *self, const void *body, size_t size);
 //  the next endpoint the current one.
 void zf_client_drop (zf_client_t *self);
 
+//  Handles one or more messages waiting on side.
+typedef void (zf_client_side_fn) (zsock_t *side, void *arg);
+
+//  While a call (or a send, or a further reply) waits, fn is called each
+//  time side is readable: a service whose loop is held by the wait still
+//  answers on side (the gateway serves its copy of the state while it asks
+//  a registry that is starting, or gone, for a snapshot). fn must not use
+//  this client. NULL side: none (the default).
+void zf_client_set_side (zf_client_t *self, zsock_t *side, zf_client_side_fn *fn, void *arg);
+
 //  The endpoint that answered last (or the first one).
 const char *zf_client_endpoint (zf_client_t *self);
 

@@ -162,6 +162,9 @@ zf_follow_on_monitor (zf_follow_t *self, int index)
         source->seen = true;
         self->behind = self->verify = true;
         self->retry_at = 0;
+        //  A registry that takes connections again is asked promptly
+        //  again, not after the wait its absence built up.
+        self->backoff_ms = ZF_FOLLOW_RETRY_MIN_MS;
         zf_log_info ("registry events %s endpoint=%s", reconnect ? "reconnected" : "connected",
                      zf_evsub_endpoint (source->sub));
     }

@@ -48,7 +48,9 @@
       . A registry that does not answer is asked again after a wait that
         doubles from ZF_FOLLOW_RETRY_MIN_MS to ZF_FOLLOW_RETRY_MAX_MS
         (ZF_FOLLOW_RETRY_FIRST_MS while it has never answered: it may be
-        starting). zf_follow_due says when the next round is due.
+        starting); a (re)connection of a source asks at once and starts
+        the wait again from ZF_FOLLOW_RETRY_MIN_MS. zf_follow_due says when
+        the next round is due.
 */
 #ifndef ZF_FOLLOW_H_INCLUDED
 #define ZF_FOLLOW_H_INCLUDED

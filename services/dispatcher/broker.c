@@ -470,9 +470,12 @@ s_take_order (zf_broker_t *self, zf_broker_client_t *client, zf_disp_service_t *
     //  A shard already in flight is not started twice, and one whose result
     //  is held gets that result again: the client re-sent what it had not
     //  heard back about.
-    size_t fresh = 0;
+    size_t fresh = 0, raised = 0;
     for (size_t i = 0; i < count; i++) {
         zf_task_key_t key = {spec->flow, spec->date, spec->task, plans[i].shard, plans[i].attempt};
+        //  A later attempt than the one asked for is this shard's news.
+        uint32_t last = zf_disp_results_last_attempt (self->results, &key);
+        if (last > key.attempt) key.attempt = last;
         if (zf_disp_results_inflight (self->results, &key)) continue;
         zf_held_item_t *held = zf_disp_results_find (self->results, &key);
         if (held) {
@@ -482,7 +485,37 @@ s_take_order (zf_broker_t *self, zf_broker_client_t *client, zf_disp_service_t *
                                   zf_held_final (held));
             continue;
         }
+        if (last >= plans[i].attempt) {
+            //  That attempt ran here and its result was taken: the client
+            //  lost its history of it. Not again under its number, and
+            //  whatever it did is undone first.
+            plans[i].attempt = last + 1;
+            plans[i].rollback = spec->rollback != NULL;
+            raised++;
+        }
         plans[fresh++] = plans[i];
+    }
+    if (raised > 0) {
+        self->stats.attempts_raised += raised;
+        char detail[200];
+        snprintf (detail, sizeof detail,
+                  "%zu shard%s ordered at an attempt that already ran here: run at the next "
+                  "attempt%s",
+                  raised, raised == 1 ? "" : "s", spec->rollback ? ", after the rollback" : "");
+        zf_log_warn ("attempt raised flow=%s task=%s shards=%zu reason=\"%s\"", spec->flow,
+                     spec->task, raised, detail);
+        if (self->ops.event) {
+            zf_dispevent_t event = {.kind = ZF_DE_ERROR,
+                                    .service = name,
+                                    .flow = spec->flow,
+                                    .date = spec->date,
+                                    .task = spec->task,
+                                    .shard = ZF_SHARD_WHOLE,
+                                    .detail = detail};
+            event.seq = ++self->event_seq;
+            event.time = zf_clock_now (self->clock);
+            self->ops.event (self->arg, &event);
+        }
     }
     if (fresh == 0) {
         free (plans);

@@ -113,21 +113,22 @@ typedef struct {
 
 //  Counters for monitoring and tests.
 typedef struct {
-    uint64_t orders;       //  orders taken
-    uint64_t jobs;         //  copies sent to workers
-    uint64_t results;      //  shard results made (winners only)
-    uint64_t requeued;     //  shards requeued after their worker died
-    uint64_t speculative;  //  speculative copies started
-    uint64_t refused;      //  orders refused
-    uint64_t stale;        //  worker results for nothing in flight
-    uint64_t fenced;       //  HELLOs and orders refused for a term no registry announced
-    uint64_t forgotten;    //  clients forgotten, silent past liveness
-    uint64_t unclaimed;    //  results dropped: their anonymous client was forgotten
-    uint64_t repeats_held; //  repeated attempts held back until the copy before had to be gone
-    size_t queued;         //  subtasks waiting for a worker now (those held back included)
-    size_t inflight;       //  subtasks not done now
-    size_t held;           //  results held for clients now
-    size_t workers;        //  live workers now
+    uint64_t orders;          //  orders taken
+    uint64_t jobs;            //  copies sent to workers
+    uint64_t results;         //  shard results made (winners only)
+    uint64_t requeued;        //  shards requeued after their worker died
+    uint64_t speculative;     //  speculative copies started
+    uint64_t refused;         //  orders refused
+    uint64_t stale;           //  worker results for nothing in flight
+    uint64_t fenced;          //  HELLOs and orders refused for a term no registry announced
+    uint64_t forgotten;       //  clients forgotten, silent past liveness
+    uint64_t unclaimed;       //  results dropped: their anonymous client was forgotten
+    uint64_t repeats_held;    //  repeated attempts held back until the copy before had to be gone
+    uint64_t attempts_raised; //  shards ordered at an attempt that had run: run at the next
+    size_t queued;            //  subtasks waiting for a worker now (those held back included)
+    size_t inflight;          //  subtasks not done now
+    size_t held;              //  results held for clients now
+    size_t workers;           //  live workers now
 } zf_broker_stats_t;
 
 //  Fills the defaults.

@@ -406,6 +406,7 @@ s_send_stats (s_dispatcher_t *self, zsock_t *pipe)
     zf_fields_add (stats, "results", broker.results);
     zf_fields_add (stats, "requeued", broker.requeued);
     zf_fields_add (stats, "repeats_held", broker.repeats_held);
+    zf_fields_add (stats, "attempts_raised", broker.attempts_raised);
     zf_fields_add (stats, "speculative", broker.speculative);
     zf_fields_add (stats, "refused", broker.refused);
     zf_fields_add (stats, "stale", broker.stale);

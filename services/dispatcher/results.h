@@ -6,16 +6,26 @@
     until its client acknowledges it, so a registry that restarts or fails
     over gets them again. A result that arrives for a key already held
     changes nothing: the first one stays.
+
+    And, per shard, the highest attempt tracked, for the most recent
+    ZF_DISP_ATTEMPTS_KEPT shards at least (twice that at most): an attempt
+    the broker ran is never run again under the same number, even when the
+    client that asks for it again has lost its history of it (a registry
+    restored from an older copy).
 */
 #ifndef ZF_DISP_RESULTS_H_INCLUDED
 #define ZF_DISP_RESULTS_H_INCLUDED
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "sub.h"
 #include "zf_held.h"
 
 typedef struct _zf_disp_results_t zf_disp_results_t;
+
+//  Shards whose last attempt is remembered, at least (a power of two).
+#define ZF_DISP_ATTEMPTS_KEPT 65536
 
 //  Empty tables; NULL if out of memory.
 zf_disp_results_t *zf_disp_results_new (void);
@@ -23,9 +33,13 @@ zf_disp_results_t *zf_disp_results_new (void);
 //  Destroys the tables and every held result (not the subtasks); idempotent.
 void zf_disp_results_destroy (zf_disp_results_t **self_p);
 
-//  Records a subtask as in flight under its key. Returns 0, or -1 if that
-//  key is in flight already or memory ran out.
+//  Records a subtask as in flight under its key, and its attempt as used.
+//  Returns 0, or -1 if that key is in flight already or memory ran out.
 int zf_disp_results_track (zf_disp_results_t *self, zf_disp_sub_t *sub);
+
+//  The highest attempt tracked for key's shard (key's attempt is ignored),
+//  0 if none is remembered.
+uint32_t zf_disp_results_last_attempt (zf_disp_results_t *self, const zf_task_key_t *key);
 
 //  The subtask in flight under key, or NULL.
 zf_disp_sub_t *zf_disp_results_inflight (zf_disp_results_t *self, const zf_task_key_t *key);

@@ -34,6 +34,7 @@ typedef struct {
     zf_engine_t *restoring;       //  the engine a snapshot is restoring, or NULL
     bool restore_failed;          //  an item of that snapshot was refused
     bool synced;                  //  engine is in step with the registry
+    bool superseded;              //  a registry started a history after engine's
     bool need_snapshot;           //  take a snapshot once this message is handled
     bool lost;                    //  a delta was dropped: nothing more until RESEND
     int retry_timer;              //  zloop timer of the next snapshot attempt, or -1
@@ -506,6 +507,7 @@ s_snapshot (s_replica_t *self)
     self->engine = self->restoring;
     self->restoring = NULL;
     self->synced = true;
+    self->superseded = false;
     self->snapshots++;
     self->retry_ms = ZF_GW_RETRY_MIN_MS;
     zf_gw_changes_snapshot_end (self->changes);
@@ -580,6 +582,7 @@ s_follow_history (const char *endpoint, uint64_t seq, uint64_t last, void *arg)
                  " last=%" PRIu64,
                  endpoint, seq, last);
     self->need_snapshot = true;
+    self->superseded = true;
 }
 
 //  ---------------------------------------------------------------------------
@@ -830,8 +833,11 @@ s_on_dispatcher (zloop_t *loop, zsock_t *sock, void *arg)
 //  ---------------------------------------------------------------------------
 //  Serving the copy
 
-//  Requests on the serve ROUTER: PING and SNAPSHOT from the engine while it
-//  is in step with the registry.
+//  Requests on the serve ROUTER: PING and SNAPSHOT from the engine, a copy
+//  of the registry's history up to the engine's seq. It is served while the
+//  replica is not in step too (the registries are gone, or starting again:
+//  that is when a registry starting cold asks), but not once a registry
+//  has started a history after it: that copy must not be restored again.
 static int
 s_on_serve (zloop_t *loop, zsock_t *reader, void *arg)
 {
@@ -849,9 +855,12 @@ s_on_serve (zloop_t *loop, zsock_t *reader, void *arg)
             zf_replier_error (self->replier, identity, req.req_id, ZF_ERR_BAD_REQUEST,
                               "%s is not served by the gateway's replica: ask the registry",
                               zf_body_type_name (req.type));
-        else if (!self->engine || !self->synced)
+        else if (!self->engine)
             zf_replier_error (self->replier, identity, req.req_id, ZF_ERR_UNAVAILABLE,
-                              "the gateway's replica is not in step with the registry");
+                              "the gateway's replica holds no copy yet");
+        else if (self->superseded)
+            zf_replier_error (self->replier, identity, req.req_id, ZF_ERR_UNAVAILABLE,
+                              "the gateway's copy is of a history a registry has replaced");
         else if (req.type == ZF_BODY_PING) {
             zf_reg_reply_t reply;
             zf_reg_reply_init (&reply, ZF_BODY_OK, req.req_id);
@@ -866,6 +875,13 @@ s_on_serve (zloop_t *loop, zsock_t *reader, void *arg)
         zmsg_destroy (&msg);
     }
     return 0;
+}
+
+//  The serve ROUTER while a request to the registry holds the loop.
+static void
+s_serve_side (zsock_t *side, void *arg)
+{
+    s_on_serve (NULL, side, arg);
 }
 
 //  Binds the serve ROUTER. Returns 0, or -1 with the reason in the config.
@@ -900,6 +916,9 @@ s_open (s_replica_t *self)
     zf_follow_fns_t fns = {s_follow_event, NULL, s_follow_repaired, s_follow_history, NULL, NULL};
     self->follow = zf_follow_new (self->cfg->registry, self->cfg->timeout_ms, &fns, self);
     if (!self->follow) return -1;
+    if (self->router)
+        zf_client_set_side (zf_regclient_client (zf_follow_client (self->follow)), self->router,
+                            s_serve_side, self);
     zf_follow_subscribe (self->follow, "");
     for (int i = 0; i < zf_follow_source_count (self->follow); i++) {
         zf_evsub_t *sub = zf_follow_source (self->follow, i);

@@ -136,7 +136,7 @@ s_mark_flow (const zf_engine_flow_info_t *info, void *arg)
 #define S_MAX_SOURCES 8
 
 //  How long a replica gets to answer PING; one that does not is passed over.
-#define S_REPLICA_TIMEOUT_MS 500
+#define S_REPLICA_TIMEOUT_MS 2000
 
 //  One place a copy of the state may be.
 typedef struct {

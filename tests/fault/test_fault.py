@@ -22,7 +22,7 @@ import unittest
 
 import fault
 
-QUICK_KINDS = ("kill_executor", "kill_dispatcher", "kill_archiver")
+QUICK_KINDS = ("kill_executor", "kill_dispatcher", "kill_archiver", "kill_active", "partition")
 
 
 def _plan():

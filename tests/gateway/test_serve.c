@@ -3,7 +3,9 @@
     the last event the replica holds and SNAPSHOT with a state that folds
     into an engine equal to the registry's (same digest, same seq); any
     other request is refused as not served. A registry starting cold asks
-    this for the freshest copy (services/registry/recover.c). */
+    this for the freshest copy (services/registry/recover.c), and it is
+    answered at once while the gateway waits on a registry that does not
+    answer. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -94,9 +96,65 @@ test_the_replica_serves_its_copy (void **state)
     assert_int_equal (reply.code, ZF_ERR_BAD_REQUEST);
     assert_non_null (strstr (reply.text, "not served by the gateway's replica"));
 
+    //  The registry goes, and one that takes connections but does not
+    //  answer (a registry starting cold, asking the gateway) comes in its
+    //  place: the gateway asks it for a snapshot and waits, and its copy is
+    //  still served meanwhile, at once.
+    uint64_t seq = sim_registry_seq (registry);
+    uint64_t digest = sim_registry_digest (registry);
+    int registry_port = atoi (strrchr (sim_registry_endpoint (registry), ':') + 1);
+    sim_registry_destroy (&registry);
+    zsock_t *mute = zsock_new (ZMQ_ROUTER);
+    zsock_t *mute_pub = zsock_new (ZMQ_PUB);
+    //  The old sockets' listeners close in ZeroMQ's own thread, a moment later.
+    int bound = -1;
+    for (int tries = 0; tries < 50 && bound < 0; tries++) {
+        bound = zsock_bind (mute, "tcp://127.0.0.1:%d", registry_port);
+        if (bound < 0) zclock_sleep (100);
+    }
+    assert_int_equal (bound, registry_port);
+    bound = -1;
+    for (int tries = 0; tries < 50 && bound < 0; tries++) {
+        bound = zsock_bind (mute_pub, "tcp://127.0.0.1:%d", registry_port + 1);
+        if (bound < 0) zclock_sleep (100);
+    }
+    assert_int_equal (bound, registry_port + 1);
+    bool asked = false;
+    zpoller_t *poller = zpoller_new (mute, NULL);
+    for (int64_t until = zclock_mono () + S_WAIT_MS; !asked && zclock_mono () < until;) {
+        if (!zpoller_wait (poller, 500)) continue;
+        zmsg_t *msg = zmsg_recv (mute);
+        zframe_t *body = zmsg_last (msg);
+        zf_proto_decoder_t *dec = zf_proto_decoder_new ();
+        zf_reg_request_t asked_for;
+        zf_proto_error_t err;
+        asked = zf_reg_request_decode (dec, zframe_data (body), zframe_size (body), &asked_for,
+                                       &err) == 0 &&
+                asked_for.type == ZF_BODY_SNAPSHOT;
+        zf_proto_decoder_destroy (&dec);
+        zmsg_destroy (&msg);
+    }
+    zpoller_destroy (&poller);
+    assert_true (asked);
+    int64_t start = zclock_mono ();
+    zf_reg_request_init (&req, ZF_BODY_PING, 0);
+    assert_int_equal (zf_regclient_call (client, &req, &reply, 1000), 0);
+    assert_true (zclock_mono () - start < 1000);
+    assert_int_equal (reply.type, ZF_BODY_OK);
+    assert_int_equal (reply.number, seq);
+    zf_reg_request_init (&req, ZF_BODY_SNAPSHOT, 0);
+    assert_int_equal (zf_regclient_call (client, &req, &reply, 1000), 0);
+    clock = zf_clock_new_real ();
+    copy = s_fold (client, &reply, clock);
+    assert_int_equal (zf_engine_seq (copy), seq);
+    assert_int_equal (zf_engine_digest (copy), digest);
+    zf_engine_destroy (&copy);
+    zf_clock_destroy (&clock);
+
     zf_regclient_destroy (&client);
     assert_int_equal (zf_stack_stop (&stack), 0);
-    sim_registry_destroy (&registry);
+    zsock_destroy (&mute);
+    zsock_destroy (&mute_pub);
 }
 
 //  A --serve endpoint that cannot be bound stops the start with one line.

@@ -1,7 +1,7 @@
 /*  Tests of zf_client: replies, timeouts, failover to the second endpoint,
     a registry that answers passive (the next one asked at once, rounds
-    until one is active), and the request whose reply the caller polls for
-    itself. */
+    until one is active), the request whose reply the caller polls for
+    itself, and the side socket served while a call waits. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -253,6 +253,62 @@ test_passive_rounds (void **state)
     s_pair_stop (&pair);
 }
 
+//  Counts the messages read from a side socket, answering each.
+static void
+s_side (zsock_t *side, void *arg)
+{
+    int *served = arg;
+    zmsg_t *msg = zmsg_recv (side);
+    assert_non_null (msg);
+    zframe_t *id = zmsg_pop (msg);
+    zmsg_t *reply = zmsg_new ();
+    zmsg_append (reply, &id);
+    zmsg_addstr (reply, "served");
+    zmsg_send (&reply, side);
+    zmsg_destroy (&msg);
+    (*served)++;
+}
+
+//  A side socket is served while a call waits for a mute registry and for
+//  one that takes no connection, and the call still ends at its deadline.
+static void
+test_side_served_while_waiting (void **state)
+{
+    answers_t mode = {1, 0};
+    server_t server;
+    s_server_start (&server, &mode);
+    zsock_t *side = zsock_new (ZMQ_ROUTER);
+    int port = zsock_bind (side, "tcp://127.0.0.1:*");
+    assert_true (port > 0);
+    zsock_t *asker = zsock_new (ZMQ_DEALER);
+    assert_int_equal (zsock_connect (asker, "tcp://127.0.0.1:%d", port), 0);
+    zstr_send (asker, "one");
+    zstr_send (asker, "two");
+    const char *endpoints[] = {server.endpoint, "tcp://127.0.0.1:1"};
+    for (int i = 0; i < 2; i++) {
+        int served = 0;
+        zf_client_t *client = zf_client_new (endpoints[i]);
+        zf_client_set_side (client, side, s_side, &served);
+        int64_t start = zclock_mono ();
+        assert_null (zf_client_call (client, "ping", 4, 600));
+        assert_true (zclock_mono () - start >= 600 - ZF_CLIENT_PASSIVE_WAIT_MS);
+        assert_int_equal (served, 2);
+        for (int answer = 0; answer < 2; answer++) {
+            char *text = zstr_recv (asker);
+            assert_string_equal (text, "served");
+            zstr_free (&text);
+        }
+        zf_client_destroy (&client);
+        if (i == 0) {
+            zstr_send (asker, "three");
+            zstr_send (asker, "four");
+        }
+    }
+    zsock_destroy (&asker);
+    zsock_destroy (&side);
+    zactor_destroy (&server.actor);
+}
+
 static void
 test_send_and_drop (void **state)
 {
@@ -315,10 +371,15 @@ main (void)
 {
     zsys_init ();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_reply),          cmocka_unit_test (test_timeout),
-        cmocka_unit_test (test_failover),       cmocka_unit_test (test_passive_then_active),
-        cmocka_unit_test (test_passive_rounds), cmocka_unit_test (test_no_connection),
-        cmocka_unit_test (test_send_and_drop),  cmocka_unit_test (test_endpoints),
+        cmocka_unit_test (test_reply),
+        cmocka_unit_test (test_timeout),
+        cmocka_unit_test (test_failover),
+        cmocka_unit_test (test_passive_then_active),
+        cmocka_unit_test (test_passive_rounds),
+        cmocka_unit_test (test_no_connection),
+        cmocka_unit_test (test_send_and_drop),
+        cmocka_unit_test (test_endpoints),
+        cmocka_unit_test (test_side_served_while_waiting),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

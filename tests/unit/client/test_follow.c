@@ -393,6 +393,24 @@ test_backoff (void **state)
     //  Not due yet: no request.
     assert_int_equal (zf_follow_catch_up (self->follow), ZF_FOLLOW_BEHIND);
     assert_int_equal (fake_registry_requests (self->fake, ZF_BODY_EVENTS_SINCE), 1);
+
+    //  The registry starts again where it was: asked at once, and silence
+    //  then costs the shortest wait again, not the one built up.
+    int port = atoi (strrchr (fake_registry_endpoint (self->fake), ':') + 1);
+    fake_registry_destroy (&self->fake);
+    self->fake = fake_registry_new_at (port);
+    zpoller_t *poller = zpoller_new (zf_evsub_monitor (zf_follow_source (self->follow, 0)), NULL);
+    bool reconnected = false;
+    while (!reconnected && zpoller_wait (poller, S_BOUND_MS))
+        reconnected = zf_follow_on_monitor (self->follow, 0) == 1;
+    zpoller_destroy (&poller);
+    assert_true (reconnected);
+    assert_true (zf_follow_due (self->follow) <= zclock_mono ());
+    int64_t before = zclock_mono ();
+    assert_int_equal (zf_follow_fetch_snapshot (self->follow, &seq_at, why, sizeof why), -1);
+    int64_t due = zf_follow_due (self->follow);
+    assert_true (due >= before + ZF_FOLLOW_RETRY_MIN_MS &&
+                 due <= zclock_mono () + ZF_FOLLOW_RETRY_MIN_MS);
 }
 
 //  A body that does not decode puts the follower behind.

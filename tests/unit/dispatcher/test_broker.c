@@ -628,6 +628,56 @@ test_duplicates_harmless (void **state)
     assert_int_equal (fx->jobs[1].attempt, 2);
 }
 
+//  A registry restored from an older copy orders an attempt that already
+//  ran here and was acknowledged: it runs at the next attempt, rollback
+//  first, said as an ERROR event. One that orders an attempt older than
+//  the one in flight starts nothing.
+static void
+test_an_attempt_that_ran_is_not_run_again (void **state)
+{
+    s_fixture_t *fx = *state;
+    s_ready (fx, "a", 4, "shell", NULL);
+    zf_order_t order = s_order ("post", 0);
+    order.rollback = "undo";
+    s_dispatch (fx, "shell", &order, 1);
+    assert_int_equal (fx->job_count, 1);
+    assert_int_equal (fx->jobs[0].attempt, 1);
+    assert_false (fx->jobs[0].rollback);
+    s_report (fx, 0, ZF_JOB_SUCCEEDED);
+    zf_task_key_t key = {"eod", 20000, "post", ZF_SHARD_SOLE, 1};
+    zf_ack_t ack = {&key, 1};
+    zf_broker_ack (fx->broker, "reg", 3, &ack);
+    assert_int_equal (s_stats (fx).held, 0);
+    size_t errors = s_events (fx, ZF_DE_ERROR);
+
+    s_dispatch (fx, "shell", &order, 1);
+    assert_int_equal (fx->job_count, 2);
+    assert_int_equal (fx->jobs[1].attempt, 2);
+    assert_true (fx->jobs[1].rollback);
+    assert_int_equal (s_stats (fx).attempts_raised, 1);
+    assert_int_equal (s_events (fx, ZF_DE_ERROR), errors + 1);
+    //  Asked again at 1, or at 2, while 2 runs: nothing new.
+    s_dispatch (fx, "shell", &order, 1);
+    order.attempt = 2;
+    s_dispatch (fx, "shell", &order, 1);
+    assert_int_equal (fx->job_count, 2);
+    //  Its result is held: asked for at 1, it is sent again.
+    s_report (fx, 1, ZF_JOB_SUCCEEDED);
+    size_t results = fx->result_count;
+    order.attempt = 1;
+    s_dispatch (fx, "shell", &order, 1);
+    assert_int_equal (fx->job_count, 2);
+    assert_int_equal (fx->result_count, results + 1);
+    assert_int_equal (fx->results[results].attempt, 2);
+    //  A newer attempt than any that ran is new work, as ordered.
+    order.attempt = 3;
+    s_dispatch (fx, "shell", &order, 1);
+    assert_int_equal (fx->job_count, 3);
+    assert_int_equal (fx->jobs[2].attempt, 3);
+    assert_false (fx->jobs[2].rollback);
+    assert_int_equal (s_stats (fx).attempts_raised, 1);
+}
+
 static void
 test_epoch_fence (void **state)
 {
@@ -1515,6 +1565,8 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_results_held_until_ack, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_duplicates_harmless, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_an_attempt_that_ran_is_not_run_again, s_setup,
+                                         s_teardown),
         cmocka_unit_test_setup_teardown (test_epoch_fence, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_new_term_adopts_orders, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_fence_only_by_hello, s_setup, s_teardown),

@@ -240,6 +240,52 @@ test_inflight (void **state)
     assert_null (results);
 }
 
+//  The last attempt of each shard is remembered, for the most recent
+//  ZF_DISP_ATTEMPTS_KEPT shards at least and twice that at most.
+static void
+test_attempts_used (void **state)
+{
+    zf_disp_results_t *results = zf_disp_results_new ();
+    zf_task_key_t key = {"eod", 20000, "accrue", 0, 9};
+    assert_int_equal (zf_disp_results_last_attempt (results, &key), 0);
+    zf_disp_sub_t a;
+    s_sub (&a, "accrue", 0, 3);
+    assert_int_equal (zf_disp_results_track (results, &a), 0);
+    zf_disp_results_untrack (results, &a);
+    assert_int_equal (zf_disp_results_last_attempt (results, &key), 3);
+    //  An older attempt tracked later does not lower it.
+    s_sub (&a, "accrue", 0, 2);
+    assert_int_equal (zf_disp_results_track (results, &a), 0);
+    zf_disp_results_untrack (results, &a);
+    assert_int_equal (zf_disp_results_last_attempt (results, &key), 3);
+    key.shard = 1;
+    assert_int_equal (zf_disp_results_last_attempt (results, &key), 0);
+    //  As many other shards again: still remembered (the old table).
+    char task[32];
+    zf_disp_sub_t other;
+    for (int i = 0; i < ZF_DISP_ATTEMPTS_KEPT; i++) {
+        snprintf (task, sizeof task, "t%d", i);
+        s_sub (&other, task, 0, 1);
+        assert_int_equal (zf_disp_results_track (results, &other), 0);
+        zf_disp_results_untrack (results, &other);
+    }
+    key.shard = 0;
+    assert_int_equal (zf_disp_results_last_attempt (results, &key), 3);
+    //  Twice as many: forgotten, while the most recent are kept.
+    for (int i = 0; i < ZF_DISP_ATTEMPTS_KEPT; i++) {
+        snprintf (task, sizeof task, "u%d", i);
+        s_sub (&other, task, 0, 2);
+        assert_int_equal (zf_disp_results_track (results, &other), 0);
+        zf_disp_results_untrack (results, &other);
+    }
+    assert_int_equal (zf_disp_results_last_attempt (results, &key), 0);
+    key.task = "u7";
+    assert_int_equal (zf_disp_results_last_attempt (results, &key), 2);
+    key.task = task;
+    assert_int_equal (zf_disp_results_last_attempt (results, &key), 2);
+    zf_disp_results_destroy (&results);
+}
+
 static void
 test_held_results (void **state)
 {
@@ -303,7 +349,7 @@ main (void)
         cmocka_unit_test (test_queue),           cmocka_unit_test (test_services_and_pools),
         cmocka_unit_test (test_service_workers), cmocka_unit_test (test_worker_table),
         cmocka_unit_test (test_worker_expiry),   cmocka_unit_test (test_inflight),
-        cmocka_unit_test (test_held_results),
+        cmocka_unit_test (test_attempts_used),   cmocka_unit_test (test_held_results),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -168,8 +168,12 @@ s_on_command (s_fake_t *self)
 //  hands out the lowest free port, so tests running side by side would keep
 //  meeting each other; "!" picks a random one.
 static int
-s_bind (s_fake_t *self)
+s_bind (s_fake_t *self, int at)
 {
+    if (at > 0) {
+        if (zsock_bind (self->router, "tcp://127.0.0.1:%d", at) < 0) return -1;
+        return zsock_bind (self->xpub, "tcp://127.0.0.1:%d", at + 1) < 0 ? -1 : at;
+    }
     for (int tries = 0; tries < 100; tries++) {
         int port = zsock_bind (self->router, "tcp://127.0.0.1:!");
         if (port < 0) return -1;
@@ -184,13 +188,14 @@ static void
 s_fake_actor (zsock_t *pipe, void *args)
 {
     s_fake_t self = {.pipe = pipe};
+    int at = args ? *(int *)args : 0;
     self.router = zsock_new (ZMQ_ROUTER);
     self.xpub = zsock_new (ZMQ_XPUB);
     zsock_set_xpub_verbose (self.xpub, 1);
     self.subscribed = zhashx_new ();
     self.dec = zf_proto_decoder_new ();
     self.enc = zf_proto_encoder_new ();
-    int port = s_bind (&self);
+    int port = s_bind (&self, at);
     zsock_signal (pipe, 0);
     zstr_sendf (pipe, "tcp://127.0.0.1:%d", port);
     zpoller_t *poller = zpoller_new (pipe, self.router, self.xpub, NULL);
@@ -221,9 +226,15 @@ s_fake_actor (zsock_t *pipe, void *args)
 fake_registry_t *
 fake_registry_new (void)
 {
+    return fake_registry_new_at (0);
+}
+
+fake_registry_t *
+fake_registry_new_at (int port)
+{
     fake_registry_t *self = calloc (1, sizeof *self);
     assert (self);
-    self->actor = zactor_new (s_fake_actor, NULL);
+    self->actor = zactor_new (s_fake_actor, &port);
     char *endpoint = zstr_recv (self->actor);
     assert (endpoint && !strstr (endpoint, ":-1"));
     snprintf (self->endpoint, sizeof self->endpoint, "%s", endpoint);

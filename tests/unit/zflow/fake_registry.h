@@ -19,6 +19,10 @@ typedef struct _fake_registry_t fake_registry_t;
 //  Starts the fake on free ports.
 fake_registry_t *fake_registry_new (void);
 
+//  A fake registry at port (and its events at port + 1): one started again
+//  where an earlier one was.
+fake_registry_t *fake_registry_new_at (int port);
+
 void fake_registry_destroy (fake_registry_t **self_p);
 
 //  "tcp://127.0.0.1:P", the request endpoint.
