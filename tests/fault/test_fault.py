@@ -22,7 +22,8 @@ import unittest
 
 import fault
 
-QUICK_KINDS = ("kill_executor", "kill_dispatcher", "kill_archiver", "kill_active", "partition")
+QUICK_KINDS = ("kill_executor", "kill_dispatcher", "kill_archiver", "kill_active", "partition",
+               "cold_pair")
 
 
 def _plan():
