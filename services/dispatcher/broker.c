@@ -504,18 +504,9 @@ s_take_order (zf_broker_t *self, zf_broker_client_t *client, zf_disp_service_t *
                   raised, raised == 1 ? "" : "s", spec->rollback ? ", after the rollback" : "");
         zf_log_warn ("attempt raised flow=%s task=%s shards=%zu reason=\"%s\"", spec->flow,
                      spec->task, raised, detail);
-        if (self->ops.event) {
-            zf_dispevent_t event = {.kind = ZF_DE_ERROR,
-                                    .service = name,
-                                    .flow = spec->flow,
-                                    .date = spec->date,
-                                    .task = spec->task,
-                                    .shard = ZF_SHARD_WHOLE,
-                                    .detail = detail};
-            event.seq = ++self->event_seq;
-            event.time = zf_clock_now (self->clock);
-            self->ops.event (self->arg, &event);
-        }
+        //  The event names the whole task: a subtask standing for it.
+        zf_disp_sub_t whole_sub = {.key = {spec->flow, spec->date, spec->task, ZF_SHARD_WHOLE, 0}};
+        zf_broker_event (self, ZF_DE_ERROR, NULL, service, &whole_sub, detail);
     }
     if (fresh == 0) {
         free (plans);
