@@ -171,8 +171,16 @@ static int
 s_bind (s_fake_t *self, int at)
 {
     if (at > 0) {
-        if (zsock_bind (self->router, "tcp://127.0.0.1:%d", at) < 0) return -1;
-        return zsock_bind (self->xpub, "tcp://127.0.0.1:%d", at + 1) < 0 ? -1 : at;
+        //  An earlier fake's listeners close in ZeroMQ's own thread, a
+        //  moment after it is gone.
+        int router = -1, xpub = -1;
+        for (int tries = 0; tries < 50 && router < 0; tries++)
+            if ((router = zsock_bind (self->router, "tcp://127.0.0.1:%d", at)) < 0)
+                zclock_sleep (100);
+        for (int tries = 0; router >= 0 && tries < 50 && xpub < 0; tries++)
+            if ((xpub = zsock_bind (self->xpub, "tcp://127.0.0.1:%d", at + 1)) < 0)
+                zclock_sleep (100);
+        return xpub < 0 ? -1 : at;
     }
     for (int tries = 0; tries < 100; tries++) {
         int port = zsock_bind (self->router, "tcp://127.0.0.1:!");
